@@ -1,0 +1,296 @@
+"""Settings from ``[tool.modelguard]`` and command-line flags; model strings → ModelSpec."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .cache import RecordMode
+from .pricing import Price, table_price
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+BUILTIN_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "python": "python"}
+GATES = ("regression", "non-inferiority")
+BUDGET_KEYS = (
+    "max_cost_per_case_usd",
+    "max_cost_usd",
+    "max_tokens_per_case",
+    "max_latency_p95_s",
+    "max_spend_usd",
+)
+TOP_KEYS = (
+    "baseline", "models", "record", "cache_dir", "concurrency", "confidence", "resamples",
+    "seed", "gate", "margin", "timeout_s", "max_attempts", "providers", "aliases", "budgets",
+)  # fmt: skip
+PROVIDER_KEYS = ("kind", "base_url", "api_key_env")
+ALIAS_KEYS = ("model", "params", "price", "budgets")
+DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+
+
+class ConfigError(ValueError):
+    """Bad configuration; the message names the file and key and says how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """A provider: built in, or an OpenAI-compatible endpoint declared in config."""
+
+    name: str
+    kind: str  # openai | anthropic | python
+    base_url: str | None = None
+    api_key_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Budgets:
+    """Limits of SPEC §4; None means no limit."""
+
+    max_cost_per_case_usd: float | None = None
+    max_cost_usd: float | None = None
+    max_tokens_per_case: int | None = None
+    max_latency_p95_s: float | None = None
+    max_spend_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """A resolved model: what to call, with which params, at which price."""
+
+    name: str  # as the user wrote it: an alias or PROVIDER:MODEL
+    provider: ProviderSpec
+    model: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    price: Price | None = None
+    budgets: Budgets = field(default_factory=Budgets)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a modelguard session needs to know, resolved and validated."""
+
+    baseline: ModelSpec | None
+    candidates: tuple[ModelSpec, ...]
+    record: RecordMode = RecordMode.NONE
+    cache_dir: Path = Path(".modelguard")
+    concurrency: int = 16
+    confidence: float = 0.95
+    resamples: int = 10_000
+    seed: int = 0
+    gate: str = "regression"
+    margin: float = 0.0
+    timeout_s: float = 60.0
+    max_attempts: int = 5
+    budgets: Budgets = field(default_factory=Budgets)
+    json_path: Path | None = None
+
+    @property
+    def models(self) -> tuple[ModelSpec, ...]:
+        """Baseline first, then candidates."""
+        head = (self.baseline,) if self.baseline is not None else ()
+        return head + self.candidates
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Command-line flags; None means "not given"."""
+
+    models: str | None = None
+    baseline: str | None = None
+    record: str | None = None
+    json_path: str | None = None
+    seed: int | None = None
+    gate: str | None = None
+    margin: float | None = None
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """' (did you mean 'x'?)' for a near miss, else ''."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def read_pyproject(path: Path) -> dict[str, Any]:
+    """The ``[tool.modelguard]`` table of a pyproject.toml ({} when absent)."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    table = data.get("tool", {}).get("modelguard", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.modelguard] must be a table")
+    return table
+
+
+class _Reader:
+    """Typed access to one config table, with errors naming file and key."""
+
+    def __init__(self, source: str, table: Mapping[str, Any], prefix: str, allowed: tuple[str, ...]):
+        self.source, self.table, self.prefix = source, table, prefix
+        if not isinstance(table, Mapping):
+            self.fail(prefix.rstrip("."), f"must be a table, got {type(table).__name__}")
+        for key in table:
+            if key not in allowed:
+                self.fail(key, "unknown key" + did_you_mean(key, allowed))
+
+    def fail(self, key: str, problem: str) -> None:
+        raise ConfigError(f"{self.source}: [tool.modelguard] {self.prefix}{key}: {problem}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        if key not in self.table:
+            return default
+        value = self.table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            self.fail(key, f"expected {names}, got {value!r}")
+        return value
+
+    def number(self, key: str, default: Any, low: float, high: float = float("inf")) -> Any:
+        value = self.get(key, (int, float), default)
+        if value is not None and not low <= value <= high:
+            self.fail(key, f"must be between {low} and {high}, got {value!r}")
+        return value
+
+
+def _budgets(reader: _Reader, inherited: Budgets) -> Budgets:
+    values = {key: reader.number(key, getattr(inherited, key), 0) for key in BUDGET_KEYS}
+    return Budgets(**values)
+
+
+def _providers(source: str, table: Mapping[str, Any]) -> dict[str, ProviderSpec]:
+    providers = {
+        name: ProviderSpec(name, kind, api_key_env=DEFAULT_KEY_ENV.get(kind))
+        for name, kind in BUILTIN_PROVIDERS.items()
+    }
+    for name, body in table.items():
+        reader = _Reader(source, body, f"providers.{name}.", PROVIDER_KEYS)
+        kind = reader.get("kind", str, "openai")
+        if kind not in ("openai", "anthropic"):
+            reader.fail("kind", f"must be 'openai' or 'anthropic', got {kind!r}")
+        providers[name] = ProviderSpec(
+            name=name,
+            kind=kind,
+            base_url=reader.get("base_url", str),
+            api_key_env=reader.get("api_key_env", str, DEFAULT_KEY_ENV[kind]),
+        )
+    return providers
+
+
+class ModelResolver:
+    """Turns ``PROVIDER:MODEL`` strings and alias names into ModelSpecs."""
+
+    def __init__(self, source: str, table: Mapping[str, Any], budgets: Budgets):
+        self.source = source
+        self.providers = _providers(source, _table(source, table, "providers"))
+        self.aliases = _table(source, table, "aliases")
+        self.budgets = budgets
+
+    def resolve(self, name: str) -> ModelSpec:
+        name = name.strip()
+        if name in self.aliases:
+            return self._alias(name)
+        provider_name, sep, model = name.partition(":")
+        if not sep or not model:
+            known = list(self.aliases)
+            hint = did_you_mean(name, known) or " (write PROVIDER:MODEL or define an alias)"
+            raise ConfigError(f"{self.source}: unknown model {name!r}{hint}")
+        provider = self.providers.get(provider_name)
+        if provider is None:
+            hint = did_you_mean(provider_name, self.providers)
+            raise ConfigError(
+                f"{self.source}: unknown provider {provider_name!r} in model {name!r}{hint}; "
+                "declare it under [tool.modelguard.providers]"
+            )
+        price = table_price(provider.name, model) if provider.kind != "python" else None
+        return ModelSpec(name=name, provider=provider, model=model, price=price, budgets=self.budgets)
+
+    def _alias(self, alias: str) -> ModelSpec:
+        reader = _Reader(self.source, self.aliases[alias], f"aliases.{alias}.", ALIAS_KEYS)
+        target = reader.get("model", str)
+        if target is None:
+            reader.fail("model", "missing: an alias needs model = 'PROVIDER:MODEL'")
+        if target in self.aliases:
+            reader.fail("model", "must be PROVIDER:MODEL, not another alias")
+        base = self.resolve(target)
+        price = base.price
+        if "price" in reader.table:
+            try:
+                price = Price.from_mapping(reader.get("price", dict))
+            except ValueError as exc:
+                reader.fail("price", str(exc))
+        budgets_table = reader.get("budgets", dict, {})
+        budgets = _budgets(
+            _Reader(self.source, budgets_table, f"aliases.{alias}.budgets.", BUDGET_KEYS),
+            self.budgets,
+        )
+        params = dict(reader.get("params", dict, {}))
+        return replace(base, name=alias, params=params, price=price, budgets=budgets)
+
+
+def _table(source: str, table: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = table.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{source}: [tool.modelguard] {key}: must be a table")
+    return value
+
+
+def _model_list(reader: _Reader, override: str | None) -> list[str]:
+    if override is not None:
+        return [m for m in override.split(",") if m.strip()]
+    models = reader.get("models", (list, str), [])
+    if isinstance(models, str):
+        models = [models]
+    for m in models:
+        if not isinstance(m, str):
+            reader.fail("models", f"expected a list of model names, got {m!r}")
+    return list(models)
+
+
+def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root: Path) -> Settings:
+    """Validate ``table`` (the [tool.modelguard] of ``source``) and apply ``flags``."""
+    reader = _Reader(source, table, "", TOP_KEYS)
+    budgets = _budgets(
+        _Reader(source, _table(source, table, "budgets"), "budgets.", BUDGET_KEYS), Budgets()
+    )
+    resolver = ModelResolver(source, table, budgets)
+    baseline_name = flags.baseline or reader.get("baseline", str)
+    baseline = resolver.resolve(baseline_name) if baseline_name else None
+    candidates = tuple(
+        resolver.resolve(name)
+        for name in dict.fromkeys(m.strip() for m in _model_list(reader, flags.models))
+        if name != (baseline.name if baseline else None)
+    )
+    record = flags.record or reader.get("record", str, "none")
+    if record not in {m.value for m in RecordMode}:
+        reader.fail("record", f"must be none, once, new or all, got {record!r}")
+    gate = flags.gate or reader.get("gate", str, "regression")
+    if gate not in GATES:
+        reader.fail("gate", f"must be regression or non-inferiority, got {gate!r}")
+    cache_dir = Path(reader.get("cache_dir", str, ".modelguard"))
+    return Settings(
+        baseline=baseline,
+        candidates=candidates,
+        record=RecordMode(record),
+        cache_dir=cache_dir if cache_dir.is_absolute() else root / cache_dir,
+        concurrency=int(reader.number("concurrency", 16, 1, 4096)),
+        confidence=float(reader.number("confidence", 0.95, 0.5, 0.9999)),
+        resamples=int(reader.number("resamples", 10_000, 100, 10_000_000)),
+        seed=flags.seed if flags.seed is not None else int(reader.get("seed", int, 0)),
+        gate=gate,
+        margin=flags.margin if flags.margin is not None else float(reader.number("margin", 0.0, 0, 1)),
+        timeout_s=float(reader.number("timeout_s", 60.0, 0.001)),
+        max_attempts=int(reader.number("max_attempts", 5, 1, 100)),
+        budgets=budgets,
+        json_path=Path(flags.json_path) if flags.json_path else None,
+    )

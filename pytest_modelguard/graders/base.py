@@ -1,0 +1,97 @@
+"""What a grader receives and returns: Answer in, Grade out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Everything a grader may look at for one answer."""
+
+    output: str
+    expected: Any = None
+    baseline_output: str | None = None
+    case_id: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """One grader's verdict on one answer: a score in [0, 1] and why.
+
+    Truthy only when it passes, so ``assert my_grader(answer)`` reads naturally.
+    """
+
+    name: str
+    score: float
+    passed: bool
+    reason: str = ""
+    weight: float = 1.0
+    required: bool = False
+    dimension: str | None = None
+    threshold: float = 1.0
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        verdict = "passed" if self.passed else "failed"
+        text = (
+            f"Grade({self.name}: {verdict}, score {self.score:.3g} "
+            f"vs threshold {self.threshold:.3g}"
+        )
+        return text + (f": {self.reason})" if self.reason else ")")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "score": self.score,
+            "passed": self.passed,
+            "reason": self.reason,
+            "weight": self.weight,
+            "required": self.required,
+            "dimension": self.dimension,
+            "threshold": self.threshold,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Grade:
+        return cls(
+            name=str(data["name"]),
+            score=float(data["score"]),
+            passed=bool(data["passed"]),
+            reason=str(data.get("reason", "")),
+            weight=float(data.get("weight", 1.0)),
+            required=bool(data.get("required", False)),
+            dimension=data.get("dimension"),
+            threshold=float(data.get("threshold", 1.0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GraderSpec:
+    """A grader as written in a suite, with where it was written.
+
+    ``name`` is the grader kind (``equals``, ``contains``, ... or ``python``),
+    ``options`` its mapping (or scalar) value.
+    """
+
+    name: str
+    options: Any = None
+    weight: float = 1.0
+    required: bool = False
+    threshold: float | None = None
+    dimension: str | None = None
+    source: str = "<suite>"  # "path:line" for error messages
+    base_dir: str = "."  # for $ref and relative files
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+GradeFn = Callable[[Answer], Grade]
+
+
+class GraderConfigError(ValueError):
+    """A grader written wrongly in a suite; the message names file, line and key."""

@@ -1,0 +1,116 @@
+"""pytest collection glue: a suite file collects one item per (case, model)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .config import ModelSpec
+from .graders import build_grader
+from .graders.base import GradeFn, GraderConfigError, GraderSpec
+from .providers.base import Request
+from .results import ItemResult
+from .suite import Case, SuiteError, load_suite
+
+if TYPE_CHECKING:
+    from .session import ModelguardSession
+
+SUITE_SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
+
+
+def is_suite_path(name: str) -> bool:
+    return name.endswith(SUITE_SUFFIXES)
+
+
+class SuiteFile(pytest.File):
+    """A ``*.modelguard.yaml`` file."""
+
+    mg: ModelguardSession
+
+    def collect(self) -> Iterator[CaseItem]:
+        try:
+            suite = load_suite(self.path, self.config.rootpath)
+            models = self.mg.models_for_suite(str(self.path))
+            built: dict[int, tuple[GradeFn, ...]] = {}
+            for case in suite.cases:
+                graders = built.get(id(case.graders))
+                if graders is None:
+                    graders = built[id(case.graders)] = _build(case.graders)
+                self._register_tags(case.tags)
+                for model in models:
+                    yield CaseItem.from_parent(
+                        self, name=f"{case.id}[{model.name}]", case=case, model=model, graders=graders
+                    )
+        except (SuiteError, GraderConfigError) as exc:
+            raise SuiteCollectError(str(exc)) from None
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, SuiteCollectError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def _register_tags(self, tags: Sequence[str]) -> None:
+        for tag in tags:
+            if tag.isidentifier() and tag not in self.mg.registered_tags:
+                self.mg.registered_tags.add(tag)
+                self.config.addinivalue_line("markers", f"{tag}: modelguard case tag")
+
+
+class SuiteCollectError(Exception):
+    """A suite that cannot be collected; the message is all the user needs."""
+
+
+def _build(specs: Sequence[GraderSpec]) -> tuple[GradeFn, ...]:
+    return tuple(build_grader(spec) for spec in specs)
+
+
+class ModelCallError(Exception):
+    """The model call failed for good: the item is an error, not a low score."""
+
+
+class CaseFailure(Exception):
+    """A required grader or a per-item budget failed."""
+
+
+class CaseItem(pytest.Item):
+    """One case answered by one model (all its repeats)."""
+
+    mg: ModelguardSession
+
+    def __init__(
+        self, *, case: Case, model: ModelSpec, graders: tuple[GradeFn, ...], **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.case, self.model, self.graders = case, model, graders
+        self.mg = self.parent.mg  # type: ignore[union-attr]
+        self.results: list[ItemResult] = []
+        self.keywords.update(dict.fromkeys(case.tags, True))
+        for tag in case.tags:
+            if tag in self.mg.registered_tags:
+                self.add_marker(tag)
+
+    @property
+    def requests(self) -> list[Request]:
+        """The calls this item needs (none when a recorded baseline answers it)."""
+        return self.mg.requests_for(self.case, self.model)
+
+    def setup(self) -> None:
+        self.results = self.mg.answer_and_grade(self.case, self.model, self.graders)
+        errors = [r.error for r in self.results if r.error is not None]
+        if errors:
+            raise ModelCallError(errors[0])
+
+    def runtest(self) -> None:
+        failures = [r.failure for r in self.results if r.failure]
+        if failures:
+            raise CaseFailure("; ".join(dict.fromkeys(failures)))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, ModelCallError | CaseFailure | GraderConfigError):
+            return f"{self.model.name} on {self.case.id}: {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[str, int, str]:
+        return str(self.path), self.case.line - 1, f"{self.case.suite}::{self.name}"

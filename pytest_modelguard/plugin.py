@@ -1,0 +1,190 @@
+"""pytest glue only: options, collection, prefetch, results, gate, summary, exit status.
+
+Every hook delegates to the ModelguardSession kept in ``config.stash``; a run with
+no modelguard config, flags or suites never creates one and behaves as plain pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .cache import RecordMode
+from .config import ConfigError, Overrides, Settings, load_settings, read_pyproject
+from .items import CaseItem, SuiteFile, is_suite_path
+from .results import ItemResult
+from .runner import TerminalProgress
+from .session import ModelguardSession
+
+SESSION = pytest.StashKey[ModelguardSession]()
+REPORT_ATTR = "modelguard"
+
+
+def _seed(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an integer seed") from None
+
+
+def _margin(value: str) -> float:
+    try:
+        margin = float(value)
+    except ValueError:
+        margin = -1.0
+    if not 0 <= margin <= 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a margin in [0, 1]")
+    return margin
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("modelguard", "model-swap checks on your own traffic (pytest-modelguard)")
+    group.addoption("--models", metavar="A,B", help="candidate models (PROVIDER:MODEL or aliases), comma-separated; overrides [tool.modelguard] models")
+    group.addoption("--baseline", metavar="MODEL", help="the model candidates are compared with; overrides [tool.modelguard] baseline")
+    group.addoption("--modelguard-record", metavar="MODE", choices=[m.value for m in RecordMode],
+                    help="when to call models: none (default: replay only, offline), once/new (record missing answers), all (re-record)")
+    group.addoption("--modelguard-json", metavar="PATH", help="write the JSON report (SPEC §9) to PATH")
+    group.addoption("--modelguard-seed", metavar="N", type=_seed, help="seed of the bootstrap (default: [tool.modelguard] seed or 0)")
+    group.addoption("--modelguard-gate", choices=["regression", "non-inferiority"], help="verdict rule (default: regression)")
+    group.addoption("--modelguard-margin", metavar="X", type=_margin, help="largest acceptable drop for non-inferiority, in score units")  # fmt: skip
+
+
+def _pyproject(config: pytest.Config) -> Path:
+    inipath = config.inipath
+    if inipath is not None and inipath.name == "pyproject.toml":
+        return inipath
+    return config.rootpath / "pyproject.toml"
+
+
+def _overrides(config: pytest.Config) -> Overrides:
+    opt = config.getoption
+    return Overrides(
+        models=opt("models"),
+        baseline=opt("baseline"),
+        record=opt("modelguard_record"),
+        json_path=opt("modelguard_json"),
+        seed=opt("modelguard_seed"),
+        gate=opt("modelguard_gate"),
+        margin=opt("modelguard_margin"),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = _pyproject(config)
+    try:
+        table = read_pyproject(path)
+        flags = _overrides(config)
+        if not table and flags == Overrides():
+            settings = Settings(baseline=None, candidates=())
+        else:
+            settings = load_settings(str(path), table, flags, path.parent)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    lf = bool(config.getoption("lf", False))
+    mg = ModelguardSession(settings=settings, lf=lf)
+    config.stash[SESSION] = mg
+    config.pluginmanager.register(ResultCollector(mg), "modelguard-results")
+
+
+def _session(config: pytest.Config) -> ModelguardSession:
+    return config.stash[SESSION]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    settings = _session(config).settings
+    if settings.baseline is None:
+        return None
+    candidates = ", ".join(m.name for m in settings.candidates) or "none"
+    return (
+        f"modelguard: baseline {settings.baseline.name}; candidates {candidates}; "
+        f"record {settings.record.value}; seed {settings.seed}"
+    )
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SuiteFile | None:
+    if not is_suite_path(file_path.name):
+        return None
+    suite_file: SuiteFile = SuiteFile.from_parent(parent, path=file_path)
+    suite_file.mg = _session(parent.config)
+    return suite_file
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    modelguard = [item for item in items if isinstance(item, CaseItem)]
+    if modelguard:
+        modelguard[0].mg.deselected += len(modelguard)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Answer every selected request concurrently, before the first item runs."""
+    if session.config.option.collectonly:
+        return
+    items = [item for item in session.items if isinstance(item, CaseItem)]
+    if not items:
+        return
+    requests = [request for item in items for request in item.requests]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    progress = None
+    if reporter is not None and requests:
+        progress = TerminalProgress(write=reporter.write, is_tty=bool(getattr(reporter, "isatty", False)))
+    _session(session.config).prefetch(requests, progress)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    if isinstance(item, CaseItem) and item.results and _is_final(report):
+        setattr(report, REPORT_ATTR, [r.to_dict() for r in item.results])
+    return report
+
+
+def _is_final(report: pytest.TestReport) -> bool:
+    return report.when == "call" or (report.when == "setup" and report.outcome != "passed")
+
+
+class ResultCollector:
+    """Gathers every item's results from the reports: the same path with or without xdist."""
+
+    def __init__(self, mg: ModelguardSession) -> None:
+        self.mg = mg
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, REPORT_ATTR, None)
+        if data:
+            self.mg.results.extend(ItemResult.from_dict(d) for d in data)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # xdist worker: the controller gates
+    mg = _session(session.config)
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    report = mg.finish(gating=not interrupted)
+    if report is not None and report.failed and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    mg = _session(config)
+    report = mg.report
+    if report is None:
+        return
+    from .report.terminal import summary_lines, verdict_line
+
+    settings = mg.settings
+    title = (
+        f"baseline {settings.baseline.name if settings.baseline else '—'} · "
+        f"{report.ci_confidence:.1%} CI · {settings.resamples} resamples · seed {settings.seed} · "
+        f"gate {settings.gate}"
+        + (f" (margin {settings.margin})" if settings.gate == "non-inferiority" else "")
+    )
+    terminalreporter.section("modelguard")
+    if config.get_verbosity() >= 0:
+        for line in summary_lines(report, title):
+            terminalreporter.write_line(line)
+    terminalreporter.write_line(verdict_line(report), red=report.failed, green=not report.failed, bold=True)

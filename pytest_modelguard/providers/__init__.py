@@ -1,0 +1,201 @@
+"""Providers answer Requests: the factory and the HTTP error rules the SDK providers share.
+
+SDK modules are imported lazily, so importing this package stays cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import math
+import os
+import re
+import time
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+from pytest_modelguard.providers.base import Completion, Provider, ProviderError, Request
+
+ClientT = TypeVar("ClientT")
+
+KINDS = ("openai", "anthropic", "python")
+TRANSIENT_STATUSES = frozenset({408, 409, 429})
+MAX_RETRY_AFTER_S = 3600.0
+
+
+def make_provider(kind: str, name: str, base_url: str | None, api_key_env: str | None) -> Provider:
+    """Build the provider of ``kind`` (openai | anthropic | python) configured as ``name``.
+
+    Without ``api_key_env``, ``openai``/``anthropic`` read ``OPENAI_API_KEY`` /
+    ``ANTHROPIC_API_KEY``; any other name reads ``NAME_API_KEY`` (``groq`` → ``GROQ_API_KEY``),
+    so one vendor's key is never sent to another's endpoint.
+    """
+    if kind == "python":
+        from pytest_modelguard.providers.python import PythonProvider
+
+        return PythonProvider(name)
+    key_env = api_key_env or default_key_env(name, kind)
+    if kind == "openai":
+        from pytest_modelguard.providers.openai import OpenAIProvider
+
+        return OpenAIProvider(name, base_url=base_url, api_key_env=key_env)
+    if kind == "anthropic":
+        from pytest_modelguard.providers.anthropic import AnthropicProvider
+
+        return AnthropicProvider(name, base_url=base_url, api_key_env=key_env)
+    raise ValueError(f"unknown provider kind {kind!r} for {name!r}: use one of {', '.join(KINDS)}")
+
+
+def default_key_env(name: str, kind: str) -> str:
+    """``OPENAI_API_KEY`` for the built-in providers, else ``NAME_API_KEY``."""
+    base = kind if name == kind else name
+    return re.sub(r"[^A-Za-z0-9]+", "_", base).upper() + "_API_KEY"
+
+
+def read_api_key(env_var: str, provider: str) -> str:
+    """The key from ``env_var``, or a permanent ProviderError telling the user what to set."""
+    key = os.environ.get(env_var, "").strip()
+    if not key:
+        raise ProviderError(
+            f"{provider}: environment variable {env_var} is not set; export it with your API key "
+            "to call the model, or replay recorded answers with --modelguard-record none",
+            transient=False,
+        )
+    return key
+
+
+def is_transient_status(status: int) -> bool:
+    """408, 409, 429 and every 5xx are worth retrying; other statuses are permanent."""
+    return status in TRANSIENT_STATUSES or status >= 500
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+    if not headers:
+        return None
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) / divisor
+        except ValueError:
+            seconds = _seconds_until(value)
+        if seconds is not None and math.isfinite(seconds) and seconds >= 0:
+            return min(seconds, MAX_RETRY_AFTER_S)
+    return None
+
+
+def _seconds_until(http_date: str) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(http_date)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+_STATUS_HINTS = {
+    401: "check the API key in {env}",
+    403: "check that the key in {env} may use this model",
+    404: "check the model name and the provider's base_url",
+    429: "rate limited; lower [tool.modelguard] concurrency if this persists",
+}
+
+
+def status_error(
+    label: str, status: int, message: str, headers: Mapping[str, str] | None, key_env: str
+) -> ProviderError:
+    """A ProviderError for an HTTP error status, with the next step in its message."""
+    hint = _STATUS_HINTS.get(status, "")
+    text = f"{label}: HTTP {status}: {message}"
+    if hint:
+        text += f" ({hint.format(env=key_env)})"
+    return ProviderError(
+        text,
+        transient=is_transient_status(status),
+        status=status,
+        retry_after=parse_retry_after(headers),
+    )
+
+
+def malformed_error(label: str, exc: Exception) -> ProviderError:
+    """A permanent error for a response body the SDK could not read."""
+    return ProviderError(
+        f"{label}: malformed response from the provider ({type(exc).__name__}: {exc}); "
+        "check the provider's base_url points at a compatible API",
+        transient=False,
+    )
+
+
+class SdkProvider(Generic[ClientT]):
+    """What the SDK providers share: a client built lazily, once per event loop.
+
+    The key is read only when a call is made, so replay from the cache never needs it.
+    """
+
+    default_key_env = ""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        timeout_s: float = 120.0,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url
+        self.api_key_env = api_key_env or self.default_key_env
+        self.timeout_s = timeout_s
+        self._client: ClientT | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _new_client(self, api_key: str) -> ClientT:
+        raise NotImplementedError
+
+    async def _create(self, client: ClientT, request: Request, label: str) -> Any:
+        """The SDK response, or the ProviderError its failure maps to (returned, not raised)."""
+        raise NotImplementedError
+
+    def _to_completion(self, response: Any, latency_s: float) -> Completion:
+        raise NotImplementedError
+
+    async def complete(self, request: Request) -> Completion:
+        """One call, timed; SDK failures become ProviderError (the runner retries)."""
+        client = self.client()
+        start = time.monotonic()
+        outcome = await self._create(client, request, f"{self.name}:{request.model}")
+        if isinstance(outcome, ProviderError):
+            raise outcome  # raised outside the SDK's except block: no SDK object is chained
+        return self._to_completion(outcome, time.monotonic() - start)
+
+    def client(self) -> ClientT:
+        """The SDK client for the running loop (a new loop gets a new client)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client = self._new_client(read_api_key(self.api_key_env, self.name))
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the client's connections; the next call builds a new client."""
+        client: Any = self._client
+        same_loop = self._loop is asyncio.get_running_loop()
+        self._client, self._loop = None, None
+        if client is not None and same_loop:
+            await client.close()
+
+
+__all__ = [
+    "KINDS",
+    "Provider",
+    "ProviderError",
+    "SdkProvider",
+    "default_key_env",
+    "is_transient_status",
+    "make_provider",
+    "malformed_error",
+    "parse_retry_after",
+    "read_api_key",
+    "status_error",
+]

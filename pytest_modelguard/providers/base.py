@@ -1,0 +1,139 @@
+"""The records that cross every room: Request, Usage, Completion, and the Provider protocol."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+Message = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts as the provider bills them.
+
+    ``input_tokens`` counts every prompt token, cached ones included;
+    ``cached_input_tokens`` (cache reads) and ``cache_write_tokens`` are parts of it.
+    ``reasoning_tokens`` is the part of ``output_tokens`` spent thinking.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Usage:
+        return cls(**{k: int(v or 0) for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One call to one model: what the cache keys on and what a provider sends.
+
+    ``provider`` is the configured provider name (``openai``, ``anthropic``, a
+    declared OpenAI-compatible endpoint, or ``python``). Keys and auth headers
+    never enter a Request.
+    """
+
+    provider: str
+    model: str
+    messages: tuple[Message, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    repeat: int = 0
+
+    def canonical(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "messages": [dict(m) for m in self.messages],
+            "params": dict(sorted(self.params.items())),
+            "repeat": self.repeat,
+        }
+
+    def key(self) -> str:
+        """sha256 of the canonical JSON of the request (never of a test id)."""
+        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @property
+    def system(self) -> str | None:
+        """The text of the leading system message, if any."""
+        if self.messages and self.messages[0].get("role") == "system":
+            return str(self.messages[0].get("content", ""))
+        return None
+
+    @property
+    def chat_messages(self) -> tuple[Message, ...]:
+        """The messages after the system prompt."""
+        return self.messages[1:] if self.system is not None else self.messages
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A model's answer with its usage and wall-clock latency."""
+
+    text: str
+    usage: Usage = field(default_factory=Usage)
+    latency_s: float = 0.0
+    model: str = ""
+    finish_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "usage": self.usage.to_dict(),
+            "latency_s": self.latency_s,
+            "model": self.model,
+            "finish_reason": self.finish_reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Completion:
+        return cls(
+            text=str(data.get("text", "")),
+            usage=Usage.from_dict(data.get("usage") or {}),
+            latency_s=float(data.get("latency_s", 0.0)),
+            model=str(data.get("model", "")),
+            finish_reason=data.get("finish_reason"),
+        )
+
+
+class ProviderError(Exception):
+    """A failed call. ``transient`` ones (429, 5xx, timeouts, resets) are retried."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.status = status
+        self.retry_after = retry_after
+
+
+class Provider(Protocol):
+    """Answers requests for one configured provider."""
+
+    async def complete(self, request: Request) -> Completion:
+        """Make one call; raise ProviderError on failure (no retries here)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...

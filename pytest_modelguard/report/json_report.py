@@ -1,0 +1,71 @@
+"""The ``--modelguard-json`` document of SPEC §9."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..config import Settings
+from ..gate import GateReport, ModelSummary, TagSummary
+from ..results import ItemResult
+
+VERSION = 1
+
+
+def build_json(report: GateReport, results: Sequence[ItemResult], settings: Settings) -> dict[str, Any]:
+    """The JSON-able report: settings used, per model, per tag, per case."""
+    specs = {m.name: m for m in settings.models}
+    return {
+        "version": VERSION,
+        "baseline": settings.baseline.name if settings.baseline else None,
+        "confidence": settings.confidence,
+        "ci_confidence": report.ci_confidence,
+        "resamples": settings.resamples,
+        "seed": settings.seed,
+        "gate": settings.gate,
+        "margin": settings.margin,
+        "verdict": report.verdict,
+        "notes": list(report.notes),
+        "models": {
+            name: _model(summary, specs.get(name)) for name, summary in report.models.items()
+        },
+        "tags": {
+            tag: {name: _tag(summary) for name, summary in row.items()}
+            for tag, row in report.tags.items()
+        },
+        "cases": [r.to_dict() for r in results],
+    }
+
+
+def _model(summary: ModelSummary, spec: Any) -> dict[str, Any]:
+    return {
+        "provider": spec.provider.name if spec else None,
+        "model": spec.model if spec else None,
+        "n": summary.n,
+        "errors": summary.errors,
+        "mean_score": summary.mean_score,
+        "pass_rate": summary.pass_rate,
+        "cost_usd": summary.cost_usd,
+        "cost_per_case_usd": summary.cost_per_case_usd,
+        "input_tokens": summary.input_tokens,
+        "output_tokens": summary.output_tokens,
+        "latency_p50_s": summary.latency_p50_s,
+        "latency_p95_s": summary.latency_p95_s,
+        "delta": _delta(summary.delta, summary.p_adjusted),
+        "cases_needed": summary.cases_needed,
+        "verdict": summary.verdict,
+        "reasons": list(summary.reasons),
+    }
+
+
+def _delta(delta: Any, p_adjusted: float | None = None) -> dict[str, Any] | None:
+    if delta is None:
+        return None
+    data: dict[str, Any] = delta.to_dict()
+    if p_adjusted is not None:
+        data["p_adjusted"] = p_adjusted
+    return data
+
+
+def _tag(summary: TagSummary) -> dict[str, Any]:
+    return {"n": summary.n, "mean_score": summary.mean_score, "delta": _delta(summary.delta)}

@@ -1,0 +1,82 @@
+"""The terminal summary: one row per model, then the reasons and notes."""
+
+from __future__ import annotations
+
+from ..gate import GateReport, ModelSummary
+
+HEADERS = ("model", "n", "score", "delta [CI]", "p", "pass", "$/answer", "total $", "tokens", "p50/p95 s", "verdict")
+RIGHT = {"n", "score", "p", "pass", "$/answer", "total $", "tokens", "p50/p95 s"}
+
+
+def summary_lines(report: GateReport, title: str) -> list[str]:
+    """The summary table, reasons under it, and the run's verdict line."""
+    rows = [HEADERS] + [_row(s) for s in report.models.values()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
+    lines = [title, ""]
+    for row in rows:
+        cells = [
+            cell.rjust(width) if header in RIGHT else cell.ljust(width)
+            for cell, width, header in zip(row, widths, HEADERS, strict=True)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    reasons = [(s.name, r) for s in report.models.values() for r in s.reasons]
+    if reasons:
+        lines.append("")
+        lines += [f"{name}: {reason}" for name, reason in reasons]
+    lines += [f"note: {note}" for note in report.notes]
+    return lines
+
+
+def verdict_line(report: GateReport) -> str:
+    failing = [s for s in report.models.values() if s.verdict not in ("pass", "baseline")]
+    if report.failed:
+        named = ", ".join(f"{s.name} ({s.verdict})" for s in failing)
+        return f"modelguard gate FAILED: {named}"
+    return "modelguard gate passed"
+
+
+def _row(s: ModelSummary) -> tuple[str, ...]:
+    return (
+        s.name,
+        str(s.n) + (f"+{s.errors}err" if s.errors else ""),
+        _num(s.mean_score, "{:.3f}"),
+        _delta(s),
+        _num(s.p_adjusted if s.p_adjusted is not None else (s.delta.p_value if s.delta else None), "{:.3f}"),
+        _num(s.pass_rate, "{:.0%}"),
+        _money(s.cost_per_case_usd),
+        _money(s.cost_usd),
+        _tokens(s.input_tokens + s.output_tokens),
+        _latency(s.latency_p50_s, s.latency_p95_s),
+        s.verdict,
+    )
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "—" if value is None else fmt.format(value)
+
+
+def _delta(s: ModelSummary) -> str:
+    d = s.delta
+    if d is None:
+        return "—"
+    return f"{d.mean:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}]"
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return "unknown"
+    if value == 0:
+        return "0"
+    return f"{value:.2g}" if value < 0.001 else f"{value:.4f}"
+
+
+def _tokens(count: int) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f}M"
+    return f"{count / 1000:.1f}k" if count >= 10_000 else str(count)
+
+
+def _latency(p50: float | None, p95: float | None) -> str:
+    if p50 is None or p95 is None:
+        return "—"
+    return f"{p50:.2f}/{p95:.2f}"

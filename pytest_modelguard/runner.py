@@ -1,0 +1,315 @@
+"""The fan-out: answer many requests at once, cache first, bounded, retried, with progress.
+
+Identical requests are called once; each paid answer is cached the moment it
+arrives, so an interrupted run keeps what it bought. Errors are returned as data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from pytest_modelguard.cache import Cache, RecordMode
+from pytest_modelguard.providers.base import Completion, Provider, ProviderError, Request
+
+Outcome = Completion | ProviderError
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter for transient errors, honouring Retry-After."""
+
+    max_attempts: int = 5
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+    jitter: bool = True
+
+    def delay_s(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based), never above max_delay_s."""
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+        delay = rng.uniform(0.0, ceiling) if self.jitter else ceiling
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return min(delay, self.max_delay_s)
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """Where a run stands: ``done`` = cached + new + failed, out of ``total`` unique requests."""
+
+    done: int
+    total: int
+    cached: int
+    new: int
+    failed: int
+    elapsed_s: float
+
+    @property
+    def rate(self) -> float:
+        """Answers per second so far."""
+        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+class Progress(Protocol):
+    """Receives the run's progress; ``finish`` is called once at the end."""
+
+    def update(self, event: ProgressEvent) -> None: ...
+
+    def finish(self, event: ProgressEvent) -> None: ...
+
+
+def render(event: ProgressEvent) -> str:
+    """One line: ``modelguard: 120/2000 answers (40 cached, 78 new, 2 failed) 35.1/s``."""
+    return (
+        f"modelguard: {event.done}/{event.total} answers ({event.cached} cached, "
+        f"{event.new} new, {event.failed} failed) {event.rate:.1f}/s in {event.elapsed_s:.1f}s"
+    )
+
+
+class TerminalProgress:
+    """Redraws one line with ``\\r`` at most every ``min_interval_s`` on a TTY.
+
+    Elsewhere (CI logs) it stays quiet until ``finish``, which prints one line.
+    """
+
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        is_tty: bool,
+        min_interval_s: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._write, self._is_tty = write, is_tty
+        self._min_interval_s, self._clock = min_interval_s, clock
+        self._last_at = float("-inf")
+        self._width = 0
+
+    def update(self, event: ProgressEvent) -> None:
+        now = self._clock()
+        if self._is_tty and now - self._last_at >= self._min_interval_s:
+            self._last_at = now
+            self._redraw(render(event))
+
+    def finish(self, event: ProgressEvent) -> None:
+        if self._is_tty:
+            self._redraw(render(event))
+            self._write("\n")
+        else:
+            self._write(render(event) + "\n")
+
+    def _redraw(self, line: str) -> None:
+        self._write("\r" + line.ljust(self._width))
+        self._width = len(line)
+
+
+class _Tally:
+    """Counts outcomes and feeds the progress sink."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total, self.progress = total, progress
+        self.cached = self.new = self.failed = 0
+        self.started = time.monotonic()
+
+    def add(self, outcome: Outcome, *, cached: bool) -> None:
+        if isinstance(outcome, ProviderError):
+            self.failed += 1
+        elif cached:
+            self.cached += 1
+        else:
+            self.new += 1
+        if self.progress is not None:
+            self.progress.update(self.event())
+
+    def event(self) -> ProgressEvent:
+        done = self.cached + self.new + self.failed
+        elapsed = time.monotonic() - self.started
+        return ProgressEvent(done, self.total, self.cached, self.new, self.failed, elapsed)
+
+
+async def answer_all(
+    requests: Sequence[Request],
+    providers: Mapping[str, Provider],
+    cache: Cache,
+    record: RecordMode | str,
+    concurrency: int,
+    retry: RetryPolicy = RetryPolicy(),
+    progress: Progress | None = None,
+) -> dict[str, Outcome]:
+    """Answer every request, keyed by ``request.key()``: a Completion or the final ProviderError.
+
+    Record modes: ``none`` never calls (a miss is an error), ``once``/``new`` call
+    only cache misses, ``all`` calls everything. At most ``concurrency`` calls are
+    in flight; transient errors are retried per ``retry``.
+    """
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    mode = RecordMode(record)
+    unique = {request.key(): request for request in requests}
+    tally = _Tally(len(unique), progress)
+    results: dict[str, Outcome] = {}
+    to_call: list[tuple[str, Request]] = []
+    for key, request in unique.items():
+        found = _replay(cache, request, key, mode)
+        if found is None:
+            to_call.append((key, request))
+        else:
+            results[key] = found
+            tally.add(found, cached=True)
+    limit = asyncio.Semaphore(concurrency)
+    rng = random.Random()
+
+    writer = _CacheWriter(cache)
+
+    async def answer(key: str, request: Request) -> None:
+        outcome = await _call(providers, request, limit, retry, rng)
+        if isinstance(outcome, Completion):
+            writer.add(request, outcome)
+        results[key] = outcome
+        tally.add(outcome, cached=False)
+
+    try:
+        await asyncio.gather(*(answer(key, request) for key, request in to_call))
+    finally:
+        await writer.flush()
+    if progress is not None:
+        progress.finish(tally.event())
+    return results
+
+
+class _CacheWriter:
+    """Writes answers in a worker thread as they arrive, batching what comes in meanwhile.
+
+    One thread hop per batch instead of per answer keeps the event loop free for calls;
+    a failed write is raised at the next ``add`` (stopping spend) or at ``flush``.
+    """
+
+    def __init__(self, cache: Cache) -> None:
+        self._cache = cache
+        self._pending: list[tuple[Request, Completion]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, request: Request, completion: Completion) -> None:
+        self._pending.append((request, completion))
+        if self._task is None or self._task.done():
+            if self._task is not None:
+                self._task.result()
+            self._task = asyncio.ensure_future(self._drain())
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await asyncio.to_thread(self._write, batch)
+
+    def _write(self, batch: list[tuple[Request, Completion]]) -> None:
+        for request, completion in batch:
+            self._cache.put(request, completion)
+
+    async def flush(self) -> None:
+        """Wait until every added answer is on disk."""
+        if self._task is not None:
+            await self._task
+
+
+def _replay(cache: Cache, request: Request, key: str, mode: RecordMode) -> Outcome | None:
+    """The recorded answer, an error when it must exist but does not, or None to call."""
+    if mode is RecordMode.ALL:
+        return None
+    try:
+        found = cache.get(request)
+    except ValueError as exc:  # a corrupt entry: never overwritten behind the user's back
+        return ProviderError(str(exc), transient=False)
+    if found is None and mode is RecordMode.NONE:
+        return ProviderError(
+            f"no recorded answer for {request.provider}:{request.model} (case key {key[:12]}); "
+            "run with --modelguard-record once to record it",
+            transient=False,
+        )
+    return found
+
+
+async def _call(
+    providers: Mapping[str, Provider],
+    request: Request,
+    limit: asyncio.Semaphore,
+    retry: RetryPolicy,
+    rng: random.Random,
+) -> Outcome:
+    """Call the request's provider, retrying transient errors with backoff outside the limit."""
+    provider = providers.get(request.provider)
+    if provider is None:
+        known = ", ".join(sorted(providers)) or "none"
+        return ProviderError(
+            f"no provider {request.provider!r} is configured (known: {known}); "
+            "declare it under [tool.modelguard.providers]",
+            transient=False,
+        )
+    attempt = 1
+    while True:
+        async with limit:
+            outcome = await _attempt(provider, request)
+        if isinstance(outcome, Completion):
+            return outcome
+        if not outcome.transient or attempt >= retry.max_attempts:
+            return _gave_up(outcome, attempt)
+        await asyncio.sleep(retry.delay_s(attempt, outcome.retry_after, rng))
+        attempt += 1
+
+
+async def _attempt(provider: Provider, request: Request) -> Outcome:
+    try:
+        return await provider.complete(request)
+    except ProviderError as exc:
+        return exc
+    except Exception as exc:  # a bug or bad params: an item error, not a crashed run
+        return ProviderError(
+            f"{request.provider}:{request.model}: {type(exc).__name__}: {exc}", transient=False
+        )
+
+
+def _gave_up(error: ProviderError, attempts: int) -> ProviderError:
+    if attempts == 1:
+        return error
+    return ProviderError(
+        f"{error} (gave up after {attempts} attempts)",
+        transient=error.transient,
+        status=error.status,
+        retry_after=error.retry_after,
+    )
+
+
+def answer_all_sync(
+    requests: Sequence[Request],
+    providers: Mapping[str, Provider],
+    cache: Cache,
+    record: RecordMode | str,
+    concurrency: int,
+    retry: RetryPolicy = RetryPolicy(),
+    progress: Progress | None = None,
+) -> dict[str, Outcome]:
+    """``answer_all`` in one ``asyncio.run``; the providers' connections are closed at its end."""
+
+    async def run() -> dict[str, Outcome]:
+        try:
+            return await answer_all(
+                requests, providers, cache, record, concurrency, retry, progress
+            )
+        finally:
+            await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
+
+    return _run(run())
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, in a worker thread when this thread already runs a loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -1,0 +1,212 @@
+"""ModelguardSession: the state of one run — settings, answers, results, verdicts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+from pathlib import Path
+
+from .cache import Cache
+from .config import ModelSpec, Settings
+from .graders import score_answer
+from .graders.base import Answer, GradeFn
+from .pricing import cost_usd
+from .providers import make_provider
+from .providers.base import Completion, Provider, ProviderError, Request, Usage
+from .results import ItemResult
+from .runner import Progress, RetryPolicy, answer_all_sync
+from .suite import Case, SuiteError
+
+if TYPE_CHECKING:
+    from .gate import GateReport
+
+
+@dataclass(slots=True)
+class Answered:
+    """A completion and whether it came from the cache (or the suite's recorded baseline)."""
+
+    completion: Completion | None
+    cached: bool
+    error: str | None = None
+
+
+@dataclass
+class ModelguardSession:
+    """Everything one pytest run of modelguard owns; lives in ``config.stash``."""
+
+    settings: Settings
+    lf: bool = False
+    registered_tags: set[str] = field(default_factory=set)
+    answers: dict[str, Answered] = field(default_factory=dict)
+    results: list[ItemResult] = field(default_factory=list)
+    deselected: int = 0
+    report: GateReport | None = None
+
+    @property
+    def cache(self) -> Cache:
+        return Cache(self.settings.cache_dir)
+
+    def models_for_suite(self, path: str) -> tuple[ModelSpec, ...]:
+        if self.settings.baseline is None:
+            raise SuiteError(
+                f"{path}: no baseline model: set baseline = 'PROVIDER:MODEL' in [tool.modelguard] "
+                "or pass --baseline"
+            )
+        return self.settings.models
+
+    def requests_for(self, case: Case, model: ModelSpec) -> list[Request]:
+        if model is self.settings.baseline and case.baseline is not None:
+            return []
+        params = {**case.params, **model.params}
+        return [
+            Request(model.provider.name, model.model, case.messages, params, repeat)
+            for repeat in range(case.repeat)
+        ]
+
+    def prefetch(self, requests: Sequence[Request], progress: Progress | None = None) -> None:
+        """Answer every request concurrently before the first item runs."""
+        todo = {r.key(): r for r in requests if r.key() not in self.answers}
+        if not todo:
+            return
+        cache = self.cache
+        known = {key for key, request in todo.items() if cache.get(request) is not None}
+        record = self.settings.record
+        answers = answer_all_sync(
+            list(todo.values()),
+            providers=self._providers({r.provider for r in todo.values()}),
+            cache=cache,
+            record=record,
+            concurrency=self.settings.concurrency,
+            retry=RetryPolicy(max_attempts=self.settings.max_attempts),
+            progress=progress,
+        )
+        for key, outcome in answers.items():
+            reused = key in known and record.value != "all"
+            if isinstance(outcome, ProviderError):
+                self.answers[key] = Answered(None, reused, error=str(outcome))
+            else:
+                self.answers[key] = Answered(outcome, reused)
+
+    def _providers(self, names: set[str]) -> dict[str, Provider]:
+        specs = {m.provider.name: m.provider for m in self.settings.models}
+        return {
+            name: make_provider(specs[name].kind, name, specs[name].base_url, specs[name].api_key_env)
+            for name in names
+        }
+
+    def answer_and_grade(
+        self, case: Case, model: ModelSpec, graders: Sequence[GradeFn]
+    ) -> list[ItemResult]:
+        """Grade every repeat of one item from the prefetched answers."""
+        answered = self._answers_for(case, model)
+        baseline_output = self._baseline_output(case)
+        return [
+            self._grade(case, model, graders, repeat, answer, baseline_output)
+            for repeat, answer in enumerate(answered)
+        ]
+
+    def _answers_for(self, case: Case, model: ModelSpec) -> list[Answered]:
+        requests = self.requests_for(case, model)
+        if not requests and case.baseline is not None:
+            recorded = case.baseline
+            completion = Completion(recorded.output, Usage.from_dict(recorded.usage), recorded.latency_s or 0.0)
+            return [Answered(completion, cached=True)]
+        missing = [r for r in requests if r.key() not in self.answers]
+        if missing:
+            self.prefetch(missing)
+        return [self.answers[r.key()] for r in requests]
+
+    def _baseline_output(self, case: Case) -> str | None:
+        baseline = self.settings.baseline
+        if baseline is None:
+            return None
+        if case.baseline is not None:
+            return case.baseline.output
+        requests = self.requests_for(case, baseline)
+        answer = self.answers.get(requests[0].key()) if requests else None
+        return answer.completion.text if answer and answer.completion else None
+
+    def _grade(
+        self,
+        case: Case,
+        model: ModelSpec,
+        graders: Sequence[GradeFn],
+        repeat: int,
+        answer: Answered,
+        baseline_output: str | None,
+    ) -> ItemResult:
+        base = ItemResult(suite=case.suite, case_id=case.id, model=model.name, tags=case.tags, repeat=repeat)
+        completion = answer.completion
+        if completion is None:
+            return replace(base, error=answer.error or "no answer", cached=answer.cached)
+        grades = tuple(
+            grade(Answer(completion.text, case.expected, baseline_output, case.id, case.tags))
+            for grade in graders
+        )
+        score, passed = score_answer(grades)
+        usage = completion.usage
+        failure = _required_failure(grades)
+        limit = model.budgets.max_tokens_per_case
+        if limit is not None and usage.total_tokens > limit:
+            passed = False
+            failure = failure or f"max_tokens_per_case: {usage.total_tokens} tokens > limit {limit}"
+        return replace(
+            base,
+            score=score,
+            passed=passed,
+            grades=grades,
+            cost_usd=self._cost(case, model, usage),
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cached_input_tokens=usage.cached_input_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            latency_s=completion.latency_s,
+            cached=answer.cached,
+            output=completion.text,
+            failure=failure,
+        )
+
+    def _cost(self, case: Case, model: ModelSpec, usage: Usage) -> float | None:
+        recorded = case.baseline
+        if model is self.settings.baseline and recorded is not None and recorded.cost_usd is not None:
+            return recorded.cost_usd
+        return cost_usd(usage, model.price)
+
+    def finish(self, gating: bool) -> GateReport | None:
+        """Judge the run; write the JSON report when asked. None when nothing ran."""
+        if not self.results:
+            return None
+        from .gate import GateConfig, evaluate  # numpy/scipy: only when there is something to judge
+        from .report.json_report import build_json
+
+        settings = self.settings
+        config = GateConfig(
+            baseline=settings.baseline.name if settings.baseline else None,
+            candidates=tuple(m.name for m in settings.candidates),
+            confidence=settings.confidence,
+            resamples=settings.resamples,
+            seed=settings.seed,
+            gate=settings.gate,
+            margin=settings.margin,
+            budgets={m.name: m.budgets for m in settings.models},
+            subset=self.deselected > 0,
+            gating=gating and not self.lf,
+        )
+        self.report = evaluate(self.results, config)
+        if settings.json_path is not None:
+            write_json(settings.json_path, build_json(self.report, self.results, settings))
+        return self.report
+
+
+def _required_failure(grades: Sequence[object]) -> str | None:
+    for grade in grades:
+        if getattr(grade, "required", False) and not grade:
+            return f"required grader {grade!r}"
+    return None
+
+
+def write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,331 @@
+"""YAML suites → Suite and Case records, validated with file:line in every message."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import did_you_mean
+from .graders import RESERVED_KEYS as GRADER_RESERVED
+from .graders.base import GraderSpec
+from .providers.base import Message
+
+SUITE_KEYS = ("suite", "description", "tags", "defaults", "cases")
+DEFAULT_KEYS = ("system", "params", "repeat", "graders", "tags")
+CASE_KEYS = (
+    "id", "description", "prompt", "messages", "system", "params", "expected", "tags",
+    "baseline", "graders", "repeat",
+)  # fmt: skip
+BASELINE_KEYS = (
+    "output", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
+    "reasoning_tokens", "cost_usd", "latency_s", "model",
+)  # fmt: skip
+ROLES = ("system", "user", "assistant", "developer", "tool")
+
+
+class SuiteError(ValueError):
+    """A suite written wrongly; the message starts with ``path:line``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedAnswer:
+    """A production answer carried by a case (``baseline:``): the baseline is not called."""
+
+    output: str
+    usage: Mapping[str, int] = field(default_factory=dict)
+    cost_usd: float | None = None
+    latency_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One prompt of a suite, with what a good answer looks like."""
+
+    suite: str
+    id: str
+    messages: tuple[Message, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    expected: Any = None
+    tags: tuple[str, ...] = ()
+    graders: tuple[GraderSpec, ...] = ()
+    repeat: int = 1
+    baseline: RecordedAnswer | None = None
+    path: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Suite:
+    name: str
+    path: str
+    cases: tuple[Case, ...]
+
+
+class _LineDict(dict[str, Any]):
+    """A YAML mapping that remembers the line of itself and of each key."""
+
+    line: int
+    key_lines: dict[str, int]
+
+
+def _loader_base() -> type[yaml.SafeLoader]:
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[no-any-return]
+
+
+class _Loader(_loader_base()):  # type: ignore[misc]
+    """Safe loader whose mappings carry line numbers and reject duplicate keys."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    mapping = _LineDict()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in mapping:
+            raise SuiteError(f"line {line}: duplicate key {key!r}")
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[str(key)] = line
+    return mapping
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class _Where:
+    """Formats ``path:line: key: problem`` messages."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, node: Any, key: str | None, problem: str) -> SuiteError:
+        line = getattr(node, "line", 0)
+        if key is not None and isinstance(node, _LineDict):
+            line = node.key_lines.get(key, line)
+        where = f"{self.path}:{line}" if line else self.path
+        return SuiteError(f"{where}: {key + ': ' if key else ''}{problem}")
+
+    def check_keys(self, node: Any, allowed: tuple[str, ...], what: str) -> None:
+        if not isinstance(node, Mapping):
+            raise self.fail(node, None, f"{what} must be a mapping, got {type(node).__name__}")
+        for key in node:
+            if key not in allowed:
+                raise self.fail(node, str(key), f"unknown key in {what}" + did_you_mean(key, allowed))
+
+
+def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
+    """Parse and validate one ``*.modelguard.yaml`` file."""
+    shown = _display_path(path, rootdir)
+    where = _Where(shown)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except SuiteError as exc:
+        raise SuiteError(f"{shown}:{str(exc).removeprefix('line ')}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SuiteError(f"{shown}{line}: invalid YAML: {problem}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SuiteError(f"{shown}: cannot read suite: {exc}") from None
+    if data is None:
+        raise SuiteError(f"{shown}: empty suite (add 'cases:')")
+    where.check_keys(data, SUITE_KEYS, "suite")
+    name = data.get("suite", path.name.split(".modelguard.")[0])
+    if not isinstance(name, str) or not name:
+        raise where.fail(data, "suite", "must be a non-empty string")
+    defaults = data.get("defaults", _LineDict())
+    where.check_keys(defaults, DEFAULT_KEYS, "defaults")
+    suite_tags = _tags(where, data, "tags") + _tags(where, defaults, "tags")
+    cases_node = data.get("cases")
+    if not isinstance(cases_node, list) or not cases_node:
+        raise where.fail(data, "cases" if "cases" in data else None, "a suite needs a non-empty list of cases")
+    base_dir = str(path.parent)
+    default_graders = _graders(where, defaults, base_dir)
+    cases = []
+    seen: dict[str, int] = {}
+    for index, node in enumerate(cases_node):
+        case = _case(where, node, index, name, defaults, suite_tags, default_graders, base_dir)
+        if case.id in seen:
+            raise where.fail(node, "id", f"duplicate case id {case.id!r} (first at line {seen[case.id]})")
+        seen[case.id] = case.line
+        cases.append(case)
+    return Suite(name=name, path=shown, cases=tuple(cases))
+
+
+def _display_path(path: Path, rootdir: Path | None) -> str:
+    if rootdir is not None:
+        try:
+            return path.resolve().relative_to(rootdir.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _case(
+    where: _Where,
+    node: Any,
+    index: int,
+    suite: str,
+    defaults: Mapping[str, Any],
+    suite_tags: tuple[str, ...],
+    default_graders: tuple[GraderSpec, ...],
+    base_dir: str,
+) -> Case:
+    where.check_keys(node, CASE_KEYS, f"case #{index + 1}")
+    case_id = node.get("id")
+    if isinstance(case_id, int) and not isinstance(case_id, bool):
+        case_id = str(case_id)
+    if not isinstance(case_id, str) or not case_id.strip():
+        raise where.fail(node, "id" if "id" in node else None, "every case needs an id (a string)")
+    if any(c in case_id for c in "[]:\n") or case_id != case_id.strip():
+        raise where.fail(node, "id", f"case id {case_id!r} may not contain '[', ']', ':' or surrounding spaces")
+    graders = _graders(where, node, base_dir) if "graders" in node else default_graders
+    if not graders:
+        raise where.fail(node, None, f"case {case_id!r} has no graders (add 'graders:' to the case or to defaults)")
+    return Case(
+        suite=suite,
+        id=case_id,
+        messages=_messages(where, node, defaults),
+        params={**_mapping(where, defaults, "params"), **_mapping(where, node, "params")},
+        expected=node.get("expected"),
+        tags=tuple(dict.fromkeys(suite_tags + _tags(where, node, "tags"))),
+        graders=graders,
+        repeat=_repeat(where, node, defaults),
+        baseline=_recorded(where, node),
+        path=where.path,
+        line=getattr(node, "line", 0),
+    )
+
+
+def _messages(where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[Message, ...]:
+    has_prompt, has_messages = "prompt" in node, "messages" in node
+    if has_prompt == has_messages:
+        raise where.fail(node, None, "a case needs exactly one of 'prompt' or 'messages'")
+    if has_prompt:
+        prompt = node["prompt"]
+        if not isinstance(prompt, str):
+            raise where.fail(node, "prompt", f"must be a string, got {type(prompt).__name__}")
+        messages: list[Message] = [{"role": "user", "content": prompt}]
+    else:
+        messages = _message_list(where, node)
+    system = node.get("system", defaults.get("system"))
+    if system is not None and not isinstance(system, str):
+        raise where.fail(node if "system" in node else defaults, "system", "must be a string")
+    if system is not None and messages[0]["role"] != "system":
+        messages.insert(0, {"role": "system", "content": system})
+    return tuple(messages)
+
+
+def _message_list(where: _Where, node: Mapping[str, Any]) -> list[Message]:
+    raw = node["messages"]
+    if not isinstance(raw, list) or not raw:
+        raise where.fail(node, "messages", "must be a non-empty list of {role, content}")
+    messages: list[Message] = []
+    for item in raw:
+        if not isinstance(item, Mapping) or set(item) - {"role", "content", "name"} or "role" not in item:
+            raise where.fail(item if isinstance(item, _LineDict) else node, "messages",
+                             "each message needs 'role' and 'content' (and optionally 'name')")
+        if item["role"] not in ROLES:
+            raise where.fail(item, "role", f"unknown role {item['role']!r}" + did_you_mean(item["role"], ROLES))
+        messages.append(dict(item))
+    return messages
+
+
+def _mapping(where: _Where, node: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = node.get(key, {})
+    if not isinstance(value, Mapping):
+        raise where.fail(node, key, f"must be a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
+def _tags(where: _Where, node: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = node.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
+        raise where.fail(node, key, "must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _repeat(where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any]) -> int:
+    owner = node if "repeat" in node else defaults
+    value = owner.get("repeat", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+        raise where.fail(owner, "repeat", f"must be an integer from 1 to 1000, got {value!r}")
+    return value
+
+
+def _recorded(where: _Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
+    raw = node.get("baseline")
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        return RecordedAnswer(output=raw)
+    where.check_keys(raw, BASELINE_KEYS, "baseline")
+    if not isinstance(raw.get("output"), str):
+        raise where.fail(raw, "output", "a recorded baseline needs 'output' (the answer text)")
+    usage: dict[str, int] = {}
+    for key in BASELINE_KEYS[1:6]:
+        value = raw.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise where.fail(raw, key, f"must be a non-negative integer, got {value!r}")
+        usage[key] = value
+    numbers = {}
+    for key in ("cost_usd", "latency_s"):
+        value = raw.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+            raise where.fail(raw, key, f"must be a non-negative number, got {value!r}")
+        numbers[key] = None if value is None else float(value)
+    return RecordedAnswer(output=raw["output"], usage=usage, **numbers)
+
+
+def _graders(where: _Where, node: Mapping[str, Any], base_dir: str) -> tuple[GraderSpec, ...]:
+    raw = node.get("graders", [])
+    if not isinstance(raw, list):
+        raise where.fail(node, "graders", "must be a list of graders")
+    return tuple(_grader(where, item, node, base_dir) for item in raw)
+
+
+def _grader(where: _Where, item: Any, parent: Mapping[str, Any], base_dir: str) -> GraderSpec:
+    line = getattr(item, "line", 0) or getattr(parent, "key_lines", {}).get("graders", 0)
+    source = f"{where.path}:{line}" if line else where.path
+    if isinstance(item, str):
+        return GraderSpec(name=item, source=source, base_dir=base_dir)
+    if not isinstance(item, Mapping):
+        raise where.fail(parent, "graders", f"a grader is a name or a mapping, got {item!r}")
+    kinds = [k for k in item if k not in GRADER_RESERVED]
+    if not kinds:
+        raise where.fail(item, None, "grader entry names no grader (e.g. '- equals: {}')")
+    name, extra = kinds[0], {k: item[k] for k in kinds[1:]}
+    weight = item.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+        raise where.fail(item, "weight", f"must be a non-negative number, got {weight!r}")
+    threshold = item.get("threshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int | float)
+                                  or not 0 <= threshold <= 1):
+        raise where.fail(item, "threshold", f"must be a number in [0, 1], got {threshold!r}")
+    required = item.get("required", False)
+    if not isinstance(required, bool):
+        raise where.fail(item, "required", f"must be true or false, got {required!r}")
+    dimension = item.get("dimension")
+    if dimension is not None and not isinstance(dimension, str):
+        raise where.fail(item, "dimension", "must be a string")
+    return GraderSpec(
+        name=str(name),
+        options=item[name],
+        weight=float(weight),
+        required=required,
+        threshold=None if threshold is None else float(threshold),
+        dimension=dimension,
+        source=source,
+        base_dir=base_dir,
+        extra=extra,
+    )

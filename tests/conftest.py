@@ -1,0 +1,14 @@
+"""Shared test setup.
+
+pytester's in-process runs forget modules first imported inside them; numpy's C core
+cannot be imported twice in one process, so the heavy modules are imported here, once.
+"""
+
+from __future__ import annotations
+
+import numpy  # noqa: F401
+import scipy.stats  # noqa: F401
+
+import pytest_modelguard.gate  # noqa: F401
+import pytest_modelguard.report.json_report  # noqa: F401
+import pytest_modelguard.report.terminal  # noqa: F401
