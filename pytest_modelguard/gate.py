@@ -161,7 +161,7 @@ def _summarise(
     errors = sum(1 for r in results if r.error is not None)
     costs = [r.cost_usd for r in answered]
     cost = None if any(c is None for c in costs) else float(sum(costs))  # type: ignore[arg-type]
-    latencies = [r.latency_s for r in answered]
+    latencies = [r.latency_s for r in answered if r.latency_s is not None]
     summary = ModelSummary(
         name=name,
         n=len(answered),

@@ -74,6 +74,9 @@ class CaseFailure(Exception):
     """A required grader or a per-item budget failed."""
 
 
+CLEAN_ERRORS = (ModelCallError, CaseFailure, GraderConfigError)
+
+
 class CaseItem(pytest.Item):
     """One case answered by one model (all its repeats)."""
 
@@ -108,9 +111,9 @@ class CaseItem(pytest.Item):
             raise CaseFailure("; ".join(dict.fromkeys(failures)))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
-        if isinstance(excinfo.value, ModelCallError | CaseFailure | GraderConfigError):
+        if isinstance(excinfo.value, CLEAN_ERRORS):
             return f"{self.model.name} on {self.case.id}: {excinfo.value}"
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[str, int, str]:
-        return str(self.path), self.case.line - 1, f"{self.case.suite}::{self.name}"
+        return self.path, self.case.line - 1, self.name

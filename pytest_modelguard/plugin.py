@@ -15,7 +15,7 @@ import pytest
 
 from .cache import RecordMode
 from .config import ConfigError, Overrides, Settings, load_settings, read_pyproject
-from .items import CaseItem, SuiteFile, is_suite_path
+from .items import CLEAN_ERRORS, CaseItem, SuiteFile, is_suite_path
 from .results import ItemResult
 from .runner import TerminalProgress
 from .session import ModelguardSession
@@ -138,7 +138,11 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
-    if isinstance(item, CaseItem) and item.results and _is_final(report):
+    if not isinstance(item, CaseItem):
+        return report
+    if call.excinfo is not None and isinstance(call.excinfo.value, CLEAN_ERRORS):
+        report.longrepr = item.repr_failure(call.excinfo)  # setup errors too: no traceback
+    if item.results and _is_final(report):
         setattr(report, REPORT_ATTR, [r.to_dict() for r in item.results])
     return report
 

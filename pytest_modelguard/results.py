@@ -26,7 +26,7 @@ class ItemResult:
     output_tokens: int = 0
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
-    latency_s: float = 0.0
+    latency_s: float | None = None  # None: unknown (a recorded answer without it)
     cached: bool = True
     error: str | None = None
     output: str = ""
@@ -80,7 +80,7 @@ class ItemResult:
             output_tokens=int(data.get("output_tokens", 0)),
             cached_input_tokens=int(data.get("cached_input_tokens", 0)),
             reasoning_tokens=int(data.get("reasoning_tokens", 0)),
-            latency_s=float(data.get("latency_s", 0.0)),
+            latency_s=data.get("latency_s"),
             cached=bool(data.get("cached", True)),
             error=data.get("error"),
             output=str(data.get("output", "")),

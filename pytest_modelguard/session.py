@@ -111,7 +111,7 @@ class ModelguardSession:
         requests = self.requests_for(case, model)
         if not requests and case.baseline is not None:
             recorded = case.baseline
-            completion = Completion(recorded.output, Usage.from_dict(recorded.usage), recorded.latency_s or 0.0)
+            completion = Completion(recorded.output, Usage.from_dict(recorded.usage), recorded.latency_s)
             return [Answered(completion, cached=True)]
         missing = [r for r in requests if r.key() not in self.answers]
         if missing:

@@ -155,7 +155,9 @@ def _case_means(scores: Sequence[Sequence[float]], who: str) -> tuple[FloatArray
     bad = np.flatnonzero(~((flat >= -_SCORE_ATOL) & (flat <= 1 + _SCORE_ATOL)))
     if bad.size:
         case = int(np.searchsorted(ends, bad[0], side="right"))
-        raise ValueError(f"case {case}: {who} score {float(flat[bad[0]])!r} is not a number in [0, 1]")
+        raise ValueError(
+            f"case {case}: {who} score {float(flat[bad[0]])!r} is not a number in [0, 1]"
+        )
     means: FloatArray = np.add.reduceat(flat, ends - lengths) / lengths
     binary = bool(np.all(lengths == 1) and np.all((flat == 0) | (flat == 1)))
     return means, binary
@@ -307,10 +309,12 @@ def _mcnemar_p(deltas: FloatArray) -> float:
 
 
 def _bootstrap_p(means: FloatArray, n: int, bca: _Bca | None) -> float:
-    """Smallest 1 - confidence at which the interval (BCa if `bca`) excludes 0; at least 1/B.
+    """Smallest 1 - confidence at which the interval (BCa if `bca`) excludes 0.
 
     Inverts `_interval`: find the normal quantile at which an endpoint sits on 0,
-    then undo the small-sample widening of `bootstrap_level`.
+    then undo the small-sample widening of `bootstrap_level`. With every bootstrap
+    mean on one side of 0 the answer is "below what B resamples resolve": the
+    tail is then taken as half a resample, and p is never below 1/B.
     """
     z = _z_of_fraction_below(means, 0.0)
     if bca:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import random
@@ -122,8 +123,8 @@ def fail_first(
     """Fail the first ``k`` calls of each matching (model, prompt) with ``fault``."""
 
     def plan(call: Call, n: int) -> Fault | None:
-        matches = (prompt is None or call.prompt == prompt) and (model is None or call.model == model)
-        return fault if matches and n < k else None
+        wanted = prompt in (None, call.prompt) and model in (None, call.model)
+        return fault if wanted and n < k else None
 
     return plan
 
@@ -260,9 +261,8 @@ def _anthropic_events(call: Call, reply: Reply, ident: str) -> list[str]:
     return [f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events]
 
 
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
-                403: "permission_error", 404: "not_found_error", 429: "rate_limit_error",
-                529: "overloaded_error"}
+_ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error",
+                429: "rate_limit_error", 529: "overloaded_error"}
 
 
 def _error_body(wire: Wire, status: int, message: str) -> dict[str, Any]:
@@ -284,33 +284,20 @@ def _response(status: int, body: bytes, extra: dict[str, str] | None = None) -> 
     return _head(status, headers) + body
 
 
-@dataclass(slots=True)
-class _Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
+_Request = tuple[str, str, dict[str, str], bytes]  # method, path, headers, body
 
 
 async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
-    """One HTTP/1.1 request with a content-length body; None when the peer closed."""
+    """One HTTP/1.1 request with a content-length body; None when the peer closed or erred."""
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        pairs = (line.partition(":") for line in lines[1:] if line)
+        headers = {name.strip().lower(): value.strip() for name, _, value in pairs}
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
         return None
-    lines = head.decode("latin-1").split("\r\n")
-    method, path, _ = lines[0].split(" ", 2)
-    headers = {}
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "0"))
-    try:
-        body = await reader.readexactly(length) if length else b""
-    except (asyncio.IncompleteReadError, ConnectionError):
-        return None
-    return _Request(method, path.split("?", 1)[0], headers, body)
+    return method, path.split("?", 1)[0], headers, body
 
 
 _ROUTES: dict[str, Wire] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
@@ -341,16 +328,10 @@ class Loopback:
     def keys_seen(self) -> set[str]:
         """The API keys the clients sent (``Authorization: Bearer`` or ``x-api-key``)."""
         with self._lock:
-            found = {c.headers.get("x-api-key", "") for c in self.calls}
-            found |= {c.headers.get("authorization", "").removeprefix("Bearer ") for c in self.calls}
+            headers = [c.headers for c in self.calls]
+        found = {h.get("x-api-key", "") for h in headers}
+        found |= {h.get("authorization", "").removeprefix("Bearer ") for h in headers}
         return found - {""}
-
-    def reset(self) -> None:
-        """Forget recorded calls and counters."""
-        with self._lock:
-            self.calls.clear()
-            self._seen.clear()
-            self.max_in_flight = self.in_flight
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one keep-alive connection until the peer closes it."""
@@ -372,13 +353,14 @@ class Loopback:
 
     async def _serve(self, request: _Request, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection must be dropped."""
-        wire = _ROUTES.get(request.path)
-        if request.method != "POST" or wire is None:
-            body = _error_body("openai", 404, f"no route for {request.method} {request.path}")
-            writer.write(_response(404, json.dumps(body).encode()))
+        method, path, headers, body = request
+        wire = _ROUTES.get(path)
+        if method != "POST" or wire is None:
+            error = _error_body("openai", 404, f"no route for {method} {path}")
+            writer.write(_response(404, json.dumps(error).encode()))
             return True
         try:
-            call = _parse_call(wire, json.loads(request.body or b"{}"), request.headers)
+            call = _parse_call(wire, json.loads(body or b"{}"), headers)
         except (ValueError, AttributeError) as exc:
             writer.write(_response(400, json.dumps(_error_body(wire, 400, str(exc))).encode()))
             return True
@@ -421,7 +403,8 @@ class Loopback:
             build = _openai_body if call.wire == "openai" else _anthropic_body
             writer.write(_response(200, json.dumps(build(call, reply, ident)).encode()))
             return
-        events = (_openai_events if call.wire == "openai" else _anthropic_events)(call, reply, ident)
+        build_events = _openai_events if call.wire == "openai" else _anthropic_events
+        events = build_events(call, reply, ident)
         writer.write(_head(200, {"content-type": "text/event-stream", "cache-control": "no-cache",
                                  "transfer-encoding": "chunked"}))
         for event in events:
@@ -529,10 +512,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     args = parser.parse_args(argv)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(args.host, args.port, args.latency))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

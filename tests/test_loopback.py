@@ -9,11 +9,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import openai
 import pytest
+from anthropic.types import Message
 from loopback import Call, Fault, LoopbackServer, Reply, fail_first, fail_rate
+from openai.types.chat import ChatCompletion
 
 KEY = "sk-loopback-test-key"
 
@@ -34,11 +37,12 @@ def ant(srv: LoopbackServer, timeout: float = 5.0) -> anthropic.Anthropic:
     )
 
 
-def ask_openai(client: openai.OpenAI, prompt: str = "hello", model: str = "gpt-x") -> object:
-    return client.chat.completions.create(model=model, messages=[{"role": "user", "content": prompt}])
+def ask_openai(client: openai.OpenAI, prompt: str = "hello", model: str = "gpt-x") -> ChatCompletion:
+    messages: list[Any] = [{"role": "user", "content": prompt}]
+    return client.chat.completions.create(model=model, messages=messages)
 
 
-def ask_anthropic(client: anthropic.Anthropic, prompt: str = "hello") -> object:
+def ask_anthropic(client: anthropic.Anthropic, prompt: str = "hello") -> Message:
     return client.messages.create(
         model="claude-x", max_tokens=50, messages=[{"role": "user", "content": prompt}]
     )
@@ -89,17 +93,17 @@ def test_anthropic_response_shape_and_cache_usage(srv: LoopbackServer) -> None:
 
 def test_default_responder_echoes_and_estimates_tokens(srv: LoopbackServer) -> None:
     response = ask_openai(oai(srv), "one two three")
-    assert response.choices[0].message.content == "echo gpt-x: one two three"  # type: ignore[attr-defined]
-    assert response.usage.prompt_tokens == 3 + 4  # type: ignore[attr-defined]
-    assert response.usage.completion_tokens == 5  # type: ignore[attr-defined]
+    assert response.choices[0].message.content == "echo gpt-x: one two three"
+    assert response.usage is not None
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (3 + 4, 5)
 
 
 def test_responder_scripts_answers_per_model_and_prompt(srv: LoopbackServer) -> None:
     answers = {("a", "q1"): "A1", ("b", "q1"): "B1"}
     srv.responder = lambda call: answers.get((call.model, call.prompt), "?")
     client = oai(srv)
-    got = [ask_openai(client, p, m).choices[0].message.content  # type: ignore[attr-defined]
-           for m, p in [("a", "q1"), ("b", "q1"), ("a", "q2")]]
+    pairs = [("a", "q1"), ("b", "q1"), ("a", "q2")]
+    got = [ask_openai(client, p, m).choices[0].message.content for m, p in pairs]
     assert got == ["A1", "B1", "?"]
     assert srv.count() == 3 and srv.count(model="a") == 2 and srv.count(prompt="q1") == 2
 
@@ -220,10 +224,30 @@ def test_fault_rate_is_seeded_and_order_independent() -> None:
     assert other != first
 
 
-def test_unknown_route_is_404(srv: LoopbackServer) -> None:
+def test_unknown_route_is_404_and_bad_json_is_400(srv: LoopbackServer) -> None:
     client = openai.OpenAI(base_url=srv.url + "/v2", api_key=KEY, max_retries=0)
     with pytest.raises(openai.NotFoundError):
         ask_openai(client)
+    raw = oai(srv).post("/chat/completions", body=None, cast_to=object,
+                        options={"content": b"{oops", "headers": {"content-type": "text/plain"}})
+    assert raw is not None
+
+
+def test_responder_can_pick_latency_and_fault_per_reply(srv: LoopbackServer) -> None:
+    def responder(call: Call) -> Reply:
+        if call.prompt == "slow":
+            return Reply("late", latency_s=0.3)
+        return Reply("", fault=Fault.http(503)) if call.prompt == "down" else Reply("fast")
+
+    srv.responder = responder
+    client = oai(srv)
+    started = time.monotonic()
+    assert ask_openai(client, "quick").choices[0].message.content == "fast"
+    assert time.monotonic() - started < 0.25
+    assert ask_openai(client, "slow").choices[0].message.content == "late"
+    assert time.monotonic() - started >= 0.3
+    with pytest.raises(openai.InternalServerError):
+        ask_openai(client, "down")
 
 
 def test_sixty_four_concurrent_keep_alive_connections(srv: LoopbackServer) -> None:
@@ -234,14 +258,14 @@ def test_sixty_four_concurrent_keep_alive_connections(srv: LoopbackServer) -> No
         started = time.monotonic()
         for _ in range(2):  # the second wave reuses the 64 kept-alive connections
             await asyncio.gather(*(
-                client.chat.completions.create(model="m", messages=[{"role": "user", "content": str(i)}])
-                for i in range(64)
+                client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+                for _ in range(64)
             ))
         await client.close()
         return time.monotonic() - started
 
     elapsed = asyncio.run(run())
-    assert srv.max_in_flight == 64 and srv.count() == 128
+    assert srv.max_in_flight == 64 and srv.count() == 128 and srv.connections == 64
     assert elapsed < 2.0
 
 
@@ -255,10 +279,7 @@ def test_runs_as_a_separate_process() -> None:
         assert url.startswith("http://127.0.0.1:")
         client = openai.OpenAI(base_url=url + "/v1", api_key=KEY, max_retries=0, timeout=5)
         answer = ask_openai(client, "ping", "gpt-y")
-        assert answer.choices[0].message.content == "echo gpt-y: ping"  # type: ignore[attr-defined]
-        body = json.loads(client.chat.completions.with_raw_response.create(
-            model="m", messages=[{"role": "user", "content": "x"}]).http_response.text)
-        assert body["object"] == "chat.completion"
+        assert answer.choices[0].message.content == "echo gpt-y: ping"
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -191,6 +191,11 @@ def build_json_field(opts: Options) -> Built:
         if not has_fixed and answer.expected is None:
             raise opts.missing_reference(answer, "give the case or the grader an `expected:`")
         wanted = fixed if has_fixed else answer.expected
+        if not has_fixed and isinstance(wanted, dict | list):
+            try:  # a structured expected holds the field at the same path
+                wanted = _lookup(wanted, path)
+            except LookupError as exc:
+                raise opts.missing_reference(answer, f"the case's expected has {exc}") from None
         try:
             value = _lookup(load_output(answer.output, strict=strict), path)
         except (ValueError, LookupError) as exc:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
+import inspect
 import math
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from pytest_modelguard.providers.base import Completion, Provider, ProviderError, Request
@@ -62,6 +64,25 @@ def read_api_key(env_var: str, provider: str) -> str:
             transient=False,
         )
     return key
+
+
+def sdk_kwargs(method: Callable[..., Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """Params as keywords for an SDK ``create``; those it does not name ride in ``extra_body``.
+
+    SDK signatures drift (anthropic 2.x dropped ``temperature``) while the API still
+    takes the field, so unknown params go on the wire instead of raising TypeError.
+    """
+    known = _parameter_names(getattr(method, "__func__", method))
+    kwargs = {k: v for k, v in params.items() if k in known}
+    extra = {k: v for k, v in params.items() if k not in known}
+    if extra:
+        kwargs["extra_body"] = {**(kwargs.get("extra_body") or {}), **extra}
+    return kwargs
+
+
+@functools.cache
+def _parameter_names(function: Callable[..., Any]) -> frozenset[str]:
+    return frozenset(inspect.signature(function).parameters)
 
 
 def is_transient_status(status: int) -> bool:
@@ -197,5 +218,6 @@ __all__ = [
     "malformed_error",
     "parse_retry_after",
     "read_api_key",
+    "sdk_kwargs",
     "status_error",
 ]

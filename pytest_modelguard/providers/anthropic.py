@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pytest_modelguard.providers import SdkProvider, malformed_error, status_error
+from pytest_modelguard.providers import SdkProvider, malformed_error, sdk_kwargs, status_error
 from pytest_modelguard.providers.base import Completion, ProviderError, Request, Usage
 
 if TYPE_CHECKING:
@@ -29,7 +30,8 @@ class AnthropicProvider(SdkProvider["AsyncAnthropic"]):
         import anthropic
 
         try:
-            return await client.messages.create(**message_kwargs(request))
+            create = client.messages.create
+            return await create(**message_kwargs(create, request))
         except anthropic.APIStatusError as exc:
             return status_error(
                 label, exc.status_code, exc.message, exc.response.headers, self.api_key_env
@@ -46,9 +48,9 @@ class AnthropicProvider(SdkProvider["AsyncAnthropic"]):
         return to_completion(response, latency_s)
 
 
-def message_kwargs(request: Request) -> dict[str, Any]:
+def message_kwargs(create: Callable[..., Any], request: Request) -> dict[str, Any]:
     """The ``messages.create`` arguments for a Request."""
-    kwargs: dict[str, Any] = {"max_tokens": DEFAULT_MAX_TOKENS, **request.params}
+    kwargs = sdk_kwargs(create, {"max_tokens": DEFAULT_MAX_TOKENS, **request.params})
     kwargs["model"] = request.model
     kwargs["messages"] = [dict(m) for m in request.chat_messages]
     if request.system is not None:

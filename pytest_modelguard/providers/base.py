@@ -86,7 +86,7 @@ class Completion:
 
     text: str
     usage: Usage = field(default_factory=Usage)
-    latency_s: float = 0.0
+    latency_s: float | None = 0.0  # None: not measured (a recorded production answer without it)
     model: str = ""
     finish_reason: str | None = None
 
@@ -104,7 +104,7 @@ class Completion:
         return cls(
             text=str(data.get("text", "")),
             usage=Usage.from_dict(data.get("usage") or {}),
-            latency_s=float(data.get("latency_s", 0.0)),
+            latency_s=None if data.get("latency_s") is None else float(data["latency_s"]),
             model=str(data.get("model", "")),
             finish_reason=data.get("finish_reason"),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pytest_modelguard.providers import SdkProvider, malformed_error, status_error
+from pytest_modelguard.providers import SdkProvider, malformed_error, sdk_kwargs, status_error
 from pytest_modelguard.providers.base import Completion, ProviderError, Request, Usage
 
 if TYPE_CHECKING:
@@ -27,8 +27,11 @@ class OpenAIProvider(SdkProvider["AsyncOpenAI"]):
         import openai
 
         try:
-            return await client.chat.completions.create(
-                model=request.model, messages=[dict(m) for m in request.messages], **request.params
+            create = client.chat.completions.create
+            return await create(
+                model=request.model,
+                messages=[dict(m) for m in request.messages],
+                **sdk_kwargs(create, request.params),
             )
         except openai.APIStatusError as exc:
             return status_error(
