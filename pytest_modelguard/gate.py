@@ -53,6 +53,7 @@ class ModelSummary:
     verdict: str
     reasons: tuple[str, ...]
     cases_needed: int | None = None
+    cost_vs_baseline: float | None = None  # cost per answer as a fraction of the baseline's
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,7 @@ def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
         name: _summarise(name, by_model[name], deltas.get(name), adjusted.get(name), config)
         for name in names
     }
+    models = _with_cost_ratios(models, config.baseline)
     failing = config.gating and any(s.verdict in FAILING for s in models.values())
     return GateReport(
         models=models,
@@ -101,6 +103,20 @@ def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
         ci_confidence=ci_confidence,
         notes=tuple(_notes(config, len(compared), ci_confidence)),
     )
+
+
+def _with_cost_ratios(
+    models: dict[str, ModelSummary], baseline: str | None
+) -> dict[str, ModelSummary]:
+    reference = models[baseline].cost_per_case_usd if baseline in models else None
+    if not reference:
+        return models
+    return {
+        name: replace(s, cost_vs_baseline=s.cost_per_case_usd / reference)
+        if s.cost_per_case_usd is not None
+        else s
+        for name, s in models.items()
+    }
 
 
 def _notes(config: GateConfig, compared: int, ci_confidence: float) -> Iterable[str]:

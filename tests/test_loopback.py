@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,10 @@ from loopback import Call, Fault, LoopbackServer, Reply, fail_first, fail_rate
 from openai.types.chat import ChatCompletion
 
 KEY = "sk-loopback-test-key"
+
+
+def user(prompt: str) -> list[Any]:
+    return [{"role": "user", "content": prompt}]
 
 
 @pytest.fixture
@@ -37,9 +42,8 @@ def ant(srv: LoopbackServer, timeout: float = 5.0) -> anthropic.Anthropic:
     )
 
 
-def ask_openai(client: openai.OpenAI, prompt: str = "hello", model: str = "gpt-x") -> ChatCompletion:
-    messages: list[Any] = [{"role": "user", "content": prompt}]
-    return client.chat.completions.create(model=model, messages=messages)
+def ask_openai(client: openai.OpenAI, prompt: str = "hi", model: str = "gpt-x") -> ChatCompletion:
+    return client.chat.completions.create(model=model, messages=user(prompt))
 
 
 def ask_anthropic(client: anthropic.Anthropic, prompt: str = "hello") -> Message:
@@ -120,7 +124,7 @@ def test_auth_headers_are_seen(srv: LoopbackServer) -> None:
 def test_openai_streaming_with_usage(srv: LoopbackServer) -> None:
     srv.responder = lambda call: Reply("  streamed answer here ", reasoning_tokens=1)
     stream = oai(srv).chat.completions.create(
-        model="gpt-x", messages=[{"role": "user", "content": "go"}], stream=True,
+        model="gpt-x", messages=user("go"), stream=True,
         stream_options={"include_usage": True},
     )
     chunks = list(stream)
@@ -134,7 +138,7 @@ def test_openai_streaming_with_usage(srv: LoopbackServer) -> None:
 def test_anthropic_streaming(srv: LoopbackServer) -> None:
     srv.responder = lambda call: Reply("a streamed reply", input_tokens=12, cached_tokens=4)
     with ant(srv).messages.stream(
-        model="claude-x", max_tokens=50, messages=[{"role": "user", "content": "go"}]
+        model="claude-x", max_tokens=50, messages=user("go")
     ) as stream:
         pieces = list(stream.text_stream)
         final = stream.get_final_message()
@@ -228,9 +232,10 @@ def test_unknown_route_is_404_and_bad_json_is_400(srv: LoopbackServer) -> None:
     client = openai.OpenAI(base_url=srv.url + "/v2", api_key=KEY, max_retries=0)
     with pytest.raises(openai.NotFoundError):
         ask_openai(client)
-    raw = oai(srv).post("/chat/completions", body=None, cast_to=object,
-                        options={"content": b"{oops", "headers": {"content-type": "text/plain"}})
-    assert raw is not None
+    bad = urllib.request.Request(srv.openai_base_url + "/chat/completions", data=b"{oops")
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(bad, timeout=5)
+    assert info.value.code == 400 and b"invalid_request_error" in info.value.read()
 
 
 def test_responder_can_pick_latency_and_fault_per_reply(srv: LoopbackServer) -> None:
@@ -258,7 +263,7 @@ def test_sixty_four_concurrent_keep_alive_connections(srv: LoopbackServer) -> No
         started = time.monotonic()
         for _ in range(2):  # the second wave reuses the 64 kept-alive connections
             await asyncio.gather(*(
-                client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+                client.chat.completions.create(model="m", messages=user("x"))
                 for _ in range(64)
             ))
         await client.close()

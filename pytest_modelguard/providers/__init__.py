@@ -98,6 +98,7 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
         value = headers.get(name)
         if value is None:
             continue
+        seconds: float | None
         try:
             seconds = float(value) / divisor
         except ValueError:

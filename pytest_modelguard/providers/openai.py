@@ -28,10 +28,9 @@ class OpenAIProvider(SdkProvider["AsyncOpenAI"]):
 
         try:
             create = client.chat.completions.create
+            messages: list[Any] = [dict(m) for m in request.messages]
             return await create(
-                model=request.model,
-                messages=[dict(m) for m in request.messages],
-                **sdk_kwargs(create, request.params),
+                model=request.model, messages=messages, **sdk_kwargs(create, request.params)
             )
         except openai.APIStatusError as exc:
             return status_error(

@@ -47,6 +47,7 @@ def _model(summary: ModelSummary, spec: Any) -> dict[str, Any]:
         "pass_rate": summary.pass_rate,
         "cost_usd": summary.cost_usd,
         "cost_per_case_usd": summary.cost_per_case_usd,
+        "cost_vs_baseline": summary.cost_vs_baseline,
         "input_tokens": summary.input_tokens,
         "output_tokens": summary.output_tokens,
         "latency_p50_s": summary.latency_p50_s,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from ..gate import GateReport, ModelSummary
 
-HEADERS = ("model", "n", "score", "delta [CI]", "p", "pass", "$/answer", "total $", "tokens", "p50/p95 s", "verdict")
-RIGHT = {"n", "score", "p", "pass", "$/answer", "total $", "tokens", "p50/p95 s"}
+HEADERS = (
+    "model", "n", "score", "delta [CI]", "p", "pass", "$/answer", "vs base", "total $", "tokens",
+    "p50/p95 s", "verdict",
+)  # fmt: skip
+RIGHT = {"n", "score", "p", "pass", "$/answer", "vs base", "total $", "tokens", "p50/p95 s"}
 
 
 def summary_lines(report: GateReport, title: str) -> list[str]:
@@ -28,11 +31,23 @@ def summary_lines(report: GateReport, title: str) -> list[str]:
 
 
 def verdict_line(report: GateReport) -> str:
+    """The run's verdict; when it passes, the cheapest candidate that passed."""
     failing = [s for s in report.models.values() if s.verdict not in ("pass", "baseline")]
     if report.failed:
         named = ", ".join(f"{s.name} ({s.verdict})" for s in failing)
         return f"modelguard gate FAILED: {named}"
-    return "modelguard gate passed"
+    passing = [
+        s for s in report.models.values()
+        if s.verdict == "pass" and s.cost_vs_baseline is not None and s.cost_vs_baseline < 1
+    ]  # fmt: skip
+    if not passing:
+        return "modelguard gate passed"
+    best = min(passing, key=lambda s: s.cost_vs_baseline or 0.0)
+    saving = 1 - (best.cost_vs_baseline or 0.0)
+    return (
+        f"modelguard gate passed: {best.name} shows no significant quality drop "
+        f"at {saving:.0%} less per answer"
+    )
 
 
 def _row(s: ModelSummary) -> tuple[str, ...]:
@@ -44,11 +59,16 @@ def _row(s: ModelSummary) -> tuple[str, ...]:
         _num(s.p_adjusted if s.p_adjusted is not None else (s.delta.p_value if s.delta else None), "{:.3f}"),
         _num(s.pass_rate, "{:.0%}"),
         _money(s.cost_per_case_usd),
+        _ratio(s.cost_vs_baseline),
         _money(s.cost_usd),
         _tokens(s.input_tokens + s.output_tokens),
         _latency(s.latency_p50_s, s.latency_p95_s),
         s.verdict,
     )
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value - 1:+.0%}"
 
 
 def _num(value: float | None, fmt: str) -> str:
