@@ -14,11 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -83,32 +86,41 @@ async def runner(base_url: str, calls: int, concurrency: int, offset: int) -> fl
     return elapsed
 
 
+def timed(coroutine: Coroutine[Any, Any, float]) -> tuple[float, float]:
+    """Wall time the coroutine reports, and the CPU seconds this process spent on it."""
+    cpu = time.process_time()
+    wall = asyncio.run(coroutine)
+    return wall, time.process_time() - cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency", type=float, default=0.2)
-    parser.add_argument("--rounds", type=int, default=1, help="alternate a/b this many times")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate a and b this many times")
     args = parser.parse_args()
     os.environ.setdefault(KEY_ENV, "loopback-bench-key")
+    calls, concurrency = args.calls, args.concurrency
     server, url = start_server(args.latency)
+    base_url = f"{url}/v1"
+    print(f"{calls} calls, latency {args.latency}s, concurrency {concurrency}: "
+          f"ideal bound {calls / concurrency * args.latency:.2f} s (goal: b/a <= 1.15)")
+    ratios = []
     try:
-        base_url = f"{url}/v1"
-        asyncio.run(bare(base_url, args.concurrency, args.concurrency))  # warm up imports
-        asyncio.run(runner(base_url, args.concurrency, args.concurrency, -args.concurrency))
+        asyncio.run(bare(base_url, concurrency, concurrency))  # warm up imports and caches
+        asyncio.run(runner(base_url, concurrency, concurrency, -concurrency))
         for n in range(args.rounds):
-            a = asyncio.run(bare(base_url, args.calls, args.concurrency))
-            b = asyncio.run(runner(base_url, args.calls, args.concurrency, n * args.calls))
-            ideal = args.calls / args.concurrency * args.latency
-            print(f"round {n + 1}: {args.calls} calls, latency {args.latency}s, "
-                  f"concurrency {args.concurrency}")
-            print(f"  ideal bound        {ideal:7.2f} s")
-            print(f"  (a) bare gather    {a:7.2f} s")
-            print(f"  (b) answer_all     {b:7.2f} s")
-            print(f"  ratio b/a          {b / a:7.3f}  (goal <= 1.15)")
+            a, a_cpu = timed(bare(base_url, calls, concurrency))
+            b, b_cpu = timed(runner(base_url, calls, concurrency, n * calls))
+            ratios.append(b / a)
+            print(f"round {n + 1}: (a) bare gather {a:6.2f} s (cpu {a_cpu:5.2f} s)   "
+                  f"(b) answer_all {b:6.2f} s (cpu {b_cpu:5.2f} s)   b/a {b / a:5.3f}")
     finally:
         server.terminate()
         server.wait(timeout=10)
+    if len(ratios) > 1:
+        print(f"median b/a over {len(ratios)} rounds: {statistics.median(ratios):.3f}")
 
 
 if __name__ == "__main__":

@@ -164,56 +164,19 @@ async def answer_all(
     limit = asyncio.Semaphore(concurrency)
     rng = random.Random()
 
-    writer = _CacheWriter(cache)
-
     async def answer(key: str, request: Request) -> None:
         outcome = await _call(providers, request, limit, retry, rng)
         if isinstance(outcome, Completion):
-            writer.add(request, outcome)
+            # On the loop, not in a thread: a put is ~0.3 ms, and handing it to a thread
+            # costs more (GIL hand-offs) than it saves. See benchmarks/bench_live.py.
+            cache.put(request, outcome)
         results[key] = outcome
         tally.add(outcome, cached=False)
 
-    try:
-        await asyncio.gather(*(answer(key, request) for key, request in to_call))
-    finally:
-        await writer.flush()
+    await asyncio.gather(*(answer(key, request) for key, request in to_call))
     if progress is not None:
         progress.finish(tally.event())
     return results
-
-
-class _CacheWriter:
-    """Writes answers in a worker thread as they arrive, batching what comes in meanwhile.
-
-    One thread hop per batch instead of per answer keeps the event loop free for calls;
-    a failed write is raised at the next ``add`` (stopping spend) or at ``flush``.
-    """
-
-    def __init__(self, cache: Cache) -> None:
-        self._cache = cache
-        self._pending: list[tuple[Request, Completion]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, request: Request, completion: Completion) -> None:
-        self._pending.append((request, completion))
-        if self._task is None or self._task.done():
-            if self._task is not None:
-                self._task.result()
-            self._task = asyncio.ensure_future(self._drain())
-
-    async def _drain(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            await asyncio.to_thread(self._write, batch)
-
-    def _write(self, batch: list[tuple[Request, Completion]]) -> None:
-        for request, completion in batch:
-            self._cache.put(request, completion)
-
-    async def flush(self) -> None:
-        """Wait until every added answer is on disk."""
-        if self._task is not None:
-            await self._task
 
 
 def _replay(cache: Cache, request: Request, key: str, mode: RecordMode) -> Outcome | None:

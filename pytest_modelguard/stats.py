@@ -17,14 +17,13 @@ from typing import Literal, NamedTuple
 import numpy as np
 import numpy.typing as npt
 from scipy import special
-from scipy.stats import binomtest
 
 Method = Literal["bca", "percentile"]
 FloatArray = npt.NDArray[np.float64]
 
 MAX_DISTINCT = 256  # fast path: at most this many distinct per-case deltas ...
 _FAST_PATH_RATIO = 8  # ... and at least 8 cases per distinct value (else gathering is cheaper)
-_CHUNK_ELEMENTS = 1 << 20  # indices per gather chunk: 8 MB of indices + 8 MB of gathered deltas
+_CHUNK_ELEMENTS = 1 << 18  # indices per chunk: 2 MB of indices + 2 MB of gathered deltas
 _TIE_ATOL = 1e-12  # bootstrap means this close count as equal (float noise on a lattice)
 _SCORE_ATOL = 1e-9  # scores may overshoot [0, 1] by rounding, not more
 
@@ -197,7 +196,7 @@ def _gather_means(deltas: FloatArray, resamples: int, seed: int) -> FloatArray:
     """General path: resample indices chunk by chunk, each chunk with its own seeded stream.
 
     Chunks are independent of the number of threads, so results depend only on
-    the seed; memory stays near 16 MB per worker whatever n is.
+    the seed; memory stays near 4 MB per worker whatever n is.
     """
     n = deltas.size
     rows = max(1, _CHUNK_ELEMENTS // n)
@@ -208,7 +207,7 @@ def _gather_means(deltas: FloatArray, resamples: int, seed: int) -> FloatArray:
     def fill(k: int) -> None:
         stop = min(starts[k] + rows, resamples)
         idx = np.random.default_rng(streams[k]).integers(0, n, size=(stop - starts[k], n))
-        out[starts[k] : stop] = deltas[idx].mean(axis=1)
+        out[starts[k] : stop] = np.take(deltas, idx).sum(axis=1) / n
 
     chunks = range(len(starts))
     workers = min(os.cpu_count() or 1, len(starts))
@@ -302,10 +301,14 @@ def _bca_levels(bca: _Bca, z: float) -> tuple[float, float] | None:
 
 
 def _mcnemar_p(deltas: FloatArray) -> float:
-    """Exact McNemar p-value of deltas in {-1, 0, 1}: a binomial test on the discordant pairs."""
+    """Exact McNemar p-value of deltas in {-1, 0, 1}: a binomial test on the discordant pairs.
+
+    Binomial(discordant, 1/2) is symmetric, so the two-sided p is twice the smaller
+    tail: the same number as scipy.stats.binomtest, a thousand times cheaper.
+    """
     better = int(np.count_nonzero(deltas > 0))
-    discordant = better + int(np.count_nonzero(deltas < 0))
-    return float(binomtest(better, discordant).pvalue) if discordant else 1.0
+    worse = int(np.count_nonzero(deltas < 0))
+    return min(1.0, 2 * float(special.bdtr(min(better, worse), better + worse, 0.5)))
 
 
 def _bootstrap_p(means: FloatArray, n: int, bca: _Bca | None) -> float:

@@ -1,0 +1,378 @@
+"""Replay overhead: a recorded modelguard suite against N bare parametrized pytest tests.
+
+In one temp directory it builds
+
+* a modelguard project: one suite of N/2 cases (short prompts, ``equals`` grader
+  with normalize, tags) x 2 ``python:`` models (a baseline and one candidate, a
+  module in the temp dir with deterministic answers, some wrong) = N items, whose
+  answers are recorded once (``--modelguard-record once``, not timed);
+* a bare project: ``@pytest.mark.parametrize("i", range(N))`` asserting something trivial;
+
+then times ``python -m pytest -q -p no:cacheprovider`` on each as subprocesses
+(same interpreter, same environment, same installed plugins, modelguard included),
+alternating, ROUNDS rounds each, and prints the medians and ratios; the
+``--collect-only`` runs show how much is startup + collection. Finally it runs the
+replay under ``python -m cProfile`` and prints the hot functions::
+
+    python benchmarks/bench_replay.py                 # N = 4000 items, 3 rounds
+    python benchmarks/bench_replay.py --items 10000
+
+The goal is replay / bare <= 1.5 at N = 4000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import pstats
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+LABELS = ("billing", "bug", "account", "shipping", "other")
+
+MODELS_MODULE = '''
+"""Deterministic "models" for the replay benchmark: the answer is derived from the prompt."""
+
+LABELS = {labels!r}
+
+
+def _index(request):
+    return int(request.messages[-1]["content"].rsplit("#", 1)[1])
+
+
+def _label(i):
+    return LABELS[i % len(LABELS)]
+
+
+def baseline(request):
+    i = _index(request)
+    return "other" if i % 13 == 0 and _label(i) != "other" else _label(i)
+
+
+def candidate(request):
+    i = _index(request)  # as often wrong as the baseline, on other cases: the gate passes
+    if i % 13 == 5:
+        return "billing" if _label(i) != "billing" else "bug"
+    return "  " + _label(i).upper() + "\\n"  # exercises normalize: [strip, lower]
+'''
+
+REPLAY_PYPROJECT = """
+[tool.pytest.ini_options]
+testpaths = ["."]
+
+[tool.modelguard]
+baseline = "python:mgbench_models:baseline"
+models = ["cand"]
+record = "none"
+cache_dir = ".modelguard"
+
+[tool.modelguard.aliases.cand]
+model = "python:mgbench_models:candidate"
+price = { input = 0.4, output = 1.6 }
+"""
+
+BARE_PYPROJECT = """
+[tool.pytest.ini_options]
+testpaths = ["."]
+"""
+
+BARE_TESTS = """
+import pytest
+
+
+@pytest.mark.parametrize("i", range({n}))
+def test_bare(i):
+    assert i + 1 > i
+"""
+
+
+def suite_yaml(cases: int) -> str:
+    lines = [
+        "suite: replay-bench",
+        "tags: [bench]",
+        "defaults:",
+        "  system: 'Classify the ticket: billing, bug, account, shipping or other. One word.'",
+        "  params: {temperature: 0, max_tokens: 5}",
+        "  graders:",
+        "    - equals: {normalize: [strip, lower]}",
+        "cases:",
+    ]
+    for i in range(cases):
+        label = LABELS[i % len(LABELS)]
+        lines += [
+            f"  - id: c{i:05d}",
+            f"    tags: [{label}, t{i % 4}]",
+            f"    prompt: 'ticket about {label} things #{i}'",
+            f"    expected: {label}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def build(base: Path, items: int) -> tuple[Path, Path]:
+    replay, bare = base / "replay", base / "bare"
+    replay.mkdir()
+    bare.mkdir()
+    (replay / "pyproject.toml").write_text(REPLAY_PYPROJECT)
+    (replay / "mgbench_models.py").write_text(MODELS_MODULE.format(labels=LABELS))
+    (replay / "bench.modelguard.yaml").write_text(suite_yaml(items // 2))
+    (bare / "pyproject.toml").write_text(BARE_PYPROJECT)
+    (bare / "test_bare.py").write_text(BARE_TESTS.format(n=items))
+    return replay, bare
+
+
+def environment(base: Path) -> dict[str, str]:
+    """One environment for every run: no inherited pytest options or plugin lists.
+
+    Bytecode is cached (as on a developer's machine) but under ``base``, so neither the
+    repository nor site-packages is written: without it, pytest re-rewrites the asserts
+    of every entry-point plugin's modules on each run, seconds of fixed startup that
+    would hide the per-item cost.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONPATH", None)  # `python -m pytest` puts the project dir on sys.path itself
+    env["PYTHONPYCACHEPREFIX"] = str(base / "pycache")
+    env["PYTHONHASHSEED"] = "0"
+    return env
+
+
+def run(cwd: Path, args: list[str], env: dict[str, str], expect: str | None = None) -> tuple[float, float]:
+    """Wall and CPU (user + sys) seconds of one pytest subprocess.
+
+    Fails loudly unless it exits 0 with ``expect`` in its output.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run([*PYTEST, *args], cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if done.returncode != 0 or (expect is not None and expect not in done.stdout):
+        sys.exit(
+            f"pytest {' '.join(args)} in {cwd} exited {done.returncode} "
+            f"(wanted {expect!r}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
+    return elapsed, cpu
+
+
+Timings = dict[str, list[tuple[float, float]]]  # command -> [(wall s, cpu s)] per round
+
+COMMANDS = (  # name, project, extra pytest args
+    ("replay", "replay", []),
+    ("bare", "bare", []),
+    ("bare -p no:modelguard", "bare", ["-p", "no:modelguard"]),
+    ("replay --collect-only", "replay", ["--collect-only"]),
+    ("bare --collect-only", "bare", ["--collect-only"]),
+    ("bare --collect-only -p no:modelguard", "bare", ["--collect-only", "-p", "no:modelguard"]),
+)
+
+
+def time_all(projects: dict[str, Path], items: int, rounds: int, env: dict[str, str]) -> Timings:
+    """Every command once per round, in the same order each round (so replay and bare alternate)."""
+    times: Timings = {name: [] for name, _, _ in COMMANDS}
+    for r in range(rounds):
+        for name, project, args in COMMANDS:
+            expect = f"{items} tests collected" if "--collect-only" in args else f"{items} passed"
+            times[name].append(run(projects[project], args, env, expect))
+        print(f"  round {r + 1}/{rounds}: " + ", ".join(f"{n} {t[-1][0]:.2f}s" for n, t in times.items()), flush=True)
+    return times
+
+
+def report(times: Timings, items: int) -> None:
+    wall = {name: statistics.median(w for w, _ in t) for name, t in times.items()}
+    cpu = {name: statistics.median(c for _, c in t) for name, t in times.items()}
+    width = max(map(len, wall))
+    print(f"\nmedian of {len(times['replay'])} runs, N = {items} items (wall s; CPU = user + sys s of the subprocess)")
+    print(f"  {'command':<{width}}  {'wall':>6}  {'CPU':>6}  wall of each run")
+    for name, t in times.items():
+        runs = ", ".join(f"{w:.2f}" for w, _ in t)
+        print(f"  {name:<{width}}  {wall[name]:6.2f}  {cpu[name]:6.2f}  {runs}")
+
+    def ratio(a: str, b: str, of: dict[str, float]) -> float:
+        return of[a] / of[b]
+
+    goal = ratio("replay", "bare", wall)
+    print()
+    print(f"  replay / bare (modelguard installed in both)   wall {goal:5.2f}  CPU {ratio('replay', 'bare', cpu):5.2f}"
+          f"   goal <= 1.5: {'met' if goal <= 1.5 else 'NOT met'}")
+    print(f"  replay / bare -p no:modelguard                 wall {ratio('replay', 'bare -p no:modelguard', wall):5.2f}"
+          f"  CPU {ratio('replay', 'bare -p no:modelguard', cpu):5.2f}")
+    print(f"  collect-only replay / bare                     wall {ratio('replay --collect-only', 'bare --collect-only', wall):5.2f}"
+          f"  CPU {ratio('replay --collect-only', 'bare --collect-only', cpu):5.2f}")
+    for label, of in (("wall", wall), ("CPU", cpu)):
+        run_replay = of["replay"] - of["replay --collect-only"]
+        run_bare = of["bare"] - of["bare --collect-only"]
+        print(f"  run phase ({label}, full - collect-only): replay {run_replay:.2f} s, bare {run_bare:.2f} s"
+              f" -> {1e6 * run_replay / items:.0f} vs {1e6 * run_bare / items:.0f} us/item")
+
+
+PROBE = r"""
+import gc, json, sys, time
+import pytest
+from pytest_modelguard import session as mg_session, items as mg_items
+
+freeze = sys.argv[1] == "freeze"
+spent = {}
+
+def timed(owner, name, label):
+    original = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+    setattr(owner, name, wrapper)
+
+timed(mg_session.ModelguardSession, "prefetch", "prefetch (runtestloop, before item 1)")
+timed(mg_items.CaseItem, "setup", "CaseItem.setup x N (answer_and_grade)")
+timed(mg_session.ModelguardSession, "finish", "session.finish (gate; imports numpy/scipy)")
+
+gc_state = {"s": 0.0, "n": 0, "start": 0.0}
+def on_gc(phase, info):
+    if phase == "start":
+        gc_state["start"] = time.perf_counter()
+    else:
+        gc_state["s"] += time.perf_counter() - gc_state["start"]
+        gc_state["n"] += 1
+gc.callbacks.append(on_gc)
+
+class Phases:
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session):
+        spent["_t0"] = time.perf_counter()
+    def pytest_collection_finish(self, session):
+        spent["collection"] = time.perf_counter() - spent["_t0"]
+        if freeze:
+            gc.freeze()
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session):
+        start = time.perf_counter()
+        try:
+            return (yield)
+        finally:
+            spent["runtestloop (prefetch + all items)"] = time.perf_counter() - start
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionfinish(self, session):
+        start = time.perf_counter()
+        try:
+            return (yield)
+        finally:
+            spent["sessionfinish hooks"] = time.perf_counter() - start
+
+start = time.perf_counter()
+code = pytest.main(["-q", "-p", "no:cacheprovider"], plugins=[Phases()])
+spent["pytest.main (after interpreter start)"] = time.perf_counter() - start
+spent["gc (automatic collections, all phases)"] = gc_state["s"]
+spent["gc collections"] = gc_state["n"]
+spent["live objects at exit"] = len(gc.get_objects())
+spent.pop("_t0", None)
+sys.stdout.flush()
+print("PROBE " + json.dumps({"code": int(code), "spent": spent}), file=sys.stderr)
+"""
+
+
+def probe(projects: dict[str, Path], env: dict[str, str]) -> None:
+    """Phases of one in-process run, without a profiler: where replay's extra time goes."""
+    results = {}
+    for name, project, mode in (("replay", "replay", "plain"), ("bare", "bare", "plain"),
+                                ("replay + gc.freeze()", "replay", "freeze")):
+        done = subprocess.run([sys.executable, "-c", PROBE, mode], cwd=projects[project], env=env,
+                              capture_output=True, text=True)
+        line = [x for x in done.stderr.splitlines() if x.startswith("PROBE ")]
+        if not line or json.loads(line[-1][6:])["code"] != 0:
+            sys.exit(f"probe {name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        results[name] = json.loads(line[-1][6:])["spent"]
+    keys = list(dict.fromkeys(k for r in results.values() for k in r))
+    width = max(map(len, keys))
+    print("\nin-process phases of one run each (no profiler; wall s; gc.freeze() after collection is a what-if)")
+    print(f"  {'':<{width}}  " + "  ".join(f"{n:>20}" for n in results))
+    for key in keys:
+        cells = []
+        for r in results.values():
+            v = r.get(key)
+            cells.append(f"{'—':>20}" if v is None else f"{v:>20.0f}" if isinstance(v, int) else f"{v:>20.2f}")
+        print(f"  {key:<{width}}  " + "  ".join(cells))
+
+
+def profile(replay: Path, env: dict[str, str], out: Path, top_mg: int, top_all: int) -> None:
+    """The replay run under cProfile (a subprocess, so the run is the same as timed)."""
+    cmd = [sys.executable, "-m", "cProfile", "-o", str(out), *PYTEST[1:]]
+    done = subprocess.run(cmd, cwd=replay, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"profiled run exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    stats = pstats.Stats(str(out))
+    total = stats.total_tt  # type: ignore[attr-defined]
+    rows = []
+    for (filename, line, func), (cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        rows.append((filename, line, func, nc, tt, ct))
+
+    def show(title: str, selected: list[tuple[str, int, str, int, float, float]]) -> None:
+        print(f"\n{title}")
+        print(f"  {'calls':>9} {'self s':>8} {'cum s':>8} {'cum %':>6}  function")
+        for filename, line, func, nc, tt, ct in selected:
+            where = _short(filename)
+            print(f"  {nc:>9} {tt:8.3f} {ct:8.3f} {100 * ct / total:5.1f}%  {where}:{line}({func})")
+
+    print(f"\nprofile of the replay run (cProfile, total {total:.2f} s of CPU under the profiler; saved to {out})")
+    mine = [r for r in rows if "pytest_modelguard" in r[0]]
+    show(f"top {top_mg} pytest_modelguard functions by cumulative time", sorted(mine, key=lambda r: -r[5])[:top_mg])
+    show(f"top {top_all} functions overall by cumulative time", sorted(rows, key=lambda r: -r[5])[:top_all])
+    show(f"top {top_all} functions overall by self time", sorted(rows, key=lambda r: -r[4])[:top_all])
+
+
+def _short(filename: str) -> str:
+    for marker in ("pytest_modelguard/", "site-packages/", "lib/python3"):
+        if marker in filename:
+            return filename[filename.index(marker):]
+    return filename
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=4000, help="pytest items on each side (default 4000)")
+    parser.add_argument("--rounds", type=int, default=3, help="timed runs of each command (default 3)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
+    parser.add_argument("--keep", action="store_true", help="keep the temp directory and print its path")
+    args = parser.parse_args()
+    if args.items < 2 or args.items % 2:
+        parser.error("--items must be an even number >= 2 (N/2 cases x 2 models)")
+
+    base = Path(tempfile.mkdtemp(prefix="mg-bench-replay-"))
+    env = environment(base)
+    try:
+        print(f"pytest-modelguard replay benchmark: N = {args.items} items, {args.rounds} rounds")
+        print(f"  {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
+              f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, in {base}")
+        replay, bare = build(base, args.items)
+        projects = {"replay": replay, "bare": bare}
+        start = time.perf_counter()
+        run(replay, ["--modelguard-record", "once"], env, f"{args.items} passed")
+        entries = sum(1 for _ in (replay / ".modelguard").rglob("*.json"))
+        print(f"  recorded {entries} answers in {time.perf_counter() - start:.1f} s "
+              "(not timed; includes compiling bytecode)")
+        run(bare, [], env, f"{args.items} passed")  # warm-up: assertion-rewrite pyc, OS caches
+        times = time_all(projects, args.items, args.rounds, env)
+        report(times, args.items)
+        if not args.no_profile:
+            probe(projects, env)
+            profile(replay, env, base / "replay.prof", top_mg=15, top_all=10)
+    finally:
+        if args.keep:
+            print(f"\nkept {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

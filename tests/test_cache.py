@@ -1,0 +1,53 @@
+"""The replay cache: canonical keys, round trips, atomic and readable entries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_modelguard.cache import Cache, CorruptEntryError
+from pytest_modelguard.providers.base import Completion, Request, Usage
+
+REQUEST = Request("openai", "gpt-4.1-mini", ({"role": "user", "content": "héllo"},), {"temperature": 0, "max_tokens": 5})
+
+
+def test_round_trip_keeps_text_usage_and_latency(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    completion = Completion("bonjour ✓", Usage(10, 2, cached_input_tokens=4, reasoning_tokens=1), 0.25, "gpt-4.1-mini", "stop")
+    assert cache.get(REQUEST) is None
+    path = cache.put(REQUEST, completion)
+    assert cache.get(REQUEST) == completion
+    entry = json.loads(path.read_text(encoding="utf-8"))
+    assert entry["request"]["messages"][0]["content"] == "héllo"  # readable, not escaped
+    assert "héllo" in path.read_text(encoding="utf-8")
+    assert path.relative_to(tmp_path).parts[:3] == ("answers", "openai", "gpt-4.1-mini")
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_key_depends_on_the_request_not_on_param_order() -> None:
+    reordered = Request(REQUEST.provider, REQUEST.model, REQUEST.messages, {"max_tokens": 5, "temperature": 0})
+    assert reordered.key() == REQUEST.key()
+    for changed in (
+        Request("anthropic", REQUEST.model, REQUEST.messages, REQUEST.params),
+        Request(REQUEST.provider, "gpt-4.1", REQUEST.messages, REQUEST.params),
+        Request(REQUEST.provider, REQUEST.model, ({"role": "user", "content": "hello"},), REQUEST.params),
+        Request(REQUEST.provider, REQUEST.model, REQUEST.messages, {"temperature": 1, "max_tokens": 5}),
+        Request(REQUEST.provider, REQUEST.model, REQUEST.messages, REQUEST.params, repeat=1),
+    ):
+        assert changed.key() != REQUEST.key()
+
+
+def test_corrupt_entry_names_the_file(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    path = cache.put(REQUEST, Completion("x"))
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(CorruptEntryError, match=str(path.name)):
+        cache.get(REQUEST)
+
+
+def test_model_names_are_made_path_safe(tmp_path: Path) -> None:
+    odd = Request("python", "../../etc:passwd", REQUEST.messages)
+    path = Cache(tmp_path).put(odd, Completion("x"))
+    assert tmp_path in path.parents

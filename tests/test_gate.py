@@ -1,0 +1,134 @@
+"""The gate as a pure function: verdict rules of SPEC §8 on constructed results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pytest_modelguard.config import Budgets
+from pytest_modelguard.gate import GateConfig, evaluate
+from pytest_modelguard.results import ItemResult
+
+BASE = "base"
+
+
+def results(model: str, scores: list[float], *, cost: float | None = 0.001, tokens: int = 100,
+            errors: int = 0, tags: tuple[str, ...] = (), latency: float = 0.5) -> list[ItemResult]:
+    out = [
+        ItemResult(suite="s", case_id=f"c{i}", model=model, tags=tags, score=s, passed=True,
+                   cost_usd=cost, input_tokens=tokens, output_tokens=0, latency_s=latency)
+        for i, s in enumerate(scores)
+    ]
+    for i in range(len(scores) - errors, len(scores)):
+        out[i] = ItemResult(suite="s", case_id=f"c{i}", model=model, error="HTTP 500")
+    return out
+
+
+def config(*candidates: str, **kwargs: object) -> GateConfig:
+    return GateConfig(baseline=BASE, candidates=candidates, resamples=2000, **kwargs)  # type: ignore[arg-type]
+
+
+def binary(n: int, accuracy: float, seed: int) -> list[float]:
+    rng = np.random.default_rng(seed)
+    return [float(x) for x in rng.random(n) < accuracy]
+
+
+def test_equal_models_pass_and_baseline_is_labelled() -> None:
+    scores = binary(200, 0.8, 1)
+    report = evaluate(results(BASE, scores) + results("cand", scores), config("cand"))
+    assert report.verdict == "pass"
+    assert report.models[BASE].verdict == "baseline"
+    cand = report.models["cand"]
+    assert cand.verdict == "pass" and cand.delta is not None
+    assert cand.delta.mean == 0 and cand.delta.n_pairs == 200
+
+
+def test_clear_drop_is_a_regression_with_reason() -> None:
+    report = evaluate(results(BASE, [1.0] * 100) + results("cand", [1.0] * 60 + [0.0] * 40), config("cand"))
+    cand = report.models["cand"]
+    assert cand.verdict == "regression" and report.failed
+    assert cand.delta is not None and cand.delta.ci_high < 0
+    assert "quality dropped" in cand.reasons[0]
+
+
+def test_non_inferiority_needs_the_lower_end_above_minus_margin() -> None:
+    base = binary(400, 0.9, 2)
+    cand = base[:380] + [0.0] * 20  # a small drop the regression gate may tolerate
+    loose = evaluate(results(BASE, base) + results("cand", cand),
+                     config("cand", gate="non-inferiority", margin=0.2))
+    strict = evaluate(results(BASE, base) + results("cand", cand),
+                      config("cand", gate="non-inferiority", margin=0.01))
+    assert loose.models["cand"].verdict == "pass"
+    assert strict.models["cand"].verdict == "not-non-inferior"
+    assert "below -margin" in strict.models["cand"].reasons[0]
+
+
+def test_more_than_five_percent_errors_is_an_error_verdict() -> None:
+    scores = [1.0] * 100
+    report = evaluate(results(BASE, scores) + results("cand", scores, errors=6), config("cand"))
+    cand = report.models["cand"]
+    assert cand.verdict == "error" and cand.errors == 6 and cand.n == 94
+    assert cand.delta is not None and cand.delta.n_pairs == 94  # errored pairs are left out
+    ok = evaluate(results(BASE, scores) + results("cand", scores, errors=5), config("cand"))
+    assert ok.models["cand"].verdict == "pass"
+
+
+def test_budgets_name_the_budget_the_figure_and_the_limit() -> None:
+    scores = [1.0] * 50
+    budgets = {"cand": Budgets(max_cost_per_case_usd=0.0005, max_tokens_per_case=150,
+                               max_latency_p95_s=1.0, max_cost_usd=1.0)}
+    report = evaluate(results(BASE, scores) + results("cand", scores, cost=0.001, tokens=200, latency=2.0),
+                      config("cand", budgets=budgets))
+    cand = report.models["cand"]
+    assert cand.verdict == "budget" and report.failed
+    text = " | ".join(cand.reasons)
+    assert "max_cost_per_case_usd: $0.001000 > limit $0.000500" in text
+    assert "max_tokens_per_case: 50 answers over 150 tokens (largest 200)" in text
+    assert "max_latency_p95_s: 2.00s > limit 1.00s" in text
+    assert "max_cost_usd" not in text
+
+
+def test_unknown_price_is_unknown_never_zero() -> None:
+    scores = [1.0] * 20
+    budgets = {"cand": Budgets(max_cost_usd=1.0)}
+    report = evaluate(results(BASE, scores) + results("cand", scores, cost=None), config("cand", budgets=budgets))
+    cand = report.models["cand"]
+    assert cand.cost_usd is None and cand.cost_per_case_usd is None
+    assert any("cost unknown" in r for r in cand.reasons)
+
+
+def test_several_candidates_widen_the_ci_and_adjust_p() -> None:
+    base = binary(300, 0.8, 3)
+    one = evaluate(results(BASE, base) + results("a", binary(300, 0.8, 4)), config("a"))
+    two = evaluate(results(BASE, base) + results("a", binary(300, 0.8, 4)) + results("b", base),
+                   config("a", "b"))
+    assert two.ci_confidence == pytest.approx(0.975)
+    a1, a2 = one.models["a"].delta, two.models["a"].delta
+    assert a1 is not None and a2 is not None
+    assert a2.ci_high - a2.ci_low > a1.ci_high - a1.ci_low
+    assert two.models["a"].p_adjusted is not None and two.models["a"].p_adjusted >= a2.p_value
+    assert any("Bonferroni" in note for note in two.notes)
+
+
+def test_lf_run_reports_but_does_not_gate() -> None:
+    report = evaluate(results(BASE, [1.0] * 50) + results("cand", [0.0] * 50), config("cand", gating=False))
+    assert report.models["cand"].verdict == "regression"
+    assert report.verdict == "pass"
+    assert any("--lf" in note for note in report.notes)
+
+
+def test_no_pairs_is_an_error_not_a_pass() -> None:
+    report = evaluate(results(BASE, [1.0] * 5) + results("cand", [1.0] * 5, errors=5), config("cand"))
+    assert report.models["cand"].verdict == "error"
+
+
+def test_tags_get_their_own_paired_delta() -> None:
+    rows = (results(BASE, [1.0] * 40, tags=("x",)) + results("cand", [1.0] * 40, tags=("x",)))
+    report = evaluate(rows, config("cand"))
+    tag = report.tags["x"]["cand"]
+    assert tag.n == 40 and tag.mean_score == 1.0 and tag.delta is not None and tag.delta.mean == 0
+
+
+def test_cost_vs_baseline_is_a_fraction_of_the_baseline_cost() -> None:
+    rows = results(BASE, [1.0] * 10, cost=0.002) + results("cand", [1.0] * 10, cost=0.0005)
+    assert evaluate(rows, config("cand")).models["cand"].cost_vs_baseline == pytest.approx(0.25)
