@@ -19,9 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,44 +51,53 @@ def messages(i: int) -> list[dict[str, str]]:
     return [{"role": "user", "content": f"benchmark prompt number {i}"}]
 
 
-async def bare(base_url: str, calls: int, concurrency: int) -> float:
-    """Wall time of a semaphore-bounded gather of SDK calls."""
-    start = time.perf_counter()
-    client = openai.AsyncOpenAI(
-        api_key=os.environ[KEY_ENV], base_url=base_url, timeout=TIMEOUT_S, max_retries=0
-    )
-    limit = asyncio.Semaphore(concurrency)
+class Stopwatch:
+    """Wall and process-CPU seconds of a block: CPU is the steadier signal on a busy machine."""
 
-    async def one(i: int) -> None:
-        async with limit:
-            await client.chat.completions.create(model=MODEL, messages=messages(i))  # type: ignore[arg-type]
+    def __enter__(self) -> Stopwatch:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
 
-    await asyncio.gather(*(one(i) for i in range(calls)))
-    elapsed = time.perf_counter() - start
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+async def bare(base_url: str, calls: int, concurrency: int) -> Stopwatch:
+    """(a) A semaphore-bounded gather of SDK calls."""
+    with Stopwatch() as watch:
+        client = openai.AsyncOpenAI(
+            api_key=os.environ[KEY_ENV], base_url=base_url, timeout=TIMEOUT_S, max_retries=0
+        )
+        limit = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> None:
+            async with limit:
+                await client.chat.completions.create(model=MODEL, messages=messages(i))  # type: ignore[arg-type]
+
+        await asyncio.gather(*(one(i) for i in range(calls)))
     await client.close()
-    return elapsed
+    return watch
 
 
-async def runner(base_url: str, calls: int, concurrency: int, offset: int) -> float:
-    """Wall time of ``answer_all`` over distinct requests into a fresh cache."""
+async def runner(
+    base_url: str, calls: int, concurrency: int, offset: int, temp_root: str | None
+) -> Stopwatch:
+    """(b) ``answer_all`` of distinct requests into a fresh cache under temp_root."""
     requests = [Request("openai", MODEL, tuple(messages(offset + i))) for i in range(calls)]
     provider = OpenAIProvider("openai", base_url=base_url, api_key_env=KEY_ENV, timeout_s=TIMEOUT_S)
-    with tempfile.TemporaryDirectory() as cache_dir:
-        start = time.perf_counter()
-        results = await answer_all(requests, {"openai": provider}, Cache(Path(cache_dir)), "all",
-                                   concurrency)
-        elapsed = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(dir=temp_root) as cache_dir:
+        with Stopwatch() as watch:
+            cache = Cache(Path(cache_dir))
+            results = await answer_all(requests, {"openai": provider}, cache, "all", concurrency)
         await provider.aclose()
     failed = [r for r in results.values() if not isinstance(r, Completion)]
     assert not failed and len(results) == calls, failed[:3]
-    return elapsed
+    return watch
 
 
-def timed(coroutine: Coroutine[Any, Any, float]) -> tuple[float, float]:
-    """Wall time the coroutine reports, and the CPU seconds this process spent on it."""
-    cpu = time.process_time()
-    wall = asyncio.run(coroutine)
-    return wall, time.process_time() - cpu
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -99,28 +106,38 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--rounds", type=int, default=1, help="alternate a and b this many times")
+    parser.add_argument("--cache-root", help="where the temp cache goes (default: system temp)")
     args = parser.parse_args()
     os.environ.setdefault(KEY_ENV, "loopback-bench-key")
     calls, concurrency = args.calls, args.concurrency
     server, url = start_server(args.latency)
     base_url = f"{url}/v1"
-    print(f"{calls} calls, latency {args.latency}s, concurrency {concurrency}: "
-          f"ideal bound {calls / concurrency * args.latency:.2f} s (goal: b/a <= 1.15)")
-    ratios = []
+    print(
+        f"{calls} calls, latency {args.latency}s, concurrency {concurrency}; "
+        f"ideal bound {calls / concurrency * args.latency:.2f} s; goal b/a <= 1.15; "
+        f"cache under {args.cache_root or tempfile.gettempdir()}; load average {load()}"
+    )
+    walls, cpus = [], []
     try:
         asyncio.run(bare(base_url, concurrency, concurrency))  # warm up imports and caches
-        asyncio.run(runner(base_url, concurrency, concurrency, -concurrency))
+        asyncio.run(runner(base_url, concurrency, concurrency, -concurrency, args.cache_root))
         for n in range(args.rounds):
-            a, a_cpu = timed(bare(base_url, calls, concurrency))
-            b, b_cpu = timed(runner(base_url, calls, concurrency, n * calls))
-            ratios.append(b / a)
-            print(f"round {n + 1}: (a) bare gather {a:6.2f} s (cpu {a_cpu:5.2f} s)   "
-                  f"(b) answer_all {b:6.2f} s (cpu {b_cpu:5.2f} s)   b/a {b / a:5.3f}")
+            a = asyncio.run(bare(base_url, calls, concurrency))
+            b = asyncio.run(runner(base_url, calls, concurrency, n * calls, args.cache_root))
+            walls.append(b.wall / a.wall)
+            cpus.append(b.cpu / a.cpu)
+            print(
+                f"round {n + 1}: (a) bare gather {a.wall:6.2f} s wall {a.cpu:5.2f} s cpu   "
+                f"(b) answer_all {b.wall:6.2f} s wall {b.cpu:5.2f} s cpu   "
+                f"b/a {walls[-1]:.3f} wall {cpus[-1]:.3f} cpu"
+            )
     finally:
         server.terminate()
         server.wait(timeout=10)
-    if len(ratios) > 1:
-        print(f"median b/a over {len(ratios)} rounds: {statistics.median(ratios):.3f}")
+    print(
+        f"median b/a over {len(walls)} round(s): {statistics.median(walls):.3f} wall, "
+        f"{statistics.median(cpus):.3f} cpu; load average {load()}"
+    )
 
 
 if __name__ == "__main__":

@@ -54,15 +54,19 @@ def _label(i):
     return LABELS[i % len(LABELS)]
 
 
+def _wrong(i):
+    return "billing" if _label(i) != "billing" else "bug"
+
+
 def baseline(request):
     i = _index(request)
-    return "other" if i % 13 == 0 and _label(i) != "other" else _label(i)
+    return _wrong(i) if i % 13 == 0 else _label(i)
 
 
 def candidate(request):
-    i = _index(request)  # as often wrong as the baseline, on other cases: the gate passes
+    i = _index(request)  # exactly as often wrong as the baseline, on other cases: the gate passes
     if i % 13 == 5:
-        return "billing" if _label(i) != "billing" else "bug"
+        return _wrong(i)
     return "  " + _label(i).upper() + "\\n"  # exercises normalize: [strip, lower]
 '''
 
@@ -118,6 +122,24 @@ def suite_yaml(cases: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def revision() -> str:
+    """The checked-out commit and the package files edited since (read-only git)."""
+    git = ["git", "-C", str(ROOT)]
+    try:
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        edited = subprocess.run(
+            [*git, "diff", "--name-only", "HEAD", "--", "pytest_modelguard"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown revision"
+    return head + (f" + uncommitted edits to {', '.join(edited)}" if edited else "")
+
+
 def build(base: Path, items: int) -> tuple[Path, Path]:
     replay, bare = base / "replay", base / "bare"
     replay.mkdir()
@@ -146,7 +168,9 @@ def environment(base: Path) -> dict[str, str]:
     return env
 
 
-def run(cwd: Path, args: list[str], env: dict[str, str], expect: str | None = None) -> tuple[float, float]:
+def run(
+    cwd: Path, args: list[str], env: dict[str, str], expect: str | None = None
+) -> tuple[float, float]:
     """Wall and CPU (user + sys) seconds of one pytest subprocess.
 
     Fails loudly unless it exits 0 with ``expect`` in its output.
@@ -184,36 +208,44 @@ def time_all(projects: dict[str, Path], items: int, rounds: int, env: dict[str, 
         for name, project, args in COMMANDS:
             expect = f"{items} tests collected" if "--collect-only" in args else f"{items} passed"
             times[name].append(run(projects[project], args, env, expect))
-        print(f"  round {r + 1}/{rounds}: " + ", ".join(f"{n} {t[-1][0]:.2f}s" for n, t in times.items()), flush=True)
+        print(
+            f"  round {r + 1}/{rounds}: "
+            + ", ".join(f"{n} {t[-1][0]:.2f}s" for n, t in times.items()),
+            flush=True,
+        )
     return times
 
 
 def report(times: Timings, items: int) -> None:
     wall = {name: statistics.median(w for w, _ in t) for name, t in times.items()}
     cpu = {name: statistics.median(c for _, c in t) for name, t in times.items()}
+    best = {name: min(w for w, _ in t) for name, t in times.items()}
     width = max(map(len, wall))
-    print(f"\nmedian of {len(times['replay'])} runs, N = {items} items (wall s; CPU = user + sys s of the subprocess)")
-    print(f"  {'command':<{width}}  {'wall':>6}  {'CPU':>6}  wall of each run")
+    rounds = len(times["replay"])
+    print(f"\nN = {items} items, {rounds} runs each (wall and CPU = user + sys, in s)")
+    print(f"  {'command':<{width}}  {'median':>6}  {'min':>6}  {'CPU':>6}  wall of each run")
     for name, t in times.items():
         runs = ", ".join(f"{w:.2f}" for w, _ in t)
-        print(f"  {name:<{width}}  {wall[name]:6.2f}  {cpu[name]:6.2f}  {runs}")
-
-    def ratio(a: str, b: str, of: dict[str, float]) -> float:
-        return of[a] / of[b]
-
-    goal = ratio("replay", "bare", wall)
-    print()
-    print(f"  replay / bare (modelguard installed in both)   wall {goal:5.2f}  CPU {ratio('replay', 'bare', cpu):5.2f}"
-          f"   goal <= 1.5: {'met' if goal <= 1.5 else 'NOT met'}")
-    print(f"  replay / bare -p no:modelguard                 wall {ratio('replay', 'bare -p no:modelguard', wall):5.2f}"
-          f"  CPU {ratio('replay', 'bare -p no:modelguard', cpu):5.2f}")
-    print(f"  collect-only replay / bare                     wall {ratio('replay --collect-only', 'bare --collect-only', wall):5.2f}"
-          f"  CPU {ratio('replay --collect-only', 'bare --collect-only', cpu):5.2f}")
-    for label, of in (("wall", wall), ("CPU", cpu)):
+        print(f"  {name:<{width}}  {wall[name]:6.2f}  {best[name]:6.2f}  {cpu[name]:6.2f}  {runs}")
+    print(f"\n  {'ratio (median wall, min wall, median CPU)':<46}  median     min     CPU")
+    ratios = (
+        ("replay / bare (modelguard installed in both)", "replay", "bare"),
+        ("replay / bare -p no:modelguard", "replay", "bare -p no:modelguard"),
+        ("collect-only: replay / bare", "replay --collect-only", "bare --collect-only"),
+    )
+    for label, a, b in ratios:
+        cells = (wall[a] / wall[b], best[a] / best[b], cpu[a] / cpu[b])
+        print(f"  {label:<46}  " + "  ".join(f"{c:6.2f}" for c in cells))
+    goal = wall["replay"] / wall["bare"]
+    print(f"  goal replay / bare <= 1.5 (median wall): {'met' if goal <= 1.5 else 'NOT met'}")
+    for label, of in (("median wall", wall), ("median CPU", cpu)):
         run_replay = of["replay"] - of["replay --collect-only"]
         run_bare = of["bare"] - of["bare --collect-only"]
-        print(f"  run phase ({label}, full - collect-only): replay {run_replay:.2f} s, bare {run_bare:.2f} s"
-              f" -> {1e6 * run_replay / items:.0f} vs {1e6 * run_bare / items:.0f} us/item")
+        print(
+            f"  run phase ({label}, full - collect-only): replay {run_replay:.2f} s, "
+            f"bare {run_bare:.2f} s = {1e6 * run_replay / items:.0f} vs "
+            f"{1e6 * run_bare / items:.0f} us/item"
+        )
 
 
 PROBE = r"""
@@ -285,23 +317,35 @@ print("PROBE " + json.dumps({"code": int(code), "spent": spent}), file=sys.stder
 def probe(projects: dict[str, Path], env: dict[str, str]) -> None:
     """Phases of one in-process run, without a profiler: where replay's extra time goes."""
     results = {}
-    for name, project, mode in (("replay", "replay", "plain"), ("bare", "bare", "plain"),
-                                ("replay + gc.freeze()", "replay", "freeze")):
-        done = subprocess.run([sys.executable, "-c", PROBE, mode], cwd=projects[project], env=env,
-                              capture_output=True, text=True)
+    for name, project, mode in (
+        ("replay", "replay", "plain"),
+        ("bare", "bare", "plain"),
+        ("replay + gc.freeze()", "replay", "freeze"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, mode],
+            cwd=projects[project],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         line = [x for x in done.stderr.splitlines() if x.startswith("PROBE ")]
         if not line or json.loads(line[-1][6:])["code"] != 0:
             sys.exit(f"probe {name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
         results[name] = json.loads(line[-1][6:])["spent"]
     keys = list(dict.fromkeys(k for r in results.values() for k in r))
     width = max(map(len, keys))
-    print("\nin-process phases of one run each (no profiler; wall s; gc.freeze() after collection is a what-if)")
+    print(
+        "\nin-process phases, one run each (no profiler; wall s; "
+        "'+ gc.freeze()' freezes the heap after collection: a what-if)"
+    )
     print(f"  {'':<{width}}  " + "  ".join(f"{n:>20}" for n in results))
     for key in keys:
         cells = []
         for r in results.values():
             v = r.get(key)
-            cells.append(f"{'—':>20}" if v is None else f"{v:>20.0f}" if isinstance(v, int) else f"{v:>20.2f}")
+            text = "-" if v is None else f"{v:.0f}" if isinstance(v, int) else f"{v:.2f}"
+            cells.append(f"{text:>20}")
         print(f"  {key:<{width}}  " + "  ".join(cells))
 
 
@@ -310,12 +354,13 @@ def profile(replay: Path, env: dict[str, str], out: Path, top_mg: int, top_all: 
     cmd = [sys.executable, "-m", "cProfile", "-o", str(out), *PYTEST[1:]]
     done = subprocess.run(cmd, cwd=replay, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        sys.exit(f"profiled run exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        sys.exit(
+            f"profiled run exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
     stats = pstats.Stats(str(out))
     total = stats.total_tt  # type: ignore[attr-defined]
-    rows = []
-    for (filename, line, func), (cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        rows.append((filename, line, func, nc, tt, ct))
+    entries = stats.stats.items()  # type: ignore[attr-defined]
+    rows = [(file, line, func, nc, tt, ct) for (file, line, func), (_, nc, tt, ct, _) in entries]
 
     def show(title: str, selected: list[tuple[str, int, str, int, float, float]]) -> None:
         print(f"\n{title}")
@@ -324,26 +369,40 @@ def profile(replay: Path, env: dict[str, str], out: Path, top_mg: int, top_all: 
             where = _short(filename)
             print(f"  {nc:>9} {tt:8.3f} {ct:8.3f} {100 * ct / total:5.1f}%  {where}:{line}({func})")
 
-    print(f"\nprofile of the replay run (cProfile, total {total:.2f} s of CPU under the profiler; saved to {out})")
+    print(f"\nprofile of the replay run (cProfile: {total:.2f} s under the profiler; {out})")
     mine = [r for r in rows if "pytest_modelguard" in r[0]]
-    show(f"top {top_mg} pytest_modelguard functions by cumulative time", sorted(mine, key=lambda r: -r[5])[:top_mg])
-    show(f"top {top_all} functions overall by cumulative time", sorted(rows, key=lambda r: -r[5])[:top_all])
-    show(f"top {top_all} functions overall by self time", sorted(rows, key=lambda r: -r[4])[:top_all])
+    show(
+        f"top {top_mg} pytest_modelguard functions by cumulative time",
+        sorted(mine, key=lambda r: -r[5])[:top_mg],
+    )
+    show(
+        f"top {top_all} functions overall by cumulative time",
+        sorted(rows, key=lambda r: -r[5])[:top_all],
+    )
+    show(
+        f"top {top_all} functions overall by self time", sorted(rows, key=lambda r: -r[4])[:top_all]
+    )
 
 
 def _short(filename: str) -> str:
     for marker in ("pytest_modelguard/", "site-packages/", "lib/python3"):
         if marker in filename:
-            return filename[filename.index(marker):]
+            return filename[filename.index(marker) :]
     return filename
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=4000, help="pytest items on each side (default 4000)")
-    parser.add_argument("--rounds", type=int, default=3, help="timed runs of each command (default 3)")
+    parser.add_argument(
+        "--items", type=int, default=4000, help="pytest items on each side (default 4000)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="timed runs of each command (default 3)"
+    )
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
-    parser.add_argument("--keep", action="store_true", help="keep the temp directory and print its path")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temp directory and print its path"
+    )
     args = parser.parse_args()
     if args.items < 2 or args.items % 2:
         parser.error("--items must be an even number >= 2 (N/2 cases x 2 models)")
@@ -352,21 +411,28 @@ def main() -> None:
     env = environment(base)
     try:
         print(f"pytest-modelguard replay benchmark: N = {args.items} items, {args.rounds} rounds")
-        print(f"  {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
-              f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, in {base}")
+        print(f"  pytest_modelguard from {ROOT} at {revision()}")
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(
+            f"  {platform.python_implementation()} {platform.python_version()}, "
+            f"{os.cpu_count()} CPUs, load average {load}, in {base}"
+        )
         replay, bare = build(base, args.items)
         projects = {"replay": replay, "bare": bare}
         start = time.perf_counter()
         run(replay, ["--modelguard-record", "once"], env, f"{args.items} passed")
         entries = sum(1 for _ in (replay / ".modelguard").rglob("*.json"))
-        print(f"  recorded {entries} answers in {time.perf_counter() - start:.1f} s "
-              "(not timed; includes compiling bytecode)")
+        print(
+            f"  recorded {entries} answers in {time.perf_counter() - start:.1f} s "
+            "(not timed; includes compiling bytecode)"
+        )
         run(bare, [], env, f"{args.items} passed")  # warm-up: assertion-rewrite pyc, OS caches
         times = time_all(projects, args.items, args.rounds, env)
         report(times, args.items)
         if not args.no_profile:
             probe(projects, env)
             profile(replay, env, base / "replay.prof", top_mg=15, top_all=10)
+        print(f"\n  pytest_modelguard at the end: {revision()}")
     finally:
         if args.keep:
             print(f"\nkept {base}")

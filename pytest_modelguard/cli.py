@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .cache import CorruptEntryError
 from .config import ConfigError, Overrides, Settings, load_settings, read_pyproject
 from .providers.base import Completion
+
+if TYPE_CHECKING:
+    from .capture.read import TraceFilter
 
 
 def _settings(pyproject: Path) -> Settings:
@@ -47,6 +51,145 @@ def cmd_cache_check(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _fail(exc: Exception) -> int:
+    print(f"modelguard: {exc}", file=sys.stderr)
+    return 4
+
+
+def _trace_filter(args: argparse.Namespace) -> TraceFilter:
+    from .capture.read import TraceFilter
+
+    return TraceFilter(since=args.since, until=args.until, models=tuple(args.model or ()))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a suite of captured calls whose cases carry the production answers."""
+    from .capture.export import ExportError, ExportOptions, export_suite
+    from .capture.read import TraceDbError
+
+    options = ExportOptions(
+        where=_trace_filter(args), sample=args.sample, by=args.by, seed=args.seed,
+        dedupe=args.dedupe, suite=args.suite, overwrite=args.force,
+    )  # fmt: skip
+    try:
+        done = export_suite(args.db, args.output, options)
+    except (TraceDbError, ExportError) as exc:
+        return _fail(exc)
+    left = {
+        "failed": done.errors,
+        "duplicates": done.duplicates,
+        "with tools or odd messages": done.unsupported,
+    }
+    skipped = ", ".join(f"{n} {why}" for why, n in left.items() if n)
+    print(
+        f"wrote {done.cases} cases to {done.path} from {done.calls} matching calls"
+        + (f" (left out: {skipped})" if skipped else "")
+    )
+    return 0
+
+
+def cmd_traces_stats(args: argparse.Namespace) -> int:
+    """Summarise a traces database: calls, models, cost, tokens, latency, errors."""
+    from .capture.read import TraceDb, TraceDbError
+    from .capture.stats import format_summary, summarize
+
+    try:
+        with TraceDb(args.db) as db:
+            summary = summarize(db, _trace_filter(args))
+    except TraceDbError as exc:
+        return _fail(exc)
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    else:
+        print(format_summary(str(args.db), summary))
+    return 0
+
+
+def _time_arg(end: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        from .capture.read import parse_time
+
+        try:
+            return parse_time(text, end=end)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _count_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+    return value
+
+
+def _add_trace_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("db", type=Path, help="the traces database written by capture()")
+    parser.add_argument(
+        "--since",
+        type=_time_arg(False),
+        metavar="WHEN",
+        help="only calls made at or after WHEN (ISO 8601, UTC unless zoned)",
+    )
+    parser.add_argument(
+        "--until",
+        type=_time_arg(True),
+        metavar="WHEN",
+        help="only calls made before WHEN (a bare date includes that day)",
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        metavar="MODEL",
+        help="only calls to MODEL or PROVIDER:MODEL (repeatable)",
+    )
+
+
+def _add_capture_commands(sub: Any) -> None:
+    export = sub.add_parser(
+        "export", help="write captured calls as a suite whose baseline is the production answer"
+    )
+    _add_trace_filters(export)
+    export.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the suite to write (FILE.modelguard.yaml)",
+    )
+    export.add_argument(
+        "--sample",
+        type=_count_arg,
+        metavar="N",
+        help="draw N calls at random (seeded) instead of all",
+    )
+    export.add_argument(
+        "--by",
+        choices=("tag", "model"),
+        help="stratify the sample: each tag set (or model) gets its share",
+    )
+    export.add_argument("--seed", type=int, default=0, help="the sampling seed (default 0)")
+    export.add_argument(
+        "--dedupe", action="store_true", help="keep one call (the latest) per identical request"
+    )
+    export.add_argument("--suite", metavar="NAME", help="the suite's name (default: from FILE)")
+    export.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    export.set_defaults(run=cmd_export)
+    traces = sub.add_parser("traces", help="inspect a traces database written by capture()")
+    traces_sub = traces.add_subparsers(dest="traces_command", required=True)
+    stats = traces_sub.add_parser(
+        "stats", help="calls, models, cost, tokens, latency and errors of a traces database"
+    )
+    _add_trace_filters(stats)
+    stats.add_argument("--json", action="store_true", help="print the summary as JSON")
+    stats.set_defaults(run=cmd_traces_stats)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modelguard", description="pytest-modelguard tools")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -58,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--pyproject", type=Path, default=Path("pyproject.toml"))
     check.add_argument("--cache-dir", type=Path, default=None)
     check.set_defaults(run=cmd_cache_check)
+    _add_capture_commands(sub)
     return parser
 
 

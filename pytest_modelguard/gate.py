@@ -54,6 +54,7 @@ class ModelSummary:
     reasons: tuple[str, ...]
     cases_needed: int | None = None
     cost_vs_baseline: float | None = None  # cost per answer as a fraction of the baseline's
+    verdicts: tuple[str, ...] = ()  # every verdict that applies, worst first (`verdict`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class TagSummary:
     n: int
     mean_score: float | None
     delta: stats.DeltaEstimate | None
+    cost_per_case_usd: float | None = None  # None: some answer's cost is unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +121,16 @@ def _with_cost_ratios(
     }
 
 
+def percent(fraction: float) -> str:
+    """0.975 → '97.5%', 0.95 → '95%'."""
+    return f"{fraction * 100:.4g}%"
+
+
 def _notes(config: GateConfig, compared: int, ci_confidence: float) -> Iterable[str]:
     if compared > 1:
         yield (
-            f"{compared} candidates: CIs at {ci_confidence:.2%} (Bonferroni) keep the family-wise "
-            f"level at {config.confidence:.0%}; p-values Holm-adjusted"
+            f"{compared} candidates: CIs at {percent(ci_confidence)} (Bonferroni) keep the "
+            f"family-wise level at {percent(config.confidence)}; p-values Holm-adjusted"
         )
     if config.subset:
         yield "selection left cases out: the gate ran on a subset of the suites"
@@ -195,14 +202,17 @@ def _summarise(
         verdict="",
         reasons=(),
     )
-    verdict, reasons, needed = _verdict(summary, results, config)
-    return replace(summary, verdict=verdict, reasons=tuple(reasons), cases_needed=needed)
+    verdicts, reasons, needed = _verdict(summary, results, config)
+    return replace(
+        summary, verdict=verdicts[0], verdicts=tuple(verdicts), reasons=tuple(reasons),
+        cases_needed=needed,
+    )
 
 
 def _verdict(
     summary: ModelSummary, results: Sequence[ItemResult], config: GateConfig
-) -> tuple[str, list[str], int | None]:
-    """The verdict and every reason behind it, worst first."""
+) -> tuple[list[str], list[str], int | None]:
+    """Every verdict (at least one) and every reason behind them, worst first."""
     reasons: list[str] = []
     verdicts: list[str] = []
     total = len(results)
@@ -223,14 +233,14 @@ def _verdict(
         verdicts.append("budget")
         reasons += budget_reasons
     default = "baseline" if is_baseline else "pass"
-    return (verdicts[0] if verdicts else default), reasons, needed
+    return (verdicts or [default]), reasons, needed
 
 
 def _quality(summary: ModelSummary, config: GateConfig) -> tuple[list[str], list[str], int | None]:
     delta = summary.delta
     if delta is None:
         return ["error"], ["no case answered by both this model and the baseline"], None
-    level = f"{delta.confidence:.0%} CI"
+    level = f"{percent(delta.confidence)} CI"
     verdicts, reasons = [], []
     if config.gate == "non-inferiority":
         if delta.ci_low < -config.margin:
@@ -243,7 +253,12 @@ def _quality(summary: ModelSummary, config: GateConfig) -> tuple[list[str], list
         reasons.append(f"quality dropped: delta {delta.mean:+.3f}, {level} [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}] below 0")
     margin = config.margin or DEFAULT_POWER_MARGIN
     needed = None
-    if not verdicts and stats.ci_too_wide(delta, margin):
+    if delta.degenerate:
+        reasons.append(
+            f"too few cases for a verdict on quality: {delta.n_pairs} pairs, at least "
+            f"{stats.min_pairs(delta.confidence)} needed"
+        )
+    elif not verdicts and stats.ci_too_wide(delta, margin):
         needed = stats.cases_needed(delta.std_delta, margin, delta.confidence)
         reasons.append(
             f"CI too wide to detect a drop of {margin:.2f} with {delta.n_pairs} cases; "
@@ -301,6 +316,17 @@ def _tag_summaries(
             if name != config.baseline and base_tagged:
                 delta = _paired(tagged, base_tagged, config, config.confidence)
             mean = float(np.mean([r.score for r in answered])) if answered else None
-            row[name] = TagSummary(n=len(answered), mean_score=mean, delta=delta)
+            row[name] = TagSummary(
+                n=len(answered), mean_score=mean, delta=delta,
+                cost_per_case_usd=_cost_per_case(answered),
+            )
         tags[tag] = row
     return tags
+
+
+def _cost_per_case(answered: Sequence[ItemResult]) -> float | None:
+    """Mean cost of the answered items; None when there are none or a cost is unknown."""
+    costs = [r.cost_usd for r in answered]
+    if not costs or any(c is None for c in costs):
+        return None
+    return float(sum(costs)) / len(costs)  # type: ignore[arg-type]

@@ -178,12 +178,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     report = mg.report
     if report is None:
         return
+    from .gate import percent
     from .report.terminal import summary_lines, verdict_line
 
     settings = mg.settings
     title = (
         f"baseline {settings.baseline.name if settings.baseline else '—'} · "
-        f"{report.ci_confidence:.1%} CI · {settings.resamples} resamples · seed {settings.seed} · "
+        f"{percent(report.ci_confidence)} CI · {settings.resamples} resamples · seed {settings.seed} · "
         f"gate {settings.gate}"
         + (f" (margin {settings.margin})" if settings.gate == "non-inferiority" else "")
     )

@@ -173,9 +173,14 @@ async def answer_all(
         results[key] = outcome
         tally.add(outcome, cached=False)
 
-    await asyncio.gather(*(answer(key, request) for key, request in to_call))
-    if progress is not None:
-        progress.finish(tally.event())
+    tasks = [asyncio.ensure_future(answer(key, request)) for key, request in to_call]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:  # after a failed cache write (or an interrupt): stop spending
+            task.cancel()
+        if progress is not None:
+            progress.finish(tally.event())
     return results
 
 

@@ -44,6 +44,7 @@ class Call:
     params: dict[str, Any]
     headers: dict[str, str]
     stream: bool = False
+    received_at: float = 0.0  # time.monotonic() when the request arrived
 
     @property
     def prompt(self) -> str:
@@ -154,7 +155,7 @@ def _parse_call(wire: Wire, body: dict[str, Any], headers: dict[str, str]) -> Ca
         messages.insert(0, {"role": "system", "content": _text_of(body["system"])})
     params = {k: v for k, v in body.items() if k not in ("model", "messages", "system", "stream")}
     return Call(wire, str(body.get("model", "")), tuple(messages), params, headers,
-                bool(body.get("stream")))
+                bool(body.get("stream")), time.monotonic())
 
 
 def _words(text: str) -> int:

@@ -53,8 +53,9 @@ def ask_anthropic(client: anthropic.Anthropic, prompt: str = "hello") -> Message
 
 
 def test_openai_response_shape_and_usage(srv: LoopbackServer) -> None:
-    srv.responder = lambda call: Reply("four", input_tokens=30, output_tokens=9,
-                                       cached_tokens=20, reasoning_tokens=7)
+    srv.responder = lambda call: Reply(
+        "four", input_tokens=30, output_tokens=9, cached_tokens=20, reasoning_tokens=7
+    )
     response = oai(srv).chat.completions.create(
         model="gpt-x",
         messages=[{"role": "system", "content": "be terse"}, {"role": "user", "content": "2+2?"}],
@@ -76,11 +77,18 @@ def test_openai_response_shape_and_usage(srv: LoopbackServer) -> None:
 
 
 def test_anthropic_response_shape_and_cache_usage(srv: LoopbackServer) -> None:
-    srv.responder = lambda call: Reply("hi", input_tokens=100, output_tokens=2,
-                                       cached_tokens=60, cache_write_tokens=30,
-                                       finish_reason="length")
+    srv.responder = lambda call: Reply(
+        "hi",
+        input_tokens=100,
+        output_tokens=2,
+        cached_tokens=60,
+        cache_write_tokens=30,
+        finish_reason="length",
+    )
     message = ant(srv).messages.create(
-        model="claude-x", max_tokens=5, system="sys prompt",
+        model="claude-x",
+        max_tokens=5,
+        system="sys prompt",
         messages=[{"role": "user", "content": [{"type": "text", "text": "hey"}]}],
     )
     assert message.type == "message" and message.role == "assistant"
@@ -124,7 +132,9 @@ def test_auth_headers_are_seen(srv: LoopbackServer) -> None:
 def test_openai_streaming_with_usage(srv: LoopbackServer) -> None:
     srv.responder = lambda call: Reply("  streamed answer here ", reasoning_tokens=1)
     stream = oai(srv).chat.completions.create(
-        model="gpt-x", messages=user("go"), stream=True,
+        model="gpt-x",
+        messages=user("go"),
+        stream=True,
         stream_options={"include_usage": True},
     )
     chunks = list(stream)
@@ -137,9 +147,7 @@ def test_openai_streaming_with_usage(srv: LoopbackServer) -> None:
 
 def test_anthropic_streaming(srv: LoopbackServer) -> None:
     srv.responder = lambda call: Reply("a streamed reply", input_tokens=12, cached_tokens=4)
-    with ant(srv).messages.stream(
-        model="claude-x", max_tokens=50, messages=user("go")
-    ) as stream:
+    with ant(srv).messages.stream(model="claude-x", max_tokens=50, messages=user("go")) as stream:
         pieces = list(stream.text_stream)
         final = stream.get_final_message()
     assert len(pieces) == 3 and "".join(pieces) == "a streamed reply"
@@ -218,8 +226,9 @@ def test_fault_plans_count_per_model_and_prompt(srv: LoopbackServer) -> None:
 
 def test_fault_rate_is_seeded_and_order_independent() -> None:
     plan = fail_rate(0.3, Fault.reset(), seed=4)
-    calls = [Call("openai", "m", ({"role": "user", "content": f"p{i}"},), {}, {})
-             for i in range(400)]
+    calls = [
+        Call("openai", "m", ({"role": "user", "content": f"p{i}"},), {}, {}) for i in range(400)
+    ]
     first = [plan(c, 0) is not None for c in calls]
     again = [plan(c, 0) is not None for c in reversed(calls)][::-1]
     assert first == again
@@ -262,10 +271,9 @@ def test_sixty_four_concurrent_keep_alive_connections(srv: LoopbackServer) -> No
         client = openai.AsyncOpenAI(base_url=srv.openai_base_url, api_key=KEY, max_retries=0)
         started = time.monotonic()
         for _ in range(2):  # the second wave reuses the 64 kept-alive connections
-            await asyncio.gather(*(
-                client.chat.completions.create(model="m", messages=user("x"))
-                for _ in range(64)
-            ))
+            await asyncio.gather(
+                *(client.chat.completions.create(model="m", messages=user("x")) for _ in range(64))
+            )
         await client.close()
         return time.monotonic() - started
 
@@ -276,8 +284,11 @@ def test_sixty_four_concurrent_keep_alive_connections(srv: LoopbackServer) -> No
 
 def test_runs_as_a_separate_process() -> None:
     script = Path(__file__).with_name("loopback.py")
-    proc = subprocess.Popen([sys.executable, str(script), "--port", "0", "--latency", "0.01"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "--port", "0", "--latency", "0.01"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()

@@ -30,10 +30,12 @@ def srv(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
 
 def provider_for(kind: str, srv: LoopbackServer, timeout_s: float = 5.0) -> Any:
     if kind == "openai":
-        return OpenAIProvider("openai", base_url=srv.openai_base_url, api_key_env=KEY_ENV,
-                              timeout_s=timeout_s)
-    return AnthropicProvider("anthropic", base_url=srv.anthropic_base_url, api_key_env=KEY_ENV,
-                             timeout_s=timeout_s)
+        return OpenAIProvider(
+            "openai", base_url=srv.openai_base_url, api_key_env=KEY_ENV, timeout_s=timeout_s
+        )
+    return AnthropicProvider(
+        "anthropic", base_url=srv.anthropic_base_url, api_key_env=KEY_ENV, timeout_s=timeout_s
+    )
 
 
 def request(kind: str, prompt: str = "hello", system: str | None = None, **params: Any) -> Request:
@@ -60,8 +62,13 @@ def error_of(provider: Any, req: Request) -> ProviderError:
 @pytest.mark.parametrize("kind", SDK_KINDS)
 def test_text_usage_latency_and_finish_reason(srv: LoopbackServer, kind: str) -> None:
     srv.latency_s = 0.05
-    srv.responder = lambda call: Reply(f"answer to {call.prompt}", input_tokens=50,
-                                       output_tokens=12, cached_tokens=30, reasoning_tokens=4)
+    srv.responder = lambda call: Reply(
+        f"answer to {call.prompt}",
+        input_tokens=50,
+        output_tokens=12,
+        cached_tokens=30,
+        reasoning_tokens=4,
+    )
     done = complete(provider_for(kind, srv), request(kind, "q1"))
     assert done.text == "answer to q1"
     assert done.model == "model-x"
@@ -73,16 +80,20 @@ def test_text_usage_latency_and_finish_reason(srv: LoopbackServer, kind: str) ->
 
 
 def test_anthropic_usage_counts_cache_reads_and_writes_as_input(srv: LoopbackServer) -> None:
-    srv.responder = lambda call: Reply("ok", input_tokens=100, cached_tokens=60,
-                                       cache_write_tokens=25, output_tokens=3)
+    srv.responder = lambda call: Reply(
+        "ok", input_tokens=100, cached_tokens=60, cache_write_tokens=25, output_tokens=3
+    )
     done = complete(provider_for("anthropic", srv), request("anthropic"))
-    assert done.usage == Usage(input_tokens=100, output_tokens=3, cached_input_tokens=60,
-                               cache_write_tokens=25)
+    assert done.usage == Usage(
+        input_tokens=100, output_tokens=3, cached_input_tokens=60, cache_write_tokens=25
+    )
 
 
 def test_openai_params_and_system_go_through(srv: LoopbackServer) -> None:
-    complete(provider_for("openai", srv),
-             request("openai", "hi", system="be brief", temperature=0, max_tokens=5, seed=3))
+    complete(
+        provider_for("openai", srv),
+        request("openai", "hi", system="be brief", temperature=0, max_tokens=5, seed=3),
+    )
     call = srv.calls[0]
     assert call.params == {"temperature": 0, "max_tokens": 5, "seed": 3}
     assert [m["role"] for m in call.messages] == ["system", "user"]
@@ -171,6 +182,23 @@ def test_provider_survives_a_new_event_loop(srv: LoopbackServer, kind: str) -> N
     assert asyncio.run(provider.complete(request(kind, "two"))).text.endswith("two")
 
 
+def test_anthropic_messages_carry_role_and_content_only(srv: LoopbackServer) -> None:
+    named = Request("anthropic", "model-x", ({"role": "user", "content": "hi", "name": "ann"},))
+    assert complete(provider_for("anthropic", srv), named).text == "echo model-x: hi"
+
+
+@pytest.mark.parametrize("kind", SDK_KINDS)
+def test_unreachable_endpoint_is_transient_and_names_it(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with LoopbackServer() as closed:
+        url = closed.openai_base_url if kind == "openai" else closed.anthropic_base_url
+    cls = OpenAIProvider if kind == "openai" else AnthropicProvider
+    error = error_of(cls(kind, base_url=url, api_key_env=KEY_ENV), request(kind))
+    assert error.transient and f"check that {url} is reachable" in str(error)
+
+
 def test_parse_retry_after_forms() -> None:
     assert parse_retry_after({"retry-after": "3"}) == 3.0
     assert parse_retry_after({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
@@ -184,11 +212,12 @@ def test_make_provider_kinds_and_key_envs() -> None:
     openai_p = make_provider("openai", "openai", None, None)
     groq = make_provider("openai", "groq", "https://api.groq.example/v1", None)
     claude = make_provider("anthropic", "anthropic", None, None)
-    custom = make_provider("openai", "local", "http://127.0.0.1:1/v1", "MY_KEY")
+    custom = make_provider("openai", "local", "http://127.0.0.1:1/v1", "MY_KEY", timeout_s=3)
     assert isinstance(openai_p, OpenAIProvider) and openai_p.api_key_env == "OPENAI_API_KEY"
     assert isinstance(groq, OpenAIProvider) and groq.api_key_env == "GROQ_API_KEY"
     assert isinstance(claude, AnthropicProvider) and claude.api_key_env == "ANTHROPIC_API_KEY"
     assert isinstance(custom, OpenAIProvider) and custom.api_key_env == "MY_KEY"
+    assert custom.timeout_s == 3 and custom.base_url == "http://127.0.0.1:1/v1"
     assert isinstance(make_provider("python", "python", None, None), PythonProvider)
     with pytest.raises(ValueError, match="unknown provider kind 'gemini'"):
         make_provider("gemini", "g", None, None)
@@ -210,8 +239,11 @@ async def async_pipeline(req: Request) -> Completion:
 
 
 def dict_pipeline(req: Request) -> dict[str, Any]:
-    return {"text": "from dict", "usage": {"input_tokens": 3, "output_tokens": 2},
-            "finish_reason": "stop"}
+    return {
+        "text": "from dict",
+        "usage": {"input_tokens": 3, "output_tokens": 2},
+        "finish_reason": "stop",
+    }
 
 
 def failing_pipeline(req: Request) -> str:

@@ -39,16 +39,26 @@ def cache(tmp_path: Path) -> Cache:
 
 
 def providers(srv: LoopbackServer, timeout_s: float = 5.0) -> dict[str, Any]:
-    return {"openai": OpenAIProvider("openai", base_url=srv.openai_base_url,
-                                     api_key_env=KEY_ENV, timeout_s=timeout_s)}
+    return {
+        "openai": OpenAIProvider(
+            "openai", base_url=srv.openai_base_url, api_key_env=KEY_ENV, timeout_s=timeout_s
+        )
+    }
 
 
 def req(prompt: str, model: str = "m1") -> Request:
     return Request("openai", model, ({"role": "user", "content": prompt},))
 
 
-def run(requests: list[Request], provs: dict[str, Any], cache: Cache, record: str = "all",
-        concurrency: int = 8, retry: RetryPolicy = FAST, **kwargs: Any) -> dict[str, Any]:
+def run(
+    requests: list[Request],
+    provs: dict[str, Any],
+    cache: Cache,
+    record: str = "all",
+    concurrency: int = 8,
+    retry: RetryPolicy = FAST,
+    **kwargs: Any,
+) -> dict[str, Any]:
     return answer_all_sync(requests, provs, cache, record, concurrency, retry, **kwargs)
 
 
@@ -105,7 +115,8 @@ def test_all_rerecords_everything(srv: LoopbackServer, cache: Cache) -> None:
 
 
 @pytest.mark.parametrize(
-    "fault", [Fault.http(429, retry_after=30), Fault.http(503), Fault.reset(), Fault.hang()],
+    "fault",
+    [Fault.http(429, retry_after=30), Fault.http(503), Fault.reset(), Fault.hang()],
     ids=["429", "503", "reset", "hang"],
 )
 def test_transient_faults_are_retried(srv: LoopbackServer, cache: Cache, fault: Fault) -> None:
@@ -114,6 +125,15 @@ def test_transient_faults_are_retried(srv: LoopbackServer, cache: Cache, fault: 
     results = run(requests, providers(srv, timeout_s=0.2), cache)
     assert results[requests[0].key()].text == "echo m1: flaky"
     assert srv.count(prompt="flaky") == 3 and srv.count(prompt="steady") == 1
+
+
+def test_retry_waits_for_retry_after(srv: LoopbackServer, cache: Cache) -> None:
+    srv.faults = fail_first(1, Fault.http(429, retry_after_ms=300))
+    patient = RetryPolicy(max_attempts=3, base_delay_s=0.001, max_delay_s=5.0)
+    results = run([req("limited")], providers(srv), cache, retry=patient)
+    assert isinstance(results[req("limited").key()], Completion)
+    first, second = srv.calls
+    assert second.received_at - first.received_at >= 0.3
 
 
 def test_retry_gives_up_after_max_attempts(srv: LoopbackServer, cache: Cache) -> None:
@@ -217,8 +237,13 @@ def test_progress_events_count_cached_new_and_failed(srv: LoopbackServer, cache:
         def finish(self, event: ProgressEvent) -> None:
             finals.append(event)
 
-    run([req("cached"), req("new1"), req("new2"), req("bad")], providers(srv), cache,
-        record="new", progress=Sink())
+    run(
+        [req("cached"), req("new1"), req("new2"), req("bad")],
+        providers(srv),
+        cache,
+        record="new",
+        progress=Sink(),
+    )
     assert [e.done for e in events] == [1, 2, 3, 4]
     (final,) = finals
     assert (final.done, final.total, final.cached, final.new, final.failed) == (4, 4, 1, 2, 1)
@@ -262,3 +287,19 @@ def test_retry_policy_backoff_is_jittered_capped_and_honours_retry_after() -> No
 def test_concurrency_must_be_positive(cache: Cache) -> None:
     with pytest.raises(ValueError, match="concurrency must be at least 1"):
         run([req("x")], {}, cache, concurrency=0)
+
+
+def test_a_failed_cache_write_stops_the_run(srv: LoopbackServer, tmp_path: Path) -> None:
+    class FullDisk(Cache):
+        def put(self, request: Request, completion: Completion) -> Path:
+            raise OSError(28, "No space left on device")
+
+    async def write_fails_then_wait() -> None:
+        requests = [req(f"p{i}") for i in range(20)]
+        with pytest.raises(OSError, match="No space left"):
+            await answer_all(requests, providers(srv), FullDisk(tmp_path), "all", 2, FAST)
+        await asyncio.sleep(0.3)  # time for any call still running to go on spending
+
+    srv.latency_s = 0.03
+    asyncio.run(write_fails_then_wait())
+    assert srv.count() <= 3

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 from itertools import combinations, pairwise
 
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 from scipy import special
 from scipy import stats as sps
 
-from pytest_modelguard import stats
+from pytest_modelguard import stats, stats_bootstrap
 from pytest_modelguard.stats import DeltaEstimate, paired_delta
 
 REQUIRED_KEYS = {"mean", "ci_low", "ci_high", "p_value", "n_pairs", "confidence"}
@@ -38,18 +37,20 @@ def binary_pair(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def endpoint_mc_sd(deltas: np.ndarray, level: float, resamples: int, bca: bool) -> float:
-    """Monte-Carlo sd of one bootstrap CI endpoint, normal approximation.
+    """Monte-Carlo sd of one bootstrap CI endpoint from B resamples, normal approximation.
 
-    The endpoint is the sample quantile at q = (1 - level) / 2 of B bootstrap
-    means: sd = se * sqrt(q (1 - q) / B) / phi(z_q). BCa also estimates z0 from
-    the same B means, sd(z0) = sqrt(1/4 / B) / phi(0), and an endpoint moves by
-    about 2 * se per unit of z0; the two terms are added as if independent.
+    The endpoint is the sample quantile at q = (1 - level) / 2 of the bootstrap
+    means: var = se^2 q (1 - q) / (B phi(z_q)^2). BCa also estimates z0 from the
+    same means, var(z0) = 1 / (4 B phi(0)^2), and the endpoint moves 2 se per
+    unit of z0; the two errors share the ECDF, covariance -q se^2 / (B phi(z_q) phi(0)).
     """
     se = deltas.std() / math.sqrt(deltas.size)  # the bootstrap distribution's sd
     q = (1 - level) / 2
-    quantile_term = q * (1 - q) / sps.norm.pdf(sps.norm.ppf(q)) ** 2
-    z0_term = (2 * 0.5 / sps.norm.pdf(0)) ** 2 if bca else 0.0
-    return float(se * math.sqrt((quantile_term + z0_term) / resamples))
+    phi_q, phi_0 = sps.norm.pdf(sps.norm.ppf(q)), sps.norm.pdf(0)
+    terms = q * (1 - q) / phi_q**2
+    if bca:
+        terms += 1 / phi_0**2 - 2 * q / (phi_q * phi_0)
+    return float(se * math.sqrt(terms / resamples))
 
 
 # --- agreement with scipy.stats.bootstrap ------------------------------------------------
@@ -105,7 +106,7 @@ def test_acceleration_is_the_jackknife_acceleration() -> None:
     loo = np.array([np.delete(deltas, i).mean() for i in range(deltas.size)])
     u = loo.mean() - loo
     expected = np.sum(u**3) / (6 * np.sum(u**2) ** 1.5)
-    bca = stats._bca_constants(deltas, stats.bootstrap_means(deltas, 1000, 0))
+    bca = stats_bootstrap._bca_constants(deltas, stats_bootstrap.bootstrap_means(deltas, 1000, 0))
     assert bca is not None
     assert bca.accel == pytest.approx(expected, rel=1e-12)
 
@@ -119,8 +120,8 @@ def test_fast_and_general_paths_agree_on_discrete_deltas() -> None:
     n, resamples = 1000, 20_000
     deltas = rng.choice([-1.0, -0.5, 0.0, 0.5, 1.0], p=[0.2, 0.1, 0.4, 0.1, 0.2], size=n)
     values, counts = np.unique(deltas, return_counts=True)
-    fast = stats._multinomial_means(values, counts, resamples, seed=1)
-    general = stats._gather_means(deltas, resamples, seed=2)
+    fast = stats_bootstrap._multinomial_means(values, counts, resamples, seed=1)
+    general = stats_bootstrap._gather_means(deltas, resamples, seed=2)
     se = deltas.std() / math.sqrt(n)
     assert abs(fast.mean() - general.mean()) <= 4 * math.sqrt(2) * se / math.sqrt(resamples)
     # sd of a sample sd is about sd / sqrt(2B)
@@ -134,8 +135,8 @@ def test_fast_and_general_paths_agree_on_discrete_deltas() -> None:
             * math.sqrt(2)
             * endpoint_mc_sd(deltas, stats.bootstrap_level(0.95, n), resamples, method == "bca")
         )
-        fast_ci = stats._interval(deltas, fast, 0.95, method)
-        general_ci = stats._interval(deltas, general, 0.95, method)
+        fast_ci = stats_bootstrap.interval(deltas, fast, 0.95, method)
+        general_ci = stats_bootstrap.interval(deltas, general, 0.95, method)
         assert abs(fast_ci[0] - general_ci[0]) <= tolerance + step
         assert abs(fast_ci[1] - general_ci[1]) <= tolerance + step
 
@@ -145,40 +146,47 @@ def test_bootstrap_means_picks_the_sampler_by_distinct_values() -> None:
     discrete = rng.integers(-1, 2, size=500).astype(float)
     values, counts = np.unique(discrete, return_counts=True)
     np.testing.assert_array_equal(
-        stats.bootstrap_means(discrete, 300, 9), stats._multinomial_means(values, counts, 300, 9)
+        stats_bootstrap.bootstrap_means(discrete, 300, 9),
+        stats_bootstrap._multinomial_means(values, counts, 300, 9),
     )
     continuous = rng.random(500)
     np.testing.assert_array_equal(
-        stats.bootstrap_means(continuous, 300, 9), stats._gather_means(continuous, 300, 9)
+        stats_bootstrap.bootstrap_means(continuous, 300, 9),
+        stats_bootstrap._gather_means(continuous, 300, 9),
     )
 
 
 def test_gather_chunks_are_independent_of_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Many small chunks (a partial last one) give the same means on 1 or several threads."""
-    monkeypatch.setattr(stats, "_CHUNK_ELEMENTS", 4000)
+    monkeypatch.setattr(stats_bootstrap, "_CHUNK_ELEMENTS", 4000)
+    monkeypatch.setattr(stats_bootstrap, "_WORKERS", 2)
     deltas = np.random.default_rng(8).random(500)
-    threaded = stats._gather_means(deltas, 1001, seed=3)
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
-    np.testing.assert_array_equal(stats._gather_means(deltas, 1001, seed=3), threaded)
+    threaded = stats_bootstrap._gather_means(deltas, 1001, seed=3)
+    monkeypatch.setattr(stats_bootstrap, "_WORKERS", 1)
+    np.testing.assert_array_equal(stats_bootstrap._gather_means(deltas, 1001, seed=3), threaded)
     assert threaded.shape == (1001,) and np.all(np.isfinite(threaded))
 
 
 def test_multinomial_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stats, "_CHUNK_ELEMENTS", 30)
-    means = stats._multinomial_means(np.array([-1.0, 0.0, 1.0]), np.array([5, 3, 2]), 25, 0)
+    monkeypatch.setattr(stats_bootstrap, "_CHUNK_ELEMENTS", 30)
+    means = stats_bootstrap._multinomial_means(
+        np.array([-1.0, 0.0, 1.0]), np.array([5, 3, 2]), 25, 0
+    )
     assert means.shape == (25,) and np.all((means >= -1) & (means <= 1))
 
 
 # --- p-values ----------------------------------------------------------------------------
 
 
-def test_binary_single_repeat_p_value_is_exact_mcnemar() -> None:
-    cand = [1.0] * 12 + [0.0] * 3 + [1.0] * 20 + [0.0] * 5
-    base = [0.0] * 12 + [1.0] * 3 + [1.0] * 20 + [0.0] * 5
+@pytest.mark.parametrize(("better", "worse"), [(12, 3), (0, 7), (5, 5), (0, 0), (40, 61)])
+def test_binary_single_repeat_p_value_is_exact_mcnemar(better: int, worse: int) -> None:
+    cand = [1.0] * better + [0.0] * worse + [1.0] * 20 + [0.0] * 5
+    base = [0.0] * better + [1.0] * worse + [1.0] * 20 + [0.0] * 5
     estimate = paired_delta(single(np.array(cand)), single(np.array(base)))
     assert estimate is not None
     assert estimate.p_method == "mcnemar-exact"
-    assert estimate.p_value == pytest.approx(sps.binomtest(12, 15).pvalue, rel=1e-12)
+    expected = sps.binomtest(better, better + worse).pvalue if better + worse else 1.0
+    assert estimate.p_value == pytest.approx(expected, rel=1e-12)
     assert type(estimate.p_value) is float
 
 
@@ -279,7 +287,7 @@ def test_bad_scores_name_the_case(
 
 
 @pytest.mark.parametrize(
-    "options", [{"confidence": 1.0}, {"confidence": 0.0}, {"resamples": 0}, {"method": "basic"}]
+    "options", [{"confidence": 1.0}, {"confidence": 0.0}, {"resamples": 99}, {"method": "basic"}]
 )
 def test_bad_options(options: dict[str, object]) -> None:
     with pytest.raises(ValueError):
@@ -320,6 +328,15 @@ def test_same_seed_same_result_other_seed_other_result() -> None:
     assert first == paired_delta(single(cand), single(base), seed=5, resamples=500)
     other = paired_delta(single(cand), single(base), seed=6, resamples=500)
     assert other is not None and first is not None and other.ci_low != first.ci_low
+
+
+def test_arrays_and_lists_give_the_same_estimate() -> None:
+    rng = np.random.default_rng(16)
+    cand, base = rng.random((40, 3)), (rng.random((40, 1)) < 0.5).astype(float)
+    from_arrays = paired_delta(cand, base, resamples=500)
+    assert from_arrays == paired_delta(cand.tolist(), base.tolist(), resamples=500)
+    with pytest.raises(ValueError, match="case 2: baseline score nan"):
+        paired_delta(cand, np.where(np.arange(40)[:, None] == 2, np.nan, base))
 
 
 def test_cluster_unit_is_the_case() -> None:

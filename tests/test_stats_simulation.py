@@ -2,7 +2,7 @@
 
 A/A comparisons (true delta 0) measure the regression gate's false alarms
 (CI wholly below 0: a one-sided 2.5% test at 95%) and two-sided coverage;
-A/B comparisons measure coverage of a known non-zero delta; and the power
+A/B comparisons measure coverage of a known drop, each tail apart; and the power
 promise of `cases_needed` is checked at the n it suggests. Each scenario is
 2,000 comparisons with 1,000 resamples: the Monte-Carlo sd of a coverage of
 95% is 0.49%, of a 2.5% false-alarm rate 0.35%. Run with -s to see the table.
@@ -48,19 +48,22 @@ def simulate(
 
 
 def run(cand: np.ndarray, base: np.ndarray, truth: float) -> dict[str, float]:
-    """Gate false alarms, non-coverage and P(p < 0.05) over the simulated suites."""
-    false_alarms = misses = rejections = 0
+    """How often the CI lies wholly below / above the true delta, its coverage, P(p < 0.05).
+
+    Wholly below 0 in an A/A suite is a false regression alarm; wholly above a
+    true drop of `margin` would pass a non-inferiority gate that should fail.
+    """
+    below = above = rejections = 0
     for rep in range(REPS):
-        estimate = stats.paired_delta(
-            cand[rep].tolist(), base[rep].tolist(), resamples=RESAMPLES, seed=rep
-        )
+        estimate = stats.paired_delta(cand[rep], base[rep], resamples=RESAMPLES, seed=rep)
         assert estimate is not None
-        false_alarms += estimate.ci_high < truth
-        misses += not estimate.ci_low <= truth <= estimate.ci_high
+        below += estimate.ci_high < truth
+        above += estimate.ci_low > truth
         rejections += estimate.p_value < 1 - CONFIDENCE
     return {
-        "false_alarm": false_alarms / REPS,
-        "coverage": 1 - misses / REPS,
+        "below": below / REPS,
+        "above": above / REPS,
+        "coverage": 1 - (below + above) / REPS,
         "p_below_alpha": rejections / REPS,
     }
 
@@ -85,22 +88,25 @@ def test_a_a_false_alarms_and_coverage(kind: str, n: int, repeats: tuple[int, in
     cand, base, truth = simulate(kind, n, repeats, seed=n + repeats[0])
     result = run(cand, base, truth)
     report(f"A/A {kind} n={n} repeats={repeats}", result)
-    assert result["false_alarm"] <= 0.025 + 3 * mc_sd(0.025)
+    assert result["below"] <= 0.025 + 3 * mc_sd(0.025)
     assert abs(result["coverage"] - CONFIDENCE) <= 0.015
     assert result["p_below_alpha"] <= 0.05 + 3 * mc_sd(0.05)
 
 
-@pytest.mark.parametrize(
-    ("kind", "n", "repeats"),
-    [("binary", 50, (1, 1)), ("binary", 50, (3, 1)), ("continuous", 50, (3, 3))],
-)
-def test_a_b_coverage_of_a_real_drop(kind: str, n: int, repeats: tuple[int, int]) -> None:
-    """A candidate 15% (binary) or 20% (continuous) worse: the CI covers the truth at 95% ± 1.5%."""
+@pytest.mark.parametrize(("kind", "repeats"), [("binary", (3, 1)), ("continuous", (3, 3))])
+def test_a_b_coverage_of_a_real_drop(kind: str, repeats: tuple[int, int]) -> None:
+    """A candidate 15% (binary) or 20% (continuous) worse, n = 50: coverage 95% ± 1.5%.
+
+    Neither tail misses more than 2.5% (+3 sd): with margin = the true drop, the
+    non-inferiority gate wrongly passes at most that often. Binary with 3
+    candidate repeats vs 1 baseline answer makes the deltas skewed.
+    """
     factor = 0.85 if kind == "binary" else 0.8
-    cand, base, truth = simulate(kind, n, repeats, seed=7 * n, candidate_factor=factor)
+    cand, base, truth = simulate(kind, 50, repeats, seed=7, candidate_factor=factor)
     result = run(cand, base, truth)
-    report(f"A/B {kind} n={n} repeats={repeats} delta={truth:+.3f}", result)
+    report(f"A/B {kind} n=50 repeats={repeats} delta={truth:+.3f}", result)
     assert abs(result["coverage"] - CONFIDENCE) <= 0.015
+    assert max(result["below"], result["above"]) <= 0.025 + 3 * mc_sd(0.025)
 
 
 def drop_deltas(kind: str, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -112,7 +118,7 @@ def drop_deltas(kind: str, rng: np.random.Generator, n: int) -> np.ndarray:
 
 @pytest.mark.parametrize(("kind", "margin", "sd"), [("normal", 0.05, 0.15), ("binary", 0.1, 0.7)])
 def test_cases_needed_delivers_its_power(kind: str, margin: float, sd: float) -> None:
-    """At n = cases_needed(sd, margin), a true drop of margin fails the gate 80% (± 3 sd) of runs."""
+    """At n = cases_needed(sd, margin), a true drop of margin fails the gate 80% ± 3 sd of runs."""
     n = stats.cases_needed(sd, margin, CONFIDENCE, power=0.8)
     rng = np.random.default_rng(17)
     detected = 0
@@ -120,9 +126,8 @@ def test_cases_needed_delivers_its_power(kind: str, margin: float, sd: float) ->
         deltas = drop_deltas(kind, rng, n)
         baseline = np.where(deltas < 0, -deltas, 0.0)  # scores in [0, 1] with these deltas
         estimate = stats.paired_delta(
-            (baseline + deltas)[:, None].tolist(), baseline[:, None].tolist(),
-            resamples=RESAMPLES, seed=rep,
-        )  # fmt: skip
+            (baseline + deltas)[:, None], baseline[:, None], resamples=RESAMPLES, seed=rep
+        )
         assert estimate is not None
         detected += estimate.ci_high < 0
     power = detected / REPS

@@ -25,7 +25,14 @@ TRANSIENT_STATUSES = frozenset({408, 409, 429})
 MAX_RETRY_AFTER_S = 3600.0
 
 
-def make_provider(kind: str, name: str, base_url: str | None, api_key_env: str | None) -> Provider:
+def make_provider(
+    kind: str,
+    name: str,
+    base_url: str | None,
+    api_key_env: str | None,
+    *,
+    timeout_s: float = 60.0,
+) -> Provider:
     """Build the provider of ``kind`` (openai | anthropic | python) configured as ``name``.
 
     Without ``api_key_env``, ``openai``/``anthropic`` read ``OPENAI_API_KEY`` /
@@ -40,11 +47,11 @@ def make_provider(kind: str, name: str, base_url: str | None, api_key_env: str |
     if kind == "openai":
         from pytest_modelguard.providers.openai import OpenAIProvider
 
-        return OpenAIProvider(name, base_url=base_url, api_key_env=key_env)
+        return OpenAIProvider(name, base_url=base_url, api_key_env=key_env, timeout_s=timeout_s)
     if kind == "anthropic":
         from pytest_modelguard.providers.anthropic import AnthropicProvider
 
-        return AnthropicProvider(name, base_url=base_url, api_key_env=key_env)
+        return AnthropicProvider(name, base_url=base_url, api_key_env=key_env, timeout_s=timeout_s)
     raise ValueError(f"unknown provider kind {kind!r} for {name!r}: use one of {', '.join(KINDS)}")
 
 
@@ -163,7 +170,7 @@ class SdkProvider(Generic[ClientT]):
         *,
         base_url: str | None = None,
         api_key_env: str | None = None,
-        timeout_s: float = 120.0,
+        timeout_s: float = 60.0,
     ) -> None:
         self.name = name
         self.base_url = base_url
@@ -198,6 +205,14 @@ class SdkProvider(Generic[ClientT]):
             self._client = self._new_client(read_api_key(self.api_key_env, self.name))
             self._loop = loop
         return self._client
+
+    def connection_error(self, label: str, reason: BaseException) -> ProviderError:
+        """A transient error for a call that got no response, naming where it went."""
+        where = self.base_url or "the provider's API"
+        return ProviderError(
+            f"{label}: connection failed ({reason!r}); check that {where} is reachable",
+            transient=True,
+        )
 
     async def aclose(self) -> None:
         """Close the client's connections; the next call builds a new client."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -39,9 +40,8 @@ class AnthropicProvider(SdkProvider["AsyncAnthropic"]):
         except anthropic.APITimeoutError:
             return ProviderError(f"{label}: timed out after {self.timeout_s:g}s", transient=True)
         except anthropic.APIConnectionError as exc:
-            reason = exc.__cause__ or exc
-            return ProviderError(f"{label}: connection failed ({reason!r})", transient=True)
-        except (anthropic.APIResponseValidationError, ValueError) as exc:
+            return self.connection_error(label, exc.__cause__ or exc)
+        except (anthropic.APIResponseValidationError, json.JSONDecodeError) as exc:
             return malformed_error(label, exc)
 
     def _to_completion(self, response: Any, latency_s: float) -> Completion:
@@ -52,7 +52,8 @@ def message_kwargs(create: Callable[..., Any], request: Request) -> dict[str, An
     """The ``messages.create`` arguments for a Request."""
     kwargs = sdk_kwargs(create, {"max_tokens": DEFAULT_MAX_TOKENS, **request.params})
     kwargs["model"] = request.model
-    kwargs["messages"] = [dict(m) for m in request.chat_messages]
+    chat = request.chat_messages  # role and content only: Anthropic has no "name"
+    kwargs["messages"] = [{"role": m["role"], "content": m["content"]} for m in chat]
     if request.system is not None:
         kwargs["system"] = request.system
     return kwargs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from pytest_modelguard.providers import SdkProvider, malformed_error, sdk_kwargs, status_error
@@ -39,9 +40,8 @@ class OpenAIProvider(SdkProvider["AsyncOpenAI"]):
         except openai.APITimeoutError:
             return ProviderError(f"{label}: timed out after {self.timeout_s:g}s", transient=True)
         except openai.APIConnectionError as exc:
-            reason = exc.__cause__ or exc
-            return ProviderError(f"{label}: connection failed ({reason!r})", transient=True)
-        except (openai.APIResponseValidationError, ValueError) as exc:
+            return self.connection_error(label, exc.__cause__ or exc)
+        except (openai.APIResponseValidationError, json.JSONDecodeError) as exc:
             return malformed_error(label, exc)
 
     def _to_completion(self, response: Any, latency_s: float) -> Completion:

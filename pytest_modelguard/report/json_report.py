@@ -55,6 +55,7 @@ def _model(summary: ModelSummary, spec: Any) -> dict[str, Any]:
         "delta": _delta(summary.delta, summary.p_adjusted),
         "cases_needed": summary.cases_needed,
         "verdict": summary.verdict,
+        "verdicts": list(summary.verdicts),
         "reasons": list(summary.reasons),
     }
 
@@ -69,4 +70,9 @@ def _delta(delta: Any, p_adjusted: float | None = None) -> dict[str, Any] | None
 
 
 def _tag(summary: TagSummary) -> dict[str, Any]:
-    return {"n": summary.n, "mean_score": summary.mean_score, "delta": _delta(summary.delta)}
+    return {
+        "n": summary.n,
+        "mean_score": summary.mean_score,
+        "cost_per_case_usd": summary.cost_per_case_usd,
+        "delta": _delta(summary.delta),
+    }

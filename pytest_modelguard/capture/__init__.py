@@ -1,0 +1,13 @@
+"""Capture production calls into SQLite, and export them as suites.
+
+from pytest_modelguard.capture import capture
+client = capture(openai.OpenAI(), db="traces.db", tags=["support"])
+"""
+
+from __future__ import annotations
+
+from .read import TraceDb, TraceDbError, TraceFilter
+from .store import Redactor, Trace, TraceStore
+from .wrap import capture
+
+__all__ = ["Redactor", "Trace", "TraceDb", "TraceDbError", "TraceFilter", "TraceStore", "capture"]

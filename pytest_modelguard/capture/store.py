@@ -1,0 +1,358 @@
+"""Captured calls in SQLite: the Trace record, a non-blocking background writer, and the reader.
+
+The writer never raises into, nor blocks, the caller: calls are queued (bounded), a
+daemon thread writes them in batches (WAL mode), pending rows are flushed at exit,
+and any database failure is logged once while calls go on unrecorded.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..pricing import table_price
+from ..providers.base import Message, Usage
+
+log = logging.getLogger("pytest_modelguard.capture")
+
+SCHEMA_VERSION = 1
+PROVIDERS = ("openai", "anthropic")
+USAGE_FIELDS = tuple(Usage.__dataclass_fields__)
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS traces (
+    id INTEGER PRIMARY KEY,
+    started_at REAL NOT NULL,      -- unix seconds when the call began
+    provider TEXT NOT NULL,        -- openai | anthropic (the wire format)
+    host TEXT NOT NULL,            -- the API host the client called
+    model TEXT NOT NULL,           -- as requested
+    response_model TEXT NOT NULL,  -- as answered ('' if unknown)
+    request_key TEXT NOT NULL,     -- sha256 of provider, model, messages, params
+    messages TEXT NOT NULL,        -- JSON, system message first
+    params TEXT NOT NULL,          -- JSON
+    output TEXT,                   -- NULL when the call failed
+    finish_reason TEXT,
+    {", ".join(f"{name} INTEGER" for name in USAGE_FIELDS)},  -- NULL when unknown
+    cost_usd REAL,                 -- NULL when usage or price is unknown
+    latency_s REAL NOT NULL,
+    stream INTEGER NOT NULL,
+    tags TEXT NOT NULL,            -- JSON list
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS traces_started_at ON traces (started_at);
+"""
+COLUMNS = (
+    "started_at", "provider", "host", "model", "response_model", "request_key", "messages",
+    "params", "output", "finish_reason", *USAGE_FIELDS, "cost_usd", "latency_s", "stream",
+    "tags", "error",
+)  # fmt: skip
+_INSERT = f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """One captured call: request, answer (or error), usage, cost, latency, tags.
+
+    ``usage`` is None when the provider did not report it (an OpenAI stream without
+    ``stream_options={"include_usage": True}``); ``cost_usd`` is filled in when stored.
+    """
+
+    provider: str
+    model: str
+    messages: tuple[Message, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    output: str | None = None
+    usage: Usage | None = None
+    cost_usd: float | None = None
+    latency_s: float = 0.0
+    started_at: float = 0.0
+    tags: tuple[str, ...] = ()
+    stream: bool = False
+    response_model: str = ""
+    finish_reason: str | None = None
+    error: str | None = None
+    host: str = ""
+
+    def map_text(self, scrub: Callable[[str], str]) -> Trace:
+        """A copy with ``scrub`` applied to every message text, the answer and the error."""
+        return replace(
+            self,
+            messages=tuple(
+                {**m, "content": _map_content(m.get("content"), scrub)} for m in self.messages
+            ),
+            output=None if self.output is None else scrub(self.output),
+            error=None if self.error is None else scrub(self.error),
+        )
+
+    def key(self) -> str:
+        """sha256 of the canonical request (provider, model, messages, params): dedupe key."""
+        text = _dumps([self.provider, self.model, list(self.messages), self.params])
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+Redactor = Callable[[Trace], "Trace | None"]
+"""Scrubs a Trace before it is written; returning None drops the call."""
+
+
+def _map_content(content: Any, scrub: Callable[[str], str]) -> Any:
+    if isinstance(content, str):
+        return scrub(content)
+    if isinstance(content, list):
+        return [
+            {**part, "text": scrub(part["text"])}
+            if isinstance(part, Mapping) and isinstance(part.get("text"), str)
+            else part
+            for part in content
+        ]
+    return content
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON data: SDK models dumped, omitted-argument sentinels dropped."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items() if not _is_sentinel(v)}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, type):
+        return plain(dump(mode="json", exclude_unset=True))
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return str(value)
+
+
+def _is_sentinel(value: Any) -> bool:
+    return type(value).__name__ in ("NotGiven", "Omit")
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A trace waiting for the writer, with its capture's redactor and secrets to scrub."""
+
+    trace: Trace
+    redact: Redactor | None = None
+    secrets: tuple[str, ...] = ()
+
+
+def to_row(pending: Pending) -> tuple[Any, ...] | None:
+    """The database row of a pending trace, redacted and scrubbed; None if redaction drops it."""
+    trace = pending.trace
+    trace = replace(trace, messages=tuple(plain(list(trace.messages))), params=plain(trace.params))
+    if pending.redact is not None:
+        redacted = pending.redact(trace)
+        if redacted is None:
+            return None
+        trace = redacted
+    if pending.secrets:
+        trace = _scrub_secrets(trace, pending.secrets)
+    usage = trace.usage
+    cost = trace.cost_usd if trace.cost_usd is not None else _cost(trace)
+    counts = [None if usage is None else getattr(usage, name) for name in USAGE_FIELDS]
+    return (
+        trace.started_at, trace.provider, trace.host, trace.model, trace.response_model,
+        trace.key(), _dumps(list(trace.messages)), _dumps(trace.params), trace.output,
+        trace.finish_reason, *counts, cost, trace.latency_s, int(trace.stream),
+        _dumps(list(trace.tags)), trace.error,
+    )  # fmt: skip
+
+
+def _scrub_secrets(trace: Trace, secrets: Sequence[str]) -> Trace:
+    def scrub(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+    text = _dumps([list(trace.messages), trace.params, trace.output, trace.error, trace.tags])
+    if not any(secret in text for secret in secrets):
+        return trace
+    params = json.loads(scrub(_dumps(trace.params)))
+    return replace(trace.map_text(scrub), params=params, tags=tuple(map(scrub, trace.tags)))
+
+
+def _cost(trace: Trace) -> float | None:
+    if trace.usage is None or trace.error is not None:
+        return None
+    for model in dict.fromkeys((trace.response_model, trace.model)):
+        price = table_price(trace.provider, model) if model else None
+        if price is not None:
+            return price.cost(trace.usage)
+    return None
+
+
+def connect(path: Path, timeout_s: float) -> sqlite3.Connection:
+    """Open (creating if needed) a traces database in WAL mode with the current schema."""
+    conn = sqlite3.connect(path, timeout=timeout_s)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"schema version {version} is newer than this modelguard's ({SCHEMA_VERSION}); "
+                "upgrade pytest-modelguard"
+            )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        if version < SCHEMA_VERSION:
+            with conn:
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class TraceStore:
+    """A traces database fed by a daemon writer thread; ``submit`` never blocks or raises."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        max_pending: int = 10_000,
+        batch_size: int = 500,
+        busy_timeout_s: float = 1.0,
+        exit_timeout_s: float = 5.0,
+    ) -> None:
+        self.path = Path(path)
+        self.max_pending = max_pending
+        self.batch_size = batch_size
+        self.busy_timeout_s = busy_timeout_s
+        self.exit_timeout_s = exit_timeout_s
+        self.dropped = 0
+        self.written = 0
+        self._pending: deque[Pending] = deque()
+        self._unwritten = 0
+        self._closed = False
+        self._warned: set[str] = set()
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="modelguard-capture", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    def submit(self, pending: Pending) -> None:
+        """Queue a trace for writing; when the queue is full, drop it (warned once)."""
+        with self._cond:
+            if not self._closed and len(self._pending) < self.max_pending:
+                self._pending.append(pending)
+                self._unwritten += 1
+                self._cond.notify()
+                return
+            self.dropped += 1
+        self.warn_once("full", "the writer is behind (or the store closed); dropping calls")
+
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """Wait until every queued trace is written (or dropped); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._unwritten == 0, timeout_s)
+
+    def close(self) -> None:
+        """Flush (up to ``exit_timeout_s``), then stop the writer. Runs at interpreter exit."""
+        atexit.unregister(self.close)
+        self.flush(self.exit_timeout_s)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(self.exit_timeout_s)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def warn_once(self, kind: str, problem: str) -> None:
+        """Log one warning per kind of failure for this database."""
+        with self._cond:
+            first = kind not in self._warned
+            self._warned.add(kind)
+        if first:
+            log.warning(
+                "modelguard capture: %s: %s (calls go on; this warning is shown once)",
+                self.path,
+                problem,
+            )
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        while (batch := self._next_batch()) is not None:
+            try:
+                conn = conn or self._open()
+                if conn is None:
+                    self.dropped += len(batch)
+                else:
+                    self._write(conn, batch)
+            except Exception as exc:  # never let the writer die: later calls must drain
+                self.dropped += len(batch)
+                self.warn_once("write", f"cannot write to the traces database: {exc}")
+                _closed(conn)
+                conn = None
+            finally:
+                with self._cond:
+                    self._unwritten -= len(batch)
+                    self._cond.notify_all()
+        _closed(conn)
+
+    def _next_batch(self) -> list[Pending] | None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._pending or self._closed)
+            if not self._pending:
+                return None
+            count = min(len(self._pending), self.batch_size)
+            return [self._pending.popleft() for _ in range(count)]
+
+    def _open(self) -> sqlite3.Connection | None:
+        try:
+            return connect(self.path, self.busy_timeout_s)
+        except (sqlite3.Error, OSError) as exc:
+            self.warn_once("open", f"cannot open the traces database: {exc}")
+            return None
+
+    def _write(self, conn: sqlite3.Connection, batch: list[Pending]) -> None:
+        rows = []
+        for pending in batch:
+            try:
+                row = to_row(pending)
+            except Exception as exc:  # a user's redact hook or an odd SDK object
+                self.dropped += 1
+                self.warn_once("row", f"a call was not recorded: {type(exc).__name__}: {exc}")
+                continue
+            if row is not None:
+                rows.append(row)
+        with conn:
+            conn.executemany(_INSERT, rows)
+        self.written += len(rows)
+
+
+def _closed(conn: sqlite3.Connection | None) -> None:
+    """Close ``conn`` if open, ignoring errors."""
+    if conn is not None:
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+
+
+_stores: dict[str, TraceStore] = {}
+_stores_lock = threading.Lock()
+
+
+def open_store(path: str | os.PathLike[str]) -> TraceStore:
+    """The process's one store for ``path`` (captures of one database share a writer)."""
+    key = os.path.abspath(path)
+    with _stores_lock:
+        store = _stores.get(key)
+        if store is None or store.closed:
+            store = _stores[key] = TraceStore(key)
+        return store

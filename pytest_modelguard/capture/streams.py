@@ -1,0 +1,247 @@
+"""One call in flight: reading its answer, and observing a stream so it is recorded when it ends.
+
+A stream keeps its own type: its iterator is wrapped in place, so iteration is
+unchanged, and the record is written when the stream is exhausted, fails, or is closed.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from ..providers.anthropic import to_completion as anthropic_completion
+from ..providers.anthropic import to_usage as anthropic_usage
+from ..providers.base import Message, Usage
+from ..providers.openai import to_completion as openai_completion
+from ..providers.openai import to_usage as openai_usage
+
+if TYPE_CHECKING:
+    from .wrap import Recorder
+
+INCOMPLETE = "incomplete: the stream was closed before its end"
+_MAX_ERROR_CHARS = 2000
+_ANTHROPIC_USAGE = (
+    "input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a call answered; ``usage`` is None when the provider did not report it."""
+
+    text: str
+    usage: Usage | None
+    model: str = ""
+    finish_reason: str | None = None
+
+
+def answer_of(provider: str, response: Any) -> Answer:
+    """The Answer of a ``ChatCompletion`` (openai) or a ``Message`` (anthropic)."""
+    if provider == "openai":
+        done = openai_completion(response, 0.0)
+        usage = None if response.usage is None else done.usage
+    else:
+        done = anthropic_completion(response, 0.0)
+        usage = done.usage
+    return Answer(done.text, usage, done.model, done.finish_reason)
+
+
+def error_text(exc: BaseException) -> str:
+    """A failed call's error as stored: its type and message."""
+    return f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS]
+
+
+class Call:
+    """A call being made: its request snapshot and clock; finishes (is submitted) once."""
+
+    __slots__ = (
+        "_done", "clock", "messages", "model", "params", "recorder", "started_at", "stream",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        model: str,
+        messages: tuple[Message, ...],
+        params: Mapping[str, Any],
+        stream: bool,
+    ) -> None:
+        self.recorder, self.model, self.messages = recorder, model, messages
+        self.params, self.stream = params, stream
+        self._done = False
+        self.restart()
+
+    def restart(self) -> None:
+        """Start the clock (again): the request goes out now."""
+        self.started_at = time.time()
+        self.clock = time.perf_counter()
+
+    def returned(self, result: Any) -> None:
+        """Record an answer, or observe a stream until it ends."""
+        try:
+            if self.stream:
+                hook_stream(result, self)
+            else:
+                self.finish(answer_of(self.recorder.provider, result), None)
+        except Exception as exc:  # an SDK object we cannot read: leave it to the caller
+            self._give_up("answer", exc)
+
+    def failed(self, exc: BaseException) -> None:
+        """Record a call that raised."""
+        self.finish(None, error_text(exc))
+
+    def finish(self, answer: Answer | None, error: str | None) -> None:
+        """Submit the record (the first time only)."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            self.recorder.submit(self, answer, error)
+        except Exception as exc:
+            self._give_up("submit", exc)
+
+    def finish_stream(self, chunks: _Chunks) -> None:
+        """Submit a stream's record from what it delivered."""
+        if chunks.broken is not None:
+            self._give_up("stream", chunks.broken)
+        else:
+            self.finish(chunks.answer(), None if chunks.complete else INCOMPLETE)
+
+    def _give_up(self, kind: str, exc: BaseException) -> None:
+        self._done = True
+        self.recorder.store.warn_once(kind, f"a call was not recorded: {error_text(exc)}")
+
+
+class _Chunks:
+    """Accumulates a stream's items into an Answer; a failure to read one is kept, not raised."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.model = ""
+        self.finish_reason: str | None = None
+        self.broken: Exception | None = None
+
+    def feed(self, item: Any) -> None:
+        if self.broken is None:
+            try:
+                self.add(item)
+            except Exception as exc:
+                self.broken = exc
+
+    def add(self, item: Any) -> None:
+        raise NotImplementedError
+
+    @property
+    def complete(self) -> bool:
+        return self.finish_reason is not None
+
+    def usage(self) -> Usage | None:
+        raise NotImplementedError
+
+    def answer(self) -> Answer:
+        return Answer("".join(self.parts), self.usage(), self.model, self.finish_reason)
+
+
+class _OpenAIChunks(_Chunks):
+    """``ChatCompletionChunk``s: choice 0's text; usage only with ``include_usage``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._usage: Usage | None = None
+
+    def add(self, item: Any) -> None:
+        self.model = item.model or self.model
+        if item.usage is not None:
+            self._usage = openai_usage(item.usage)
+        for choice in item.choices:
+            if choice.index == 0:
+                if choice.delta is not None and choice.delta.content:
+                    self.parts.append(choice.delta.content)
+                self.finish_reason = choice.finish_reason or self.finish_reason
+
+    def usage(self) -> Usage | None:
+        return self._usage
+
+
+class _AnthropicEvents(_Chunks):
+    """Raw message stream events: text deltas, usage from message_start and message_delta."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._usage: dict[str, Any] = {}
+
+    def add(self, item: Any) -> None:
+        if item.type == "message_start":
+            self.model = item.message.model or ""
+            self._merge(item.message.usage)
+        elif item.type == "content_block_delta" and item.delta.type == "text_delta":
+            self.parts.append(item.delta.text)
+        elif item.type == "message_delta":
+            self.finish_reason = item.delta.stop_reason
+            self._merge(item.usage)
+
+    def _merge(self, usage: Any) -> None:
+        for name in _ANTHROPIC_USAGE:
+            value = getattr(usage, name, None)
+            if value is not None:
+                self._usage[name] = value
+
+    def usage(self) -> Usage | None:
+        if "input_tokens" not in self._usage:
+            return None
+        return anthropic_usage(SimpleNamespace(**{n: self._usage.get(n) for n in _ANTHROPIC_USAGE}))
+
+
+def hook_stream(stream: Any, call: Call) -> None:
+    """Wrap ``stream``'s iterator and ``close`` in place so ``call`` is recorded when it ends."""
+    iterator = stream._iterator
+    chunks = _OpenAIChunks() if call.recorder.provider == "openai" else _AnthropicEvents()
+    close, ref = type(stream).close, weakref.ref(stream)  # no cycle through the stream
+    if hasattr(iterator, "__anext__"):
+        stream._iterator = _observe_async(iterator, chunks, call)
+
+        async def close_async() -> None:
+            call.finish_stream(chunks)
+            if (target := ref()) is not None:
+                await close(target)
+
+        stream.close = close_async
+    else:
+        stream._iterator = _observe(iterator, chunks, call)
+
+        def close_sync() -> None:
+            call.finish_stream(chunks)
+            if (target := ref()) is not None:
+                close(target)
+
+        stream.close = close_sync
+
+
+def _observe(iterator: Iterator[Any], chunks: _Chunks, call: Call) -> Iterator[Any]:
+    try:
+        for item in iterator:
+            chunks.feed(item)
+            yield item
+    except Exception as exc:
+        call.finish(chunks.answer() if chunks.broken is None else None, error_text(exc))
+        raise
+    finally:
+        call.finish_stream(chunks)
+
+
+async def _observe_async(
+    iterator: AsyncIterator[Any], chunks: _Chunks, call: Call
+) -> AsyncIterator[Any]:
+    try:
+        async for item in iterator:
+            chunks.feed(item)
+            yield item
+    except Exception as exc:
+        call.finish(chunks.answer() if chunks.broken is None else None, error_text(exc))
+        raise
+    finally:
+        call.finish_stream(chunks)

@@ -1,0 +1,311 @@
+"""``capture(client, db=...)``: a drop-in proxy of an OpenAI or Anthropic client that records calls.
+
+Only ``chat.completions.create`` (OpenAI) and ``messages.create`` / ``messages.stream``
+(Anthropic) are wrapped; every other attribute is the client's own. Results, streams
+and exceptions reach the caller unchanged; recording never raises into the caller.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import random
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar, cast
+
+from .store import Pending, Redactor, Trace, TraceStore, open_store
+from .streams import Answer, Call, hook_stream
+
+ClientT = TypeVar("ClientT")
+
+_NOT_PARAMS = frozenset((
+    "model", "messages", "system", "stream", "stream_options", "extra_headers", "extra_query",
+    "extra_body", "timeout",
+))  # fmt: skip
+_MIN_SECRET_LEN = 8
+
+
+def capture(
+    client: ClientT,
+    *,
+    db: str | os.PathLike[str] | TraceStore,
+    tags: Iterable[str] = (),
+    sample: float = 1.0,
+    redact: Redactor | None = None,
+) -> ClientT:
+    """Wrap an ``openai.OpenAI``/``AsyncOpenAI`` or ``anthropic.Anthropic``/``AsyncAnthropic``.
+
+    The returned client behaves as ``client`` and records each call (a ``sample``
+    fraction of them) into the SQLite database ``db`` with ``tags``. ``redact`` gets
+    each Trace before it is written and returns it scrubbed, or None to skip it.
+    """
+    if not 0.0 <= sample <= 1.0:
+        raise ValueError(f"sample must be between 0 and 1, got {sample!r}")
+    tags = tuple(tags)
+    if not all(isinstance(tag, str) and tag for tag in tags):
+        raise ValueError(f"tags must be non-empty strings, got {tags!r}")
+    provider, is_async = _kind_of(client)
+    recorder = Recorder(
+        store=db if isinstance(db, TraceStore) else open_store(db),
+        provider=provider,
+        host=str(getattr(getattr(client, "base_url", None), "host", "") or ""),
+        tags=tags,
+        sample=sample,
+        redact=redact,
+        secrets=_secrets_of(client),
+    )
+    proxy = (_AsyncClient if is_async else _SyncClient)(client, recorder)
+    return cast(ClientT, proxy)
+
+
+def _kind_of(client: Any) -> tuple[str, bool]:
+    """("openai" | "anthropic", is it async?) by the client's resources."""
+    completions = getattr(getattr(client, "chat", None), "completions", None)
+    if completions is not None and hasattr(completions, "create"):
+        return "openai", inspect.iscoroutinefunction(inspect.unwrap(completions.create))
+    messages = getattr(client, "messages", None)
+    if messages is not None and hasattr(messages, "create"):
+        return "anthropic", inspect.iscoroutinefunction(inspect.unwrap(messages.create))
+    raise TypeError(
+        "capture() wraps openai.OpenAI, openai.AsyncOpenAI, anthropic.Anthropic or "
+        f"anthropic.AsyncAnthropic clients, not {type(client).__name__}"
+    )
+
+
+def _secrets_of(client: Any) -> tuple[str, ...]:
+    """The client's credentials, scrubbed from anything stored should they ever appear."""
+    values = (getattr(client, "api_key", None), getattr(client, "auth_token", None))
+    return tuple(v for v in values if isinstance(v, str) and len(v) >= _MIN_SECRET_LEN)
+
+
+class Recorder:
+    """What one ``capture`` records into: store, provider, tags, sampling, redaction."""
+
+    __slots__ = ("host", "provider", "redact", "sample", "secrets", "store", "tags")
+
+    def __init__(
+        self,
+        *,
+        store: TraceStore,
+        provider: str,
+        host: str,
+        tags: tuple[str, ...],
+        sample: float,
+        redact: Redactor | None,
+        secrets: tuple[str, ...],
+    ) -> None:
+        self.store, self.provider, self.host, self.tags = store, provider, host, tags
+        self.sample, self.redact, self.secrets = sample, redact, secrets
+
+    def start(self, kwargs: dict[str, Any], *, stream: bool | None = None) -> Call | None:
+        """A call about to be made, or None when it is not sampled or cannot be recorded.
+
+        A ``messages``/``system`` iterable is turned into a list in ``kwargs`` so the
+        SDK and the record see the same items.
+        """
+        if self.sample < 1.0 and random.random() >= self.sample:
+            return None
+        try:
+            messages = _listed(kwargs, "messages")
+            messages = messages if isinstance(messages, list) else []
+            system = _listed(kwargs, "system")
+            if isinstance(system, str | list):
+                messages = [{"role": "system", "content": system}, *messages]
+            params = {k: v for k, v in kwargs.items() if k not in _NOT_PARAMS}
+            extra = kwargs.get("extra_body")
+            if isinstance(extra, Mapping):
+                params.update(extra)
+            is_stream = kwargs.get("stream") is True if stream is None else stream
+            return Call(self, str(kwargs.get("model", "")), tuple(messages), params, is_stream)
+        except Exception as exc:  # an argument we cannot read: the SDK will judge it
+            self.store.warn_once("request", f"a call was not recorded: {exc!r}")
+            return None
+
+    def submit(self, call: Call, answer: Answer | None, error: str | None) -> None:
+        """Queue the record of a finished call."""
+        trace = Trace(
+            provider=self.provider, model=call.model, messages=call.messages, params=call.params,
+            output=None if answer is None else answer.text,
+            usage=None if answer is None else answer.usage,
+            latency_s=time.perf_counter() - call.clock, started_at=call.started_at,
+            tags=self.tags, stream=call.stream,
+            response_model="" if answer is None else answer.model,
+            finish_reason=None if answer is None else answer.finish_reason,
+            error=error, host=self.host,
+        )  # fmt: skip
+        self.store.submit(Pending(trace, self.redact, self.secrets))
+
+
+def _listed(kwargs: dict[str, Any], name: str) -> Any:
+    """``kwargs[name]`` with shallow copies of its items; a one-shot iterable becomes a list."""
+    value = kwargs.get(name)
+    if value is None or isinstance(value, str) or type(value).__name__ in ("NotGiven", "Omit"):
+        return value
+    if not isinstance(value, list | tuple):
+        value = kwargs[name] = list(value)
+    return [dict(item) if isinstance(item, Mapping) else item for item in value]
+
+
+class _Proxy:
+    """Delegates every attribute it does not define to the wrapped object."""
+
+    def __init__(self, target: Any, recorder: Recorder) -> None:
+        self._target = target
+        self._recorder = recorder
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target, name)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(dir(self._target)) | set(super().__dir__()))
+
+    def __repr__(self) -> str:
+        return f"captured({self._target!r})"
+
+
+class _SyncCreate(_Proxy):
+    """A resource whose ``create`` is recorded (sync)."""
+
+    def create(self, *args: Any, **kwargs: Any) -> Any:
+        call = self._recorder.start(kwargs)
+        if call is None:
+            return self._target.create(*args, **kwargs)
+        try:
+            result = self._target.create(*args, **kwargs)
+        except Exception as exc:
+            call.failed(exc)
+            raise
+        call.returned(result)
+        return result
+
+
+class _AsyncCreate(_Proxy):
+    """A resource whose ``create`` is recorded (async)."""
+
+    async def create(self, *args: Any, **kwargs: Any) -> Any:
+        call = self._recorder.start(kwargs)
+        if call is None:
+            return await self._target.create(*args, **kwargs)
+        try:
+            result = await self._target.create(*args, **kwargs)
+        except Exception as exc:
+            call.failed(exc)
+            raise
+        call.returned(result)
+        return result
+
+
+class _SyncMessages(_SyncCreate):
+    """Anthropic ``messages``: ``create`` and ``stream`` recorded."""
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        manager = self._target.stream(*args, **kwargs)
+        call = self._recorder.start(kwargs, stream=True)
+        return manager if call is None else _StreamManager(manager, call)
+
+
+class _AsyncMessages(_AsyncCreate):
+    """Anthropic async ``messages``: ``create`` and ``stream`` recorded."""
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        manager = self._target.stream(*args, **kwargs)
+        call = self._recorder.start(kwargs, stream=True)
+        return manager if call is None else _AsyncStreamManager(manager, call)
+
+
+class _StreamManager:
+    """``with client.messages.stream(...) as stream``: the request starts on enter."""
+
+    def __init__(self, manager: Any, call: Call) -> None:
+        self._manager, self._call = manager, call
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._manager, name)
+
+    def __enter__(self) -> Any:
+        self._call.restart()
+        try:
+            stream = self._manager.__enter__()
+        except Exception as exc:
+            self._call.failed(exc)
+            raise
+        hook_stream(getattr(stream, "_raw_stream", None), self._call)
+        return stream
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self._manager.__exit__(*exc_info)
+
+
+class _AsyncStreamManager(_StreamManager):
+    """``async with client.messages.stream(...) as stream``."""
+
+    async def __aenter__(self) -> Any:
+        self._call.restart()
+        try:
+            stream = await self._manager.__aenter__()
+        except Exception as exc:
+            self._call.failed(exc)
+            raise
+        hook_stream(getattr(stream, "_raw_stream", None), self._call)
+        return stream
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        return await self._manager.__aexit__(*exc_info)
+
+
+class _Chat(_Proxy):
+    """OpenAI ``chat`` with recorded ``completions``."""
+
+    def __init__(self, target: Any, recorder: Recorder, completions: type[_Proxy]) -> None:
+        super().__init__(target, recorder)
+        self.completions = completions(target.completions, recorder)
+
+
+class _Client(_Proxy):
+    """The captured client: passes isinstance checks for the client's own class."""
+
+    _create: type[_Proxy] = _SyncCreate
+    _messages: type[_Proxy] = _SyncMessages
+
+    def __init__(self, target: Any, recorder: Recorder) -> None:
+        super().__init__(target, recorder)
+        if recorder.provider == "openai":
+            self.chat = _Chat(target.chat, recorder, self._create)
+        else:
+            self.messages = self._messages(target.messages, recorder)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        """The client's class, so isinstance(proxy, openai.OpenAI) holds."""
+        return type(self._target)
+
+    def with_options(self, *args: Any, **kwargs: Any) -> Any:
+        """The client's ``with_options``/``copy``, captured into the same database."""
+        return type(self)(self._target.with_options(*args, **kwargs), self._recorder)
+
+    copy = with_options
+
+
+class _SyncClient(_Client):
+    def __enter__(self) -> _SyncClient:
+        self._target.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self._target.__exit__(*exc_info)
+
+
+class _AsyncClient(_Client):
+    _create = _AsyncCreate
+    _messages = _AsyncMessages
+
+    async def __aenter__(self) -> _AsyncClient:
+        await self._target.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        return await self._target.__aexit__(*exc_info)
+
+
+__all__ = ["Recorder", "capture"]

@@ -1,0 +1,229 @@
+"""The ``--modelguard-markdown`` report: a short, PR-comment-ready summary of the JSON report.
+
+GitHub-flavoured Markdown: a verdict line, one table row per model, the reasons and
+notes, then per failing candidate its worst regressed cases with both answers.
+Every figure comes from the JSON report document; nothing is recomputed here but
+differences of costs for display. User content (answers, reasons, ids) is escaped so
+it can neither break the table nor mention anyone.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+ICONS = {
+    "baseline": "✅", "pass": "✅", "regression": "❌", "not-non-inferior": "❌",
+    "budget": "💸", "error": "⚠️",
+}  # fmt: skip
+FAILING = ("regression", "not-non-inferior", "budget", "error")
+WORST_CASES = 5
+ANSWER_CHARS = 80
+REASON_CHARS = 160
+_PUNCTUATION = re.compile(r"([\\`*_\[\]<>|#~!&])")
+
+Doc = Mapping[str, Any]
+
+
+def render_markdown(doc: Doc) -> str:
+    """The whole Markdown report of a JSON report document."""
+    parts = [_headline(doc), _table(doc), *_reasons(doc), _footer(doc)]
+    parts += [_regressed(doc, name) for name in _failing_candidates(doc)]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _headline(doc: Doc) -> str:
+    if doc["verdict"] == "fail":
+        named = ", ".join(
+            f"{_code(name)} ({m['verdict']})" for name, m in doc["models"].items()
+            if m["verdict"] in FAILING
+        )  # fmt: skip
+        return f"### ❌ modelguard: gate failed — {named}"
+    cheaper = [
+        (m["cost_vs_baseline"], name) for name, m in doc["models"].items()
+        if m["verdict"] == "pass" and m.get("cost_vs_baseline") is not None
+        and m["cost_vs_baseline"] < 1
+    ]  # fmt: skip
+    if not cheaper:
+        return "### ✅ modelguard: gate passed"
+    ratio, best = min(cheaper)
+    return (
+        f"### ✅ modelguard: gate passed — {_code(best)} shows no significant quality drop "
+        f"at {1 - ratio:.0%} less per answer"
+    )
+
+
+def _table(doc: Doc) -> str:
+    level = percent(doc.get("ci_confidence") or doc["confidence"])
+    header = (
+        f"| | model | n | score | Δ score [{level} CI] | p | pass | $/answer "
+        "| vs baseline, per 1k answers | verdict |"
+    )
+    lines = [header, "|---|---|--:|--:|---|--:|--:|--:|---|---|"]
+    base_cost = _baseline_cost(doc)
+    for name, m in doc["models"].items():
+        lines.append("| " + " | ".join(_row(name, m, base_cost)) + " |")
+    return "\n".join(lines)
+
+
+def _row(name: str, m: Mapping[str, Any], base_cost: float | None) -> list[str]:
+    delta = m.get("delta")
+    return [
+        ICONS.get(m["verdict"], "❔"),
+        _code(name),
+        f"{m['n']}" + (f" + {m['errors']} err" if m.get("errors") else ""),
+        _num(m.get("mean_score"), "{:.3f}"),
+        _delta(delta) if delta else ("baseline" if m["verdict"] == "baseline" else "—"),
+        _p(delta),
+        _num(m.get("pass_rate"), "{:.0%}"),
+        money(m.get("cost_per_case_usd")),
+        _savings(m.get("cost_per_case_usd"), base_cost, m["verdict"] == "baseline"),
+        m["verdict"],
+    ]
+
+
+def _reasons(doc: Doc) -> Iterable[str]:
+    reasons = [
+        f"- {_code(name)}: {_text(reason, REASON_CHARS)}"
+        for name, m in doc["models"].items()
+        for reason in m.get("reasons", ())
+    ]
+    if reasons:
+        yield "\n".join(reasons)
+    notes = [f"> {_text(note, REASON_CHARS)}" for note in doc.get("notes", ())]
+    if notes:
+        yield "\n>\n".join(notes)
+
+
+def _footer(doc: Doc) -> str:
+    gate = doc["gate"] + (f", margin {doc['margin']:g}" if doc.get("margin") else "")
+    return (
+        f"<sub>baseline {_code(doc.get('baseline') or 'none')} · gate {gate} · "
+        f"{percent(doc['confidence'])} confidence · {doc['resamples']:,} resamples · "
+        f"seed {doc['seed']}</sub>"
+    )
+
+
+def _failing_candidates(doc: Doc) -> list[str]:
+    return [
+        name for name, m in doc["models"].items()
+        if m["verdict"] in FAILING and name != doc.get("baseline")
+    ]  # fmt: skip
+
+
+def _regressed(doc: Doc, name: str) -> str:
+    """The candidate's worst drops below the baseline, in a collapsible block."""
+    drops = _drops(doc, name)
+    if not drops:
+        return ""
+    shown = drops[:WORST_CASES]
+    lines = [
+        f"<details><summary>Regressed cases: {html.escape(name)} — the {len(shown)} worst of "
+        f"{len(drops)} scored below the baseline</summary>",
+        "",
+        "| case | baseline answer | candidate answer | score | why |",
+        "|---|---|---|--:|---|",
+    ]
+    for base, cand in shown:
+        lines.append(
+            f"| {_code(cand['id'])} | {_code(base['output'], ANSWER_CHARS)} | "
+            f"{_code(cand['output'], ANSWER_CHARS)} | {base['score']:.2f} → {cand['score']:.2f} "
+            f"| {_why(cand)} |"
+        )
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def _drops(doc: Doc, name: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(baseline, candidate) case records where the candidate scored lower, worst first."""
+    baseline: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
+    for case in doc["cases"]:
+        if case["model"] == doc.get("baseline") and case.get("score") is not None:
+            baseline.setdefault((case["suite"], case["id"]), {})[case["repeat"]] = case
+    pairs = []
+    for case in doc["cases"]:
+        repeats = baseline.get((case["suite"], case["id"]))
+        if case["model"] != name or case.get("score") is None or not repeats:
+            continue
+        base = repeats.get(case["repeat"]) or next(iter(repeats.values()))
+        if case["score"] < base["score"]:
+            pairs.append((base, case))
+    pairs.sort(key=lambda p: (p[1]["score"] - p[0]["score"], p[1]["suite"], p[1]["id"]))
+    return pairs
+
+
+def _why(case: Mapping[str, Any]) -> str:
+    failed = [f"{g['name']}: {g['reason']}" for g in case.get("grades", ()) if not g["passed"]]
+    if case.get("failure"):
+        failed.insert(0, case["failure"])
+    return _text("; ".join(failed), REASON_CHARS) if failed else "—"
+
+
+def _code(value: object, limit: int | None = None) -> str:
+    """An inline code span safe inside a GFM table cell: one line, pipes escaped."""
+    text = " ".join(str(value).replace("\r\n", "\n").replace("\n", " ↵ ").split())
+    if not text:
+        return "*(empty)*"
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = text.replace("\\|", "\\\u200b|").replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _text(value: object, limit: int | None = None) -> str:
+    """Plain text escaped for Markdown: one line, no markup, no @-mentions."""
+    text = " ".join(str(value).split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _PUNCTUATION.sub(r"\\\1", text).replace("@", "@\u200b")
+
+
+def percent(value: float) -> str:
+    text = f"{value * 100:.1f}".removesuffix(".0")
+    return f"{text}%"
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "—" if value is None else fmt.format(value)
+
+
+def _delta(delta: Mapping[str, Any]) -> str:
+    return f"{delta['mean']:+.3f} [{delta['ci_low']:+.3f}, {delta['ci_high']:+.3f}]"
+
+
+def _p(delta: Mapping[str, Any] | None) -> str:
+    if not delta:
+        return "—"
+    p = delta.get("p_adjusted", delta["p_value"])
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _baseline_cost(doc: Doc) -> float | None:
+    base = doc["models"].get(doc.get("baseline") or "")
+    return base.get("cost_per_case_usd") if base else None
+
+
+def money(value: float | None) -> str:
+    """Dollars with two significant figures for small amounts: $0.00042, $0.000021, $1.25."""
+    if value is None:
+        return "unknown"
+    if value == 0:
+        return "$0"
+    decimals = max(2, 1 - math.floor(math.log10(abs(value))))
+    return f"${value:,.{decimals}f}"
+
+
+def _savings(cost: float | None, base_cost: float | None, is_baseline: bool) -> str:
+    if is_baseline:
+        return "—"
+    if cost is None or base_cost is None:
+        return "unknown"
+    per_1k = (base_cost - cost) * 1000
+    if per_1k >= 0:
+        return f"saves {money(per_1k)}"
+    return f"costs {money(-per_1k)} more"
