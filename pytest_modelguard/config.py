@@ -89,7 +89,6 @@ class Settings:
     timeout_s: float = 60.0
     max_attempts: int = 5
     budgets: Budgets = field(default_factory=Budgets)
-    json_path: Path | None = None
 
     @property
     def models(self) -> tuple[ModelSpec, ...]:
@@ -105,7 +104,6 @@ class Overrides:
     models: str | None = None
     baseline: str | None = None
     record: str | None = None
-    json_path: str | None = None
     seed: int | None = None
     gate: str | None = None
     margin: float | None = None
@@ -292,5 +290,4 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         timeout_s=float(reader.number("timeout_s", 60.0, 0.001)),
         max_attempts=int(reader.number("max_attempts", 5, 1, 100)),
         budgets=budgets,
-        json_path=Path(flags.json_path) if flags.json_path else None,
     )

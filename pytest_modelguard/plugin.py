@@ -7,6 +7,7 @@ no modelguard config, flags or suites never creates one and behaves as plain pyt
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from .cache import RecordMode
 from .config import ConfigError, Overrides, Settings, load_settings, read_pyproject
 from .items import CLEAN_ERRORS, CaseItem, SuiteFile, is_suite_path
+from .report.outputs import Outputs
 from .results import ItemResult
 from .runner import TerminalProgress
 from .session import ModelguardSession
@@ -47,7 +49,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--baseline", metavar="MODEL", help="the model candidates are compared with; overrides [tool.modelguard] baseline")
     group.addoption("--modelguard-record", metavar="MODE", choices=[m.value for m in RecordMode],
                     help="when to call models: none (default: replay only, offline), once/new (record missing answers), all (re-record)")
-    group.addoption("--modelguard-json", metavar="PATH", help="write the JSON report (SPEC §9) to PATH")
+    group.addoption("--modelguard-json", metavar="PATH", help="write the JSON report (every figure and graded answer) to PATH")
+    group.addoption("--modelguard-markdown", metavar="PATH", help="write a PR-comment-ready Markdown summary to PATH (also appended to $GITHUB_STEP_SUMMARY when set)")
+    group.addoption("--modelguard-html", metavar="PATH", help="write a self-contained HTML report (cost-vs-quality chart, per-tag table, case browser) to PATH")
+    group.addoption("--modelguard-routes", metavar="PATH", help="write the routing table (per tag, the cheapest model non-inferior to the baseline) as YAML to PATH")
     group.addoption("--modelguard-seed", metavar="N", type=_seed, help="seed of the bootstrap (default: [tool.modelguard] seed or 0)")
     group.addoption("--modelguard-gate", choices=["regression", "non-inferiority"], help="verdict rule (default: regression)")
     group.addoption("--modelguard-margin", metavar="X", type=_margin, help="largest acceptable drop for non-inferiority, in score units")  # fmt: skip
@@ -60,13 +65,27 @@ def _pyproject(config: pytest.Config) -> Path:
     return config.rootpath / "pyproject.toml"
 
 
+def _outputs(config: pytest.Config) -> Outputs:
+    def path(option: str) -> Path | None:
+        value = config.getoption(option)
+        return Path(value) if value else None
+
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    return Outputs(
+        json=path("modelguard_json"),
+        markdown=path("modelguard_markdown"),
+        html=path("modelguard_html"),
+        routes=path("modelguard_routes"),
+        step_summary=Path(summary) if summary else None,
+    )
+
+
 def _overrides(config: pytest.Config) -> Overrides:
     opt = config.getoption
     return Overrides(
         models=opt("models"),
         baseline=opt("baseline"),
         record=opt("modelguard_record"),
-        json_path=opt("modelguard_json"),
         seed=opt("modelguard_seed"),
         gate=opt("modelguard_gate"),
         margin=opt("modelguard_margin"),
@@ -168,7 +187,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # xdist worker: the controller gates
     mg = _session(session.config)
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    report = mg.finish(gating=not interrupted)
+    report = mg.finish(gating=not interrupted, outputs=_outputs(session.config))
     if report is not None and report.failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from .suite import Case, SuiteError
 
 if TYPE_CHECKING:
     from .gate import GateReport
+    from .report.outputs import Outputs
 
 
 @dataclass(slots=True)
@@ -174,12 +174,13 @@ class ModelguardSession:
             return recorded.cost_usd
         return cost_usd(usage, model.price)
 
-    def finish(self, gating: bool) -> GateReport | None:
-        """Judge the run; write the JSON report when asked. None when nothing ran."""
+    def finish(self, gating: bool, outputs: Outputs) -> GateReport | None:
+        """Judge the run and write the reports asked for. None when nothing ran."""
         if not self.results:
             return None
         from .gate import GateConfig, evaluate  # numpy/scipy: only when there is something to judge
         from .report.json_report import build_json
+        from .report.outputs import write_outputs
 
         settings = self.settings
         config = GateConfig(
@@ -195,8 +196,8 @@ class ModelguardSession:
             gating=gating and not self.lf,
         )
         self.report = evaluate(self.results, config)
-        if settings.json_path is not None:
-            write_json(settings.json_path, build_json(self.report, self.results, settings))
+        if outputs.any:
+            write_outputs(build_json(self.report, self.results, settings), outputs)
         return self.report
 
 
@@ -205,8 +206,3 @@ def _required_failure(grades: Sequence[object]) -> str | None:
         if getattr(grade, "required", False) and not grade:
             return f"required grader {grade!r}"
     return None
-
-
-def write_json(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

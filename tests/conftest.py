@@ -7,8 +7,15 @@ cannot be imported twice in one process, so the heavy modules are imported here,
 from __future__ import annotations
 
 import numpy  # noqa: F401
+import pytest
 import scipy.stats  # noqa: F401
 
 import pytest_modelguard.gate  # noqa: F401
 import pytest_modelguard.report.json_report  # noqa: F401
 import pytest_modelguard.report.terminal  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs inside our tests never append to the CI's own $GITHUB_STEP_SUMMARY."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)

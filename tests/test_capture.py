@@ -20,6 +20,7 @@ import pytest
 from loopback import Fault, LoopbackServer, Reply, fail_first
 
 from pytest_modelguard.capture import Trace, TraceDb, TraceStore, capture
+from pytest_modelguard.capture.store import Pending
 from pytest_modelguard.capture.streams import INCOMPLETE
 
 KEY = "sk-test-capture-secret-0123456789"
@@ -215,11 +216,12 @@ def test_anthropic_messages_stream_helper_is_recorded(
 def test_errors_are_raised_unchanged_and_recorded(
     srv: LoopbackServer, store: TraceStore, provider: str, is_async: bool
 ) -> None:
-    srv.faults = fail_first(2, Fault.http(401))
+    prompt = f"bad {provider} {is_async}"  # the server counts failures per prompt
+    srv.faults = fail_first(2, Fault.http(401), prompt=prompt)
     errors: list[type[BaseException]] = []
     for client in (bare(srv, provider, is_async), capture(bare(srv, provider, is_async), db=store)):
         with pytest.raises(Exception) as info:
-            run(ask(client, provider, "bad"))
+            run(ask(client, provider, prompt))
         errors.append(type(info.value))
     assert errors[0] is errors[1] and errors[0].__name__ == "AuthenticationError"
     (trace,) = read_all(store)
@@ -246,7 +248,7 @@ def test_secrets_never_stored(srv: LoopbackServer, store: TraceStore) -> None:
     client = capture(bare(srv, "openai", False), db=store)
     ask(client, "openai", f"my key is {KEY}", extra_headers={"X-Auth": KEY},
         extra_body={"seed": 3})
-    srv.faults = fail_first(1, Fault.http(500))
+    srv.faults = fail_first(1, Fault.http(500), prompt="boom")
     with pytest.raises(openai.InternalServerError):
         ask(client, "openai", "boom")
     (trace, failed) = read_all(store)
@@ -294,7 +296,7 @@ def test_a_failing_redact_hook_drops_the_call_with_one_warning(
 def test_sampling_and_bad_arguments(srv: LoopbackServer, store: TraceStore) -> None:
     client = capture(bare(srv, "openai", False), db=store, sample=0.0)
     ask(client, "openai", "not sampled")
-    assert read_all(store) == []
+    assert store.flush(5) and store.written == 0 and not store.path.exists()
     with pytest.raises(ValueError, match="sample"):
         capture(bare(srv, "openai", False), db=store, sample=1.5)
     with pytest.raises(TypeError, match="capture"):
@@ -345,12 +347,14 @@ def test_async_tasks_capture_concurrently(srv: LoopbackServer, store: TraceStore
 
     async def main() -> None:
         clients = [capture(bare(srv, p, True), db=store, tags=[p]) for p in MODEL]
-        calls = [ask(clients[i % 2], list(MODEL)[i % 2], f"p{i}") for i in range(200)]
+        calls = [ask(clients[i % 2], list(MODEL)[i % 2], f"p{i}") for i in range(100)]
         await asyncio.gather(*calls)
+        for client in clients:
+            await client.close()
 
     asyncio.run(main())
     traces = read_all(store)
-    assert len(traces) == 200
+    assert len(traces) == 100
     for trace in traces:
         assert trace.output == f"echo {MODEL[trace.provider]}: {trace.messages[0]['content']}"
         assert trace.tags == (trace.provider,)
@@ -438,7 +442,7 @@ EXIT_SCRIPT = """
 import sys, openai
 from pytest_modelguard.capture import capture
 client = capture(openai.OpenAI(base_url=sys.argv[1], api_key="k"), db=sys.argv[2])
-for i in range(50):
+for i in range(20):
     client.chat.completions.create(model="m", messages=[{"role": "user", "content": str(i)}])
 """
 
@@ -448,7 +452,7 @@ def test_pending_rows_are_flushed_at_exit(srv: LoopbackServer, tmp_path: Path) -
     subprocess.run([sys.executable, "-c", EXIT_SCRIPT, srv.openai_base_url, str(path)],
                    check=True, timeout=60)
     with TraceDb(path) as db:
-        assert len(list(db.scan(["id"]))) == 50
+        assert len(list(db.scan(["id"]))) == 20
 
 
 def test_database_is_wal_and_versioned(srv: LoopbackServer, store: TraceStore) -> None:
@@ -458,3 +462,23 @@ def test_database_is_wal_and_versioned(srv: LoopbackServer, store: TraceStore) -
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
 
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:This process:DeprecationWarning")
+def test_a_forked_child_keeps_capturing(tmp_path: Path) -> None:
+    def record(prompt: str) -> Pending:
+        return Pending(Trace("openai", "m", ({"role": "user", "content": prompt},), output="a"))
+
+    store = TraceStore(tmp_path / "fork.db")
+    store.submit(record("parent"))
+    assert store.flush(5)
+    pid = os.fork()
+    if pid == 0:  # the child: its own writer thread, none of the parent's queue
+        store.submit(record("child"))
+        store.close()
+        os._exit(0 if store.written == 2 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert [t.messages[0]["content"] for t in read_all(store)] == ["parent", "child"]
+    store.close()

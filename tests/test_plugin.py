@@ -207,3 +207,26 @@ def test_cache_entries_are_readable_json_keyed_by_request(project: pytest.Pytest
     assert entry["request"]["provider"] == "python"
     assert entry["completion"]["text"].startswith("w")
     assert entries[0].read_text().count("\n") > 5  # pretty-printed for git diffs
+
+
+def test_report_files_hold_the_json_figures(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = project.path / "step-summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = project.runpytest(
+        "--modelguard-record", "once", "--models", "python:answers:bad",
+        "--modelguard-json", "out/r.json", "--modelguard-markdown", "out/r.md",
+        "--modelguard-html", "out/r.html", "--modelguard-routes", "out/routes.yaml",
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    doc = json.loads((project.path / "out/r.json").read_text())
+    delta = doc["models"]["python:answers:bad"]["delta"]
+    markdown = (project.path / "out/r.md").read_text()
+    assert f"{delta['mean']:+.3f} [{delta['ci_low']:+.3f}, {delta['ci_high']:+.3f}]" in markdown
+    assert summary.read_text().startswith("earlier step\n") and markdown in summary.read_text()
+    html = (project.path / "out/r.html").read_text()
+    assert "python:answers:bad" in html and "https://" not in html
+    import yaml
+
+    routes = yaml.safe_load((project.path / "out/routes.yaml").read_text())
+    assert routes["default"] == "python:answers:good"

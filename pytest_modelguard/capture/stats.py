@@ -122,7 +122,7 @@ def format_summary(path: str, summary: Summary) -> str:
     share = 100 * total.errors / total.calls
     lines = [
         f"{path}: {total.calls} calls from {_iso(summary.first)} to {_iso(summary.last)}, "
-        f"{total.errors} errors ({share:.1f}%)",
+        f"{total.errors} error{'' if total.errors == 1 else 's'} ({share:.1f}%)",
         "",
         f"{'model':<40} {'calls':>7} {'errors':>6} {'in tok':>9} {'out tok':>9} {'cost $':>10} "
         f"{'p50 s':>6} {'p95 s':>6}",

@@ -15,6 +15,7 @@ import logging
 import os
 import sqlite3
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -197,6 +198,7 @@ def _cost(trace: Trace) -> float | None:
 
 def connect(path: Path, timeout_s: float) -> sqlite3.Connection:
     """Open (creating if needed) a traces database in WAL mode with the current schema."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=timeout_s)
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -241,9 +243,22 @@ class TraceStore:
         self._closed = False
         self._warned: set[str] = set()
         self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="modelguard-capture", daemon=True)
-        self._thread.start()
+        self._thread = self._start_writer()
+        _live.add(self)
         atexit.register(self.close)
+
+    def _start_writer(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="modelguard-capture", daemon=True)
+        thread.start()
+        return thread
+
+    def _after_fork(self) -> None:
+        """In a forked child: a fresh lock, queue and writer; the parent writes its own calls."""
+        self._cond = threading.Condition()
+        self._pending.clear()
+        self._unwritten = 0
+        if not self._closed:
+            self._thread = self._start_writer()
 
     def submit(self, pending: Pending) -> None:
         """Queue a trace for writing; when the queue is full, drop it (warned once)."""
@@ -346,6 +361,18 @@ def _closed(conn: sqlite3.Connection | None) -> None:
 
 _stores: dict[str, TraceStore] = {}
 _stores_lock = threading.Lock()
+_live: weakref.WeakSet[TraceStore] = weakref.WeakSet()
+
+
+def _restart_writers_after_fork() -> None:
+    global _stores_lock
+    _stores_lock = threading.Lock()
+    for store in list(_live):
+        store._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # a prefork server (gunicorn --preload) keeps capturing
+    os.register_at_fork(after_in_child=_restart_writers_after_fork)
 
 
 def open_store(path: str | os.PathLike[str]) -> TraceStore:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar, cast
 
 from .store import Pending, Redactor, Trace, TraceStore, open_store
-from .streams import Answer, Call, hook_stream
+from .streams import Answer, Call
 
 ClientT = TypeVar("ClientT")
 
@@ -82,7 +82,7 @@ def _secrets_of(client: Any) -> tuple[str, ...]:
 class Recorder:
     """What one ``capture`` records into: store, provider, tags, sampling, redaction."""
 
-    __slots__ = ("host", "provider", "redact", "sample", "secrets", "store", "tags")
+    __slots__ = ("_random", "host", "provider", "redact", "sample", "secrets", "store", "tags")
 
     def __init__(
         self,
@@ -97,6 +97,7 @@ class Recorder:
     ) -> None:
         self.store, self.provider, self.host, self.tags = store, provider, host, tags
         self.sample, self.redact, self.secrets = sample, redact, secrets
+        self._random = random.Random()  # the caller's global random state stays untouched
 
     def start(self, kwargs: dict[str, Any], *, stream: bool | None = None) -> Call | None:
         """A call about to be made, or None when it is not sampled or cannot be recorded.
@@ -104,7 +105,7 @@ class Recorder:
         A ``messages``/``system`` iterable is turned into a list in ``kwargs`` so the
         SDK and the record see the same items.
         """
-        if self.sample < 1.0 and random.random() >= self.sample:
+        if self.sample < 1.0 and self._random.random() >= self.sample:
             return None
         try:
             messages = _listed(kwargs, "messages")
@@ -155,6 +156,8 @@ class _Proxy:
         self._recorder = recorder
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_target":  # not set yet (e.g. while copying): no recursion
+            raise AttributeError(name)
         return getattr(self._target, name)
 
     def __dir__(self) -> list[str]:
@@ -214,14 +217,20 @@ class _AsyncMessages(_AsyncCreate):
         return manager if call is None else _AsyncStreamManager(manager, call)
 
 
-class _StreamManager:
-    """``with client.messages.stream(...) as stream``: the request starts on enter."""
+class _ManagerProxy:
+    """A stream manager whose request starts on enter; the rest is the manager's own."""
 
     def __init__(self, manager: Any, call: Call) -> None:
         self._manager, self._call = manager, call
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_manager":
+            raise AttributeError(name)
         return getattr(self._manager, name)
+
+
+class _StreamManager(_ManagerProxy):
+    """``with client.messages.stream(...) as stream``."""
 
     def __enter__(self) -> Any:
         self._call.restart()
@@ -230,14 +239,14 @@ class _StreamManager:
         except Exception as exc:
             self._call.failed(exc)
             raise
-        hook_stream(getattr(stream, "_raw_stream", None), self._call)
+        self._call.returned(getattr(stream, "_raw_stream", None))
         return stream
 
     def __exit__(self, *exc_info: Any) -> Any:
         return self._manager.__exit__(*exc_info)
 
 
-class _AsyncStreamManager(_StreamManager):
+class _AsyncStreamManager(_ManagerProxy):
     """``async with client.messages.stream(...) as stream``."""
 
     async def __aenter__(self) -> Any:
@@ -247,7 +256,7 @@ class _AsyncStreamManager(_StreamManager):
         except Exception as exc:
             self._call.failed(exc)
             raise
-        hook_stream(getattr(stream, "_raw_stream", None), self._call)
+        self._call.returned(getattr(stream, "_raw_stream", None))
         return stream
 
     async def __aexit__(self, *exc_info: Any) -> Any:

@@ -33,7 +33,7 @@ h1{font-size:20px}h2{font-size:16px;margin-top:28px}
 table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d0d7de;padding:4px 8px;
 vertical-align:top;text-align:left}th{background:#f6f8fa}td.num{text-align:right;white-space:nowrap}
 .fail{color:#cf222e}.ok{color:#1a7f37}.muted{color:#656d76}small{color:#656d76}
-td.worse{background:#ffebe9}td.better{background:#dafbe1}
+td.worse{background:#ffebe9}td.better,td.noninferior{background:#dafbe1}
 pre{white-space:pre-wrap;word-break:break-word;margin:0;max-width:48ch;font-size:12px}
 .grades{margin:4px 0 0;padding-left:16px;font-size:12px}.grades .no{color:#cf222e}
 #controls{display:flex;gap:12px;align-items:center;flex-wrap:wrap;margin:8px 0}
@@ -222,7 +222,12 @@ def _tags_table(doc: Doc) -> str:
         [_td(f"<b>{escape(tag)}</b>"), *(_tag_cell(row.get(name), doc) for name in names)]
         for tag, row in sorted(doc["tags"].items())
     ]
-    return _table(["tag", *names], rows)
+    legend = (
+        "<p class='muted'>Green: non-inferior on the tag (CI lower end &ge; &minus;margin), "
+        "what routing needs; red: the whole CI below 0. Tag CIs are at the run's confidence, "
+        "not corrected for the number of tags.</p>"
+    )
+    return _table(["tag", *names], rows) + legend
 
 
 def _tag_cell(summary: Mapping[str, Any] | None, doc: Doc) -> str:
@@ -233,7 +238,7 @@ def _tag_cell(summary: Mapping[str, Any] | None, doc: Doc) -> str:
     if delta and delta["ci_high"] < 0:
         cls = "worse"
     elif delta and delta["ci_low"] >= -(doc.get("margin") or 0.0):
-        cls = "better"
+        cls = "noninferior"
     text = f"{_num(summary.get('mean_score'), '{:.3f}')} <small>n {summary['n']}"
     if summary.get("cost_per_case_usd") is not None:
         text += f" · {escape(money(summary['cost_per_case_usd']))}"

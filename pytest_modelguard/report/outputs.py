@@ -1,0 +1,52 @@
+"""Writes the report files a run asked for, all rendered from the one JSON document."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """Where to write each report; None means not asked for."""
+
+    json: Path | None = None
+    markdown: Path | None = None
+    html: Path | None = None
+    routes: Path | None = None
+    step_summary: Path | None = None  # $GITHUB_STEP_SUMMARY: the Markdown is appended
+
+    @property
+    def any(self) -> bool:
+        return any((self.json, self.markdown, self.html, self.routes, self.step_summary))
+
+
+def write_outputs(doc: dict[str, Any], outputs: Outputs) -> list[Path]:
+    """Render and write every requested report; returns the paths written."""
+    from .html import render_html
+    from .markdown import render_markdown
+    from ..routing import render_routes_yaml
+
+    written: list[Path] = []
+    rendered = {
+        outputs.json: lambda: json.dumps(doc, indent=2) + "\n",
+        outputs.markdown: lambda: render_markdown(doc),
+        outputs.html: lambda: render_html(doc),
+        outputs.routes: lambda: render_routes_yaml(doc),
+    }
+    for path, render in rendered.items():
+        if path is not None:
+            _write(path, render())
+            written.append(path)
+    if outputs.step_summary is not None:
+        with outputs.step_summary.open("a", encoding="utf-8") as handle:
+            handle.write(render_markdown(doc) + "\n")
+        written.append(outputs.step_summary)
+    return written
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
