@@ -96,6 +96,13 @@ class Settings:
         head = (self.baseline,) if self.baseline is not None else ()
         return head + self.candidates
 
+    def model_named(self, name: str) -> ModelSpec:
+        """The configured model called ``name`` (KeyError when there is none)."""
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise KeyError(name)
+
 
 @dataclass(frozen=True, slots=True)
 class Overrides:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .client import ModelCallFailed
 from .config import ModelSpec
 from .graders import build_grader
 from .graders.base import GradeFn, GraderConfigError, GraderSpec
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from .session import ModelguardSession
 
 SUITE_SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
+RESULTS = pytest.StashKey[list[ItemResult]]()  # an item's results, carried to its report
 
 
 def is_suite_path(name: str) -> bool:
@@ -74,7 +76,7 @@ class CaseFailure(Exception):
     """A required grader or a per-item budget failed."""
 
 
-CLEAN_ERRORS = (ModelCallError, CaseFailure, GraderConfigError)
+CLEAN_ERRORS = (ModelCallError, CaseFailure, GraderConfigError, ModelCallFailed)
 
 
 class CaseItem(pytest.Item):
@@ -88,7 +90,6 @@ class CaseItem(pytest.Item):
         super().__init__(**kwargs)
         self.case, self.model, self.graders = case, model, graders
         self.mg = self.parent.mg  # type: ignore[union-attr]
-        self.results: list[ItemResult] = []
         self.keywords.update(dict.fromkeys(case.tags, True))
         for tag in case.tags:
             if tag in self.mg.registered_tags:
@@ -100,13 +101,13 @@ class CaseItem(pytest.Item):
         return self.mg.requests_for(self.case, self.model)
 
     def setup(self) -> None:
-        self.results = self.mg.answer_and_grade(self.case, self.model, self.graders)
-        errors = [r.error for r in self.results if r.error is not None]
+        results = self.stash[RESULTS] = self.mg.answer_and_grade(self.case, self.model, self.graders)
+        errors = [r.error for r in results if r.error is not None]
         if errors:
             raise ModelCallError(errors[0])
 
     def runtest(self) -> None:
-        failures = [r.failure for r in self.results if r.failure]
+        failures = [r.failure for r in self.stash[RESULTS] if r.failure]
         if failures:
             raise CaseFailure("; ".join(dict.fromkeys(failures)))
 

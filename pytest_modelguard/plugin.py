@@ -16,7 +16,7 @@ import pytest
 
 from .cache import RecordMode
 from .config import ConfigError, Overrides, Settings, load_settings, read_pyproject
-from .items import CLEAN_ERRORS, CaseItem, SuiteFile, is_suite_path
+from .items import CLEAN_ERRORS, RESULTS, CaseItem, SuiteFile, is_suite_path
 from .report.outputs import Outputs
 from .results import ItemResult
 from .runner import TerminalProgress
@@ -24,6 +24,7 @@ from .session import ModelguardSession
 
 SESSION = pytest.StashKey[ModelguardSession]()
 REPORT_ATTR = "modelguard"
+pytest_plugins = ["pytest_modelguard.python_tests"]
 
 
 def _seed(value: str) -> int:
@@ -109,12 +110,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ResultCollector(mg), "modelguard-results")
 
 
-def _session(config: pytest.Config) -> ModelguardSession:
+def session_of(config: pytest.Config) -> ModelguardSession:
     return config.stash[SESSION]
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    settings = _session(config).settings
+    settings = session_of(config).settings
     if settings.baseline is None:
         return None
     candidates = ", ".join(m.name for m in settings.candidates) or "none"
@@ -128,7 +129,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SuiteFile 
     if not is_suite_path(file_path.name):
         return None
     suite_file: SuiteFile = SuiteFile.from_parent(parent, path=file_path)
-    suite_file.mg = _session(parent.config)
+    suite_file.mg = session_of(parent.config)
     return suite_file
 
 
@@ -143,26 +144,30 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     """Answer every selected request concurrently, before the first item runs."""
     if session.config.option.collectonly:
         return
-    items = [item for item in session.items if isinstance(item, CaseItem)]
-    if not items:
+    from .python_tests import prefetch_requests
+
+    suite_items = [item for item in session.items if isinstance(item, CaseItem)]
+    requests = [request for item in suite_items for request in item.requests]
+    requests += prefetch_requests(session.items)
+    if not requests:
         return
-    requests = [request for item in items for request in item.requests]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     progress = None
     if reporter is not None and requests:
         progress = TerminalProgress(write=reporter.write, is_tty=bool(getattr(reporter, "isatty", False)))
-    _session(session.config).prefetch(requests, progress)
+    session_of(session.config).prefetch(requests, progress)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
-    if not isinstance(item, CaseItem):
-        return report
     if call.excinfo is not None and isinstance(call.excinfo.value, CLEAN_ERRORS):
-        report.longrepr = item.repr_failure(call.excinfo)  # setup errors too: no traceback
-    if item.results and _is_final(report):
-        setattr(report, REPORT_ATTR, [r.to_dict() for r in item.results])
+        # setup errors too: the message says it all, a traceback would bury it
+        clean = item.repr_failure(call.excinfo) if isinstance(item, CaseItem) else str(call.excinfo.value)
+        report.longrepr = clean
+    results = item.stash.get(RESULTS, None)
+    if results and _is_final(report):
+        setattr(report, REPORT_ATTR, [r.to_dict() for r in results])
     return report
 
 
@@ -185,7 +190,7 @@ class ResultCollector:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(session.config, "workerinput"):
         return  # xdist worker: the controller gates
-    mg = _session(session.config)
+    mg = session_of(session.config)
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     report = mg.finish(gating=not interrupted, outputs=_outputs(session.config))
     if report is not None and report.failed and session.exitstatus == pytest.ExitCode.OK:
@@ -193,7 +198,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    mg = _session(config)
+    mg = session_of(config)
     report = mg.report
     if report is None:
         return

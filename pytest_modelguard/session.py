@@ -10,15 +10,16 @@ from pathlib import Path
 from .cache import Cache
 from .config import ModelSpec, Settings
 from .graders import score_answer
-from .graders.base import Answer, GradeFn
+from .graders.base import Answer, Grade, GradeFn
 from .pricing import cost_usd
 from .providers import make_provider
 from .providers.base import Completion, Provider, ProviderError, Request, Usage
 from .results import ItemResult
 from .runner import Progress, RetryPolicy, answer_all_sync
-from .suite import Case, SuiteError
+from .suite import Case, RecordedAnswer, SuiteError
 
 if TYPE_CHECKING:
+    from .client import ModelClient
     from .gate import GateReport
     from .report.outputs import Outputs
 
@@ -110,13 +111,48 @@ class ModelguardSession:
     def _answers_for(self, case: Case, model: ModelSpec) -> list[Answered]:
         requests = self.requests_for(case, model)
         if not requests and case.baseline is not None:
-            recorded = case.baseline
-            completion = Completion(recorded.output, Usage.from_dict(recorded.usage), recorded.latency_s)
-            return [Answered(completion, cached=True)]
-        missing = [r for r in requests if r.key() not in self.answers]
-        if missing:
-            self.prefetch(missing)
-        return [self.answers[r.key()] for r in requests]
+            return [recorded_answer(case.baseline)]
+        return [self.answer(r) for r in requests]
+
+    def answer(self, request: Request) -> Answered:
+        """The prefetched answer, fetched now when it was not prefetched."""
+        if request.key() not in self.answers:
+            self.prefetch([request])
+        return self.answers[request.key()]
+
+    def test_result(
+        self,
+        test: str,
+        client: ModelClient,
+        grades: Sequence[Grade],
+        passed: bool,
+        failure: str | None,
+    ) -> ItemResult:
+        """What the Python test ``test`` using the ``model`` fixture contributes to the gate."""
+        case = client.case
+        completions = client.completions
+        usages = [c.usage for c in completions]
+        costs = [cost_usd(u, client.spec.price) for u in usages]
+        score = score_answer(grades)[0] if grades else None
+        latencies = [c.latency_s for c in completions if c.latency_s is not None]
+        return ItemResult(
+            suite=f"{case.suite}::{test}" if case else test,
+            case_id=case.id if case else "",
+            model=client.name,
+            tags=case.tags if case else (),
+            score=score,
+            passed=passed,
+            grades=tuple(grades),
+            cost_usd=None if None in costs else sum(c for c in costs if c is not None),
+            input_tokens=sum(u.input_tokens for u in usages),
+            output_tokens=sum(u.output_tokens for u in usages),
+            cached_input_tokens=sum(u.cached_input_tokens for u in usages),
+            reasoning_tokens=sum(u.reasoning_tokens for u in usages),
+            latency_s=sum(latencies) if latencies else None,
+            cached=all(a.cached for a in client.answered),
+            output=completions[-1].text if completions else "",
+            failure=failure,
+        )
 
     def _baseline_output(self, case: Case) -> str | None:
         baseline = self.settings.baseline
@@ -199,6 +235,12 @@ class ModelguardSession:
         if outputs.any:
             write_outputs(build_json(self.report, self.results, settings), outputs)
         return self.report
+
+
+def recorded_answer(recorded: RecordedAnswer) -> Answered:
+    """A production answer carried by the suite, as if it had been replayed."""
+    usage = Usage.from_dict(recorded.usage)
+    return Answered(Completion(recorded.output, usage, recorded.latency_s), cached=True)
 
 
 def _required_failure(grades: Sequence[object]) -> str | None:

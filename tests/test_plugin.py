@@ -230,3 +230,46 @@ def test_report_files_hold_the_json_figures(project: pytest.Pytester, monkeypatc
 
     routes = yaml.safe_load((project.path / "out/routes.yaml").read_text())
     assert routes["default"] == "python:answers:good"
+
+
+PYTHON_TEST = '''
+import pytest
+from pytest_modelguard import grader
+
+@grader
+def says_the_word(answer, expected):
+    return answer.strip() == expected
+
+@pytest.mark.modelguard(suite="echo.modelguard.yaml")
+def test_echo(model, case):
+    answer = model.complete(case.messages)
+    assert model.last is not None and model.last.text == answer
+    assert says_the_word(answer, case.expected)
+
+def test_unrelated_model_fixture_is_left_alone(request):
+    assert "model" not in request.fixturenames
+'''
+
+
+def test_python_tests_get_model_and_case_and_feed_the_gate(project: pytest.Pytester) -> None:
+    project.makepyfile(test_echo=PYTHON_TEST)
+    result = project.runpytest(
+        "--modelguard-record", "once", "--models", "python:answers:bad", "--modelguard-json", "r.json", "-rf"
+    )
+    result.assert_outcomes(passed=91, failed=30)
+    result.stdout.fnmatch_lines(["*assert Grade(says_the_word: failed, score 0 vs threshold 0.5*"])
+    assert len(calls(project)) == 60  # each answer once: the test's requests are the suite's
+    report = json.loads((project.path / "r.json").read_text())
+    from_tests = [c for c in report["cases"] if c["suite"] == "echo::test_echo"]
+    assert len(from_tests) == 60
+    bad = [c for c in from_tests if c["model"] == "python:answers:bad"]
+    assert all(c["score"] == 0.0 and not c["passed"] for c in bad)
+    assert report["models"]["python:answers:bad"]["delta"]["n_pairs"] == 60  # suite + test pairs
+
+
+def test_python_test_without_a_recorded_answer_is_an_error(project: pytest.Pytester) -> None:
+    project.makepyfile(test_echo=PYTHON_TEST)
+    result = project.runpytest("-k", "test_echo")
+    result.assert_outcomes(passed=1, errors=60, deselected=60)
+    result.stdout.fnmatch_lines(["*no recorded answer*"])
+    assert "Traceback" not in result.stdout.str()

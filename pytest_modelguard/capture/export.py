@@ -202,6 +202,8 @@ def _is_prompt(chat: list[dict[str, Any]]) -> bool:
 
 
 def _message(message: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A message as a suite writes it; None for tool calls and other fields it cannot hold."""
+    message = {k: v for k, v in message.items() if k in _MESSAGE_KEYS or v not in (None, [], {})}
     if set(message) - _MESSAGE_KEYS or message.get("role") not in ROLES:
         return None
     content = message.get("content")

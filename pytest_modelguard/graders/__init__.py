@@ -111,11 +111,14 @@ def _check_entry(spec: GraderSpec, kind: Kind) -> None:
 
 
 def build_grader(spec: GraderSpec) -> GradeFn:
-    """Check a suite entry now and return its ``Answer -> Grade`` function."""
+    """Check a suite entry now and return its ``Answer -> Grade`` function.
+
+    A check with ``bind_entry`` (llm_judge) returns a richer grader of its own.
+    """
     kind = _kind(spec)
     _check_entry(spec, kind)
     built = kind.build(Options(spec, kind))
-    return BoundGrader(
+    bound = BoundGrader(
         name=built.name or spec.name,
         check=built.check,
         threshold=float(spec.threshold if spec.threshold is not None else built.threshold),
@@ -123,6 +126,8 @@ def build_grader(spec: GraderSpec) -> GradeFn:
         required=spec.required,
         dimension=spec.dimension or built.dimension,
     )
+    bind = getattr(built.check, "bind_entry", None)
+    return bind(bound) if callable(bind) else bound
 
 
 def _weighted_mean(grades: Sequence[Grade]) -> float:
