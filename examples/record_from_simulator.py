@@ -27,7 +27,12 @@ from simulator import canonical_model, respond  # noqa: E402
 from tests.loopback import Call, LoopbackServer, Reply  # noqa: E402
 
 MODELS = "openai:gpt-4.1-mini,haiku,openai:gpt-4.1-nano"
-TYPICAL_LATENCY_S = {"gpt-4.1": 0.55, "gpt-4.1-mini": 0.32, "claude-haiku-4-5": 0.41, "gpt-4.1-nano": 0.21}
+TYPICAL_LATENCY_S = {
+    "gpt-4.1": 0.55,
+    "gpt-4.1-mini": 0.32,
+    "claude-haiku-4-5": 0.41,
+    "gpt-4.1-nano": 0.21,
+}
 
 
 def scripted_latency(model: str, prompt: str) -> float:
@@ -55,7 +60,9 @@ def main() -> int:
             OPENAI_API_KEY="sk-loopback-not-a-key",
             ANTHROPIC_API_KEY="sk-ant-loopback-not-a-key",
         )
-        status = pytest.main([str(HERE), "-q", "--modelguard-record", "all", "--models", MODELS, *sys.argv[1:]])
+        status = pytest.main(
+            [str(HERE), "-q", "--modelguard-record", "all", "--models", MODELS, *sys.argv[1:]]
+        )
         print(f"loopback simulator answered {server.count()} calls")
     return int(status)
 

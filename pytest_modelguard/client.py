@@ -24,7 +24,9 @@ class ModelClient:
     so it asks exactly what the prefetch already answered.
     """
 
-    def __init__(self, session: ModelguardSession, spec: ModelSpec, case: Case | None = None) -> None:
+    def __init__(
+        self, session: ModelguardSession, spec: ModelSpec, case: Case | None = None
+    ) -> None:
         self.session, self.spec, self.case = session, spec, case
         self.completions: list[Completion] = []
         self.answered: list[Answered] = []
@@ -36,7 +38,9 @@ class ModelClient:
     def __repr__(self) -> str:
         return f"<model {self.name}>"
 
-    def request(self, messages: Sequence[Message], params: Mapping[str, Any] | None = None) -> Request:
+    def request(
+        self, messages: Sequence[Message], params: Mapping[str, Any] | None = None
+    ) -> Request:
         """The Request ``complete`` sends for these messages and params."""
         messages = tuple(dict(m) for m in messages)
         base = self.case.params if self.case is not None and messages == self.case.messages else {}
@@ -54,7 +58,9 @@ class ModelClient:
         self.completions.append(answered.completion)
         return answered.completion.text
 
-    def answer_for(self, messages: Sequence[Message], params: Mapping[str, Any] | None = None) -> Answered:
+    def answer_for(
+        self, messages: Sequence[Message], params: Mapping[str, Any] | None = None
+    ) -> Answered:
         """The answer (or error) for these messages: recorded, prefetched, or fetched now."""
         request = self.request(messages, params)
         return self.recorded(request) or self.session.answer(request)

@@ -140,7 +140,9 @@ def read_pyproject(path: Path) -> dict[str, Any]:
 class _Reader:
     """Typed access to one config table, with errors naming file and key."""
 
-    def __init__(self, source: str, table: Mapping[str, Any], prefix: str, allowed: tuple[str, ...]):
+    def __init__(
+        self, source: str, table: Mapping[str, Any], prefix: str, allowed: tuple[str, ...]
+    ):
         self.source, self.table, self.prefix = source, table, prefix
         if not isinstance(table, Mapping):
             self.fail(prefix.rstrip("."), f"must be a table, got {type(table).__name__}")
@@ -156,7 +158,7 @@ class _Reader:
             return default
         value = self.table[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             names = " or ".join(k.__name__ for k in kinds)
             self.fail(key, f"expected {names}, got {value!r}")
         return value
@@ -218,7 +220,9 @@ class ModelResolver:
                 "declare it under [tool.modelguard.providers]"
             )
         price = table_price(provider.name, model) if provider.kind != "python" else None
-        return ModelSpec(name=name, provider=provider, model=model, price=price, budgets=self.budgets)
+        return ModelSpec(
+            name=name, provider=provider, model=model, price=price, budgets=self.budgets
+        )
 
     def _alias(self, alias: str) -> ModelSpec:
         reader = _Reader(self.source, self.aliases[alias], f"aliases.{alias}.", ALIAS_KEYS)
@@ -293,7 +297,9 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         resamples=int(reader.number("resamples", 10_000, 100, 10_000_000)),
         seed=flags.seed if flags.seed is not None else int(reader.get("seed", int, 0)),
         gate=gate,
-        margin=flags.margin if flags.margin is not None else float(reader.number("margin", 0.0, 0, 1)),
+        margin=flags.margin
+        if flags.margin is not None
+        else float(reader.number("margin", 0.0, 0, 1)),
         timeout_s=float(reader.number("timeout_s", 60.0, 0.001)),
         max_attempts=int(reader.number("max_attempts", 5, 1, 100)),
         budgets=budgets,

@@ -204,7 +204,10 @@ def _summarise(
     )
     verdicts, reasons, needed = _verdict(summary, results, config)
     return replace(
-        summary, verdict=verdicts[0], verdicts=tuple(verdicts), reasons=tuple(reasons),
+        summary,
+        verdict=verdicts[0],
+        verdicts=tuple(verdicts),
+        reasons=tuple(reasons),
         cases_needed=needed,
     )
 
@@ -250,7 +253,10 @@ def _quality(summary: ModelSummary, config: GateConfig) -> tuple[list[str], list
             )
     elif delta.ci_high < 0:
         verdicts.append("regression")
-        reasons.append(f"quality dropped: delta {delta.mean:+.3f}, {level} [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}] below 0")
+        reasons.append(
+            f"quality dropped: delta {delta.mean:+.3f}, "
+            f"{level} [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}] below 0"
+        )
     margin = config.margin or DEFAULT_POWER_MARGIN
     needed = None
     if delta.degenerate:
@@ -317,7 +323,9 @@ def _tag_summaries(
                 delta = _paired(tagged, base_tagged, config, config.confidence)
             mean = float(np.mean([r.score for r in answered])) if answered else None
             row[name] = TagSummary(
-                n=len(answered), mean_score=mean, delta=delta,
+                n=len(answered),
+                mean_score=mean,
+                delta=delta,
                 cost_per_case_usd=_cost_per_case(answered),
             )
         tags[tag] = row

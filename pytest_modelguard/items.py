@@ -43,7 +43,11 @@ class SuiteFile(pytest.File):
                 self._register_tags(case.tags)
                 for model in models:
                     yield CaseItem.from_parent(
-                        self, name=f"{case.id}[{model.name}]", case=case, model=model, graders=graders
+                        self,
+                        name=f"{case.id}[{model.name}]",
+                        case=case,
+                        model=model,
+                        graders=graders,
                     )
         except (SuiteError, GraderConfigError) as exc:
             raise SuiteCollectError(str(exc)) from None
@@ -101,7 +105,9 @@ class CaseItem(pytest.Item):
         return self.mg.requests_for(self.case, self.model)
 
     def setup(self) -> None:
-        results = self.stash[RESULTS] = self.mg.answer_and_grade(self.case, self.model, self.graders)
+        results = self.stash[RESULTS] = self.mg.answer_and_grade(
+            self.case, self.model, self.graders
+        )
         errors = [r.error for r in results if r.error is not None]
         if errors:
             raise ModelCallError(errors[0])

@@ -45,18 +45,67 @@ def _margin(value: str) -> float:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("modelguard", "model-swap checks on your own traffic (pytest-modelguard)")
-    group.addoption("--models", metavar="A,B", help="candidate models (PROVIDER:MODEL or aliases), comma-separated; overrides [tool.modelguard] models")
-    group.addoption("--baseline", metavar="MODEL", help="the model candidates are compared with; overrides [tool.modelguard] baseline")
-    group.addoption("--modelguard-record", metavar="MODE", choices=[m.value for m in RecordMode],
-                    help="when to call models: none (default: replay only, offline), once/new (record missing answers), all (re-record)")
-    group.addoption("--modelguard-json", metavar="PATH", help="write the JSON report (every figure and graded answer) to PATH")
-    group.addoption("--modelguard-markdown", metavar="PATH", help="write a PR-comment-ready Markdown summary to PATH (also appended to $GITHUB_STEP_SUMMARY when set)")
-    group.addoption("--modelguard-html", metavar="PATH", help="write a self-contained HTML report (cost-vs-quality chart, per-tag table, case browser) to PATH")
-    group.addoption("--modelguard-routes", metavar="PATH", help="write the routing table (per tag, the cheapest model non-inferior to the baseline) as YAML to PATH")
-    group.addoption("--modelguard-seed", metavar="N", type=_seed, help="seed of the bootstrap (default: [tool.modelguard] seed or 0)")
-    group.addoption("--modelguard-gate", choices=["regression", "non-inferiority"], help="verdict rule (default: regression)")
-    group.addoption("--modelguard-margin", metavar="X", type=_margin, help="largest acceptable drop for non-inferiority, in score units")  # fmt: skip
+    group = parser.getgroup(
+        "modelguard", "model-swap checks on your own traffic (pytest-modelguard)"
+    )
+    group.addoption(
+        "--models",
+        metavar="A,B",
+        help="candidate models (PROVIDER:MODEL or aliases), comma-separated; "
+        "overrides [tool.modelguard] models",
+    )
+    group.addoption(
+        "--baseline",
+        metavar="MODEL",
+        help="the model candidates are compared with; overrides [tool.modelguard] baseline",
+    )
+    group.addoption(
+        "--modelguard-record",
+        metavar="MODE",
+        choices=[m.value for m in RecordMode],
+        help="when to call models: none (default: replay only, offline), "
+        "once/new (record missing answers), all (re-record)",
+    )
+    group.addoption(
+        "--modelguard-json",
+        metavar="PATH",
+        help="write the JSON report (every figure and graded answer) to PATH",
+    )
+    group.addoption(
+        "--modelguard-markdown",
+        metavar="PATH",
+        help="write a PR-comment-ready Markdown summary to PATH "
+        "(also appended to $GITHUB_STEP_SUMMARY when set)",
+    )
+    group.addoption(
+        "--modelguard-html",
+        metavar="PATH",
+        help="write a self-contained HTML report (cost-vs-quality chart, per-tag table, "
+        "case browser) to PATH",
+    )
+    group.addoption(
+        "--modelguard-routes",
+        metavar="PATH",
+        help="write the routing table (per tag, the cheapest model non-inferior to the "
+        "baseline) as YAML to PATH",
+    )
+    group.addoption(
+        "--modelguard-seed",
+        metavar="N",
+        type=_seed,
+        help="seed of the bootstrap (default: [tool.modelguard] seed or 0)",
+    )
+    group.addoption(
+        "--modelguard-gate",
+        choices=["regression", "non-inferiority"],
+        help="verdict rule (default: regression)",
+    )
+    group.addoption(
+        "--modelguard-margin",
+        metavar="X",
+        type=_margin,
+        help="largest acceptable drop for non-inferiority, in score units",
+    )
 
 
 def _pyproject(config: pytest.Config) -> Path:
@@ -154,16 +203,24 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     progress = None
     if reporter is not None and requests:
-        progress = TerminalProgress(write=reporter.write, is_tty=bool(getattr(reporter, "isatty", False)))
+        progress = TerminalProgress(
+            write=reporter.write, is_tty=bool(getattr(reporter, "isatty", False))
+        )
     session_of(session.config).prefetch(requests, progress)
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, Any]:
     report = yield
     if call.excinfo is not None and isinstance(call.excinfo.value, CLEAN_ERRORS):
         # setup errors too: the message says it all, a traceback would bury it
-        clean = item.repr_failure(call.excinfo) if isinstance(item, CaseItem) else str(call.excinfo.value)
+        clean = (
+            item.repr_failure(call.excinfo)
+            if isinstance(item, CaseItem)
+            else str(call.excinfo.value)
+        )
         report.longrepr = clean
     results = item.stash.get(RESULTS, None)
     if results and _is_final(report):
@@ -208,12 +265,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     settings = mg.settings
     title = (
         f"baseline {settings.baseline.name if settings.baseline else '—'} · "
-        f"{percent(report.ci_confidence)} CI · {settings.resamples} resamples · seed {settings.seed} · "
-        f"gate {settings.gate}"
+        f"{percent(report.ci_confidence)} CI · {settings.resamples} resamples · "
+        f"seed {settings.seed} · gate {settings.gate}"
         + (f" (margin {settings.margin})" if settings.gate == "non-inferiority" else "")
     )
     terminalreporter.section("modelguard")
     if config.get_verbosity() >= 0:
         for line in summary_lines(report, title):
             terminalreporter.write_line(line)
-    terminalreporter.write_line(verdict_line(report), red=report.failed, green=not report.failed, bold=True)
+    terminalreporter.write_line(
+        verdict_line(report), red=report.failed, green=not report.failed, bold=True
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
-from pathlib import Path
 
 from .cache import Cache
 from .config import ModelSpec, Settings
@@ -93,7 +92,9 @@ class ModelguardSession:
     def _providers(self, names: set[str]) -> dict[str, Provider]:
         specs = {m.provider.name: m.provider for m in self.settings.models}
         return {
-            name: make_provider(specs[name].kind, name, specs[name].base_url, specs[name].api_key_env)
+            name: make_provider(
+                specs[name].kind, name, specs[name].base_url, specs[name].api_key_env
+            )
             for name in names
         }
 
@@ -173,7 +174,9 @@ class ModelguardSession:
         answer: Answered,
         baseline_output: str | None,
     ) -> ItemResult:
-        base = ItemResult(suite=case.suite, case_id=case.id, model=model.name, tags=case.tags, repeat=repeat)
+        base = ItemResult(
+            suite=case.suite, case_id=case.id, model=model.name, tags=case.tags, repeat=repeat
+        )
         completion = answer.completion
         if completion is None:
             return replace(base, error=answer.error or "no answer", cached=answer.cached)
@@ -206,7 +209,11 @@ class ModelguardSession:
 
     def _cost(self, case: Case, model: ModelSpec, usage: Usage) -> float | None:
         recorded = case.baseline
-        if model is self.settings.baseline and recorded is not None and recorded.cost_usd is not None:
+        if (
+            model is self.settings.baseline
+            and recorded is not None
+            and recorded.cost_usd is not None
+        ):
             return recorded.cost_usd
         return cost_usd(usage, model.price)
 

@@ -116,7 +116,9 @@ class _Where:
             raise self.fail(node, None, f"{what} must be a mapping, got {type(node).__name__}")
         for key in node:
             if key not in allowed:
-                raise self.fail(node, str(key), f"unknown key in {what}" + did_you_mean(key, allowed))
+                raise self.fail(
+                    node, str(key), f"unknown key in {what}" + did_you_mean(key, allowed)
+                )
 
 
 def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
@@ -125,7 +127,7 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
     where = _Where(shown)
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_Loader)
     except SuiteError as exc:
         raise SuiteError(f"{shown}:{str(exc).removeprefix('line ')}") from None
     except yaml.YAMLError as exc:
@@ -146,7 +148,9 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
     suite_tags = _tags(where, data, "tags") + _tags(where, defaults, "tags")
     cases_node = data.get("cases")
     if not isinstance(cases_node, list) or not cases_node:
-        raise where.fail(data, "cases" if "cases" in data else None, "a suite needs a non-empty list of cases")
+        raise where.fail(
+            data, "cases" if "cases" in data else None, "a suite needs a non-empty list of cases"
+        )
     base_dir = str(path.parent)
     default_graders = _graders(where, defaults, base_dir)
     cases = []
@@ -154,7 +158,9 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
     for index, node in enumerate(cases_node):
         case = _case(where, node, index, name, defaults, suite_tags, default_graders, base_dir)
         if case.id in seen:
-            raise where.fail(node, "id", f"duplicate case id {case.id!r} (first at line {seen[case.id]})")
+            raise where.fail(
+                node, "id", f"duplicate case id {case.id!r} (first at line {seen[case.id]})"
+            )
         seen[case.id] = case.line
         cases.append(case)
     return Suite(name=name, path=shown, cases=tuple(cases))
@@ -186,10 +192,16 @@ def _case(
     if not isinstance(case_id, str) or not case_id.strip():
         raise where.fail(node, "id" if "id" in node else None, "every case needs an id (a string)")
     if any(c in case_id for c in "[]:\n") or case_id != case_id.strip():
-        raise where.fail(node, "id", f"case id {case_id!r} may not contain '[', ']', ':' or surrounding spaces")
+        raise where.fail(
+            node, "id", f"case id {case_id!r} may not contain '[', ']', ':' or surrounding spaces"
+        )
     graders = _graders(where, node, base_dir) if "graders" in node else default_graders
     if not graders:
-        raise where.fail(node, None, f"case {case_id!r} has no graders (add 'graders:' to the case or to defaults)")
+        raise where.fail(
+            node,
+            None,
+            f"case {case_id!r} has no graders (add 'graders:' to the case or to defaults)",
+        )
     return Case(
         suite=suite,
         id=case_id,
@@ -205,7 +217,9 @@ def _case(
     )
 
 
-def _messages(where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[Message, ...]:
+def _messages(
+    where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> tuple[Message, ...]:
     has_prompt, has_messages = "prompt" in node, "messages" in node
     if has_prompt == has_messages:
         raise where.fail(node, None, "a case needs exactly one of 'prompt' or 'messages'")
@@ -230,11 +244,20 @@ def _message_list(where: _Where, node: Mapping[str, Any]) -> list[Message]:
         raise where.fail(node, "messages", "must be a non-empty list of {role, content}")
     messages: list[Message] = []
     for item in raw:
-        if not isinstance(item, Mapping) or set(item) - {"role", "content", "name"} or "role" not in item:
-            raise where.fail(item if isinstance(item, _LineDict) else node, "messages",
-                             "each message needs 'role' and 'content' (and optionally 'name')")
+        if (
+            not isinstance(item, Mapping)
+            or set(item) - {"role", "content", "name"}
+            or "role" not in item
+        ):
+            raise where.fail(
+                item if isinstance(item, _LineDict) else node,
+                "messages",
+                "each message needs 'role' and 'content' (and optionally 'name')",
+            )
         if item["role"] not in ROLES:
-            raise where.fail(item, "role", f"unknown role {item['role']!r}" + did_you_mean(item["role"], ROLES))
+            raise where.fail(
+                item, "role", f"unknown role {item['role']!r}" + did_you_mean(item["role"], ROLES)
+            )
         messages.append(dict(item))
     return messages
 
@@ -281,7 +304,9 @@ def _recorded(where: _Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
     numbers = {}
     for key in ("cost_usd", "latency_s"):
         value = raw.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+        ):
             raise where.fail(raw, key, f"must be a non-negative number, got {value!r}")
         numbers[key] = None if value is None else float(value)
     return RecordedAnswer(output=raw["output"], usage=usage, **numbers)
@@ -309,8 +334,11 @@ def _grader(where: _Where, item: Any, parent: Mapping[str, Any], base_dir: str) 
     if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
         raise where.fail(item, "weight", f"must be a non-negative number, got {weight!r}")
     threshold = item.get("threshold")
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int | float)
-                                  or not 0 <= threshold <= 1):
+    if threshold is not None and (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not 0 <= threshold <= 1
+    ):
         raise where.fail(item, "threshold", f"must be a number in [0, 1], got {threshold!r}")
     required = item.get("required", False)
     if not isinstance(required, bool):

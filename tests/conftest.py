@@ -10,8 +10,8 @@ import numpy  # noqa: F401
 import pytest
 import scipy.stats  # noqa: F401
 
-import pytest_modelguard.gate  # noqa: F401
-import pytest_modelguard.report.json_report  # noqa: F401
+import pytest_modelguard.gate
+import pytest_modelguard.report.json_report
 import pytest_modelguard.report.terminal  # noqa: F401
 
 

@@ -10,12 +10,23 @@ import pytest
 from pytest_modelguard.cache import Cache, CorruptEntryError
 from pytest_modelguard.providers.base import Completion, Request, Usage
 
-REQUEST = Request("openai", "gpt-4.1-mini", ({"role": "user", "content": "héllo"},), {"temperature": 0, "max_tokens": 5})
+REQUEST = Request(
+    "openai",
+    "gpt-4.1-mini",
+    ({"role": "user", "content": "héllo"},),
+    {"temperature": 0, "max_tokens": 5},
+)
 
 
 def test_round_trip_keeps_text_usage_and_latency(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
-    completion = Completion("bonjour ✓", Usage(10, 2, cached_input_tokens=4, reasoning_tokens=1), 0.25, "gpt-4.1-mini", "stop")
+    completion = Completion(
+        "bonjour ✓",
+        Usage(10, 2, cached_input_tokens=4, reasoning_tokens=1),
+        0.25,
+        "gpt-4.1-mini",
+        "stop",
+    )
     assert cache.get(REQUEST) is None
     path = cache.put(REQUEST, completion)
     assert cache.get(REQUEST) == completion
@@ -27,13 +38,19 @@ def test_round_trip_keeps_text_usage_and_latency(tmp_path: Path) -> None:
 
 
 def test_key_depends_on_the_request_not_on_param_order() -> None:
-    reordered = Request(REQUEST.provider, REQUEST.model, REQUEST.messages, {"max_tokens": 5, "temperature": 0})
+    reordered = Request(
+        REQUEST.provider, REQUEST.model, REQUEST.messages, {"max_tokens": 5, "temperature": 0}
+    )
     assert reordered.key() == REQUEST.key()
     for changed in (
         Request("anthropic", REQUEST.model, REQUEST.messages, REQUEST.params),
         Request(REQUEST.provider, "gpt-4.1", REQUEST.messages, REQUEST.params),
-        Request(REQUEST.provider, REQUEST.model, ({"role": "user", "content": "hello"},), REQUEST.params),
-        Request(REQUEST.provider, REQUEST.model, REQUEST.messages, {"temperature": 1, "max_tokens": 5}),
+        Request(
+            REQUEST.provider, REQUEST.model, ({"role": "user", "content": "hello"},), REQUEST.params
+        ),
+        Request(
+            REQUEST.provider, REQUEST.model, REQUEST.messages, {"temperature": 1, "max_tokens": 5}
+        ),
         Request(REQUEST.provider, REQUEST.model, REQUEST.messages, REQUEST.params, repeat=1),
     ):
         assert changed.key() != REQUEST.key()

@@ -13,9 +13,21 @@ from pytest_modelguard.pricing import Price
 TABLE = {
     "baseline": "openai:gpt-4.1",
     "models": ["fast", "anthropic:claude-haiku-4-5"],
-    "providers": {"groq": {"kind": "openai", "base_url": "https://example.invalid/v1", "api_key_env": "GROQ_KEY"}},
-    "aliases": {"fast": {"model": "groq:llama-3.3-70b-versatile", "params": {"temperature": 0},
-                         "price": {"input": 0.59, "output": 0.79}, "budgets": {"max_cost_usd": 1.0}}},
+    "providers": {
+        "groq": {
+            "kind": "openai",
+            "base_url": "https://example.invalid/v1",
+            "api_key_env": "GROQ_KEY",
+        }
+    },
+    "aliases": {
+        "fast": {
+            "model": "groq:llama-3.3-70b-versatile",
+            "params": {"temperature": 0},
+            "price": {"input": 0.59, "output": 0.79},
+            "budgets": {"max_cost_usd": 1.0},
+        }
+    },
     "budgets": {"max_tokens_per_case": 4000, "max_cost_usd": 5.0},
 }
 
@@ -30,7 +42,10 @@ def test_resolves_models_aliases_and_providers() -> None:
     assert settings.baseline.price == Price(2.0, 8.0, 0.5, 2.0)  # from the genai-prices table
     fast, haiku = settings.candidates
     assert fast.name == "fast" and fast.model == "llama-3.3-70b-versatile"
-    assert fast.provider.base_url == "https://example.invalid/v1" and fast.provider.api_key_env == "GROQ_KEY"
+    assert (
+        fast.provider.base_url == "https://example.invalid/v1"
+        and fast.provider.api_key_env == "GROQ_KEY"
+    )
     assert fast.params == {"temperature": 0} and fast.price == Price(0.59, 0.79)
     assert fast.budgets.max_cost_usd == 1.0 and fast.budgets.max_tokens_per_case == 4000
     assert haiku.provider.api_key_env == "ANTHROPIC_API_KEY" and haiku.budgets.max_cost_usd == 5.0
@@ -38,8 +53,15 @@ def test_resolves_models_aliases_and_providers() -> None:
 
 
 def test_flags_override_config() -> None:
-    settings = load(TABLE, models="openai:gpt-4.1-mini", baseline="fast", record="once", seed=7,
-                    gate="non-inferiority", margin=0.02)
+    settings = load(
+        TABLE,
+        models="openai:gpt-4.1-mini",
+        baseline="fast",
+        record="once",
+        seed=7,
+        gate="non-inferiority",
+        margin=0.02,
+    )
     assert [m.name for m in settings.candidates] == ["openai:gpt-4.1-mini"]
     assert settings.baseline.name == "fast" and settings.record is RecordMode.ONCE
     assert (settings.seed, settings.gate, settings.margin) == (7, "non-inferiority", 0.02)
@@ -60,19 +82,38 @@ def test_unknown_price_is_none() -> None:
     [
         ({"baseline": "gpt-4.1"}, "unknown model 'gpt-4.1'"),
         ({"baseline": "opneai:gpt-4.1"}, "unknown provider 'opneai'*did you mean 'openai'"),
-        ({"baseline": "fats", "aliases": {"fast": {"model": "openai:x"}}}, "unknown model 'fats' (did you mean 'fast'?)"),
+        (
+            {"baseline": "fats", "aliases": {"fast": {"model": "openai:x"}}},
+            "unknown model 'fats' (did you mean 'fast'?)",
+        ),
         ({"concurency": 3}, "concurency: unknown key (did you mean 'concurrency'?)"),
         ({"concurrency": "many"}, "concurrency: expected int or float, got 'many'"),
         ({"concurrency": 0}, "concurrency: must be between 1"),
         ({"record": "sometimes"}, "record: must be none, once, new or all"),
         ({"gate": "strict"}, "gate: must be regression or non-inferiority"),
-        ({"budgets": {"max_cost": 1}}, "budgets.max_cost: unknown key (did you mean 'max_cost_usd'?)"),
-        ({"baseline": "f", "aliases": {"f": {"model": "openai:x", "price": {"input": "cheap", "output": 1}}}},
-         "aliases.f.price: price.input must be a non-negative number"),
-        ({"baseline": "f", "aliases": {"f": {"model": "openai:x", "price": {"input": 1}}}},
-         "aliases.f.price: price needs 'output'"),
-        ({"baseline": "f", "aliases": {"f": {"modle": "openai:x"}}}, "aliases.f.modle: unknown key (did you mean 'model'?)"),
-        ({"providers": {"p": {"kind": "vertex"}}}, "providers.p.kind: must be 'openai' or 'anthropic'"),
+        (
+            {"budgets": {"max_cost": 1}},
+            "budgets.max_cost: unknown key (did you mean 'max_cost_usd'?)",
+        ),
+        (
+            {
+                "baseline": "f",
+                "aliases": {"f": {"model": "openai:x", "price": {"input": "cheap", "output": 1}}},
+            },
+            "aliases.f.price: price.input must be a non-negative number",
+        ),
+        (
+            {"baseline": "f", "aliases": {"f": {"model": "openai:x", "price": {"input": 1}}}},
+            "aliases.f.price: price needs 'output'",
+        ),
+        (
+            {"baseline": "f", "aliases": {"f": {"modle": "openai:x"}}},
+            "aliases.f.modle: unknown key (did you mean 'model'?)",
+        ),
+        (
+            {"providers": {"p": {"kind": "vertex"}}},
+            "providers.p.kind: must be 'openai' or 'anthropic'",
+        ),
     ],
 )
 def test_bad_config_names_file_and_key(table: dict, message: str) -> None:

@@ -12,11 +12,29 @@ from pytest_modelguard.results import ItemResult
 BASE = "base"
 
 
-def results(model: str, scores: list[float], *, cost: float | None = 0.001, tokens: int = 100,
-            errors: int = 0, tags: tuple[str, ...] = (), latency: float = 0.5) -> list[ItemResult]:
+def results(
+    model: str,
+    scores: list[float],
+    *,
+    cost: float | None = 0.001,
+    tokens: int = 100,
+    errors: int = 0,
+    tags: tuple[str, ...] = (),
+    latency: float = 0.5,
+) -> list[ItemResult]:
     out = [
-        ItemResult(suite="s", case_id=f"c{i}", model=model, tags=tags, score=s, passed=True,
-                   cost_usd=cost, input_tokens=tokens, output_tokens=0, latency_s=latency)
+        ItemResult(
+            suite="s",
+            case_id=f"c{i}",
+            model=model,
+            tags=tags,
+            score=s,
+            passed=True,
+            cost_usd=cost,
+            input_tokens=tokens,
+            output_tokens=0,
+            latency_s=latency,
+        )
         for i, s in enumerate(scores)
     ]
     for i in range(len(scores) - errors, len(scores)):
@@ -44,7 +62,9 @@ def test_equal_models_pass_and_baseline_is_labelled() -> None:
 
 
 def test_clear_drop_is_a_regression_with_reason() -> None:
-    report = evaluate(results(BASE, [1.0] * 100) + results("cand", [1.0] * 60 + [0.0] * 40), config("cand"))
+    report = evaluate(
+        results(BASE, [1.0] * 100) + results("cand", [1.0] * 60 + [0.0] * 40), config("cand")
+    )
     cand = report.models["cand"]
     assert cand.verdict == "regression" and report.failed
     assert cand.delta is not None and cand.delta.ci_high < 0
@@ -54,10 +74,14 @@ def test_clear_drop_is_a_regression_with_reason() -> None:
 def test_non_inferiority_needs_the_lower_end_above_minus_margin() -> None:
     base = binary(400, 0.9, 2)
     cand = base[:380] + [0.0] * 20  # a small drop the regression gate may tolerate
-    loose = evaluate(results(BASE, base) + results("cand", cand),
-                     config("cand", gate="non-inferiority", margin=0.2))
-    strict = evaluate(results(BASE, base) + results("cand", cand),
-                      config("cand", gate="non-inferiority", margin=0.01))
+    loose = evaluate(
+        results(BASE, base) + results("cand", cand),
+        config("cand", gate="non-inferiority", margin=0.2),
+    )
+    strict = evaluate(
+        results(BASE, base) + results("cand", cand),
+        config("cand", gate="non-inferiority", margin=0.01),
+    )
     assert loose.models["cand"].verdict == "pass"
     assert strict.models["cand"].verdict == "not-non-inferior"
     assert "below -margin" in strict.models["cand"].reasons[0]
@@ -75,10 +99,18 @@ def test_more_than_five_percent_errors_is_an_error_verdict() -> None:
 
 def test_budgets_name_the_budget_the_figure_and_the_limit() -> None:
     scores = [1.0] * 50
-    budgets = {"cand": Budgets(max_cost_per_case_usd=0.0005, max_tokens_per_case=150,
-                               max_latency_p95_s=1.0, max_cost_usd=1.0)}
-    report = evaluate(results(BASE, scores) + results("cand", scores, cost=0.001, tokens=200, latency=2.0),
-                      config("cand", budgets=budgets))
+    budgets = {
+        "cand": Budgets(
+            max_cost_per_case_usd=0.0005,
+            max_tokens_per_case=150,
+            max_latency_p95_s=1.0,
+            max_cost_usd=1.0,
+        )
+    }
+    report = evaluate(
+        results(BASE, scores) + results("cand", scores, cost=0.001, tokens=200, latency=2.0),
+        config("cand", budgets=budgets),
+    )
     cand = report.models["cand"]
     assert cand.verdict == "budget" and report.failed
     text = " | ".join(cand.reasons)
@@ -91,7 +123,9 @@ def test_budgets_name_the_budget_the_figure_and_the_limit() -> None:
 def test_unknown_price_is_unknown_never_zero() -> None:
     scores = [1.0] * 20
     budgets = {"cand": Budgets(max_cost_usd=1.0)}
-    report = evaluate(results(BASE, scores) + results("cand", scores, cost=None), config("cand", budgets=budgets))
+    report = evaluate(
+        results(BASE, scores) + results("cand", scores, cost=None), config("cand", budgets=budgets)
+    )
     cand = report.models["cand"]
     assert cand.cost_usd is None and cand.cost_per_case_usd is None
     assert any("cost unknown" in r for r in cand.reasons)
@@ -100,8 +134,10 @@ def test_unknown_price_is_unknown_never_zero() -> None:
 def test_several_candidates_widen_the_ci_and_adjust_p() -> None:
     base = binary(300, 0.8, 3)
     one = evaluate(results(BASE, base) + results("a", binary(300, 0.8, 4)), config("a"))
-    two = evaluate(results(BASE, base) + results("a", binary(300, 0.8, 4)) + results("b", base),
-                   config("a", "b"))
+    two = evaluate(
+        results(BASE, base) + results("a", binary(300, 0.8, 4)) + results("b", base),
+        config("a", "b"),
+    )
     assert two.ci_confidence == pytest.approx(0.975)
     a1, a2 = one.models["a"].delta, two.models["a"].delta
     assert a1 is not None and a2 is not None
@@ -111,19 +147,23 @@ def test_several_candidates_widen_the_ci_and_adjust_p() -> None:
 
 
 def test_lf_run_reports_but_does_not_gate() -> None:
-    report = evaluate(results(BASE, [1.0] * 50) + results("cand", [0.0] * 50), config("cand", gating=False))
+    report = evaluate(
+        results(BASE, [1.0] * 50) + results("cand", [0.0] * 50), config("cand", gating=False)
+    )
     assert report.models["cand"].verdict == "regression"
     assert report.verdict == "pass"
     assert any("--lf" in note for note in report.notes)
 
 
 def test_no_pairs_is_an_error_not_a_pass() -> None:
-    report = evaluate(results(BASE, [1.0] * 5) + results("cand", [1.0] * 5, errors=5), config("cand"))
+    report = evaluate(
+        results(BASE, [1.0] * 5) + results("cand", [1.0] * 5, errors=5), config("cand")
+    )
     assert report.models["cand"].verdict == "error"
 
 
 def test_tags_get_their_own_paired_delta() -> None:
-    rows = (results(BASE, [1.0] * 40, tags=("x",)) + results("cand", [1.0] * 40, tags=("x",)))
+    rows = results(BASE, [1.0] * 40, tags=("x",)) + results("cand", [1.0] * 40, tags=("x",))
     report = evaluate(rows, config("cand"))
     tag = report.tags["x"]["cand"]
     assert tag.n == 40 and tag.mean_score == 1.0 and tag.delta is not None and tag.delta.mean == 0

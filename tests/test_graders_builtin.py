@@ -365,9 +365,16 @@ def test_json_field_reads_the_same_path_in_a_structured_case_expected() -> None:
     invoice = '{"vendor": "Acme", "total": 10.0}'
     expected = {"vendor": "ACME ", "total": 10.004}
     assert grade("json_field", {"path": "total", "tolerance": 0.01}, invoice, expected=expected)
-    assert grade("json_field", {"path": "vendor", "normalize": ["strip", "lower"]}, invoice, expected=expected)
+    assert grade(
+        "json_field",
+        {"path": "vendor", "normalize": ["strip", "lower"]},
+        invoice,
+        expected=expected,
+    )
     assert not grade("json_field", "total", invoice, expected={"total": 11})
-    with pytest.raises(GraderConfigError, match="case 't-001' has nothing to compare with.*'currency'"):
+    with pytest.raises(
+        GraderConfigError, match="case 't-001' has nothing to compare with.*'currency'"
+    ):
         grade("json_field", "currency", invoice, expected=expected)
 
 

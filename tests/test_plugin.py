@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ANSWERS = '''
+ANSWERS = """
 import json
 from pathlib import Path
 
@@ -30,7 +30,7 @@ def flaky(request):
     _log("flaky", request)
     word = request.messages[-1]["content"].split()[-1]
     return word if hash(word) % 2 else word.upper() + "!"
-'''
+"""
 
 PYPROJECT = """
 [tool.modelguard]
@@ -46,7 +46,8 @@ price = { input = 1.0, output = 2.0 }
 
 def suite(n: int = 30) -> str:
     cases = "\n".join(
-        f"  - id: c{i:03d}\n    tags: [t{i % 3}]\n    prompt: 'say w{i}'\n    expected: w{i}" for i in range(n)
+        f"  - id: c{i:03d}\n    tags: [t{i % 3}]\n    prompt: 'say w{i}'\n    expected: w{i}"
+        for i in range(n)
     )
     return (
         "suite: echo\ndefaults:\n  graders:\n    - equals: {normalize: [strip, lower]}\n"
@@ -124,7 +125,12 @@ def test_record_then_replay_offline(project: pytest.Pytester) -> None:
 
 def test_regression_fails_the_run(project: pytest.Pytester) -> None:
     result = project.runpytest(
-        "--modelguard-record", "once", "--models", "python:answers:bad", "--modelguard-json", "r.json"
+        "--modelguard-record",
+        "once",
+        "--models",
+        "python:answers:bad",
+        "--modelguard-json",
+        "r.json",
     )
     result.assert_outcomes(passed=60)  # a low score alone does not fail an item
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -163,31 +169,44 @@ def test_required_grader_fails_the_item(project: pytest.Pytester) -> None:
         (["--baseline", "good3"], "unknown model 'good3'*did you mean 'good2'"),
     ],
 )
-def test_unknown_model_is_a_usage_error(project: pytest.Pytester, args: list[str], named: str) -> None:
+def test_unknown_model_is_a_usage_error(
+    project: pytest.Pytester, args: list[str], named: str
+) -> None:
     result = project.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{named}*"])
 
 
 def test_unknown_config_key_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".toml", pyproject='[tool.modelguard]\nbaseline = "openai:gpt-4.1"\nconcurency = 3\n')
+    pytester.makefile(
+        ".toml", pyproject='[tool.modelguard]\nbaseline = "openai:gpt-4.1"\nconcurency = 3\n'
+    )
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*pyproject.toml*concurency: unknown key (did you mean 'concurrency'?)*"])
+    result.stderr.fnmatch_lines(
+        ["*pyproject.toml*concurency: unknown key (did you mean 'concurrency'?)*"]
+    )
 
 
 def test_bad_suite_names_file_and_line(project: pytest.Pytester) -> None:
     project.makefile(".modelguard.yaml", echo="cases:\n  - id: a\n    promt: hi\n")
     result = project.runpytest()
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["*echo.modelguard.yaml:3: promt: unknown key in case #1 (did you mean 'prompt'?)"])
+    result.stdout.fnmatch_lines(
+        ["*echo.modelguard.yaml:3: promt: unknown key in case #1 (did you mean 'prompt'?)"]
+    )
     assert "Traceback" not in result.stdout.str()
 
 
 def test_unknown_grader_names_file_line_and_suggestion(project: pytest.Pytester) -> None:
-    project.makefile(".modelguard.yaml", echo="cases:\n  - id: a\n    prompt: hi\n    graders:\n      - equal: {}\n")
+    project.makefile(
+        ".modelguard.yaml",
+        echo="cases:\n  - id: a\n    prompt: hi\n    graders:\n      - equal: {}\n",
+    )
     result = project.runpytest()
-    result.stdout.fnmatch_lines(["*echo.modelguard.yaml:5*unknown grader 'equal'*did you mean 'equals'*"])
+    result.stdout.fnmatch_lines(
+        ["*echo.modelguard.yaml:5*unknown grader 'equal'*did you mean 'equals'*"]
+    )
 
 
 def test_junit_and_last_failed(project: pytest.Pytester) -> None:
@@ -209,14 +228,25 @@ def test_cache_entries_are_readable_json_keyed_by_request(project: pytest.Pytest
     assert entries[0].read_text().count("\n") > 5  # pretty-printed for git diffs
 
 
-def test_report_files_hold_the_json_figures(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_report_files_hold_the_json_figures(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     summary = project.path / "step-summary.md"
     summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     result = project.runpytest(
-        "--modelguard-record", "once", "--models", "python:answers:bad",
-        "--modelguard-json", "out/r.json", "--modelguard-markdown", "out/r.md",
-        "--modelguard-html", "out/r.html", "--modelguard-routes", "out/routes.yaml",
+        "--modelguard-record",
+        "once",
+        "--models",
+        "python:answers:bad",
+        "--modelguard-json",
+        "out/r.json",
+        "--modelguard-markdown",
+        "out/r.md",
+        "--modelguard-html",
+        "out/r.html",
+        "--modelguard-routes",
+        "out/routes.yaml",
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     doc = json.loads((project.path / "out/r.json").read_text())
@@ -232,7 +262,7 @@ def test_report_files_hold_the_json_figures(project: pytest.Pytester, monkeypatc
     assert routes["default"] == "python:answers:good"
 
 
-PYTHON_TEST = '''
+PYTHON_TEST = """
 import pytest
 from pytest_modelguard import grader
 
@@ -248,13 +278,19 @@ def test_echo(model, case):
 
 def test_unrelated_model_fixture_is_left_alone(request):
     assert "model" not in request.fixturenames
-'''
+"""
 
 
 def test_python_tests_get_model_and_case_and_feed_the_gate(project: pytest.Pytester) -> None:
     project.makepyfile(test_echo=PYTHON_TEST)
     result = project.runpytest(
-        "--modelguard-record", "once", "--models", "python:answers:bad", "--modelguard-json", "r.json", "-rf"
+        "--modelguard-record",
+        "once",
+        "--models",
+        "python:answers:bad",
+        "--modelguard-json",
+        "r.json",
+        "-rf",
     )
     result.assert_outcomes(passed=91, failed=30)
     result.stdout.fnmatch_lines(["*assert Grade(says_the_word: failed, score 0 vs threshold 0.5*"])

@@ -64,7 +64,9 @@ class Request:
 
     def key(self) -> str:
         """sha256 of the canonical JSON of the request (never of a test id)."""
-        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(
+            self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     @property

@@ -12,7 +12,9 @@ from ..results import ItemResult
 VERSION = 1
 
 
-def build_json(report: GateReport, results: Sequence[ItemResult], settings: Settings) -> dict[str, Any]:
+def build_json(
+    report: GateReport, results: Sequence[ItemResult], settings: Settings
+) -> dict[str, Any]:
     """The JSON-able report: settings used, per model, per tag, per case."""
     specs = {m.name: m for m in settings.models}
     return {

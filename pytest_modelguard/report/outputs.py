@@ -25,9 +25,9 @@ class Outputs:
 
 def write_outputs(doc: dict[str, Any], outputs: Outputs) -> list[Path]:
     """Render and write every requested report; returns the paths written."""
+    from ..routing import render_routes_yaml
     from .html import render_html
     from .markdown import render_markdown
-    from ..routing import render_routes_yaml
 
     written: list[Path] = []
     rendered = {

@@ -56,7 +56,10 @@ def _row(s: ModelSummary) -> tuple[str, ...]:
         str(s.n) + (f"+{s.errors}err" if s.errors else ""),
         _num(s.mean_score, "{:.3f}"),
         _delta(s),
-        _num(s.p_adjusted if s.p_adjusted is not None else (s.delta.p_value if s.delta else None), "{:.3f}"),
+        _num(
+            s.p_adjusted if s.p_adjusted is not None else (s.delta.p_value if s.delta else None),
+            "{:.3f}",
+        ),
         _num(s.pass_rate, "{:.0%}"),
         _money(s.cost_per_case_usd),
         _ratio(s.cost_vs_baseline),
