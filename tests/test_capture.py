@@ -20,8 +20,10 @@ import pytest
 from loopback import Fault, LoopbackServer, Reply, fail_first
 
 from pytest_modelguard.capture import Trace, TraceDb, TraceStore, capture
+from pytest_modelguard.capture.export import ExportOptions, export_suite
 from pytest_modelguard.capture.store import Pending
 from pytest_modelguard.capture.streams import INCOMPLETE
+from pytest_modelguard.suite import load_suite
 
 KEY = "sk-test-capture-secret-0123456789"
 MODEL = {"openai": "gpt-4.1-mini", "anthropic": "claude-haiku-4-5"}
@@ -482,3 +484,22 @@ def test_a_forked_child_keeps_capturing(tmp_path: Path) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     assert [t.messages[0]["content"] for t in read_all(store)] == ["parent", "child"]
     store.close()
+
+
+def test_captured_calls_export_to_a_suite_that_loads(
+    srv: LoopbackServer, store: TraceStore, tmp_path: Path
+) -> None:
+    client = capture(bare(srv, "openai", False), db=store, tags=["e2e"])
+    history: list[Any] = [{"role": "system", "content": "sys"}, {"role": "user", "content": "q1"}]
+    first = client.chat.completions.create(model="gpt-4.1", messages=history)
+    history += [first.choices[0].message, {"role": "user", "content": "q2"}]  # an SDK object
+    client.chat.completions.create(model="gpt-4.1", messages=history)
+    assert store.flush(5)
+    out = tmp_path / "e2e.modelguard.yaml"
+    assert export_suite(store.path, out, ExportOptions()).cases == 2
+    one, two = load_suite(out).cases
+    assert one.messages == ({"role": "system", "content": "sys"}, {"role": "user", "content": "q1"})
+    assert two.messages[2:] == ({"role": "assistant", "content": "echo gpt-4.1: q1"},
+                                {"role": "user", "content": "q2"})
+    assert two.baseline is not None and two.baseline.output == "echo gpt-4.1: q2"
+    assert one.tags == ("e2e",)

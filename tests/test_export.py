@@ -165,7 +165,8 @@ def test_parse_time_reads_iso_dates() -> None:
 
 
 def test_messages_odd_content_and_unknown_usage(tmp_path: Path) -> None:
-    chat = ({"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
+    sdk_message = {"role": "assistant", "content": "hello", "refusal": None, "annotations": []}
+    chat = ({"role": "user", "content": "hi"}, sdk_message,
             {"role": "user", "content": [{"type": "text", "text": "multi\nline"}]})
     path = write_db(tmp_path / "t.db", [
         trace("p", messages=chat, usage=None, tags=("a:b",)),
@@ -177,6 +178,7 @@ def test_messages_odd_content_and_unknown_usage(tmp_path: Path) -> None:
     first, second = suite.cases
     assert suite.name == "mixed"
     assert first.messages[-1] == {"role": "user", "content": "multi\nline"}
+    assert first.messages[1] == {"role": "assistant", "content": "hello"}
     assert first.baseline is not None and first.baseline.cost_usd is None
     assert "input_tokens" not in data["cases"][0]["baseline"]
     assert second.params == {"max_tokens": 9}  # per-user metadata is left out
