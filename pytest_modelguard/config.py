@@ -28,7 +28,8 @@ BUDGET_KEYS = (
 )
 TOP_KEYS = (
     "baseline", "models", "record", "cache_dir", "concurrency", "confidence", "resamples",
-    "seed", "gate", "margin", "timeout_s", "max_attempts", "providers", "aliases", "budgets",
+    "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s", "providers", "aliases",
+    "budgets",
 )  # fmt: skip
 PROVIDER_KEYS = ("kind", "base_url", "api_key_env")
 ALIAS_KEYS = ("model", "params", "price", "budgets")
@@ -88,6 +89,7 @@ class Settings:
     margin: float = 0.0
     timeout_s: float = 60.0
     max_attempts: int = 5
+    retry_delay_s: float = 0.5
     budgets: Budgets = field(default_factory=Budgets)
 
     @property
@@ -266,6 +268,22 @@ def _model_list(reader: _Reader, override: str | None) -> list[str]:
     return list(models)
 
 
+COST_BUDGETS = ("max_cost_per_case_usd", "max_cost_usd")
+
+
+def _check_priced(source: str, model: ModelSpec, record: str) -> None:
+    """A budget in dollars on a model without a price could never be checked."""
+    budgets = [key for key in COST_BUDGETS if getattr(model.budgets, key) is not None]
+    if record != "none" and model.budgets.max_spend_usd is not None:
+        budgets.append("max_spend_usd")
+    if model.price is None and budgets:
+        raise ConfigError(
+            f"{source}: model {model.name!r} has no known price, so {budgets[0]} cannot be "
+            "checked; define an alias for it with price = { input = ..., output = ... } "
+            "(USD per million tokens)"
+        )
+
+
 def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root: Path) -> Settings:
     """Validate ``table`` (the [tool.modelguard] of ``source``) and apply ``flags``."""
     reader = _Reader(source, table, "", TOP_KEYS)
@@ -287,6 +305,8 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
     if gate not in GATES:
         reader.fail("gate", f"must be regression or non-inferiority, got {gate!r}")
     cache_dir = Path(reader.get("cache_dir", str, ".modelguard"))
+    for model in ((baseline,) if baseline else ()) + candidates:
+        _check_priced(source, model, record)
     return Settings(
         baseline=baseline,
         candidates=candidates,
@@ -302,5 +322,6 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         else float(reader.number("margin", 0.0, 0, 1)),
         timeout_s=float(reader.number("timeout_s", 60.0, 0.001)),
         max_attempts=int(reader.number("max_attempts", 5, 1, 100)),
+        retry_delay_s=float(reader.number("retry_delay_s", 0.5, 0, 600)),
         budgets=budgets,
     )

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from pytest_modelguard.cache import Cache, RecordMode
 from pytest_modelguard.providers.base import Completion, Provider, ProviderError, Request
+from pytest_modelguard.spend import SpendCap
 
 Outcome = Completion | ProviderError
 T = TypeVar("T")
@@ -140,12 +141,16 @@ async def answer_all(
     concurrency: int,
     retry: RetryPolicy = RetryPolicy(),
     progress: Progress | None = None,
+    spend: SpendCap | None = None,
+    cached_keys: set[str] | None = None,
 ) -> dict[str, Outcome]:
     """Answer every request, keyed by ``request.key()``: a Completion or the final ProviderError.
 
     Record modes: ``none`` never calls (a miss is an error), ``once``/``new`` call
     only cache misses, ``all`` calls everything. At most ``concurrency`` calls are
-    in flight; transient errors are retried per ``retry``.
+    in flight; transient errors are retried per ``retry``. With ``spend``, no call is
+    launched that could cross the cap. Keys answered from the cache are added to
+    ``cached_keys`` when given.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -161,11 +166,13 @@ async def answer_all(
         else:
             results[key] = found
             tally.add(found, cached=True)
+            if cached_keys is not None and isinstance(found, Completion):
+                cached_keys.add(key)
     limit = asyncio.Semaphore(concurrency)
     rng = random.Random()
 
     async def answer(key: str, request: Request) -> None:
-        outcome = await _call(providers, request, limit, retry, rng)
+        outcome = await _call(providers, request, limit, retry, rng, spend)
         if isinstance(outcome, Completion):
             # On the loop, not in a thread: a put is ~0.3 ms, and handing it to a thread
             # costs more (GIL hand-offs) than it saves. See benchmarks/bench_live.py.
@@ -207,6 +214,7 @@ async def _call(
     limit: asyncio.Semaphore,
     retry: RetryPolicy,
     rng: random.Random,
+    spend: SpendCap | None = None,
 ) -> Outcome:
     """Call the request's provider, retrying transient errors with backoff outside the limit."""
     provider = providers.get(request.provider)
@@ -220,7 +228,12 @@ async def _call(
     attempt = 1
     while True:
         async with limit:
+            refused = spend.try_reserve(request) if spend is not None else None
+            if refused is not None:
+                return ProviderError(refused, transient=False)
             outcome = await _attempt(provider, request)
+            if spend is not None:
+                spend.settle(request, outcome if isinstance(outcome, Completion) else None)
         if isinstance(outcome, Completion):
             return outcome
         if not outcome.transient or attempt >= retry.max_attempts:
@@ -259,13 +272,15 @@ def answer_all_sync(
     concurrency: int,
     retry: RetryPolicy = RetryPolicy(),
     progress: Progress | None = None,
+    spend: SpendCap | None = None,
+    cached_keys: set[str] | None = None,
 ) -> dict[str, Outcome]:
     """``answer_all`` in one ``asyncio.run``; the providers' connections are closed at its end."""
 
     async def run() -> dict[str, Outcome]:
         try:
             return await answer_all(
-                requests, providers, cache, record, concurrency, retry, progress
+                requests, providers, cache, record, concurrency, retry, progress, spend, cached_keys
             )
         finally:
             await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)

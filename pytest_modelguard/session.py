@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .cache import Cache
@@ -15,6 +16,7 @@ from .providers import make_provider
 from .providers.base import Completion, Provider, ProviderError, Request, Usage
 from .results import ItemResult
 from .runner import Progress, RetryPolicy, answer_all_sync
+from .spend import SpendCap
 from .suite import Case, RecordedAnswer, SuiteError
 
 if TYPE_CHECKING:
@@ -70,33 +72,49 @@ class ModelguardSession:
         todo = {r.key(): r for r in requests if r.key() not in self.answers}
         if not todo:
             return
-        cache = self.cache
-        known = {key for key, request in todo.items() if cache.get(request) is not None}
-        record = self.settings.record
+        settings = self.settings
+        cached: set[str] = set()
         answers = answer_all_sync(
             list(todo.values()),
             providers=self._providers({r.provider for r in todo.values()}),
-            cache=cache,
-            record=record,
-            concurrency=self.settings.concurrency,
-            retry=RetryPolicy(max_attempts=self.settings.max_attempts),
+            cache=self.cache,
+            record=settings.record,
+            concurrency=settings.concurrency,
+            retry=RetryPolicy(
+                max_attempts=settings.max_attempts, base_delay_s=settings.retry_delay_s
+            ),
             progress=progress,
+            spend=self.spend_cap,
+            cached_keys=cached,
         )
         for key, outcome in answers.items():
-            reused = key in known and record.value != "all"
             if isinstance(outcome, ProviderError):
-                self.answers[key] = Answered(None, reused, error=str(outcome))
+                self.answers[key] = Answered(None, False, error=str(outcome))
             else:
-                self.answers[key] = Answered(outcome, reused)
+                self.answers[key] = Answered(outcome, key in cached)
 
     def _providers(self, names: set[str]) -> dict[str, Provider]:
         specs = {m.provider.name: m.provider for m in self.settings.models}
+        timeout_s = self.settings.timeout_s
         return {
             name: make_provider(
-                specs[name].kind, name, specs[name].base_url, specs[name].api_key_env
+                specs[name].kind,
+                name,
+                specs[name].base_url,
+                specs[name].api_key_env,
+                timeout_s=timeout_s,
             )
             for name in names
         }
+
+    @cached_property
+    def spend_cap(self) -> SpendCap | None:
+        """The run's cap on money spent on uncached calls, shared by every prefetch."""
+        limit = self.settings.budgets.max_spend_usd
+        if limit is None:
+            return None
+        prices = {(m.provider.name, m.model): m.price for m in self.settings.models}
+        return SpendCap(limit_usd=limit, prices=prices)
 
     def answer_and_grade(
         self, case: Case, model: ModelSpec, graders: Sequence[GradeFn]
