@@ -18,6 +18,7 @@ from .cache import RecordMode
 from .config import ConfigError, Overrides, Settings, load_settings, read_pyproject
 from .items import CLEAN_ERRORS, RESULTS, CaseItem, SuiteFile, is_suite_path
 from .report.outputs import Outputs
+from .providers.base import Request
 from .results import ItemResult
 from .runner import TerminalProgress
 from .session import ModelguardSession
@@ -99,6 +100,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--modelguard-gate",
         choices=["regression", "non-inferiority"],
         help="verdict rule (default: regression)",
+    )
+    group.addoption(
+        "--modelguard-dry-run",
+        action="store_true",
+        help="count the uncached calls per model and their most possible cost, then stop "
+        "without calling anything",
     )
     group.addoption(
         "--modelguard-margin",
@@ -201,12 +208,22 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     if not requests:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if session.config.getoption("modelguard_dry_run"):
+        _dry_run(session_of(session.config), requests, reporter)
     progress = None
     if reporter is not None and requests:
         progress = TerminalProgress(
             write=reporter.write, is_tty=bool(getattr(reporter, "isatty", False))
         )
     session_of(session.config).prefetch(requests, progress)
+
+
+def _dry_run(mg: ModelguardSession, requests: list[Request], reporter: Any) -> None:
+    from .report.terminal import dry_run_lines
+
+    for line in dry_run_lines(mg.dry_run(requests), mg.settings.record.value):
+        reporter.write_line(line)
+    pytest.exit("modelguard dry run: nothing was called", returncode=pytest.ExitCode.OK)
 
 
 @pytest.hookimpl(wrapper=True)

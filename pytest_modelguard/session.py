@@ -16,7 +16,8 @@ from .providers import make_provider
 from .providers.base import Completion, Provider, ProviderError, Request, Usage
 from .results import ItemResult
 from .runner import Progress, RetryPolicy, answer_all_sync
-from .spend import SpendCap
+from .cache import RecordMode
+from .spend import DryRunLine, SpendCap, dry_run
 from .suite import Case, RecordedAnswer, SuiteError
 
 if TYPE_CHECKING:
@@ -92,6 +93,18 @@ class ModelguardSession:
                 self.answers[key] = Answered(None, False, error=str(outcome))
             else:
                 self.answers[key] = Answered(outcome, key in cached)
+
+    def dry_run(self, requests: Sequence[Request]) -> list[DryRunLine]:
+        """What a recording run would call and spend, per model; calls and writes nothing."""
+        unique = {r.key(): r for r in requests}
+        record = self.settings.record
+        cached = set() if record is RecordMode.ALL else {
+            key for key, r in unique.items() if self.cache.path_for(r).exists()
+        }
+        models = self.settings.models
+        names = {(m.provider.name, m.model): m.name for m in models}
+        prices = {(m.provider.name, m.model): m.price for m in models}
+        return dry_run(unique, cached, names, prices)
 
     def _providers(self, names: set[str]) -> dict[str, Provider]:
         specs = {m.provider.name: m.provider for m in self.settings.models}

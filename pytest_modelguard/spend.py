@@ -69,3 +69,30 @@ class SpendCap:
         price = self.prices.get((request.provider, request.model))
         if completion is not None and price is not None:
             self.spent_usd += price.cost(completion.usage)
+
+
+@dataclass(frozen=True, slots=True)
+class DryRunLine:
+    """What one model would cost if its uncached requests were called."""
+
+    model: str
+    uncached: int
+    cached: int
+    max_cost_usd: float | None  # None: no known price
+
+
+def dry_run(
+    requests: Mapping[str, Request],
+    cached: set[str],
+    names: Mapping[tuple[str, str], str],
+    prices: Mapping[tuple[str, str], Price | None],
+) -> list[DryRunLine]:
+    """Per model: requests to call and the most they can cost (prompt + max_tokens)."""
+    lines = []
+    for ident, name in names.items():
+        mine = {key: r for key, r in requests.items() if (r.provider, r.model) == ident}
+        todo = [r for key, r in mine.items() if key not in cached]
+        price = prices.get(ident)
+        cost = None if price is None else sum(worst_case_cost(r, price) for r in todo)
+        lines.append(DryRunLine(name, len(todo), len(mine) - len(todo), cost if todo else 0.0))
+    return lines

@@ -97,8 +97,8 @@ class Trace:
 
     def key(self) -> str:
         """sha256 of the canonical request (provider, model, messages, params): dedupe key."""
-        text = _dumps([self.provider, self.model, list(self.messages), self.params])
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        messages, params = _dumps(list(self.messages)), _dumps(self.params)
+        return request_key(self.provider, self.model, messages, params)
 
 
 Redactor = Callable[[Trace], "Trace | None"]
@@ -120,6 +120,12 @@ def _map_content(content: Any, scrub: Callable[[str], str]) -> Any:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def request_key(provider: str, model: str, messages_json: str, params_json: str) -> str:
+    """sha256 of a request from its canonical (sorted, compact) JSON parts."""
+    text = "\x00".join((provider, model, messages_json, params_json))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def plain(value: Any) -> Any:
@@ -154,36 +160,35 @@ class Pending:
 def to_row(pending: Pending) -> tuple[Any, ...] | None:
     """The database row of a pending trace, redacted and scrubbed; None if redaction drops it."""
     trace = pending.trace
-    trace = replace(trace, messages=tuple(plain(list(trace.messages))), params=plain(trace.params))
+    messages, params = plain(list(trace.messages)), plain(trace.params)
     if pending.redact is not None:
-        redacted = pending.redact(trace)
+        redacted = pending.redact(replace(trace, messages=tuple(messages), params=params))
         if redacted is None:
             return None
         trace = redacted
-    if pending.secrets:
-        trace = _scrub_secrets(trace, pending.secrets)
+        messages, params = plain(list(trace.messages)), plain(trace.params)
+    secrets = pending.secrets
+    messages_json, params_json, tags_json = (
+        _scrubbed(_dumps(value), secrets) for value in (messages, params, list(trace.tags))
+    )
+    output = None if trace.output is None else _scrubbed(trace.output, secrets)
+    error = None if trace.error is None else _scrubbed(trace.error, secrets)
     usage = trace.usage
     cost = trace.cost_usd if trace.cost_usd is not None else _cost(trace)
     counts = [None if usage is None else getattr(usage, name) for name in USAGE_FIELDS]
     return (
         trace.started_at, trace.provider, trace.host, trace.model, trace.response_model,
-        trace.key(), _dumps(list(trace.messages)), _dumps(trace.params), trace.output,
-        trace.finish_reason, *counts, cost, trace.latency_s, int(trace.stream),
-        _dumps(list(trace.tags)), trace.error,
+        request_key(trace.provider, trace.model, messages_json, params_json), messages_json,
+        params_json, output, trace.finish_reason, *counts, cost, trace.latency_s,
+        int(trace.stream), tags_json, error,
     )  # fmt: skip
 
 
-def _scrub_secrets(trace: Trace, secrets: Sequence[str]) -> Trace:
-    def scrub(text: str) -> str:
-        for secret in secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
-
-    text = _dumps([list(trace.messages), trace.params, trace.output, trace.error, trace.tags])
-    if not any(secret in text for secret in secrets):
-        return trace
-    params = json.loads(scrub(_dumps(trace.params)))
-    return replace(trace.map_text(scrub), params=params, tags=tuple(map(scrub, trace.tags)))
+def _scrubbed(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret replaced (keys are plain ASCII: JSON leaves them as they are)."""
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]")
+    return text
 
 
 def _cost(trace: Trace) -> float | None:

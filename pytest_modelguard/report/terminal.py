@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..gate import GateReport, ModelSummary
+from ..spend import DryRunLine
 
 HEADERS = (
     "model", "n", "score", "delta [CI]", "p", "pass", "$/answer", "vs base", "total $", "tokens",
@@ -103,3 +104,19 @@ def _latency(p50: float | None, p95: float | None) -> str:
     if p50 is None or p95 is None:
         return "—"
     return f"{p50:.2f}/{p95:.2f}"
+
+
+def dry_run_lines(lines: list[DryRunLine], record: str) -> list[str]:
+    """The dry run's table: per model, calls to make and the most they can cost."""
+    out = [f"modelguard dry run (record {record}): nothing is called, nothing is written"]
+    width = max([len(line.model) for line in lines] + [5])
+    for line in lines:
+        cost = "unknown price" if line.max_cost_usd is None else f"at most ${line.max_cost_usd:.4f}"
+        counts = f"{line.uncached:>6} to call  {line.cached:>6} recorded"
+        out.append(f"  {line.model.ljust(width)}  {counts}  {cost}")
+    total = [line.max_cost_usd for line in lines]
+    if None not in total:
+        out.append(f"  total: at most ${sum(t for t in total if t is not None):.4f}")
+    if record == "none":
+        out.append("  record mode none calls nothing: add --modelguard-record once to record these")
+    return out
