@@ -4,8 +4,10 @@ The loopback server (``tests/loopback.py``) runs in its own process. For each
 scenario (OpenAI create, OpenAI stream with usage, Anthropic create) a bare and a
 wrapped sync client call it alternately (which goes first alternates too), CALLS
 times each after a warm-up, and the script prints p50/p95 of both and the
-difference, plus the median of the paired differences. The wrapped client writes
-to a fresh SQLite database in a temp directory; the rows are counted at the end::
+difference, plus the median of the paired differences. Last, the wrapper's own
+cost per call with an "SDK" that answers instantly (no network, so little noise).
+The wrapped clients write to a fresh SQLite database in a temp directory; the rows
+are counted at the end::
 
     python benchmarks/bench_capture.py               # 1000 calls per client per scenario
     python benchmarks/bench_capture.py --calls 2000
@@ -24,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import anthropic
@@ -119,6 +122,22 @@ def report(name: str, plain: list[float], captured: list[float]) -> None:
           f"paired median {paired:+6.3f} ms")
 
 
+def canned_cost(url: str, store: TraceStore, n: int = 5000) -> float:
+    """Microseconds the wrapper adds per call when the "SDK" answers instantly (no network)."""
+    response = client_for("openai", url).chat.completions.create(model="m", messages=MESSAGES)
+    create = SimpleNamespace(create=lambda **kwargs: response)
+    canned = SimpleNamespace(chat=SimpleNamespace(completions=create), api_key="sk-bench")
+    wrapped = capture(canned, db=store)
+    best = []
+    for client in (canned, wrapped, canned, wrapped):
+        start = time.perf_counter()
+        for _ in range(n):
+            client.chat.completions.create(model="gpt-4.1-mini", messages=MESSAGES)
+        best.append((time.perf_counter() - start) / n)
+    store.flush()
+    return (min(best[1::2]) - min(best[0::2])) * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000, help="calls per client per scenario")
@@ -133,10 +152,11 @@ def main() -> None:
                 bare = client_for(name, url)
                 wrapped = capture(client_for(name, url), db=store, tags=["bench"])
                 report(name, *measure(call, bare, wrapped, args.calls))
+            print(f"wrapper cost per call without network: {canned_cost(url, store):.1f} µs")
             store.close()
             with TraceDb(store.path) as db:
                 rows = sum(1 for _ in db.scan(["id"]))
-            expected = 3 * (args.calls + 50)
+            expected = 3 * (args.calls + 50) + 2 * 5000
             print(f"rows written {rows} (expected {expected}), dropped {store.dropped}")
     finally:
         server.terminate()

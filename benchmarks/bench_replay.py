@@ -23,6 +23,7 @@ The goal is replay / bare <= 1.5 at N = 4000.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -32,6 +33,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -122,13 +124,18 @@ def suite_yaml(cases: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def revision() -> str:
-    """The checked-out commit and the package files edited since (read-only git)."""
+def revision(ref: str | None = None) -> str:
+    """A revision's short hash; for the working tree, plus the package files edited since HEAD."""
     git = ["git", "-C", str(ROOT)]
     try:
         head = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+            [*git, "rev-parse", "--short", ref or "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
+        if ref is not None:
+            return head
         edited = subprocess.run(
             [*git, "diff", "--name-only", "HEAD", "--", "pytest_modelguard"],
             capture_output=True,
@@ -136,7 +143,7 @@ def revision() -> str:
             check=True,
         ).stdout.split()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown revision"
+        return ref or "unknown revision"
     return head + (f" + uncommitted edits to {', '.join(edited)}" if edited else "")
 
 
@@ -152,20 +159,53 @@ def build(base: Path, items: int) -> tuple[Path, Path]:
     return replay, bare
 
 
-def environment(base: Path) -> dict[str, str]:
+def snapshot(base: Path, ref: str | None) -> Path:
+    """A frozen copy of the package for every run, so edits landing meanwhile cannot mix in.
+
+    From the working tree by default, or from a git revision (``git archive``, read-only).
+    """
+    target = base / "snapshot"
+    target.mkdir()
+    if ref is None:
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(ROOT / "pytest_modelguard", target / "pytest_modelguard", ignore=ignore)
+    else:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", "--format=tar", ref, "pytest_modelguard"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(target, filter="data")
+    return target
+
+
+def environment(base: Path, package_dir: Path) -> dict[str, str]:
     """One environment for every run: no inherited pytest options or plugin lists.
 
-    Bytecode is cached (as on a developer's machine) but under ``base``, so neither the
-    repository nor site-packages is written: without it, pytest re-rewrites the asserts
-    of every entry-point plugin's modules on each run, seconds of fixed startup that
-    would hide the per-item cost.
+    ``package_dir`` (the snapshot) goes first on PYTHONPATH, ahead of the editable
+    install's finder, so the ``modelguard`` entry point loads the snapshot. Bytecode is
+    cached (as on a developer's machine) but under ``base``, so neither the repository
+    nor site-packages is written: without it, pytest re-rewrites the asserts of every
+    entry-point plugin's modules on each run, seconds of fixed startup that would hide
+    the per-item cost.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.pop("PYTHONPATH", None)  # `python -m pytest` puts the project dir on sys.path itself
+    env["PYTHONPATH"] = str(package_dir)  # `python -m pytest` adds the project dir itself
     env["PYTHONPYCACHEPREFIX"] = str(base / "pycache")
     env["PYTHONHASHSEED"] = "0"
     return env
+
+
+def imported_from(env: dict[str, str], cwd: Path) -> str:
+    code = "import pytest_modelguard.plugin as p; print(p.__file__)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        sys.exit(f"the package does not import:\n{done.stderr[-3000:]}")
+    return str(Path(done.stdout.strip()).parent)
 
 
 def run(
@@ -250,6 +290,8 @@ def report(times: Timings, items: int) -> None:
 
 PROBE = r"""
 import gc, json, sys, time
+
+clock = time.process_time  # CPU s of this process: steadier than wall on a shared machine
 import pytest
 from pytest_modelguard import session as mg_session, items as mg_items
 
@@ -259,11 +301,11 @@ spent = {}
 def timed(owner, name, label):
     original = getattr(owner, name)
     def wrapper(*args, **kwargs):
-        start = time.perf_counter()
+        start = clock()
         try:
             return original(*args, **kwargs)
         finally:
-            spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+            spent[label] = spent.get(label, 0.0) + clock() - start
     setattr(owner, name, wrapper)
 
 timed(mg_session.ModelguardSession, "prefetch", "prefetch (runtestloop, before item 1)")
@@ -273,38 +315,38 @@ timed(mg_session.ModelguardSession, "finish", "session.finish (gate; imports num
 gc_state = {"s": 0.0, "n": 0, "start": 0.0}
 def on_gc(phase, info):
     if phase == "start":
-        gc_state["start"] = time.perf_counter()
+        gc_state["start"] = clock()
     else:
-        gc_state["s"] += time.perf_counter() - gc_state["start"]
+        gc_state["s"] += clock() - gc_state["start"]
         gc_state["n"] += 1
 gc.callbacks.append(on_gc)
 
 class Phases:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session):
-        spent["_t0"] = time.perf_counter()
+        spent["_t0"] = clock()
     def pytest_collection_finish(self, session):
-        spent["collection"] = time.perf_counter() - spent["_t0"]
+        spent["collection"] = clock() - spent["_t0"]
         if freeze:
             gc.freeze()
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session):
-        start = time.perf_counter()
+        start = clock()
         try:
             return (yield)
         finally:
-            spent["runtestloop (prefetch + all items)"] = time.perf_counter() - start
+            spent["runtestloop (prefetch + all items)"] = clock() - start
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session):
-        start = time.perf_counter()
+        start = clock()
         try:
             return (yield)
         finally:
-            spent["sessionfinish hooks"] = time.perf_counter() - start
+            spent["sessionfinish hooks"] = clock() - start
 
-start = time.perf_counter()
+start = clock()
 code = pytest.main(["-q", "-p", "no:cacheprovider"], plugins=[Phases()])
-spent["pytest.main (after interpreter start)"] = time.perf_counter() - start
+spent["pytest.main (after interpreter start)"] = clock() - start
 spent["gc (automatic collections, all phases)"] = gc_state["s"]
 spent["gc collections"] = gc_state["n"]
 spent["live objects at exit"] = len(gc.get_objects())
@@ -336,7 +378,7 @@ def probe(projects: dict[str, Path], env: dict[str, str]) -> None:
     keys = list(dict.fromkeys(k for r in results.values() for k in r))
     width = max(map(len, keys))
     print(
-        "\nin-process phases, one run each (no profiler; wall s; "
+        "\nin-process phases, one run each (no profiler; CPU s of the pytest process; "
         "'+ gc.freeze()' freezes the heap after collection: a what-if)"
     )
     print(f"  {'':<{width}}  " + "  ".join(f"{n:>20}" for n in results))
@@ -403,15 +445,22 @@ def main() -> None:
     parser.add_argument(
         "--keep", action="store_true", help="keep the temp directory and print its path"
     )
+    parser.add_argument(
+        "--ref",
+        metavar="REV",
+        help="benchmark this git revision of pytest_modelguard (default: the working tree)",
+    )
     args = parser.parse_args()
     if args.items < 2 or args.items % 2:
         parser.error("--items must be an even number >= 2 (N/2 cases x 2 models)")
 
     base = Path(tempfile.mkdtemp(prefix="mg-bench-replay-"))
-    env = environment(base)
     try:
         print(f"pytest-modelguard replay benchmark: N = {args.items} items, {args.rounds} rounds")
-        print(f"  pytest_modelguard from {ROOT} at {revision()}")
+        source = f"revision {revision(args.ref)}" if args.ref else f"working tree at {revision()}"
+        env = environment(base, snapshot(base, args.ref))
+        print(f"  pytest_modelguard: snapshot of {ROOT} {source}")
+        print(f"  imported from {imported_from(env, base)}")
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         print(
             f"  {platform.python_implementation()} {platform.python_version()}, "
@@ -432,7 +481,6 @@ def main() -> None:
         if not args.no_profile:
             probe(projects, env)
             profile(replay, env, base / "replay.prof", top_mg=15, top_all=10)
-        print(f"\n  pytest_modelguard at the end: {revision()}")
     finally:
         if args.keep:
             print(f"\nkept {base}")

@@ -17,8 +17,8 @@ import pytest
 from .cache import RecordMode
 from .config import ConfigError, Overrides, Settings, load_settings, read_pyproject
 from .items import CLEAN_ERRORS, RESULTS, CaseItem, SuiteFile, is_suite_path
-from .report.outputs import Outputs
 from .providers.base import Request
+from .report.outputs import Outputs
 from .results import ItemResult
 from .runner import TerminalProgress
 from .session import ModelguardSession

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from .cache import Cache
+from .cache import Cache, RecordMode
 from .config import ModelSpec, Settings
 from .graders import score_answer
 from .graders.base import Answer, Grade, GradeFn
@@ -16,7 +16,6 @@ from .providers import make_provider
 from .providers.base import Completion, Provider, ProviderError, Request, Usage
 from .results import ItemResult
 from .runner import Progress, RetryPolicy, answer_all_sync
-from .cache import RecordMode
 from .spend import DryRunLine, SpendCap, dry_run
 from .suite import Case, RecordedAnswer, SuiteError
 
@@ -98,9 +97,11 @@ class ModelguardSession:
         """What a recording run would call and spend, per model; calls and writes nothing."""
         unique = {r.key(): r for r in requests}
         record = self.settings.record
-        cached = set() if record is RecordMode.ALL else {
-            key for key, r in unique.items() if self.cache.path_for(r).exists()
-        }
+        cached = (
+            set()
+            if record is RecordMode.ALL
+            else {key for key, r in unique.items() if self.cache.path_for(r).exists()}
+        )
         models = self.settings.models
         names = {(m.provider.name, m.model): m.name for m in models}
         prices = {(m.provider.name, m.model): m.price for m in models}
