@@ -33,6 +33,20 @@ class GateConfig:
     gating: bool = True  # False for --lf: report, do not gate
 
 
+OUTLIER_FACTOR = 5
+
+
+@dataclass(frozen=True, slots=True)
+class TokenOutlier:
+    """An answer that used far more tokens than the model's median: the token spiral."""
+
+    suite: str
+    case_id: str
+    repeat: int
+    tokens: int
+    times_median: float
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSummary:
     """One row of the summary table."""
@@ -46,6 +60,8 @@ class ModelSummary:
     cost_per_case_usd: float | None
     input_tokens: int
     output_tokens: int
+    cached_input_tokens: int
+    reasoning_tokens: int
     latency_p50_s: float | None
     latency_p95_s: float | None
     delta: stats.DeltaEstimate | None
@@ -54,6 +70,8 @@ class ModelSummary:
     reasons: tuple[str, ...]
     cases_needed: int | None = None
     cost_vs_baseline: float | None = None  # cost per answer as a fraction of the baseline's
+    token_outliers: tuple[TokenOutlier, ...] = ()
+    repeat_agreement: float | None = None  # how often a case's repeats score alike
     verdicts: tuple[str, ...] = ()  # every verdict that applies, worst first (`verdict`)
 
 
@@ -169,6 +187,21 @@ def _paired(
     )
 
 
+def _token_outliers(answered: Sequence[ItemResult]) -> tuple[TokenOutlier, ...]:
+    """Answers above OUTLIER_FACTOR × the model's median total tokens, largest first."""
+    if not answered:
+        return ()
+    median = float(np.median([r.total_tokens for r in answered]))
+    if median <= 0:
+        return ()
+    outliers = [
+        TokenOutlier(r.suite, r.case_id, r.repeat, r.total_tokens, r.total_tokens / median)
+        for r in answered
+        if r.total_tokens > OUTLIER_FACTOR * median
+    ]
+    return tuple(sorted(outliers, key=lambda o: -o.tokens))
+
+
 def _percentile(values: Sequence[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
 
@@ -195,6 +228,10 @@ def _summarise(
         cost_per_case_usd=cost / len(answered) if cost is not None and answered else None,
         input_tokens=sum(r.input_tokens for r in answered),
         output_tokens=sum(r.output_tokens for r in answered),
+        cached_input_tokens=sum(r.cached_input_tokens for r in answered),
+        reasoning_tokens=sum(r.reasoning_tokens for r in answered),
+        token_outliers=_token_outliers(answered),
+        repeat_agreement=stats.repeat_agreement(list(_scores_by_case(answered).values())),
         latency_p50_s=_percentile(latencies, 50),
         latency_p95_s=_percentile(latencies, 95),
         delta=delta,

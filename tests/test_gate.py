@@ -172,3 +172,43 @@ def test_tags_get_their_own_paired_delta() -> None:
 def test_cost_vs_baseline_is_a_fraction_of_the_baseline_cost() -> None:
     rows = results(BASE, [1.0] * 10, cost=0.002) + results("cand", [1.0] * 10, cost=0.0005)
     assert evaluate(rows, config("cand")).models["cand"].cost_vs_baseline == pytest.approx(0.25)
+
+
+def test_token_outliers_are_listed_largest_first() -> None:
+    rows = results(BASE, [1.0] * 20) + results("cand", [1.0] * 20)
+    rows[-1] = ItemResult(
+        suite="s",
+        case_id="c19",
+        model="cand",
+        score=1.0,
+        passed=True,
+        cost_usd=0.001,
+        input_tokens=900,
+        output_tokens=100,
+        latency_s=0.5,
+    )
+    summary = evaluate(rows, config("cand")).models["cand"]
+    assert [(o.case_id, o.tokens, o.times_median) for o in summary.token_outliers] == [
+        ("c19", 1000, 10.0)
+    ]
+    assert evaluate(rows, config("cand")).models[BASE].token_outliers == ()
+
+
+def test_repeat_agreement_is_reported_when_cases_repeat() -> None:
+    rows = results(BASE, [1.0] * 10)
+    rows += [
+        ItemResult(
+            suite="s",
+            case_id=f"c{i}",
+            model="cand",
+            repeat=r,
+            score=float(r == 0 or i < 5),
+            passed=True,
+            cost_usd=0.001,
+        )
+        for i in range(10)
+        for r in range(2)
+    ]
+    summary = evaluate(rows, config("cand")).models["cand"]
+    assert summary.repeat_agreement == pytest.approx(0.5)
+    assert evaluate(rows, config("cand")).models[BASE].repeat_agreement is None

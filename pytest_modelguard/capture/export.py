@@ -87,12 +87,12 @@ def export_suite(
     cases = _with_ids(chosen)
     _write(out, _document(Path(db_path), out, cases, len(heads), options))
     return ExportResult(
-        out,
-        len(cases),
-        len(heads),
-        len(heads) - len(answered),
-        len(answered) - len(kept),
-        unsupported,
+        path=out,
+        cases=len(cases),
+        calls=len(heads),
+        errors=len(heads) - len(answered),
+        duplicates=len(answered) - len(kept),
+        unsupported=unsupported,
     )
 
 
@@ -148,7 +148,7 @@ def _choose(db: TraceDb, heads: list[Head], options: ExportOptions) -> tuple[lis
         wanted = allocate(wanted, options.sample)
     chosen: list[Chosen] = []
     unsupported = 0
-    for key in sorted(strata):
+    for key in sorted(k for k in strata if wanted[k]):
         order = list(strata[key])
         if options.sample is not None:
             random.Random(f"{options.seed}:{key}").shuffle(order)
@@ -201,8 +201,10 @@ def _is_prompt(chat: list[dict[str, Any]]) -> bool:
     return len(chat) == 1 and plain and only["role"] == "user"
 
 
-def _message(message: Mapping[str, Any]) -> dict[str, Any] | None:
+def _message(message: Any) -> dict[str, Any] | None:
     """A message as a suite writes it; None for tool calls and other fields it cannot hold."""
+    if not isinstance(message, Mapping):
+        return None
     message = {k: v for k, v in message.items() if k in _MESSAGE_KEYS or v not in (None, [], {})}
     if set(message) - _MESSAGE_KEYS or message.get("role") not in ROLES:
         return None

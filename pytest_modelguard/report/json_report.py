@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from ..config import Settings
@@ -52,6 +53,10 @@ def _model(summary: ModelSummary, spec: Any) -> dict[str, Any]:
         "cost_vs_baseline": summary.cost_vs_baseline,
         "input_tokens": summary.input_tokens,
         "output_tokens": summary.output_tokens,
+        "cached_input_tokens": summary.cached_input_tokens,
+        "reasoning_tokens": summary.reasoning_tokens,
+        "token_outliers": [asdict(o) for o in summary.token_outliers],
+        "repeat_agreement": summary.repeat_agreement,
         "latency_p50_s": summary.latency_p50_s,
         "latency_p95_s": summary.latency_p95_s,
         "delta": _delta(summary.delta, summary.p_adjusted),

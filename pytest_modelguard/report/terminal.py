@@ -24,6 +24,7 @@ def summary_lines(report: GateReport, title: str) -> list[str]:
         ]
         lines.append("  ".join(cells).rstrip())
     reasons = [(s.name, r) for s in report.models.values() for r in s.reasons]
+    reasons += [(s.name, _outliers(s)) for s in report.models.values() if s.token_outliers]
     if reasons:
         lines.append("")
         lines += [f"{name}: {reason}" for name, reason in reasons]
@@ -69,6 +70,15 @@ def _row(s: ModelSummary) -> tuple[str, ...]:
         _latency(s.latency_p50_s, s.latency_p95_s),
         s.verdict,
     )
+
+
+def _outliers(s: ModelSummary) -> str:
+    shown = ", ".join(
+        f"{o.case_id} ({o.tokens} tokens, {o.times_median:.0f}× median)"
+        for o in s.token_outliers[:3]
+    )
+    more = f" and {len(s.token_outliers) - 3} more" if len(s.token_outliers) > 3 else ""
+    return f"token outliers: {shown}{more}"
 
 
 def _ratio(value: float | None) -> str:
