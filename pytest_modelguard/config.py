@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -132,28 +133,85 @@ def read_pyproject(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-    table = data.get("tool", {}).get("modelguard", {})
+        found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        where = f"{path}:{found[1]}" if found else str(path)
+        raise ConfigError(f"{where}: invalid TOML: {exc}") from None
+    tool = data.get("tool", {})
+    table = tool.get("modelguard", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.modelguard] must be a table")
+        raise ConfigError(f"{_where(str(path), ())}: [tool.modelguard] must be a table")
     return table
+
+
+_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
+_KEY_PART = r"""(?:"[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)"""
+_KEY = re.compile(rf"^\s*({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=")
+_PART = re.compile(r""""([^"]*)"|'([^']*)'|([A-Za-z0-9_\-]+)""")
+
+
+def _dotted(text: str) -> tuple[str, ...]:
+    return tuple(a or b or c for a, b, c in _PART.findall(text))
+
+
+def key_line(source: str, path: tuple[str, ...]) -> int | None:
+    """The line of ``[tool.modelguard]`` key ``path`` in ``source``, or of its nearest parent.
+
+    A plain line scan (tomllib keeps no positions): table headers and ``key =`` lines.
+    """
+    try:
+        text = Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    full = ("tool", "modelguard", *path)
+    best, best_line = 1, None
+    table: tuple[str, ...] = ()
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(line)
+        if header:
+            table = _dotted(header[1])
+            candidate = table
+        else:
+            key = _KEY.match(line)
+            if key is None:
+                continue
+            candidate = table + _dotted(key[1])
+        if len(candidate) > best and candidate == full[: len(candidate)]:
+            best, best_line = len(candidate), number
+    return best_line
+
+
+def _where(source: str, path: tuple[str, ...]) -> str:
+    """``source:line`` for a config key when its line can be found, else ``source``."""
+    line = key_line(source, path)
+    return f"{source}:{line}" if line else source
 
 
 class _Reader:
     """Typed access to one config table, with errors naming file and key."""
 
     def __init__(
-        self, source: str, table: Mapping[str, Any], prefix: str, allowed: tuple[str, ...]
+        self,
+        source: str,
+        table: Mapping[str, Any],
+        path: tuple[str, ...],
+        allowed: tuple[str, ...],
     ):
-        self.source, self.table, self.prefix = source, table, prefix
+        self.source, self.table, self.path = source, table, path
+        self.prefix = "".join(f"{part}." for part in path)
         if not isinstance(table, Mapping):
-            self.fail(prefix.rstrip("."), f"must be a table, got {type(table).__name__}")
+            raise _error(source, path, f"must be a table, got {type(table).__name__}")
         for key in table:
             if key not in allowed:
                 self.fail(key, "unknown key" + did_you_mean(key, allowed))
 
     def fail(self, key: str, problem: str) -> None:
-        raise ConfigError(f"{self.source}: [tool.modelguard] {self.prefix}{key}: {problem}")
+        raise _error(self.source, (*self.path, key), problem)
+
+    def located(self, key: str, exc: ConfigError) -> ConfigError:
+        """``exc`` (which starts with ``source: ``) with the line of ``key`` added."""
+        text = str(exc).removeprefix(f"{self.source}: ")
+        prefix = f"[tool.modelguard] {self.prefix}{key}: "
+        return ConfigError(f"{_where(self.source, (*self.path, key))}: {prefix}{text}")
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
         if key not in self.table:
@@ -172,6 +230,10 @@ class _Reader:
         return value
 
 
+def _error(source: str, path: tuple[str, ...], problem: str) -> ConfigError:
+    return ConfigError(f"{_where(source, path)}: [tool.modelguard] {'.'.join(path)}: {problem}")
+
+
 def _budgets(reader: _Reader, inherited: Budgets) -> Budgets:
     values = {key: reader.number(key, getattr(inherited, key), 0) for key in BUDGET_KEYS}
     return Budgets(**values)
@@ -183,7 +245,7 @@ def _providers(source: str, table: Mapping[str, Any]) -> dict[str, ProviderSpec]
         for name, kind in BUILTIN_PROVIDERS.items()
     }
     for name, body in table.items():
-        reader = _Reader(source, body, f"providers.{name}.", PROVIDER_KEYS)
+        reader = _Reader(source, body, ("providers", name), PROVIDER_KEYS)
         kind = reader.get("kind", str, "openai")
         if kind not in ("openai", "anthropic"):
             reader.fail("kind", f"must be 'openai' or 'anthropic', got {kind!r}")
@@ -227,13 +289,16 @@ class ModelResolver:
         )
 
     def _alias(self, alias: str) -> ModelSpec:
-        reader = _Reader(self.source, self.aliases[alias], f"aliases.{alias}.", ALIAS_KEYS)
+        reader = _Reader(self.source, self.aliases[alias], ("aliases", alias), ALIAS_KEYS)
         target = reader.get("model", str)
         if target is None:
             reader.fail("model", "missing: an alias needs model = 'PROVIDER:MODEL'")
         if target in self.aliases:
             reader.fail("model", "must be PROVIDER:MODEL, not another alias")
-        base = self.resolve(target)
+        try:
+            base = self.resolve(target)
+        except ConfigError as exc:
+            raise reader.located("model", exc) from None
         price = base.price
         if "price" in reader.table:
             try:
@@ -242,7 +307,7 @@ class ModelResolver:
                 reader.fail("price", str(exc))
         budgets_table = reader.get("budgets", dict, {})
         budgets = _budgets(
-            _Reader(self.source, budgets_table, f"aliases.{alias}.budgets.", BUDGET_KEYS),
+            _Reader(self.source, budgets_table, ("aliases", alias, "budgets"), BUDGET_KEYS),
             self.budgets,
         )
         params = dict(reader.get("params", dict, {}))
@@ -252,7 +317,7 @@ class ModelResolver:
 def _table(source: str, table: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = table.get(key, {})
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{source}: [tool.modelguard] {key}: must be a table")
+        raise _error(source, (key,), "must be a table")
     return value
 
 
@@ -284,26 +349,44 @@ def _check_priced(source: str, model: ModelSpec, record: str) -> None:
         )
 
 
+def _resolve(
+    resolver: ModelResolver, reader: _Reader, key: str, name: str | None, from_flag: bool
+) -> Any:
+    """The ModelSpec of ``name`` (None for none); errors from config name the key's line."""
+    if not name:
+        return None
+    try:
+        return resolver.resolve(name)
+    except ConfigError as exc:
+        if from_flag:
+            raise
+        raise reader.located(key, exc) from None
+
+
 def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root: Path) -> Settings:
     """Validate ``table`` (the [tool.modelguard] of ``source``) and apply ``flags``."""
-    reader = _Reader(source, table, "", TOP_KEYS)
+    reader = _Reader(source, table, (), TOP_KEYS)
     budgets = _budgets(
-        _Reader(source, _table(source, table, "budgets"), "budgets.", BUDGET_KEYS), Budgets()
+        _Reader(source, _table(source, table, "budgets"), ("budgets",), BUDGET_KEYS), Budgets()
     )
     resolver = ModelResolver(source, table, budgets)
+    for alias in resolver.aliases:  # a bad alias is an error even when this run does not use it
+        resolver.resolve(alias)
     baseline_name = flags.baseline or reader.get("baseline", str)
-    baseline = resolver.resolve(baseline_name) if baseline_name else None
+    baseline = _resolve(resolver, reader, "baseline", baseline_name, flags.baseline is not None)
     candidates = tuple(
-        resolver.resolve(name)
+        _resolve(resolver, reader, "models", name, flags.models is not None)
         for name in dict.fromkeys(m.strip() for m in _model_list(reader, flags.models))
         if name != (baseline.name if baseline else None)
     )
     record = flags.record or reader.get("record", str, "none")
     if record not in {m.value for m in RecordMode}:
-        reader.fail("record", f"must be none, once, new or all, got {record!r}")
+        hint = did_you_mean(record, [m.value for m in RecordMode])
+        reader.fail("record", f"must be none, once, new or all, got {record!r}{hint}")
     gate = flags.gate or reader.get("gate", str, "regression")
     if gate not in GATES:
-        reader.fail("gate", f"must be regression or non-inferiority, got {gate!r}")
+        hint = did_you_mean(gate, GATES)
+        reader.fail("gate", f"must be regression or non-inferiority, got {gate!r}{hint}")
     cache_dir = Path(reader.get("cache_dir", str, ".modelguard"))
     for model in ((baseline,) if baseline else ()) + candidates:
         _check_priced(source, model, record)

@@ -197,25 +197,50 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> None:
-    """Answer every selected request concurrently, before the first item runs."""
+    """Answer every selected request concurrently, before the first item runs.
+
+    An xdist worker does not know its items in advance: it prefetches, at each miss,
+    the items it has been handed so far (see ``_worker_pending``).
+    """
     if session.config.option.collectonly:
         return
-    from .python_tests import prefetch_requests
-
-    suite_items = [item for item in session.items if isinstance(item, CaseItem)]
-    requests = [request for item in suite_items for request in item.requests]
-    requests += prefetch_requests(session.items)
+    mg = session_of(session.config)
+    if hasattr(session.config, "workerinput"):
+        mg.pending = lambda: _requests_of(_worker_pending(session))
+        return
+    requests = _requests_of(session.items)
     if not requests:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if session.config.getoption("modelguard_dry_run"):
-        _dry_run(session_of(session.config), requests, reporter)
+        _dry_run(mg, requests, reporter)
     progress = None
-    if reporter is not None and requests:
+    if reporter is not None:
         progress = TerminalProgress(
             write=reporter.write, is_tty=bool(getattr(reporter, "isatty", False))
         )
-    session_of(session.config).prefetch(requests, progress)
+    mg.prefetch(requests, progress)
+
+
+def _requests_of(items: list[pytest.Item]) -> list[Request]:
+    from .python_tests import prefetch_requests
+
+    requests = [r for item in items if isinstance(item, CaseItem) for r in item.requests]
+    return requests + prefetch_requests(items)
+
+
+def _worker_pending(session: pytest.Session) -> list[pytest.Item]:
+    """The items the controller has handed this xdist worker and it has not run yet."""
+    interactor = session.config.pluginmanager.get_plugin("workerinteractor")
+    queue = getattr(interactor, "torun", None)
+    if queue is None:
+        return []
+    with queue.lock() as indices:
+        pending = [i for i in indices if isinstance(i, int)]
+    current = getattr(interactor, "item_index", None)
+    if isinstance(current, int):
+        pending.insert(0, current)
+    return [session.items[i] for i in pending if i < len(session.items)]
 
 
 def _dry_run(mg: ModelguardSession, requests: list[Request], reporter: Any) -> None:

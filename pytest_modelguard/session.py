@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -45,6 +45,7 @@ class ModelguardSession:
     results: list[ItemResult] = field(default_factory=list)
     deselected: int = 0
     report: GateReport | None = None
+    pending: Callable[[], list[Request]] = field(default=list)  # requests likely needed next
 
     @property
     def cache(self) -> Cache:
@@ -148,9 +149,9 @@ class ModelguardSession:
         return [self.answer(r) for r in requests]
 
     def answer(self, request: Request) -> Answered:
-        """The prefetched answer, fetched now when it was not prefetched."""
+        """The prefetched answer; on a miss, fetched now with everything else pending."""
         if request.key() not in self.answers:
-            self.prefetch([request])
+            self.prefetch([request, *self.pending()])
         return self.answers[request.key()]
 
     def test_result(
@@ -253,6 +254,8 @@ class ModelguardSession:
         """Judge the run and write the reports asked for. None when nothing ran."""
         if not self.results:
             return None
+        # arrival order differs with xdist; sums and reports must not
+        self.results.sort(key=lambda r: (r.suite, r.case_id, r.model, r.repeat))
         from .gate import GateConfig, evaluate  # numpy/scipy: only when there is something to judge
         from .report.json_report import build_json
         from .report.outputs import write_outputs

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,12 @@ BASELINE_KEYS = (
     "reasoning_tokens", "cost_usd", "latency_s", "model",
 )  # fmt: skip
 ROLES = ("system", "user", "assistant", "developer", "tool")
+MAX_SUITE_BYTES = 50 * 2**20
+"""Larger files are refused before reading: a suite is prompts, not a data lake."""
+MAX_DEPTH = 100
+"""Deeper nesting is refused: libyaml's composer recurses in C and would crash the process."""
+MAX_ALIAS_NODES = 1_000_000
+"""Nodes aliases may add beyond 10 per written node; stops "billion laughs" documents."""
 
 
 class SuiteError(ValueError):
@@ -72,30 +78,117 @@ class _LineDict(dict[str, Any]):
     key_lines: dict[str, int]
 
 
+class _LineList(list[Any]):
+    """A YAML sequence that remembers the line of itself and of each item."""
+
+    line: int
+    item_lines: list[int]
+
+
 def _loader_base() -> type[yaml.SafeLoader]:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[no-any-return]
 
 
 class _Loader(_loader_base()):  # type: ignore[misc]
-    """Safe loader whose mappings carry line numbers and reject duplicate keys."""
+    """Safe loader: line numbers on collections, no duplicate keys, no tags beyond plain data."""
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _LineDict:
-    loader.flatten_mapping(node)
+    written = {id(key) for key, _ in node.value if key.tag != _MERGE_TAG}
+    loader.flatten_mapping(node)  # merged (<<) pairs come first; written keys override them
     mapping = _LineDict()
     mapping.line = node.start_mark.line + 1
     mapping.key_lines = {}
+    from_merge: set[Any] = set()
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
-        if key in mapping:
+        if isinstance(key, list | dict):
+            raise SuiteError(f"line {line}: a mapping key must be a plain value, not a collection")
+        if key in mapping and key not in from_merge and id(key_node) in written:
             raise SuiteError(f"line {line}: duplicate key {key!r}")
+        from_merge.discard(key)
+        if id(key_node) not in written:
+            from_merge.add(key)
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.key_lines[str(key)] = line
     return mapping
 
 
+def _construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> _LineList:
+    items = _LineList(loader.construct_object(child, deep=True) for child in node.value)
+    items.line = node.start_mark.line + 1
+    items.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return items
+
+
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    """Dates stay text (``expected: 2024-01-01`` compares with an answer's text, and hashes)."""
+    return str(loader.construct_scalar(node))
+
+
+def _refuse_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    raise SuiteError(
+        f"line {node.start_mark.line + 1}: invalid YAML: tag {tag!r} is not allowed: "
+        "suites are plain data, read with YAML's safe loader"
+    )
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_Loader.add_constructor(None, _refuse_tag)
+
+
+def _check_structure(text: str) -> None:
+    """Refuse too-deep nesting, recursive aliases and alias bombs, from libyaml's event stream.
+
+    The stream is flat, so this cannot overflow; the composer that runs next recurses.
+    """
+    open_: list[list[Any]] = []  # [anchor, nodes so far] of each open collection
+    sizes: dict[str, int] = {}  # anchor -> nodes it expands to
+    written = added = 0
+    events: Iterator[Any] = yaml.parse(text, Loader=_Loader)
+    for event in events:
+        kind = type(event)
+        if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if len(open_) >= MAX_DEPTH:
+                raise _at(event, f"invalid YAML: nested deeper than {MAX_DEPTH} levels")
+            written += 1
+            open_.append([event.anchor, 1])
+            continue
+        if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            anchor, nodes = open_.pop()
+        elif kind is yaml.ScalarEvent:
+            anchor, nodes = event.anchor, 1
+            written += 1
+        elif kind is yaml.AliasEvent:
+            if any(frame[0] == event.anchor for frame in open_):
+                raise _at(event, f"invalid YAML: recursive alias *{event.anchor}")
+            anchor, nodes = None, sizes.get(event.anchor, 1)
+            added += nodes
+            if added > MAX_ALIAS_NODES + 10 * written:
+                raise _at(event, _BOMB)
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = nodes
+        if open_:
+            open_[-1][1] += nodes
+
+
+_BOMB = (
+    f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes "
+    "(a 'billion laughs' document?); write the data out or use fewer aliases"
+)
+
+
+def _at(event: Any, problem: str) -> SuiteError:
+    return SuiteError(f"line {event.start_mark.line + 1}: {problem}")
 
 
 class _Where:
@@ -113,7 +206,7 @@ class _Where:
 
     def check_keys(self, node: Any, allowed: tuple[str, ...], what: str) -> None:
         if not isinstance(node, Mapping):
-            raise self.fail(node, None, f"{what} must be a mapping, got {type(node).__name__}")
+            raise self.fail(node, None, f"{what} must be a mapping, got {_type_name(node)}")
         for key in node:
             if key not in allowed:
                 raise self.fail(
@@ -125,20 +218,14 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
     """Parse and validate one ``*.modelguard.yaml`` file."""
     shown = _display_path(path, rootdir)
     where = _Where(shown)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_Loader)
-    except SuiteError as exc:
-        raise SuiteError(f"{shown}:{str(exc).removeprefix('line ')}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SuiteError(f"{shown}{line}: invalid YAML: {problem}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SuiteError(f"{shown}: cannot read suite: {exc}") from None
+    data = _parse(path, shown)
     if data is None:
         raise SuiteError(f"{shown}: empty suite (add 'cases:')")
+    if not isinstance(data, Mapping):
+        raise SuiteError(
+            f"{shown}:{getattr(data, 'line', 1)}: suite must be a mapping "
+            f"(suite:, defaults:, cases:), got {_type_name(data)}"
+        )
     where.check_keys(data, SUITE_KEYS, "suite")
     name = data.get("suite", path.name.split(".modelguard.")[0])
     if not isinstance(name, str) or not name:
@@ -155,7 +242,12 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
     default_graders = _graders(where, defaults, base_dir)
     cases = []
     seen: dict[str, int] = {}
+    item_lines = getattr(cases_node, "item_lines", [])
     for index, node in enumerate(cases_node):
+        if not isinstance(node, Mapping):
+            line = item_lines[index] if index < len(item_lines) else 0
+            problem = f"case #{index + 1} must be a mapping, got {_type_name(node)}"
+            raise SuiteError(f"{shown}:{line}: {problem}")
         case = _case(where, node, index, name, defaults, suite_tags, default_graders, base_dir)
         if case.id in seen:
             raise where.fail(
@@ -164,6 +256,56 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
         seen[case.id] = case.line
         cases.append(case)
     return Suite(name=name, path=shown, cases=tuple(cases))
+
+
+def _parse(path: Path, shown: str) -> Any:
+    """The file's YAML document, read safely; SuiteError naming ``path:line`` otherwise."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SUITE_BYTES:
+            raise SuiteError(
+                f"{shown}: the suite is {size / 2**20:.1f} MB; the limit is "
+                f"{MAX_SUITE_BYTES // 2**20} MB (split it into several suites)"
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SuiteError(f"{shown}: cannot read suite: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SuiteError(
+            f"{shown}:{line}: cannot read suite: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+            "save the file as UTF-8"
+        ) from None
+    try:
+        _check_structure(text)
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+    except SuiteError as exc:
+        raise SuiteError(f"{shown}:{str(exc).removeprefix('line ')}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        if "cannot start any token" in problem and _char_at(text, mark) == "\t":
+            problem += " (a tab: indent YAML with spaces)"
+        raise SuiteError(f"{shown}{at}: invalid YAML: {problem}") from None
+
+
+def _char_at(text: str, mark: Any) -> str:
+    """The character a YAML error mark points at ('' when there is none)."""
+    if mark is None:
+        return ""
+    lines = text.splitlines()
+    row = lines[mark.line] if mark.line < len(lines) else ""
+    return row[mark.column] if mark.column < len(row) else ""
+
+
+def _type_name(value: Any) -> str:
+    """``list`` for a YAML sequence, ``dict`` for a mapping, else the Python type's name."""
+    if isinstance(value, list):
+        return "list"
+    return "dict" if isinstance(value, dict) else type(value).__name__
 
 
 def _display_path(path: Path, rootdir: Path | None) -> str:
@@ -226,7 +368,7 @@ def _messages(
     if has_prompt:
         prompt = node["prompt"]
         if not isinstance(prompt, str):
-            raise where.fail(node, "prompt", f"must be a string, got {type(prompt).__name__}")
+            raise where.fail(node, "prompt", f"must be a string, got {_type_name(prompt)}")
         messages: list[Message] = [{"role": "user", "content": prompt}]
     else:
         messages = _message_list(where, node)
@@ -265,7 +407,7 @@ def _message_list(where: _Where, node: Mapping[str, Any]) -> list[Message]:
 def _mapping(where: _Where, node: Mapping[str, Any], key: str) -> dict[str, Any]:
     value = node.get(key, {})
     if not isinstance(value, Mapping):
-        raise where.fail(node, key, f"must be a mapping, got {type(value).__name__}")
+        raise where.fail(node, key, f"must be a mapping, got {_type_name(value)}")
     return dict(value)
 
 
