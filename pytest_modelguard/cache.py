@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
+import threading
 from enum import Enum
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from .providers.base import Completion, Request
 
 FORMAT_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 
 
 class RecordMode(str, Enum):
@@ -48,8 +49,8 @@ class Cache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def path_for(self, request: Request) -> Path:
-        key = request.key()
+    def path_for(self, request: Request, key: str | None = None) -> Path:
+        key = key or request.key()
         return (
             self.root
             / "answers"
@@ -76,22 +77,28 @@ class Cache:
             ) from exc
 
     def put(self, request: Request, completion: Completion) -> Path:
-        """Write the entry atomically; returns its path."""
-        path = self.path_for(request)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Write the entry atomically (temp file, then ``os.replace``); returns its path."""
+        key = request.key()
+        path = self.path_for(request, key)
         entry = {
             "version": FORMAT_VERSION,
-            "key": request.key(),
+            "key": key,
             "request": request.canonical(),
             "completion": completion.to_dict(),
         }
-        text = json.dumps(entry, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        data = (json.dumps(entry, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        # unique per process and thread, so concurrent writers never share a temp file
+        tmp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            fd = os.open(tmp, _WRITE_FLAGS, 0o644)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, _WRITE_FLAGS, 0o644)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         return path

@@ -68,3 +68,12 @@ def test_model_names_are_made_path_safe(tmp_path: Path) -> None:
     odd = Request("python", "../../etc:passwd", REQUEST.messages)
     path = Cache(tmp_path).put(odd, Completion("x"))
     assert tmp_path in path.parents
+
+
+def test_provider_errors_survive_pickling() -> None:
+    import pickle
+
+    from pytest_modelguard.providers.base import ProviderError
+
+    error = pickle.loads(pickle.dumps(ProviderError("HTTP 429", transient=True, status=429, retry_after=1.5)))
+    assert (str(error), error.transient, error.status, error.retry_after) == ("HTTP 429", True, 429, 1.5)

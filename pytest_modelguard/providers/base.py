@@ -128,6 +128,16 @@ class ProviderError(Exception):
         self.status = status
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Picklable (keyword-only arguments defeat the default)."""
+        return _rebuild_error, (str(self), self.transient, self.status, self.retry_after)
+
+
+def _rebuild_error(
+    message: str, transient: bool, status: int | None, retry_after: float | None
+) -> ProviderError:
+    return ProviderError(message, transient=transient, status=status, retry_after=retry_after)
+
 
 class Provider(Protocol):
     """Answers requests for one configured provider."""
