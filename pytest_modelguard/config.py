@@ -30,7 +30,7 @@ BUDGET_KEYS = (
 TOP_KEYS = (
     "baseline", "models", "record", "cache_dir", "concurrency", "confidence", "resamples",
     "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s", "providers", "aliases",
-    "budgets",
+    "budgets", "judge",
 )  # fmt: skip
 PROVIDER_KEYS = ("kind", "base_url", "api_key_env")
 ALIAS_KEYS = ("model", "params", "price", "budgets")
@@ -92,6 +92,15 @@ class Settings:
     max_attempts: int = 5
     retry_delay_s: float = 0.5
     budgets: Budgets = field(default_factory=Budgets)
+    judge: ModelSpec | None = None
+    providers: Mapping[str, ProviderSpec] = field(default_factory=dict)
+    resolver: ModelResolver | None = field(default=None, compare=False, repr=False)
+
+    def resolve(self, name: str) -> ModelSpec:
+        """Any model string or alias, as configured (ConfigError when unknown)."""
+        if self.resolver is None:
+            raise ConfigError(f"unknown model {name!r}: no [tool.modelguard] configuration")
+        return self.resolver.resolve(name)
 
     @property
     def models(self) -> tuple[ModelSpec, ...]:
@@ -390,7 +399,11 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
     cache_dir = Path(reader.get("cache_dir", str, ".modelguard"))
     for model in ((baseline,) if baseline else ()) + candidates:
         _check_priced(source, model, record)
+    judge_name = reader.get("judge", str)
     return Settings(
+        judge=resolver.resolve(judge_name) if judge_name else None,
+        providers=resolver.providers,
+        resolver=resolver,
         baseline=baseline,
         candidates=candidates,
         record=RecordMode(record),

@@ -71,6 +71,7 @@ class ModelSummary:
     cases_needed: int | None = None
     cost_vs_baseline: float | None = None  # cost per answer as a fraction of the baseline's
     token_outliers: tuple[TokenOutlier, ...] = ()
+    judge_cost_usd: float | None = 0.0  # llm_judge calls grading this model's answers
     repeat_agreement: float | None = None  # how often a case's repeats score alike
     verdicts: tuple[str, ...] = ()  # every verdict that applies, worst first (`verdict`)
 
@@ -187,6 +188,11 @@ def _paired(
     )
 
 
+def _total(costs: Sequence[float | None]) -> float | None:
+    """The sum, or None when any part is unknown."""
+    return None if None in costs else float(sum(c for c in costs if c is not None))
+
+
 def _token_outliers(answered: Sequence[ItemResult]) -> tuple[TokenOutlier, ...]:
     """Answers above OUTLIER_FACTOR × the model's median total tokens, largest first."""
     if not answered:
@@ -231,6 +237,7 @@ def _summarise(
         cached_input_tokens=sum(r.cached_input_tokens for r in answered),
         reasoning_tokens=sum(r.reasoning_tokens for r in answered),
         token_outliers=_token_outliers(answered),
+        judge_cost_usd=_total([r.judge_cost_usd for r in results]),
         repeat_agreement=stats.repeat_agreement(list(_scores_by_case(answered).values())),
         latency_p50_s=_percentile(latencies, 50),
         latency_p95_s=_percentile(latencies, 95),

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .client import ModelCallFailed
-from .config import ModelSpec
+from .config import ConfigError, ModelSpec
 from .graders import build_grader
 from .graders.base import GradeFn, GraderConfigError, GraderSpec
+from .graders.llm_judge import JudgeGrader
 from .providers.base import Request
 from .results import ItemResult
 from .suite import Case, SuiteError, load_suite
@@ -39,7 +40,7 @@ class SuiteFile(pytest.File):
             for case in suite.cases:
                 graders = built.get(id(case.graders))
                 if graders is None:
-                    graders = built[id(case.graders)] = _build(case.graders)
+                    graders = built[id(case.graders)] = self._build(case.graders)
                 self._register_tags(case.tags)
                 for model in models:
                     yield CaseItem.from_parent(
@@ -49,8 +50,16 @@ class SuiteFile(pytest.File):
                         model=model,
                         graders=graders,
                     )
-        except (SuiteError, GraderConfigError) as exc:
+        except (SuiteError, GraderConfigError, ConfigError) as exc:
             raise SuiteCollectError(str(exc)) from None
+
+    def _build(self, specs: Sequence[GraderSpec]) -> tuple[GradeFn, ...]:
+        """Build (validate) a case's graders; an llm_judge's judge model must resolve now."""
+        graders = tuple(build_grader(spec) for spec in specs)
+        for grader in graders:
+            if isinstance(grader, JudgeGrader):
+                self.mg.judge_for(grader)
+        return graders
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, SuiteCollectError):
@@ -66,10 +75,6 @@ class SuiteFile(pytest.File):
 
 class SuiteCollectError(Exception):
     """A suite that cannot be collected; the message is all the user needs."""
-
-
-def _build(specs: Sequence[GraderSpec]) -> tuple[GradeFn, ...]:
-    return tuple(build_grader(spec) for spec in specs)
 
 
 class ModelCallError(Exception):
@@ -98,6 +103,10 @@ class CaseItem(pytest.Item):
         for tag in case.tags:
             if tag in self.mg.registered_tags:
                 self.add_marker(tag)
+
+    def judge_requests(self) -> list[Request]:
+        """The llm_judge calls this item will need, once its answers are in."""
+        return self.mg.judge_requests(self.case, self.model, self.graders)
 
     @property
     def requests(self) -> list[Request]:

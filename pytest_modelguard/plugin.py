@@ -220,6 +220,10 @@ def pytest_runtestloop(session: pytest.Session) -> None:
             write=reporter.write, is_tty=bool(getattr(reporter, "isatty", False))
         )
     mg.prefetch(requests, progress)
+    judge_calls = [
+        r for item in session.items if isinstance(item, CaseItem) for r in item.judge_requests()
+    ]
+    mg.prefetch(judge_calls, progress)
 
 
 def _requests_of(items: list[pytest.Item]) -> list[Request]:

@@ -31,6 +31,7 @@ class ItemResult:
     error: str | None = None
     output: str = ""
     failure: str | None = None  # why a passed=False item failed (required grader, budget)
+    judge_cost_usd: float | None = 0.0  # what llm_judge graders cost; never in cost_usd
 
     @property
     def pair_key(self) -> tuple[str, str]:
@@ -61,6 +62,7 @@ class ItemResult:
             "cached": self.cached,
             "error": self.error,
             "failure": self.failure,
+            "judge_cost_usd": self.judge_cost_usd,
             "output": self.output,
         }
 
@@ -85,4 +87,5 @@ class ItemResult:
             error=data.get("error"),
             output=str(data.get("output", "")),
             failure=data.get("failure"),
+            judge_cost_usd=data.get("judge_cost_usd", 0.0),
         )

@@ -8,9 +8,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .cache import Cache, RecordMode
-from .config import ModelSpec, Settings
+from .config import ConfigError, ModelSpec, Settings
 from .graders import score_answer
-from .graders.base import Answer, Grade, GradeFn
+from .graders.base import Answer, Grade, GradeFn, GraderConfigError
+from .graders.llm_judge import JudgeGrader
+from .judging import JudgeFailed, judge, judge_requests
 from .pricing import cost_usd
 from .providers import make_provider
 from .providers.base import Completion, Provider, ProviderError, Request, Usage
@@ -109,7 +111,7 @@ class ModelguardSession:
         return dry_run(unique, cached, names, prices)
 
     def _providers(self, names: set[str]) -> dict[str, Provider]:
-        specs = {m.provider.name: m.provider for m in self.settings.models}
+        specs = self.settings.providers
         timeout_s = self.settings.timeout_s
         return {
             name: make_provider(
@@ -213,10 +215,11 @@ class ModelguardSession:
         completion = answer.completion
         if completion is None:
             return replace(base, error=answer.error or "no answer", cached=answer.cached)
-        grades = tuple(
-            grade(Answer(completion.text, case.expected, baseline_output, case.id, case.tags))
-            for grade in graders
-        )
+        graded = Answer(completion.text, case.expected, baseline_output, case.id, case.tags)
+        try:
+            grades, judge_cost = self._grades(case, graders, graded)
+        except JudgeFailed as exc:
+            return replace(base, error=str(exc), cached=answer.cached, output=completion.text)
         score, passed = score_answer(grades)
         usage = completion.usage
         failure = _required_failure(grades)
@@ -238,7 +241,66 @@ class ModelguardSession:
             cached=answer.cached,
             output=completion.text,
             failure=failure,
+            judge_cost_usd=judge_cost,
         )
+
+    def _grades(
+        self, case: Case, graders: Sequence[GradeFn], answer: Answer
+    ) -> tuple[tuple[Grade, ...], float | None]:
+        """Every grader's grade, asking the judge where a grader is an llm_judge."""
+        grades: list[Grade] = []
+        judge_cost: float | None = 0.0
+        for grader in graders:
+            if not isinstance(grader, JudgeGrader):
+                grades.append(grader(answer))
+                continue
+            judged = judge(grader, self.judge_for(grader), answer, case.messages, self._reply)
+            grades.append(judged.grade)
+            if judge_cost is not None and judged.cost_usd is not None:
+                judge_cost += judged.cost_usd
+            else:
+                judge_cost = None
+        return tuple(grades), judge_cost
+
+    def _reply(self, request: Request) -> tuple[Completion | None, str | None]:
+        answered = self.answer(request)
+        return answered.completion, answered.error
+
+    def judge_for(self, grader: JudgeGrader) -> ModelSpec:
+        """The judge model of an llm_judge grader: its own ``model``, else ``judge`` in config."""
+        settings = self.settings
+        if grader.model is not None:
+            return settings.resolve(grader.model)
+        if settings.judge is None:
+            raise ConfigError(
+                f"{grader.source}: llm_judge needs a judge model: set model: on the grader "
+                "or judge = 'PROVIDER:MODEL' in [tool.modelguard]"
+            )
+        return settings.judge
+
+    def judge_requests(
+        self, case: Case, model: ModelSpec, graders: Sequence[GradeFn]
+    ) -> list[Request]:
+        """The judge calls one item will need, from its (prefetched) answers."""
+        judges = [g for g in graders if isinstance(g, JudgeGrader)]
+        if not judges:
+            return []
+        baseline_output = self._baseline_output(case)
+        requests = []
+        for answered in self._answers_for(case, model):
+            if answered.completion is None:
+                continue
+            graded = Answer(
+                answered.completion.text, case.expected, baseline_output, case.id, case.tags
+            )
+            for grader in judges:
+                try:
+                    requests += judge_requests(
+                        grader, self.judge_for(grader), graded, case.messages
+                    )
+                except GraderConfigError:
+                    continue  # reported by the item itself when it grades
+        return requests
 
     def _cost(self, case: Case, model: ModelSpec, usage: Usage) -> float | None:
         recorded = case.baseline

@@ -51,6 +51,7 @@ def _model(summary: ModelSummary, spec: Any) -> dict[str, Any]:
         "cost_usd": summary.cost_usd,
         "cost_per_case_usd": summary.cost_per_case_usd,
         "cost_vs_baseline": summary.cost_vs_baseline,
+        "judge_cost_usd": summary.judge_cost_usd,
         "input_tokens": summary.input_tokens,
         "output_tokens": summary.output_tokens,
         "cached_input_tokens": summary.cached_input_tokens,

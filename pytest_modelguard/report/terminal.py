@@ -25,6 +25,11 @@ def summary_lines(report: GateReport, title: str) -> list[str]:
         lines.append("  ".join(cells).rstrip())
     reasons = [(s.name, r) for s in report.models.values() for r in s.reasons]
     reasons += [(s.name, _outliers(s)) for s in report.models.values() if s.token_outliers]
+    reasons += [
+        (s.name, f"llm_judge cost {_money(s.judge_cost_usd)} (not in the model's cost)")
+        for s in report.models.values()
+        if s.judge_cost_usd != 0
+    ]
     if reasons:
         lines.append("")
         lines += [f"{name}: {reason}" for name, reason in reasons]
