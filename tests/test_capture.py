@@ -195,8 +195,12 @@ def test_anthropic_messages_stream_helper_is_recorded(
 ) -> None:
     srv.responder = lambda call: Reply("streamed answer", input_tokens=7, output_tokens=2)
     client = capture(bare(srv, "anthropic", is_async), db=store, tags=["helper"])
-    kwargs: dict[str, Any] = {"model": MODEL["anthropic"], "max_tokens": 20, "system": "sys",
-                              "messages": [{"role": "user", "content": "p"}]}
+    kwargs: dict[str, Any] = {
+        "model": MODEL["anthropic"],
+        "max_tokens": 20,
+        "system": "sys",
+        "messages": [{"role": "user", "content": "p"}],
+    }
 
     async def async_text() -> str:
         async with client.messages.stream(**kwargs) as stream:
@@ -248,8 +252,7 @@ def test_raw_response_options_and_context_manager_still_work(
 
 def test_secrets_never_stored(srv: LoopbackServer, store: TraceStore) -> None:
     client = capture(bare(srv, "openai", False), db=store)
-    ask(client, "openai", f"my key is {KEY}", extra_headers={"X-Auth": KEY},
-        extra_body={"seed": 3})
+    ask(client, "openai", f"my key is {KEY}", extra_headers={"X-Auth": KEY}, extra_body={"seed": 3})
     srv.faults = fail_first(1, Fault.http(500), prompt="boom")
     with pytest.raises(openai.InternalServerError):
         ask(client, "openai", "boom")
@@ -451,8 +454,9 @@ for i in range(20):
 
 def test_pending_rows_are_flushed_at_exit(srv: LoopbackServer, tmp_path: Path) -> None:
     path = tmp_path / "exit.db"
-    subprocess.run([sys.executable, "-c", EXIT_SCRIPT, srv.openai_base_url, str(path)],
-                   check=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT, srv.openai_base_url, str(path)], check=True, timeout=60
+    )
     with TraceDb(path) as db:
         assert len(list(db.scan(["id"]))) == 20
 
@@ -463,7 +467,6 @@ def test_database_is_wal_and_versioned(srv: LoopbackServer, store: TraceStore) -
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
-
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -499,7 +502,9 @@ def test_captured_calls_export_to_a_suite_that_loads(
     assert export_suite(store.path, out, ExportOptions()).cases == 2
     one, two = load_suite(out).cases
     assert one.messages == ({"role": "system", "content": "sys"}, {"role": "user", "content": "q1"})
-    assert two.messages[2:] == ({"role": "assistant", "content": "echo gpt-4.1: q1"},
-                                {"role": "user", "content": "q2"})
+    assert two.messages[2:] == (
+        {"role": "assistant", "content": "echo gpt-4.1: q1"},
+        {"role": "user", "content": "q2"},
+    )
     assert two.baseline is not None and two.baseline.output == "echo gpt-4.1: q2"
     assert one.tags == ("e2e",)

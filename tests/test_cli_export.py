@@ -60,7 +60,11 @@ def test_export_and_stats_of_a_missing_database_exit_4(
      ("--sample", "0", "positive"), ("--by", "user", "invalid choice")],
 )  # fmt: skip
 def test_bad_arguments_are_usage_errors(
-    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str,
+    db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    flag: str,
+    value: str,
     message: str,
 ) -> None:
     out = tmp_path / "x.modelguard.yaml"
@@ -76,8 +80,11 @@ def test_traces_stats(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "31 calls" in out and "1 error (" in out and "openai:gpt-4.1-mini" in out
     assert main(["traces", "stats", str(db), "--json", "--until", "2025-03-01T05:00"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["calls"] == 5 + 1 and data["errors"] == 1 and data["tags"] == {"a": 2, "b": 3,
-                                                                                "(untagged)": 1}
+    assert (
+        data["calls"] == 5 + 1
+        and data["errors"] == 1
+        and data["tags"] == {"a": 2, "b": 3, "(untagged)": 1}
+    )
 
 
 def test_stats_of_a_file_that_is_not_a_traces_database(

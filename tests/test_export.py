@@ -80,8 +80,10 @@ def test_export_round_trips_through_the_suite_loader(db: Path, tmp_path: Path) -
     ids = [case.id for case in suite.cases]
     assert len(set(ids)) == len(ids)
     first = suite.cases[0]
-    assert first.messages == ({"role": "system", "content": "Be brief."},
-                              {"role": "user", "content": "s0"})
+    assert first.messages == (
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "s0"},
+    )
     assert first.params == {"temperature": 0} and first.tags == ("support",)
     assert first.baseline is not None and first.baseline.output == "answer to s0"
     assert first.baseline.usage["input_tokens"] == 12 and first.baseline.latency_s == 0.25
@@ -166,8 +168,11 @@ def test_parse_time_reads_iso_dates() -> None:
 
 def test_messages_odd_content_and_unknown_usage(tmp_path: Path) -> None:
     sdk_message = {"role": "assistant", "content": "hello", "refusal": None, "annotations": []}
-    chat = ({"role": "user", "content": "hi"}, sdk_message,
-            {"role": "user", "content": [{"type": "text", "text": "multi\nline"}]})
+    chat = (
+        {"role": "user", "content": "hi"},
+        sdk_message,
+        {"role": "user", "content": [{"type": "text", "text": "multi\nline"}]},
+    )
     path = write_db(tmp_path / "t.db", [
         trace("p", messages=chat, usage=None, tags=("a:b",)),
         trace("q", provider="anthropic", model="claude-haiku-4-5", response_model="",

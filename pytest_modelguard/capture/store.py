@@ -312,14 +312,12 @@ class TraceStore:
             try:
                 conn = conn or self._open()
                 if conn is None:
-                    self.dropped += len(batch)
-                else:
-                    self._write(conn, batch)
+                    self._count(dropped=len(batch))
+                elif not self._write(conn, batch):
+                    _closed(conn)
+                    conn = None  # reopen for the next batch: the file may be fixed by then
             except Exception as exc:  # never let the writer die: later calls must drain
-                self.dropped += len(batch)
-                self.warn_once("write", f"cannot write to the traces database: {exc}")
-                _closed(conn)
-                conn = None
+                self.warn_once("writer", f"calls were not recorded: {exc!r}")
             finally:
                 with self._cond:
                     self._unwritten -= len(batch)
@@ -338,23 +336,35 @@ class TraceStore:
         try:
             return connect(self.path, self.busy_timeout_s)
         except (sqlite3.Error, OSError) as exc:
-            self.warn_once("open", f"cannot open the traces database: {exc}")
+            self.warn_once("database", f"cannot open the traces database: {exc}")
             return None
 
-    def _write(self, conn: sqlite3.Connection, batch: list[Pending]) -> None:
+    def _write(self, conn: sqlite3.Connection, batch: list[Pending]) -> bool:
+        """Insert the batch in one transaction; False (warned once) if the database refused."""
         rows = []
         for pending in batch:
             try:
                 row = to_row(pending)
             except Exception as exc:  # a user's redact hook or an odd SDK object
-                self.dropped += 1
+                self._count(dropped=1)
                 self.warn_once("row", f"a call was not recorded: {type(exc).__name__}: {exc}")
                 continue
             if row is not None:
                 rows.append(row)
-        with conn:
-            conn.executemany(_INSERT, rows)
-        self.written += len(rows)
+        try:
+            with conn:
+                conn.executemany(_INSERT, rows)
+        except sqlite3.Error as exc:
+            self._count(dropped=len(rows))
+            self.warn_once("database", f"cannot write to the traces database: {exc}")
+            return False
+        self._count(written=len(rows))
+        return True
+
+    def _count(self, *, dropped: int = 0, written: int = 0) -> None:
+        with self._cond:
+            self.dropped += dropped
+            self.written += written
 
 
 def _closed(conn: sqlite3.Connection | None) -> None:
