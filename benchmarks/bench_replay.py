@@ -9,14 +9,19 @@ In one temp directory it builds
 * a bare project: ``@pytest.mark.parametrize("i", range(N))`` asserting something trivial;
 
 then times ``python -m pytest -q -p no:cacheprovider`` on each as subprocesses
-(same interpreter, same environment, same installed plugins, modelguard included),
-alternating, ROUNDS rounds each, and prints the medians and ratios; the
-``--collect-only`` runs show how much is startup + collection. Finally it runs the
-replay under ``python -m cProfile`` and prints the hot functions::
+(same interpreter, same environment, same installed plugins, modelguard included;
+bare also with ``-p no:modelguard``), alternating, ``--rounds`` rounds each, and
+prints medians, minimums, CPU times and ratios; the ``--collect-only`` runs show
+how much is startup + collection. Finally it times the phases of one in-process
+run (prefetch, item setups, gate, garbage collection) and runs the replay under
+``python -m cProfile`` to print the hot functions::
 
     python benchmarks/bench_replay.py                 # N = 4000 items, 3 rounds
     python benchmarks/bench_replay.py --items 10000
+    python benchmarks/bench_replay.py --ref HEAD      # a committed revision, not the working tree
 
+Every run uses one snapshot of the package (copied at the start, first on
+PYTHONPATH), so edits landing during the benchmark cannot mix in.
 The goal is replay / bare <= 1.5 at N = 4000.
 """
 
@@ -217,16 +222,25 @@ def run(
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([*PYTEST, *args], cwd=cwd, env=env, capture_output=True, text=True)
+    code, out, err = _pytest(cwd, [*PYTEST, *args], env)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if done.returncode != 0 or (expect is not None and expect not in done.stdout):
+    if code != 0 or (expect is not None and expect not in out):
         sys.exit(
-            f"pytest {' '.join(args)} in {cwd} exited {done.returncode} "
-            f"(wanted {expect!r}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            f"pytest {' '.join(args)} in {cwd} exited {code} "
+            f"(wanted {expect!r}):\n{out[-3000:]}\n{err[-3000:]}"
         )
     return elapsed, cpu
+
+
+def _pytest(cwd: Path, cmd: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """Run with output to files, not pipes: a busy parent cannot stall the child's writes."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        code = subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=err).returncode
+        out.seek(0)
+        err.seek(0)
+        return code, out.read(), err.read()
 
 
 Timings = dict[str, list[tuple[float, float]]]  # command -> [(wall s, cpu s)] per round
@@ -364,16 +378,10 @@ def probe(projects: dict[str, Path], env: dict[str, str]) -> None:
         ("bare", "bare", "plain"),
         ("replay + gc.freeze()", "replay", "freeze"),
     ):
-        done = subprocess.run(
-            [sys.executable, "-c", PROBE, mode],
-            cwd=projects[project],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        line = [x for x in done.stderr.splitlines() if x.startswith("PROBE ")]
+        _, out, err = _pytest(projects[project], [sys.executable, "-c", PROBE, mode], env)
+        line = [x for x in err.splitlines() if x.startswith("PROBE ")]
         if not line or json.loads(line[-1][6:])["code"] != 0:
-            sys.exit(f"probe {name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+            sys.exit(f"probe {name} failed:\n{out[-2000:]}\n{err[-2000:]}")
         results[name] = json.loads(line[-1][6:])["spent"]
     keys = list(dict.fromkeys(k for r in results.values() for k in r))
     width = max(map(len, keys))
@@ -394,11 +402,9 @@ def probe(projects: dict[str, Path], env: dict[str, str]) -> None:
 def profile(replay: Path, env: dict[str, str], out: Path, top_mg: int, top_all: int) -> None:
     """The replay run under cProfile (a subprocess, so the run is the same as timed)."""
     cmd = [sys.executable, "-m", "cProfile", "-o", str(out), *PYTEST[1:]]
-    done = subprocess.run(cmd, cwd=replay, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(
-            f"profiled run exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        )
+    code, stdout, stderr = _pytest(replay, cmd, env)
+    if code != 0:
+        sys.exit(f"profiled run exited {code}:\n{stdout[-3000:]}\n{stderr[-3000:]}")
     stats = pstats.Stats(str(out))
     total = stats.total_tt  # type: ignore[attr-defined]
     entries = stats.stats.items()  # type: ignore[attr-defined]

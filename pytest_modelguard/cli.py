@@ -188,6 +188,49 @@ def _add_capture_commands(sub: Any) -> None:
     _add_trace_filters(stats)
     stats.add_argument("--json", action="store_true", help="print the summary as JSON")
     stats.set_defaults(run=cmd_traces_stats)
+    _add_replay_command(sub)
+
+
+def _add_replay_command(sub: Any) -> None:
+    replay = sub.add_parser(
+        "replay", help="can I switch? replay a sample of captured calls against a candidate"
+    )
+    _add_trace_filters(replay)
+    replay.add_argument(
+        "--candidate", required=True, metavar="MODEL", help="PROVIDER:MODEL or alias"
+    )
+    replay.add_argument("--sample", type=_count_arg, default=200, metavar="N", help="calls (200)")
+    replay.add_argument("--seed", type=int, default=0, help="sampling and bootstrap seed (0)")
+    replay.add_argument(
+        "--grader",
+        choices=("similarity", "judge"),
+        default="similarity",
+        help="similarity to the production answer, or a pairwise llm_judge (needs judge = ...)",
+    )
+    replay.add_argument(
+        "--record", choices=("none", "once", "all"), default="once", help="calls (default once)"
+    )
+    replay.add_argument("--pyproject", type=Path, default=Path("pyproject.toml"))
+    replay.set_defaults(run=cmd_replay)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Export a sample, run it against the candidate, and say whether to switch."""
+    from .capture.export import ExportError
+    from .capture.read import TraceDbError
+    from .replay import ReplayPlan, run_replay
+
+    plan = ReplayPlan(
+        db=args.db, candidate=args.candidate, sample=args.sample, seed=args.seed,
+        grader=args.grader, record=args.record, pyproject=args.pyproject,
+        where=_trace_filter(args),
+    )  # fmt: skip
+    try:
+        status, lines = run_replay(plan)
+    except (TraceDbError, ExportError) as exc:
+        return _fail(exc)
+    print("\n".join(lines))
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
