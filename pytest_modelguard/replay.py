@@ -11,7 +11,7 @@ import json
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ class ReplayPlan:
     grader: str = "similarity"
     record: str = "once"
     pyproject: Path | None = None
-    where: TraceFilter = TraceFilter()
+    where: TraceFilter = field(default_factory=TraceFilter)
 
 
 def build_suite(plan: ReplayPlan, workdir: Path) -> tuple[Path, str]:
@@ -66,7 +66,8 @@ def pytest_args(plan: ReplayPlan, suite: Path, baseline: str, report: Path) -> l
     args = [str(suite), "-q", "-p", "no:cacheprovider", "--rootdir", str(suite.parent)]
     if plan.pyproject is not None and plan.pyproject.exists():
         args += ["-c", str(plan.pyproject)]
-    return args + [
+    return [
+        *args,
         "--baseline", baseline, "--models", plan.candidate,
         "--modelguard-record", plan.record, "--modelguard-seed", str(plan.seed),
         "--modelguard-json", str(report),
