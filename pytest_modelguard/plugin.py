@@ -270,7 +270,11 @@ def pytest_runtest_makereport(
         report.longrepr = clean
     results = item.stash.get(RESULTS, None)
     if results and _is_final(report):
-        setattr(report, REPORT_ATTR, [r.to_dict() for r in results])
+        if hasattr(item.config, "workerinput"):  # xdist: the report carries them to the controller
+            setattr(report, REPORT_ATTR, [r.to_dict() for r in results])
+        else:
+            session_of(item.config).results.extend(results)
+        del item.stash[RESULTS]
     return report
 
 

@@ -62,12 +62,17 @@ class Request:
             "repeat": self.repeat,
         }
 
-    def key(self) -> str:
-        """sha256 of the canonical JSON of the request (never of a test id)."""
+    _key: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
         text = json.dumps(
             self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        object.__setattr__(self, "_key", hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+    def key(self) -> str:
+        """sha256 of the canonical JSON of the request (never of a test id); computed once."""
+        return self._key
 
     @property
     def system(self) -> str | None:
