@@ -77,8 +77,15 @@ class SuiteCollectError(Exception):
     """A suite that cannot be collected; the message is all the user needs."""
 
 
-class ModelCallError(Exception):
-    """The model call failed for good: the item is an error, not a low score."""
+class ModelCallError(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+    """The model call failed for good: the item is an error, not a low score.
+
+    A ``pytest.fail`` outcome without a traceback: raised in setup, pytest formats it
+    as one line instead of walking the source of every frame (seconds per 100 errors).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, pytrace=False)
 
 
 class CaseFailure(Exception):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .client import ModelCallFailed, ModelClient
+from .client import ModelClient
 from .graders.base import GraderConfigError
 from .graders.decorator import recording
 from .items import RESULTS
@@ -85,7 +85,7 @@ def model(request: pytest.FixtureRequest) -> ModelClient:
     if the_case is not None:
         answered = client.answer_for(the_case.messages)
         if answered.completion is None:
-            raise ModelCallFailed(f"{client.name} on {the_case.id}: {answered.error}")
+            pytest.fail(f"{client.name} on {the_case.id}: {answered.error}", pytrace=False)
     request.node.stash[CLIENT] = client
     return client
 
