@@ -92,6 +92,19 @@ def _parameter_names(function: Callable[..., Any]) -> frozenset[str]:
     return frozenset(inspect.signature(function).parameters)
 
 
+def without_secret(error: ProviderError, secret: str | None) -> ProviderError:
+    """The error with the key scrubbed out: some endpoints quote the key they refused."""
+    text = str(error)
+    if not secret or secret not in text:
+        return error
+    return ProviderError(
+        text.replace(secret, "[redacted]"),
+        transient=error.transient,
+        status=error.status,
+        retry_after=error.retry_after,
+    )
+
+
 def is_transient_status(status: int) -> bool:
     """408, 409, 429 and every 5xx are worth retrying; other statuses are permanent."""
     return status in TRANSIENT_STATUSES or status >= 500
@@ -195,7 +208,8 @@ class SdkProvider(Generic[ClientT]):
         start = time.monotonic()
         outcome = await self._create(client, request, f"{self.name}:{request.model}")
         if isinstance(outcome, ProviderError):
-            raise outcome  # raised outside the SDK's except block: no SDK object is chained
+            # raised outside the SDK's except block: no SDK object is chained
+            raise without_secret(outcome, getattr(client, "api_key", None))
         return self._to_completion(outcome, time.monotonic() - start)
 
     def client(self) -> ClientT:
@@ -236,4 +250,5 @@ __all__ = [
     "read_api_key",
     "sdk_kwargs",
     "status_error",
+    "without_secret",
 ]
