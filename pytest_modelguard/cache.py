@@ -8,10 +8,17 @@ Writes go to a temp file in the same directory and are ``os.replace``d, so reade
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import tempfile
 import threading
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 from enum import Enum
 from pathlib import Path
 
@@ -33,6 +40,37 @@ class RecordMode(str, Enum):
     @property
     def calls_misses(self) -> bool:
         return self is not RecordMode.NONE
+
+
+class Claim:
+    """An exclusive, cross-process hold on one request while it is being paid for.
+
+    An advisory ``flock`` on a per-request lock file in the temp dir: pytest-xdist workers (or two
+    CI jobs sharing a cache) never pay twice for the same answer, and the lock dies with
+    its process, so a killed run leaves nothing stale. Without ``fcntl`` it holds nothing.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._fd: int | None = None
+        if fcntl is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def acquire(self, wait: bool) -> bool:
+        """Take the lock; with ``wait=False``, False when another process holds it."""
+        if self._fd is None or fcntl is None:
+            return True
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
 
 
 class CorruptEntryError(ValueError):
@@ -59,6 +97,16 @@ class Cache:
             / key[:2]
             / f"{key}.json"
         )
+
+    def claim(self, request: Request) -> Claim:
+        """The lock a caller holds while it pays for ``request`` (see Claim)."""
+        return Claim(self._locks / f"{request.key()}.lock")
+
+    @property
+    def _locks(self) -> Path:
+        """Lock files live in the temp dir, keyed by this cache: never in the committed cache."""
+        root = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / "modelguard-locks" / root
 
     def get(self, request: Request) -> Completion | None:
         """The recorded answer, or None when absent. A corrupt file raises CorruptEntryError."""
@@ -87,8 +135,9 @@ class Cache:
             "completion": completion.to_dict(),
         }
         data = (json.dumps(entry, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-        # unique per process and thread, so concurrent writers never share a temp file
-        tmp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}")
+        # unique per process and thread, so concurrent writers never share a temp file;
+        # not *.json, so a write cut short by a kill never looks like an entry
+        tmp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{key}.tmp")
         try:
             fd = os.open(tmp, _WRITE_FLAGS, 0o644)
         except FileNotFoundError:

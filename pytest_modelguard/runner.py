@@ -172,11 +172,25 @@ async def answer_all(
     rng = random.Random()
 
     async def answer(key: str, request: Request) -> None:
-        outcome = await _call(providers, request, limit, retry, rng, spend)
-        if isinstance(outcome, Completion):
-            # On the loop, not in a thread: a put is ~0.3 ms, and handing it to a thread
-            # costs more (GIL hand-offs) than it saves. See benchmarks/bench_live.py.
-            cache.put(request, outcome)
+        claim = cache.claim(request)
+        try:
+            if not claim.acquire(wait=False):  # another process is paying for it: wait
+                await asyncio.to_thread(claim.acquire, True)
+            # it may have been recorded by another process since we looked
+            found = None if mode is RecordMode.ALL else _recorded_since(cache, request)
+            if found is not None:
+                results[key] = found
+                tally.add(found, cached=True)
+                if cached_keys is not None:
+                    cached_keys.add(key)
+                return
+            outcome = await _call(providers, request, limit, retry, rng, spend)
+            if isinstance(outcome, Completion):
+                # On the loop, not in a thread: a put is ~0.3 ms, and handing it to a thread
+                # costs more (GIL hand-offs) than it saves. See benchmarks/bench_live.py.
+                cache.put(request, outcome)
+        finally:
+            claim.release()
         results[key] = outcome
         tally.add(outcome, cached=False)
 
@@ -189,6 +203,13 @@ async def answer_all(
         if progress is not None:
             progress.finish(tally.event())
     return results
+
+
+def _recorded_since(cache: Cache, request: Request) -> Completion | None:
+    try:
+        return cache.get(request)
+    except ValueError:  # unreadable: call and replace it, as if it were absent
+        return None
 
 
 def _replay(cache: Cache, request: Request, key: str, mode: RecordMode) -> Outcome | None:

@@ -197,7 +197,7 @@ class ModelguardSession:
         if case.baseline is not None:
             return case.baseline.output
         requests = self.requests_for(case, baseline)
-        answer = self.answers.get(requests[0].key()) if requests else None
+        answer = self.answer(requests[0]) if requests else None  # another xdist worker's item
         return answer.completion.text if answer and answer.completion else None
 
     def _grade(

@@ -86,7 +86,7 @@ class _LineList(list[Any]):
 
 
 def _loader_base() -> type[yaml.SafeLoader]:
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[no-any-return]
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_loader_base()):  # type: ignore[misc]
