@@ -10,6 +10,7 @@ import numpy as np
 
 from . import stats
 from .config import Budgets
+from .graders import dimension_scores
 from .results import ItemResult
 
 ERROR_RATE_LIMIT = 0.05
@@ -72,6 +73,7 @@ class ModelSummary:
     cost_vs_baseline: float | None = None  # cost per answer as a fraction of the baseline's
     token_outliers: tuple[TokenOutlier, ...] = ()
     judge_cost_usd: float | None = 0.0  # llm_judge calls grading this model's answers
+    dimensions: Mapping[str, float] = field(default_factory=dict)  # mean score per dimension
     repeat_agreement: float | None = None  # how often a case's repeats score alike
     verdicts: tuple[str, ...] = ()  # every verdict that applies, worst first (`verdict`)
 
@@ -82,6 +84,10 @@ class TagSummary:
     mean_score: float | None
     delta: stats.DeltaEstimate | None
     cost_per_case_usd: float | None = None  # None: some answer's cost is unknown
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_p50_s: float | None = None
+    latency_p95_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +194,16 @@ def _paired(
     )
 
 
+def _dimension_means(answered: Sequence[ItemResult]) -> dict[str, float]:
+    """Per dimension, the mean over answers of each answer's weighted dimension score."""
+    per_answer = [dimension_scores(r.grades) for r in answered]
+    names = sorted({name for scores in per_answer for name in scores})
+    return {
+        name: float(np.mean([scores[name] for scores in per_answer if name in scores]))
+        for name in names
+    }
+
+
 def _total(costs: Sequence[float | None]) -> float | None:
     """The sum, or None when any part is unknown."""
     return None if None in costs else float(sum(c for c in costs if c is not None))
@@ -238,6 +254,7 @@ def _summarise(
         reasoning_tokens=sum(r.reasoning_tokens for r in answered),
         token_outliers=_token_outliers(answered),
         judge_cost_usd=_total([r.judge_cost_usd for r in results]),
+        dimensions=_dimension_means(answered),
         repeat_agreement=stats.repeat_agreement(list(_scores_by_case(answered).values())),
         latency_p50_s=_percentile(latencies, 50),
         latency_p95_s=_percentile(latencies, 95),
@@ -366,11 +383,16 @@ def _tag_summaries(
             if name != config.baseline and base_tagged:
                 delta = _paired(tagged, base_tagged, config, config.confidence)
             mean = float(np.mean([r.score for r in answered])) if answered else None
+            latencies = [r.latency_s for r in answered if r.latency_s is not None]
             row[name] = TagSummary(
                 n=len(answered),
                 mean_score=mean,
                 delta=delta,
                 cost_per_case_usd=_cost_per_case(answered),
+                input_tokens=sum(r.input_tokens for r in answered),
+                output_tokens=sum(r.output_tokens for r in answered),
+                latency_p50_s=_percentile(latencies, 50),
+                latency_p95_s=_percentile(latencies, 95),
             )
         tags[tag] = row
     return tags

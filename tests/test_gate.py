@@ -167,6 +167,8 @@ def test_tags_get_their_own_paired_delta() -> None:
     report = evaluate(rows, config("cand"))
     tag = report.tags["x"]["cand"]
     assert tag.n == 40 and tag.mean_score == 1.0 and tag.delta is not None and tag.delta.mean == 0
+    assert tag.latency_p50_s == 0.5 and tag.latency_p95_s == 0.5 and tag.input_tokens == 4000
+    assert tag.cost_per_case_usd == pytest.approx(0.001)
 
 
 def test_cost_vs_baseline_is_a_fraction_of_the_baseline_cost() -> None:
@@ -212,3 +214,27 @@ def test_repeat_agreement_is_reported_when_cases_repeat() -> None:
     summary = evaluate(rows, config("cand")).models["cand"]
     assert summary.repeat_agreement == pytest.approx(0.5)
     assert evaluate(rows, config("cand")).models[BASE].repeat_agreement is None
+
+
+def test_dimension_means_per_model() -> None:
+    from pytest_modelguard.graders.base import Grade
+
+    def graded(i: int) -> ItemResult:
+        grades = (
+            Grade("a", float(i % 2), i % 2 == 1, dimension="correctness"),
+            Grade("b", 1.0, True, dimension="format"),
+            Grade("c", 0.0, False),
+        )
+        return ItemResult(
+            suite="s",
+            case_id=f"c{i}",
+            model="cand",
+            score=0.5,
+            passed=True,
+            grades=grades,
+            cost_usd=0.0,
+        )
+
+    rows = results(BASE, [0.5] * 10) + [graded(i) for i in range(10)]
+    summary = evaluate(rows, config("cand")).models["cand"]
+    assert summary.dimensions == {"correctness": 0.5, "format": 1.0}

@@ -52,6 +52,7 @@ def _model(summary: ModelSummary, spec: Any) -> dict[str, Any]:
         "cost_per_case_usd": summary.cost_per_case_usd,
         "cost_vs_baseline": summary.cost_vs_baseline,
         "judge_cost_usd": summary.judge_cost_usd,
+        "dimensions": dict(summary.dimensions),
         "input_tokens": summary.input_tokens,
         "output_tokens": summary.output_tokens,
         "cached_input_tokens": summary.cached_input_tokens,
@@ -82,5 +83,9 @@ def _tag(summary: TagSummary) -> dict[str, Any]:
         "n": summary.n,
         "mean_score": summary.mean_score,
         "cost_per_case_usd": summary.cost_per_case_usd,
+        "input_tokens": summary.input_tokens,
+        "output_tokens": summary.output_tokens,
+        "latency_p50_s": summary.latency_p50_s,
+        "latency_p95_s": summary.latency_p95_s,
         "delta": _delta(summary.delta),
     }

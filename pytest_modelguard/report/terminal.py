@@ -26,6 +26,11 @@ def summary_lines(report: GateReport, title: str) -> list[str]:
     reasons = [(s.name, r) for s in report.models.values() for r in s.reasons]
     reasons += [(s.name, _outliers(s)) for s in report.models.values() if s.token_outliers]
     reasons += [
+        (s.name, "dimensions: " + ", ".join(f"{k} {v:.3f}" for k, v in s.dimensions.items()))
+        for s in report.models.values()
+        if s.dimensions
+    ]
+    reasons += [
         (s.name, f"llm_judge cost {_money(s.judge_cost_usd)} (not in the model's cost)")
         for s in report.models.values()
         if s.judge_cost_usd != 0
