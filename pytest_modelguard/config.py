@@ -401,7 +401,7 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         _check_priced(source, model, record)
     judge_name = reader.get("judge", str)
     return Settings(
-        judge=resolver.resolve(judge_name) if judge_name else None,
+        judge=_resolve(resolver, reader, "judge", judge_name, from_flag=False),
         providers=resolver.providers,
         resolver=resolver,
         baseline=baseline,

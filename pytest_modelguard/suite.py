@@ -289,6 +289,8 @@ def _parse(path: Path, shown: str) -> Any:
         problem = getattr(exc, "problem", None) or str(exc)
         if "cannot start any token" in problem and _char_at(text, mark) == "\t":
             problem += " (a tab: indent YAML with spaces)"
+        if "maximum nesting depth" in problem:  # libyaml >= 0.2.6 stops at 1,000 by itself
+            problem = f"nested deeper than {MAX_DEPTH} levels"
         raise SuiteError(f"{shown}{at}: invalid YAML: {problem}") from None
 
 

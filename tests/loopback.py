@@ -149,13 +149,22 @@ def _text_of(content: Any) -> str:
 
 
 def _parse_call(wire: Wire, body: dict[str, Any], headers: dict[str, str]) -> Call:
-    messages = [{"role": str(m.get("role")), "content": _text_of(m.get("content"))}
-                for m in body.get("messages", [])]
+    messages = [
+        {"role": str(m.get("role")), "content": _text_of(m.get("content"))}
+        for m in body.get("messages", [])
+    ]
     if wire == "anthropic" and body.get("system") is not None:
         messages.insert(0, {"role": "system", "content": _text_of(body["system"])})
     params = {k: v for k, v in body.items() if k not in ("model", "messages", "system", "stream")}
-    return Call(wire, str(body.get("model", "")), tuple(messages), params, headers,
-                bool(body.get("stream")), time.monotonic())
+    return Call(
+        wire,
+        str(body.get("model", "")),
+        tuple(messages),
+        params,
+        headers,
+        bool(body.get("stream")),
+        time.monotonic(),
+    )
 
 
 def _words(text: str) -> int:
@@ -173,11 +182,15 @@ def _counts(call: Call, reply: Reply) -> tuple[int, int]:
 def openai_usage(call: Call, reply: Reply) -> dict[str, Any]:
     inp, out = _counts(call, reply)
     return {
-        "prompt_tokens": inp, "completion_tokens": out, "total_tokens": inp + out,
+        "prompt_tokens": inp,
+        "completion_tokens": out,
+        "total_tokens": inp + out,
         "prompt_tokens_details": {"cached_tokens": reply.cached_tokens, "audio_tokens": 0},
         "completion_tokens_details": {
-            "reasoning_tokens": reply.reasoning_tokens, "audio_tokens": 0,
-            "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0,
+            "reasoning_tokens": reply.reasoning_tokens,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
         },
     }
 
@@ -196,11 +209,16 @@ def anthropic_usage(call: Call, reply: Reply) -> dict[str, Any]:
 def _openai_body(call: Call, reply: Reply, ident: str) -> dict[str, Any]:
     message = {"role": "assistant", "content": reply.text, "refusal": None, "annotations": []}
     return {
-        "id": ident, "object": "chat.completion", "created": int(time.time()), "model": call.model,
-        "choices": [{"index": 0, "message": message, "logprobs": None,
-                     "finish_reason": reply.finish_reason}],
+        "id": ident,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": call.model,
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason}
+        ],
         "usage": openai_usage(call, reply),
-        "service_tier": "default", "system_fingerprint": "fp_loopback",
+        "service_tier": "default",
+        "system_fingerprint": "fp_loopback",
     }
 
 
@@ -210,9 +228,13 @@ def _stop_reason(reply: Reply) -> str:
 
 def _anthropic_body(call: Call, reply: Reply, ident: str) -> dict[str, Any]:
     return {
-        "id": ident, "type": "message", "role": "assistant", "model": call.model,
+        "id": ident,
+        "type": "message",
+        "role": "assistant",
+        "model": call.model,
         "content": [{"type": "text", "text": reply.text}],
-        "stop_reason": _stop_reason(reply), "stop_sequence": None,
+        "stop_reason": _stop_reason(reply),
+        "stop_sequence": None,
         "usage": anthropic_usage(call, reply),
     }
 
@@ -222,13 +244,20 @@ def _pieces(text: str) -> list[str]:
 
 
 def _openai_events(call: Call, reply: Reply, ident: str) -> list[str]:
-    head = {"id": ident, "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": call.model, "system_fingerprint": "fp_loopback"}
+    head = {
+        "id": ident,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": call.model,
+        "system_fingerprint": "fp_loopback",
+    }
     with_usage = bool((call.params.get("stream_options") or {}).get("include_usage"))
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        data = {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                                     "finish_reason": finish}]}
+        data = {
+            **head,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
         return {**data, "usage": None} if with_usage else data
 
     chunks = [chunk({"role": "assistant", "content": "", "refusal": None})]
@@ -241,29 +270,57 @@ def _openai_events(call: Call, reply: Reply, ident: str) -> list[str]:
 
 def _anthropic_events(call: Call, reply: Reply, ident: str) -> list[str]:
     usage = anthropic_usage(call, reply)
-    start = {**_anthropic_body(call, reply, ident), "content": [], "stop_reason": None,
-             "usage": {**usage, "output_tokens": 1}}
+    start = {
+        **_anthropic_body(call, reply, ident),
+        "content": [],
+        "stop_reason": None,
+        "usage": {**usage, "output_tokens": 1},
+    }
     events: list[tuple[str, dict[str, Any]]] = [
         ("message_start", {"type": "message_start", "message": start}),
-        ("content_block_start", {"type": "content_block_start", "index": 0,
-                                 "content_block": {"type": "text", "text": ""}}),
+        (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+        ),
         ("ping", {"type": "ping"}),
     ]
-    events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                        "delta": {"type": "text_delta", "text": piece}})
-               for piece in _pieces(reply.text)]
+    events += [
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": piece},
+            },
+        )
+        for piece in _pieces(reply.text)
+    ]
     events += [
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        ("message_delta", {"type": "message_delta",
-                           "delta": {"stop_reason": _stop_reason(reply), "stop_sequence": None},
-                           "usage": {"output_tokens": usage["output_tokens"]}}),
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": _stop_reason(reply), "stop_sequence": None},
+                "usage": {"output_tokens": usage["output_tokens"]},
+            },
+        ),
         ("message_stop", {"type": "message_stop"}),
     ]
     return [f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events]
 
 
-_ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error",
-                429: "rate_limit_error", 529: "overloaded_error"}
+_ERROR_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
 
 
 def _error_body(wire: Wire, status: int, message: str) -> dict[str, Any]:
@@ -280,8 +337,12 @@ def _head(status: int, headers: dict[str, str]) -> bytes:
 
 
 def _response(status: int, body: bytes, extra: dict[str, str] | None = None) -> bytes:
-    headers = {"content-type": "application/json", "content-length": str(len(body)),
-               "x-request-id": "req_loopback", **(extra or {})}
+    headers = {
+        "content-type": "application/json",
+        "content-length": str(len(body)),
+        "x-request-id": "req_loopback",
+        **(extra or {}),
+    }
     return _head(status, headers) + body
 
 
@@ -323,8 +384,11 @@ class Loopback:
     def count(self, *, model: str | None = None, prompt: str | None = None) -> int:
         """How many calls arrived, optionally only those for ``model`` and/or ``prompt``."""
         with self._lock:
-            return sum(1 for c in self.calls if (model is None or c.model == model)
-                       and (prompt is None or c.prompt == prompt))
+            return sum(
+                1
+                for c in self.calls
+                if (model is None or c.model == model) and (prompt is None or c.prompt == prompt)
+            )
 
     def keys_seen(self) -> set[str]:
         """The API keys the clients sent (``Authorization: Bearer`` or ``x-api-key``)."""
@@ -406,8 +470,16 @@ class Loopback:
             return
         build_events = _openai_events if call.wire == "openai" else _anthropic_events
         events = build_events(call, reply, ident)
-        writer.write(_head(200, {"content-type": "text/event-stream", "cache-control": "no-cache",
-                                 "transfer-encoding": "chunked"}))
+        writer.write(
+            _head(
+                200,
+                {
+                    "content-type": "text/event-stream",
+                    "cache-control": "no-cache",
+                    "transfer-encoding": "chunked",
+                },
+            )
+        )
         for event in events:
             data = event.encode()
             writer.write(b"%x\r\n%s\r\n" % (len(data), data))

@@ -75,5 +75,12 @@ def test_provider_errors_survive_pickling() -> None:
 
     from pytest_modelguard.providers.base import ProviderError
 
-    error = pickle.loads(pickle.dumps(ProviderError("HTTP 429", transient=True, status=429, retry_after=1.5)))
-    assert (str(error), error.transient, error.status, error.retry_after) == ("HTTP 429", True, 429, 1.5)
+    error = pickle.loads(
+        pickle.dumps(ProviderError("HTTP 429", transient=True, status=429, retry_after=1.5))
+    )
+    assert (str(error), error.transient, error.status, error.retry_after) == (
+        "HTTP 429",
+        True,
+        429,
+        1.5,
+    )

@@ -129,9 +129,14 @@ def test_bad_config_names_file_and_key(table: dict, message: str) -> None:
 def test_cost_budget_on_a_model_without_price_is_an_error() -> None:
     with pytest.raises(ConfigError, match="'python:m:f' has no known price, so max_cost_usd"):
         load({"baseline": "python:m:f", "budgets": {"max_cost_usd": 1.0}})
-    priced = {"baseline": "f", "budgets": {"max_cost_usd": 1.0},
-              "aliases": {"f": {"model": "python:m:f", "price": {"input": 1, "output": 1}}}}
+    priced = {
+        "baseline": "f",
+        "budgets": {"max_cost_usd": 1.0},
+        "aliases": {"f": {"model": "python:m:f", "price": {"input": 1, "output": 1}}},
+    }
     assert load(priced).baseline.price == Price(1.0, 1.0)
-    assert load({"baseline": "python:m:f", "budgets": {"max_spend_usd": 1.0}}).baseline.price is None
+    assert (
+        load({"baseline": "python:m:f", "budgets": {"max_spend_usd": 1.0}}).baseline.price is None
+    )
     with pytest.raises(ConfigError, match="max_spend_usd"):
         load({"baseline": "python:m:f", "budgets": {"max_spend_usd": 1.0}}, record="once")

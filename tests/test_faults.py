@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from loopback import Call, Fault, FaultPlan, LoopbackServer
+from reportfigures import timeless
 from sdkwarm import warm_sdks
 
 N = 24
@@ -123,12 +124,13 @@ def project(pytester: pytest.Pytester, srv: LoopbackServer) -> pytest.Pytester:
 def figures(path: Path) -> dict[str, Any]:
     """The report without what legitimately differs between runs (latency, cache hits)."""
     report = json.loads(path.read_text(encoding="utf-8"))
-    models = {
-        name: {k: v for k, v in m.items() if not k.startswith("latency")}
-        for name, m in report["models"].items()
-    }
     cases = sorted((c["id"], c["model"], c["score"], c["passed"]) for c in report["cases"])
-    return {"verdict": report["verdict"], "models": models, "cases": cases}
+    return {
+        "verdict": report["verdict"],
+        "models": timeless(report["models"]),
+        "tags": timeless(report["tags"]),
+        "cases": cases,
+    }
 
 
 def check_calls(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reportfigures import timeless
 
 ANSWERS = """
 import os
@@ -81,17 +82,18 @@ def run(project: pytest.Pytester, workers: int, report: str, *args: str) -> pyte
 
 
 def figures(path: Path) -> dict[str, Any]:
-    """What must not depend on ``-n``: every model's figures and every case's grade."""
+    """What must not depend on ``-n``: every model's and tag's figures, every case's grade."""
     report = json.loads(path.read_text(encoding="utf-8"))
-    models = {
-        name: {k: v for k, v in m.items() if not k.startswith("latency") and k != "cached"}
-        for name, m in report["models"].items()
-    }
     cases = sorted(
         (c["suite"], c["id"], c["model"], c["repeat"], c["score"], c["passed"], c["error"])
         for c in report["cases"]
     )
-    return {"verdict": report["verdict"], "models": models, "tags": report["tags"], "cases": cases}
+    return {
+        "verdict": report["verdict"],
+        "models": timeless(report["models"]),
+        "tags": timeless(report["tags"]),
+        "cases": cases,
+    }
 
 
 def assert_whole_cache(project: pytest.Pytester) -> None:
