@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,11 +221,38 @@ def test_regex_search_full_flags_negate() -> None:
 
 def test_bad_regex_fails_at_build_time_naming_the_pattern() -> None:
     message = config_error("regex", "(unclosed")
-    assert "regex: bad pattern '(unclosed': missing ), unterminated subpattern" in message
+    assert "regex: bad pattern '(unclosed': missing ): (unclosed" in message
+
+
+@pytest.mark.parametrize("pattern", [r"(\w)\1", r"(?<=a)b", r"a(?!b)"])
+def test_backtracking_constructs_are_refused_with_the_reason(pattern: str) -> None:
+    assert "RE2 has no lookarounds or backreferences" in config_error("regex", pattern)
+
+
+def test_catastrophic_patterns_run_in_linear_time() -> None:
+    """Python's re takes longer than the universe's age on these; RE2 answers at once."""
+    outcome: list[bool] = []
+    patterns = [r"(a+)+$", r"(a|aa)+$", r"^(\w+\s?)*$"]
+    outputs = ["a" * 50_000 + "!", "word " * 20_000 + "!"]
+    worker = threading.Thread(
+        target=lambda: outcome.extend(bool(grade("regex", p, o)) for p in patterns for o in outputs),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=10)
+    assert outcome == [False, False, False, False, False, False]
+
+
+def test_regex_positions_count_characters_not_bytes() -> None:
+    found = grade("regex", "é+", "cafééé")
+    assert found and found.reason.endswith("matched 'ééé' at 3")
 
 
 def test_regex_unknown_flag_and_match_mode() -> None:
     assert "unknown flag 'q'" in config_error("regex", {"pattern": "x", "flags": "iq"})
+    assert "'x' (verbose) is not supported by RE2" in config_error(
+        "regex", {"pattern": "x", "flags": "x"}
+    )
     assert "(did you mean 'full'?)" in config_error("regex", {"pattern": "x", "match": "ful"})
     assert "option 'pattern' is required" in config_error("regex", {"flags": "i"})
 

@@ -13,6 +13,8 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+import re2  # type: ignore[import-untyped]
+
 from ._options import Built, Kind, Options, cut, show
 from .base import Answer
 
@@ -113,27 +115,38 @@ def build_contains(opts: Options) -> Built:
     return Built(check)
 
 
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+_REGEX_FLAGS = {"i": "i", "m": "m", "s": "s"}  # RE2's inline flags
 
 
-def _regex_flags(opts: Options) -> int:
-    flags = 0
-    for letter in "".join(opts.strings("flags")):
+def _regex_flags(opts: Options) -> str:
+    letters = sorted(set("".join(opts.strings("flags"))))
+    for letter in letters:
+        if letter == "x":
+            raise opts.error("flags: 'x' (verbose) is not supported by RE2; use i, m or s")
         if letter not in _REGEX_FLAGS:
-            raise opts.error(f"flags: unknown flag {letter!r}; use any of i, m, s, x")
-        flags |= _REGEX_FLAGS[letter]
-    return flags
+            raise opts.error(f"flags: unknown flag {letter!r}; use any of i, m, s")
+    return f"(?{''.join(letters)})" if letters else ""
+
+
+def _re2_options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # the error reaches the user in our message, once
+    return options
 
 
 def build_regex(opts: Options) -> Built:
-    """A Python `re` pattern found in (`match: search`) or matching all of (`full`) the output."""
+    """An RE2 pattern found in (`match: search`) or matching all of (`full`) the output.
+
+    RE2 runs in time linear in the output's length: no pattern can hang a run.
+    """
     pattern = opts.required_text("pattern")
     full = opts.choice("match", ("search", "full"), "search") == "full"
     negate = opts.flag("negate", False)
     try:
-        compiled = re.compile(pattern, _regex_flags(opts))
-    except re.error as exc:
-        raise opts.error(f"bad pattern {pattern!r}: {exc}") from None
+        compiled = re2.compile(_regex_flags(opts) + pattern, _re2_options())
+    except re2.error as exc:
+        problem = exc.args[0].decode() if isinstance(exc.args[0], bytes) else str(exc)
+        raise opts.error(f"bad pattern {pattern!r}: {problem}{_re2_hint(problem)}") from None
     shown = show(pattern, 40)
 
     def check(answer: Answer) -> tuple[float, str]:
@@ -145,6 +158,15 @@ def build_regex(opts: Options) -> Built:
         return (0.0, "forbidden: " + reason) if negate else (1.0, reason)
 
     return Built(check)
+
+
+def _re2_hint(problem: str) -> str:
+    if "invalid perl operator" in problem or "invalid escape sequence: \\" in problem:
+        return (
+            " (RE2 has no lookarounds or backreferences: they are what makes a regex run "
+            "for ever; use negate, or a python: grader)"
+        )
+    return ""
 
 
 _NUMBER = re.compile(
