@@ -154,8 +154,8 @@ def percent(fraction: float) -> str:
 def _notes(config: GateConfig, compared: int, ci_confidence: float) -> Iterable[str]:
     if compared > 1:
         yield (
-            f"{compared} candidates: CIs at {percent(ci_confidence)} (Bonferroni) keep the "
-            f"family-wise level at {percent(config.confidence)}; p-values Holm-adjusted"
+            f"{compared} candidates: {percent(ci_confidence)} CIs (Bonferroni) and Holm p-values "
+            f"hold the family-wise level at {percent(config.confidence)}"
         )
     if config.subset:
         yield "selection left cases out: the gate ran on a subset of the suites"

@@ -309,8 +309,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     report = mg.report
     if report is None:
         return
-    from .gate import percent
-    from .report.terminal import summary_lines, verdict_line
+    from .gate import FAILING, percent
+    from .report.terminal import reason_lines, summary_rows, verdict_line, verdict_lines
 
     settings = mg.settings
     title = (
@@ -320,8 +320,21 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         + (f" (margin {settings.margin})" if settings.gate == "non-inferiority" else "")
     )
     terminalreporter.section("modelguard")
-    if config.get_verbosity() >= 0:
-        for line in summary_lines(report, title):
+    if config.get_verbosity() < 0:
+        for line in verdict_lines(report):
+            terminalreporter.write_line(line)
+    else:
+        terminalreporter.write_line(title)
+        terminalreporter.write_line("")
+        for model, line in summary_rows(report):
+            verdict = model.verdict if model is not None else None
+            terminalreporter.write_line(
+                line, red=verdict in FAILING, green=verdict == "pass", bold=model is None
+            )
+        reasons = reason_lines(report)
+        if reasons:
+            terminalreporter.write_line("")
+        for line in reasons:
             terminalreporter.write_line(line)
     terminalreporter.write_line(
         verdict_line(report), red=report.failed, green=not report.failed, bold=True

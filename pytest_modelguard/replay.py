@@ -19,6 +19,7 @@ import yaml
 
 from .capture.export import ExportOptions, export_suite
 from .capture.read import TraceFilter
+from .report.money import money
 
 GRADERS: dict[str, list[dict[str, Any]]] = {
     "similarity": [{"similarity": {"against": "baseline"}}],
@@ -100,9 +101,9 @@ def _savings(production: float | None, candidate: float | None) -> str:
     saved = production - candidate
     change = f"{-saved / production:+.0%}" if production else "n/a"
     return (
-        f"cost per call ${candidate:.6f} vs ${production:.6f} ({change}): "
-        f"{'saves' if saved >= 0 else 'costs'} ${abs(saved):.6f} per call, "
-        f"${abs(saved) * 1000:.4f} per 1,000 calls"
+        f"cost per call {money(candidate)} vs {money(production)} ({change}): "
+        f"{'saves' if saved >= 0 else 'costs'} {money(abs(saved))} per call, "
+        f"{money(abs(saved) * 1000)} per 1,000 calls"
     )
 
 

@@ -133,16 +133,22 @@ def _bca_constants(deltas: FloatArray, means: FloatArray) -> Bca | None:
     return Bca(z0, float(np.sum(centred**3) / (6 * spread**1.5)))
 
 
-def _z_of_fraction_below(means: FloatArray, value: float) -> float:
-    """Normal quantile of the share of bootstrap means below `value`, ties counting half.
+def _z_of_fraction_below(
+    means: FloatArray, value: float, ties: Literal["half", "inward"] = "half"
+) -> float:
+    """Normal quantile of the share of bootstrap means below `value`.
 
+    Ties count half, or all on the side that brings the share nearer 1/2 ("inward").
     The share is kept half a resample away from 0 and 1 so the quantile stays finite.
     """
     below = np.count_nonzero(means < value - _TIE_ATOL)
-    ties = np.count_nonzero(np.abs(means - value) <= _TIE_ATOL)
+    tied = np.count_nonzero(np.abs(means - value) <= _TIE_ATOL)
+    if ties == "half":
+        share = (below + tied / 2) / means.size
+    else:
+        share = min(max(0.5, below / means.size), (below + tied) / means.size)
     edge = 0.5 / means.size
-    fraction = min(max((below + ties / 2) / means.size, edge), 1 - edge)
-    return float(special.ndtri(fraction))
+    return float(special.ndtri(min(max(share, edge), 1 - edge)))
 
 
 def _bca_levels(bca: Bca, z: float) -> tuple[float, float] | None:
@@ -163,9 +169,12 @@ def bootstrap_p(means: FloatArray, n: int, bca: Bca | None) -> float:
     Inverts `interval`: find the normal quantile at which an endpoint sits on 0,
     then undo the small-sample widening of `bootstrap_level`. With every bootstrap
     mean on one side of 0 the answer is "below what B resamples resolve": the
-    tail is then taken as half a resample, and p is never below 1/B.
+    tail is then taken as half a resample, and p is never below 1/B. Bootstrap means
+    exactly at 0 (an atom, common with few distinct deltas) count on the side nearer
+    the middle: the interval's end sits on 0 until the level leaves the atom, so p
+    agrees with the CI ("[-0.04, +0.000]" never comes with p < 0.05).
     """
-    z = _z_of_fraction_below(means, 0.0)
+    z = _z_of_fraction_below(means, 0.0, ties="inward")
     if bca:
         shifted = z - bca.z0
         if 1 + bca.accel * shifted <= 0:

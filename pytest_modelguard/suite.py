@@ -63,6 +63,9 @@ class Case:
     path: str = ""
     line: int = 0
 
+    def __repr__(self) -> str:  # short: pytest shows it beside every failing test
+        return f"<case {self.id} of {self.path or self.suite}:{self.line}>"
+
 
 @dataclass(frozen=True, slots=True)
 class Suite:

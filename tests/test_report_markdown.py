@@ -12,7 +12,8 @@ from pytest_modelguard.config import ModelSpec, ProviderSpec, Settings
 from pytest_modelguard.gate import GateConfig, evaluate
 from pytest_modelguard.graders.base import Grade
 from pytest_modelguard.report.json_report import build_json
-from pytest_modelguard.report.markdown import WORST_CASES, money, render_markdown
+from pytest_modelguard.report.markdown import WORST_CASES, render_markdown
+from pytest_modelguard.report.money import money
 from pytest_modelguard.results import ItemResult
 
 BASE, GOOD, BAD = "base", "good", "bad"

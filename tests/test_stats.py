@@ -214,6 +214,35 @@ def test_bootstrap_p_value_is_dual_to_the_interval(method: stats.Method, shift: 
     assert (estimate.p_value < 0.05) == (estimate.ci_high < 0 or estimate.ci_low > 0)
 
 
+@pytest.mark.parametrize("method", ["bca", "percentile"])
+def test_p_value_agrees_with_the_interval_when_bootstrap_means_pile_up_on_zero(
+    method: stats.Method,
+) -> None:
+    """Scores on 0/0.5/1 with a few drops: many resamples have a mean of exactly 0.
+
+    The CI's end then sits on 0 ("[-0.08, +0.000]"): p must not call that significant.
+    """
+    rng = np.random.default_rng(7)
+    disagreements, boundary = [], 0
+    for trial in range(150):
+        n = int(rng.integers(20, 80))
+        base = rng.choice([0.0, 0.5, 1.0], size=n, p=[0.1, 0.2, 0.7])
+        cand = base.copy()
+        dropped = rng.choice(n, size=int(rng.integers(1, 6)), replace=False)
+        cand[dropped] = np.clip(cand[dropped] - rng.choice([0.5, 1.0], size=dropped.size), 0, 1)
+        estimate = paired_delta(
+            single(cand), single(base), method=method, seed=trial, resamples=4000
+        )
+        assert estimate is not None
+        boundary += estimate.ci_high == 0.0
+        at_the_boundary = abs(estimate.p_value - 0.05) < 0.002  # a resample or two apart
+        excludes_zero = estimate.ci_high < 0 or estimate.ci_low > 0
+        if (estimate.p_value < 0.05) != excludes_zero and not at_the_boundary:
+            disagreements.append((n, estimate.ci_low, estimate.ci_high, estimate.p_value))
+    assert boundary >= 10  # the situation under test did arise
+    assert disagreements == []
+
+
 # --- edge cases --------------------------------------------------------------------------
 
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from .markdown import ICONS, money, percent
+from .markdown import ICONS, percent
+from .money import money
 
 Doc = Mapping[str, Any]
 CASE_FIELDS = ("suite", "id", "model", "tags", "repeat", "score", "passed", "error", "failure",

@@ -10,10 +10,11 @@ it can neither break the table nor mention anyone.
 from __future__ import annotations
 
 import html
-import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from .money import money
 
 ICONS = {
     "baseline": "✅", "pass": "✅", "regression": "❌", "not-non-inferior": "❌",
@@ -206,16 +207,6 @@ def _p(delta: Mapping[str, Any] | None) -> str:
 def _baseline_cost(doc: Doc) -> float | None:
     base = doc["models"].get(doc.get("baseline") or "")
     return base.get("cost_per_case_usd") if base else None
-
-
-def money(value: float | None) -> str:
-    """Dollars with two significant figures for small amounts: $0.00042, $0.000021, $1.25."""
-    if value is None:
-        return "unknown"
-    if value == 0:
-        return "$0"
-    decimals = max(2, 1 - math.floor(math.log10(abs(value))))
-    return f"${value:,.{decimals}f}"
 
 
 def _savings(cost: float | None, base_cost: float | None, is_baseline: bool) -> str:

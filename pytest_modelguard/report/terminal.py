@@ -1,45 +1,104 @@
-"""The terminal summary: one row per model, then the reasons and notes."""
+"""The terminal summary: one row per model, failing first, within 100 columns; then the reasons."""
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from ..gate import GateReport, ModelSummary
 from ..spend import DryRunLine
+from .money import money
 
-HEADERS = (
-    "model", "n", "score", "delta [CI]", "p", "pass", "$/answer", "vs base", "total $", "tokens",
-    "p50/p95 s", "verdict",
-)  # fmt: skip
-RIGHT = {"n", "score", "p", "pass", "$/answer", "vs base", "total $", "tokens", "p50/p95 s"}
+WIDTH = 100
+"""The table never gets wider: columns are dropped, least important first, to fit."""
+MODEL_WIDTH = 32
 
 
-def summary_lines(report: GateReport, title: str) -> list[str]:
-    """The summary table, reasons under it, and the run's verdict line."""
-    rows = [HEADERS] + [_row(s) for s in report.models.values()]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
-    lines = [title, ""]
-    for row in rows:
-        cells = [
-            cell.rjust(width) if header in RIGHT else cell.ljust(width)
-            for cell, width, header in zip(row, widths, HEADERS, strict=True)
-        ]
-        lines.append("  ".join(cells).rstrip())
-    reasons = [(s.name, r) for s in report.models.values() for r in s.reasons]
-    reasons += [(s.name, _outliers(s)) for s in report.models.values() if s.token_outliers]
+@dataclass(frozen=True, slots=True)
+class Column:
+    header: str
+    cell: Callable[[ModelSummary], str]
+    rank: int  # the lower, the longer it stays when the table must shrink
+    right: bool = True
+
+
+COLUMNS = (
+    Column("model", lambda s: _fit(s.name, MODEL_WIDTH), 0, right=False),
+    Column("n", lambda s: str(s.n) + (f"+{s.errors}err" if s.errors else ""), 3),
+    Column("score", lambda s: _num(s.mean_score, "{:.3f}"), 4),
+    Column("delta [CI]", lambda s: _delta(s), 1, right=False),
+    Column("p", lambda s: _num(_p(s), "{:.3f}"), 8),
+    Column("pass", lambda s: _num(s.pass_rate, "{:.0%}"), 6),
+    Column("$/answer", lambda s: _money(s.cost_per_case_usd), 2),
+    Column("vs base", lambda s: _ratio(s.cost_vs_baseline), 5),
+    Column("total $", lambda s: _money(s.cost_usd), 10),
+    Column("tokens", lambda s: _tokens(s.input_tokens + s.output_tokens), 11),
+    Column("p95 s", lambda s: _num(s.latency_p95_s, "{:.2f}"), 7),
+    Column("verdict", lambda s: s.verdict, 0, right=False),
+)
+GAP = "  "
+
+
+def failing_first(report: GateReport) -> list[ModelSummary]:
+    """Failing models first (in the report's order), then the baseline and the passes."""
+    models = list(report.models.values())
+    return sorted(models, key=lambda s: s.verdict in ("pass", "baseline"))
+
+
+def summary_rows(report: GateReport, width: int = WIDTH) -> list[tuple[ModelSummary | None, str]]:
+    """The table's lines, each with the model it shows (None for the header), fitting ``width``."""
+    models = failing_first(report)
+    cells = {c.header: [c.header] + [c.cell(s) for s in models] for c in COLUMNS}
+    widths = {c.header: max(map(len, cells[c.header])) for c in COLUMNS}
+
+    columns: list[Column] = []
+    for column in sorted(COLUMNS, key=lambda c: c.rank):  # most important first, while it fits
+        used = sum(widths[c.header] + len(GAP) for c in columns)
+        if used + widths[column.header] <= width or not columns:
+            columns.append(column)
+    columns.sort(key=COLUMNS.index)
+    rows: list[tuple[ModelSummary | None, str]] = []
+    for i, model in enumerate([None, *models]):
+        line = GAP.join(
+            cells[c.header][i].rjust(widths[c.header])
+            if c.right
+            else cells[c.header][i].ljust(widths[c.header])
+            for c in columns
+        )
+        rows.append((model, line.rstrip()))
+    return rows
+
+
+def reason_lines(report: GateReport) -> list[str]:
+    """Why each model got its verdict (failing models first), then what else to know."""
+    models = failing_first(report)
+    reasons = [(s.name, r) for s in models for r in s.reasons]
+    reasons += [(s.name, _outliers(s)) for s in models if s.token_outliers]
     reasons += [
         (s.name, "dimensions: " + ", ".join(f"{k} {v:.3f}" for k, v in s.dimensions.items()))
-        for s in report.models.values()
+        for s in models
         if s.dimensions
     ]
     reasons += [
         (s.name, f"llm_judge cost {_money(s.judge_cost_usd)} (not in the model's cost)")
-        for s in report.models.values()
+        for s in models
         if s.judge_cost_usd != 0
     ]
-    if reasons:
-        lines.append("")
-        lines += [f"{name}: {reason}" for name, reason in reasons]
+    lines = [f"{name}: {reason}" for name, reason in reasons]
     lines += [f"note: {note}" for note in report.notes]
-    return lines
+    return [
+        part
+        for line in lines
+        for part in textwrap.wrap(line, WIDTH, subsequent_indent="  ", break_on_hyphens=False)
+    ]
+
+
+def verdict_lines(report: GateReport) -> list[str]:
+    """One line per model, failing first: what ``-q`` shows above the run's verdict."""
+    models = failing_first(report)
+    width = max(len(s.verdict) for s in models)
+    return [f"{s.verdict.ljust(width)}  {s.name}" for s in models]
 
 
 def verdict_line(report: GateReport) -> str:
@@ -62,24 +121,12 @@ def verdict_line(report: GateReport) -> str:
     )
 
 
-def _row(s: ModelSummary) -> tuple[str, ...]:
-    return (
-        s.name,
-        str(s.n) + (f"+{s.errors}err" if s.errors else ""),
-        _num(s.mean_score, "{:.3f}"),
-        _delta(s),
-        _num(
-            s.p_adjusted if s.p_adjusted is not None else (s.delta.p_value if s.delta else None),
-            "{:.3f}",
-        ),
-        _num(s.pass_rate, "{:.0%}"),
-        _money(s.cost_per_case_usd),
-        _ratio(s.cost_vs_baseline),
-        _money(s.cost_usd),
-        _tokens(s.input_tokens + s.output_tokens),
-        _latency(s.latency_p50_s, s.latency_p95_s),
-        s.verdict,
-    )
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _p(s: ModelSummary) -> float | None:
+    return s.p_adjusted if s.p_adjusted is not None else (s.delta.p_value if s.delta else None)
 
 
 def _outliers(s: ModelSummary) -> str:
@@ -107,23 +154,13 @@ def _delta(s: ModelSummary) -> str:
 
 
 def _money(value: float | None) -> str:
-    if value is None:
-        return "unknown"
-    if value == 0:
-        return "0"
-    return f"{value:.2g}" if value < 0.001 else f"{value:.4f}"
+    return money(value, symbol="")
 
 
 def _tokens(count: int) -> str:
     if count >= 1_000_000:
         return f"{count / 1_000_000:.1f}M"
     return f"{count / 1000:.1f}k" if count >= 10_000 else str(count)
-
-
-def _latency(p50: float | None, p95: float | None) -> str:
-    if p50 is None or p95 is None:
-        return "—"
-    return f"{p50:.2f}/{p95:.2f}"
 
 
 def dry_run_lines(lines: list[DryRunLine], record: str) -> list[str]:
