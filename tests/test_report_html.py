@@ -106,6 +106,25 @@ def test_chart_has_one_point_per_costed_model_and_marks_the_front(
     assert bar in page
 
 
+def test_labels_of_points_close_together_do_not_overlap() -> None:
+    from pytest_modelguard.report.html import (
+        CHAR_WIDTH,
+        _Axis,
+        _box,
+        _clear,
+        _cost_axis,
+        _label_spots,
+        _Point,
+    )
+
+    points = [_Point(f"openai:model-{i}", 0.0001 * (1 + i / 20), 0.95, None, "pass")
+              for i in range(5)]  # fmt: skip
+    x, y = _cost_axis([p.cost for p in points]), _Axis(0.5, 1.0, 336, 16)
+    spots = _label_spots(points, x, y)
+    boxes = [_box(spot, len(p.name) * CHAR_WIDTH) for p, spot in zip(points, spots, strict=True)]
+    assert all(_clear(box, boxes[:i]) for i, box in enumerate(boxes))
+
+
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
 

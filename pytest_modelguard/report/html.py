@@ -355,7 +355,10 @@ def render_chart(doc: Doc) -> str:
         "role='img' aria-label='cost per answer versus mean score'>",
         *_gridlines(x, y),
         _front_line(front, x, y),
-        *(_mark(p, p in front, x, y) for p in points),
+        *(
+            _mark(p, p in front, x, y, spot)
+            for p, spot in zip(points, _label_spots(points, x, y), strict=True)
+        ),
         "</svg>",
     ]
     level = percent(doc.get("ci_confidence") or doc["confidence"])
@@ -446,7 +449,40 @@ def _front_line(front: Sequence[_Point], x: _Axis, y: _Axis) -> str:
     return f"<polyline class='front' points='{coords}'/>"
 
 
-def _mark(p: _Point, on_front: bool, x: _Axis, y: _Axis) -> str:
+CHAR_WIDTH, LINE_HEIGHT = 6.2, 13  # of 11px chart text, roughly
+
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom
+Spot = tuple[float, float, str]  # x, y, text-anchor
+
+
+def _label_spots(points: Sequence[_Point], x: _Axis, y: _Axis) -> list[Spot]:
+    """Where each point's name goes: beside it, clear of the labels placed before it."""
+    taken: list[Box] = []
+    spots = []
+    for p in points:
+        px, py = x.at(p.cost), y.at(p.score)
+        width = len(p.name) * CHAR_WIDTH
+        tries: list[Spot] = [(px + 8, py - 8, "start"), (px + 8, py + 16, "start"),
+                             (px - 8, py - 8, "end"), (px - 8, py + 16, "end")]  # fmt: skip
+        tries += [(px + 8, py - 8 - k * LINE_HEIGHT, "start") for k in range(1, 6)]
+        tries += [(px + 8, py + 16 + k * LINE_HEIGHT, "start") for k in range(1, 6)]
+        spot = next((t for t in tries if _clear(_box(t, width), taken)), tries[0])
+        taken.append(_box(spot, width))
+        spots.append(spot)
+    return spots
+
+
+def _box(spot: Spot, width: float) -> Box:
+    left = spot[0] if spot[2] == "start" else spot[0] - width
+    return left, spot[1] - LINE_HEIGHT + 3, left + width, spot[1] + 3
+
+
+def _clear(box: Box, taken: Sequence[Box]) -> bool:
+    return all(box[2] <= o[0] or o[2] <= box[0] or box[3] <= o[1] or o[3] <= box[1] for o in taken)
+
+
+def _mark(p: _Point, on_front: bool, x: _Axis, y: _Axis, label_at: Spot) -> str:
     """One model: its CI bar, its point (with a tooltip) and its label."""
     kind = "baseline" if p.verdict == "baseline" else "pass" if p.verdict == "pass" else "failing"
     px, py = x.at(p.cost), y.at(p.score)
@@ -465,7 +501,8 @@ def _mark(p: _Point, on_front: bool, x: _Axis, y: _Axis) -> str:
     parts += [
         f"<circle class='{classes}' cx='{px:.1f}' cy='{py:.1f}' r='5'>"
         f"<title>{escape(tip)}</title></circle>",
-        f"<text x='{px + 8:.1f}' y='{py - 8:.1f}'>{escape(p.name)}</text>",
+        f"<text x='{label_at[0]:.1f}' y='{label_at[1]:.1f}' text-anchor='{label_at[2]}'>"
+        f"{escape(p.name)}</text>",
         "</g>",
     ]
     return "".join(parts)
