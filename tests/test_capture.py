@@ -372,19 +372,32 @@ def timed_calls(client: Any, n: int = 5) -> float:
     return time.perf_counter() - start
 
 
+def read_only(path: Path, request: pytest.FixtureRequest) -> None:
+    """Make ``path`` read-only even for root (who ignores modes): immutable, via chattr."""
+    path.chmod(0o444)
+    if os.geteuid() != 0:
+        return
+    done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:  # not every filesystem has the immutable flag
+        pytest.skip(f"running as root and chattr +i failed here: {done.stderr.strip()}")
+    request.addfinalizer(lambda: subprocess.run(["chattr", "-i", str(path)], check=True))
+
+
 @pytest.mark.parametrize("problem", ["unwritable", "read-only", "newer-schema", "not-a-db"])
 def test_a_bad_database_warns_once_and_never_breaks_the_caller(
-    srv: LoopbackServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, problem: str
+    srv: LoopbackServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
+    problem: str,
 ) -> None:
     path = tmp_path / "traces.db"
     if problem == "unwritable":
         (tmp_path / "file").write_text("")
         path = tmp_path / "file" / "traces.db"
     elif problem == "read-only":
-        if os.geteuid() == 0:
-            pytest.skip("root can write a read-only file")
         sqlite3.connect(path).close()
-        path.chmod(0o444)
+        read_only(path, request)
     elif problem == "newer-schema":
         with sqlite3.connect(path) as conn:
             conn.execute("PRAGMA user_version = 99")
