@@ -255,13 +255,21 @@ COMMANDS = (  # name, project, extra pytest args
 )
 
 
-def time_all(projects: dict[str, Path], items: int, rounds: int, env: dict[str, str]) -> Timings:
-    """Every command once per round, in the same order each round (so replay and bare alternate)."""
-    times: Timings = {name: [] for name, _, _ in COMMANDS}
+Command = tuple[str, Path, list[str], str]  # name, project dir, extra pytest args, expected output
+
+
+def time_rounds(
+    commands: list[Command], rounds: int, env: dict[str, str], alternate: bool = False
+) -> Timings:
+    """Every command once per round; ``alternate`` runs them in reverse order every other round.
+
+    Shared by the other benchmark scripts.
+    """
+    times: Timings = {name: [] for name, _, _, _ in commands}
     for r in range(rounds):
-        for name, project, args in COMMANDS:
-            expect = f"{items} tests collected" if "--collect-only" in args else f"{items} passed"
-            times[name].append(run(projects[project], args, env, expect))
+        order = commands[::-1] if alternate and r % 2 else commands
+        for name, cwd, args, expect in order:
+            times[name].append(run(cwd, args, env, expect))
         print(
             f"  round {r + 1}/{rounds}: "
             + ", ".join(f"{n} {t[-1][0]:.2f}s" for n, t in times.items()),
@@ -270,17 +278,43 @@ def time_all(projects: dict[str, Path], items: int, rounds: int, env: dict[str, 
     return times
 
 
-def report(times: Timings, items: int) -> None:
+def time_all(projects: dict[str, Path], items: int, rounds: int, env: dict[str, str]) -> Timings:
+    """Every command once per round, in the same order each round (so replay and bare alternate)."""
+    commands: list[Command] = [
+        (
+            name,
+            projects[project],
+            args,
+            f"{items} tests collected" if "--collect-only" in args else f"{items} passed",
+        )
+        for name, project, args in COMMANDS
+    ]
+    return time_rounds(commands, rounds, env)
+
+
+def medians(times: Timings) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """Median wall, min wall and median CPU of each command."""
     wall = {name: statistics.median(w for w, _ in t) for name, t in times.items()}
-    cpu = {name: statistics.median(c for _, c in t) for name, t in times.items()}
     best = {name: min(w for w, _ in t) for name, t in times.items()}
+    cpu = {name: statistics.median(c for _, c in t) for name, t in times.items()}
+    return wall, best, cpu
+
+
+def print_table(times: Timings) -> None:
+    """One row per command: median wall, min wall, median CPU, and the wall of each run."""
+    wall, best, cpu = medians(times)
     width = max(map(len, wall))
-    rounds = len(times["replay"])
-    print(f"\nN = {items} items, {rounds} runs each (wall and CPU = user + sys, in s)")
     print(f"  {'command':<{width}}  {'median':>6}  {'min':>6}  {'CPU':>6}  wall of each run")
     for name, t in times.items():
         runs = ", ".join(f"{w:.2f}" for w, _ in t)
         print(f"  {name:<{width}}  {wall[name]:6.2f}  {best[name]:6.2f}  {cpu[name]:6.2f}  {runs}")
+
+
+def report(times: Timings, items: int) -> None:
+    wall, best, cpu = medians(times)
+    rounds = len(times["replay"])
+    print(f"\nN = {items} items, {rounds} runs each (wall and CPU = user + sys, in s)")
+    print_table(times)
     print(f"\n  {'ratio (median wall, min wall, median CPU)':<46}  median     min     CPU")
     ratios = (
         ("replay / bare (modelguard installed in both)", "replay", "bare"),
