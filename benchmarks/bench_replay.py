@@ -41,6 +41,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -259,11 +260,16 @@ Command = tuple[str, Path, list[str], str]  # name, project dir, extra pytest ar
 
 
 def time_rounds(
-    commands: list[Command], rounds: int, env: dict[str, str], alternate: bool = False
+    commands: list[Command],
+    rounds: int,
+    env: dict[str, str],
+    alternate: bool = False,
+    after_round: Callable[[int], None] | None = None,
 ) -> Timings:
     """Every command once per round; ``alternate`` runs them in reverse order every other round.
 
-    Shared by the other benchmark scripts.
+    ``after_round(r)``, if given, runs (untimed) after round ``r`` (from 0), e.g. to check
+    the outputs of that round. Shared by the other benchmark scripts.
     """
     times: Timings = {name: [] for name, _, _, _ in commands}
     for r in range(rounds):
@@ -275,6 +281,8 @@ def time_rounds(
             + ", ".join(f"{n} {t[-1][0]:.2f}s" for n, t in times.items()),
             flush=True,
         )
+        if after_round is not None:
+            after_round(r)
     return times
 
 
