@@ -106,6 +106,7 @@ class CaseItem(pytest.Item):
         super().__init__(**kwargs)
         self.case, self.model, self.graders = case, model, graders
         self.mg = self.parent.mg  # type: ignore[union-attr]
+        self.keys: tuple[str, ...] = ()  # of ``requests``, once the prefetch asked for them
         self.keywords.update(dict.fromkeys(case.tags, True))
         for tag in case.tags:
             if tag in self.mg.registered_tags:
@@ -117,12 +118,17 @@ class CaseItem(pytest.Item):
 
     @property
     def requests(self) -> list[Request]:
-        """The calls this item needs (none when a recorded baseline answers it)."""
-        return self.mg.requests_for(self.case, self.model)
+        """The calls this item needs (none when a recorded baseline answers it).
+
+        Their keys are kept for ``setup``, which then need not rebuild them.
+        """
+        requests = self.mg.requests_for(self.case, self.model)
+        self.keys = tuple(r.key() for r in requests)
+        return requests
 
     def setup(self) -> None:
         results = self.stash[RESULTS] = self.mg.answer_and_grade(
-            self.case, self.model, self.graders
+            self.case, self.model, self.graders, self.keys
         )
         errors = [r.error for r in results if r.error is not None]
         if errors:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -48,6 +48,7 @@ class ModelguardSession:
     deselected: int = 0
     report: GateReport | None = None
     pending: Callable[[], list[Request]] = field(default=list)  # requests likely needed next
+    baseline_outputs: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
 
     @property
     def cache(self) -> Cache:
@@ -72,7 +73,8 @@ class ModelguardSession:
 
     def prefetch(self, requests: Sequence[Request], progress: Progress | None = None) -> None:
         """Answer every request concurrently before the first item runs."""
-        todo = {r.key(): r for r in requests if r.key() not in self.answers}
+        known = self.answers
+        todo = {key: r for r in requests if (key := r.key()) not in known}
         if not todo:
             return
         settings = self.settings
@@ -134,27 +136,41 @@ class ModelguardSession:
         return SpendCap(limit_usd=limit, prices=prices)
 
     def answer_and_grade(
-        self, case: Case, model: ModelSpec, graders: Sequence[GradeFn]
+        self,
+        case: Case,
+        model: ModelSpec,
+        graders: Sequence[GradeFn],
+        keys: Sequence[str] = (),
     ) -> list[ItemResult]:
-        """Grade every repeat of one item from the prefetched answers."""
-        answered = self._answers_for(case, model)
+        """Grade every repeat of one item from the prefetched answers.
+
+        ``keys``: the item's request keys, when known from the prefetch (saves rebuilding them).
+        """
+        answered = self._answers_for(case, model, keys)
         baseline_output = self._baseline_output(case)
         return [
             self._grade(case, model, graders, repeat, answer, baseline_output)
             for repeat, answer in enumerate(answered)
         ]
 
-    def _answers_for(self, case: Case, model: ModelSpec) -> list[Answered]:
-        requests = self.requests_for(case, model)
-        if not requests and case.baseline is not None:
+    def _answers_for(
+        self, case: Case, model: ModelSpec, keys: Sequence[str] = ()
+    ) -> list[Answered]:
+        if model is self.settings.baseline and case.baseline is not None:
             return [recorded_answer(case.baseline)]
-        return [self.answer(r) for r in requests]
+        answers = self.answers
+        if keys and all(key in answers for key in keys):
+            return [answers[key] for key in keys]
+        return [self.answer(r) for r in self.requests_for(case, model)]
 
     def answer(self, request: Request) -> Answered:
         """The prefetched answer; on a miss, fetched now with everything else pending."""
-        if request.key() not in self.answers:
+        key = request.key()
+        found = self.answers.get(key)
+        if found is None:
             self.prefetch([request, *self.pending()])
-        return self.answers[request.key()]
+            found = self.answers[key]
+        return found
 
     def test_result(
         self,
@@ -191,6 +207,15 @@ class ModelguardSession:
         )
 
     def _baseline_output(self, case: Case) -> str | None:
+        """The baseline's answer text to ``case``, looked up once per case."""
+        where = (case.path, case.suite, case.id)
+        try:
+            return self.baseline_outputs[where]
+        except KeyError:
+            output = self.baseline_outputs[where] = self._find_baseline_output(case)
+            return output
+
+    def _find_baseline_output(self, case: Case) -> str | None:
         baseline = self.settings.baseline
         if baseline is None:
             return None
@@ -209,17 +234,14 @@ class ModelguardSession:
         answer: Answered,
         baseline_output: str | None,
     ) -> ItemResult:
-        base = ItemResult(
-            suite=case.suite, case_id=case.id, model=model.name, tags=case.tags, repeat=repeat
-        )
         completion = answer.completion
         if completion is None:
-            return replace(base, error=answer.error or "no answer", cached=answer.cached)
+            return _item_error(case, model, repeat, answer.error or "no answer", answer.cached)
         graded = Answer(completion.text, case.expected, baseline_output, case.id, case.tags)
         try:
             grades, judge_cost = self._grades(case, graders, graded)
         except JudgeFailed as exc:
-            return replace(base, error=str(exc), cached=answer.cached, output=completion.text)
+            return _item_error(case, model, repeat, str(exc), answer.cached, completion.text)
         score, passed = score_answer(grades)
         usage = completion.usage
         failure = _required_failure(grades)
@@ -227,8 +249,12 @@ class ModelguardSession:
         if limit is not None and usage.total_tokens > limit:
             passed = False
             failure = failure or f"max_tokens_per_case: {usage.total_tokens} tokens > limit {limit}"
-        return replace(
-            base,
+        return ItemResult(
+            suite=case.suite,
+            case_id=case.id,
+            model=model.name,
+            tags=case.tags,
+            repeat=repeat,
             score=score,
             passed=passed,
             grades=grades,
@@ -345,6 +371,22 @@ def recorded_answer(recorded: RecordedAnswer) -> Answered:
     """A production answer carried by the suite, as if it had been replayed."""
     usage = Usage.from_dict(recorded.usage)
     return Answered(Completion(recorded.output, usage, recorded.latency_s), cached=True)
+
+
+def _item_error(
+    case: Case, model: ModelSpec, repeat: int, error: str, cached: bool, output: str = ""
+) -> ItemResult:
+    """The result of a repeat that got no usable answer (or no judgement of it)."""
+    return ItemResult(
+        suite=case.suite,
+        case_id=case.id,
+        model=model.name,
+        tags=case.tags,
+        repeat=repeat,
+        error=error,
+        cached=cached,
+        output=output,
+    )
 
 
 def _required_failure(grades: Sequence[object]) -> str | None:
