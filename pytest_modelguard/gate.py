@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from . import stats
 from .config import Budgets
 from .graders import dimension_scores
 from .results import ItemResult
+
+if TYPE_CHECKING:
+    from .drift import DriftReport
 
 ERROR_RATE_LIMIT = 0.05
 DEFAULT_POWER_MARGIN = 0.05
@@ -99,10 +103,21 @@ class GateReport:
     verdict: str  # pass | fail
     ci_confidence: float
     notes: tuple[str, ...]
+    drift: DriftReport | None = None  # --modelguard-compare: this run against a stored one
 
     @property
     def failed(self) -> bool:
         return self.verdict == "fail"
+
+
+def with_drift(report: GateReport, drift: DriftReport, gating: bool = True) -> GateReport:
+    """The report with the drift comparison; a model that degraded fails a gating run."""
+    failing = report.failed or (gating and bool(drift.degraded))
+    return replace(
+        report,
+        drift=drift,
+        verdict="fail" if failing else "pass",
+    )
 
 
 def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:

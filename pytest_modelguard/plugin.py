@@ -16,6 +16,7 @@ import pytest
 
 from .cache import RecordMode
 from .config import ConfigError, Overrides, Settings, load_settings, read_pyproject
+from .history import HistoryError, StoredRun, find_run, load_run, shown_path
 from .items import CLEAN_ERRORS, RESULTS, CaseItem, SuiteFile, is_suite_path
 from .providers.base import Request
 from .report.outputs import Outputs
@@ -91,6 +92,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "baseline) as YAML to PATH",
     )
     group.addoption(
+        "--modelguard-save",
+        action="store_true",
+        help="keep this run's JSON report under <cache_dir>/runs/ for --modelguard-compare",
+    )
+    group.addoption(
+        "--modelguard-compare",
+        metavar="last|PATH",
+        help="pair each model with itself in a stored run (last: the newest saved) and flag "
+        "quality that moved; a significant drop fails the run",
+    )
+    group.addoption(
         "--modelguard-seed",
         metavar="N",
         type=_seed,
@@ -122,19 +134,30 @@ def _pyproject(config: pytest.Config) -> Path:
     return config.rootpath / "pyproject.toml"
 
 
-def _outputs(config: pytest.Config) -> Outputs:
+def _outputs(config: pytest.Config, interrupted: bool) -> Outputs:
     def path(option: str) -> Path | None:
         value = config.getoption(option)
         return Path(value) if value else None
 
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    save = config.getoption("modelguard_save") and not interrupted  # half a run: not a reference
     return Outputs(
         json=path("modelguard_json"),
         markdown=path("modelguard_markdown"),
         html=path("modelguard_html"),
         routes=path("modelguard_routes"),
         step_summary=Path(summary) if summary else None,
+        runs=session_of(config).settings.cache_dir if save else None,
     )
+
+
+def _stored_run(config: pytest.Config, settings: Settings) -> StoredRun | None:
+    """The run --modelguard-compare names, read now so a bad one stops the run before it costs."""
+    spec = config.getoption("modelguard_compare")
+    if not spec:
+        return None
+    path = find_run(spec, settings.cache_dir, config.invocation_params.dir)
+    return load_run(path)
 
 
 def _overrides(config: pytest.Config) -> Overrides:
@@ -158,10 +181,11 @@ def pytest_configure(config: pytest.Config) -> None:
             settings = Settings(baseline=None, candidates=())
         else:
             settings = load_settings(str(path), table, flags, path.parent)
-    except ConfigError as exc:
+        compare = None if hasattr(config, "workerinput") else _stored_run(config, settings)
+    except (ConfigError, HistoryError) as exc:
         raise pytest.UsageError(str(exc)) from None
     lf = bool(config.getoption("lf", False))
-    mg = ModelguardSession(settings=settings, lf=lf)
+    mg = ModelguardSession(settings=settings, lf=lf, compare=compare)
     config.stash[SESSION] = mg
     config.pluginmanager.register(ResultCollector(mg), "modelguard-results")
 
@@ -299,7 +323,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # xdist worker: the controller gates
     mg = session_of(session.config)
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    report = mg.finish(gating=not interrupted, outputs=_outputs(session.config))
+    report = mg.finish(gating=not interrupted, outputs=_outputs(session.config, interrupted))
     if report is not None and report.failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -310,7 +334,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if report is None:
         return
     from .gate import FAILING, percent
-    from .report.terminal import reason_lines, summary_rows, verdict_line, verdict_lines
+    from .report.terminal import (
+        drift_lines,
+        reason_lines,
+        summary_rows,
+        verdict_line,
+        verdict_lines,
+    )
 
     settings = mg.settings
     title = (
@@ -336,6 +366,16 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             terminalreporter.write_line("")
         for line in reasons:
             terminalreporter.write_line(line)
+    if report.drift is not None:
+        terminalreporter.write_line("")
+        for line in drift_lines(report.drift):
+            terminalreporter.write_line(line, red=" degraded " in f"{line} ")
+        terminalreporter.write_line("")
+    if mg.saved is not None:
+        terminalreporter.write_line("")
+        terminalreporter.write_line(
+            f"run saved to {shown_path(mg.saved)} (compare with --modelguard-compare last)"
+        )
     terminalreporter.write_line(
         verdict_line(report), red=report.failed, green=not report.failed, bold=True
     )

@@ -12,6 +12,7 @@ from .config import ConfigError, ModelSpec, Settings
 from .graders import score_answer
 from .graders.base import Answer, Grade, GradeFn, GraderConfigError
 from .graders.llm_judge import JudgeGrader
+from .history import shown_path
 from .judging import JudgeFailed, judge, judge_requests
 from .pricing import cost_usd
 from .providers import make_provider
@@ -22,8 +23,12 @@ from .spend import DryRunLine, SpendCap, dry_run
 from .suite import Case, RecordedAnswer, SuiteError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .client import ModelClient
+    from .drift import DriftReport
     from .gate import GateReport
+    from .history import StoredRun
     from .report.outputs import Outputs
 
 
@@ -48,6 +53,8 @@ class ModelguardSession:
     deselected: int = 0
     report: GateReport | None = None
     pending: Callable[[], list[Request]] = field(default=list)  # requests likely needed next
+    compare: StoredRun | None = None  # --modelguard-compare: the run to pair this one with
+    saved: Path | None = None  # --modelguard-save: where this run's report was kept
     baseline_outputs: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
 
     @property
@@ -344,7 +351,8 @@ class ModelguardSession:
             return None
         # arrival order differs with xdist; sums and reports must not
         self.results.sort(key=lambda r: (r.suite, r.case_id, r.model, r.repeat))
-        from .gate import GateConfig, evaluate  # numpy/scipy: only when there is something to judge
+        from .gate import GateConfig, evaluate, with_drift  # numpy: only with something to judge
+        from .history import save_run
         from .report.json_report import build_json
         from .report.outputs import write_outputs
 
@@ -362,9 +370,27 @@ class ModelguardSession:
             gating=gating and not self.lf,
         )
         self.report = evaluate(self.results, config)
+        if self.compare is not None:
+            self.report = with_drift(self.report, self._drift(self.compare), config.gating)
         if outputs.any:
-            write_outputs(build_json(self.report, self.results, settings), outputs)
+            doc = build_json(self.report, self.results, settings)
+            write_outputs(doc, outputs)
+            if outputs.runs is not None:
+                self.saved = save_run(doc, outputs.runs)
         return self.report
+
+    def _drift(self, stored: StoredRun) -> DriftReport:
+        from .drift import compare_runs
+
+        return compare_runs(
+            self.results,
+            stored.results,
+            against=shown_path(stored.path),
+            saved_at=stored.saved_at,
+            confidence=self.settings.confidence,
+            resamples=self.settings.resamples,
+            seed=self.settings.seed,
+        )
 
 
 def recorded_answer(recorded: RecordedAnswer) -> Answered:

@@ -36,6 +36,7 @@ def build_json(
             tag: {name: _tag(summary) for name, summary in row.items()}
             for tag, row in report.tags.items()
         },
+        "drift": report.drift.to_dict() if report.drift is not None else None,
         "cases": [r.to_dict() for r in results],
     }
 

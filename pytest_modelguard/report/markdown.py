@@ -20,6 +20,7 @@ ICONS = {
     "baseline": "✅", "pass": "✅", "regression": "❌", "not-non-inferior": "❌",
     "budget": "💸", "error": "⚠️",
 }  # fmt: skip
+DRIFT_ICONS = {"degraded": "📉", "improved": "📈", "steady": "➖"}
 FAILING = ("regression", "not-non-inferior", "budget", "error")
 WORST_CASES = 5
 ANSWER_CHARS = 80
@@ -31,17 +32,19 @@ Doc = Mapping[str, Any]
 
 def render_markdown(doc: Doc) -> str:
     """The whole Markdown report of a JSON report document."""
-    parts = [_headline(doc), _table(doc), *_reasons(doc), _footer(doc)]
+    parts = [_headline(doc), _table(doc), *_reasons(doc), _drift(doc), _footer(doc)]
     parts += [_regressed(doc, name) for name in _failing_candidates(doc)]
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
 def _headline(doc: Doc) -> str:
     if doc["verdict"] == "fail":
-        named = ", ".join(
+        failing = [
             f"{_code(name)} ({m['verdict']})" for name, m in doc["models"].items()
             if m["verdict"] in FAILING
-        )  # fmt: skip
+        ]  # fmt: skip
+        failing += [f"{_code(name)} (drift: degraded)" for name in _degraded(doc)]
+        named = ", ".join(failing)
         return f"### ❌ modelguard: gate failed — {named}"
     cheaper = [
         (m["cost_vs_baseline"], name) for name, m in doc["models"].items()
@@ -97,6 +100,40 @@ def _reasons(doc: Doc) -> Iterable[str]:
     notes = [f"> {_text(note, REASON_CHARS)}" for note in doc.get("notes", ())]
     if notes:
         yield "\n>\n".join(notes)
+
+
+def _degraded(doc: Doc) -> list[str]:
+    drift = doc.get("drift")
+    return list(drift["degraded"]) if drift else []
+
+
+def _drift(doc: Doc) -> str:
+    """Each model against the stored run it was compared with."""
+    drift = doc.get("drift")
+    if not drift:
+        return ""
+    level = percent(drift["ci_confidence"])
+    when = f" (saved {_text(drift['saved_at'])})" if drift.get("saved_at") else ""
+    lines = [
+        f"**Drift** against {_code(drift['against'])}{when}: each model paired with itself "
+        "per case",
+        "",
+        f"| | model | cases paired | score then → now | Δ [{level} CI] | p | answers changed "
+        "| $/answer change | status |",
+        "|---|---|--:|---|---|--:|--:|--:|---|",
+    ]
+    for name, m in drift["models"].items():
+        delta = m.get("delta")
+        cost = m.get("cost_change")
+        lines.append(
+            f"| {DRIFT_ICONS.get(m['status'], '❔')} | {_code(name)} | {m['n_pairs']} "
+            f"| {_num(m.get('mean_then'), '{:.3f}')} → {_num(m.get('mean_now'), '{:.3f}')} "
+            f"| {_delta(delta) if delta else '—'} | {_p(delta)} | {m['answers_changed']} "
+            f"| {'—' if cost is None else f'{cost:+.0%}'} | {m['status']} |"
+        )
+    gone = drift["models_gone"]
+    lines += [f"\n{_code(name)}: in the stored run, not in this one" for name in gone]
+    return "\n".join(lines)
 
 
 def _footer(doc: Doc) -> str:

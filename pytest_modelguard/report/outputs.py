@@ -17,10 +17,12 @@ class Outputs:
     html: Path | None = None
     routes: Path | None = None
     step_summary: Path | None = None  # $GITHUB_STEP_SUMMARY: the Markdown is appended
+    runs: Path | None = None  # --modelguard-save: the cache_dir whose runs/ keeps the JSON
 
     @property
     def any(self) -> bool:
-        return any((self.json, self.markdown, self.html, self.routes, self.step_summary))
+        paths = (self.json, self.markdown, self.html, self.routes, self.step_summary, self.runs)
+        return any(paths)
 
 
 def write_outputs(doc: dict[str, Any], outputs: Outputs) -> list[Path]:

@@ -6,7 +6,8 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..gate import GateReport, ModelSummary
+from ..drift import DriftReport, ModelDrift
+from ..gate import GateReport, ModelSummary, percent
 from ..spend import DryRunLine
 from .money import money
 
@@ -103,9 +104,15 @@ def verdict_lines(report: GateReport) -> list[str]:
 
 def verdict_line(report: GateReport) -> str:
     """The run's verdict; when it passes, the cheapest candidate that passed."""
-    failing = [s for s in report.models.values() if s.verdict not in ("pass", "baseline")]
+    failing = [
+        f"{s.name} ({s.verdict})"
+        for s in report.models.values()
+        if s.verdict not in ("pass", "baseline")
+    ]
+    if report.drift is not None:
+        failing += [f"{name} (drift: degraded)" for name in report.drift.degraded]
     if report.failed:
-        named = ", ".join(f"{s.name} ({s.verdict})" for s in failing)
+        named = ", ".join(failing)
         return f"modelguard gate FAILED: {named}"
     passing = [
         s for s in report.models.values()
@@ -119,6 +126,45 @@ def verdict_line(report: GateReport) -> str:
         f"modelguard gate passed: {best.name} shows no significant quality drop "
         f"at {saving:.0%} less per answer"
     )
+
+
+def drift_lines(drift: DriftReport) -> list[str]:
+    """Each model against the stored run, degraded first: status, score then → now, delta, p;
+    then how many cases paired, how many answers changed and the change in cost."""
+    lines = [f"drift against {drift.against} ({percent(drift.ci_confidence)} CIs):"]
+    width = min(max((len(name) for name in drift.models), default=5), MODEL_WIDTH)
+    status = max((len(m.status) for m in drift.models.values()), default=6)
+    for name, m in sorted(drift.models.items(), key=lambda item: item[1].status != "degraded"):
+        head = f"  {_fit(name, width).ljust(width)}  {m.status.ljust(status)}"
+        lines += [f"{head}  {_drift_figures(m)}".rstrip(), f"    {_drift_counts(m)}"]
+    lines += [f"  {name}: in the stored run, not in this one" for name in drift.models_gone]
+    return [part for line in lines for part in textwrap.wrap(line, WIDTH, subsequent_indent="    ")]
+
+
+def _drift_figures(m: ModelDrift) -> str:
+    if m.delta is None:
+        return ""
+    d = m.delta
+    p = m.p_adjusted if m.p_adjusted is not None else d.p_value
+    return (
+        f"{_num(m.mean_then, '{:.3f}')} → {_num(m.mean_now, '{:.3f}')}  "
+        f"{d.mean:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}]  p {_p_value(p)}"
+    )
+
+
+def _p_value(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _drift_counts(m: ModelDrift) -> str:
+    if m.delta is None:
+        return "no case answered in both runs"
+    counts = [f"{m.n_pairs} cases paired", f"{m.answers_changed} answers changed"]
+    if m.only_now or m.only_then:
+        counts.append(f"unmatched: {m.only_now} only now, {m.only_then} only then")
+    if m.cost_change is not None:
+        counts.append(f"$/answer {m.cost_change:+.0%}")
+    return ", ".join(counts)
 
 
 def _fit(text: str, width: int) -> str:

@@ -1,0 +1,220 @@
+"""This run against a stored one: did a model's quality move under the same name? Pure.
+
+Each model is paired with itself per case, (suite, id): a case's repeats in this run
+against its repeats in the stored run, as one cluster, exactly as the gate pairs a
+candidate with the baseline. The interval is the gate's paired bootstrap at the run's
+confidence and seed, Bonferroni-widened when several models are compared, with Holm
+p-values; a model whose interval lies wholly below 0 has degraded.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import stats
+from .results import ItemResult
+
+DEGRADED, IMPROVED, STEADY = "degraded", "improved", "steady"
+TOO_FEW, UNPAIRED = "too-few-cases", "unpaired"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDrift:
+    """One model, this run against the stored run: `delta` is now minus then."""
+
+    model: str
+    status: str  # degraded | improved | steady | too-few-cases | unpaired
+    delta: stats.DeltaEstimate | None
+    p_adjusted: float | None
+    mean_then: float | None
+    mean_now: float | None
+    answers_changed: int  # paired cases whose answer text differs in any repeat
+    only_now: int  # cases answered in this run only
+    only_then: int  # cases answered in the stored run only
+    cost_per_answer_then: float | None  # None: some cost unknown
+    cost_per_answer_now: float | None
+
+    @property
+    def n_pairs(self) -> int:
+        return self.delta.n_pairs if self.delta is not None else 0
+
+    @property
+    def cost_change(self) -> float | None:
+        """Cost per answer now as a fraction of then, minus 1 (+0.2: 20% dearer)."""
+        then, now = self.cost_per_answer_then, self.cost_per_answer_now
+        if then is None or now is None or then == 0:
+            return None
+        return now / then - 1
+
+    def to_dict(self) -> dict[str, Any]:
+        delta = self.delta.to_dict() if self.delta is not None else None
+        if delta is not None and self.p_adjusted is not None:
+            delta["p_adjusted"] = self.p_adjusted
+        return {
+            "status": self.status,
+            "n_pairs": self.n_pairs,
+            "mean_then": self.mean_then,
+            "mean_now": self.mean_now,
+            "delta": delta,
+            "answers_changed": self.answers_changed,
+            "only_now": self.only_now,
+            "only_then": self.only_then,
+            "cost_per_answer_then_usd": self.cost_per_answer_then,
+            "cost_per_answer_now_usd": self.cost_per_answer_now,
+            "cost_change": self.cost_change,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DriftReport:
+    """Every model of this run against the stored run `against`."""
+
+    against: str  # the stored run's path, as shown to the user
+    saved_at: str | None
+    ci_confidence: float
+    models: Mapping[str, ModelDrift]
+    models_gone: tuple[str, ...]  # in the stored run, not in this one
+
+    @property
+    def degraded(self) -> tuple[str, ...]:
+        return tuple(name for name, m in self.models.items() if m.status == DEGRADED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "against": self.against,
+            "saved_at": self.saved_at,
+            "ci_confidence": self.ci_confidence,
+            "degraded": list(self.degraded),
+            "models": {name: m.to_dict() for name, m in self.models.items()},
+            "models_gone": list(self.models_gone),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """One model's answered results in one run, by case."""
+
+    scores: Mapping[tuple[str, str], list[float]]
+    outputs: Mapping[tuple[str, str], tuple[str, ...]]
+    cost_per_answer: float | None
+    mean: float | None
+
+
+def compare_runs(
+    now: Sequence[ItemResult],
+    then: Sequence[ItemResult],
+    *,
+    against: str,
+    saved_at: str | None = None,
+    confidence: float = 0.95,
+    resamples: int = 10_000,
+    seed: int = 0,
+) -> DriftReport:
+    """Pair every model of `now` with itself in `then`, per case, and say whether it moved."""
+    now_sides, then_sides = _sides(now), _sides(then)
+    paired = {
+        model: sorted(set(side.scores) & set(then_sides[model].scores))
+        for model, side in now_sides.items()
+        if model in then_sides
+    }
+    compared = {model: keys for model, keys in paired.items() if keys}
+    ci_confidence = stats.bonferroni_confidence(confidence, max(len(compared), 1))
+    deltas = {
+        model: _delta(now_sides[model], then_sides[model], keys, ci_confidence, resamples, seed)
+        for model, keys in compared.items()
+    }
+    adjusted = stats.holm({m: d.p_value for m, d in deltas.items() if not d.degenerate})
+    models = {
+        name: _model_drift(name, side, then_sides.get(name), deltas.get(name), adjusted.get(name))
+        for name, side in now_sides.items()
+    }
+    return DriftReport(
+        against=against,
+        saved_at=saved_at,
+        ci_confidence=ci_confidence,
+        models=models,
+        models_gone=tuple(sorted(set(then_sides) - set(now_sides))),
+    )
+
+
+def _sides(results: Iterable[ItemResult]) -> dict[str, _Side]:
+    by_model: dict[str, list[ItemResult]] = defaultdict(list)
+    for result in results:
+        if result.error is None and result.score is not None:
+            by_model[result.model].append(result)
+    return {model: _side(answered) for model, answered in by_model.items()}
+
+
+def _side(answered: Sequence[ItemResult]) -> _Side:
+    scores: dict[tuple[str, str], list[float]] = defaultdict(list)
+    outputs: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    for result in answered:
+        scores[result.pair_key].append(float(result.score))  # type: ignore[arg-type]
+        outputs[result.pair_key].append((result.repeat, result.output))
+    costs = [r.cost_usd for r in answered]
+    known = [c for c in costs if c is not None]
+    return _Side(
+        scores=dict(scores),
+        outputs={key: tuple(text for _, text in sorted(pairs)) for key, pairs in outputs.items()},
+        cost_per_answer=sum(known) / len(known) if known and len(known) == len(costs) else None,
+        mean=sum(r.score for r in answered) / len(answered),  # type: ignore[misc]
+    )
+
+
+def _delta(
+    now: _Side,
+    then: _Side,
+    keys: Sequence[tuple[str, str]],
+    confidence: float,
+    resamples: int,
+    seed: int,
+) -> stats.DeltaEstimate:
+    estimate = stats.paired_delta(
+        [now.scores[k] for k in keys],
+        [then.scores[k] for k in keys],
+        confidence=confidence,
+        resamples=resamples,
+        seed=seed,
+    )
+    assert estimate is not None  # keys is never empty here
+    return estimate
+
+
+def _model_drift(
+    name: str,
+    now: _Side,
+    then: _Side | None,
+    delta: stats.DeltaEstimate | None,
+    p_adjusted: float | None,
+) -> ModelDrift:
+    then_keys = set(then.scores) if then is not None else set()
+    paired = set(now.scores) & then_keys
+    changed = sum(1 for k in paired if then is not None and now.outputs[k] != then.outputs[k])
+    return ModelDrift(
+        model=name,
+        status=_status(delta),
+        delta=delta,
+        p_adjusted=p_adjusted,
+        mean_then=then.mean if then is not None else None,
+        mean_now=now.mean,
+        answers_changed=changed,
+        only_now=len(set(now.scores) - then_keys),
+        only_then=len(then_keys - set(now.scores)),
+        cost_per_answer_then=then.cost_per_answer if then is not None else None,
+        cost_per_answer_now=now.cost_per_answer,
+    )
+
+
+def _status(delta: stats.DeltaEstimate | None) -> str:
+    if delta is None:
+        return UNPAIRED
+    if delta.degenerate:
+        return TOO_FEW
+    if delta.ci_high < 0:
+        return DEGRADED
+    if delta.ci_low > 0:
+        return IMPROVED
+    return STEADY
