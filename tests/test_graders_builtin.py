@@ -605,9 +605,9 @@ HUGE = ("lorem ipsum dolor sit amet, 1,234.50 é 退款 " * 25_000)[:1_000_000]
 )
 def test_one_megabyte_output_is_fast_and_the_reason_short(name: str, options: Any) -> None:
     fn = build(name, options)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a complexity guard, steady on a loaded machine
     result = fn(Answer(HUGE, expected="lorem ipsum"))
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 2.0  # a quadratic pass over 1 MB takes minutes
     assert 0.0 <= result.score <= 1.0 and len(result.reason) < 250
 
 

@@ -257,9 +257,10 @@ def test_responder_can_pick_latency_and_fault_per_reply(srv: LoopbackServer) -> 
     client = oai(srv)
     started = time.monotonic()
     assert ask_openai(client, "quick").choices[0].message.content == "fast"
-    assert time.monotonic() - started < 0.25
+    quick = time.monotonic() - started
     assert ask_openai(client, "slow").choices[0].message.content == "late"
-    assert time.monotonic() - started >= 0.3
+    slow = time.monotonic() - started - quick
+    assert slow >= 0.3 and quick < slow
     with pytest.raises(openai.InternalServerError):
         ask_openai(client, "down")
 
@@ -267,19 +268,17 @@ def test_responder_can_pick_latency_and_fault_per_reply(srv: LoopbackServer) -> 
 def test_sixty_four_concurrent_keep_alive_connections(srv: LoopbackServer) -> None:
     srv.latency_s = 0.2
 
-    async def run() -> float:
+    async def run() -> None:
         client = openai.AsyncOpenAI(base_url=srv.openai_base_url, api_key=KEY, max_retries=0)
-        started = time.monotonic()
         for _ in range(2):  # the second wave reuses the 64 kept-alive connections
             await asyncio.gather(
                 *(client.chat.completions.create(model="m", messages=user("x")) for _ in range(64))
             )
         await client.close()
-        return time.monotonic() - started
 
-    elapsed = asyncio.run(run())
+    asyncio.run(run())
+    # all 64 at once (each held 0.2 s on the server), then the same 64 connections again
     assert srv.max_in_flight == 64 and srv.count() == 128 and srv.connections == 64
-    assert elapsed < 2.0
 
 
 def test_runs_as_a_separate_process() -> None:
