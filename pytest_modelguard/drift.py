@@ -32,6 +32,7 @@ class ModelDrift:
     mean_then: float | None
     mean_now: float | None
     answers_changed: int  # paired cases whose answer text differs in any repeat
+    fresh_answers: int  # answers of this run the model gave now, not replayed from the cache
     only_now: int  # cases answered in this run only
     only_then: int  # cases answered in the stored run only
     cost_per_answer_then: float | None  # None: some cost unknown
@@ -60,6 +61,7 @@ class ModelDrift:
             "mean_now": self.mean_now,
             "delta": delta,
             "answers_changed": self.answers_changed,
+            "fresh_answers": self.fresh_answers,
             "only_now": self.only_now,
             "only_then": self.only_then,
             "cost_per_answer_then_usd": self.cost_per_answer_then,
@@ -82,6 +84,11 @@ class DriftReport:
     def degraded(self) -> tuple[str, ...]:
         return tuple(name for name, m in self.models.items() if m.status == DEGRADED)
 
+    @property
+    def replayed_only(self) -> bool:
+        """Every answer of this run came from the cache: only grading could have moved."""
+        return not any(m.fresh_answers for m in self.models.values())
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "against": self.against,
@@ -101,6 +108,7 @@ class _Side:
     outputs: Mapping[tuple[str, str], tuple[str, ...]]
     cost_per_answer: float | None
     mean: float | None
+    fresh: int
 
 
 def compare_runs(
@@ -161,6 +169,7 @@ def _side(answered: Sequence[ItemResult]) -> _Side:
         outputs={key: tuple(text for _, text in sorted(pairs)) for key, pairs in outputs.items()},
         cost_per_answer=sum(known) / len(known) if known and len(known) == len(costs) else None,
         mean=sum(r.score for r in answered) / len(answered),  # type: ignore[misc]
+        fresh=sum(1 for r in answered if not r.cached),
     )
 
 
@@ -201,6 +210,7 @@ def _model_drift(
         mean_then=then.mean if then is not None else None,
         mean_now=now.mean,
         answers_changed=changed,
+        fresh_answers=now.fresh,
         only_now=len(set(now.scores) - then_keys),
         only_then=len(then_keys - set(now.scores)),
         cost_per_answer_then=then.cost_per_answer if then is not None else None,

@@ -252,7 +252,7 @@ def test_drift_of_the_production_model_fails_the_run_and_is_reported(
 
     (project.path / "mode.txt").write_text("worse")
     second = live(project, "--modelguard-compare", "last", "--modelguard-json=r.json",
-                  "--modelguard-markdown=r.md")  # fmt: skip
+                  "--modelguard-markdown=r.md", "--modelguard-html=r.html")  # fmt: skip
     assert second.ret == pytest.ExitCode.TESTS_FAILED  # the gate passes; drift fails it
     second.stdout.fnmatch_lines([
         f"drift against .modelguard/runs/{stored[0].name} (97.5% CIs):",
@@ -275,6 +275,10 @@ def test_drift_of_the_production_model_fails_the_run_and_is_reported(
     markdown = (project.path / "r.md").read_text()
     assert "`python:answers:drifting` (drift: degraded)" in markdown
     assert "| 📉 | `python:answers:drifting` | 40 | 1.000 → 0.650 |" in markdown
+    page = (project.path / "r.html").read_text()
+    delta = drift["models"]["python:answers:drifting"]["delta"]
+    assert "<h2>Drift</h2>" in page
+    assert f"{delta['mean']:+.3f} [{delta['ci_low']:+.3f}, {delta['ci_high']:+.3f}]" in page
 
 
 def test_compare_with_a_named_report_and_a_steady_model(project: pytest.Pytester) -> None:
@@ -299,3 +303,34 @@ def test_compare_without_a_stored_run_is_a_usage_error(project: pytest.Pytester)
     result = live(project, "--modelguard-compare", "broken.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*broken.json:1: not a modelguard JSON report*"])
+
+
+def test_a_replayed_run_says_only_grading_could_move(project: pytest.Pytester) -> None:
+    assert live(project, "--modelguard-save").ret == pytest.ExitCode.OK
+    replayed = project.runpytest("-p", "no:cacheprovider", "--modelguard-compare", "last")
+    assert replayed.ret == pytest.ExitCode.OK
+    replayed.stdout.fnmatch_lines(["  every answer was replayed from the cache, so only grading*"])
+
+
+def test_under_xdist_the_controller_compares_and_saves_once(project: pytest.Pytester) -> None:
+    assert live(project, "--modelguard-save").ret == pytest.ExitCode.OK
+    (project.path / "mode.txt").write_text("worse")
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:anyio", "-n", "2",
+        "--modelguard-record", "all", "--modelguard-save", "--modelguard-compare", "last",
+        "--modelguard-json=r.json",
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert json.loads((project.path / "r.json").read_text())["drift"]["degraded"] == [
+        "python:answers:drifting"
+    ]
+    assert len(list((project.path / ".modelguard" / "runs").glob("*.json"))) == 2
+
+
+def test_an_interrupted_run_is_not_kept_as_a_reference(project: pytest.Pytester) -> None:
+    project.makepyfile(test_stop="def test_stop():\n    raise KeyboardInterrupt\n")
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--modelguard-record", "all", "--modelguard-save"
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert not (project.path / ".modelguard" / "runs").exists()

@@ -157,6 +157,7 @@ def render_html(doc: Doc) -> str:
         render_chart(doc),
         "<h2>Per tag</h2>",
         _tags_table(doc),
+        *_drift_section(doc),
         "<h2>Cases</h2>",
         _browser(doc),
         '<script type="application/json" id="mg-data">',
@@ -247,6 +248,46 @@ def _tag_cell(summary: Mapping[str, Any] | None, doc: Doc) -> str:
     if delta:
         text += f"<br><small>Δ {_delta(delta)}</small>"
     return _td(text, cls)
+
+
+def _drift_section(doc: Doc) -> list[str]:
+    """Each model against the stored run it was compared with (``--modelguard-compare``)."""
+    drift = doc.get("drift")
+    if not drift:
+        return []
+    head = ("model", "status", "cases paired", "score then → now", "Δ [CI]", "p",
+            "answers changed", "$/answer change", "unmatched now / then")  # fmt: skip
+    rows = []
+    for name, m in drift["models"].items():
+        delta = m.get("delta")
+        p = delta.get("p_adjusted", delta["p_value"]) if delta else None
+        cost = m.get("cost_change")
+        cells = [
+            _num(m["n_pairs"], "{:d}"),
+            f"{_num(m.get('mean_then'), '{:.3f}')} → {_num(m.get('mean_now'), '{:.3f}')}",
+            _delta(delta),
+            "—" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}",
+            _num(m["answers_changed"], "{:d}"),
+            "—" if cost is None else f"{cost:+.0%}",
+            f"{m['only_now']} / {m['only_then']}",
+        ]
+        status = m["status"]
+        rows.append([
+            _td(f"<b>{escape(name)}</b>"),
+            _td(escape(status), "fail" if status == "degraded" else "ok"),
+            *(_td(c, "num") for c in cells),
+        ])  # fmt: skip
+    gone = "".join(
+        f"<li>{escape(name)}: in the stored run, not in this one</li>"
+        for name in drift["models_gone"]
+    )
+    intro = (
+        f"<p class='muted'>Against the stored run <code>{escape(drift['against'])}</code>"
+        + (f" (saved {escape(drift['saved_at'])})" if drift.get("saved_at") else "")
+        + f": each model paired with itself per case, CIs at "
+        f"{percent(drift['ci_confidence'])}.</p>"
+    )
+    return ["<h2>Drift</h2>", intro, _table(head, rows) + (f"<ul>{gone}</ul>" if gone else "")]
 
 
 def _browser(doc: Doc) -> str:

@@ -138,6 +138,11 @@ def drift_lines(drift: DriftReport) -> list[str]:
         head = f"  {_fit(name, width).ljust(width)}  {m.status.ljust(status)}"
         lines += [f"{head}  {_drift_figures(m)}".rstrip(), f"    {_drift_counts(m)}"]
     lines += [f"  {name}: in the stored run, not in this one" for name in drift.models_gone]
+    if drift.replayed_only:
+        lines.append(
+            "  every answer was replayed from the cache, so only grading could move: "
+            "add --modelguard-record all to ask the models again"
+        )
     return [part for line in lines for part in textwrap.wrap(line, WIDTH, subsequent_indent="    ")]
 
 
