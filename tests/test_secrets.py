@@ -134,7 +134,7 @@ REPORTS = (
     "--modelguard-json", "out/report.json", "--modelguard-markdown", "out/report.md",
     "--modelguard-html", "out/report.html", "--modelguard-routes", "out/routes.yaml",
     "--junitxml", "out/junit.xml", "-o", "junit_logging=all", "-o", "junit_log_passing_tests=true",
-    "--log-file", "out/pytest.log", "--log-file-level", "DEBUG", "-rA",
+    "--log-file", "out/pytest.log", "--log-file-level", "DEBUG", "-rA", "--modelguard-save",
 )  # fmt: skip
 
 
@@ -158,7 +158,8 @@ def test_no_key_in_any_file_or_output(
     written = {p.name for p in project.path.rglob("*") if p.is_file()}
     assert {"report.json", "report.md", "report.html", "routes.yaml", "junit.xml"} <= written
     assert {"pytest.log", "step-summary.md"} <= written
-    assert len(list((project.path / ".modelguard").rglob("*.json"))) == 6
+    assert len(list((project.path / ".modelguard").glob("answers/**/*.json"))) == 6
+    assert len(list((project.path / ".modelguard" / "runs").glob("*.json"))) == 1
     _run_and_scan(project).assert_outcomes(passed=6)  # replay
     _run_and_scan(project, "--modelguard-record", "all").assert_outcomes(passed=6)
     assert srv.count() == 12
