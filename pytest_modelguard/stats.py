@@ -1,4 +1,4 @@
-"""Paired-bootstrap statistics for the quality gate (SPEC §8): pure numpy/scipy, no pytest.
+"""Paired-bootstrap statistics for the quality gate (SPEC §8): numpy (scipy lazily), no pytest.
 
 The unit of resampling is the case: a case's repeats are averaged first, so the
 bootstrap of the per-case deltas is a cluster bootstrap of the raw scores.
@@ -14,9 +14,9 @@ from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 from .stats_bootstrap import (
+    NORMAL,
     FloatArray,
     Method,
     bootstrap_level,
@@ -213,7 +213,23 @@ def _mcnemar_p(deltas: FloatArray) -> float:
     """
     better = int(np.count_nonzero(deltas > 0))
     worse = int(np.count_nonzero(deltas < 0))
-    return min(1.0, 2 * float(special.bdtr(min(better, worse), better + worse, 0.5)))
+    return min(1.0, 2 * _binomial_half_cdf(min(better, worse), better + worse))
+
+
+def _binomial_half_cdf(k: int, n: int) -> float:
+    """P(X <= k) for X ~ Binomial(n, 1/2) and k <= n / 2: the sum of C(n, i) over 2**n.
+
+    Summed in integers from i = k down until the rest, at most C(n, i) i / (n - 2i + 1)
+    (the terms shrink at least geometrically), is below 2**-64 of the sum: exact to
+    the last bit, in O(sqrt(n)) steps.
+    """
+    term = total = math.comb(n, k)
+    for i in range(k, 0, -1):  # term = C(n, i)
+        if (term * i) << 64 <= total * (n - 2 * i + 1):
+            break
+        term = term * i // (n - i + 1)
+        total += term
+    return total / (1 << n)
 
 
 def holm(p_values: Mapping[str, float]) -> dict[str, float]:
@@ -254,13 +270,13 @@ def cases_needed(std_delta: float, margin: float, confidence: float, power: floa
         raise ValueError(f"std_delta must be a finite number >= 0, got {std_delta!r}")
     if not 0 < power < 1:
         raise ValueError(f"power must be in (0, 1), got {power!r}")
-    z_power = float(special.ndtri(power))
+    z_power = NORMAL.inv_cdf(power)
 
     def needed(z: float) -> int:
         return max(min_pairs(confidence), math.ceil(((z + z_power) * std_delta / margin) ** 2))
 
     # z shrinks as n grows: one step from the large-n answer gives an n that suffices.
-    return needed(critical_z(confidence, needed(float(special.ndtri(1 - (1 - confidence) / 2)))))
+    return needed(critical_z(confidence, needed(NORMAL.inv_cdf(1 - (1 - confidence) / 2))))
 
 
 def ci_too_wide(estimate: DeltaEstimate, margin: float, power: float = 0.8) -> bool:

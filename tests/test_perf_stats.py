@@ -1,0 +1,58 @@
+"""The scipy-free special functions of the gate agree with scipy; judging 0/1 scores skips scipy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from scipy import special
+from scipy import stats as sps
+
+from pytest_modelguard import stats, stats_bootstrap
+
+DFS = [*range(1, 40), 99, 100, 250, 499, 500, 501, 999, 2000, 10**4, 10**6]
+
+
+@pytest.mark.parametrize("confidence", [0.5, 0.8, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999])
+def test_t_quantile_agrees_with_scipy(confidence: float) -> None:
+    for df in DFS:
+        expected = special.stdtrit(df, 1 - (1 - confidence) / 2)
+        assert stats_bootstrap.t_quantile(df, confidence) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("confidence", [0.9999, 0.999999])
+def test_t_quantile_far_in_the_tail(confidence: float) -> None:
+    for df in DFS:
+        expected = special.stdtrit(df, 1 - (1 - confidence) / 2)
+        assert stats_bootstrap.t_quantile(df, confidence) == pytest.approx(expected, rel=1e-10)
+
+
+def test_bootstrap_level_agrees_with_scipy() -> None:
+    for n in (6, 30, 50, 500, 5000):
+        z = (n / (n - 1)) ** 0.5 * special.stdtrit(n - 1, 0.975)
+        expected = 1 - 2 * special.ndtr(-z)
+        assert stats.bootstrap_level(0.95, n) == pytest.approx(expected, rel=1e-13)
+
+
+@pytest.mark.parametrize("n", [*range(0, 60), 101, 999, 1000, 5000])
+def test_binomial_half_cdf_agrees_with_scipy(n: int) -> None:
+    for k in sorted({0, 1, n // 4, n // 2 - 1, n // 2}):
+        if 0 <= k <= n // 2:
+            expected = sps.binom.cdf(k, n, 0.5)
+            assert stats._binomial_half_cdf(k, n) == pytest.approx(expected, rel=1e-12)
+
+
+def test_judging_binary_scores_does_not_import_scipy() -> None:
+    code = (
+        "import sys\n"
+        "from pytest_modelguard import stats\n"
+        "cand = [[1.0]] * 30 + [[0.0]] * 20\n"
+        "base = [[1.0]] * 25 + [[0.0]] * 25\n"
+        "estimate = stats.paired_delta(cand, base)\n"
+        "assert estimate is not None and estimate.p_method == 'mcnemar-exact'\n"
+        "stats.ci_too_wide(estimate, 0.05)\n"
+        "print('scipy' in sys.modules)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
