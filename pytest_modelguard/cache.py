@@ -86,17 +86,19 @@ class Cache:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._dirs: dict[tuple[str, str], str] = {}  # (provider, model) -> its directory
 
     def path_for(self, request: Request, key: str | None = None) -> Path:
-        key = key or request.key()
-        return (
-            self.root
-            / "answers"
-            / _safe(request.provider)
-            / _safe(request.model)
-            / key[:2]
-            / f"{key}.json"
-        )
+        return Path(self._file(request, key or request.key()))
+
+    def _file(self, request: Request, key: str) -> str:
+        where = (request.provider, request.model)
+        folder = self._dirs.get(where)
+        if folder is None:
+            folder = self._dirs[where] = os.path.join(
+                self.root, "answers", _safe(request.provider), _safe(request.model)
+            )
+        return os.path.join(folder, key[:2], f"{key}.json")
 
     def claim(self, request: Request) -> Claim:
         """The lock a caller holds while it pays for ``request`` (see Claim)."""
@@ -110,9 +112,10 @@ class Cache:
 
     def get(self, request: Request) -> Completion | None:
         """The recorded answer, or None when absent. A corrupt file raises CorruptEntryError."""
-        path = self.path_for(request)
+        path = self._file(request, request.key())
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
         except FileNotFoundError:
             return None
         try:

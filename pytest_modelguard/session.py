@@ -109,10 +109,11 @@ class ModelguardSession:
         """What a recording run would call and spend, per model; calls and writes nothing."""
         unique = {r.key(): r for r in requests}
         record = self.settings.record
+        cache = self.cache
         cached = (
             set()
             if record is RecordMode.ALL
-            else {key for key, r in unique.items() if self.cache.path_for(r).exists()}
+            else {key for key, r in unique.items() if cache.path_for(r, key).exists()}
         )
         models = self.settings.models
         names = {(m.provider.name, m.model): m.name for m in models}
