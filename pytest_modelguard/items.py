@@ -37,11 +37,13 @@ class SuiteFile(pytest.File):
             suite = load_suite(self.path, self.config.rootpath)
             models = self.mg.models_for_suite(str(self.path))
             built: dict[int, tuple[GradeFn, ...]] = {}
+            marks: dict[str, pytest.MarkDecorator] = {}
             for case in suite.cases:
                 graders = built.get(id(case.graders))
                 if graders is None:
                     graders = built[id(case.graders)] = self._build(case.graders)
                 self._register_tags(case.tags)
+                case_marks = self._marks(case.tags, marks)
                 for model in models:
                     yield CaseItem.from_parent(
                         self,
@@ -49,6 +51,7 @@ class SuiteFile(pytest.File):
                         case=case,
                         model=model,
                         graders=graders,
+                        marks=case_marks,
                     )
         except (SuiteError, GraderConfigError, ConfigError) as exc:
             raise SuiteCollectError(str(exc)) from None
@@ -60,6 +63,16 @@ class SuiteFile(pytest.File):
             if isinstance(grader, JudgeGrader):
                 self.mg.judge_for(grader)
         return graders
+
+    def _marks(
+        self, tags: Sequence[str], built: dict[str, pytest.MarkDecorator]
+    ) -> tuple[pytest.MarkDecorator, ...]:
+        """The markers of a case's registered tags, each built once per suite (in ``built``)."""
+        registered = self.mg.registered_tags
+        for tag in tags:
+            if tag in registered and tag not in built:
+                built[tag] = getattr(pytest.mark, tag)
+        return tuple(built[tag] for tag in tags if tag in registered)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, SuiteCollectError):
@@ -101,16 +114,21 @@ class CaseItem(pytest.Item):
     mg: ModelguardSession
 
     def __init__(
-        self, *, case: Case, model: ModelSpec, graders: tuple[GradeFn, ...], **kwargs: Any
+        self,
+        *,
+        case: Case,
+        model: ModelSpec,
+        graders: tuple[GradeFn, ...],
+        marks: Sequence[pytest.MarkDecorator] = (),
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.case, self.model, self.graders = case, model, graders
         self.mg = self.parent.mg  # type: ignore[union-attr]
         self.keys: tuple[str, ...] = ()  # of ``requests``, once the prefetch asked for them
         self.keywords.update(dict.fromkeys(case.tags, True))
-        for tag in case.tags:
-            if tag in self.mg.registered_tags:
-                self.add_marker(tag)
+        for mark in marks:
+            self.add_marker(mark)
 
     def judge_requests(self) -> list[Request]:
         """The llm_judge calls this item will need, once its answers are in."""
