@@ -83,7 +83,18 @@ def project(
 def start(root: Path) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *UNUSED_PLUGINS]
     command += ["--modelguard-record", "once"]
-    return subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        command,
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_default_sigint,
+    )
+
+
+def _default_sigint() -> None:
+    """A run started from a background job inherits SIGINT ignored: give it the default back."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def entries(cache: Path) -> list[Path]:
