@@ -258,17 +258,21 @@ def _requests_of(items: list[pytest.Item]) -> list[Request]:
 
 
 def _worker_pending(session: pytest.Session) -> list[pytest.Item]:
-    """The items the controller has handed this xdist worker and it has not run yet."""
-    interactor = session.config.pluginmanager.get_plugin("workerinteractor")
-    queue = getattr(interactor, "torun", None)
-    if queue is None:
+    """The items the controller has handed this xdist worker and it has not run yet.
+
+    xdist's ``WorkerInteractor`` holds them: the item running, the next one (already
+    taken off the queue) and the queue itself. It is registered without a name, and its
+    class is not importable (the worker runs xdist's remote module as sent code): found
+    by its class name.
+    """
+    plugins = session.config.pluginmanager.get_plugins()
+    interactor = next((p for p in plugins if type(p).__name__ == "WorkerInteractor"), None)
+    if interactor is None:
         return []
-    with queue.lock() as indices:
-        pending = [i for i in indices if isinstance(i, int)]
-    current = getattr(interactor, "item_index", None)
-    if isinstance(current, int):
-        pending.insert(0, current)
-    return [session.items[i] for i in pending if i < len(session.items)]
+    with interactor.torun.lock() as queued:
+        pending = [getattr(interactor, "item_index", None), interactor.nextitem_index, *queued]
+    items = session.items
+    return [items[i] for i in pending if isinstance(i, int) and i < len(items)]
 
 
 def _dry_run(mg: ModelguardSession, requests: list[Request], reporter: Any) -> None:

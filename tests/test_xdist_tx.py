@@ -23,7 +23,22 @@ RAN = """
 import os
 from pathlib import Path
 
+from pytest_modelguard.session import ModelguardSession
+
 RAN = Path(__file__).with_name("ran.log")
+PREFETCH = Path(__file__).with_name("prefetch.log")
+_prefetch = ModelguardSession.prefetch
+
+
+def _logged_prefetch(self, requests, progress=None):
+    todo = sum(1 for r in requests if r.key() not in self.answers)
+    if todo:
+        with PREFETCH.open("a") as log:
+            log.write(f"{os.getpid()} {todo}\\n")
+    return _prefetch(self, requests, progress)
+
+
+ModelguardSession.prefetch = _logged_prefetch
 
 
 def pytest_runtest_setup(item):
@@ -84,6 +99,15 @@ def test_record_under_tx_then_replay_matches_serial(project: pytest.Pytester) ->
     for pid, calls in paid.items():
         stray = calls - _own_requests(ran[pid])
         assert not stray, f"worker {pid} paid for other workers' items: {sorted(stray)[:5]}"
+
+    # a worker answers what it has been handed in concurrent batches (they shrink as xdist
+    # hands out the last items in small chunks), not one request per item
+    batches: dict[str, list[int]] = defaultdict(list)
+    for line in (project.path / "prefetch.log").read_text().splitlines():
+        pid, todo = line.split(" ")
+        batches[pid].append(int(todo))
+    for pid, sizes in batches.items():
+        assert len(sizes) < len(ran[pid]) / 2, f"worker {pid} prefetched in batches of {sizes}"
 
     serial = run(project, 0, "serial.json")  # -n 0, in process
     replay = run_tx(project, "replay.json")
