@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pytest_modelguard import stats
@@ -334,3 +335,25 @@ def test_an_interrupted_run_is_not_kept_as_a_reference(project: pytest.Pytester)
     )
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert not (project.path / ".modelguard" / "runs").exists()
+
+
+def test_same_models_twice_drift_falsely_at_most_the_family_wise_rate() -> None:
+    """1,000 pairs of runs of two unchanged models (each case its own difficulty, every answer
+    drawn afresh): a run flags any model degraded in at most 2.5% (+3 sd) of them — the
+    Bonferroni CIs hold the one-sided level across both models."""
+    reps, n = 1000, 60
+    rng = np.random.default_rng(11)
+    flagged = 0
+    for rep in range(reps):
+        runs = []
+        for _ in range(2):
+            results = []
+            for model in ("a", "b"):
+                p = np.random.default_rng(rep * 2 + (model == "b")).beta(2, 1, n)
+                results += run(model, list((rng.random(n) < p).astype(float)))
+            runs.append(results)
+        drift = compare_runs(runs[1], runs[0], against="r.json", resamples=1000, seed=rep)
+        flagged += bool(drift.degraded)
+    rate = flagged / reps
+    print(f"\nA/A drift, 2 models, n={n}: a run flagged degraded {rate:.2%}")
+    assert rate <= 0.025 + 3 * (0.025 * 0.975 / reps) ** 0.5
