@@ -64,12 +64,18 @@ def _free_name(directory: Path, stamp: str) -> Path:
     return path
 
 
+def _saved_order(path: Path) -> tuple[str, int]:
+    """``<time>Z.json`` then ``<time>Z-1.json``, ``<time>Z-2.json`` (saved in the same second)."""
+    stamp, _, n = path.stem.partition("Z-")
+    return (stamp.removesuffix("Z"), int(n)) if n.isdigit() else (path.stem.removesuffix("Z"), 0)
+
+
 def find_run(spec: str, cache_dir: Path, cwd: Path) -> Path:
     """``last`` → the newest stored run; anything else is a path to a JSON report."""
     if spec == LAST:
         directory = runs_dir(cache_dir)
-        stored = sorted(directory.glob("*.json")) if directory.is_dir() else []
-        stored = [p for p in stored if not p.name.startswith(".tmp-")]
+        found = directory.glob("*.json") if directory.is_dir() else []
+        stored = sorted((p for p in found if not p.name.startswith(".tmp-")), key=_saved_order)
         if not stored:
             raise HistoryError(
                 f"--modelguard-compare last: no stored run in {directory}; "

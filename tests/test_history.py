@@ -162,6 +162,8 @@ def test_saved_runs_are_found_newest_first_and_read_back(tmp_path: Path) -> None
     assert stored.saved_at == "2026-11-28T10:00:00+00:00"
     assert latest.name == "2026-11-28T10-00-00Z.json"
     assert find_run("runs/" + latest.name, tmp_path, cwd=tmp_path) == latest
+    latest.unlink()
+    assert find_run("last", tmp_path, cwd=tmp_path) == second  # saved after first, same second
 
 
 def test_no_stored_run_says_how_to_make_one(tmp_path: Path) -> None:
