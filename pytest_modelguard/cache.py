@@ -8,10 +8,13 @@ Writes go to a temp file in the same directory and are ``os.replace``d, so reade
 
 from __future__ import annotations
 
+import errno
+import functools
 import hashlib
 import json
 import os
 import re
+import struct
 import tempfile
 import threading
 
@@ -27,6 +30,8 @@ from .providers.base import Completion, Request
 FORMAT_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+_BYTE_LOCKS = hasattr(fcntl, "F_OFD_SETLK")  # Linux: one lock file per cache, not per request
+_BYTE_LOCK = struct.Struct("hhqqi")  # struct flock: type, whence, start, len, pid
 
 
 class RecordMode(str, Enum):
@@ -45,32 +50,47 @@ class RecordMode(str, Enum):
 class Claim:
     """An exclusive, cross-process hold on one request while it is being paid for.
 
-    An advisory ``flock`` on a per-request lock file in the temp dir: pytest-xdist workers (or two
-    CI jobs sharing a cache) never pay twice for the same answer, and the lock dies with
-    its process, so a killed run leaves nothing stale. Without ``fcntl`` it holds nothing.
+    On Linux, an open-file-description lock on one byte (picked by the request key) of the
+    cache's lock file in the temp dir; elsewhere, an advisory ``flock`` on a per-request lock
+    file there. Either way pytest-xdist workers (or two CI jobs sharing a cache) never pay twice
+    for the same answer, and the lock dies with its open file, so a killed run leaves nothing
+    stale. Without ``fcntl`` it holds nothing.
     """
 
-    def __init__(self, path: Path) -> None:
-        self._fd: int | None = None
-        if fcntl is None:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    def __init__(self, path: str, byte: int | None) -> None:
+        self._byte = byte  # None: the whole file is this request's
+        self._fd: int | None = None if fcntl is None else _open_lock_file(path)
 
     def acquire(self, wait: bool) -> bool:
         """Take the lock; with ``wait=False``, False when another process holds it."""
         if self._fd is None or fcntl is None:
             return True
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            return False
+            if self._byte is None:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            else:
+                command = fcntl.F_OFD_SETLKW if wait else fcntl.F_OFD_SETLK
+                fcntl.fcntl(
+                    self._fd, command, _BYTE_LOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, self._byte, 1, 0)
+                )
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                return False
+            raise
         return True
 
     def release(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)  # closing drops the flock
+            os.close(self._fd)  # closing drops the lock
             self._fd = None
+
+
+def _open_lock_file(path: str) -> int:
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
 
 class CorruptEntryError(ValueError):
@@ -102,13 +122,16 @@ class Cache:
 
     def claim(self, request: Request) -> Claim:
         """The lock a caller holds while it pays for ``request`` (see Claim)."""
-        return Claim(self._locks / f"{request.key()}.lock")
+        key = request.key()
+        if _BYTE_LOCKS:
+            return Claim(f"{self._locks}.lock", int(key[:15], 16))  # 60 bits of the key
+        return Claim(os.path.join(self._locks, f"{key}.lock"), None)
 
-    @property
-    def _locks(self) -> Path:
+    @functools.cached_property
+    def _locks(self) -> str:
         """Lock files live in the temp dir, keyed by this cache: never in the committed cache."""
         root = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:16]
-        return Path(tempfile.gettempdir()) / "modelguard-locks" / root
+        return os.path.join(tempfile.gettempdir(), "modelguard-locks", root)
 
     def get(self, request: Request) -> Completion | None:
         """The recorded answer, or None when absent. A corrupt file raises CorruptEntryError."""
