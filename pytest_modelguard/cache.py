@@ -8,6 +8,7 @@ Writes go to a temp file in the same directory and are ``os.replace``d, so reade
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import hashlib
@@ -153,7 +154,7 @@ class Cache:
     def put(self, request: Request, completion: Completion) -> Path:
         """Write the entry atomically (temp file, then ``os.replace``); returns its path."""
         key = request.key()
-        path = self.path_for(request, key)
+        path = self._file(request, key)
         entry = {
             "version": FORMAT_VERSION,
             "key": key,
@@ -163,17 +164,19 @@ class Cache:
         data = (json.dumps(entry, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         # unique per process and thread, so concurrent writers never share a temp file;
         # not *.json, so a write cut short by a kill never looks like an entry
-        tmp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{key}.tmp")
+        folder = os.path.dirname(path)
+        tmp = os.path.join(folder, f".tmp-{os.getpid()}-{threading.get_ident()}-{key}.tmp")
         try:
             fd = os.open(tmp, _WRITE_FLAGS, 0o644)
         except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
             fd = os.open(tmp, _WRITE_FLAGS, 0o644)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, path)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
-        return path
+        return Path(path)
