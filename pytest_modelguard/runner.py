@@ -169,9 +169,16 @@ async def answer_all(
             if cached_keys is not None and isinstance(found, Completion):
                 cached_keys.add(key)
     limit = asyncio.Semaphore(concurrency)
+    # A held claim is an open file: bounded too (a request waiting for a slot holds none),
+    # with room for as many again in retry backoff, which waits outside the call limit.
+    claims = asyncio.Semaphore(2 * concurrency)
     rng = random.Random()
 
     async def answer(key: str, request: Request) -> None:
+        async with claims:
+            await answer_claimed(key, request)
+
+    async def answer_claimed(key: str, request: Request) -> None:
         claim = cache.claim(request)
         try:
             if not claim.acquire(wait=False):  # another process is paying for it: wait

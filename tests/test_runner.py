@@ -303,3 +303,41 @@ def test_a_failed_cache_write_stops_the_run(srv: LoopbackServer, tmp_path: Path)
     srv.latency_s = 0.03
     asyncio.run(write_fails_then_wait())
     assert srv.count() <= 3
+
+
+FEW_FILES = """
+import asyncio, resource, sys
+from pathlib import Path
+from pytest_modelguard.cache import Cache
+from pytest_modelguard.providers.base import Completion, Request
+from pytest_modelguard.runner import answer_all_sync
+
+class Slow:
+    async def complete(self, request):
+        await asyncio.sleep(0.001)
+        return Completion(request.messages[-1]["content"])
+
+    async def aclose(self):
+        pass
+
+resource.setrlimit(resource.RLIMIT_NOFILE, (128, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+requests = [Request("openai", "m", ({"role": "user", "content": f"p{i}"},)) for i in range(2000)]
+results = answer_all_sync(requests, {"openai": Slow()}, Cache(Path(sys.argv[1])), "once", 16)
+print(sum(isinstance(r, Completion) for r in results.values()))
+"""
+
+
+def test_thousands_of_queued_requests_hold_few_open_files(tmp_path: Path) -> None:
+    """Requests waiting for a slot hold no file: 2,000 of them run under a 128-file limit."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", FEW_FILES, str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "2000"
