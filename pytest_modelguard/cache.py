@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 from enum import Enum
 from pathlib import Path
+from typing import IO
 
 from .providers.base import Completion, Request
 
@@ -94,6 +95,10 @@ def _open_lock_file(path: str) -> int:
         return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
 
+def _mtime(handle: IO[str]) -> float:
+    return os.fstat(handle.fileno()).st_mtime
+
+
 class CorruptEntryError(ValueError):
     """A cache file that is not a valid entry; the message names the file."""
 
@@ -134,11 +139,14 @@ class Cache:
         root = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:16]
         return os.path.join(tempfile.gettempdir(), "modelguard-locks", root)
 
-    def get(self, request: Request) -> Completion | None:
-        """The recorded answer, or None when absent. A corrupt file raises CorruptEntryError."""
+    def get(self, request: Request, recorded_after: float | None = None) -> Completion | None:
+        """The recorded answer, or None when absent or (given ``recorded_after``, a Unix time)
+        written before then. A corrupt file raises CorruptEntryError."""
         path = self._file(request, request.key())
         try:
             with open(path, encoding="utf-8") as handle:
+                if recorded_after is not None and _mtime(handle) < recorded_after:
+                    return None
                 text = handle.read()
         except FileNotFoundError:
             return None

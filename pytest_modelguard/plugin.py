@@ -26,6 +26,7 @@ from .session import ModelguardSession
 
 SESSION = pytest.StashKey[ModelguardSession]()
 REPORT_ATTR = "modelguard"
+STARTED = "modelguard_started"
 pytest_plugins = ["pytest_modelguard.python_tests"]
 
 
@@ -186,8 +187,17 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     lf = bool(config.getoption("lf", False))
     mg = ModelguardSession(settings=settings, lf=lf, compare=compare)
+    workerinput = getattr(config, "workerinput", {})
+    if STARTED in workerinput:  # an xdist worker belongs to the controller's run
+        mg.started = workerinput[STARTED]
     config.stash[SESSION] = mg
     config.pluginmanager.register(ResultCollector(mg), "modelguard-results")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: each worker learns when the run started (what mode ``all`` recorded since)."""
+    node.workerinput[STARTED] = session_of(node.config).started
 
 
 def session_of(config: pytest.Config) -> ModelguardSession:

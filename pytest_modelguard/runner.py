@@ -143,6 +143,7 @@ async def answer_all(
     progress: Progress | None = None,
     spend: SpendCap | None = None,
     cached_keys: set[str] | None = None,
+    run_started: float | None = None,
 ) -> dict[str, Outcome]:
     """Answer every request, keyed by ``request.key()``: a Completion or the final ProviderError.
 
@@ -150,7 +151,8 @@ async def answer_all(
     only cache misses, ``all`` calls everything. At most ``concurrency`` calls are
     in flight; transient errors are retried per ``retry``. With ``spend``, no call is
     launched that could cross the cap. Keys answered from the cache are added to
-    ``cached_keys`` when given.
+    ``cached_keys`` when given. ``run_started`` (Unix time) lets mode ``all`` reuse what
+    another process of the same run recorded while this one waited for it.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -183,8 +185,8 @@ async def answer_all(
         try:
             if not claim.acquire(wait=False):  # another process is paying for it: wait
                 await asyncio.to_thread(claim.acquire, True)
-            # it may have been recorded by another process since we looked
-            found = None if mode is RecordMode.ALL else _recorded_since(cache, request)
+            # another process may have recorded it since we looked
+            found = _recorded_meanwhile(cache, request, mode, run_started)
             if found is not None:
                 results[key] = found
                 tally.add(found, cached=True)
@@ -212,9 +214,15 @@ async def answer_all(
     return results
 
 
-def _recorded_since(cache: Cache, request: Request) -> Completion | None:
+def _recorded_meanwhile(
+    cache: Cache, request: Request, mode: RecordMode, run_started: float | None
+) -> Completion | None:
+    """An answer another process recorded meanwhile; in mode ``all``, only one recorded
+    since ``run_started`` (this run's, e.g. by another xdist worker), never an old one."""
+    if mode is RecordMode.ALL and run_started is None:
+        return None
     try:
-        return cache.get(request)
+        return cache.get(request, run_started if mode is RecordMode.ALL else None)
     except ValueError:  # unreadable: call and replace it, as if it were absent
         return None
 
@@ -302,14 +310,16 @@ def answer_all_sync(
     progress: Progress | None = None,
     spend: SpendCap | None = None,
     cached_keys: set[str] | None = None,
+    run_started: float | None = None,
 ) -> dict[str, Outcome]:
     """``answer_all`` in one ``asyncio.run``; the providers' connections are closed at its end."""
 
     async def run() -> dict[str, Outcome]:
         try:
             return await answer_all(
-                requests, providers, cache, record, concurrency, retry, progress, spend, cached_keys
-            )
+                requests, providers, cache, record, concurrency, retry, progress, spend,
+                cached_keys, run_started,
+            )  # fmt: skip
         finally:
             await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -55,6 +56,7 @@ class ModelguardSession:
     pending: Callable[[], list[Request]] = field(default=list)  # requests likely needed next
     compare: StoredRun | None = None  # --modelguard-compare: the run to pair this one with
     saved: Path | None = None  # --modelguard-save: where this run's report was kept
+    started: float = field(default_factory=time.time)  # xdist workers get the controller's
     baseline_outputs: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
 
     @property
@@ -98,6 +100,7 @@ class ModelguardSession:
             progress=progress,
             spend=self.spend_cap,
             cached_keys=cached,
+            run_started=self.started,
         )
         for key, outcome in answers.items():
             if isinstance(outcome, ProviderError):

@@ -142,3 +142,12 @@ def test_graders_against_the_baseline_answer_agree_under_xdist(project: pytest.P
     run(project, 0, "serial.json", "--modelguard-record", "once").assert_outcomes(passed=3 * N)
     run(project, 2, "parallel.json").assert_outcomes(passed=3 * N)
     assert_same_figures(project, "serial.json", "parallel.json")
+
+
+def test_record_all_under_xdist_pays_for_each_request_once(project: pytest.Pytester) -> None:
+    """Re-recording everything: the baseline answer both workers grade against is paid once."""
+    project.makefile(".modelguard.yaml", xd=suite(EQUALS + SIMILARITY))
+    run(project, 0, "first.json", "--modelguard-record", "once").assert_outcomes(passed=3 * N)
+    (project.path / "calls.log").unlink()
+    run(project, 2, "again.json", "--modelguard-record", "all").assert_outcomes(passed=3 * N)
+    assert_whole_cache(project)
