@@ -17,6 +17,8 @@ from .results import ItemResult
 from .suite import Case, SuiteError, load_suite
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .session import ModelguardSession
 
 SUITE_SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
@@ -162,5 +164,5 @@ class CaseItem(pytest.Item):
             return f"{self.model.name} on {self.case.id}: {excinfo.value}"
         return str(super().repr_failure(excinfo))
 
-    def reportinfo(self) -> tuple[str, int, str]:
+    def reportinfo(self) -> tuple[Path | str, int | None, str]:
         return self.path, self.case.line - 1, self.name

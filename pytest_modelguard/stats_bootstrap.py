@@ -201,9 +201,9 @@ def _z_of_fraction_below(
     below = np.count_nonzero(means < value - _TIE_ATOL)
     tied = np.count_nonzero(np.abs(means - value) <= _TIE_ATOL)
     if ties == "half":
-        share = (below + tied / 2) / means.size
+        share = float((below + tied / 2) / means.size)
     else:
-        share = min(max(0.5, below / means.size), (below + tied) / means.size)
+        share = float(min(max(0.5, below / means.size), (below + tied) / means.size))
     edge = 0.5 / means.size
     return NORMAL.inv_cdf(min(max(share, edge), 1 - edge))
 

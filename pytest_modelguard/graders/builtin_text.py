@@ -13,7 +13,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-import re2  # type: ignore[import-untyped]
+import re2  # type: ignore[import-untyped,unused-ignore]  # typed in some releases
 
 from ._options import Built, Kind, Options, cut, show
 from .base import Answer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ def write_outputs(doc: dict[str, Any], outputs: Outputs) -> list[Path]:
     from .markdown import render_markdown
 
     written: list[Path] = []
-    rendered = {
+    rendered: dict[Path | None, Callable[[], str]] = {
         outputs.json: lambda: json.dumps(doc, indent=2) + "\n",
         outputs.markdown: lambda: render_markdown(doc),
         outputs.html: lambda: render_html(doc),
