@@ -63,18 +63,16 @@ class Claim:
         self._byte = byte  # None: the whole file is this request's
         self._fd: int | None = None if fcntl is None else _open_lock_file(path)
 
-    def acquire(self, wait: bool) -> bool:
-        """Take the lock; with ``wait=False``, False when another process holds it."""
+    def try_acquire(self) -> bool:
+        """Take the lock; False, at once, when another process (or claim) holds it."""
         if self._fd is None or fcntl is None:
             return True
         try:
             if self._byte is None:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             else:
-                command = fcntl.F_OFD_SETLKW if wait else fcntl.F_OFD_SETLK
-                fcntl.fcntl(
-                    self._fd, command, _BYTE_LOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, self._byte, 1, 0)
-                )
+                lock = _BYTE_LOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, self._byte, 1, 0)
+                fcntl.fcntl(self._fd, fcntl.F_OFD_SETLK, lock)
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.EACCES):
                 return False

@@ -273,14 +273,17 @@ def _worker_pending(session: pytest.Session) -> list[pytest.Item]:
     xdist's ``WorkerInteractor`` holds them: the item running, the next one (already
     taken off the queue) and the queue itself. It is registered without a name, and its
     class is not importable (the worker runs xdist's remote module as sent code): found
-    by its class name.
+    by its class name. Before xdist 3.6 the queue cannot be read: each miss is then
+    answered alone.
     """
     plugins = session.config.pluginmanager.get_plugins()
     interactor = next((p for p in plugins if type(p).__name__ == "WorkerInteractor"), None)
-    if interactor is None:
+    lock = getattr(getattr(interactor, "torun", None), "lock", None)
+    if lock is None:  # xdist < 3.6 keeps its queue where it cannot be looked into
         return []
-    with interactor.torun.lock() as queued:
-        pending = [getattr(interactor, "item_index", None), interactor.nextitem_index, *queued]
+    with lock() as queued:
+        current = getattr(interactor, "item_index", None)
+        pending = [current, getattr(interactor, "nextitem_index", None), *queued]
     items = session.items
     return [items[i] for i in pending if isinstance(i, int) and i < len(items)]
 

@@ -19,6 +19,9 @@ from pytest_modelguard.providers.base import Completion, Provider, ProviderError
 from pytest_modelguard.spend import SpendCap
 
 Outcome = Completion | ProviderError
+CLAIM_POLL_S = 0.02
+"""How often a request held by another process checks whether it was released."""
+
 T = TypeVar("T")
 
 
@@ -183,8 +186,11 @@ async def answer_all(
     async def answer_claimed(key: str, request: Request) -> None:
         claim = cache.claim(request)
         try:
-            if not claim.acquire(wait=False):  # another process is paying for it: wait
-                await asyncio.to_thread(claim.acquire, True)
+            while not claim.try_acquire():  # another process is paying for it
+                # Polled on the loop: a thread blocked per waiter could fill the default
+                # pool that `python:` models and DNS lookups need, and two processes
+                # waiting on each other's claims would then never finish.
+                await asyncio.sleep(CLAIM_POLL_S)
             # another process may have recorded it since we looked
             found = _recorded_meanwhile(cache, request, mode, run_started)
             if found is not None:

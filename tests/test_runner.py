@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -341,3 +342,67 @@ def test_thousands_of_queued_requests_hold_few_open_files(tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "2000"
+
+
+CROSSED = """
+import sys, time
+from pathlib import Path
+from pytest_modelguard.cache import Cache
+from pytest_modelguard.providers.base import Request
+from pytest_modelguard.providers.python import PythonProvider
+from pytest_modelguard.runner import answer_all_sync
+
+requests = [Request("python", "crossed:slow", ({"role": "user", "content": f"q{i}"},))
+            for i in range(200)]
+if sys.argv[2] == "reversed":
+    requests.reverse()
+print("ready", flush=True)
+sys.stdin.readline()
+answers = answer_all_sync(requests, {"python": PythonProvider("python")}, Cache(Path(sys.argv[1])),
+                          "all", 16, run_started=float(sys.argv[3]))
+print(len(answers))
+"""
+
+SLOW_MODEL = """
+import time
+
+def slow(request):  # a sync model: runs in the default thread pool
+    time.sleep(0.05)
+    return request.messages[-1]["content"]
+"""
+
+
+def test_two_processes_recording_the_same_requests_in_opposite_orders_both_finish(
+    tmp_path: Path,
+) -> None:
+    """Each waits on claims the other holds; waiting must not starve the threads that
+    the claim holders' own `python:` model calls need (it once hung forever)."""
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "crossed.py").write_text(SLOW_MODEL)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    started = str(time.time())
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", CROSSED, str(tmp_path / "cache"), order, started],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for order in ("forward", "reversed")
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        for process in processes:  # both at once
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        outputs = [process.communicate(timeout=60)[0] for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert [out.strip() for out in outputs] == ["200", "200"]

@@ -30,7 +30,7 @@ HOLD = textwrap.dedent(
 
     request = Request("openai", "m1", ({"role": "user", "content": sys.argv[2]},))
     claim = Cache(Path(sys.argv[1])).claim(request)
-    assert claim.acquire(wait=False)
+    assert claim.try_acquire()
     print("held", flush=True)
     sys.stdin.readline()  # hold until told to let go
     claim.release()
@@ -50,11 +50,12 @@ def test_a_claim_held_by_another_process_is_refused_until_released(tmp_path: Pat
     try:
         assert holder.stdout.readline() == "held\n"
         same, other = cache.claim(req("one")), cache.claim(req("two"))
-        assert not same.acquire(wait=False)
-        assert other.acquire(wait=False)
+        assert not same.try_acquire()
+        assert other.try_acquire()
         holder.stdin.write("go\n")
         holder.stdin.flush()
-        assert same.acquire(wait=True)
+        assert holder.wait(timeout=30) == 0  # the holder let go and exited
+        assert same.try_acquire()
         same.release()
         other.release()
     finally:
@@ -65,10 +66,10 @@ def test_a_claim_held_by_another_process_is_refused_until_released(tmp_path: Pat
 def test_two_claims_on_one_request_exclude_each_other_in_one_process(tmp_path: Path) -> None:
     cache = Cache(tmp_path / "cache")
     first, second = cache.claim(req("one")), cache.claim(req("one"))
-    assert first.acquire(wait=False)
-    assert not second.acquire(wait=False)
+    assert first.try_acquire()
+    assert not second.try_acquire()
     first.release()
-    assert second.acquire(wait=False)
+    assert second.try_acquire()
     second.release()
 
 
@@ -80,7 +81,7 @@ def test_claims_create_no_file_per_request_where_byte_locks_exist(
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
     cache = Cache(tmp_path / "cache")
     claims = [cache.claim(req(f"p{i}")) for i in range(20)]
-    assert all(claim.acquire(wait=False) for claim in claims)
+    assert all(claim.try_acquire() for claim in claims)
     for claim in claims:
         claim.release()
     assert len([p for p in (tmp_path / "temp").rglob("*") if p.is_file()]) == 1
