@@ -29,10 +29,11 @@ class ModelDrift:
     status: str  # degraded | improved | steady | too-few-cases | unpaired
     delta: stats.DeltaEstimate | None
     p_adjusted: float | None
-    mean_then: float | None
+    mean_then: float | None  # over the paired cases (all of this run's when none pair)
     mean_now: float | None
     answers_changed: int  # paired cases whose answer text differs in any repeat
     fresh_answers: int  # answers of this run the model gave now, not replayed from the cache
+    errors_now: int  # answers of this run that are errors (never paired)
     only_now: int  # cases answered in this run only
     only_then: int  # cases answered in the stored run only
     cost_per_answer_then: float | None  # None: some cost unknown
@@ -62,6 +63,7 @@ class ModelDrift:
             "delta": delta,
             "answers_changed": self.answers_changed,
             "fresh_answers": self.fresh_answers,
+            "errors_now": self.errors_now,
             "only_now": self.only_now,
             "only_then": self.only_then,
             "cost_per_answer_then_usd": self.cost_per_answer_then,
@@ -86,8 +88,14 @@ class DriftReport:
 
     @property
     def replayed_only(self) -> bool:
-        """Every answer of this run came from the cache: only grading could have moved."""
-        return not any(m.fresh_answers for m in self.models.values())
+        """Every paired answer of this run came from the cache: only grading could have moved."""
+        models = self.models.values()
+        return any(m.n_pairs for m in models) and not any(m.fresh_answers for m in models)
+
+    @property
+    def nothing_paired(self) -> bool:
+        """No case of this run is in the stored run: most likely other suites."""
+        return not any(m.n_pairs for m in self.models.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,13 +110,18 @@ class DriftReport:
 
 @dataclass(frozen=True, slots=True)
 class _Side:
-    """One model's answered results in one run, by case."""
+    """One model's results in one run: its answered ones by case, and its errors."""
 
     scores: Mapping[tuple[str, str], list[float]]
     outputs: Mapping[tuple[str, str], tuple[str, ...]]
     cost_per_answer: float | None
-    mean: float | None
     fresh: int
+    errors: int
+
+    def mean(self, keys: Iterable[tuple[str, str]]) -> float | None:
+        """The mean over these cases of each case's mean score, as the paired delta sees it."""
+        means = [sum(self.scores[k]) / len(self.scores[k]) for k in keys]
+        return sum(means) / len(means) if means else None
 
 
 def compare_runs(
@@ -151,12 +164,12 @@ def compare_runs(
 def _sides(results: Iterable[ItemResult]) -> dict[str, _Side]:
     by_model: dict[str, list[ItemResult]] = defaultdict(list)
     for result in results:
-        if result.error is None and result.score is not None:
-            by_model[result.model].append(result)
-    return {model: _side(answered) for model, answered in by_model.items()}
+        by_model[result.model].append(result)
+    return {model: _side(model_results) for model, model_results in by_model.items()}
 
 
-def _side(answered: Sequence[ItemResult]) -> _Side:
+def _side(results: Sequence[ItemResult]) -> _Side:
+    answered = [r for r in results if r.error is None and r.score is not None]
     scores: dict[tuple[str, str], list[float]] = defaultdict(list)
     outputs: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
     for result in answered:
@@ -168,8 +181,8 @@ def _side(answered: Sequence[ItemResult]) -> _Side:
         scores=dict(scores),
         outputs={key: tuple(text for _, text in sorted(pairs)) for key, pairs in outputs.items()},
         cost_per_answer=sum(known) / len(known) if known and len(known) == len(costs) else None,
-        mean=sum(r.score for r in answered) / len(answered),  # type: ignore[misc]
         fresh=sum(1 for r in answered if not r.cached),
+        errors=sum(1 for r in results if r.error is not None),
     )
 
 
@@ -207,10 +220,11 @@ def _model_drift(
         status=_status(delta),
         delta=delta,
         p_adjusted=p_adjusted,
-        mean_then=then.mean if then is not None else None,
-        mean_now=now.mean,
+        mean_then=then.mean(paired) if then is not None else None,
+        mean_now=now.mean(paired or now.scores),
         answers_changed=changed,
         fresh_answers=now.fresh,
+        errors_now=now.errors,
         only_now=len(set(now.scores) - then_keys),
         only_then=len(then_keys - set(now.scores)),
         cost_per_answer_then=then.cost_per_answer if then is not None else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -47,27 +48,35 @@ def save_run(doc: dict[str, Any], cache_dir: Path, now: datetime | None = None) 
     text = json.dumps({**doc, "saved_at": saved_at}, indent=2) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
     try:
+        os.fchmod(fd, 0o644)  # like the cache's entries: readable as any report
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        path = _free_name(directory, stamp)
-        os.replace(tmp, path)
-    except BaseException:
+        return _publish(tmp, directory, stamp)
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
-def _free_name(directory: Path, stamp: str) -> Path:
-    path, n = directory / f"{stamp}.json", 1
-    while path.exists():
-        path, n = directory / f"{stamp}-{n}.json", n + 1
-    return path
+def _publish(tmp: str, directory: Path, stamp: str) -> Path:
+    """Link the written file under the first free name: two saves in one second both stay."""
+    n = 0
+    while True:
+        path = directory / (f"{stamp}.json" if n == 0 else f"{stamp}-{n}.json")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            n += 1
+        else:
+            return path
+
+
+_RUN_NAME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ)(?:-(\d+))?\.json")
 
 
 def _saved_order(path: Path) -> tuple[str, int]:
     """``<time>Z.json`` then ``<time>Z-1.json``, ``<time>Z-2.json`` (saved in the same second)."""
-    stamp, _, n = path.stem.partition("Z-")
-    return (stamp.removesuffix("Z"), int(n)) if n.isdigit() else (path.stem.removesuffix("Z"), 0)
+    match = _RUN_NAME.fullmatch(path.name)
+    assert match is not None
+    return match[1], int(match[2] or 0)
 
 
 def find_run(spec: str, cache_dir: Path, cwd: Path) -> Path:
@@ -75,7 +84,7 @@ def find_run(spec: str, cache_dir: Path, cwd: Path) -> Path:
     if spec == LAST:
         directory = runs_dir(cache_dir)
         found = directory.glob("*.json") if directory.is_dir() else []
-        stored = sorted((p for p in found if not p.name.startswith(".tmp-")), key=_saved_order)
+        stored = sorted((p for p in found if _RUN_NAME.fullmatch(p.name)), key=_saved_order)
         if not stored:
             raise HistoryError(
                 f"--modelguard-compare last: no stored run in {directory}; "
@@ -122,8 +131,14 @@ def load_run(path: Path) -> StoredRun:
 
 def _result(path: Path, index: int, case: Any) -> ItemResult:
     try:
-        return ItemResult.from_dict(case)
+        result = ItemResult.from_dict(case)
     except KeyError as exc:
         raise HistoryError(f"{path}: cases[{index}]: missing key {exc}") from None
     except (TypeError, ValueError, AttributeError) as exc:
         raise HistoryError(f"{path}: cases[{index}]: {exc}") from None
+    score = result.score
+    if score is not None and not (
+        isinstance(score, (int, float)) and not isinstance(score, bool) and 0 <= score <= 1
+    ):
+        raise HistoryError(f"{path}: cases[{index}]: score {score!r} is not a number in [0, 1]")
+    return result

@@ -135,13 +135,13 @@ def _pyproject(config: pytest.Config) -> Path:
     return config.rootpath / "pyproject.toml"
 
 
-def _outputs(config: pytest.Config, interrupted: bool) -> Outputs:
+def _outputs(config: pytest.Config, complete: bool) -> Outputs:
     def path(option: str) -> Path | None:
         value = config.getoption(option)
         return Path(value) if value else None
 
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    save = config.getoption("modelguard_save") and not interrupted  # half a run: not a reference
+    save = config.getoption("modelguard_save") and complete  # half a run is no reference
     return Outputs(
         json=path("modelguard_json"),
         markdown=path("modelguard_markdown"),
@@ -340,7 +340,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # xdist worker: the controller gates
     mg = session_of(session.config)
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    report = mg.finish(gating=not interrupted, outputs=_outputs(session.config, interrupted))
+    complete = not (interrupted or session.shouldfail or session.shouldstop)
+    if session.config.getoption("modelguard_save") and not complete:
+        mg.unsaved = "the run stopped early, and half a run is no reference"
+    report = mg.finish(gating=not interrupted, outputs=_outputs(session.config, complete))
     if report is not None and report.failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -393,6 +396,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(
             f"run saved to {shown_path(mg.saved)} (compare with --modelguard-compare last)"
         )
+    if mg.unsaved is not None:
+        terminalreporter.write_line("")
+        terminalreporter.write_line(f"run not saved: {mg.unsaved}", yellow=True)
     terminalreporter.write_line(
         verdict_line(report), red=report.failed, green=not report.failed, bold=True
     )

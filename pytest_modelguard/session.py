@@ -56,10 +56,11 @@ class ModelguardSession:
     pending: Callable[[], list[Request]] = field(default=list)  # requests likely needed next
     compare: StoredRun | None = None  # --modelguard-compare: the run to pair this one with
     saved: Path | None = None  # --modelguard-save: where this run's report was kept
+    unsaved: str | None = None  # --modelguard-save: why this run was not kept
     started: float = field(default_factory=time.time)  # xdist workers get the controller's
     baseline_outputs: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def cache(self) -> Cache:
         return Cache(self.settings.cache_dir)
 
@@ -379,7 +380,13 @@ class ModelguardSession:
         if outputs.any:
             doc = build_json(self.report, self.results, settings)
             write_outputs(doc, outputs)
-            if outputs.runs is not None:
+            degraded = self.report.drift is not None and self.report.drift.degraded
+            if outputs.runs is not None and degraded:
+                self.unsaved = (
+                    "a model degraded, so the stored run stays the reference (to accept the "
+                    "change, save a run without --modelguard-compare)"
+                )
+            elif outputs.runs is not None:
                 self.saved = save_run(doc, outputs.runs)
         return self.report
 

@@ -327,7 +327,9 @@ def test_under_xdist_the_controller_compares_and_saves_once(project: pytest.Pyte
     assert json.loads((project.path / "r.json").read_text())["drift"]["degraded"] == [
         "python:answers:drifting"
     ]
-    assert len(list((project.path / ".modelguard" / "runs").glob("*.json"))) == 2
+    # a degraded run does not become the next reference
+    result.stdout.fnmatch_lines(["run not saved: a model degraded, so the stored run stays*"])
+    assert len(list((project.path / ".modelguard" / "runs").glob("*.json"))) == 1
 
 
 def test_an_interrupted_run_is_not_kept_as_a_reference(project: pytest.Pytester) -> None:
@@ -359,3 +361,59 @@ def test_same_models_twice_drift_falsely_at_most_the_family_wise_rate() -> None:
     rate = flagged / reps
     print(f"\nA/A drift, 2 models, n={n}: a run flagged degraded {rate:.2%}")
     assert rate <= 0.025 + 3 * (0.025 * 0.975 / reps) ** 0.5
+
+
+def test_a_run_stopped_by_maxfail_is_not_kept(project: pytest.Pytester) -> None:
+    project.makepyfile(test_a_fail="def test_fail():\n    assert False\n")
+    result = live(project, "-x", "--modelguard-save")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["run not saved: the run stopped early*"])
+    assert not (project.path / ".modelguard" / "runs").exists()
+
+
+def test_a_stored_score_out_of_range_is_a_usage_error(
+    project: pytest.Pytester,
+) -> None:
+    case = {"suite": "drift", "id": "c00", "model": "python:answers:stable", "score": None}
+    for bad in ("NaN", "2", '"1"', "true"):
+        (project.path / "bad.json").write_text(
+            '{"cases": [' + json.dumps(case).replace("null", bad) + "]}"
+        )
+        result = live(project, "--modelguard-compare", "bad.json")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR, bad
+        result.stderr.fnmatch_lines(
+            ["*bad.json: cases[[]0[]]: score * is not a number in [[]0, 1[]]"]
+        )
+        assert "Traceback" not in result.stderr.str()
+
+
+def test_last_ignores_files_that_are_not_stored_runs(tmp_path: Path) -> None:
+    doc = {"version": 1, "cases": []}
+    saved = save_run(doc, tmp_path, now=datetime(2026, 1, 2, tzinfo=timezone.utc))
+    for other in ("reference.json", "index.json", ".tmp-123.json"):
+        (runs_dir(tmp_path) / other).write_text("{}")
+    assert find_run("last", tmp_path, cwd=tmp_path) == saved
+
+
+def test_scores_then_and_now_are_over_the_paired_cases() -> None:
+    then = run("m", [1.0] * N)
+    now = run("m", [1.0] * N) + [
+        ItemResult(suite="s", case_id=f"new{i}", model="m", score=0.0) for i in range(N)
+    ]
+    model = compare_runs(now, then, against="r.json", resamples=RESAMPLES).models["m"]
+    assert (model.mean_then, model.mean_now, model.only_now) == (1.0, 1.0, N)
+    assert model.delta is not None and model.delta.mean == model.mean_now - model.mean_then
+
+
+def test_a_model_whose_every_answer_errored_is_reported_not_gone() -> None:
+    then = run("m", [1.0] * N)
+    now = [
+        ItemResult(suite="s", case_id=f"c{i:03d}", model="m", error="HTTP 500") for i in range(N)
+    ]
+    drift = compare_runs(now, then, against="r.json", resamples=RESAMPLES)
+    assert drift.models_gone == ()
+    model = drift.models["m"]
+    assert (model.status, model.errors_now, model.only_then) == ("unpaired", N, N)
+    assert drift.nothing_paired and not drift.replayed_only
+    assert any("errors now" in line for line in drift_lines(drift))
+    assert any("no case of this run is in the stored run" in line for line in drift_lines(drift))

@@ -256,7 +256,8 @@ def _drift_section(doc: Doc) -> list[str]:
     if not drift:
         return []
     head = ("model", "status", "cases paired", "score then → now", "Δ [CI]", "p",
-            "answers changed", "$/answer change", "unmatched now / then")  # fmt: skip
+            "answers changed", "$/answer change", "unmatched now / then",
+            "errors now")  # fmt: skip
     rows = []
     for name, m in drift["models"].items():
         delta = m.get("delta")
@@ -270,6 +271,7 @@ def _drift_section(doc: Doc) -> list[str]:
             _num(m["answers_changed"], "{:d}"),
             "—" if cost is None else f"{cost:+.0%}",
             f"{m['only_now']} / {m['only_then']}",
+            _num(m.get("errors_now", 0), "{:d}"),
         ]
         status = m["status"]
         rows.append([

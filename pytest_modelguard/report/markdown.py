@@ -119,8 +119,8 @@ def _drift(doc: Doc) -> str:
         "per case",
         "",
         f"| | model | cases paired | score then → now | Δ [{level} CI] | p | answers changed "
-        "| $/answer change | status |",
-        "|---|---|--:|---|---|--:|--:|--:|---|",
+        "| only now / then | errors now | $/answer change | status |",
+        "|---|---|--:|---|---|--:|--:|--:|--:|--:|---|",
     ]
     for name, m in drift["models"].items():
         delta = m.get("delta")
@@ -129,6 +129,7 @@ def _drift(doc: Doc) -> str:
             f"| {DRIFT_ICONS.get(m['status'], '❔')} | {_code(name)} | {m['n_pairs']} "
             f"| {_num(m.get('mean_then'), '{:.3f}')} → {_num(m.get('mean_now'), '{:.3f}')} "
             f"| {_delta(delta) if delta else '—'} | {_p(delta)} | {m['answers_changed']} "
+            f"| {m['only_now']} / {m['only_then']} | {m.get('errors_now', 0)} "
             f"| {'—' if cost is None else f'{cost:+.0%}'} | {m['status']} |"
         )
     gone = drift["models_gone"]

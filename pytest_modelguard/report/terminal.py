@@ -138,6 +138,8 @@ def drift_lines(drift: DriftReport) -> list[str]:
         head = f"  {_fit(name, width).ljust(width)}  {m.status.ljust(status)}"
         lines += [f"{head}  {_drift_figures(m)}".rstrip(), f"    {_drift_counts(m)}"]
     lines += [f"  {name}: in the stored run, not in this one" for name in drift.models_gone]
+    if drift.nothing_paired:
+        lines.append("  no case of this run is in the stored run: was it a run of other suites?")
     if drift.replayed_only:
         lines.append(
             "  every answer was replayed from the cache, so only grading could move: "
@@ -162,9 +164,10 @@ def _p_value(p: float) -> str:
 
 
 def _drift_counts(m: ModelDrift) -> str:
+    errors = [f"{m.errors_now} errors now"] if m.errors_now else []
     if m.delta is None:
-        return "no case answered in both runs"
-    counts = [f"{m.n_pairs} cases paired", f"{m.answers_changed} answers changed"]
+        return ", ".join(["no case answered in both runs", *errors])
+    counts = [f"{m.n_pairs} cases paired", f"{m.answers_changed} answers changed", *errors]
     if m.only_now or m.only_then:
         counts.append(f"unmatched: {m.only_now} only now, {m.only_then} only then")
     if m.cost_change is not None:
