@@ -27,8 +27,6 @@ so edits landing during the benchmark cannot mix in.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import tempfile
 from pathlib import Path
@@ -36,16 +34,13 @@ from pathlib import Path
 from bench_replay import (
     BARE_PYPROJECT,
     BARE_TESTS,
-    ROOT,
     Command,
+    add_common_arguments,
     build,
-    environment,
-    imported_from,
     medians,
+    prepare,
     print_table,
-    revision,
     run,
-    snapshot,
     time_rounds,
 )
 
@@ -61,17 +56,7 @@ def main() -> None:
         default=10000,
         help="cases in the suite (default 10000; x 2 models = the number of items)",
     )
-    parser.add_argument(
-        "--rounds", type=int, default=3, help="timed runs of each command (default 3)"
-    )
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the temp directory and print its path"
-    )
-    parser.add_argument(
-        "--ref",
-        metavar="REV",
-        help="benchmark this git revision of pytest_modelguard (default: the working tree)",
-    )
+    add_common_arguments(parser)
     args = parser.parse_args()
     if args.cases < 1:
         parser.error("--cases must be >= 1")
@@ -83,15 +68,7 @@ def main() -> None:
             f"pytest-modelguard collection benchmark: {args.cases} cases x 2 models = "
             f"{items} items, {args.rounds} rounds"
         )
-        source = f"revision {revision(args.ref)}" if args.ref else f"working tree at {revision()}"
-        env = environment(base, snapshot(base, args.ref))
-        print(f"  pytest_modelguard: snapshot of {ROOT} {source}")
-        print(f"  imported from {imported_from(env, base)}")
-        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        print(
-            f"  {platform.python_implementation()} {platform.python_version()}, "
-            f"{os.cpu_count()} CPUs, load average {load}, in {base}"
-        )
+        env = prepare(base, args.ref)
         modelguard, bare = build(base, items)
         one = base / "one"
         one.mkdir()

@@ -481,15 +481,11 @@ def _short(filename: str) -> str:
     return filename
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--items", type=int, default=4000, help="pytest items on each side (default 4000)"
-    )
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """--rounds, --keep and --ref, which every benchmark here takes."""
     parser.add_argument(
         "--rounds", type=int, default=3, help="timed runs of each command (default 3)"
     )
-    parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
     parser.add_argument(
         "--keep", action="store_true", help="keep the temp directory and print its path"
     )
@@ -498,6 +494,29 @@ def main() -> None:
         metavar="REV",
         help="benchmark this git revision of pytest_modelguard (default: the working tree)",
     )
+
+
+def prepare(base: Path, ref: str | None) -> dict[str, str]:
+    """Snapshot the package into ``base``, print what is measured where; the runs' environment."""
+    source = f"revision {revision(ref)}" if ref else f"working tree at {revision()}"
+    env = environment(base, snapshot(base, ref))
+    print(f"  pytest_modelguard: snapshot of {ROOT} {source}")
+    print(f"  imported from {imported_from(env, base)}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"  {platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, load average {load}, in {base}"
+    )
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--items", type=int, default=4000, help="pytest items on each side (default 4000)"
+    )
+    add_common_arguments(parser)
+    parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
     args = parser.parse_args()
     if args.items < 2 or args.items % 2:
         parser.error("--items must be an even number >= 2 (N/2 cases x 2 models)")
@@ -505,15 +524,7 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="mg-bench-replay-"))
     try:
         print(f"pytest-modelguard replay benchmark: N = {args.items} items, {args.rounds} rounds")
-        source = f"revision {revision(args.ref)}" if args.ref else f"working tree at {revision()}"
-        env = environment(base, snapshot(base, args.ref))
-        print(f"  pytest_modelguard: snapshot of {ROOT} {source}")
-        print(f"  imported from {imported_from(env, base)}")
-        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        print(
-            f"  {platform.python_implementation()} {platform.python_version()}, "
-            f"{os.cpu_count()} CPUs, load average {load}, in {base}"
-        )
+        env = prepare(base, args.ref)
         replay, bare = build(base, args.items)
         projects = {"replay": replay, "bare": bare}
         start = time.perf_counter()

@@ -30,8 +30,6 @@ spare core for the controller, and each worker collects all N items.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -42,14 +40,12 @@ from bench_replay import (
     ROOT,
     Command,
     Timings,
+    add_common_arguments,
     build,
-    environment,
-    imported_from,
     medians,
+    prepare,
     print_table,
-    revision,
     run,
-    snapshot,
     time_rounds,
 )
 
@@ -62,17 +58,7 @@ WORKERS = (0, 2)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=4000, help="pytest items (default 4000)")
-    parser.add_argument(
-        "--rounds", type=int, default=3, help="timed runs of each command (default 3)"
-    )
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the temp directory and print its path"
-    )
-    parser.add_argument(
-        "--ref",
-        metavar="REV",
-        help="benchmark this git revision of pytest_modelguard (default: the working tree)",
-    )
+    add_common_arguments(parser)
     args = parser.parse_args()
     if args.items < 2 or args.items % 2:
         parser.error("--items must be an even number >= 2 (N/2 cases x 2 models)")
@@ -83,15 +69,7 @@ def main() -> None:
             f"pytest-modelguard xdist benchmark: N = {args.items} items, -n 0 vs -n 2, "
             f"{args.rounds} rounds"
         )
-        source = f"revision {revision(args.ref)}" if args.ref else f"working tree at {revision()}"
-        env = environment(base, snapshot(base, args.ref))
-        print(f"  pytest_modelguard: snapshot of {ROOT} {source}")
-        print(f"  imported from {imported_from(env, base)}")
-        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        print(
-            f"  {platform.python_implementation()} {platform.python_version()}, "
-            f"{os.cpu_count()} CPUs, load average {load}, in {base}"
-        )
+        env = prepare(base, args.ref)
         replay, bare = build(base, args.items)
         (base / "small").mkdir()
         small, _ = build(base / "small", 2)
