@@ -214,7 +214,7 @@ def _model_drift(
 ) -> ModelDrift:
     then_keys = set(then.scores) if then is not None else set()
     paired = set(now.scores) & then_keys
-    changed = sum(1 for k in paired if then is not None and now.outputs[k] != then.outputs[k])
+    changed = sum(now.outputs[k] != then.outputs[k] for k in paired) if then is not None else 0
     return ModelDrift(
         model=name,
         status=_status(delta),

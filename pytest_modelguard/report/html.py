@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from .markdown import ICONS, percent
+from .markdown import ICONS, p_text, percent
 from .money import money
 
 Doc = Mapping[str, Any]
@@ -188,7 +188,6 @@ def _models_table(doc: Doc) -> str:
 
 def _model_row(name: str, m: Mapping[str, Any]) -> list[str]:
     delta = m.get("delta")
-    p = delta.get("p_adjusted", delta["p_value"]) if delta else None
     cls = "fail" if m["verdict"] not in ("pass", "baseline") else "ok"
     latency = (
         f"{m['latency_p50_s']:.2f}/{m['latency_p95_s']:.2f}"
@@ -201,7 +200,7 @@ def _model_row(name: str, m: Mapping[str, Any]) -> list[str]:
         _num(m.get("errors"), "{:d}"),
         _num(m.get("mean_score"), "{:.3f}"),
         _delta(delta),
-        "—" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}",
+        p_text(delta),
         _num(m.get("pass_rate"), "{:.0%}"),
         escape(money(m.get("cost_per_case_usd"))),
         escape(money(m.get("cost_usd"))),
@@ -261,13 +260,12 @@ def _drift_section(doc: Doc) -> list[str]:
     rows = []
     for name, m in drift["models"].items():
         delta = m.get("delta")
-        p = delta.get("p_adjusted", delta["p_value"]) if delta else None
         cost = m.get("cost_change")
         cells = [
             _num(m["n_pairs"], "{:d}"),
             f"{_num(m.get('mean_then'), '{:.3f}')} → {_num(m.get('mean_now'), '{:.3f}')}",
             _delta(delta),
-            "—" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}",
+            p_text(delta),
             _num(m["answers_changed"], "{:d}"),
             "—" if cost is None else f"{cost:+.0%}",
             f"{m['only_now']} / {m['only_then']}",

@@ -81,7 +81,7 @@ def _row(name: str, m: Mapping[str, Any], base_cost: float | None) -> list[str]:
         f"{m['n']}" + (f" + {m['errors']} err" if m.get("errors") else ""),
         _num(m.get("mean_score"), "{:.3f}"),
         _delta(delta) if delta else ("baseline" if m["verdict"] == "baseline" else "—"),
-        _p(delta),
+        p_text(delta),
         _num(m.get("pass_rate"), "{:.0%}"),
         money(m.get("cost_per_case_usd")),
         _savings(m.get("cost_per_case_usd"), base_cost, m["verdict"] == "baseline"),
@@ -128,7 +128,7 @@ def _drift(doc: Doc) -> str:
         lines.append(
             f"| {DRIFT_ICONS.get(m['status'], '❔')} | {_code(name)} | {m['n_pairs']} "
             f"| {_num(m.get('mean_then'), '{:.3f}')} → {_num(m.get('mean_now'), '{:.3f}')} "
-            f"| {_delta(delta) if delta else '—'} | {_p(delta)} | {m['answers_changed']} "
+            f"| {_delta(delta) if delta else '—'} | {p_text(delta)} | {m['answers_changed']} "
             f"| {m['only_now']} / {m['only_then']} | {m.get('errors_now', 0)} "
             f"| {'—' if cost is None else f'{cost:+.0%}'} | {m['status']} |"
         )
@@ -235,7 +235,8 @@ def _delta(delta: Mapping[str, Any]) -> str:
     return f"{delta['mean']:+.3f} [{delta['ci_low']:+.3f}, {delta['ci_high']:+.3f}]"
 
 
-def _p(delta: Mapping[str, Any] | None) -> str:
+def p_text(delta: Mapping[str, Any] | None) -> str:
+    """The delta's (Holm-adjusted when there is one) p-value for display; — without a delta."""
     if not delta:
         return "—"
     p = delta.get("p_adjusted", delta["p_value"])
