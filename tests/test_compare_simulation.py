@@ -1,0 +1,80 @@
+"""Calibration of `compare` at the hard settings (a subset of benchmarks/bench_verdicts.py).
+
+Targets: the regression gate's A/A false alarms and the non-inferiority gate's false
+passes (candidate exactly `margin` worse) at most the nominal 2.5% + 1 point, and
+two-sided coverage at least 94%. With 4,000 suites per setting the Monte-Carlo sd of
+a 2.5% rate is 0.25%, so the 1-point tolerance is 4 sd; the tests check that too.
+Run with -s to see the rates.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPS = 4000
+NOMINAL, TOLERANCE, COVERAGE = 0.025, 0.01, 0.94
+
+
+def load_bench() -> ModuleType:
+    path = Path(__file__).parent.parent / "benchmarks" / "bench_verdicts.py"
+    spec = importlib.util.spec_from_file_location("bench_verdicts", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_verdicts"] = module  # dataclasses resolve their module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load_bench()
+
+
+def test_replications_resolve_the_tolerance() -> None:
+    assert 4 * math.sqrt(NOMINAL * (1 - NOMINAL) / REPS) <= TOLERANCE
+
+
+@pytest.mark.parametrize(
+    ("kind", "shared", "accuracy", "margin", "n"),
+    [
+        ("binary", True, 0.98, 0.02, 100),
+        ("binary", False, 0.9, 0.05, 30),
+        ("repeats", True, 0.98, 0.02, 400),
+        ("repeats", False, 0.9, 0.05, 30),
+        ("continuous", False, 0.98, 0.02, 100),
+        ("continuous", True, 0.5, 0.05, 30),
+    ],
+)
+def test_false_alarms_false_passes_and_coverage(
+    kind: str, shared: bool, accuracy: float, margin: float, n: int
+) -> None:
+    setting = bench.Setting(kind, shared, accuracy, margin, n)
+    (rates,) = bench.run_setting(setting, REPS, 0, seed=n + int(accuracy * 100))
+    print(f"\n{setting.label()}: {rates}")
+    assert rates.false_alarm <= NOMINAL + TOLERANCE
+    assert rates.false_pass <= NOMINAL + TOLERANCE
+    assert min(rates.coverage_aa, rates.coverage_drop) >= COVERAGE
+
+
+@pytest.mark.parametrize("n", [10, 30, 100])
+@pytest.mark.parametrize(("accuracy", "margin"), [(0.5, 0.05), (0.9, 0.05), (0.98, 0.02)])
+@pytest.mark.parametrize("shared", [True, False])
+def test_tango_exactly(shared: bool, accuracy: float, margin: float, n: int) -> None:
+    """0/1 scores, one answer: the error rates by exact enumeration, no Monte-Carlo error."""
+    setting = bench.Setting("binary", shared, accuracy, margin, n)
+    below0, above0 = bench.exact_tango(setting, 0.0)
+    below1, above1 = bench.exact_tango(setting, margin)
+    assert below0 <= NOMINAL + TOLERANCE and above1 <= NOMINAL + TOLERANCE
+    assert 1 - below0 - above0 >= COVERAGE and 1 - below1 - above1 >= COVERAGE
+
+
+def test_family_of_five_at_the_margin() -> None:
+    """Five candidates each exactly margin worse: compare_family passes any at most 3.5%."""
+    setting = bench.Setting("binary", True, 0.9, 0.05, 100)
+    rate = bench.family_false_pass(setting, 5, REPS // 2, seed=3)
+    print(f"\nfamily of 5, {setting.label()}: {rate:.2%}")
+    assert rate <= NOMINAL + TOLERANCE
