@@ -28,6 +28,7 @@ from ._compare_bca import BcaTest
 from ._compare_score import ScoreTest
 from ._compare_t import NORMAL, FlooredT, variance_floor
 from .stats_bootstrap import FloatArray, t_quantile
+from .vocabulary import Gate
 
 __all__ = [
     "Comparison",
@@ -40,7 +41,6 @@ __all__ = [
     "holm",
 ]
 
-Gate = Literal["regression", "non-inferiority"]
 Method = Literal["auto", "score", "t", "bca"]
 Scores: TypeAlias = Sequence[float | Sequence[float]] | npt.NDArray[np.float64]
 holm = stats.holm  # Holm-adjusted p-values of a Mapping[str, float], e.g. routing's tags

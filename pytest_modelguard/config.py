@@ -8,10 +8,11 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .cache import RecordMode
 from .pricing import Price, table_price
+from .vocabulary import GATES, Gate
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -19,7 +20,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 BUILTIN_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "python": "python"}
-GATES = ("regression", "non-inferiority")
 BUDGET_KEYS = (
     "max_cost_per_case_usd",
     "max_cost_usd",
@@ -86,7 +86,7 @@ class Settings:
     confidence: float = 0.95
     resamples: int = 10_000
     seed: int = 0
-    gate: str = "regression"
+    gate: Gate = "regression"
     margin: float = 0.0
     timeout_s: float = 60.0
     max_attempts: int = 5
@@ -396,6 +396,15 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
     if gate not in GATES:
         hint = did_you_mean(gate, GATES)
         reader.fail("gate", f"must be regression or non-inferiority, got {gate!r}{hint}")
+    margin = flags.margin if flags.margin is not None else float(reader.number("margin", 0.0, 0, 1))
+    if gate == "non-inferiority" and not margin > 0:
+        where = "--modelguard-margin" if flags.margin is not None else "margin"
+        reader.fail(
+            "gate" if flags.gate is None else "margin",
+            f"non-inferiority needs a margin above 0 ({where} is {margin:g}): it passes a "
+            "candidate shown to be at most `margin` worse, and no finite suite can show a "
+            "drop of exactly 0; set the largest drop you accept, e.g. margin = 0.02",
+        )
     cache_dir = Path(reader.get("cache_dir", str, ".modelguard"))
     for model in ((baseline,) if baseline else ()) + candidates:
         _check_priced(source, model, record)
@@ -412,10 +421,8 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         confidence=float(reader.number("confidence", 0.95, 0.5, 0.9999)),
         resamples=int(reader.number("resamples", 10_000, 100, 10_000_000)),
         seed=flags.seed if flags.seed is not None else int(reader.get("seed", int, 0)),
-        gate=gate,
-        margin=flags.margin
-        if flags.margin is not None
-        else float(reader.number("margin", 0.0, 0, 1)),
+        gate=cast(Gate, gate),
+        margin=margin,
         timeout_s=float(reader.number("timeout_s", 60.0, 0.001)),
         max_attempts=int(reader.number("max_attempts", 5, 1, 100)),
         retry_delay_s=float(reader.number("retry_delay_s", 0.5, 0, 600)),

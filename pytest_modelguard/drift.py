@@ -1,10 +1,10 @@
 """This run against a stored one: did a model's quality move under the same name? Pure.
 
-Each model is paired with itself per case, (suite, id): a case's repeats in this run
-against its repeats in the stored run, as one cluster, exactly as the gate pairs a
-candidate with the baseline. The interval is the gate's paired bootstrap at the run's
-confidence and seed, Bonferroni-widened when several models are compared, with Holm
-p-values; a model whose interval lies wholly below 0 has degraded.
+Each model is paired with itself per case (the prompt): a case's answers in this run
+against its answers in the stored run, as one cluster, exactly as the gate pairs a
+candidate with the baseline, through the same `compare_family` at the run's
+confidence: Holm across models, each interval at the level its test used; a model
+whose interval lies wholly below 0 has degraded.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import stats
+from .compare import Comparison, compare_family
+from .pairing import CaseScores, answered, answers, case_scores, paired
 from .results import ItemResult
 
 DEGRADED, IMPROVED, STEADY = "degraded", "improved", "steady"
@@ -27,7 +28,7 @@ class ModelDrift:
 
     model: str
     status: str  # degraded | improved | steady | too-few-cases | unpaired
-    delta: stats.DeltaEstimate | None
+    delta: Comparison | None
     p_adjusted: float | None
     mean_then: float | None  # over the paired cases (all of this run's when none pair)
     mean_now: float | None
@@ -78,7 +79,7 @@ class DriftReport:
 
     against: str  # the stored run's path, as shown to the user
     saved_at: str | None
-    ci_confidence: float
+    confidence: float  # family-wise, Holm across models; each delta has its own level
     models: Mapping[str, ModelDrift]
     models_gone: tuple[str, ...]  # in the stored run, not in this one
 
@@ -101,7 +102,7 @@ class DriftReport:
         return {
             "against": self.against,
             "saved_at": self.saved_at,
-            "ci_confidence": self.ci_confidence,
+            "confidence": self.confidence,
             "degraded": list(self.degraded),
             "models": {name: m.to_dict() for name, m in self.models.items()},
             "models_gone": list(self.models_gone),
@@ -112,13 +113,13 @@ class DriftReport:
 class _Side:
     """One model's results in one run: its answered ones by case, and its errors."""
 
-    scores: Mapping[tuple[str, str], list[float]]
-    outputs: Mapping[tuple[str, str], tuple[str, ...]]
+    scores: CaseScores
+    outputs: Mapping[str, tuple[str, ...]]
     cost_per_answer: float | None
     fresh: int
     errors: int
 
-    def mean(self, keys: Iterable[tuple[str, str]]) -> float | None:
+    def mean(self, keys: Iterable[str]) -> float | None:
         """The mean over these cases of each case's mean score, as the paired delta sees it."""
         means = [sum(self.scores[k]) / len(self.scores[k]) for k in keys]
         return sum(means) / len(means) if means else None
@@ -131,31 +132,24 @@ def compare_runs(
     against: str,
     saved_at: str | None = None,
     confidence: float = 0.95,
-    resamples: int = 10_000,
     seed: int = 0,
 ) -> DriftReport:
     """Pair every model of `now` with itself in `then`, per case, and say whether it moved."""
     now_sides, then_sides = _sides(now), _sides(then)
-    paired = {
-        model: sorted(set(side.scores) & set(then_sides[model].scores))
+    pairs = {
+        model: p
         for model, side in now_sides.items()
-        if model in then_sides
+        if model in then_sides and (p := paired(then_sides[model].scores, side.scores))
     }
-    compared = {model: keys for model, keys in paired.items() if keys}
-    ci_confidence = stats.bonferroni_confidence(confidence, max(len(compared), 1))
-    deltas = {
-        model: _delta(now_sides[model], then_sides[model], keys, ci_confidence, resamples, seed)
-        for model, keys in compared.items()
-    }
-    adjusted = stats.holm({m: d.p_value for m, d in deltas.items() if not d.degenerate})
+    deltas = compare_family(pairs, confidence=confidence, seed=seed) if pairs else {}
     models = {
-        name: _model_drift(name, side, then_sides.get(name), deltas.get(name), adjusted.get(name))
+        name: _model_drift(name, side, then_sides.get(name), deltas.get(name))
         for name, side in now_sides.items()
     }
     return DriftReport(
         against=against,
         saved_at=saved_at,
-        ci_confidence=ci_confidence,
+        confidence=confidence,
         models=models,
         models_gone=tuple(sorted(set(then_sides) - set(now_sides))),
     )
@@ -169,48 +163,25 @@ def _sides(results: Iterable[ItemResult]) -> dict[str, _Side]:
 
 
 def _side(results: Sequence[ItemResult]) -> _Side:
-    answered = [r for r in results if r.error is None and r.score is not None]
-    scores: dict[tuple[str, str], list[float]] = defaultdict(list)
-    outputs: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
-    for result in answered:
-        scores[result.pair_key].append(float(result.score))  # type: ignore[arg-type]
+    outputs: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for result in answers(results):
         outputs[result.pair_key].append((result.repeat, result.output))
-    costs = [r.cost_usd for r in answered]
+    costs = [r.cost_usd for r in answers(results)]
     known = [c for c in costs if c is not None]
     return _Side(
-        scores=dict(scores),
+        scores=case_scores(results),
         outputs={key: tuple(text for _, text in sorted(pairs)) for key, pairs in outputs.items()},
         cost_per_answer=sum(known) / len(known) if known and len(known) == len(costs) else None,
-        fresh=sum(1 for r in answered if not r.cached),
+        fresh=sum(1 for r in answered(results) if not r.cached),
         errors=sum(1 for r in results if r.error is not None),
     )
-
-
-def _delta(
-    now: _Side,
-    then: _Side,
-    keys: Sequence[tuple[str, str]],
-    confidence: float,
-    resamples: int,
-    seed: int,
-) -> stats.DeltaEstimate:
-    estimate = stats.paired_delta(
-        [now.scores[k] for k in keys],
-        [then.scores[k] for k in keys],
-        confidence=confidence,
-        resamples=resamples,
-        seed=seed,
-    )
-    assert estimate is not None  # keys is never empty here
-    return estimate
 
 
 def _model_drift(
     name: str,
     now: _Side,
     then: _Side | None,
-    delta: stats.DeltaEstimate | None,
-    p_adjusted: float | None,
+    delta: Comparison | None,
 ) -> ModelDrift:
     then_keys = set(then.scores) if then is not None else set()
     paired = set(now.scores) & then_keys
@@ -219,7 +190,7 @@ def _model_drift(
         model=name,
         status=_status(delta),
         delta=delta,
-        p_adjusted=p_adjusted,
+        p_adjusted=delta.p_adjusted if delta is not None else None,
         mean_then=then.mean(paired) if then is not None else None,
         mean_now=now.mean(paired or now.scores),
         answers_changed=changed,
@@ -232,13 +203,9 @@ def _model_drift(
     )
 
 
-def _status(delta: stats.DeltaEstimate | None) -> str:
+def _status(delta: Comparison | None) -> str:
     if delta is None:
         return UNPAIRED
-    if delta.degenerate:
+    if delta.too_few:
         return TOO_FEW
-    if delta.ci_high < 0:
-        return DEGRADED
-    if delta.ci_low > 0:
-        return IMPROVED
-    return STEADY
+    return {"inferior": DEGRADED, "superior": IMPROVED}.get(delta.evidence, STEADY)

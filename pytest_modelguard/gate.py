@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import stats
+from .compare import Comparison, Gate, cases_needed, compare, compare_family
 from .config import Budgets
+from .formatting import p_value, percent
 from .graders import dimension_scores
+from .pairing import CaseScoreLists, answered, answers, case_scores, paired
 from .results import ItemResult
 
 if TYPE_CHECKING:
@@ -19,7 +22,13 @@ if TYPE_CHECKING:
 
 ERROR_RATE_LIMIT = 0.05
 DEFAULT_POWER_MARGIN = 0.05
-FAILING = ("regression", "not-non-inferior", "budget", "error")
+FAILING = ("regression", "not-non-inferior", "budget", "error")  # fail the run under any gate
+INCONCLUSIVE = "inconclusive"  # too few cases: fails the non-inferiority gate only
+
+
+def fails(verdict: str, gate: str) -> bool:
+    """Whether `verdict` fails a run under `gate`: too few cases never pass non-inferiority."""
+    return verdict in FAILING or (verdict == INCONCLUSIVE and gate == "non-inferiority")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +40,7 @@ class GateConfig:
     confidence: float = 0.95
     resamples: int = 10_000
     seed: int = 0
-    gate: str = "regression"
+    gate: Gate = "regression"
     margin: float = 0.0
     budgets: Mapping[str, Budgets] = field(default_factory=dict)
     subset: bool = False  # selection left cases out
@@ -69,11 +78,12 @@ class ModelSummary:
     reasoning_tokens: int
     latency_p50_s: float | None
     latency_p95_s: float | None
-    delta: stats.DeltaEstimate | None
+    delta: Comparison | None
     p_adjusted: float | None
     verdict: str
     reasons: tuple[str, ...]
     cases_needed: int | None = None
+    evidence: str | None = None  # superior | equivalent | non-inferior | inferior | inconclusive
     cost_vs_baseline: float | None = None  # cost per answer as a fraction of the baseline's
     token_outliers: tuple[TokenOutlier, ...] = ()
     judge_cost_usd: float | None = 0.0  # llm_judge calls grading this model's answers
@@ -86,7 +96,7 @@ class ModelSummary:
 class TagSummary:
     n: int
     mean_score: float | None
-    delta: stats.DeltaEstimate | None
+    delta: Comparison | None
     cost_per_case_usd: float | None = None  # None: some answer's cost is unknown
     input_tokens: int = 0
     output_tokens: int = 0
@@ -101,7 +111,6 @@ class GateReport:
     models: Mapping[str, ModelSummary]
     tags: Mapping[str, Mapping[str, TagSummary]]
     verdict: str  # pass | fail
-    ci_confidence: float
     notes: tuple[str, ...]
     drift: DriftReport | None = None  # --modelguard-compare: this run against a stored one
 
@@ -129,21 +138,22 @@ def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
     names += sorted(set(by_model) - set(names))
     baseline = by_model.get(config.baseline or "", [])
     compared = [m for m in config.candidates if m in by_model and baseline]
-    ci_confidence = stats.bonferroni_confidence(config.confidence, max(len(compared), 1))
-    deltas = {m: _paired(by_model[m], baseline, config, ci_confidence) for m in compared}
-    adjusted = stats.holm({m: d.p_value for m, d in deltas.items() if d is not None})
-    models = {
-        name: _summarise(name, by_model[name], deltas.get(name), adjusted.get(name), config)
-        for name in names
+    base_scores = case_scores(baseline)
+    pairs = {
+        m: p for m in compared if (p := paired(base_scores, case_scores(by_model[m]))) is not None
     }
+    deltas = compare_family(
+        pairs, gate=config.gate, margin=config.margin, confidence=config.confidence,
+        seed=config.seed,
+    )  # fmt: skip
+    models = {name: _summarise(name, by_model[name], deltas.get(name), config) for name in names}
     models = _with_cost_ratios(models, config.baseline)
-    failing = config.gating and any(s.verdict in FAILING for s in models.values())
+    failing = config.gating and any(fails(s.verdict, config.gate) for s in models.values())
     return GateReport(
         models=models,
         tags=_tag_summaries(by_model, baseline, config),
         verdict="fail" if failing else "pass",
-        ci_confidence=ci_confidence,
-        notes=tuple(_notes(config, len(compared), ci_confidence)),
+        notes=tuple(_notes(config, deltas)),
     )
 
 
@@ -161,52 +171,17 @@ def _with_cost_ratios(
     }
 
 
-def percent(fraction: float) -> str:
-    """0.975 → '97.5%', 0.95 → '95%'."""
-    return f"{fraction * 100:.4g}%"
-
-
-def _notes(config: GateConfig, compared: int, ci_confidence: float) -> Iterable[str]:
-    if compared > 1:
+def _notes(config: GateConfig, deltas: Mapping[str, Comparison]) -> Iterable[str]:
+    if len(deltas) > 1:
+        levels = "/".join(sorted({percent(d.confidence) for d in deltas.values()}, reverse=True))
         yield (
-            f"{compared} candidates: {percent(ci_confidence)} CIs (Bonferroni) and Holm p-values "
-            f"hold the family-wise level at {percent(config.confidence)}"
+            f"{len(deltas)} candidates: Holm's step-down keeps the family-wise error at "
+            f"{percent(1 - config.confidence)}; each CI is at the level its test used ({levels})"
         )
     if config.subset:
         yield "selection left cases out: the gate ran on a subset of the suites"
     if not config.gating:
         yield "--lf run: results reported, the gate is not applied"
-
-
-def _answered(results: Iterable[ItemResult]) -> list[ItemResult]:
-    return [r for r in results if r.error is None and r.score is not None]
-
-
-def _scores_by_case(results: Iterable[ItemResult]) -> dict[tuple[str, str], list[float]]:
-    scores: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for result in _answered(results):
-        scores[result.pair_key].append(float(result.score))  # type: ignore[arg-type]
-    return scores
-
-
-def _paired(
-    candidate: Sequence[ItemResult],
-    baseline: Sequence[ItemResult],
-    config: GateConfig,
-    confidence: float,
-) -> stats.DeltaEstimate | None:
-    """The paired delta over cases both models answered; None when there is no pair."""
-    cand, base = _scores_by_case(candidate), _scores_by_case(baseline)
-    keys = sorted(set(cand) & set(base))
-    if not keys:
-        return None
-    return stats.paired_delta(
-        [cand[k] for k in keys],
-        [base[k] for k in keys],
-        confidence=confidence,
-        resamples=config.resamples,
-        seed=config.seed,
-    )
 
 
 def _dimension_means(answered: Sequence[ItemResult]) -> dict[str, float]:
@@ -244,37 +219,35 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
 
 
 def _summarise(
-    name: str,
-    results: Sequence[ItemResult],
-    delta: stats.DeltaEstimate | None,
-    p_adjusted: float | None,
-    config: GateConfig,
+    name: str, results: Sequence[ItemResult], delta: Comparison | None, config: GateConfig
 ) -> ModelSummary:
-    answered = _answered(results)
+    given = answers(results)
+    by_case = case_scores(results)
+    scores = [score for case in by_case.values() for score in case]
     errors = sum(1 for r in results if r.error is not None)
-    costs = [r.cost_usd for r in answered]
-    cost = None if any(c is None for c in costs) else float(sum(costs))  # type: ignore[arg-type]
-    latencies = [r.latency_s for r in answered if r.latency_s is not None]
+    cost = _total([r.cost_usd for r in given])
+    latencies = [r.latency_s for r in given if r.latency_s is not None]
     summary = ModelSummary(
         name=name,
-        n=len(answered),
+        n=len(given),
         errors=errors,
-        mean_score=float(np.mean([r.score for r in answered])) if answered else None,
+        mean_score=float(np.mean(scores)) if scores else None,
         pass_rate=sum(r.passed for r in results) / len(results) if results else None,
         cost_usd=cost,
-        cost_per_case_usd=cost / len(answered) if cost is not None and answered else None,
-        input_tokens=sum(r.input_tokens for r in answered),
-        output_tokens=sum(r.output_tokens for r in answered),
-        cached_input_tokens=sum(r.cached_input_tokens for r in answered),
-        reasoning_tokens=sum(r.reasoning_tokens for r in answered),
-        token_outliers=_token_outliers(answered),
+        cost_per_case_usd=cost / len(given) if cost is not None and given else None,
+        input_tokens=sum(r.input_tokens for r in given),
+        output_tokens=sum(r.output_tokens for r in given),
+        cached_input_tokens=sum(r.cached_input_tokens for r in given),
+        reasoning_tokens=sum(r.reasoning_tokens for r in given),
+        token_outliers=_token_outliers(given),
         judge_cost_usd=_total([r.judge_cost_usd for r in results]),
-        dimensions=_dimension_means(answered),
-        repeat_agreement=stats.repeat_agreement(list(_scores_by_case(answered).values())),
+        dimensions=_dimension_means(answered(results)),
+        repeat_agreement=stats.repeat_agreement(list(by_case.values())),
         latency_p50_s=_percentile(latencies, 50),
         latency_p95_s=_percentile(latencies, 95),
         delta=delta,
-        p_adjusted=p_adjusted,
+        p_adjusted=delta.p_adjusted if delta is not None else None,
+        evidence=delta.evidence if delta is not None else None,
         verdict="",
         reasons=(),
     )
@@ -304,7 +277,7 @@ def _verdict(
     is_baseline = summary.name == config.baseline
     needed = None
     if not is_baseline:
-        quality, quality_reasons, needed = _quality(summary, config)
+        quality, quality_reasons, needed = _quality(summary.delta, config)
         verdicts += quality
         reasons += quality_reasons
     budget_reasons = _budget_reasons(summary, results, config.budgets.get(summary.name))
@@ -315,38 +288,38 @@ def _verdict(
     return (verdicts or [default]), reasons, needed
 
 
-def _quality(summary: ModelSummary, config: GateConfig) -> tuple[list[str], list[str], int | None]:
-    delta = summary.delta
+def _quality(
+    delta: Comparison | None, config: GateConfig
+) -> tuple[list[str], list[str], int | None]:
+    """The quality verdict, its reasons, and the cases a decision would need when too few."""
     if delta is None:
         return ["error"], ["no case answered by both this model and the baseline"], None
-    level = f"{percent(delta.confidence)} CI"
-    verdicts, reasons = [], []
-    if config.gate == "non-inferiority":
-        if delta.ci_low < -config.margin:
-            verdicts.append("not-non-inferior")
-            reasons.append(
-                f"{level} lower end {delta.ci_low:+.3f} is below -margin {-config.margin:+.3f}"
-            )
-    elif delta.ci_high < 0:
-        verdicts.append("regression")
-        reasons.append(
-            f"quality dropped: delta {delta.mean:+.3f}, "
-            f"{level} [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}] below 0"
-        )
-    margin = config.margin or DEFAULT_POWER_MARGIN
-    needed = None
-    if delta.degenerate:
-        reasons.append(
+    ci = f"{percent(delta.confidence)} CI [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}]"
+    p = f"p {p_value(delta.p_value)}"
+    reasons = {
+        "regression": f"quality dropped: delta {delta.mean:+.3f}, {ci} below 0 ({p})",
+        "not-non-inferior": (
+            f"not shown non-inferior: delta {delta.mean:+.3f}, {ci} does not clear "
+            f"-margin {-config.margin:+.3f} ({p})"
+        ),
+        INCONCLUSIVE: (
             f"too few cases for a verdict on quality: {delta.n_pairs} pairs, at least "
             f"{stats.min_pairs(delta.confidence)} needed"
-        )
-    elif not verdicts and stats.ci_too_wide(delta, margin):
-        needed = stats.cases_needed(delta.std_delta, margin, delta.confidence)
-        reasons.append(
-            f"CI too wide to detect a drop of {margin:.2f} with {delta.n_pairs} cases; "
+        ),
+    }
+    verdicts = [delta.verdict] if delta.verdict in reasons else []
+    why = [reasons[delta.verdict]] if verdicts else []
+    margin = config.margin or DEFAULT_POWER_MARGIN
+    if delta.verdict == "regression" or delta.ci_low > -margin:
+        return verdicts, why, None  # settled: a drop shown, or a drop of `margin` ruled out
+    needed = cases_needed(delta, margin)
+    if delta.n_pairs < needed:
+        drop = "rule out" if config.gate == "non-inferiority" else "detect"
+        why.append(
+            f"CI too wide to {drop} a drop of {margin:.2f} with {delta.n_pairs} cases; "
             f"about {needed} cases needed"
         )
-    return verdicts, reasons, needed
+    return verdicts, why, needed
 
 
 def _budget_reasons(
@@ -386,6 +359,11 @@ def _tag_summaries(
     baseline: Sequence[ItemResult],
     config: GateConfig,
 ) -> dict[str, dict[str, TagSummary]]:
+    """Per tag and model: figures over the tagged given, and the delta at the run's level.
+
+    A tag's delta is two-sided at `confidence` with `p_noninferior` at the run's margin;
+    the routing table corrects those across tags and candidates (routing.py).
+    """
     tags: dict[str, dict[str, TagSummary]] = {}
     all_tags = sorted({t for results in by_model.values() for r in results for t in r.tags})
     for tag in all_tags:
@@ -393,24 +371,28 @@ def _tag_summaries(
         row = {}
         for name, results in by_model.items():
             tagged = [r for r in results if tag in r.tags]
-            answered = _answered(tagged)
-            delta = None
-            if name != config.baseline and base_tagged:
-                delta = _paired(tagged, base_tagged, config, config.confidence)
-            mean = float(np.mean([r.score for r in answered])) if answered else None
-            latencies = [r.latency_s for r in answered if r.latency_s is not None]
+            given = answers(tagged)
+            is_baseline = name == config.baseline
+            pairs = None if is_baseline else paired(case_scores(base_tagged), case_scores(tagged))
+            scores = [s for case in case_scores(tagged).values() for s in case]
+            latencies = [r.latency_s for r in given if r.latency_s is not None]
             row[name] = TagSummary(
-                n=len(answered),
-                mean_score=mean,
-                delta=delta,
-                cost_per_case_usd=_cost_per_case(answered),
-                input_tokens=sum(r.input_tokens for r in answered),
-                output_tokens=sum(r.output_tokens for r in answered),
+                n=len(given),
+                mean_score=float(np.mean(scores)) if scores else None,
+                delta=_tag_delta(pairs, config) if pairs else None,
+                cost_per_case_usd=_cost_per_case(given),
+                input_tokens=sum(r.input_tokens for r in given),
+                output_tokens=sum(r.output_tokens for r in given),
                 latency_p50_s=_percentile(latencies, 50),
                 latency_p95_s=_percentile(latencies, 95),
             )
         tags[tag] = row
     return tags
+
+
+def _tag_delta(pairs: tuple[CaseScoreLists, CaseScoreLists], config: GateConfig) -> Comparison:
+    """A tag's delta: two-sided at the run's confidence, `p_noninferior` at its margin."""
+    return compare(*pairs, margin=config.margin, confidence=config.confidence, seed=config.seed)
 
 
 def _cost_per_case(answered: Sequence[ItemResult]) -> float | None:

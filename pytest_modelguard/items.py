@@ -55,6 +55,7 @@ class SuiteFile(pytest.File):
                         graders=graders,
                         marks=case_marks,
                     )
+            self.mg.claim_suite(suite)  # last: a file's own mistakes are reported first
         except (SuiteError, GraderConfigError, ConfigError) as exc:
             raise SuiteCollectError(str(exc)) from None
 

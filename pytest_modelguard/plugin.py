@@ -23,6 +23,7 @@ from .report.outputs import Outputs
 from .results import ItemResult
 from .runner import TerminalProgress
 from .session import ModelguardSession
+from .vocabulary import GATES
 
 SESSION = pytest.StashKey[ModelguardSession]()
 REPORT_ATTR = "modelguard"
@@ -111,7 +112,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--modelguard-gate",
-        choices=["regression", "non-inferiority"],
+        choices=GATES,
         help="verdict rule (default: regression)",
     )
     group.addoption(
@@ -353,7 +354,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     report = mg.report
     if report is None:
         return
-    from .gate import FAILING, percent
+    from .formatting import percent
+    from .gate import fails
     from .report.terminal import (
         drift_lines,
         reason_lines,
@@ -363,11 +365,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     )
 
     settings = mg.settings
+    methods = sorted({s.delta.method for s in report.models.values() if s.delta is not None})
     title = (
         f"baseline {settings.baseline.name if settings.baseline else '—'} · "
-        f"{percent(report.ci_confidence)} CI · {settings.resamples} resamples · "
-        f"seed {settings.seed} · gate {settings.gate}"
-        + (f" (margin {settings.margin})" if settings.gate == "non-inferiority" else "")
+        f"{percent(settings.confidence)} confidence"
+        + (f" · {', '.join(methods)} interval" if methods else "")
+        + f" · gate {settings.gate}"
+        + (f" (margin {settings.margin:g})" if settings.gate == "non-inferiority" else "")
     )
     terminalreporter.section("modelguard")
     if config.get_verbosity() < 0:
@@ -379,7 +383,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         for model, line in summary_rows(report):
             verdict = model.verdict if model is not None else None
             terminalreporter.write_line(
-                line, red=verdict in FAILING, green=verdict == "pass", bold=model is None
+                line,
+                red=verdict is not None and fails(verdict, settings.gate),
+                yellow=verdict == "inconclusive" and not fails(verdict, settings.gate),
+                green=verdict == "pass",
+                bold=model is None,
             )
         reasons = reason_lines(report)
         if reasons:

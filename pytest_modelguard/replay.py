@@ -19,7 +19,7 @@ import yaml
 
 from .capture.export import ExportOptions, export_suite
 from .capture.read import TraceFilter
-from .report.money import money
+from .formatting import money
 
 GRADERS: dict[str, list[dict[str, Any]]] = {
     "similarity": [{"similarity": {"against": "baseline"}}],

@@ -32,11 +32,21 @@ class ItemResult:
     output: str = ""
     failure: str | None = None  # why a passed=False item failed (required grader, budget)
     judge_cost_usd: float | None = 0.0  # what llm_judge graders cost; never in cost_usd
+    unit: str = ""  # the prompt answered (suite.prompt_key); "" for results of older reports
 
     @property
-    def pair_key(self) -> tuple[str, str]:
-        """Which case this answers, across models."""
-        return (self.suite, self.case_id)
+    def pair_key(self) -> str:
+        """The case this answers, across models and checks: the prompt, the gate's unit.
+
+        Every check of the same prompt (several suites, a Python test over a suite's
+        case) shares it; results stored without a unit fall back to (suite, id).
+        """
+        return self.unit or f"{self.suite}\x00{self.case_id}"
+
+    @property
+    def answer_key(self) -> tuple[str, int]:
+        """The answer this grades: checks of one answer share it, and its cost is paid once."""
+        return (self.pair_key, self.repeat)
 
     @property
     def total_tokens(self) -> int:
@@ -63,6 +73,7 @@ class ItemResult:
             "error": self.error,
             "failure": self.failure,
             "judge_cost_usd": self.judge_cost_usd,
+            "unit": self.unit,
             "output": self.output,
         }
 
@@ -88,4 +99,5 @@ class ItemResult:
             output=str(data.get("output", "")),
             failure=data.get("failure"),
             judge_cost_usd=data.get("judge_cost_usd", 0.0),
+            unit=str(data.get("unit") or ""),
         )

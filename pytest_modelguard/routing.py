@@ -1,12 +1,15 @@
 """Per-tag routing (SPEC §9 ``--modelguard-routes``): send each request to the model that earned it.
 
 ``build_routes`` reads the JSON report document and, per tag, lists the candidates
-that *earned* the tag: their delta on that tag is non-inferior to the baseline (the
-CI's lower end >= -margin, the run's margin) and their cost per answer on that tag
-is known and strictly below the baseline's. The route is the cheapest of them, else
-the baseline. Candidates that errored or broke a budget (``error`` / ``budget`` among
-their verdicts) never earn a route. Per-tag CIs are at the run's confidence, not
-corrected for the number of tags: on few cases, expect the baseline.
+that *earned* the tag. Only a candidate that passed the run's gate may earn tags
+(``pass`` its only verdict: no error, budget, regression or inconclusive). It earns a
+tag when its cost per answer there is known and strictly below the baseline's, and
+its delta on the tag is shown non-inferior at the run's margin: the one-sided test
+of "worse by `margin` or more" (``p_noninferior``) rejected at the run's level after
+Holm's correction across every (tag, candidate) test of the table, so that among
+all routes the chance of any route to a model worse by the margin stays within the
+run's 1 - confidence. With margin 0 that asks for a significant improvement. The
+route is the cheapest earner, else the baseline.
 
 ``Router.model_for(tags)`` picks, for a request, the cheapest model that earned
 *every* known tag of the request (by its summed per-tag cost); tags the routes do
@@ -22,21 +25,32 @@ from typing import Any
 
 import yaml
 
-VERSION = 1
-INELIGIBLE = frozenset({"error", "budget"})  # a model with either verdict earns no route
-_TOLERANCE = 1e-12  # a CI lower end of -1e-17 is 0
+from .stats import holm
+
+VERSION = 2
+CORRECTION = "holm"
 
 
 def build_routes(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The routing table of a JSON report document: per tag, the model and the figures behind it."""
     baseline = doc.get("baseline")
     margin = float(doc.get("margin") or 0.0)
-    eligible = {
+    level = (1 - float(doc.get("confidence") or 0.95)) / 2  # one-sided, as the gate's tests
+    passed = {
         name for name, model in doc["models"].items()
-        if name != baseline and not INELIGIBLE & {model["verdict"], *model.get("verdicts", ())}
+        if name != baseline and set(model.get("verdicts") or (model["verdict"],)) == {"pass"}
     }  # fmt: skip
+    tests = {
+        (tag, name): p
+        for tag, row in doc["tags"].items()
+        for name in passed
+        if (p := _test(row, baseline, name)) is not None
+    }
+    adjusted = holm({f"{tag}\x00{name}": p for (tag, name), p in tests.items()})
+    earned = {key for key in tests if adjusted[f"{key[0]}\x00{key[1]}"] < level}
     routes = {
-        tag: _route(row, baseline, eligible, margin) for tag, row in sorted(doc["tags"].items())
+        tag: _route(row, baseline, {n for t, n in earned if t == tag})
+        for tag, row in sorted(doc["tags"].items())
     }
     return {
         "version": VERSION,
@@ -44,20 +58,26 @@ def build_routes(doc: Mapping[str, Any]) -> dict[str, Any]:
         "default": baseline,
         "confidence": doc.get("confidence"),
         "margin": margin,
+        "correction": f"{CORRECTION} across {len(tests)} tag x candidate tests",
         "routes": routes,
     }
 
 
-def _route(
-    row: Mapping[str, Any], baseline: str | None, eligible: set[str], margin: float
-) -> dict[str, Any]:
+def _test(row: Mapping[str, Any], baseline: str | None, name: str) -> float | None:
+    """The non-inferiority p-value of `name` on a tag where it is cheaper; None: not tested."""
+    summary, base = row.get(name) or {}, row.get(baseline or "") or {}
+    delta, cost, base_cost = (
+        summary.get("delta"), summary.get("cost_per_case_usd"), base.get("cost_per_case_usd")
+    )  # fmt: skip
+    if not delta or delta.get("p_noninferior") is None or cost is None or base_cost is None:
+        return None
+    return float(delta["p_noninferior"]) if cost < base_cost else None
+
+
+def _route(row: Mapping[str, Any], baseline: str | None, earners: set[str]) -> dict[str, Any]:
     base = row.get(baseline or "", {})
     base_cost = base.get("cost_per_case_usd")
-    earned = {
-        name: summary["cost_per_case_usd"]
-        for name, summary in row.items()
-        if name in eligible and _earned(summary, base_cost, margin)
-    }
+    earned = {name: row[name]["cost_per_case_usd"] for name in earners}
     earned = dict(sorted(earned.items(), key=lambda item: (item[1], item[0])))
     chosen = next(iter(earned), None)
     delta = row[chosen]["delta"] if chosen else None
@@ -72,19 +92,12 @@ def _route(
     }
 
 
-def _earned(summary: Mapping[str, Any], base_cost: float | None, margin: float) -> bool:
-    """Non-inferior on the tag and cheaper than the baseline there."""
-    delta, cost = summary.get("delta"), summary.get("cost_per_case_usd")
-    if delta is None or cost is None or base_cost is None:
-        return False
-    return bool(delta["ci_low"] >= -margin - _TOLERANCE and cost < base_cost)
-
-
 def render_routes_yaml(doc: Mapping[str, Any]) -> str:
     """The routing table as YAML, with a header saying how to read and use it."""
     header = (
-        "# modelguard routes: per tag, the cheapest model whose delta on that tag is\n"
-        "# non-inferior to the baseline (CI lower end >= -margin), else the baseline.\n"
+        "# modelguard routes: per tag, the cheapest model that passed the gate and is shown\n"
+        "# non-inferior to the baseline on that tag at the margin (Holm-corrected across\n"
+        "# every tag x candidate test, see `correction`), else the baseline.\n"
         "# `earned` lists every such model with its cost per answer on the tag, cheapest first;\n"
         "# Router.model_for(tags) picks the cheapest model in `earned` of every known tag\n"
         "# (edit `earned` or `default` to change the routes), else `default`.\n"

@@ -21,7 +21,7 @@ from .providers.base import Completion, Provider, ProviderError, Request, Usage
 from .results import ItemResult
 from .runner import Progress, RetryPolicy, answer_all_sync
 from .spend import DryRunLine, SpendCap, dry_run
-from .suite import Case, RecordedAnswer, SuiteError
+from .suite import Case, RecordedAnswer, Suite, SuiteError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,10 +59,22 @@ class ModelguardSession:
     unsaved: str | None = None  # --modelguard-save: why this run was not kept
     started: float = field(default_factory=time.time)  # xdist workers get the controller's
     baseline_outputs: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
+    suite_cases: dict[tuple[str, str], str] = field(default_factory=dict)  # → the file
 
     @cached_property
     def cache(self) -> Cache:
         return Cache(self.settings.cache_dir)
+
+    def claim_suite(self, suite: Suite) -> None:
+        """Refuse a second file with the same suite name and case ids: its results would merge."""
+        claimed = self.suite_cases
+        for case in suite.cases:
+            first = claimed.setdefault((suite.name, case.id), suite.path)
+            if first != suite.path:
+                raise SuiteError(
+                    f"{suite.path}:{case.line}: suite {suite.name!r} case {case.id!r} is also in "
+                    f"{first}: give one of the files another `suite:` name or other case ids"
+                )
 
     def models_for_suite(self, path: str) -> tuple[ModelSpec, ...]:
         if self.settings.baseline is None:
@@ -216,6 +228,7 @@ class ModelguardSession:
             cached=all(a.cached for a in client.answered),
             output=completions[-1].text if completions else "",
             failure=failure,
+            unit=case.unit if case else "",
         )
 
     def _baseline_output(self, case: Case) -> str | None:
@@ -280,6 +293,7 @@ class ModelguardSession:
             output=completion.text,
             failure=failure,
             judge_cost_usd=judge_cost,
+            unit=case.unit,
         )
 
     def _grades(
@@ -399,7 +413,6 @@ class ModelguardSession:
             against=shown_path(stored.path),
             saved_at=stored.saved_at,
             confidence=self.settings.confidence,
-            resamples=self.settings.resamples,
             seed=self.settings.seed,
         )
 
@@ -423,6 +436,7 @@ def _item_error(
         error=error,
         cached=cached,
         output=output,
+        unit=case.unit,
     )
 
 

@@ -12,7 +12,7 @@ import yaml
 from .config import did_you_mean
 from .graders import RESERVED_KEYS as GRADER_RESERVED
 from .graders.base import GraderSpec
-from .providers.base import Message
+from .providers.base import Message, prompt_key
 
 SUITE_KEYS = ("suite", "description", "tags", "defaults", "cases")
 DEFAULT_KEYS = ("system", "params", "repeat", "graders", "tags")
@@ -62,6 +62,10 @@ class Case:
     baseline: RecordedAnswer | None = None
     path: str = ""
     line: int = 0
+    unit: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "unit", prompt_key(self.messages, self.params))
 
     def __repr__(self) -> str:  # short: pytest shows it beside every failing test
         return f"<case {self.id} of {self.path or self.suite}:{self.line}>"

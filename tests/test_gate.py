@@ -84,7 +84,7 @@ def test_non_inferiority_needs_the_lower_end_above_minus_margin() -> None:
     )
     assert loose.models["cand"].verdict == "pass"
     assert strict.models["cand"].verdict == "not-non-inferior"
-    assert "below -margin" in strict.models["cand"].reasons[0]
+    assert "does not clear -margin -0.010" in strict.models["cand"].reasons[0]
 
 
 def test_more_than_five_percent_errors_is_an_error_verdict() -> None:
@@ -131,19 +131,38 @@ def test_unknown_price_is_unknown_never_zero() -> None:
     assert any("cost unknown" in r for r in cand.reasons)
 
 
-def test_several_candidates_widen_the_ci_and_adjust_p() -> None:
+def test_several_candidates_hold_the_family_wise_level_with_holm() -> None:
+    """Neither candidate differs: Holm tests the first at 97.5%, and where it stops, the rest
+    get that step's level too; p-values are Holm-adjusted."""
     base = binary(300, 0.8, 3)
     one = evaluate(results(BASE, base) + results("a", binary(300, 0.8, 4)), config("a"))
     two = evaluate(
         results(BASE, base) + results("a", binary(300, 0.8, 4)) + results("b", base),
         config("a", "b"),
     )
-    assert two.ci_confidence == pytest.approx(0.975)
     a1, a2 = one.models["a"].delta, two.models["a"].delta
     assert a1 is not None and a2 is not None
+    assert a1.confidence == pytest.approx(0.95) and a2.confidence == pytest.approx(0.975)
     assert a2.ci_high - a2.ci_low > a1.ci_high - a1.ci_low
     assert two.models["a"].p_adjusted is not None and two.models["a"].p_adjusted >= a2.p_value
-    assert any("Bonferroni" in note for note in two.notes)
+    assert any("Holm" in note and "5%" in note for note in two.notes)
+
+
+def test_holm_rejects_in_steps_and_each_ci_agrees_with_its_verdict() -> None:
+    """A clear regression is tested at 97.5%; the next candidate then at 95%, not 97.5%."""
+    base = [1.0] * 200
+    clear = [1.0] * 150 + [0.0] * 50
+    slight = [1.0] * 190 + [0.0] * 10  # 10 worse of 200: p about 0.002 alone
+    report = evaluate(
+        results(BASE, base) + results("clear", clear) + results("slight", slight),
+        config("clear", "slight"),
+    )
+    first, second = report.models["clear"].delta, report.models["slight"].delta
+    assert first is not None and second is not None
+    assert first.confidence == pytest.approx(0.975) and second.confidence == pytest.approx(0.95)
+    for summary in (report.models["clear"], report.models["slight"]):
+        assert summary.verdict == "regression"
+        assert summary.delta is not None and summary.delta.ci_high < 0
 
 
 def test_lf_run_reports_but_does_not_gate() -> None:

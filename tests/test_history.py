@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from pytest_modelguard import stats
+from pytest_modelguard.compare import compare
 from pytest_modelguard.drift import compare_runs
 from pytest_modelguard.gate import GateConfig, evaluate, with_drift
 from pytest_modelguard.history import HistoryError, find_run, load_run, runs_dir, save_run
@@ -18,7 +20,6 @@ from pytest_modelguard.report.terminal import drift_lines, verdict_line
 from pytest_modelguard.results import ItemResult
 
 N = 60
-RESAMPLES = 2000
 
 
 def run(model: str, scores: list[float], *, cost: float | None = 0.001, tag: str = "x",
@@ -46,16 +47,15 @@ def test_a_model_that_got_worse_is_degraded_and_its_interval_is_the_gates() -> N
         worse_now[i] = 0.0
     outputs = [f"answer {i}" if s else "no idea" for i, s in enumerate(worse_now)]
     now = run("steady", alternating(N, 5)) + run("worse", worse_now, outputs=outputs)
-    drift = compare_runs(now, then, against="r.json", resamples=RESAMPLES, seed=3)
+    drift = compare_runs(now, then, against="r.json", seed=3)
 
     assert drift.degraded == ("worse",)
-    assert drift.ci_confidence == stats.bonferroni_confidence(0.95, 2)
+    assert drift.confidence == 0.95
     worse, steady = drift.models["worse"], drift.models["steady"]
-    expected = stats.paired_delta(
-        [[s] for s in worse_now], [[s] for s in alternating(N, 10)],
-        confidence=drift.ci_confidence, resamples=RESAMPLES, seed=3,
-    )  # fmt: skip
-    assert worse.delta == expected
+    expected = compare(
+        alternating(N, 10), worse_now, confidence=stats.bonferroni_confidence(0.95, 2), seed=3
+    )  # Holm's first step: the gate's own comparison at 97.5%
+    assert worse.delta == replace(expected, p_adjusted=worse.p_adjusted)
     assert worse.delta is not None and worse.delta.ci_high < 0
     assert worse.answers_changed == worse_now.count(0.0)  # every "no idea"
     assert (worse.mean_then, worse.mean_now) == (
@@ -70,22 +70,21 @@ def test_a_model_that_got_worse_is_degraded_and_its_interval_is_the_gates() -> N
 def test_an_improvement_is_flagged_but_never_degraded() -> None:
     then = run("m", alternating(N, 2))
     now = run("m", alternating(N, 20))
-    drift = compare_runs(now, then, against="r.json", resamples=RESAMPLES)
+    drift = compare_runs(now, then, against="r.json")
     assert drift.models["m"].status == "improved"
     assert drift.degraded == ()
-    assert drift.ci_confidence == 0.95  # one model: no Bonferroni widening
+    assert drift.models["m"].delta is not None
+    assert drift.models["m"].delta.confidence == 0.95  # one model: no correction
 
 
 def test_repeats_pair_per_case_as_one_cluster() -> None:
     then = run("m", [1.0] * N, repeat=0) + run("m", [1.0] * N, repeat=1)
     now = run("m", [1.0] * N, repeat=0) + run("m", alternating(N, 2), repeat=1)
-    drift = compare_runs(now, then, against="r.json", resamples=RESAMPLES, seed=1)
+    drift = compare_runs(now, then, against="r.json", seed=1)
     model = drift.models["m"]
     assert model.n_pairs == N  # cases, not answers
-    assert model.delta == stats.paired_delta(
-        [[1.0, s] for s in alternating(N, 2)], [[1.0, 1.0]] * N,
-        resamples=RESAMPLES, seed=1,
-    )  # fmt: skip
+    expected = compare([[1.0, 1.0]] * N, [[1.0, s] for s in alternating(N, 2)], seed=1)
+    assert model.delta == replace(expected, p_adjusted=model.p_adjusted)
     assert model.status == "degraded"
 
 
@@ -94,7 +93,7 @@ def test_unmatched_cases_errors_new_and_gone_models_are_counted_not_paired() -> 
     now = run("m", [1.0] * (N + 5)) + run("new", [1.0] * N)
     errored = ItemResult(suite="s", case_id="c000", model="m", error="429", score=None)
     now = [r for r in now if not (r.model == "m" and r.case_id == "c000")] + [errored]
-    drift = compare_runs(now, then, against="r.json", resamples=RESAMPLES)
+    drift = compare_runs(now, then, against="r.json")
     m = drift.models["m"]
     assert (m.n_pairs, m.only_now, m.only_then) == (N - 1, 5, 1)
     assert drift.models["new"].status == "unpaired" and drift.models["new"].delta is None
@@ -110,7 +109,7 @@ def test_too_few_cases_is_said_not_guessed() -> None:
 def test_cost_change_per_answer_and_unknown_costs() -> None:
     then = run("m", [1.0] * N, cost=0.002) + run("u", [1.0] * N, cost=0.002)
     now = run("m", [1.0] * N, cost=0.003) + run("u", [1.0] * N, cost=None)
-    drift = compare_runs(now, then, against="r.json", resamples=RESAMPLES)
+    drift = compare_runs(now, then, against="r.json")
     assert drift.models["m"].cost_change == pytest.approx(0.5)
     assert drift.models["u"].cost_change is None
 
@@ -118,7 +117,7 @@ def test_cost_change_per_answer_and_unknown_costs() -> None:
 def test_a_degraded_model_fails_the_run_and_every_report_says_so() -> None:
     then = run("base", alternating(N, 10))
     now = run("base", alternating(N, 2))
-    report = evaluate(now, GateConfig(baseline="base", candidates=(), resamples=RESAMPLES))
+    report = evaluate(now, GateConfig(baseline="base", candidates=()))
     assert not report.failed
     drift = compare_runs(now, then, against="runs/a.json", saved_at="2026-11-28T10:00:00+00:00")
     judged = with_drift(report, drift)
@@ -131,7 +130,7 @@ def test_a_degraded_model_fails_the_run_and_every_report_says_so() -> None:
 
     doc = {
         "verdict": judged.verdict, "baseline": "base", "confidence": 0.95,
-        "ci_confidence": 0.95, "resamples": 10_000, "seed": 0, "gate": "regression",
+        "resamples": 10_000, "seed": 0, "gate": "regression",
         "margin": 0.0, "notes": list(judged.notes), "models": {}, "tags": {}, "cases": [],
         "drift": drift.to_dict(),
     }  # fmt: skip
@@ -258,7 +257,7 @@ def test_drift_of_the_production_model_fails_the_run_and_is_reported(
                   "--modelguard-markdown=r.md", "--modelguard-html=r.html")  # fmt: skip
     assert second.ret == pytest.ExitCode.TESTS_FAILED  # the gate passes; drift fails it
     second.stdout.fnmatch_lines([
-        f"drift against .modelguard/runs/{stored[0].name} (97.5% CIs):",
+        f"drift against .modelguard/runs/{stored[0].name} (95% family-wise, Holm):",
         "  python:answers:drifting  degraded  1.000 → 0.650  -0.350 *",
         f"    {CASES} cases paired, 14 answers changed*",
         "  python:answers:stable    steady    1.000 → 1.000  +0.000 *",
@@ -272,7 +271,7 @@ def test_drift_of_the_production_model_fails_the_run_and_is_reported(
     # one source of truth: the drift of the two JSON documents is the drift reported
     recomputed = compare_runs(
         load_run(project.path / "r.json").results, load_run(stored[0]).results,
-        against=drift["against"], saved_at=drift["saved_at"], resamples=2000, seed=7,
+        against=drift["against"], saved_at=drift["saved_at"], seed=7,
     )  # fmt: skip
     assert drift == json.loads(json.dumps(recomputed.to_dict()))
     markdown = (project.path / "r.md").read_text()
@@ -289,7 +288,7 @@ def test_compare_with_a_named_report_and_a_steady_model(project: pytest.Pytester
     again = live(project, "--modelguard-compare", "before.json", "--modelguard-json=after.json")
     assert again.ret == pytest.ExitCode.OK
     again.stdout.fnmatch_lines(
-        ["drift against before.json (97.5% CIs):", "  python:answers:* steady *"]
+        ["drift against before.json (95% family-wise, Holm):", "  python:answers:* steady *"]
     )
     drift = json.loads((project.path / "after.json").read_text())["drift"]
     assert {m["status"] for m in drift["models"].values()} == {"steady"}
@@ -343,8 +342,8 @@ def test_an_interrupted_run_is_not_kept_as_a_reference(project: pytest.Pytester)
 
 def test_same_models_twice_drift_falsely_at_most_the_family_wise_rate() -> None:
     """1,000 pairs of runs of two unchanged models (each case its own difficulty, every answer
-    drawn afresh): a run flags any model degraded in at most 2.5% (+3 sd) of them — the
-    Bonferroni CIs hold the one-sided level across both models."""
+    drawn afresh): a run flags any model degraded in at most 2.5% (+3 sd) of them — Holm
+    holds the one-sided level across both models."""
     reps, n = 1000, 60
     rng = np.random.default_rng(11)
     flagged = 0
@@ -356,7 +355,7 @@ def test_same_models_twice_drift_falsely_at_most_the_family_wise_rate() -> None:
                 p = np.random.default_rng(rep * 2 + (model == "b")).beta(2, 1, n)
                 results += run(model, list((rng.random(n) < p).astype(float)))
             runs.append(results)
-        drift = compare_runs(runs[1], runs[0], against="r.json", resamples=1000, seed=rep)
+        drift = compare_runs(runs[1], runs[0], against="r.json", seed=rep)
         flagged += bool(drift.degraded)
     rate = flagged / reps
     print(f"\nA/A drift, 2 models, n={n}: a run flagged degraded {rate:.2%}")
@@ -400,7 +399,7 @@ def test_scores_then_and_now_are_over_the_paired_cases() -> None:
     now = run("m", [1.0] * N) + [
         ItemResult(suite="s", case_id=f"new{i}", model="m", score=0.0) for i in range(N)
     ]
-    model = compare_runs(now, then, against="r.json", resamples=RESAMPLES).models["m"]
+    model = compare_runs(now, then, against="r.json").models["m"]
     assert (model.mean_then, model.mean_now, model.only_now) == (1.0, 1.0, N)
     assert model.delta is not None and model.delta.mean == model.mean_now - model.mean_then
 
@@ -410,7 +409,7 @@ def test_a_model_whose_every_answer_errored_is_reported_not_gone() -> None:
     now = [
         ItemResult(suite="s", case_id=f"c{i:03d}", model="m", error="HTTP 500") for i in range(N)
     ]
-    drift = compare_runs(now, then, against="r.json", resamples=RESAMPLES)
+    drift = compare_runs(now, then, against="r.json")
     assert drift.models_gone == ()
     model = drift.models["m"]
     assert (model.status, model.errors_now, model.only_then) == ("unpaired", N, N)

@@ -49,7 +49,7 @@ model = "sim:judge-1"
 price = {{ input = 2.0, output = 8.0 }}
 """,
     )
-    cases = "\n".join(f"  - id: c{i:02d}\n    prompt: 'reply to w{i}'" for i in range(10))
+    cases = "\n".join(f"  - id: c{i:02d}\n    prompt: 'reply to w{i}'" for i in range(20))
     pytester.makefile(
         ".modelguard.yaml",
         s=f"defaults:\n  graders:\n    - llm_judge: {{pairwise: true}}\ncases:\n{cases}\n",
@@ -61,23 +61,23 @@ def test_pairwise_judge_grades_costs_apart_and_replays(
     project: pytest.Pytester, server: LoopbackServer
 ) -> None:
     first = project.runpytest("--modelguard-record", "once", "--modelguard-json", "r.json")
-    first.assert_outcomes(passed=20)
+    first.assert_outcomes(passed=40)
     assert first.ret == pytest.ExitCode.TESTS_FAILED
-    # both orders for each of the 5 answers that differ from the baseline's; none for identical ones
-    assert server.count(model="judge-1") == 10
+    # both orders for each of the 10 answers that differ from the baseline's; none for identical
+    assert server.count(model="judge-1") == 20
     report = json.loads((project.path / "r.json").read_text())
     cand = report["models"]["sim:cand-1"]
     assert cand["mean_score"] == pytest.approx(
         0.25
-    )  # 5 identical answers tie (0.5), 5 lose both orders
+    )  # 10 identical answers tie (0.5), 10 lose both orders
     assert cand["verdict"] == "regression"
-    assert cand["judge_cost_usd"] == pytest.approx(10 * (100 * 2.0 + 5 * 8.0) / 1e6)
+    assert cand["judge_cost_usd"] == pytest.approx(20 * (100 * 2.0 + 5 * 8.0) / 1e6)
     assert cand["cost_usd"] is None  # the candidate has no price; the judge's cost is not mixed in
     base = report["models"]["sim:base-1"]
     assert base["mean_score"] == 0.5 and base["judge_cost_usd"] == 0
     before = server.count()
     again = project.runpytest()
-    again.assert_outcomes(passed=20)
+    again.assert_outcomes(passed=40)
     assert server.count() == before  # judge replies replay from the cache too
 
 
@@ -86,7 +86,7 @@ def test_unparseable_judge_reply_is_an_error_not_a_score(project: pytest.Pyteste
     suite.write_text(suite.read_text().replace("reply to w3'", "reply to GARBLE w3'"))
     result = project.runpytest("--modelguard-record", "once")
     result.assert_outcomes(
-        passed=19, errors=1
+        passed=39, errors=1
     )  # c03's candidate answer differs: the judge is asked
     result.stdout.fnmatch_lines(["*c03*llm_judge*I cannot decide*"])
 

@@ -300,7 +300,9 @@ def test_python_tests_get_model_and_case_and_feed_the_gate(project: pytest.Pytes
     assert len(from_tests) == 60
     bad = [c for c in from_tests if c["model"] == "python:answers:bad"]
     assert all(c["score"] == 0.0 and not c["passed"] for c in bad)
-    assert report["models"]["python:answers:bad"]["delta"]["n_pairs"] == 60  # suite + test pairs
+    model = report["models"]["python:answers:bad"]
+    assert model["delta"]["n_pairs"] == 30  # the test's checks join their case: 30 prompts
+    assert model["n"] == 30  # answers, each counted once (its cost and tokens too)
 
 
 def test_python_test_without_a_recorded_answer_is_an_error(project: pytest.Pytester) -> None:

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from pytest_modelguard.config import ModelSpec, ProviderSpec, Settings
+from pytest_modelguard.formatting import money
 from pytest_modelguard.gate import GateConfig, evaluate
 from pytest_modelguard.graders.base import Grade
 from pytest_modelguard.report.json_report import build_json
 from pytest_modelguard.report.markdown import WORST_CASES, render_markdown
-from pytest_modelguard.report.money import money
 from pytest_modelguard.results import ItemResult
 
 BASE, GOOD, BAD = "base", "good", "bad"
@@ -82,7 +82,8 @@ def test_table_holds_the_json_reports_numbers(doc: dict[str, Any]) -> None:
         assert got["verdict"] == model["verdict"]
         delta = model["delta"]
         if delta:
-            assert got[f"Δ score [{doc['ci_confidence']:.1%} CI]"] == (
+            assert got["evidence"] == delta["evidence"]
+            assert got["Δ score [CI]"] == (
                 f"{delta['mean']:+.3f} [{delta['ci_low']:+.3f}, {delta['ci_high']:+.3f}]"
             )
 

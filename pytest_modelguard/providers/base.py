@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,6 +42,19 @@ class Usage:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Usage:
         return cls(**{k: int(v or 0) for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def prompt_key(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
+    """sha256 of a prompt's messages and params, whoever is asked: the unit the gate pairs on.
+
+    Checks that grade the same prompt's answers (the same prompt in two suites, a
+    Python test over a suite's case, several graders) share it, so they are one case.
+    """
+    text = json.dumps(
+        {"messages": [dict(m) for m in messages], "params": dict(params)},
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
+    )  # fmt: skip
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

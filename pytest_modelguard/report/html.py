@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from .markdown import ICONS, p_text, percent
-from .money import money
+from ..formatting import money, percent
+from .markdown import ICONS, methods_text, p_text
 
 Doc = Mapping[str, Any]
 CASE_FIELDS = ("suite", "id", "model", "tags", "repeat", "score", "passed", "error", "failure",
@@ -173,9 +173,8 @@ def _settings(doc: Doc) -> str:
     notes = "".join(f"<li>{escape(str(n))}</li>" for n in doc.get("notes", ()))
     return (
         f"<p class='muted'>baseline <b>{baseline}</b> · gate {escape(doc['gate'])}{margin} · "
-        f"{percent(doc['confidence'])} confidence (CIs at "
-        f"{percent(doc.get('ci_confidence') or doc['confidence'])}) · "
-        f"{doc['resamples']:,} resamples · seed {doc['seed']}</p>"
+        f"{percent(doc['confidence'])} family-wise confidence (each CI at the level its "
+        f"test used) · {escape(methods_text(doc))} · seed {doc['seed']}</p>"
         + (f"<ul>{notes}</ul>" if notes else "")
     )
 
@@ -284,8 +283,8 @@ def _drift_section(doc: Doc) -> list[str]:
     intro = (
         f"<p class='muted'>Against the stored run <code>{escape(drift['against'])}</code>"
         + (f" (saved {escape(drift['saved_at'])})" if drift.get("saved_at") else "")
-        + f": each model paired with itself per case, CIs at "
-        f"{percent(drift['ci_confidence'])}.</p>"
+        + ": each model paired with itself per case, "
+        f"{percent(drift['confidence'])} family-wise (Holm across models).</p>"
     )
     return ["<h2>Drift</h2>", intro, _table(head, rows) + (f"<ul>{gone}</ul>" if gone else "")]
 
@@ -402,10 +401,9 @@ def render_chart(doc: Doc) -> str:
         ),
         "</svg>",
     ]
-    level = percent(doc.get("ci_confidence") or doc["confidence"])
     caption = (
         f"<p class='muted'>x: cost per answer{' (log scale)' if x.log else ''}; y: mean score. "
-        f"Bars: the baseline's mean + the candidate's paired Δ {level} CI. Filled points and the "
+        f"Bars: the baseline's mean + the candidate's paired Δ CI. Filled points and the "
         "dashed line: the Pareto front (no other model is cheaper and at least as good).</p>"
     )
     return "\n".join(svg) + caption + (missing if unplotted else "")

@@ -22,7 +22,6 @@ def build_json(
         "version": VERSION,
         "baseline": settings.baseline.name if settings.baseline else None,
         "confidence": settings.confidence,
-        "ci_confidence": report.ci_confidence,
         "resamples": settings.resamples,
         "seed": settings.seed,
         "gate": settings.gate,

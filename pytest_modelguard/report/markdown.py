@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .money import money
+from ..formatting import money, p_value, percent
 
 ICONS = {
     "baseline": "✅", "pass": "✅", "regression": "❌", "not-non-inferior": "❌",
@@ -61,12 +61,11 @@ def _headline(doc: Doc) -> str:
 
 
 def _table(doc: Doc) -> str:
-    level = percent(doc.get("ci_confidence") or doc["confidence"])
     header = (
-        f"| | model | n | score | Δ score [{level} CI] | p | pass | $/answer "
-        "| vs baseline, per 1k answers | verdict |"
+        "| | model | n | score | Δ score [CI] | p | pass | $/answer "
+        "| vs baseline, per 1k answers | verdict | evidence |"
     )
-    lines = [header, "|---|---|--:|--:|---|--:|--:|--:|---|---|"]
+    lines = [header, "|---|---|--:|--:|---|--:|--:|--:|---|---|---|"]
     base_cost = _baseline_cost(doc)
     for name, m in doc["models"].items():
         lines.append("| " + " | ".join(_row(name, m, base_cost)) + " |")
@@ -86,6 +85,7 @@ def _row(name: str, m: Mapping[str, Any], base_cost: float | None) -> list[str]:
         money(m.get("cost_per_case_usd")),
         _savings(m.get("cost_per_case_usd"), base_cost, m["verdict"] == "baseline"),
         m["verdict"],
+        delta["evidence"] if delta else "—",
     ]
 
 
@@ -112,13 +112,12 @@ def _drift(doc: Doc) -> str:
     drift = doc.get("drift")
     if not drift:
         return ""
-    level = percent(drift["ci_confidence"])
     when = f" (saved {_text(drift['saved_at'])})" if drift.get("saved_at") else ""
     lines = [
         f"**Drift** against {_code(drift['against'])}{when}: each model paired with itself "
         "per case",
         "",
-        f"| | model | cases paired | score then → now | Δ [{level} CI] | p | answers changed "
+        "| | model | cases paired | score then → now | Δ [CI] | p | answers changed "
         "| only now / then | errors now | $/answer change | status |",
         "|---|---|--:|---|---|--:|--:|--:|--:|--:|---|",
     ]
@@ -141,9 +140,15 @@ def _footer(doc: Doc) -> str:
     gate = doc["gate"] + (f", margin {doc['margin']:g}" if doc.get("margin") else "")
     return (
         f"<sub>baseline {_code(doc.get('baseline') or 'none')} · gate {gate} · "
-        f"{percent(doc['confidence'])} confidence · {doc['resamples']:,} resamples · "
+        f"{percent(doc['confidence'])} family-wise confidence · {methods_text(doc)} · "
         f"seed {doc['seed']}</sub>"
     )
+
+
+def methods_text(doc: Doc) -> str:
+    """The interval methods the run's comparisons used, e.g. 'tango-score interval'."""
+    methods = sorted({m["delta"]["method"] for m in doc["models"].values() if m.get("delta")})
+    return f"{', '.join(methods) or 'no'} interval"
 
 
 def _failing_candidates(doc: Doc) -> list[str]:
@@ -222,11 +227,6 @@ def _text(value: object, limit: int | None = None) -> str:
     return _PUNCTUATION.sub(r"\\\1", text).replace("@", "@\u200b")
 
 
-def percent(value: float) -> str:
-    text = f"{value * 100:.1f}".removesuffix(".0")
-    return f"{text}%"
-
-
 def _num(value: float | None, fmt: str) -> str:
     return "—" if value is None else fmt.format(value)
 
@@ -239,8 +239,8 @@ def p_text(delta: Mapping[str, Any] | None) -> str:
     """The delta's (Holm-adjusted when there is one) p-value for display; — without a delta."""
     if not delta:
         return "—"
-    p = delta.get("p_adjusted", delta["p_value"])
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    p = delta.get("p_adjusted")
+    return p_value(delta["p_value"] if p is None else p)
 
 
 def _baseline_cost(doc: Doc) -> float | None:

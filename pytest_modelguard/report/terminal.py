@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..drift import DriftReport, ModelDrift
-from ..gate import GateReport, ModelSummary, percent
+from ..formatting import money, p_value, percent
+from ..gate import GateReport, ModelSummary
 from ..spend import DryRunLine
-from .money import money
 
 WIDTH = 100
 """The table never gets wider: columns are dropped, least important first, to fit."""
@@ -29,13 +29,14 @@ COLUMNS = (
     Column("n", lambda s: str(s.n) + (f"+{s.errors}err" if s.errors else ""), 3),
     Column("score", lambda s: _num(s.mean_score, "{:.3f}"), 4),
     Column("delta [CI]", lambda s: _delta(s), 1, right=False),
-    Column("p", lambda s: _num(_p(s), "{:.3f}"), 8),
+    Column("p", lambda s: _p(s), 8),
     Column("pass", lambda s: _num(s.pass_rate, "{:.0%}"), 6),
     Column("$/answer", lambda s: _money(s.cost_per_case_usd), 2),
     Column("vs base", lambda s: _ratio(s.cost_vs_baseline), 5),
     Column("total $", lambda s: _money(s.cost_usd), 10),
     Column("tokens", lambda s: _tokens(s.input_tokens + s.output_tokens), 11),
     Column("p95 s", lambda s: _num(s.latency_p95_s, "{:.2f}"), 7),
+    Column("evidence", lambda s: s.evidence or "—", 9, right=False),
     Column("verdict", lambda s: s.verdict, 0, right=False),
 )
 GAP = "  "
@@ -131,7 +132,7 @@ def verdict_line(report: GateReport) -> str:
 def drift_lines(drift: DriftReport) -> list[str]:
     """Each model against the stored run, degraded first: status, score then → now, delta, p;
     then how many cases paired, how many answers changed and the change in cost."""
-    lines = [f"drift against {drift.against} ({percent(drift.ci_confidence)} CIs):"]
+    lines = [f"drift against {drift.against} ({percent(drift.confidence)} family-wise, Holm):"]
     width = min(max((len(name) for name in drift.models), default=5), MODEL_WIDTH)
     status = max((len(m.status) for m in drift.models.values()), default=6)
     for name, m in sorted(drift.models.items(), key=lambda item: item[1].status != "degraded"):
@@ -155,12 +156,8 @@ def _drift_figures(m: ModelDrift) -> str:
     p = m.p_adjusted if m.p_adjusted is not None else d.p_value
     return (
         f"{_num(m.mean_then, '{:.3f}')} → {_num(m.mean_now, '{:.3f}')}  "
-        f"{d.mean:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}]  p {_p_value(p)}"
+        f"{d.mean:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}]  p {p_value(p)}"
     )
-
-
-def _p_value(p: float) -> str:
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _drift_counts(m: ModelDrift) -> str:
@@ -179,8 +176,10 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _p(s: ModelSummary) -> float | None:
-    return s.p_adjusted if s.p_adjusted is not None else (s.delta.p_value if s.delta else None)
+def _p(s: ModelSummary) -> str:
+    """The gate's p-value (Holm-adjusted with several candidates), as every report prints it."""
+    p = s.p_adjusted if s.p_adjusted is not None else (s.delta.p_value if s.delta else None)
+    return "—" if p is None else p_value(p)
 
 
 def _outliers(s: ModelSummary) -> str:
