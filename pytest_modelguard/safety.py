@@ -1,0 +1,68 @@
+"""Text that is safe to store and show: valid Unicode, no secrets, short error messages."""
+
+from __future__ import annotations
+
+import os
+import re
+import traceback
+from collections.abc import Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+REDACTED = "[redacted]"
+MAX_MESSAGE = 300
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def valid_text(text: str) -> str:
+    """``text`` with lone surrogates (not encodable as UTF-8) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def scrub_secrets(text: str, secrets: Sequence[str | None]) -> str:
+    """``text`` with every secret replaced by ``[redacted]``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def scrub_url(url: str) -> str:
+    """A URL fit to show: no user info, query or fragment (where keys ride)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return REDACTED
+    if ":" in host:
+        host = f"[{host}]"
+    query = REDACTED if parts.query else ""
+    return urlunsplit((parts.scheme, host + port, parts.path, query, ""))
+
+
+def user_frame(exc: BaseException) -> str | None:
+    """``file:line`` of the innermost frame of ``exc`` outside this package, if any."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE):
+            return f"{_shown(frame.filename)}:{frame.lineno}"
+    return None
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message (at file:line)``, one short line, for an exception in user code."""
+    message = " ".join(str(exc).split())
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + "…"
+    where = user_frame(exc)
+    text = type(exc).__name__ + (f": {message}" if message else "")
+    return valid_text(text + (f" (at {where})" if where else ""))
+
+
+def _shown(filename: str) -> str:
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:
+        return filename
+    return filename if relative.startswith("..") else relative
