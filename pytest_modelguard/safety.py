@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 MAX_MESSAGE = 300
+MAX_FILE_BYTES = 50 * 2**20
+"""Suites and the schemas they refer to are refused above this size."""
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -66,3 +70,40 @@ def _shown(filename: str) -> str:
     except ValueError:
         return filename
     return filename if relative.startswith("..") else relative
+
+
+class FileRefused(ValueError):
+    """A file that is not read: not a regular file, or too large."""
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``limit`` bytes.
+
+    FileRefused otherwise (a device, FIFO or directory is never opened); OSError when
+    it cannot be read.
+    """
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise FileRefused(f"is not a regular file ({_file_kind(info.st_mode)})")
+    if info.st_size > limit:
+        raise FileRefused(_too_large(info.st_size, limit))
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # it grew after the check
+        raise FileRefused(_too_large(len(data), limit))
+    return data
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"is {size / 2**20:.1f} MB; the limit is {limit // 2**20} MB"
+
+
+def _file_kind(mode: int) -> str:
+    kinds = {
+        stat.S_ISDIR: "a directory",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISFIFO: "a FIFO",
+        stat.S_ISSOCK: "a socket",
+    }
+    return next((name for test, name in kinds.items() if test(mode)), "a special file")

@@ -13,6 +13,7 @@ from .config import did_you_mean
 from .graders import RESERVED_KEYS as GRADER_RESERVED
 from .graders.base import GraderSpec
 from .providers.base import Message
+from .safety import MAX_FILE_BYTES, FileRefused, read_regular_file
 
 SUITE_KEYS = ("suite", "description", "tags", "defaults", "cases")
 DEFAULT_KEYS = ("system", "params", "repeat", "graders", "tags")
@@ -25,8 +26,6 @@ BASELINE_KEYS = (
     "reasoning_tokens", "cost_usd", "latency_s", "model",
 )  # fmt: skip
 ROLES = ("system", "user", "assistant", "developer", "tool")
-MAX_SUITE_BYTES = 50 * 2**20
-"""Larger files are refused before reading: a suite is prompts, not a data lake."""
 MAX_DEPTH = 100
 """Deeper nesting is refused: libyaml's composer recurses in C and would crash the process."""
 MAX_ALIAS_NODES = 1_000_000
@@ -197,8 +196,9 @@ def _at(event: Any, problem: str) -> SuiteError:
 class _Where:
     """Formats ``path:line: key: problem`` messages."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, root: str) -> None:
         self.path = path
+        self.root = root  # the project: files a suite refers to must lie inside it
 
     def fail(self, node: Any, key: str | None, problem: str) -> SuiteError:
         line = getattr(node, "line", 0)
@@ -220,7 +220,7 @@ class _Where:
 def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
     """Parse and validate one ``*.modelguard.yaml`` file."""
     shown = _display_path(path, rootdir)
-    where = _Where(shown)
+    where = _Where(shown, str(rootdir if rootdir is not None else path.parent))
     data = _parse(path, shown)
     if data is None:
         raise SuiteError(f"{shown}: empty suite (add 'cases:')")
@@ -264,13 +264,10 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
 def _parse(path: Path, shown: str) -> Any:
     """The file's YAML document, read safely; SuiteError naming ``path:line`` otherwise."""
     try:
-        size = path.stat().st_size
-        if size > MAX_SUITE_BYTES:
-            raise SuiteError(
-                f"{shown}: the suite is {size / 2**20:.1f} MB; the limit is "
-                f"{MAX_SUITE_BYTES // 2**20} MB (split it into several suites)"
-            )
-        raw = path.read_bytes()
+        raw = read_regular_file(path, MAX_FILE_BYTES)
+    except FileRefused as exc:
+        hint = " (split it into several suites)" if "MB" in str(exc) else ""
+        raise SuiteError(f"{shown}: the suite {exc}{hint}") from None
     except OSError as exc:
         raise SuiteError(f"{shown}: cannot read suite: {exc.strerror or exc}") from None
     try:
@@ -470,7 +467,7 @@ def _grader(where: _Where, item: Any, parent: Mapping[str, Any], base_dir: str) 
     line = getattr(item, "line", 0) or getattr(parent, "key_lines", {}).get("graders", 0)
     source = f"{where.path}:{line}" if line else where.path
     if isinstance(item, str):
-        return GraderSpec(name=item, source=source, base_dir=base_dir)
+        return GraderSpec(name=item, source=source, base_dir=base_dir, root_dir=where.root)
     if not isinstance(item, Mapping):
         raise where.fail(parent, "graders", f"a grader is a name or a mapping, got {item!r}")
     kinds = [k for k in item if k not in GRADER_RESERVED]
@@ -502,5 +499,6 @@ def _grader(where: _Where, item: Any, parent: Mapping[str, Any], base_dir: str) 
         dimension=dimension,
         source=source,
         base_dir=base_dir,
+        root_dir=where.root,
         extra=extra,
     )

@@ -184,6 +184,33 @@ SUITE_ERRORS = [
         files={"s.json": '{"type": 12}'},
     ),
     Bad(
+        "schema-ref-dev-zero",
+        _case("prompt: hi\n    graders:\n      - json_schema: {$ref: /dev/zero}"),
+        ":7: json_schema: $ref: '/dev/zero' is outside the project*",
+    ),
+    Bad(
+        "schema-ref-directory",
+        _case("prompt: hi\n    graders:\n      - json_schema: {$ref: .}"),
+        ":7: json_schema: $ref: * is not a regular file (a directory)*",
+    ),
+    Bad(
+        "schema-ref-url",
+        _case("prompt: hi\n    graders:\n      - json_schema: 'http://127.0.0.1:9/s.json'"),
+        ":7: json_schema: $ref: 'http://127.0.0.1:9/s.json' is a URL*never fetched*",
+    ),
+    Bad(
+        "schema-inline-remote-ref",
+        _case(
+            "prompt: hi\n    graders:\n      - json_schema: {schema: {$ref: 'http://127.0.0.1:9/s'}}"
+        ),
+        ":7: json_schema: schema $ref 'http://127.0.0.1:9/s': only references within the schema*",
+    ),
+    Bad(
+        "schema-inline-dangling-ref",
+        _case("prompt: hi\n    graders:\n      - json_schema: {schema: {$ref: '#/$defs/x'}}"),
+        ":7: json_schema: schema $ref '#/$defs/x' points at nothing in the schema*",
+    ),
+    Bad(
         "schema-inline-invalid",
         _case("prompt: hi\n    graders:\n      - json_schema: {schema: {required: yes}}"),
         ":7: json_schema: invalid schema at $.required*",
