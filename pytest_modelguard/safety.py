@@ -107,3 +107,21 @@ def _file_kind(mode: int) -> str:
         stat.S_ISSOCK: "a socket",
     }
     return next((name for test, name in kinds.items() if test(mode)), "a special file")
+
+
+def output_problem(path: Path) -> str | None:
+    """Why a report could not be written to ``path`` (checked before anything is paid for)."""
+    if path.is_dir():
+        return f"{path} is a directory; name a file"
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else f"{parent} is a file, so {path} cannot be created"
+    return None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (NUL, ESC, BEL, ...), each shown as U+FFFD."""
+    return _CONTROL.sub("\ufffd", valid_text(text))
