@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -287,6 +288,9 @@ def _parse(path: Path, shown: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         at = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, yaml.reader.ReaderError):  # a character YAML refuses, by position
+            at = f":{text.count(chr(10), 0, exc.position) + 1}"
+            problem = f"character U+{ord(text[exc.position]):04X} is not allowed ({exc.reason})"
         if "cannot start any token" in problem and _char_at(text, mark) == "\t":
             problem += " (a tab: indent YAML with spaces)"
         if "maximum nesting depth" in problem:  # libyaml >= 0.2.6 stops at 1,000 by itself
@@ -449,7 +453,9 @@ def _recorded(where: _Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
     for key in ("cost_usd", "latency_s"):
         value = raw.get(key)
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value < math.inf
         ):
             raise where.fail(raw, key, f"must be a non-negative number, got {value!r}")
         numbers[key] = None if value is None else float(value)
