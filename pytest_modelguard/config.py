@@ -427,6 +427,8 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
     for model in ((baseline,) if baseline else ()) + candidates:
         _check_priced(source, model, record)
     judge_name = reader.get("judge", str)
+    if judge_name is not None and not judge_name.strip():
+        reader.fail("judge", "an empty model name; write judge = 'PROVIDER:MODEL'")
     return Settings(
         judge=_resolve(resolver, reader, "judge", judge_name, from_flag=False),
         providers=resolver.providers,

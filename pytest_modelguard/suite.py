@@ -208,6 +208,13 @@ class _Where:
         where = f"{self.path}:{line}" if line else self.path
         return SuiteError(f"{where}: {key + ': ' if key else ''}{problem}")
 
+    def mapping(self, parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        """``parent[key]`` (empty when absent); an error at its key unless it is a mapping."""
+        value = parent.get(key, _LineDict())
+        if not isinstance(value, Mapping):
+            raise self.fail(parent, key, f"must be a mapping, got {_type_name(value)}")
+        return value
+
     def check_keys(self, node: Any, allowed: tuple[str, ...], what: str) -> None:
         if not isinstance(node, Mapping):
             raise self.fail(node, None, f"{what} must be a mapping, got {_type_name(node)}")
@@ -234,7 +241,7 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
     name = data.get("suite", path.name.split(".modelguard.")[0])
     if not isinstance(name, str) or not name:
         raise where.fail(data, "suite", "must be a non-empty string")
-    defaults = data.get("defaults", _LineDict())
+    defaults = where.mapping(data, "defaults")
     where.check_keys(defaults, DEFAULT_KEYS, "defaults")
     suite_tags = _tags(where, data, "tags") + _tags(where, defaults, "tags")
     cases_node = data.get("cases")
@@ -440,6 +447,7 @@ def _recorded(where: _Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
         return None
     if isinstance(raw, str):
         return RecordedAnswer(output=raw)
+    raw = where.mapping(node, "baseline")
     where.check_keys(raw, BASELINE_KEYS, "baseline")
     if not isinstance(raw.get("output"), str):
         raise where.fail(raw, "output", "a recorded baseline needs 'output' (the answer text)")
