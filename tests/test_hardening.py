@@ -200,3 +200,17 @@ def test_a_secret_never_reaches_a_file_or_the_output(
         result.stdout.fnmatch_lines(
             ["*connection failed*check that http://127.0.0.1:9/v1?[[]redacted[]] is reachable*"]
         )
+
+
+def test_system_exit_while_importing_a_grader_module_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_modelguard.graders import build_grader
+    from pytest_modelguard.graders.base import GraderConfigError, GraderSpec
+
+    (tmp_path / "exiting_grader.py").write_text("import sys\nsys.exit(2)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(
+        GraderConfigError, match=r"^s.yaml:7: python: cannot import .*SystemExit: 2"
+    ):
+        build_grader(GraderSpec("python", "exiting_grader:fn", source="s.yaml:7"))
