@@ -148,10 +148,12 @@ class Cache:
                 text = handle.read()
         except FileNotFoundError:
             return None
+        except IsADirectoryError as exc:
+            raise CorruptEntryError(f"{path}: a directory, not a cache entry; delete it") from exc
         try:
             data = json.loads(text)
             return Completion.from_dict(data["completion"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise CorruptEntryError(
                 f"{path}: not a valid modelguard cache entry ({exc}); "
                 "delete it and re-record with --modelguard-record once"

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 
 def _settings(pyproject: Path) -> Settings:
+    if not pyproject.is_file():
+        raise ConfigError(f"{pyproject}: no such file (pass --pyproject PATH)")
     return load_settings(str(pyproject), read_pyproject(pyproject), Overrides(), pyproject.parent)
 
 
@@ -39,12 +41,14 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_cache_check(args: argparse.Namespace) -> int:
     """Check that every recorded answer under cache_dir parses."""
     root = args.cache_dir or _settings(args.pyproject).cache_dir
+    if not root.is_dir():
+        raise ConfigError(f"{root}: no such cache directory (pass --cache-dir PATH)")
     files = sorted((root / "answers").rglob("*.json"))
     bad = 0
     for path in files:
         try:
             Completion.from_dict(json.loads(path.read_text(encoding="utf-8"))["completion"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError, OSError) as exc:
             bad += 1
             print(CorruptEntryError(f"{path}: {exc}"), file=sys.stderr)
     print(f"{len(files)} recorded answers under {root}, {bad} corrupt")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import sys
 from collections.abc import Mapping
@@ -34,6 +35,8 @@ TOP_KEYS = (
 )  # fmt: skip
 PROVIDER_KEYS = ("kind", "base_url", "api_key_env")
 ALIAS_KEYS = ("model", "params", "price", "budgets")
+MAX_SEED = 2**32 - 1
+"""The bootstrap's generator takes seeds from 0 to this."""
 DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 
 
@@ -137,10 +140,16 @@ def did_you_mean(word: str, choices: Any) -> str:
 def read_pyproject(path: Path) -> dict[str, Any]:
     """The ``[tool.modelguard]`` table of a pyproject.toml ({} when absent)."""
     try:
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"{path}: not a file")
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         where = f"{path}:{found[1]}" if found else str(path)
@@ -233,10 +242,18 @@ class _Reader:
         return value
 
     def number(self, key: str, default: Any, low: float, high: float = float("inf")) -> Any:
+        """A finite number from ``low`` to ``high``."""
         value = self.get(key, (int, float), default)
-        if value is not None and not low <= value <= high:
+        if value is not None and not (math.isfinite(value) and low <= value <= high):
             self.fail(key, f"must be between {low} and {high}, got {value!r}")
         return value
+
+    def whole(self, key: str, default: int, low: int, high: int) -> int:
+        """A whole number from ``low`` to ``high``."""
+        value = self.number(key, default, low, high)
+        if not isinstance(value, int):
+            self.fail(key, f"must be a whole number between {low} and {high}, got {value!r}")
+        return int(value)
 
 
 def _error(source: str, path: tuple[str, ...], problem: str) -> ConfigError:
@@ -332,12 +349,15 @@ def _table(source: str, table: Mapping[str, Any], key: str) -> Mapping[str, Any]
 
 def _model_list(reader: _Reader, override: str | None) -> list[str]:
     if override is not None:
-        return [m for m in override.split(",") if m.strip()]
+        names = [m.strip() for m in override.split(",")]
+        if not all(names):
+            raise ConfigError(f"--models: an empty model name in {override!r}; write A,B")
+        return names
     models = reader.get("models", (list, str), [])
     if isinstance(models, str):
         models = [models]
     for m in models:
-        if not isinstance(m, str):
+        if not isinstance(m, str) or not m.strip():
             reader.fail("models", f"expected a list of model names, got {m!r}")
     return list(models)
 
@@ -381,7 +401,11 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
     resolver = ModelResolver(source, table, budgets)
     for alias in resolver.aliases:  # a bad alias is an error even when this run does not use it
         resolver.resolve(alias)
+    if flags.baseline is not None and not flags.baseline.strip():
+        raise ConfigError("--baseline: an empty model name; write --baseline PROVIDER:MODEL")
     baseline_name = flags.baseline or reader.get("baseline", str)
+    if baseline_name is not None and not baseline_name.strip():
+        reader.fail("baseline", "an empty model name; write baseline = 'PROVIDER:MODEL'")
     baseline = _resolve(resolver, reader, "baseline", baseline_name, flags.baseline is not None)
     candidates = tuple(
         _resolve(resolver, reader, "models", name, flags.models is not None)
@@ -406,9 +430,14 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
             "drop of exactly 0; set the largest drop you accept, e.g. margin = 0.02",
         )
     cache_dir = Path(reader.get("cache_dir", str, ".modelguard"))
+    cache_dir = cache_dir if cache_dir.is_absolute() else root / cache_dir
+    if cache_dir.exists() and not cache_dir.is_dir():
+        reader.fail("cache_dir", f"{cache_dir} is a file, not a directory")
     for model in ((baseline,) if baseline else ()) + candidates:
         _check_priced(source, model, record)
     judge_name = reader.get("judge", str)
+    if judge_name is not None and not judge_name.strip():
+        reader.fail("judge", "an empty model name; write judge = 'PROVIDER:MODEL'")
     return Settings(
         judge=_resolve(resolver, reader, "judge", judge_name, from_flag=False),
         providers=resolver.providers,
@@ -416,15 +445,15 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         baseline=baseline,
         candidates=candidates,
         record=RecordMode(record),
-        cache_dir=cache_dir if cache_dir.is_absolute() else root / cache_dir,
-        concurrency=int(reader.number("concurrency", 16, 1, 4096)),
+        cache_dir=cache_dir,
+        concurrency=reader.whole("concurrency", 16, 1, 4096),
         confidence=float(reader.number("confidence", 0.95, 0.5, 0.9999)),
-        resamples=int(reader.number("resamples", 10_000, 100, 10_000_000)),
-        seed=flags.seed if flags.seed is not None else int(reader.get("seed", int, 0)),
+        resamples=reader.whole("resamples", 10_000, 100, 10_000_000),
+        seed=flags.seed if flags.seed is not None else reader.whole("seed", 0, 0, MAX_SEED),
         gate=cast(Gate, gate),
         margin=margin,
-        timeout_s=float(reader.number("timeout_s", 60.0, 0.001)),
-        max_attempts=int(reader.number("max_attempts", 5, 1, 100)),
+        timeout_s=float(reader.number("timeout_s", 60.0, 0.001, 86_400)),
+        max_attempts=reader.whole("max_attempts", 5, 1, 100),
         retry_delay_s=float(reader.number("retry_delay_s", 0.5, 0, 600)),
         budgets=budgets,
     )

@@ -15,27 +15,32 @@ from typing import Any
 import pytest
 
 from .cache import RecordMode
-from .config import ConfigError, Overrides, Settings, load_settings, read_pyproject
+from .config import MAX_SEED, ConfigError, Overrides, Settings, load_settings, read_pyproject
 from .history import HistoryError, StoredRun, find_run, load_run, shown_path
 from .items import CLEAN_ERRORS, RESULTS, CaseItem, SuiteFile, is_suite_path
 from .providers.base import Request
 from .report.outputs import Outputs
 from .results import ItemResult
 from .runner import TerminalProgress
+from .safety import output_problem
 from .session import ModelguardSession
 from .vocabulary import GATES
 
 SESSION = pytest.StashKey[ModelguardSession]()
 REPORT_ATTR = "modelguard"
 STARTED = "modelguard_started"
+REPORT_OPTIONS = ("modelguard_json", "modelguard_markdown", "modelguard_html", "modelguard_routes")
 pytest_plugins = ["pytest_modelguard.python_tests"]
 
 
 def _seed(value: str) -> int:
     try:
-        return int(value)
+        seed = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an integer seed") from None
+        seed = -1
+    if not 0 <= seed <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a seed from 0 to {MAX_SEED}")
+    return seed
 
 
 def _margin(value: str) -> float:
@@ -183,6 +188,7 @@ def pytest_configure(config: pytest.Config) -> None:
             settings = Settings(baseline=None, candidates=())
         else:
             settings = load_settings(str(path), table, flags, path.parent)
+            _check_outputs(config)
         compare = None if hasattr(config, "workerinput") else _stored_run(config, settings)
     except (ConfigError, HistoryError) as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -193,6 +199,16 @@ def pytest_configure(config: pytest.Config) -> None:
         mg.started = workerinput[STARTED]
     config.stash[SESSION] = mg
     config.pluginmanager.register(ResultCollector(mg), "modelguard-results")
+
+
+def _check_outputs(config: pytest.Config) -> None:
+    """Every report path can be written: found now, not after the run has paid for answers."""
+    named = {f"--{o.replace('_', '-')}": config.getoption(o) for o in REPORT_OPTIONS}
+    named["$GITHUB_STEP_SUMMARY"] = os.environ.get("GITHUB_STEP_SUMMARY")
+    for option, value in named.items():
+        problem = output_problem(Path(value)) if value else None
+        if problem:
+            raise ConfigError(f"{option}: {problem}")
 
 
 @pytest.hookimpl(optionalhook=True)

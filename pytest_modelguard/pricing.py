@@ -5,6 +5,7 @@ A model without a known price costs ``None`` (reported as unknown), never 0.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,7 +37,8 @@ class Price:
                 raise ValueError(f"price needs {required!r} (USD per million tokens)")
         values: dict[str, float] = {}
         for key, value in data.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not 0 <= value < math.inf:
                 raise ValueError(f"price.{key} must be a non-negative number, got {value!r}")
             values[key] = float(value)
         return cls(**values)

@@ -12,6 +12,7 @@ from .cache import Cache, RecordMode
 from .config import ConfigError, ModelSpec, Settings
 from .graders import score_answer
 from .graders.base import Answer, Grade, GradeFn, GraderConfigError
+from .graders.decorator import BadGrade
 from .graders.llm_judge import JudgeGrader
 from .history import shown_path
 from .judging import JudgeFailed, judge, judge_requests
@@ -20,6 +21,7 @@ from .providers import make_provider
 from .providers.base import Completion, Provider, ProviderError, Request, Usage
 from .results import ItemResult
 from .runner import Progress, RetryPolicy, answer_all_sync
+from .safety import describe, valid_text
 from .spend import DryRunLine, SpendCap, dry_run
 from .suite import Case, RecordedAnswer, Suite, SuiteError
 
@@ -265,9 +267,9 @@ class ModelguardSession:
         graded = Answer(completion.text, case.expected, baseline_output, case.id, case.tags)
         try:
             grades, judge_cost = self._grades(case, graders, graded)
-        except JudgeFailed as exc:
+            score, passed = score_answer(grades)
+        except (JudgeFailed, GraderFailed) as exc:
             return _item_error(case, model, repeat, str(exc), answer.cached, completion.text)
-        score, passed = score_answer(grades)
         usage = completion.usage
         failure = _required_failure(grades)
         limit = model.budgets.max_tokens_per_case
@@ -304,9 +306,12 @@ class ModelguardSession:
         judge_cost: float | None = 0.0
         for grader in graders:
             if not isinstance(grader, JudgeGrader):
-                grades.append(grader(answer))
+                grades.append(run_grader(grader, answer))
                 continue
-            judged = judge(grader, self.judge_for(grader), answer, case.messages, self._reply)
+            try:
+                judged = judge(grader, self.judge_for(grader), answer, case.messages, self._reply)
+            except (ConfigError, GraderConfigError) as exc:
+                raise GraderFailed(valid_text(str(exc))) from None
             grades.append(judged.grade)
             if judge_cost is not None and judged.cost_usd is not None:
                 judge_cost += judged.cost_usd
@@ -438,6 +443,21 @@ def _item_error(
         output=output,
         unit=case.unit,
     )
+
+
+class GraderFailed(Exception):
+    """A grader raised or was misconfigured at grade time: its item is an error, not a score."""
+
+
+def run_grader(grader: GradeFn, answer: Answer) -> Grade:
+    """One grader's grade; GraderFailed with one short line when it raises."""
+    try:
+        return grader(answer)
+    except (GraderConfigError, BadGrade) as exc:
+        raise GraderFailed(valid_text(str(exc))) from None
+    except (Exception, SystemExit) as exc:
+        name = getattr(grader, "name", None) or getattr(grader, "__name__", "grader")
+        raise GraderFailed(f"grader {name} raised {describe(exc)}") from None
 
 
 def _required_failure(grades: Sequence[object]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from .config import did_you_mean
 from .graders import RESERVED_KEYS as GRADER_RESERVED
 from .graders.base import GraderSpec
 from .providers.base import Message, prompt_key
+from .safety import MAX_FILE_BYTES, FileRefused, read_regular_file
 
 SUITE_KEYS = ("suite", "description", "tags", "defaults", "cases")
 DEFAULT_KEYS = ("system", "params", "repeat", "graders", "tags")
@@ -25,8 +27,6 @@ BASELINE_KEYS = (
     "reasoning_tokens", "cost_usd", "latency_s", "model",
 )  # fmt: skip
 ROLES = ("system", "user", "assistant", "developer", "tool")
-MAX_SUITE_BYTES = 50 * 2**20
-"""Larger files are refused before reading: a suite is prompts, not a data lake."""
 MAX_DEPTH = 100
 """Deeper nesting is refused: libyaml's composer recurses in C and would crash the process."""
 MAX_ALIAS_NODES = 1_000_000
@@ -201,8 +201,9 @@ def _at(event: Any, problem: str) -> SuiteError:
 class _Where:
     """Formats ``path:line: key: problem`` messages."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, root: str) -> None:
         self.path = path
+        self.root = root  # the project: files a suite refers to must lie inside it
 
     def fail(self, node: Any, key: str | None, problem: str) -> SuiteError:
         line = getattr(node, "line", 0)
@@ -210,6 +211,13 @@ class _Where:
             line = node.key_lines.get(key, line)
         where = f"{self.path}:{line}" if line else self.path
         return SuiteError(f"{where}: {key + ': ' if key else ''}{problem}")
+
+    def mapping(self, parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        """``parent[key]`` (empty when absent); an error at its key unless it is a mapping."""
+        value = parent.get(key, _LineDict())
+        if not isinstance(value, Mapping):
+            raise self.fail(parent, key, f"must be a mapping, got {_type_name(value)}")
+        return value
 
     def check_keys(self, node: Any, allowed: tuple[str, ...], what: str) -> None:
         if not isinstance(node, Mapping):
@@ -224,7 +232,7 @@ class _Where:
 def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
     """Parse and validate one ``*.modelguard.yaml`` file."""
     shown = _display_path(path, rootdir)
-    where = _Where(shown)
+    where = _Where(shown, str(rootdir if rootdir is not None else path.parent))
     data = _parse(path, shown)
     if data is None:
         raise SuiteError(f"{shown}: empty suite (add 'cases:')")
@@ -237,7 +245,7 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
     name = data.get("suite", path.name.split(".modelguard.")[0])
     if not isinstance(name, str) or not name:
         raise where.fail(data, "suite", "must be a non-empty string")
-    defaults = data.get("defaults", _LineDict())
+    defaults = where.mapping(data, "defaults")
     where.check_keys(defaults, DEFAULT_KEYS, "defaults")
     suite_tags = _tags(where, data, "tags") + _tags(where, defaults, "tags")
     cases_node = data.get("cases")
@@ -268,13 +276,10 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
 def _parse(path: Path, shown: str) -> Any:
     """The file's YAML document, read safely; SuiteError naming ``path:line`` otherwise."""
     try:
-        size = path.stat().st_size
-        if size > MAX_SUITE_BYTES:
-            raise SuiteError(
-                f"{shown}: the suite is {size / 2**20:.1f} MB; the limit is "
-                f"{MAX_SUITE_BYTES // 2**20} MB (split it into several suites)"
-            )
-        raw = path.read_bytes()
+        raw = read_regular_file(path, MAX_FILE_BYTES)
+    except FileRefused as exc:
+        hint = " (split it into several suites)" if "MB" in str(exc) else ""
+        raise SuiteError(f"{shown}: the suite {exc}{hint}") from None
     except OSError as exc:
         raise SuiteError(f"{shown}: cannot read suite: {exc.strerror or exc}") from None
     try:
@@ -294,6 +299,9 @@ def _parse(path: Path, shown: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         at = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, yaml.reader.ReaderError):  # a character YAML refuses, by position
+            at = f":{text.count(chr(10), 0, exc.position) + 1}"
+            problem = f"character U+{ord(text[exc.position]):04X} is not allowed ({exc.reason})"
         if "cannot start any token" in problem and _char_at(text, mark) == "\t":
             problem += " (a tab: indent YAML with spaces)"
         if "maximum nesting depth" in problem:  # libyaml >= 0.2.6 stops at 1,000 by itself
@@ -443,6 +451,7 @@ def _recorded(where: _Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
         return None
     if isinstance(raw, str):
         return RecordedAnswer(output=raw)
+    raw = where.mapping(node, "baseline")
     where.check_keys(raw, BASELINE_KEYS, "baseline")
     if not isinstance(raw.get("output"), str):
         raise where.fail(raw, "output", "a recorded baseline needs 'output' (the answer text)")
@@ -456,7 +465,9 @@ def _recorded(where: _Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
     for key in ("cost_usd", "latency_s"):
         value = raw.get(key)
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value < math.inf
         ):
             raise where.fail(raw, key, f"must be a non-negative number, got {value!r}")
         numbers[key] = None if value is None else float(value)
@@ -474,7 +485,7 @@ def _grader(where: _Where, item: Any, parent: Mapping[str, Any], base_dir: str) 
     line = getattr(item, "line", 0) or getattr(parent, "key_lines", {}).get("graders", 0)
     source = f"{where.path}:{line}" if line else where.path
     if isinstance(item, str):
-        return GraderSpec(name=item, source=source, base_dir=base_dir)
+        return GraderSpec(name=item, source=source, base_dir=base_dir, root_dir=where.root)
     if not isinstance(item, Mapping):
         raise where.fail(parent, "graders", f"a grader is a name or a mapping, got {item!r}")
     kinds = [k for k in item if k not in GRADER_RESERVED]
@@ -506,5 +517,6 @@ def _grader(where: _Where, item: Any, parent: Mapping[str, Any], base_dir: str) 
         dimension=dimension,
         source=source,
         base_dir=base_dir,
+        root_dir=where.root,
         extra=extra,
     )

@@ -8,6 +8,7 @@ error costs pytest a second of reporting, so one run beats forty).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +18,8 @@ from pathlib import Path
 import pytest
 from loopback import LoopbackServer
 from sdkwarm import warm_sdks
+
+from pytest_modelguard.config import Overrides
 
 SUITE = "echo.modelguard.yaml"
 ANSWERS = "def good(request):\n    return request.messages[-1]['content'].split()[-1]\n"
@@ -182,6 +185,33 @@ SUITE_ERRORS = [
         _case("prompt: hi\n    graders:\n      - json_schema: {$ref: s.json}"),
         ":7: json_schema: invalid schema at $.type*",
         files={"s.json": '{"type": 12}'},
+    ),
+    Bad(
+        "schema-ref-dev-zero",
+        _case("prompt: hi\n    graders:\n      - json_schema: {$ref: /dev/zero}"),
+        ":7: json_schema: $ref: '/dev/zero' is outside the project*",
+    ),
+    Bad(
+        "schema-ref-directory",
+        _case("prompt: hi\n    graders:\n      - json_schema: {$ref: .}"),
+        ":7: json_schema: $ref: * is not a regular file (a directory)*",
+    ),
+    Bad(
+        "schema-ref-url",
+        _case("prompt: hi\n    graders:\n      - json_schema: 'http://127.0.0.1:9/s.json'"),
+        ":7: json_schema: $ref: 'http://127.0.0.1:9/s.json' is a URL*never fetched*",
+    ),
+    Bad(
+        "schema-inline-remote-ref",
+        _case(
+            "prompt: hi\n    graders:\n      - json_schema: {schema: {$ref: 'http://127.0.0.1:9/s'}}"
+        ),
+        ":7: json_schema: schema $ref 'http://127.0.0.1:9/s': only references within the schema*",
+    ),
+    Bad(
+        "schema-inline-dangling-ref",
+        _case("prompt: hi\n    graders:\n      - json_schema: {schema: {$ref: '#/$defs/x'}}"),
+        ":7: json_schema: schema $ref '#/$defs/x' points at nothing in the schema*",
     ),
     Bad(
         "schema-inline-invalid",
@@ -402,8 +432,14 @@ def corpus(
     return root, result
 
 
+def corpus_size() -> int:
+    """Distinct bad inputs checked here (the subprocess runs repeat some pure ones)."""
+    pure = len(PURE_SUITES) + len(PURE_CONFIGS) + len(FLAGS) + len(CACHE_ENTRIES)
+    return pure + len(CLI_USAGE_ERRORS) + len(SUITE_ERRORS) + len(CONFIG_ERRORS)
+
+
 def test_corpus_is_large_enough() -> None:
-    assert len(SUITE_ERRORS) + len(CONFIG_ERRORS) >= 30
+    assert corpus_size() >= 270
 
 
 def test_bad_suites_are_collection_errors_without_traceback(
@@ -516,3 +552,340 @@ def test_missing_api_key_matters_only_when_a_call_is_needed(
         monkeypatch.delenv("MODELGUARD_BAD_INPUT_KEY")
         pytester.runpytest().assert_outcomes(passed=2)  # replay from the cache: no key needed
         assert srv.count() == 2
+
+
+# -- the pure-loader corpus: each entry goes through load_suite and build_grader (or
+# read_pyproject and load_settings) in this process, as collection does, in milliseconds.
+
+HEAD = "defaults:\n  graders: [equals]\ncases:\n  - id: a\n"
+ONE_CASE = "cases:\n  - id: a\n    prompt: hi\n"
+NOT_TEXT = ("42", "[1]", "{a: 1}", "null", "true", "1.5")
+
+
+def _field(key: str, value: str) -> str:
+    """A one-case suite with ``key: value`` on line 6 (``prompt`` itself: line 5)."""
+    if key in ("prompt", "messages"):
+        return f"{HEAD}    {key}: {value}\n"
+    return f"{HEAD}    prompt: hi\n    {key}: {value}\n"
+
+
+def _grader(entry: str) -> str:
+    """A one-case suite whose grader list (line 7) holds ``entry``."""
+    return f"{HEAD}    prompt: hi\n    expected: hi\n    graders:\n      - {entry}\n"
+
+
+FIELD_VALUES = {
+    "prompt": NOT_TEXT,
+    "system": ("42", "[1]", "{a: 1}", "true"),
+    "params": ("42", "[1]", "x", "true", "null"),
+    "tags": ("42", "{a: 1}", "[1]", "['']", "[null]", "true", "[[a]]"),
+    "repeat": ("0", "-1", "1001", "1.5", "'2'", "true", "null", "[1]"),
+    "messages": (
+        "42",
+        "[]",
+        "hi",
+        "[42]",
+        "[{content: hi}]",
+        "[{role: usr, content: hi}]",
+        "[{role: user, content: hi, extra: 1}]",
+        "null",
+    ),
+    "baseline": (
+        "42",
+        "[1]",
+        "{output: 42}",
+        "{input_tokens: 1}",
+        "{output: x, input_tokens: -1}",
+        "{output: x, output_tokens: 1.5}",
+        "{output: x, cost_usd: -1}",
+        "{output: x, cost_usd: .nan}",
+        "{output: x, cost_usd: .inf}",
+        "{output: x, latency_s: .nan}",
+        "{output: x, latency_s: -.inf}",
+        "{output: x, cost_usd: '1'}",
+        "{output: x, foo: 1}",
+        "{output: x, cached_input_tokens: true}",
+    ),
+    "graders": ("42", "equals", "{equals: {}}", "[42]", "[[equals]]", "[{weight: 1}]"),
+    "promt": ("hi",),
+}
+FIELD_KEYS = {"promt": "unknown key", "graders": "grader", "messages": "", "baseline": ""}
+
+GRADER_ENTRIES = [
+    "{equals: {}, weight: -1}", "{equals: {}, weight: '1'}", "{equals: {}, weight: .nan}",
+    "{equals: {}, weight: .inf}", "{equals: {}, threshold: 1.5}", "{equals: {}, threshold: -0.1}",
+    "{equals: {}, threshold: .nan}", "{equals: {}, threshold: x}", "{equals: {}, required: maybe}",
+    "{equals: {}, required: 1}", "{equals: {}, dimension: 3}", "{equals: {}, dimension: [a]}",
+    "{equals: {}, extra: 1}", "{equals: {normalize: lowr}}", "{equals: {normalize: [1]}}",
+    "{equals: {expected: {a: 1}}}", "{equals: [[1]]}", "{contains: {}}", "{contains: {any: []}}",
+    "{contains: {any: ['']}}", "{contains: {case_sensitive: 'yes'}}", "{contains: {al: [x]}}",
+    "{regex: 'a(b'}", "{regex: {pattern: ''}}", "{regex: {pattern: a, flags: q}}",
+    "{regex: {pattern: a, match: all}}", "{regex: {pattern: a, negate: 1}}", "{regex: '(?=a)'}",
+    "{regex: '(a)\\1'}", "{regex: {}}", "{json_valid: {strict: 'no'}}", "{json_valid: 3}",
+    "{json_schema: 42}", "{json_schema: {}}", "{json_schema: {$ref: a, schema: {}}}",
+    "{json_schema: {schema: 42}}", "{json_schema: {schema: {type: 12}}}",
+    "{json_schema: {schema: {$ref: 'https://example.com/s.json'}}}",
+    "{json_schema: {schema: {$ref: 's.json'}}}", "{json_schema: {schema: {$ref: '#/nope'}}}",
+    "{json_schema: {schema: {items: {$ref: '#/$defs/x'}}}}", "{json_schema: '/etc/passwd'}",
+    "{json_schema: '../outside.json'}", "{json_schema: 'file:///etc/passwd'}",
+    "{json_schema: {schema: {type: object}, strict: 2}}", "{json_field: {}}",
+    "{json_field: {path: 'a..b'}}", "{json_field: {path: ''}}", "{json_field: '[x]'}",
+    "{json_field: {path: a, tolerance: -1}}", "{json_field: {path: a, tolerance: .nan}}",
+    "{numeric: {tolerance: -1}}", "{numeric: {rel_tolerance: .inf}}", "{numeric: {last: 'yes'}}",
+    "{numeric: {expected: [1]}}", "{length: {min: -1}}", "{length: {max: 1.5}}",
+    "{length: {unit: lines}}", "{length: 5}", "{similarity: {against: nothing}}",
+    "{similarity: {threshold: 2}}", "{python: nomodule_zz}", "{python: 'os'}",
+    "{python: 'os:nope'}",
+    "{python: 'math:pi'}", "{python: 'nomod_zz.x:fn'}", "{python: ''}", "{python: 42}",
+    "{llm_judge: {}}", "{llm_judge: {rubric: x, scale: 1}}", "{llm_judge: {rubric: x, scale: 11}}",
+    "{llm_judge: {rubric: 42}}", "{llm_judge: {rubric: x, params: 3}}",
+    "{llm_judge: {rubric: x, pairwise: true}}", "{llm_judge: {rubric: x, model: 3}}",
+    "equal", "Equals", "jsonschema", "{}", "{weight: 2}", "42", "[equals]", "null",
+]  # fmt: skip
+
+
+def _prev(i: int) -> str:
+    return "a" if i == 0 else f"b{i - 1}"
+
+
+WHOLE_SUITES = {
+    "suite-name-number": "suite: 42\n" + _field("tags", "[x]"),
+    "suite-name-empty": "suite: ''\n" + _field("tags", "[x]"),
+    "suite-tags-number": "tags: 42\n" + _field("tags", "[x]"),
+    "defaults-number": "defaults: 42\ncases:\n  - id: a\n    prompt: hi\n",
+    "defaults-repeat-zero": "defaults:\n  repeat: 0\n  graders: [equals]\n" + ONE_CASE,
+    "defaults-system-number": "defaults:\n  system: 4\n  graders: [equals]\n" + ONE_CASE,
+    "defaults-params-list": "defaults:\n  params: [1]\n  graders: [equals]\n" + ONE_CASE,
+    "defaults-graders-map": "defaults:\n  graders: {equals: {}}\n" + ONE_CASE,
+    "case-id-null": "defaults:\n  graders: [equals]\ncases:\n  - id: null\n    prompt: hi\n",
+    "case-id-empty": "defaults:\n  graders: [equals]\ncases:\n  - id: ''\n    prompt: hi\n",
+    "case-id-spaces": "defaults:\n  graders: [equals]\ncases:\n  - id: ' a'\n    prompt: hi\n",
+    "case-id-bracket": "defaults:\n  graders: [equals]\ncases:\n  - id: 'a]'\n    prompt: hi\n",
+    "case-id-list": "defaults:\n  graders: [equals]\ncases:\n  - id: [a]\n    prompt: hi\n",
+    "case-id-float": "defaults:\n  graders: [equals]\ncases:\n  - id: 1.5\n    prompt: hi\n",
+    "case-id-bool": "defaults:\n  graders: [equals]\ncases:\n  - id: true\n    prompt: hi\n",
+    "prompt-and-messages": _field("messages", "[{role: user, content: hi}]\n    prompt: ho"),
+    "neither-prompt-nor-messages": HEAD + "    tags: [x]\n",
+    "case-null": "defaults:\n  graders: [equals]\ncases:\n  - null\n",
+    "case-list": "defaults:\n  graders: [equals]\ncases:\n  - [id, a]\n",
+    "cases-string": "cases: hello\n",
+    "cases-null": "cases:\n",
+    "unclosed-quote": "cases:\n  - id: a\n    prompt: 'hi\n",
+    "undefined-alias": "cases:\n  - id: a\n    prompt: *nope\n",
+    "binary-tag": "cases:\n  - id: a\n    prompt: !!binary aGk=\n",
+    "custom-tag": "cases:\n  - id: a\n    prompt: !custom hi\n",
+    "set-tag": "cases:\n  - id: a\n    prompt: !!set {a: null}\n",
+    "yaml-2-directive": "%YAML 2.0\n---\ncases: []\n",
+    "two-documents": "cases: []\n---\ncases: []\n",
+    "nul-char": 'cases:\n  - id: a\n    prompt: "hi\x00"\n',
+    "bell-char": "cases:\n  - id: a\n    prompt: hi\x07\n",
+    "escape-char": "cases:\n  - id: a\n    prompt: hi\x1b[31m\n",
+    "uffff-char": "cases:\n  - id: a\n    prompt: hi\uffff\n",
+    "ufffe-char": "cases:\n  - id: a\n    prompt: hi\ufffe\n",
+    "key-is-a-mapping": "cases:\n  - {? {a: 1} : x}\n",
+    "duplicate-suite-key": "cases: []\ncases: []\n",
+    "deep-flow": "cases: " + "[" * 150 + "]" * 150 + "\n",
+    "deep-block": "cases:\n" + "".join("  " * i + "- \n" for i in range(1, 150)),
+    "many-aliases": "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"b{i}: &b{i} [" + ",".join([f"*{_prev(i)}"] * 10) + "]\n" for i in range(7))
+    + "cases: []\n",
+}
+BAD_BYTES = {
+    "byte-ff": b"\xff", "byte-fe": b"\xfe", "truncated-utf8": b"\xc3",
+    "encoded-surrogate": b"\xed\xa0\x80", "overlong-utf8": b"\xc0\xaf",
+    "utf16-bom": b"\xff\xfe", "latin1-e9": b"\xe9", "cp1252-quote": b"\x93",
+}  # fmt: skip
+
+
+def _pure_suites() -> list[tuple[str, str | bytes, str]]:
+    """(id, suite, a word the message must name) for the whole generated corpus."""
+    cases: list[tuple[str, str | bytes, str]] = []
+    for key, values in FIELD_VALUES.items():
+        for n, value in enumerate(values):
+            cases.append((f"{key}-{n}", _field(key, value), FIELD_KEYS.get(key, key)))
+    for n, entry in enumerate(GRADER_ENTRIES):
+        cases.append((f"grader-{n}", _grader(entry), ""))
+    cases += [(name, text, "") for name, text in WHOLE_SUITES.items()]
+    for name, raw in BAD_BYTES.items():
+        cases.append((name, HEAD.encode() + b"    prompt: hi" + raw + b"\n", "UTF-8"))
+    return cases
+
+
+PURE_SUITES = _pure_suites()
+
+
+def _load(folder: Path, suite: str | bytes) -> str:
+    """The one error message collecting ``suite`` gives (load, then build every grader)."""
+    from pytest_modelguard.graders import build_grader
+    from pytest_modelguard.graders.base import GraderConfigError
+    from pytest_modelguard.suite import SuiteError, load_suite
+
+    path = folder / SUITE
+    path.write_bytes(suite if isinstance(suite, bytes) else suite.encode("utf-8"))
+    try:
+        for case in load_suite(path, folder).cases:
+            for spec in case.graders:
+                build_grader(spec)
+    except (SuiteError, GraderConfigError) as exc:
+        return str(exc)
+    raise AssertionError(f"accepted: {suite!r}")
+
+
+@pytest.mark.parametrize(("name", "suite", "word"), PURE_SUITES, ids=[c[0] for c in PURE_SUITES])
+def test_pure_bad_suite_names_file_line_and_key(
+    tmp_path: Path, name: str, suite: str | bytes, word: str
+) -> None:
+    (tmp_path / "sub").mkdir()  # $ref: '../outside.json' must stay inside tmp_path/sub
+    (tmp_path / "outside.json").write_text("{}")
+    message = _load(tmp_path / "sub", suite)
+    assert re.match(rf"{re.escape(SUITE)}:[1-9][0-9]*: \S", message), message
+    assert word in message and "Traceback" not in message
+    assert len(message) < 600, message
+
+
+CONFIG_VALUES = {
+    "baseline": ("42", '""', '"nope"', '"opneai:x"', '"python"', "[]"),
+    "models": ("42", '[""]', "[1]", '["python:a:b", ""]', '[" "]', "{}"),
+    "record": ("1", '"x"', '""'),
+    "cache_dir": ("1", '"pyproject.toml"', "[]"),
+    "concurrency": ("0", "2.5", "inf", "nan", '"8"', "true", "-1", "5000"),
+    "confidence": ("0.4", "1", "nan", '"x"', "-inf"),
+    "resamples": ("99", "1.5", "1e9", "nan"),
+    "seed": ("-1", "1.5", "4294967296", '"0"', "true", "nan"),
+    "gate": ("1", '"x"', '""'),
+    "margin": ("-0.1", "2", "nan", "inf"),
+    "timeout_s": ("0", "inf", "nan", "-1", '"1"', "1e9"),
+    "max_attempts": ("0", "101", "2.5", "inf"),
+    "retry_delay_s": ("-1", "inf", "601", "nan"),
+    "judge": ("1", '"nope"', '""'),
+    "providers": (
+        "1",
+        "{p = 1}",
+        '{p = {kind = "x"}}',
+        "{p = {base_url = 1}}",
+        "{p = {api_key_env = 1}}",
+        "{p = {foo = 1}}",
+    ),
+    "aliases": (
+        "1",
+        "{a = 1}",
+        "{a = {}}",
+        "{a = {model = 1}}",
+        '{a = {model = "nope"}}',
+        '{a = {model = "openai:x", params = 1}}',
+        '{a = {model = "openai:x", price = 1}}',
+        '{a = {model = "openai:x", price = {input = -1, output = 1}}}',
+        '{a = {model = "openai:x", price = {input = nan, output = 1}}}',
+        '{a = {model = "openai:x", budgets = {max_cost_usd = -1}}}',
+    ),
+    "budgets": (
+        "1",
+        "{max_cost_usd = -1}",
+        "{max_cost_usd = nan}",
+        "{max_cost_usd = inf}",
+        '{max_tokens_per_case = "x"}',
+        "{foo = 1}",
+        "{max_latency_p95_s = -inf}",
+    ),
+    "concurency": ("3",),
+}
+PURE_CONFIGS = [
+    (f"{key}-{n}", key, value)
+    for key, values in CONFIG_VALUES.items()
+    for n, value in enumerate(values)
+]
+
+
+@pytest.mark.parametrize(("name", "key", "value"), PURE_CONFIGS, ids=[c[0] for c in PURE_CONFIGS])
+def test_pure_bad_config_names_file_line_and_key(
+    tmp_path: Path, name: str, key: str, value: str
+) -> None:
+    from pytest_modelguard.config import ConfigError, Overrides, load_settings, read_pyproject
+
+    path = tmp_path / "pyproject.toml"
+    head = '[tool.modelguard]\nbaseline = "python:answers:good"\n'
+    body = head.replace("baseline = ", "#") if key == "baseline" else head
+    path.write_text(f"{body}{key} = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(str(path), read_pyproject(path), Overrides(), tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:3: [tool.modelguard] {key}"), message
+    assert "Traceback" not in message and len(message) < 600
+
+
+FLAGS = [
+    Overrides(models=""), Overrides(models=","), Overrides(models="python:a:b,"),
+    Overrides(models=" "), Overrides(baseline=""), Overrides(baseline=" "),
+    Overrides(baseline="nope"), Overrides(models="opneai:x"), Overrides(record="x"),
+    Overrides(gate="x"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("flags", FLAGS, ids=[repr(f)[10:40] for f in FLAGS])
+def test_pure_bad_flags_are_config_errors(tmp_path: Path, flags: Overrides) -> None:
+    from pytest_modelguard.config import ConfigError, load_settings
+
+    table = {"baseline": "python:answers:good"}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(str(tmp_path / "pyproject.toml"), table, flags, tmp_path)
+    assert "Traceback" not in str(caught.value)
+
+
+CACHE_ENTRIES = {
+    "text-null": '{"completion": {"text": null}}', "text-number": '{"completion": {"text": 3}}',
+    "negative-tokens": '{"completion": {"text": "x", "usage": {"input_tokens": -1}}}',
+    "float-tokens": '{"completion": {"text": "x", "usage": {"output_tokens": 1.5}}}',
+    "text-tokens": '{"completion": {"text": "x", "usage": {"output_tokens": "9"}}}',
+    "usage-list": '{"completion": {"text": "x", "usage": [1]}}',
+    "nan-latency": '{"completion": {"text": "x", "latency_s": NaN}}',
+    "inf-latency": '{"completion": {"text": "x", "latency_s": Infinity}}',
+    "negative-latency": '{"completion": {"text": "x", "latency_s": -1}}',
+    "completion-list": '{"completion": []}', "no-completion": "{}", "a-list": "[]",
+    "not-json": "{", "deep-json": "[" * 100_000 + "]" * 100_000, "directory": "",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", CACHE_ENTRIES)
+def test_bad_cache_entry_is_a_corrupt_entry_naming_the_file(tmp_path: Path, name: str) -> None:
+    from pytest_modelguard.cache import Cache, CorruptEntryError
+    from pytest_modelguard.providers.base import Request
+
+    cache, request = Cache(tmp_path), Request("python", "m:f", ({"role": "user", "content": "hi"},))
+    path = cache.path_for(request)
+    path.parent.mkdir(parents=True)
+    if name == "directory":
+        path.mkdir()
+    else:
+        path.write_text(CACHE_ENTRIES[name], encoding="utf-8")
+    with pytest.raises(CorruptEntryError, match=re.escape(str(path))):
+        cache.get(request)
+
+
+CLI_USAGE_ERRORS = {
+    "models-missing-pyproject": ["models", "--pyproject", "missing.toml"],
+    "cache-check-missing-dir": ["cache-check", "--cache-dir", "typo"],
+    "cache-check-missing-pyproject": ["cache-check", "--pyproject", "missing.toml"],
+    "models-pyproject-directory": ["models", "--pyproject", "."],
+    "export-under-a-file": ["export", "t.db", "-o", "pyproject.toml/x.modelguard.yaml"],
+    "export-to-a-directory": ["export", "t.db", "-o", "d.modelguard.yaml"],
+    "traces-missing-db": ["traces", "stats", "missing.db"],
+}
+
+
+@pytest.mark.parametrize("name", CLI_USAGE_ERRORS)
+def test_bad_cli_arguments_exit_4(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+) -> None:
+    from pytest_modelguard.capture.store import connect
+    from pytest_modelguard.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (tmp_path / "d.modelguard.yaml").mkdir()
+    connect(tmp_path / "t.db", 1.0).close()  # an empty traces database
+    assert main(CLI_USAGE_ERRORS[name]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("modelguard: ") and "Traceback" not in err

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from ..safety import output_problem
 from ..suite import ROLES, SuiteError, load_suite
 from .read import TraceDb, TraceFilter
 from .store import Trace
@@ -101,6 +102,9 @@ def _check_output(out: Path, overwrite: bool) -> None:
         raise ExportError(
             f"{out}: the suite's file name must end with .modelguard.yaml so pytest collects it"
         )
+    problem = output_problem(out)
+    if problem:
+        raise ExportError(problem)
     if out.exists() and not overwrite:
         raise ExportError(f"{out} exists; choose another file or pass --force to replace it")
 
@@ -308,9 +312,9 @@ def _dump(data: Mapping[str, Any]) -> str:
 
 def _write(out: Path, text: str) -> None:
     """Write atomically after checking that the suite loader accepts the text."""
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(text, encoding="utf-8")
         load_suite(tmp)
         os.replace(tmp, out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -79,12 +80,21 @@ class TraceDb:
         if unknown:
             raise ValueError(f"unknown trace columns: {sorted(unknown)}")
         clauses, args = _where(where or EVERYTHING)
-        query = f"SELECT {', '.join(columns)} FROM traces{clauses} ORDER BY started_at, id"
+        names = ("id", *columns)
+        query = f"SELECT {', '.join(names)} FROM traces{clauses} ORDER BY started_at, id"
         try:
             for row in self._conn.execute(query, args):
-                yield dict(zip(columns, row, strict=True))
+                yield self._checked(dict(zip(names, row, strict=True)), columns)
         except sqlite3.Error as exc:
             raise TraceDbError(f"{self.path}: cannot read traces: {exc}") from None
+
+    def _checked(self, row: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+        """The row's ``columns`` when each holds what it must; TraceDbError naming it otherwise."""
+        for column in columns:
+            problem = _problem(column, row[column])
+            if problem:
+                raise TraceDbError(f"{self.path}: row {row['id']}: {column}: {problem}")
+        return {column: row[column] for column in columns}
 
     def traces(self, ids: Sequence[int]) -> dict[int, Trace]:
         """Full records of the calls with these row ids."""
@@ -95,7 +105,8 @@ class TraceDb:
                 chunk = list(ids[start : start + _CHUNK])
                 rows = self._conn.execute(query + f"({', '.join('?' * len(chunk))})", chunk)
                 for row in rows:
-                    found[row[0]] = _from_row(dict(zip(COLUMNS, row[1:], strict=True)))
+                    values = self._checked(dict(zip(("id", *COLUMNS), row, strict=True)), COLUMNS)
+                    found[row[0]] = _from_row(values)
         except (sqlite3.Error, ValueError) as exc:
             raise TraceDbError(f"{self.path}: cannot read traces: {exc}") from None
         return found
@@ -152,6 +163,32 @@ def _model_clause(name: str, args: list[Any]) -> str:
         provider, model = "", name
     args += [model, model] + ([provider] if provider else [])
     return "((model = ? OR response_model = ?)" + (" AND provider = ?)" if provider else ")")
+
+
+_NUMBERS = frozenset(("id", *USAGE_FIELDS, "cost_usd", "latency_s", "started_at", "stream"))
+_NULLABLE = frozenset((*USAGE_FIELDS, "cost_usd", "output", "finish_reason", "error"))
+_JSON = {"messages": list, "params": dict, "tags": list}
+
+
+def _problem(column: str, value: Any) -> str | None:
+    """What is wrong with a stored value of ``column``, or None."""
+    if value is None:
+        return None if column in _NULLABLE else "missing"
+    if column in _NUMBERS:
+        ok = isinstance(value, int | float) and math.isfinite(value) and value >= 0
+        return None if ok else f"expected a number >= 0, got {str(value)[:40]!r}"
+    if column in _JSON:
+        try:
+            data = json.loads(value)
+        except (TypeError, ValueError, RecursionError):
+            return "not valid JSON"
+        kind = _JSON[column]
+        if not isinstance(data, kind) or (
+            column == "tags" and not all(isinstance(t, str) for t in data)
+        ):
+            return f"expected a JSON {'list' if kind is list else 'object'}"
+        return None
+    return None if isinstance(value, str) else f"expected text, got {str(value)[:40]!r}"
 
 
 def _from_row(row: dict[str, Any]) -> Trace:

@@ -17,13 +17,14 @@ import sqlite3
 import threading
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..pricing import table_price
 from ..providers.base import Message, Usage
+from ..safety import scrub_secrets
 
 log = logging.getLogger("pytest_modelguard.capture")
 
@@ -169,10 +170,10 @@ def to_row(pending: Pending) -> tuple[Any, ...] | None:
         messages, params = plain(list(trace.messages)), plain(trace.params)
     secrets = pending.secrets
     messages_json, params_json, tags_json = (
-        _scrubbed(_dumps(value), secrets) for value in (messages, params, list(trace.tags))
+        scrub_secrets(_dumps(value), secrets) for value in (messages, params, list(trace.tags))
     )
-    output = None if trace.output is None else _scrubbed(trace.output, secrets)
-    error = None if trace.error is None else _scrubbed(trace.error, secrets)
+    output = None if trace.output is None else scrub_secrets(trace.output, secrets)
+    error = None if trace.error is None else scrub_secrets(trace.error, secrets)
     usage = trace.usage
     cost = trace.cost_usd if trace.cost_usd is not None else _cost(trace)
     counts = [None if usage is None else getattr(usage, name) for name in USAGE_FIELDS]
@@ -182,13 +183,6 @@ def to_row(pending: Pending) -> tuple[Any, ...] | None:
         params_json, output, trace.finish_reason, *counts, cost, trace.latency_s,
         int(trace.stream), tags_json, error,
     )  # fmt: skip
-
-
-def _scrubbed(text: str, secrets: Sequence[str]) -> str:
-    """``text`` with every secret replaced (keys are plain ASCII: JSON leaves them as they are)."""
-    for secret in secrets:
-        text = text.replace(secret, "[redacted]")
-    return text
 
 
 def _cost(trace: Trace) -> float | None:

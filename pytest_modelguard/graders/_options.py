@@ -113,6 +113,7 @@ class Options:
         self.grader = spec.name
         self.source = spec.source
         self.base_dir = spec.base_dir
+        self.root_dir = spec.root_dir or spec.base_dir
         self._values = self._as_mapping(spec.options, kind)
         for key in self._values:
             if key not in kind.keys:

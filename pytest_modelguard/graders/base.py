@@ -87,6 +87,7 @@ class GraderSpec:
     dimension: str | None = None
     source: str = "<suite>"  # "path:line" for error messages
     base_dir: str = "."  # for $ref and relative files
+    root_dir: str | None = None  # files it names must lie inside; None: inside base_dir
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from ..safety import describe
 from ._options import Built, Kind, Options, did_you_mean
 from .builtin_json import JSON_GRADERS
 from .builtin_text import TEXT_GRADERS
@@ -20,9 +21,9 @@ def resolve(opts: Options, reference: str) -> Any:
         raise opts.error(f"{reference!r} is not a reference; write package.module:function")
     try:
         target: Any = importlib.import_module(module_name)
-    except Exception as exc:  # any failure of user code at import is a config error
+    except (Exception, SystemExit) as exc:  # any failure of user code at import
         raise opts.error(
-            f"cannot import {module_name!r} for {reference!r}: {type(exc).__name__}: {exc} "
+            f"cannot import {module_name!r} for {reference!r}: {describe(exc)} "
             "(is it importable from the test run, e.g. via pytest's `pythonpath`?)"
         ) from exc
     for part in attribute.split("."):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..safety import MAX_FILE_BYTES, FileRefused, read_regular_file
 from ._options import Built, Kind, Options, cut, show
 from .base import Answer
 
@@ -56,25 +57,84 @@ def build_json_valid(opts: Options) -> Built:
     return Built(check)
 
 
-def _read_schema(opts: Options, ref: str) -> Any:
+def _schema_file(opts: Options, ref: str) -> Path:
+    """The file ``$ref`` names: inside the project, never a URL."""
+    if "://" in ref:
+        raise opts.error(f"$ref: {ref!r} is a URL; schemas are read from files, never fetched")
     path = Path(opts.base_dir, ref)
+    root = Path(opts.root_dir).resolve()
+    if not path.resolve().is_relative_to(root):
+        raise opts.error(f"$ref: {ref!r} is outside the project ({root}); copy the schema in")
+    return path
+
+
+def _read_schema(opts: Options, ref: str) -> Any:
+    path = _schema_file(opts, ref)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_file(path, MAX_FILE_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise opts.error(f"$ref: schema file {ref!r} not found (looked for {path})") from None
+    except FileRefused as exc:
+        raise opts.error(f"$ref: {path} {exc}") from None
     except OSError as exc:
         raise opts.error(f"$ref: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise opts.error(f"$ref: {path} is not UTF-8 (byte {exc.start})") from None
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml
 
         try:
             return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, RecursionError) as exc:
             raise opts.error(f"$ref: {path} is not valid YAML: {exc}") from None
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise opts.error(f"$ref: {path} is not valid JSON: {exc}") from None
+
+
+_REF_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+def _refs(schema: Any) -> list[str]:
+    """Every reference string in ``schema``."""
+    refs, stack = [], [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            refs += [v for k in _REF_KEYS if isinstance(v := node.get(k), str)]
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return refs
+
+
+def _check_refs(opts: Options, schema: Any) -> None:
+    """Every reference resolves within the schema: nothing is fetched, now or when grading."""
+    from referencing import Registry, Resource
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012
+
+    refs = _refs(schema)
+    if not refs:
+        return
+    resource = Resource.from_contents(schema, default_specification=DRAFT202012)
+    resolver = Registry().with_resource("", resource).resolver()
+    for ref in refs:
+        if not ref.startswith("#"):
+            raise opts.error(
+                f"schema $ref {cut(ref, 80)!r}: only references within the schema ('#/...') "
+                "are resolved; nothing is fetched over the network or from other files"
+            )
+        try:
+            resolver.lookup(ref)
+        except Unresolvable:
+            problem = f"schema $ref {cut(ref, 80)!r} points at nothing in the schema"
+            raise opts.error(problem) from None
+
+
+def _no_retrieval(uri: str) -> Any:
+    raise LookupError(f"{uri!r} is not fetched: schemas resolve only '#...' references")
 
 
 def _schema_validator(opts: Options, schema: Any) -> tuple[Any, Callable[[Any], Any]]:
@@ -85,12 +145,18 @@ def _schema_validator(opts: Options, schema: Any) -> tuple[Any, Callable[[Any], 
         raise opts.error("needs the jsonschema package: pip install jsonschema") from None
     if not isinstance(schema, (Mapping, bool)):
         raise opts.error(f"a schema must be a mapping or a boolean, got {type(schema).__name__}")
+    _check_refs(opts, schema)
     cls = validators.validator_for(schema, default=validators.Draft202012Validator)
     try:
         cls.check_schema(schema)
     except exceptions.SchemaError as exc:
         raise opts.error(f"invalid schema at {exc.json_path}: {cut(exc.message, 120)}") from None
-    return cls(schema), exceptions.best_match
+    except RecursionError:
+        raise opts.error("the schema is nested too deeply") from None
+    from referencing import Registry
+
+    registry: Any = Registry(retrieve=_no_retrieval)  # type: ignore[call-arg]  # attrs alias
+    return cls(schema, registry=registry), exceptions.best_match
 
 
 def build_json_schema(opts: Options) -> Built:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, overload
 
-from ._options import show
+from ._options import cut, show
 from .base import Answer, Grade
 
 DEFAULT_THRESHOLD = 0.5
@@ -64,20 +64,27 @@ def _convention(fn: Callable[..., Any]) -> Callable[[Answer], Any]:
     )
 
 
+class BadGrade(ValueError):
+    """A grader function returned something that is not a grade."""
+
+
 def _score(name: str, value: Any, output: str) -> tuple[float, str]:
-    """A grader function's result as (score, reason); ValueError when it is not one."""
+    """A grader function's result as (score, reason); BadGrade when it is not one."""
     reason = f"for {show(output)}"
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], str):
         value, reason = value
-    problem = f"grader {name!r} returned {value!r}; return a bool or a float in [0, 1]"
-    if value is None or isinstance(value, (str, bytes)):
-        raise ValueError(problem)
+    problem = (
+        f"grader {name!r} returned {cut(repr(value), 60)}; "
+        "return a bool or a float in [0, 1], alone or as (score, reason)"
+    )
+    if value is None or isinstance(value, (str, bytes, tuple)):
+        raise BadGrade(problem)
     try:
         score = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(problem) from None
+    except (TypeError, ValueError, OverflowError):
+        raise BadGrade(problem) from None
     if not 0.0 <= score <= 1.0:
-        raise ValueError(problem)
+        raise BadGrade(problem)
     return score, reason
 
 

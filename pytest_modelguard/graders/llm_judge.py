@@ -154,7 +154,7 @@ _KEY_LINE = {
     "SCORE": re.compile(r"(?:final\s+)?score\s*[*_]*\s*[:=]", re.IGNORECASE),
 }
 _VERDICT = re.compile(r"(?:response\s+)?(a|b)|(tie)", re.IGNORECASE)
-_SCORE = re.compile(r"(\d+)\s*(?:(?:/|out\s+of)\s*(\d+))?", re.IGNORECASE)
+_SCORE = re.compile(r"([0-9]+)\s*(?:(?:/|out\s+of)\s*([0-9]+))?", re.IGNORECASE)
 
 
 def _quote(reply: str) -> str:
@@ -165,14 +165,20 @@ def _quote(reply: str) -> str:
 
 
 def final_line(reply: str, key: str) -> tuple[str, str] | None:
-    """The value of the last ``KEY: value`` line and the text before it; None without one."""
+    """The value of the ``KEY: value`` line that ends the reply and the text before it.
+
+    None when the reply's last non-blank line is anything else (a verdict followed by
+    more text is no final verdict)."""
     lines = reply.splitlines()
     for index in range(len(lines) - 1, -1, -1):
         bare = lines[index].strip().strip(_DECOR)
-        match = _KEY_LINE[key].match(bare)
-        if match:
-            value = bare[match.end() :].strip().strip(_VALUE_DECOR)
-            return value, "\n".join(lines[:index])
+        if not bare:
+            continue
+        match = _KEY_LINE[key].match(bare)  # the last line that says anything, or nothing
+        if match is None:
+            return None
+        value = bare[match.end() :].strip().strip(_VALUE_DECOR)
+        return value, "\n".join(lines[:index])
     return None
 
 

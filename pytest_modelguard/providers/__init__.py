@@ -6,6 +6,7 @@ SDK modules are imported lazily, so importing this package stays cheap.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import functools
 import inspect
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from pytest_modelguard.providers.base import Completion, Provider, ProviderError, Request
+from pytest_modelguard.safety import scrub_secrets, scrub_url
 
 ClientT = TypeVar("ClientT")
 
@@ -42,7 +44,7 @@ def make_provider(
     if kind == "python":
         from pytest_modelguard.providers.python import PythonProvider
 
-        return PythonProvider(name)
+        return PythonProvider(name, timeout_s=timeout_s)
     key_env = api_key_env or default_key_env(name, kind)
     if kind == "openai":
         from pytest_modelguard.providers.openai import OpenAIProvider
@@ -98,7 +100,7 @@ def without_secret(error: ProviderError, secret: str | None) -> ProviderError:
     if not secret or secret not in text:
         return error
     return ProviderError(
-        text.replace(secret, "[redacted]"),
+        scrub_secrets(text, [secret]),
         transient=error.transient,
         status=error.status,
         retry_after=error.retry_after,
@@ -207,10 +209,13 @@ class SdkProvider(Generic[ClientT]):
         client = self.client()
         start = time.monotonic()
         outcome = await self._create(client, request, f"{self.name}:{request.model}")
+        key = getattr(client, "api_key", None)
         if isinstance(outcome, ProviderError):
             # raised outside the SDK's except block: no SDK object is chained
-            raise without_secret(outcome, getattr(client, "api_key", None))
-        return self._to_completion(outcome, time.monotonic() - start)
+            raise without_secret(outcome, key)
+        completion = self._to_completion(outcome, time.monotonic() - start)
+        text = scrub_secrets(completion.text, [key])  # an endpoint that echoes the key
+        return completion if text == completion.text else dataclasses.replace(completion, text=text)
 
     def client(self) -> ClientT:
         """The SDK client for the running loop (a new loop gets a new client)."""
@@ -222,7 +227,7 @@ class SdkProvider(Generic[ClientT]):
 
     def connection_error(self, label: str, reason: BaseException) -> ProviderError:
         """A transient error for a call that got no response, naming where it went."""
-        where = self.base_url or "the provider's API"
+        where = scrub_url(self.base_url) if self.base_url else "the provider's API"
         return ProviderError(
             f"{label}: connection failed ({reason!r}); check that {where} is reachable",
             transient=True,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from ..safety import valid_text
 
 Message = Mapping[str, Any]
 
@@ -41,7 +44,16 @@ class Usage:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Usage:
-        return cls(**{k: int(v or 0) for k, v in data.items() if k in cls.__dataclass_fields__})
+        """Counts from a mapping; ValueError for a count that is not a whole number >= 0."""
+        return cls(**{k: _count(k, v) for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def _count(key: str, value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{key} must be a whole number >= 0, got {value!r}")
+    return value
 
 
 def prompt_key(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
@@ -116,6 +128,9 @@ class Completion:
     model: str = ""
     finish_reason: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", valid_text(self.text))  # storable as UTF-8
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "text": self.text,
@@ -127,13 +142,32 @@ class Completion:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Completion:
+        """A stored completion; ValueError naming the field that is not what it must be."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"completion must be an object, got {type(data).__name__}")
+        text, usage, latency = data.get("text"), data.get("usage") or {}, data.get("latency_s")
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a string, got {_shown(text)}")
+        if not isinstance(usage, Mapping):
+            raise ValueError(f"usage must be an object, got {_shown(usage)}")
+        if latency is not None and (
+            isinstance(latency, bool)
+            or not isinstance(latency, int | float)
+            or not 0 <= latency < math.inf
+        ):
+            raise ValueError(f"latency_s must be a number >= 0 or null, got {_shown(latency)}")
+        finish = data.get("finish_reason")
         return cls(
-            text=str(data.get("text", "")),
-            usage=Usage.from_dict(data.get("usage") or {}),
-            latency_s=None if data.get("latency_s") is None else float(data["latency_s"]),
-            model=str(data.get("model", "")),
-            finish_reason=data.get("finish_reason"),
+            text=text,
+            usage=Usage.from_dict(usage),
+            latency_s=None if latency is None else float(latency),
+            model=str(data.get("model") or ""),
+            finish_reason=None if finish is None else str(finish),
         )
+
+
+def _shown(value: Any) -> str:
+    return "null" if value is None else repr(value)[:40]
 
 
 class ProviderError(Exception):
@@ -147,7 +181,7 @@ class ProviderError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(valid_text(message))
         self.transient = transient
         self.status = status
         self.retry_after = retry_after

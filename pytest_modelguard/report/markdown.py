@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..formatting import money, p_value, percent
+from ..safety import printable
 
 ICONS = {
     "baseline": "✅", "pass": "✅", "regression": "❌", "not-non-inferior": "❌",
@@ -208,7 +209,7 @@ def _why(case: Mapping[str, Any]) -> str:
 
 def _code(value: object, limit: int | None = None) -> str:
     """An inline code span safe inside a GFM table cell: one line, pipes escaped."""
-    text = " ".join(str(value).replace("\r\n", "\n").replace("\n", " ↵ ").split())
+    text = " ".join(printable(str(value)).replace("\r\n", "\n").replace("\n", " ↵ ").split())
     if not text:
         return "*(empty)*"
     if limit is not None and len(text) > limit:
@@ -221,7 +222,7 @@ def _code(value: object, limit: int | None = None) -> str:
 
 def _text(value: object, limit: int | None = None) -> str:
     """Plain text escaped for Markdown: one line, no markup, no @-mentions."""
-    text = " ".join(str(value).split())
+    text = " ".join(printable(str(value)).split())
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     return _PUNCTUATION.sub(r"\\\1", text).replace("@", "@\u200b")
