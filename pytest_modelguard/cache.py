@@ -27,7 +27,7 @@ from enum import Enum
 from pathlib import Path
 from typing import IO
 
-from .providers.base import Completion, Request
+from .providers.base import Completion, Request, canonical_key
 
 FORMAT_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -101,6 +101,30 @@ class CorruptEntryError(ValueError):
     """A cache file that is not a valid entry; the message names the file."""
 
 
+def parse_entry(text: str, path: str, key: str) -> Completion:
+    """The completion of the entry ``text`` read from ``path``, checked against ``key``.
+
+    An entry whose stored request does not hash to ``key`` (a file copied over another
+    request's) raises CorruptEntryError, like an unreadable one: it is never served.
+    """
+    try:
+        data = json.loads(text)
+        stored = canonical_key(data["request"])
+        completion = Completion.from_dict(data["completion"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CorruptEntryError(
+            f"{path}: not a valid modelguard cache entry ({exc}); "
+            "delete it and re-record with --modelguard-record once"
+        ) from exc
+    if stored != key or data.get("key", key) != key:
+        raise CorruptEntryError(
+            f"{path}: holds the answer to another request (its request hashes to "
+            f"{stored[:12]}, the file is for {key[:12]}); delete it and re-record with "
+            "--modelguard-record once"
+        )
+    return completion
+
+
 def _safe(part: str) -> str:
     return _UNSAFE.sub("_", part).strip("._") or "_"
 
@@ -148,14 +172,7 @@ class Cache:
                 text = handle.read()
         except FileNotFoundError:
             return None
-        try:
-            data = json.loads(text)
-            return Completion.from_dict(data["completion"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CorruptEntryError(
-                f"{path}: not a valid modelguard cache entry ({exc}); "
-                "delete it and re-record with --modelguard-record once"
-            ) from exc
+        return parse_entry(text, path, request.key())
 
     def put(self, request: Request, completion: Completion) -> Path:
         """Write the entry atomically (temp file, then ``os.replace``); returns its path."""
