@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import getpass
 import hashlib
 import json
 import os
 import re
+import stat
 import struct
 import tempfile
 import threading
@@ -53,10 +55,11 @@ class Claim:
     """An exclusive, cross-process hold on one request while it is being paid for.
 
     On Linux, an open-file-description lock on one byte (picked by the request key) of the
-    cache's lock file in the temp dir; elsewhere, an advisory ``flock`` on a per-request lock
-    file there. Either way pytest-xdist workers (or two CI jobs sharing a cache) never pay twice
-    for the same answer, and the lock dies with its open file, so a killed run leaves nothing
-    stale. Without ``fcntl`` it holds nothing.
+    cache's lock file in the user's private temp dir (``private_dir``); elsewhere, an advisory
+    ``flock`` on a per-request lock file there. Either way pytest-xdist workers (or two CI jobs
+    sharing a cache) never pay twice for the same answer, and the lock dies with its open file,
+    so a killed run leaves nothing stale. Locks are per user: two users recording into one
+    cache at once do not see each other's. Without ``fcntl`` it holds nothing.
     """
 
     def __init__(self, path: str, byte: int | None) -> None:
@@ -83,6 +86,22 @@ class Claim:
         if self._fd is not None:
             os.close(self._fd)  # closing drops the lock
             self._fd = None
+
+
+class CacheError(OSError):
+    """The cache (or its lock directory) cannot be used; the message says which and why."""
+
+
+def private_dir() -> str:
+    """``<tmp>/modelguard-<user>``, mode 0700, created on first use and checked to be ours."""
+    user = str(os.getuid()) if hasattr(os, "getuid") else _safe(getpass.getuser())
+    path = os.path.join(tempfile.gettempdir(), f"modelguard-{user}")
+    os.makedirs(path, 0o700, exist_ok=True)
+    info = os.lstat(path)
+    mine = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+    if not stat.S_ISDIR(info.st_mode) or not mine:
+        raise CacheError(f"{path}: exists but is not a directory of yours; remove it")
+    return path
 
 
 def _open_lock_file(path: str) -> int:
@@ -157,9 +176,10 @@ class Cache:
 
     @functools.cached_property
     def _locks(self) -> str:
-        """Lock files live in the temp dir, keyed by this cache: never in the committed cache."""
+        """Lock files live in this user's private temp dir, keyed by this cache: never in the
+        committed cache, and never in a directory another user created."""
         root = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:16]
-        return os.path.join(tempfile.gettempdir(), "modelguard-locks", root)
+        return os.path.join(private_dir(), root)
 
     def get(self, request: Request, recorded_after: float | None = None) -> Completion | None:
         """The recorded answer, or None when absent or (given ``recorded_after``, a Unix time)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from pytest_modelguard.cache import Cache, CorruptEntryError
+from pytest_modelguard.cache import Cache, CacheError, CorruptEntryError
 from pytest_modelguard.cli import main
 from pytest_modelguard.providers.base import Completion, Request
 
@@ -61,3 +64,25 @@ def test_replay_errors_the_item_and_cache_check_fails(
     assert main(["cache-check", "--cache-dir", str(project.path / ".modelguard")]) == 1
     out, err = capsys.readouterr()
     assert str(swapped) in err and "4 recorded answers" in out and "1 corrupt" in out
+
+
+def test_lock_dir_is_private_to_its_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "tmp"
+    shared.mkdir(mode=0o1777)
+    shared.chmod(0o1777)
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
+    Cache(tmp_path / "cache").claim(_request("w1")).release()
+    locks = shared / f"modelguard-{os.getuid()}"
+    assert stat.S_IMODE(locks.stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown a directory to another user")
+def test_a_lock_dir_of_another_user_is_refused_with_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    planted = tmp_path / f"modelguard-{os.getuid()}"
+    planted.mkdir(mode=0o777)
+    os.chown(planted, 65534, 65534)
+    with pytest.raises(CacheError, match=f"{planted}: exists but is not a directory of yours"):
+        Cache(tmp_path / "cache").claim(_request("w1"))
