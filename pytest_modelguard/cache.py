@@ -174,6 +174,10 @@ class Cache:
             return Claim(f"{self._locks}.lock", int(key[:15], 16))  # 60 bits of the key
         return Claim(os.path.join(self._locks, f"{key}.lock"), None)
 
+    def ledger_path(self) -> str:
+        """The spend ledger of the runs recording into this cache (see spend.Ledger)."""
+        return f"{self._locks}.spend.json"
+
     @functools.cached_property
     def _locks(self) -> str:
         """Lock files live in this user's private temp dir, keyed by this cache: never in the

@@ -27,6 +27,7 @@ from .session import ModelguardSession
 SESSION = pytest.StashKey[ModelguardSession]()
 REPORT_ATTR = "modelguard"
 STARTED = "modelguard_started"
+RUN_ID = "modelguard_run_id"
 pytest_plugins = ["pytest_modelguard.python_tests"]
 
 
@@ -190,14 +191,24 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", {})
     if STARTED in workerinput:  # an xdist worker belongs to the controller's run
         mg.started = workerinput[STARTED]
+        mg.run_id = workerinput.get(RUN_ID, mg.run_id)
     config.stash[SESSION] = mg
     config.pluginmanager.register(ResultCollector(mg), "modelguard-results")
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: each worker learns when the run started (what mode ``all`` recorded since)."""
-    node.workerinput[STARTED] = session_of(node.config).started
+    """xdist: each worker learns when the run started (what mode ``all`` recorded since)
+    and its id (whose spend ledger it shares)."""
+    mg = session_of(node.config)
+    node.workerinput[STARTED] = mg.started
+    node.workerinput[RUN_ID] = mg.run_id
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    mg = config.stash.get(SESSION, None)
+    if mg is not None:
+        mg.close()
 
 
 def session_of(config: pytest.Config) -> ModelguardSession:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,7 +21,7 @@ from .providers import make_provider
 from .providers.base import Completion, Provider, ProviderError, Request, Usage
 from .results import ItemResult
 from .runner import Progress, RetryPolicy, answer_all_sync
-from .spend import DryRunLine, SpendCap, dry_run
+from .spend import DryRunLine, Ledger, SpendCap, dry_run
 from .suite import Case, RecordedAnswer, SuiteError
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class ModelguardSession:
     saved: Path | None = None  # --modelguard-save: where this run's report was kept
     unsaved: str | None = None  # --modelguard-save: why this run was not kept
     started: float = field(default_factory=time.time)  # xdist workers get the controller's
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # xdist: the controller's
     baseline_outputs: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
 
     @cached_property
@@ -145,7 +147,17 @@ class ModelguardSession:
         if limit is None:
             return None
         prices = {(m.provider.name, m.model): m.price for m in self.settings.models}
-        return SpendCap(limit_usd=limit, prices=prices)
+        ledger = (
+            Ledger(self.cache.ledger_path(), self.run_id)
+            if self.settings.record.calls_misses
+            else None
+        )
+        return SpendCap(limit_usd=limit, prices=prices, ledger=ledger)
+
+    def close(self) -> None:
+        """The run is over in this process: its reservations are released."""
+        if "spend_cap" in self.__dict__ and self.spend_cap is not None:
+            self.spend_cap.close()
 
     def answer_and_grade(
         self,
