@@ -174,6 +174,25 @@ class Cache:
             return Claim(f"{self._locks}.lock", int(key[:15], 16))  # 60 bits of the key
         return Claim(os.path.join(self._locks, f"{key}.lock"), None)
 
+    def check_writable(self) -> None:
+        """Raise CacheError naming the directory when answers could not be written there."""
+        private_dir()  # the claims' lock files must be possible too
+        folder = os.path.join(self.root, "answers")
+        probe = os.path.join(folder, f".tmp-probe-{os.getpid()}-{threading.get_ident()}.tmp")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with open(probe, "wb") as handle:
+                handle.write(b"{}")
+            os.unlink(probe)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(probe)
+            raise CacheError(
+                f"cache_dir {self.root}: recorded answers cannot be written there "
+                f"({type(exc).__name__}: {exc.strerror or exc}); nothing was called. Make it "
+                "writable, free space, or set cache_dir to another directory"
+            ) from None
+
     def ledger_path(self) -> str:
         """The spend ledger of the runs recording into this cache (see spend.Ledger)."""
         return f"{self._locks}.spend.json"
@@ -194,7 +213,7 @@ class Cache:
                 if recorded_after is not None and _mtime(handle) < recorded_after:
                     return None
                 text = handle.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # absent, or no such directory
             return None
         return parse_entry(text, path, request.key())
 

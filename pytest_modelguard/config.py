@@ -29,8 +29,8 @@ BUDGET_KEYS = (
 )
 TOP_KEYS = (
     "baseline", "models", "record", "cache_dir", "concurrency", "confidence", "resamples",
-    "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s", "providers", "aliases",
-    "budgets", "judge",
+    "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s", "retry_deadline_s",
+    "providers", "aliases", "budgets", "judge",
 )  # fmt: skip
 PROVIDER_KEYS = ("kind", "base_url", "api_key_env")
 ALIAS_KEYS = ("model", "params", "price", "budgets")
@@ -89,8 +89,9 @@ class Settings:
     gate: str = "regression"
     margin: float = 0.0
     timeout_s: float = 60.0
-    max_attempts: int = 5
+    max_attempts: int | None = None  # unset: retries are bounded by retry_deadline_s only
     retry_delay_s: float = 0.5
+    retry_deadline_s: float = 120.0
     budgets: Budgets = field(default_factory=Budgets)
     judge: ModelSpec | None = None
     providers: Mapping[str, ProviderSpec] = field(default_factory=dict)
@@ -237,6 +238,10 @@ class _Reader:
         if value is not None and not low <= value <= high:
             self.fail(key, f"must be between {low} and {high}, got {value!r}")
         return value
+
+
+def _optional_int(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _error(source: str, path: tuple[str, ...], problem: str) -> ConfigError:
@@ -417,7 +422,8 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         if flags.margin is not None
         else float(reader.number("margin", 0.0, 0, 1)),
         timeout_s=float(reader.number("timeout_s", 60.0, 0.001)),
-        max_attempts=int(reader.number("max_attempts", 5, 1, 100)),
+        max_attempts=_optional_int(reader.number("max_attempts", None, 1, 1000)),
         retry_delay_s=float(reader.number("retry_delay_s", 0.5, 0, 600)),
+        retry_deadline_s=float(reader.number("retry_deadline_s", 120.0, 0, 86400)),
         budgets=budgets,
     )

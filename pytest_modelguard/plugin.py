@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .cache import RecordMode
+from .cache import CacheError, RecordMode
 from .config import ConfigError, Overrides, Settings, load_settings, read_pyproject
 from .history import HistoryError, StoredRun, find_run, load_run, shown_path
 from .items import CLEAN_ERRORS, RESULTS, CaseItem, SuiteFile, is_suite_path
@@ -264,11 +264,14 @@ def pytest_runtestloop(session: pytest.Session) -> None:
         progress = TerminalProgress(
             write=reporter.write, is_tty=bool(getattr(reporter, "isatty", False))
         )
-    mg.prefetch(requests, progress)
-    judge_calls = [
-        r for item in session.items if isinstance(item, CaseItem) for r in item.judge_requests()
-    ]
-    mg.prefetch(judge_calls, progress)
+    try:
+        mg.prefetch(requests, progress)
+        judge_calls = [
+            r for item in session.items if isinstance(item, CaseItem) for r in item.judge_requests()
+        ]
+        mg.prefetch(judge_calls, progress)
+    except CacheError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _requests_of(items: list[pytest.Item]) -> list[Request]:
@@ -361,6 +364,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     mg = session_of(config)
+    for note in mg.notes:
+        terminalreporter.write_line(f"modelguard: {note}", red=True, bold=True)
     report = mg.report
     if report is None:
         return

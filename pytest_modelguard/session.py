@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from .cache import Cache, RecordMode
+from .cache import Cache, CacheError, RecordMode
 from .config import ConfigError, ModelSpec, Settings
 from .graders import score_answer
 from .graders.base import Answer, Grade, GradeFn, GraderConfigError
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
     from .gate import GateReport
     from .history import StoredRun
     from .report.outputs import Outputs
+
+
+class ModelguardWarning(UserWarning):
+    """Something a run must tell that is not an item's result (e.g. answers not saved)."""
 
 
 @dataclass(slots=True)
@@ -61,6 +66,7 @@ class ModelguardSession:
     started: float = field(default_factory=time.time)  # xdist workers get the controller's
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # xdist: the controller's
     baseline_outputs: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the run must tell (unsaved answers)
 
     @cached_property
     def cache(self) -> Cache:
@@ -98,12 +104,15 @@ class ModelguardSession:
             record=settings.record,
             concurrency=settings.concurrency,
             retry=RetryPolicy(
-                max_attempts=settings.max_attempts, base_delay_s=settings.retry_delay_s
+                max_attempts=settings.max_attempts,
+                base_delay_s=settings.retry_delay_s,
+                deadline_s=settings.retry_deadline_s,
             ),
             progress=progress,
             spend=self.spend_cap,
             cached_keys=cached,
             run_started=self.started,
+            notes=self.notes,
         )
         for key, outcome in answers.items():
             if isinstance(outcome, ProviderError):
@@ -192,7 +201,16 @@ class ModelguardSession:
         key = request.key()
         found = self.answers.get(key)
         if found is None:
-            self.prefetch([request, *self.pending()])
+            batch = [request, *self.pending()]
+            told = len(self.notes)
+            try:
+                self.prefetch(batch)
+            except CacheError as exc:  # nothing was called: each item says why
+                for r in batch:
+                    self.answers.setdefault(r.key(), Answered(None, False, error=str(exc)))
+            for note in self.notes[told:]:  # in an item (an xdist worker's): its warnings show it
+                warnings.warn(ModelguardWarning(note), stacklevel=2)
+            del self.notes[told:]
             found = self.answers[key]
         return found
 
