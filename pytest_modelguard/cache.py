@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import getpass
 import hashlib
 import json
 import os
 import re
+import stat
 import struct
 import tempfile
 import threading
@@ -27,7 +29,7 @@ from enum import Enum
 from pathlib import Path
 from typing import IO
 
-from .providers.base import Completion, Request
+from .providers.base import Completion, Request, canonical_key
 
 FORMAT_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -53,10 +55,11 @@ class Claim:
     """An exclusive, cross-process hold on one request while it is being paid for.
 
     On Linux, an open-file-description lock on one byte (picked by the request key) of the
-    cache's lock file in the temp dir; elsewhere, an advisory ``flock`` on a per-request lock
-    file there. Either way pytest-xdist workers (or two CI jobs sharing a cache) never pay twice
-    for the same answer, and the lock dies with its open file, so a killed run leaves nothing
-    stale. Without ``fcntl`` it holds nothing.
+    cache's lock file in the user's private temp dir (``private_dir``); elsewhere, an advisory
+    ``flock`` on a per-request lock file there. Either way pytest-xdist workers (or two CI jobs
+    sharing a cache) never pay twice for the same answer, and the lock dies with its open file,
+    so a killed run leaves nothing stale. Locks are per user: two users recording into one
+    cache at once do not see each other's. Without ``fcntl`` it holds nothing.
     """
 
     def __init__(self, path: str, byte: int | None) -> None:
@@ -85,6 +88,22 @@ class Claim:
             self._fd = None
 
 
+class CacheError(OSError):
+    """The cache (or its lock directory) cannot be used; the message says which and why."""
+
+
+def private_dir() -> str:
+    """``<tmp>/modelguard-<user>``, mode 0700, created on first use and checked to be ours."""
+    user = str(os.getuid()) if hasattr(os, "getuid") else _safe(getpass.getuser())
+    path = os.path.join(tempfile.gettempdir(), f"modelguard-{user}")
+    os.makedirs(path, 0o700, exist_ok=True)
+    info = os.lstat(path)
+    mine = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+    if not stat.S_ISDIR(info.st_mode) or not mine:
+        raise CacheError(f"{path}: exists but is not a directory of yours; remove it")
+    return path
+
+
 def _open_lock_file(path: str) -> int:
     try:
         return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -99,6 +118,30 @@ def _mtime(handle: IO[str]) -> float:
 
 class CorruptEntryError(ValueError):
     """A cache file that is not a valid entry; the message names the file."""
+
+
+def parse_entry(text: str, path: str, key: str) -> Completion:
+    """The completion of the entry ``text`` read from ``path``, checked against ``key``.
+
+    An entry whose stored request does not hash to ``key`` (a file copied over another
+    request's) raises CorruptEntryError, like an unreadable one: it is never served.
+    """
+    try:
+        data = json.loads(text)
+        stored = canonical_key(data["request"])
+        completion = Completion.from_dict(data["completion"])
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise CorruptEntryError(
+            f"{path}: not a valid modelguard cache entry ({exc}); "
+            "delete it and re-record with --modelguard-record once"
+        ) from exc
+    if stored != key or data.get("key", key) != key:
+        raise CorruptEntryError(
+            f"{path}: holds the answer to another request (its request hashes to "
+            f"{stored[:12]}, the file is for {key[:12]}); delete it and re-record with "
+            "--modelguard-record once"
+        )
+    return completion
 
 
 def _safe(part: str) -> str:
@@ -131,11 +174,35 @@ class Cache:
             return Claim(f"{self._locks}.lock", int(key[:15], 16))  # 60 bits of the key
         return Claim(os.path.join(self._locks, f"{key}.lock"), None)
 
+    def check_writable(self) -> None:
+        """Raise CacheError naming the directory when answers could not be written there."""
+        private_dir()  # the claims' lock files must be possible too
+        folder = os.path.join(self.root, "answers")
+        probe = os.path.join(folder, f".tmp-probe-{os.getpid()}-{threading.get_ident()}.tmp")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with open(probe, "wb") as handle:
+                handle.write(b"{}")
+            os.unlink(probe)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(probe)
+            raise CacheError(
+                f"cache_dir {self.root}: recorded answers cannot be written there "
+                f"({type(exc).__name__}: {exc.strerror or exc}); nothing was called. Make it "
+                "writable, free space, or set cache_dir to another directory"
+            ) from None
+
+    def ledger_path(self) -> str:
+        """The spend ledger of the runs recording into this cache (see spend.Ledger)."""
+        return f"{self._locks}.spend.json"
+
     @functools.cached_property
     def _locks(self) -> str:
-        """Lock files live in the temp dir, keyed by this cache: never in the committed cache."""
+        """Lock files live in this user's private temp dir, keyed by this cache: never in the
+        committed cache, and never in a directory another user created."""
         root = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:16]
-        return os.path.join(tempfile.gettempdir(), "modelguard-locks", root)
+        return os.path.join(private_dir(), root)
 
     def get(self, request: Request, recorded_after: float | None = None) -> Completion | None:
         """The recorded answer, or None when absent or (given ``recorded_after``, a Unix time)
@@ -146,18 +213,11 @@ class Cache:
                 if recorded_after is not None and _mtime(handle) < recorded_after:
                     return None
                 text = handle.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # absent, or no such directory
             return None
         except IsADirectoryError as exc:
             raise CorruptEntryError(f"{path}: a directory, not a cache entry; delete it") from exc
-        try:
-            data = json.loads(text)
-            return Completion.from_dict(data["completion"])
-        except (ValueError, KeyError, TypeError, RecursionError) as exc:
-            raise CorruptEntryError(
-                f"{path}: not a valid modelguard cache entry ({exc}); "
-                "delete it and re-record with --modelguard-record once"
-            ) from exc
+        return parse_entry(text, path, request.key())
 
     def put(self, request: Request, completion: Completion) -> Path:
         """Write the entry atomically (temp file, then ``os.replace``); returns its path."""

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .cache import CorruptEntryError
+from .cache import CorruptEntryError, parse_entry
 from .config import ConfigError, Overrides, Settings, load_settings, read_pyproject
-from .providers.base import Completion
 
 if TYPE_CHECKING:
     from .capture.read import TraceFilter
@@ -39,7 +38,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_cache_check(args: argparse.Namespace) -> int:
-    """Check that every recorded answer under cache_dir parses."""
+    """Check that every recorded answer under cache_dir parses and answers its own request."""
     root = args.cache_dir or _settings(args.pyproject).cache_dir
     if not root.is_dir():
         raise ConfigError(f"{root}: no such cache directory (pass --cache-dir PATH)")
@@ -47,10 +46,13 @@ def cmd_cache_check(args: argparse.Namespace) -> int:
     bad = 0
     for path in files:
         try:
-            Completion.from_dict(json.loads(path.read_text(encoding="utf-8"))["completion"])
-        except (ValueError, KeyError, TypeError, RecursionError, OSError) as exc:
+            parse_entry(path.read_text(encoding="utf-8"), str(path), path.stem)
+        except CorruptEntryError as exc:
             bad += 1
-            print(CorruptEntryError(f"{path}: {exc}"), file=sys.stderr)
+            print(exc, file=sys.stderr)
+        except (OSError, UnicodeDecodeError) as exc:
+            bad += 1
+            print(f"{path}: unreadable ({exc})", file=sys.stderr)
     print(f"{len(files)} recorded answers under {root}, {bad} corrupt")
     return 1 if bad else 0
 

@@ -30,8 +30,8 @@ BUDGET_KEYS = (
 )
 TOP_KEYS = (
     "baseline", "models", "record", "cache_dir", "concurrency", "confidence", "resamples",
-    "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s", "providers", "aliases",
-    "budgets", "judge",
+    "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s", "retry_deadline_s",
+    "providers", "aliases", "budgets", "judge",
 )  # fmt: skip
 PROVIDER_KEYS = ("kind", "base_url", "api_key_env")
 ALIAS_KEYS = ("model", "params", "price", "budgets")
@@ -92,8 +92,9 @@ class Settings:
     gate: Gate = "regression"
     margin: float = 0.0
     timeout_s: float = 60.0
-    max_attempts: int = 5
+    max_attempts: int | None = None  # unset: retries are bounded by retry_deadline_s only
     retry_delay_s: float = 0.5
+    retry_deadline_s: float = 120.0
     budgets: Budgets = field(default_factory=Budgets)
     judge: ModelSpec | None = None
     providers: Mapping[str, ProviderSpec] = field(default_factory=dict)
@@ -453,7 +454,8 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         gate=cast(Gate, gate),
         margin=margin,
         timeout_s=float(reader.number("timeout_s", 60.0, 0.001, 86_400)),
-        max_attempts=reader.whole("max_attempts", 5, 1, 100),
+        max_attempts=reader.whole("max_attempts", 5, 1, 1000) if "max_attempts" in table else None,
         retry_delay_s=float(reader.number("retry_delay_s", 0.5, 0, 600)),
+        retry_deadline_s=float(reader.number("retry_deadline_s", 120.0, 0, 86400)),
         budgets=budgets,
     )

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .report.outputs import write_json
 from .results import ItemResult
 
 RUNS_DIR = "runs"
@@ -45,12 +46,11 @@ def save_run(doc: dict[str, Any], cache_dir: Path, now: datetime | None = None) 
     directory.mkdir(parents=True, exist_ok=True)
     stamp = moment.strftime("%Y-%m-%dT%H-%M-%SZ")
     saved_at = moment.isoformat(timespec="seconds")
-    text = json.dumps({**doc, "saved_at": saved_at}, indent=2) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
     try:
         os.fchmod(fd, 0o644)  # like the cache's entries: readable as any report
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            write_json({**doc, "saved_at": saved_at}, handle)
         return _publish(tmp, directory, stamp)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .cache import RecordMode
+from .cache import CacheError, RecordMode
 from .config import MAX_SEED, ConfigError, Overrides, Settings, load_settings, read_pyproject
 from .history import HistoryError, StoredRun, find_run, load_run, shown_path
 from .items import CLEAN_ERRORS, RESULTS, CaseItem, SuiteFile, is_suite_path
@@ -30,6 +30,7 @@ SESSION = pytest.StashKey[ModelguardSession]()
 REPORT_ATTR = "modelguard"
 STARTED = "modelguard_started"
 REPORT_OPTIONS = ("modelguard_json", "modelguard_markdown", "modelguard_html", "modelguard_routes")
+RUN_ID = "modelguard_run_id"
 pytest_plugins = ["pytest_modelguard.python_tests"]
 
 
@@ -197,6 +198,7 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", {})
     if STARTED in workerinput:  # an xdist worker belongs to the controller's run
         mg.started = workerinput[STARTED]
+        mg.run_id = workerinput.get(RUN_ID, mg.run_id)
     config.stash[SESSION] = mg
     config.pluginmanager.register(ResultCollector(mg), "modelguard-results")
 
@@ -213,8 +215,17 @@ def _check_outputs(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: each worker learns when the run started (what mode ``all`` recorded since)."""
-    node.workerinput[STARTED] = session_of(node.config).started
+    """xdist: each worker learns when the run started (what mode ``all`` recorded since)
+    and its id (whose spend ledger it shares)."""
+    mg = session_of(node.config)
+    node.workerinput[STARTED] = mg.started
+    node.workerinput[RUN_ID] = mg.run_id
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    mg = config.stash.get(SESSION, None)
+    if mg is not None:
+        mg.close()
 
 
 def session_of(config: pytest.Config) -> ModelguardSession:
@@ -270,11 +281,14 @@ def pytest_runtestloop(session: pytest.Session) -> None:
         progress = TerminalProgress(
             write=reporter.write, is_tty=bool(getattr(reporter, "isatty", False))
         )
-    mg.prefetch(requests, progress)
-    judge_calls = [
-        r for item in session.items if isinstance(item, CaseItem) for r in item.judge_requests()
-    ]
-    mg.prefetch(judge_calls, progress)
+    try:
+        mg.prefetch(requests, progress)
+        judge_calls = [
+            r for item in session.items if isinstance(item, CaseItem) for r in item.judge_requests()
+        ]
+        mg.prefetch(judge_calls, progress)
+    except CacheError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _requests_of(items: list[pytest.Item]) -> list[Request]:
@@ -367,6 +381,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     mg = session_of(config)
+    for note in mg.notes:
+        terminalreporter.write_line(f"modelguard: {note}", red=True, bold=True)
     report = mg.report
     if report is None:
         return

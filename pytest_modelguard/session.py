@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from .cache import Cache, RecordMode
+from .cache import Cache, CacheError, RecordMode
 from .config import ConfigError, ModelSpec, Settings
 from .graders import score_answer
 from .graders.base import Answer, Grade, GradeFn, GraderConfigError
@@ -22,7 +24,7 @@ from .providers.base import Completion, Provider, ProviderError, Request, Usage
 from .results import ItemResult
 from .runner import Progress, RetryPolicy, answer_all_sync
 from .safety import describe, valid_text
-from .spend import DryRunLine, SpendCap, dry_run
+from .spend import DryRunLine, Ledger, SpendCap, dry_run
 from .suite import Case, RecordedAnswer, Suite, SuiteError
 
 if TYPE_CHECKING:
@@ -33,6 +35,10 @@ if TYPE_CHECKING:
     from .gate import GateReport
     from .history import StoredRun
     from .report.outputs import Outputs
+
+
+class ModelguardWarning(UserWarning):
+    """Something a run must tell that is not an item's result (e.g. answers not saved)."""
 
 
 @dataclass(slots=True)
@@ -60,8 +66,10 @@ class ModelguardSession:
     saved: Path | None = None  # --modelguard-save: where this run's report was kept
     unsaved: str | None = None  # --modelguard-save: why this run was not kept
     started: float = field(default_factory=time.time)  # xdist workers get the controller's
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # xdist: the controller's
     baseline_outputs: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
     suite_cases: dict[tuple[str, str], str] = field(default_factory=dict)  # → the file
+    notes: list[str] = field(default_factory=list)  # what the run must tell (unsaved answers)
 
     @cached_property
     def cache(self) -> Cache:
@@ -110,12 +118,15 @@ class ModelguardSession:
             record=settings.record,
             concurrency=settings.concurrency,
             retry=RetryPolicy(
-                max_attempts=settings.max_attempts, base_delay_s=settings.retry_delay_s
+                max_attempts=settings.max_attempts,
+                base_delay_s=settings.retry_delay_s,
+                deadline_s=settings.retry_deadline_s,
             ),
             progress=progress,
             spend=self.spend_cap,
             cached_keys=cached,
             run_started=self.started,
+            notes=self.notes,
         )
         for key, outcome in answers.items():
             if isinstance(outcome, ProviderError):
@@ -159,7 +170,17 @@ class ModelguardSession:
         if limit is None:
             return None
         prices = {(m.provider.name, m.model): m.price for m in self.settings.models}
-        return SpendCap(limit_usd=limit, prices=prices)
+        ledger = (
+            Ledger(self.cache.ledger_path(), self.run_id)
+            if self.settings.record.calls_misses
+            else None
+        )
+        return SpendCap(limit_usd=limit, prices=prices, ledger=ledger)
+
+    def close(self) -> None:
+        """The run is over in this process: its reservations are released."""
+        if "spend_cap" in self.__dict__ and self.spend_cap is not None:
+            self.spend_cap.close()
 
     def answer_and_grade(
         self,
@@ -194,7 +215,16 @@ class ModelguardSession:
         key = request.key()
         found = self.answers.get(key)
         if found is None:
-            self.prefetch([request, *self.pending()])
+            batch = [request, *self.pending()]
+            told = len(self.notes)
+            try:
+                self.prefetch(batch)
+            except CacheError as exc:  # nothing was called: each item says why
+                for r in batch:
+                    self.answers.setdefault(r.key(), Answered(None, False, error=str(exc)))
+            for note in self.notes[told:]:  # in an item (an xdist worker's): its warnings show it
+                warnings.warn(ModelguardWarning(note), stacklevel=2)
+            del self.notes[told:]
             found = self.answers[key]
         return found
 

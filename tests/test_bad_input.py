@@ -755,7 +755,7 @@ CONFIG_VALUES = {
     "gate": ("1", '"x"', '""'),
     "margin": ("-0.1", "2", "nan", "inf"),
     "timeout_s": ("0", "inf", "nan", "-1", '"1"', "1e9"),
-    "max_attempts": ("0", "101", "2.5", "inf"),
+    "max_attempts": ("0", "1001", "2.5", "inf"),
     "retry_delay_s": ("-1", "inf", "601", "nan"),
     "judge": ("1", '"nope"', '""'),
     "providers": (

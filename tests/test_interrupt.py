@@ -243,3 +243,51 @@ def test_a_write_killed_midway_leaves_no_entry_behind(tmp_path: Path) -> None:
 
     request = Request("sim", "base", ({"role": "user", "content": "say w1"},))
     assert Cache(cache).get(request) is None  # the next run records it again
+
+
+def fast_then_slow(fast: int, slow_s: float) -> Callable[[Call], Reply]:
+    """Cases below ``fast`` answer at once; the others take ``slow_s``."""
+
+    def respond(call: Call) -> Reply:
+        return Reply(word(call), latency_s=0.01 if int(word(call)[1:]) < fast else slow_s)
+
+    return respond
+
+
+def test_first_sigint_saves_the_answers_in_flight(
+    pytester: pytest.Pytester, srv: LoopbackServer
+) -> None:
+    n, fast = 10, 5
+    cache = project(pytester, srv, n, concurrency=64, models='["sim:cand"]')
+    srv.responder = fast_then_slow(fast, slow_s=1.5)  # well within the grace period
+    process = start(pytester.path)
+    wait_for(lambda: len(entries(cache)) >= 2 * fast, process, "the fast answers were cached")
+    wait_for(lambda: srv.in_flight == 2 * (n - fast), process, "the slow calls were in flight")
+    status, output = stop(process, signal.SIGINT)
+    assert status == pytest.ExitCode.INTERRUPTED, output
+    assert "Traceback" not in output and "saving the answers in flight" in output
+    assert len(kept(cache)) == 2 * n  # the calls in flight were paid: they are kept
+    mark = len(srv.calls)
+    rerun = pytester.runpytest("-p", "no:cacheprovider", "--modelguard-record", "once")
+    rerun.assert_outcomes(passed=2 * n)
+    assert calls_since(srv, mark) == []  # nothing paid twice
+
+
+def test_second_sigint_stops_at_once_without_a_traceback(
+    pytester: pytest.Pytester, srv: LoopbackServer
+) -> None:
+    n, fast = 10, 5
+    cache = project(pytester, srv, n, concurrency=64, models="[]")
+    srv.responder = fast_then_stuck(fast)
+    process = start(pytester.path)
+    wait_for(lambda: len(entries(cache)) >= fast, process, "the fast answers were cached")
+    wait_for(lambda: srv.in_flight == n - fast, process, "the slow calls were in flight")
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    started = time.monotonic()
+    status, output = stop(process, signal.SIGINT)
+    assert time.monotonic() - started < 3.0, "the second Ctrl-C waited for the grace period"
+    assert status == pytest.ExitCode.INTERRUPTED, output
+    assert "Traceback" not in output, output
+    assert len(kept(cache)) == fast
+    srv.cancel_all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from pytest_modelguard.cache import Cache, RecordMode
 from pytest_modelguard.providers.base import Completion, ProviderError, Request
 from pytest_modelguard.providers.openai import OpenAIProvider
 from pytest_modelguard.runner import (
+    Outcome,
     ProgressEvent,
     RetryPolicy,
     TerminalProgress,
@@ -290,20 +292,35 @@ def test_concurrency_must_be_positive(cache: Cache) -> None:
         run([req("x")], {}, cache, concurrency=0)
 
 
-def test_a_failed_cache_write_stops_the_run(srv: LoopbackServer, tmp_path: Path) -> None:
+def test_a_failed_cache_write_keeps_paid_answers_and_stops_the_run(
+    srv: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+
     class FullDisk(Cache):
         def put(self, request: Request, completion: Completion) -> Path:
             raise OSError(28, "No space left on device")
 
-    async def write_fails_then_wait() -> None:
-        requests = [req(f"p{i}") for i in range(20)]
-        with pytest.raises(OSError, match="No space left"):
-            await answer_all(requests, providers(srv), FullDisk(tmp_path), "all", 2, FAST)
+    notes: list[str] = []
+    requests = [req(f"p{i}") for i in range(20)]
+
+    async def write_fails_then_wait() -> dict[str, Outcome]:
+        cache = FullDisk(tmp_path / "cache")
+        found = await answer_all(requests, providers(srv), cache, "all", 2, FAST, notes=notes)
         await asyncio.sleep(0.3)  # time for any call still running to go on spending
+        return found
 
     srv.latency_s = 0.03
-    asyncio.run(write_fails_then_wait())
-    assert srv.count() <= 3
+    results = asyncio.run(write_fails_then_wait())
+    paid = [r for r in requests if isinstance(results[r.key()], Completion)]
+    assert len(paid) == srv.count() <= 3  # every paid answer kept; then nothing launched
+    refused = [o for o in results.values() if isinstance(o, ProviderError)]
+    assert refused and all("answers could not be saved" in str(o) for o in refused)
+    (note,) = notes
+    assert f"{len(paid)} paid answers could not be saved under {tmp_path / 'cache'}" in note
+    assert "No space left" in note
+    fallback = Cache(Path(note.split("kept in ")[1].split(" (copy")[0]))
+    assert all(fallback.get(r) == results[r.key()] for r in paid)
 
 
 FEW_FILES = """

@@ -69,6 +69,12 @@ def prompt_key(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def canonical_key(canonical: Mapping[str, Any]) -> str:
+    """sha256 of a canonical request's JSON: the cache key, also of a request read back."""
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """One call to one model: what the cache keys on and what a provider sends.
@@ -96,10 +102,7 @@ class Request:
     _key: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        text = json.dumps(
-            self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
-        object.__setattr__(self, "_key", hashlib.sha256(text.encode("utf-8")).hexdigest())
+        object.__setattr__(self, "_key", canonical_key(self.canonical()))
 
     def key(self) -> str:
         """sha256 of the canonical JSON of the request (never of a test id); computed once."""

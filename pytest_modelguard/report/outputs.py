@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +33,12 @@ def write_outputs(doc: dict[str, Any], outputs: Outputs) -> list[Path]:
     from .markdown import render_markdown
 
     written: list[Path] = []
+    if outputs.json is not None:
+        outputs.json.parent.mkdir(parents=True, exist_ok=True)
+        with outputs.json.open("w", encoding="utf-8") as handle:
+            write_json(doc, handle)
+        written.append(outputs.json)
     rendered: dict[Path | None, Callable[[], str]] = {
-        outputs.json: lambda: json.dumps(doc, indent=2) + "\n",
         outputs.markdown: lambda: render_markdown(doc),
         outputs.html: lambda: render_html(doc),
         outputs.routes: lambda: render_routes_yaml(doc),
@@ -48,6 +52,23 @@ def write_outputs(doc: dict[str, Any], outputs: Outputs) -> list[Path]:
             handle.write(render_markdown(doc) + "\n")
         written.append(outputs.step_summary)
     return written
+
+
+def write_json(doc: dict[str, Any], handle: TextIO) -> None:
+    """``json.dumps(doc, indent=2)`` plus a newline, written key by key and case by case:
+    the text of a 50,000-case report is never held whole in memory."""
+    handle.write("{")
+    for n, (key, value) in enumerate(doc.items()):
+        handle.write(("\n  " if n == 0 else ",\n  ") + json.dumps(key) + ": ")
+        if key == "cases" and isinstance(value, list) and value:
+            handle.write("[")
+            for i, case in enumerate(value):
+                text = json.dumps(case, indent=2).replace("\n", "\n    ")
+                handle.write(("\n    " if i == 0 else ",\n    ") + text)
+            handle.write("\n  ]")
+        else:
+            handle.write(json.dumps(value, indent=2).replace("\n", "\n  "))
+    handle.write("\n}\n" if doc else "}\n")
 
 
 def _write(path: Path, text: str) -> None:
