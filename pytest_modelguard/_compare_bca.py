@@ -1,6 +1,6 @@
 """The BCa bootstrap of `stats_bootstrap` as a test at any boundary, with its Monte-Carlo error.
 
-Resamples double (up to `MAX_RESAMPLES`) while an endpoint sits within 3 Monte-Carlo
+Resamples double (up to `GROWTH` times the first count) while an endpoint sits within 3 Monte-Carlo
 standard errors of a boundary the verdict depends on, so the verdict rarely hangs on
 the seed. The p-value inverts the same interval (`stats_bootstrap.bootstrap_p`).
 """
@@ -24,7 +24,7 @@ from .stats_bootstrap import (
 
 NORMAL = NormalDist()
 RESAMPLES = 10_000
-MAX_RESAMPLES = 160_000
+GROWTH = 16  # at most this many times the first count of resamples
 _MC_SES = 3.0  # an endpoint nearer a boundary than this many MC standard errors resamples more
 
 
@@ -34,10 +34,15 @@ class BcaTest:
     method = "bootstrap-bca"
 
     def __init__(
-        self, deltas: FloatArray, seed: int, confidence: float, boundaries: Sequence[float]
+        self,
+        deltas: FloatArray,
+        seed: int,
+        confidence: float,
+        boundaries: Sequence[float],
+        resamples: int = RESAMPLES,
     ) -> None:
         self.deltas, self.n, self.mean = deltas, deltas.size, float(deltas.mean())
-        self.resamples = RESAMPLES
+        self.resamples, most = resamples, resamples * GROWTH
         while True:
             self.means = np.sort(bootstrap_means(deltas, self.resamples, seed))
             low, high, self.bca = interval(deltas, self.means, confidence, "bca")
@@ -47,7 +52,7 @@ class BcaTest:
                 for end, se in zip((low, high), self.mc_errors, strict=True)
                 for b in boundaries
             )
-            if not near or self.resamples >= MAX_RESAMPLES:
+            if not near or self.resamples >= most:
                 break
             self.resamples *= 2
 

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import stats
-from ._compare_bca import BcaTest
+from ._compare_bca import RESAMPLES, BcaTest
 from ._compare_score import ScoreTest
 from ._compare_t import NORMAL, FlooredT, variance_floor
 from .stats_bootstrap import FloatArray, t_quantile
@@ -45,6 +45,7 @@ Method = Literal["auto", "score", "t", "bca"]
 Scores: TypeAlias = Sequence[float | Sequence[float]] | npt.NDArray[np.float64]
 holm = stats.holm  # Holm-adjusted p-values of a Mapping[str, float], e.g. routing's tags
 
+_FEW_DIFFER = 10  # below this many non-zero deltas their spread says little: bound by their share
 _ZERO = 1e-12  # per-case deltas and means this close to 0 are 0 (float noise of averaging)
 _ON_BOUNDARY = 1e-9  # a p within this relative distance of the tail sits on the boundary
 
@@ -107,6 +108,7 @@ def compare(
     confidence: float = 0.95,
     seed: int = 0,
     method: Method = "auto",
+    resamples: int = RESAMPLES,
 ) -> Comparison:
     """Judge `candidate` against `baseline`: paired per-case scores in [0, 1].
 
@@ -117,7 +119,7 @@ def compare(
     """
     _check_options(gate, margin, confidence, method)
     deltas, binary = _deltas(baseline, candidate)
-    test = _test(deltas, binary, gate, margin, confidence, seed, method)
+    test = _test(deltas, binary, gate, margin, confidence, seed, method, resamples)
     too_few = deltas.size < stats.min_pairs(confidence)
     return _comparison(test, deltas, gate, margin, (1 - confidence) / 2, too_few)
 
@@ -130,6 +132,7 @@ def compare_family(
     confidence: float = 0.95,
     seed: int = 0,
     method: Method = "auto",
+    resamples: int = RESAMPLES,
 ) -> dict[str, Comparison]:
     """`compare` for each name's (baseline, candidate), family-wise error 1 - confidence.
 
@@ -143,7 +146,7 @@ def compare_family(
     raw: dict[str, float] = {}
     for name, (baseline, candidate) in pairs.items():
         deltas, binary = _deltas(baseline, candidate)
-        test = _test(deltas, binary, gate, margin, confidence, seed, method)
+        test = _test(deltas, binary, gate, margin, confidence, seed, method, resamples)
         too_few = deltas.size < stats.min_pairs(confidence)
         tests[name] = test, deltas, too_few
         raw[name] = 1.0 if too_few else _gate_p(test, gate, margin)
@@ -212,9 +215,11 @@ def _test(
     confidence: float,
     seed: int,
     method: Method,
+    resamples: int,
 ) -> _Test:
     if method == "bca":
-        return BcaTest(deltas, seed, confidence, (0.0, -margin) if gate != "regression" else (0.0,))
+        boundaries = (0.0, -margin) if gate != "regression" else (0.0,)
+        return BcaTest(deltas, seed, confidence, boundaries, resamples)
     if method == "score" and not binary:
         raise ValueError("method 'score' needs 0/1 scores with one repeat per case")
     if binary and method != "t":
@@ -308,9 +313,9 @@ def cases_needed(
     interval's own quantile on n cases and the half-width never drops below the
     variance floor. sigma_U² is an upper confidence bound (at `confidence`) of the
     per-case delta variance: the Clopper-Pearson bound of the share of cases whose
-    delta is not 0 (|delta| <= 1, so the variance is at most that share), or, when
-    most deltas are not 0 and so look continuous, the smaller chi-square bound of
-    s². So 30 tied cases never suggest that a handful suffice. At least
+    delta is not 0 (|delta| <= 1, so the variance is at most that share), or, once
+    at least 10 deltas are not 0, the smaller chi-square bound of s². So 30 tied
+    cases never suggest that a handful suffice. At least
     `stats.min_pairs(confidence)`; `confidence` defaults to the comparison's.
     """
     if isinstance(comparison_or_deltas, Comparison):
@@ -355,7 +360,7 @@ def _variance_bound(n: int, n_differ: int, std: float, confidence: float) -> flo
     share = (
         1.0 if n_differ == n else float(special.betaincinv(n_differ + 1, n - n_differ, confidence))
     )
-    if 2 * n_differ <= n or n < 2:
+    if n_differ < _FEW_DIFFER or n < 2:
         return share
     chi_square = std * std * (n - 1) / float(special.chdtri(n - 1, confidence))
     return min(share, chi_square)

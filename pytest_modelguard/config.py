@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from .cache import RecordMode
 from .pricing import Price, table_price
-from .vocabulary import GATES, Gate
+from .vocabulary import GATES, INTERVALS, Gate, Interval
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,9 +29,9 @@ BUDGET_KEYS = (
     "max_spend_usd",
 )
 TOP_KEYS = (
-    "baseline", "models", "record", "cache_dir", "concurrency", "confidence", "resamples",
-    "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s", "retry_deadline_s",
-    "providers", "aliases", "budgets", "judge",
+    "baseline", "models", "record", "cache_dir", "concurrency", "confidence", "interval",
+    "resamples", "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s",
+    "retry_deadline_s", "providers", "aliases", "budgets", "judge",
 )  # fmt: skip
 PROVIDER_KEYS = ("kind", "base_url", "api_key_env")
 ALIAS_KEYS = ("model", "params", "price", "budgets")
@@ -87,7 +87,8 @@ class Settings:
     cache_dir: Path = Path(".modelguard")
     concurrency: int = 16
     confidence: float = 0.95
-    resamples: int = 10_000
+    interval: Interval = "auto"
+    resamples: int = 10_000  # interval = "bca": the first count (more near a boundary)
     seed: int = 0
     gate: Gate = "regression"
     margin: float = 0.0
@@ -255,6 +256,14 @@ class _Reader:
         if not isinstance(value, int):
             self.fail(key, f"must be a whole number between {low} and {high}, got {value!r}")
         return int(value)
+
+
+def _interval(reader: _Reader) -> Interval:
+    interval = reader.get("interval", str, "auto")
+    if interval not in INTERVALS:
+        hint = did_you_mean(interval, INTERVALS)
+        reader.fail("interval", f"must be auto or bca, got {interval!r}{hint}")
+    return cast(Interval, interval)
 
 
 def _error(source: str, path: tuple[str, ...], problem: str) -> ConfigError:
@@ -449,6 +458,7 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         cache_dir=cache_dir,
         concurrency=reader.whole("concurrency", 16, 1, 4096),
         confidence=float(reader.number("confidence", 0.95, 0.5, 0.9999)),
+        interval=_interval(reader),
         resamples=reader.whole("resamples", 10_000, 100, 10_000_000),
         seed=flags.seed if flags.seed is not None else reader.whole("seed", 0, 0, MAX_SEED),
         gate=cast(Gate, gate),

@@ -17,6 +17,7 @@ from typing import Any
 from .compare import Comparison, compare_family
 from .pairing import CaseScores, answered, answers, case_scores, paired
 from .results import ItemResult
+from .vocabulary import Interval
 
 DEGRADED, IMPROVED, STEADY = "degraded", "improved", "steady"
 TOO_FEW, UNPAIRED = "too-few-cases", "unpaired"
@@ -133,6 +134,8 @@ def compare_runs(
     saved_at: str | None = None,
     confidence: float = 0.95,
     seed: int = 0,
+    method: Interval = "auto",
+    resamples: int = 10_000,
 ) -> DriftReport:
     """Pair every model of `now` with itself in `then`, per case, and say whether it moved."""
     now_sides, then_sides = _sides(now), _sides(then)
@@ -141,7 +144,9 @@ def compare_runs(
         for model, side in now_sides.items()
         if model in then_sides and (p := paired(then_sides[model].scores, side.scores))
     }
-    deltas = compare_family(pairs, confidence=confidence, seed=seed) if pairs else {}
+    deltas = compare_family(
+        pairs, confidence=confidence, seed=seed, method=method, resamples=resamples
+    )
     models = {
         name: _model_drift(name, side, then_sides.get(name), deltas.get(name))
         for name, side in now_sides.items()

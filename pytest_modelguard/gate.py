@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import stats
-from .compare import Comparison, Gate, cases_needed, compare, compare_family
+from .compare import Comparison, cases_needed, compare, compare_family
 from .config import Budgets
 from .formatting import p_value, percent
 from .graders import dimension_scores
 from .pairing import CaseScoreLists, answered, answers, case_scores, paired
 from .results import ItemResult
+from .vocabulary import Gate, Interval
 
 if TYPE_CHECKING:
     from .drift import DriftReport
@@ -38,7 +39,8 @@ class GateConfig:
     baseline: str | None
     candidates: tuple[str, ...]
     confidence: float = 0.95
-    resamples: int = 10_000
+    interval: Interval = "auto"
+    resamples: int = 10_000  # interval = "bca" only
     seed: int = 0
     gate: Gate = "regression"
     margin: float = 0.0
@@ -144,7 +146,7 @@ def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
     }
     deltas = compare_family(
         pairs, gate=config.gate, margin=config.margin, confidence=config.confidence,
-        seed=config.seed,
+        seed=config.seed, method=config.interval, resamples=config.resamples,
     )  # fmt: skip
     models = {name: _summarise(name, by_model[name], deltas.get(name), config) for name in names}
     models = _with_cost_ratios(models, config.baseline)
@@ -392,7 +394,10 @@ def _tag_summaries(
 
 def _tag_delta(pairs: tuple[CaseScoreLists, CaseScoreLists], config: GateConfig) -> Comparison:
     """A tag's delta: two-sided at the run's confidence, `p_noninferior` at its margin."""
-    return compare(*pairs, margin=config.margin, confidence=config.confidence, seed=config.seed)
+    return compare(
+        *pairs, margin=config.margin, confidence=config.confidence, seed=config.seed,
+        method=config.interval, resamples=config.resamples,
+    )  # fmt: skip
 
 
 def _cost_per_case(answered: Sequence[ItemResult]) -> float | None:

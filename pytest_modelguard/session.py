@@ -415,6 +415,7 @@ class ModelguardSession:
             baseline=settings.baseline.name if settings.baseline else None,
             candidates=tuple(m.name for m in settings.candidates),
             confidence=settings.confidence,
+            interval=settings.interval,
             resamples=settings.resamples,
             seed=settings.seed,
             gate=settings.gate,
@@ -449,6 +450,8 @@ class ModelguardSession:
             saved_at=stored.saved_at,
             confidence=self.settings.confidence,
             seed=self.settings.seed,
+            method=self.settings.interval,
+            resamples=self.settings.resamples,
         )
 
 
