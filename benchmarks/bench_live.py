@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 import openai  # noqa: E402
 
-from pytest_modelguard.cache import Cache  # noqa: E402
-from pytest_modelguard.providers.base import Completion, Request  # noqa: E402
-from pytest_modelguard.providers.openai import OpenAIProvider  # noqa: E402
-from pytest_modelguard.runner import answer_all  # noqa: E402
+from pytest_modelguard.engine.cache import Cache  # noqa: E402
+from pytest_modelguard.engine.providers.openai import OpenAIProvider  # noqa: E402
+from pytest_modelguard.engine.runner import answer_all  # noqa: E402
+from pytest_modelguard.records.calls import Completion, Request  # noqa: E402
 
 KEY_ENV = "MODELGUARD_BENCH_KEY"
 MODEL = "bench-model"

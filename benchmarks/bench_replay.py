@@ -349,7 +349,8 @@ import gc, json, sys, time
 
 clock = time.process_time  # CPU s of this process: steadier than wall on a shared machine
 import pytest
-from pytest_modelguard import session as mg_session, items as mg_items
+from pytest_modelguard.plugin import session as mg_session
+from pytest_modelguard.plugin import items as mg_items
 
 freeze = sys.argv[1] == "freeze"
 spent = {}

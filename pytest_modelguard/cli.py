@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .cache import CorruptEntryError, parse_entry
-from .config import ConfigError, Overrides, Settings, load_settings, read_pyproject
+from .config import Overrides, Settings, load_settings, read_pyproject
+from .core.errors import ConfigError, CorruptEntryError
+from .engine.cache import parse_entry
 
 if TYPE_CHECKING:
     from .capture.read import TraceFilter
@@ -70,8 +71,8 @@ def _trace_filter(args: argparse.Namespace) -> TraceFilter:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write a suite of captured calls whose cases carry the production answers."""
-    from .capture.export import ExportError, ExportOptions, export_suite
-    from .capture.read import TraceDbError
+    from .capture.export import ExportOptions, export_suite
+    from .core.errors import ExportError, TraceDbError
 
     options = ExportOptions(
         where=_trace_filter(args), sample=args.sample, by=args.by, seed=args.seed,
@@ -96,8 +97,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_traces_stats(args: argparse.Namespace) -> int:
     """Summarise a traces database: calls, models, cost, tokens, latency, errors."""
-    from .capture.read import TraceDb, TraceDbError
+    from .capture.read import TraceDb
     from .capture.stats import format_summary, summarize
+    from .core.errors import TraceDbError
 
     try:
         with TraceDb(args.db) as db:
@@ -222,9 +224,8 @@ def _add_replay_command(sub: Any) -> None:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Export a sample, run it against the candidate, and say whether to switch."""
-    from .capture.export import ExportError
-    from .capture.read import TraceDbError
-    from .replay import ReplayPlan, run_replay
+    from .core.errors import ExportError, TraceDbError
+    from .plugin.replay import ReplayPlan, run_replay
 
     plan = ReplayPlan(
         db=args.db, candidate=args.candidate, sample=args.sample, seed=args.seed,

@@ -10,10 +10,6 @@ import numpy  # noqa: F401
 import pytest
 import scipy.stats  # noqa: F401
 
-import pytest_modelguard.gate
-import pytest_modelguard.report.json_report
-import pytest_modelguard.report.terminal  # noqa: F401
-
 
 @pytest.fixture(autouse=True)
 def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:

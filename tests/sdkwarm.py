@@ -16,11 +16,11 @@ from pathlib import Path
 
 from loopback import LoopbackServer
 
-from pytest_modelguard.cache import Cache
-from pytest_modelguard.pricing import table_price
-from pytest_modelguard.providers import make_provider
-from pytest_modelguard.providers.base import Request
-from pytest_modelguard.runner import answer_all_sync
+from pytest_modelguard.engine.cache import Cache
+from pytest_modelguard.engine.providers import make_provider
+from pytest_modelguard.engine.runner import answer_all_sync
+from pytest_modelguard.records.calls import Request
+from pytest_modelguard.records.pricing import table_price
 
 _WARM_KEY_ENV = "MODELGUARD_WARM_KEY"
 

@@ -716,9 +716,9 @@ PURE_SUITES = _pure_suites()
 
 def _load(folder: Path, suite: str | bytes) -> str:
     """The one error message collecting ``suite`` gives (load, then build every grader)."""
-    from pytest_modelguard.graders import build_grader
-    from pytest_modelguard.graders.base import GraderConfigError
-    from pytest_modelguard.suite import SuiteError, load_suite
+    from pytest_modelguard.core.errors import GraderConfigError, SuiteError
+    from pytest_modelguard.grading import build_grader
+    from pytest_modelguard.suite import load_suite
 
     path = folder / SUITE
     path.write_bytes(suite if isinstance(suite, bytes) else suite.encode("utf-8"))
@@ -800,7 +800,8 @@ PURE_CONFIGS = [
 def test_pure_bad_config_names_file_line_and_key(
     tmp_path: Path, name: str, key: str, value: str
 ) -> None:
-    from pytest_modelguard.config import ConfigError, Overrides, load_settings, read_pyproject
+    from pytest_modelguard.config import Overrides, load_settings, read_pyproject
+    from pytest_modelguard.core.errors import ConfigError
 
     path = tmp_path / "pyproject.toml"
     head = '[tool.modelguard]\nbaseline = "python:answers:good"\n'
@@ -823,7 +824,8 @@ FLAGS = [
 
 @pytest.mark.parametrize("flags", FLAGS, ids=[repr(f)[10:40] for f in FLAGS])
 def test_pure_bad_flags_are_config_errors(tmp_path: Path, flags: Overrides) -> None:
-    from pytest_modelguard.config import ConfigError, load_settings
+    from pytest_modelguard.config import load_settings
+    from pytest_modelguard.core.errors import ConfigError
 
     table = {"baseline": "python:answers:good"}
     with pytest.raises(ConfigError) as caught:
@@ -847,8 +849,9 @@ CACHE_ENTRIES = {
 
 @pytest.mark.parametrize("name", CACHE_ENTRIES)
 def test_bad_cache_entry_is_a_corrupt_entry_naming_the_file(tmp_path: Path, name: str) -> None:
-    from pytest_modelguard.cache import Cache, CorruptEntryError
-    from pytest_modelguard.providers.base import Request
+    from pytest_modelguard.core.errors import CorruptEntryError
+    from pytest_modelguard.engine.cache import Cache
+    from pytest_modelguard.records.calls import Request
 
     cache, request = Cache(tmp_path), Request("python", "m:f", ({"role": "user", "content": "hi"},))
     path = cache.path_for(request)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelguard.cache import Cache, CorruptEntryError
-from pytest_modelguard.providers.base import Completion, Request, Usage
+from pytest_modelguard.core.errors import CorruptEntryError
+from pytest_modelguard.engine.cache import Cache
+from pytest_modelguard.records.calls import Completion, Request, Usage
 
 REQUEST = Request(
     "openai",
@@ -73,7 +74,7 @@ def test_model_names_are_made_path_safe(tmp_path: Path) -> None:
 def test_provider_errors_survive_pickling() -> None:
     import pickle
 
-    from pytest_modelguard.providers.base import ProviderError
+    from pytest_modelguard.records.calls import ProviderError
 
     error = pickle.loads(
         pickle.dumps(ProviderError("HTTP 429", transient=True, status=429, retry_after=1.5))

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelguard.cache import Cache, CacheError, CorruptEntryError
 from pytest_modelguard.cli import main
-from pytest_modelguard.providers.base import Completion, Request
+from pytest_modelguard.core.errors import CacheError, CorruptEntryError
+from pytest_modelguard.engine.cache import Cache
+from pytest_modelguard.records.calls import Completion, Request
 
 ANSWERS = """
 def good(request):

@@ -1,4 +1,4 @@
-"""Unit tests of pytest_modelguard.compare: the audit's cases, references, duality, planning."""
+"""Unit tests of verdict.compare: the audit's cases, references, duality, planning."""
 
 from __future__ import annotations
 
@@ -11,8 +11,14 @@ import pytest
 from scipy import special
 from scipy import stats as sps
 
-from pytest_modelguard import _compare_score, _compare_t, stats
-from pytest_modelguard.compare import Comparison, cases_needed, compare, compare_family, holm
+from pytest_modelguard.verdict import _compare_score, _compare_t, stats
+from pytest_modelguard.verdict.compare import (
+    Comparison,
+    cases_needed,
+    compare,
+    compare_family,
+    holm,
+)
 
 Z95 = sps.norm.ppf(0.975)
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelguard.cache import RecordMode
-from pytest_modelguard.config import ConfigError, Overrides, load_settings
-from pytest_modelguard.pricing import Price
+from pytest_modelguard.config import Overrides, load_settings
+from pytest_modelguard.core.errors import ConfigError
+from pytest_modelguard.core.vocabulary import RecordMode
+from pytest_modelguard.records.pricing import Price
 
 TABLE = {
     "baseline": "openai:gpt-4.1",

@@ -12,17 +12,13 @@ import pytest
 import yaml
 
 from pytest_modelguard.capture import Trace, TraceDb, TraceFilter, TraceStore
-from pytest_modelguard.capture.export import (
-    ExportError,
-    ExportOptions,
-    allocate,
-    export_suite,
-)
-from pytest_modelguard.capture.read import TraceDbError, parse_time
+from pytest_modelguard.capture.export import ExportOptions, allocate, export_suite
+from pytest_modelguard.capture.read import parse_time
 from pytest_modelguard.capture.stats import format_summary, summarize
 from pytest_modelguard.capture.store import Pending
-from pytest_modelguard.graders import Answer, build_grader
-from pytest_modelguard.providers.base import Usage
+from pytest_modelguard.core.errors import ExportError, TraceDbError
+from pytest_modelguard.grading import Answer, build_grader
+from pytest_modelguard.records.calls import Usage
 from pytest_modelguard.suite import Suite, load_suite
 
 DAY = 86_400.0

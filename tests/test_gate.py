@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from pytest_modelguard.config import Budgets
-from pytest_modelguard.gate import GateConfig, evaluate
-from pytest_modelguard.results import ItemResult
+from pytest_modelguard.records.results import ItemResult
+from pytest_modelguard.verdict.gate import GateConfig, evaluate
 
 BASE = "base"
 
@@ -236,7 +236,7 @@ def test_repeat_agreement_is_reported_when_cases_repeat() -> None:
 
 
 def test_dimension_means_per_model() -> None:
-    from pytest_modelguard.graders.base import Grade
+    from pytest_modelguard.records.grades import Grade
 
     def graded(i: int) -> ItemResult:
         grades = (

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from pytest_modelguard.graders import Answer, Grade, explain, grader, recording
-from pytest_modelguard.providers.base import Completion
+from pytest_modelguard.grading import Answer, Grade, explain, grader, recording
+from pytest_modelguard.records.calls import Completion
 
 ROOT = Path(__file__).resolve().parents[1]
 

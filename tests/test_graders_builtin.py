@@ -12,17 +12,17 @@ from typing import Any
 
 import pytest
 
-from pytest_modelguard.graders import (
+from pytest_modelguard.core.errors import GraderConfigError
+from pytest_modelguard.grading import (
     Answer,
     Grade,
     GradeFn,
-    GraderConfigError,
     GraderSpec,
     build_grader,
-    dimension_scores,
     grader_names,
     score_answer,
 )
+from pytest_modelguard.records.grades import dimension_scores
 
 SOURCE = "examples/triage.modelguard.yaml:14"
 
@@ -496,7 +496,7 @@ def test_similarity_unicode_and_empty() -> None:
 # -- python --------------------------------------------------------------------------------
 
 MODULE = """
-from pytest_modelguard.graders import Answer, grader
+from pytest_modelguard.grading import Answer, grader
 
 def short(answer: str) -> bool:
     return len(answer) < 10

@@ -205,8 +205,9 @@ def test_a_secret_never_reaches_a_file_or_the_output(
 def test_system_exit_while_importing_a_grader_module_is_a_config_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_modelguard.graders import build_grader
-    from pytest_modelguard.graders.base import GraderConfigError, GraderSpec
+    from pytest_modelguard.core.errors import GraderConfigError
+    from pytest_modelguard.grading import build_grader
+    from pytest_modelguard.records.grades import GraderSpec
 
     (tmp_path / "exiting_grader.py").write_text("import sys\nsys.exit(2)\n")
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -196,8 +196,8 @@ def test_sigkill_in_a_stream_of_writes_leaves_no_torn_entry(
 SLOW_WRITER = """
 import os, sys, time
 from pathlib import Path
-from pytest_modelguard.cache import Cache
-from pytest_modelguard.providers.base import Completion, Request
+from pytest_modelguard.engine.cache import Cache
+from pytest_modelguard.records.calls import Completion, Request
 
 real_fdopen = os.fdopen
 
@@ -238,8 +238,8 @@ def test_a_write_killed_midway_leaves_no_entry_behind(tmp_path: Path) -> None:
     process.wait(timeout=30)
     assert [p for p in cache.rglob("*") if p.is_file()], "the half-written temp file is there"
     assert kept(cache) == set()  # no entry, and no torn *.json
-    from pytest_modelguard.cache import Cache
-    from pytest_modelguard.providers.base import Request
+    from pytest_modelguard.engine.cache import Cache
+    from pytest_modelguard.records.calls import Request
 
     request = Request("sim", "base", ({"role": "user", "content": "say w1"},))
     assert Cache(cache).get(request) is None  # the next run records it again

@@ -10,16 +10,11 @@ from typing import Any
 import pytest
 from loopback import Call, LoopbackServer, Reply
 
-from pytest_modelguard.graders import Answer, GraderConfigError, GraderSpec, build_grader
-from pytest_modelguard.graders.llm_judge import (
-    JudgeCall,
-    JudgeGrader,
-    JudgeParseError,
-    parse_score,
-    parse_verdict,
-)
-from pytest_modelguard.providers.base import Request
-from pytest_modelguard.providers.openai import OpenAIProvider
+from pytest_modelguard.core.errors import GraderConfigError, JudgeParseError
+from pytest_modelguard.engine.providers.openai import OpenAIProvider
+from pytest_modelguard.grading import Answer, GraderSpec, build_grader
+from pytest_modelguard.grading.llm_judge import JudgeCall, JudgeGrader, parse_score, parse_verdict
+from pytest_modelguard.records.calls import Request
 
 SOURCE = "suites/support.modelguard.yaml:7"
 QUESTION = (

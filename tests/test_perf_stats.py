@@ -9,7 +9,8 @@ import pytest
 from scipy import special
 from scipy import stats as sps
 
-from pytest_modelguard import stats, stats_bootstrap
+from pytest_modelguard.verdict import bootstrap as stats_bootstrap
+from pytest_modelguard.verdict import stats
 
 DFS = [*range(1, 40), 99, 100, 250, 499, 500, 501, 999, 2000, 10**4, 10**6]
 
@@ -46,7 +47,7 @@ def test_binomial_half_cdf_agrees_with_scipy(n: int) -> None:
 def test_judging_binary_scores_does_not_import_scipy() -> None:
     code = (
         "import sys\n"
-        "from pytest_modelguard import stats\n"
+        "from pytest_modelguard.verdict import stats\n"
         "cand = [[1.0]] * 30 + [[0.0]] * 20\n"
         "base = [[1.0]] * 25 + [[0.0]] * 25\n"
         "estimate = stats.paired_delta(cand, base)\n"

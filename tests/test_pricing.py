@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_modelguard.pricing import Price, cost_usd, table_price
-from pytest_modelguard.providers.base import Usage
+from pytest_modelguard.records.calls import Usage
+from pytest_modelguard.records.pricing import Price, cost_usd, table_price
 
 
 def test_input_output_cached_and_cache_write_are_priced_as_billed() -> None:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from loopback import Fault, LoopbackServer, Reply, fail_first
 
-from pytest_modelguard.providers import make_provider, parse_retry_after
-from pytest_modelguard.providers.anthropic import AnthropicProvider
-from pytest_modelguard.providers.base import Completion, ProviderError, Request, Usage
-from pytest_modelguard.providers.openai import OpenAIProvider
-from pytest_modelguard.providers.python import PythonProvider
+from pytest_modelguard.engine.providers import make_provider, parse_retry_after
+from pytest_modelguard.engine.providers.anthropic import AnthropicProvider
+from pytest_modelguard.engine.providers.openai import OpenAIProvider
+from pytest_modelguard.engine.providers.python import PythonProvider
+from pytest_modelguard.records.calls import Completion, ProviderError, Request, Usage
 
 KEY_ENV = "MODELGUARD_TEST_LOOPBACK_KEY"
 KEY = "sk-test-secret-do-not-store"

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from loopback import Call, Fault, FaultPlan, LoopbackServer
+from pytest_modelguard.report.progress import render
 from sdkwarm import warm_sdks
 
-from pytest_modelguard import runner
-from pytest_modelguard.cache import Cache
-from pytest_modelguard.providers.base import Completion, ProviderError, Request
-from pytest_modelguard.providers.openai import OpenAIProvider
-from pytest_modelguard.runner import AdaptiveLimit, ProgressEvent, RetryPolicy, render
+from pytest_modelguard.engine import runner
+from pytest_modelguard.engine.cache import Cache
+from pytest_modelguard.engine.providers.openai import OpenAIProvider
+from pytest_modelguard.engine.runner import AdaptiveLimit, ProgressEvent, RetryPolicy
+from pytest_modelguard.records.calls import Completion, ProviderError, Request
 
 KEY_ENV = "RATE_LIMITS_SIM_KEY"
 OLD_MAX_ATTEMPTS = 5  # the fixed count retries used to stop at

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from pytest_modelguard.config import ModelSpec, ProviderSpec, Settings
-from pytest_modelguard.gate import GateConfig, evaluate
-from pytest_modelguard.graders.base import Grade
+from pytest_modelguard.records.grades import Grade
+from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.report.html import render_html
 from pytest_modelguard.report.json_report import build_json
-from pytest_modelguard.results import ItemResult
+from pytest_modelguard.verdict.gate import GateConfig, evaluate
 
 BASE, CHEAP, BAD, FREE = "base", "cheap", "bad", "nocost"
 NASTY = '</script><img id="pwned" src="https://evil.example/x.png"> & <!-- a|b'
@@ -107,7 +107,7 @@ def test_chart_has_one_point_per_costed_model_and_marks_the_front(
 
 
 def test_labels_of_points_close_together_do_not_overlap() -> None:
-    from pytest_modelguard.report.html import (
+    from pytest_modelguard.report.html_chart import (
         CHAR_WIDTH,
         _Axis,
         _box,

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from pytest_modelguard.config import ModelSpec, ProviderSpec, Settings
-from pytest_modelguard.formatting import money
-from pytest_modelguard.gate import GateConfig, evaluate
-from pytest_modelguard.graders.base import Grade
+from pytest_modelguard.core.formatting import money
+from pytest_modelguard.records.grades import Grade
+from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.report.json_report import build_json
 from pytest_modelguard.report.markdown import WORST_CASES, render_markdown
-from pytest_modelguard.results import ItemResult
+from pytest_modelguard.verdict.gate import GateConfig, evaluate
 
 BASE, GOOD, BAD = "base", "good", "bad"
 N = 60

@@ -8,7 +8,7 @@ import json
 import tracemalloc
 from typing import Any
 
-from pytest_modelguard.report.outputs import write_json
+from pytest_modelguard.core.jsonfile import write_json
 
 
 def case(i: int) -> dict[str, Any]:

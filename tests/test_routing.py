@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import yaml
 
-from pytest_modelguard.compare import compare
 from pytest_modelguard.config import Budgets, ModelSpec, ProviderSpec, Settings
-from pytest_modelguard.gate import GateConfig, evaluate
+from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.report.json_report import build_json
-from pytest_modelguard.results import ItemResult
-from pytest_modelguard.routing import Router, build_routes, render_routes_yaml
+from pytest_modelguard.verdict.compare import compare
+from pytest_modelguard.verdict.gate import GateConfig, evaluate
+from pytest_modelguard.verdict.routing import Router, build_routes, render_routes_yaml
 
 BASE = "base"
 N = 80  # cases per tag: enough to show non-inferiority at the margin after Holm's correction

@@ -12,18 +12,19 @@ from typing import Any
 
 import pytest
 from loopback import Fault, LoopbackServer, fail_first
+from pytest_modelguard.report.progress import TerminalProgress
 
-from pytest_modelguard.cache import Cache, RecordMode
-from pytest_modelguard.providers.base import Completion, ProviderError, Request
-from pytest_modelguard.providers.openai import OpenAIProvider
-from pytest_modelguard.runner import (
+from pytest_modelguard.core.vocabulary import RecordMode
+from pytest_modelguard.engine.cache import Cache
+from pytest_modelguard.engine.providers.openai import OpenAIProvider
+from pytest_modelguard.engine.runner import (
     Outcome,
     ProgressEvent,
     RetryPolicy,
-    TerminalProgress,
     answer_all,
     answer_all_sync,
 )
+from pytest_modelguard.records.calls import Completion, ProviderError, Request
 
 KEY_ENV = "MODELGUARD_TEST_RUNNER_KEY"
 FAST = RetryPolicy(max_attempts=4, base_delay_s=0.001, max_delay_s=0.01)
@@ -326,9 +327,9 @@ def test_a_failed_cache_write_keeps_paid_answers_and_stops_the_run(
 FEW_FILES = """
 import asyncio, resource, sys
 from pathlib import Path
-from pytest_modelguard.cache import Cache
-from pytest_modelguard.providers.base import Completion, Request
-from pytest_modelguard.runner import answer_all_sync
+from pytest_modelguard.engine.cache import Cache
+from pytest_modelguard.records.calls import Completion, Request
+from pytest_modelguard.engine.runner import answer_all_sync
 
 class Slow:
     async def complete(self, request):
@@ -364,10 +365,10 @@ def test_thousands_of_queued_requests_hold_few_open_files(tmp_path: Path) -> Non
 CROSSED = """
 import sys, time
 from pathlib import Path
-from pytest_modelguard.cache import Cache
-from pytest_modelguard.providers.base import Request
-from pytest_modelguard.providers.python import PythonProvider
-from pytest_modelguard.runner import answer_all_sync
+from pytest_modelguard.engine.cache import Cache
+from pytest_modelguard.records.calls import Request
+from pytest_modelguard.engine.providers.python import PythonProvider
+from pytest_modelguard.engine.runner import answer_all_sync
 
 requests = [Request("python", "crossed:slow", ({"role": "user", "content": f"q{i}"},))
             for i in range(200)]

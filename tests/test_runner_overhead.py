@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelguard.cache import Cache
-from pytest_modelguard.providers.base import Completion, Request, Usage
+from pytest_modelguard.engine.cache import Cache
+from pytest_modelguard.records.calls import Completion, Request, Usage
 
 fcntl = pytest.importorskip("fcntl")
 
@@ -25,8 +25,8 @@ HOLD = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from pytest_modelguard.cache import Cache
-    from pytest_modelguard.providers.base import Request
+    from pytest_modelguard.engine.cache import Cache
+    from pytest_modelguard.records.calls import Request
 
     request = Request("openai", "m1", ({"role": "user", "content": sys.argv[2]},))
     claim = Cache(Path(sys.argv[1])).claim(request)

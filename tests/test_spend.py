@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from loopback import LoopbackServer, Reply
 
-from pytest_modelguard.pricing import Price
-from pytest_modelguard.providers.base import Completion, Request, Usage
-from pytest_modelguard.spend import SpendCap, worst_case_cost
+from pytest_modelguard.engine.spend import SpendCap, worst_case_cost
+from pytest_modelguard.records.calls import Completion, Request, Usage
+from pytest_modelguard.records.pricing import Price
 
 CASES = 20
 

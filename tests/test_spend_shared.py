@@ -15,7 +15,7 @@ import pytest
 from loopback import Call, LoopbackServer, Reply
 from sdkwarm import warm_sdks
 
-from pytest_modelguard.spend import Ledger
+from pytest_modelguard.engine.spend import Ledger
 
 UNUSED_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:benchmark", "-p", "no:anyio")
 CAP = 0.1
@@ -125,7 +125,7 @@ def test_overlapping_runs_share_the_pool_until_the_last_ends(tmp_path: Path) -> 
 
 HOLD_THEN_WAIT = """
 import sys, time
-from pytest_modelguard.spend import Ledger
+from pytest_modelguard.engine.spend import Ledger
 
 ledger = Ledger(sys.argv[1], "killed")
 assert ledger.reserve(0.9, 1.0) is None

@@ -1,4 +1,4 @@
-"""Unit tests of pytest_modelguard.stats: agreement with scipy, both samplers, edge cases."""
+"""Unit tests of verdict.stats: agreement with scipy, both samplers, edge cases."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 from scipy import special
 from scipy import stats as sps
 
-from pytest_modelguard import stats, stats_bootstrap
-from pytest_modelguard.stats import DeltaEstimate, paired_delta
+from pytest_modelguard.verdict import bootstrap as stats_bootstrap
+from pytest_modelguard.verdict import stats
+from pytest_modelguard.verdict.stats import DeltaEstimate, paired_delta
 
 REQUIRED_KEYS = {"mean", "ci_low", "ci_high", "p_value", "n_pairs", "confidence"}
 

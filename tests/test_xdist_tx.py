@@ -23,22 +23,22 @@ RAN = """
 import os
 from pathlib import Path
 
-from pytest_modelguard.session import ModelguardSession
+from pytest_modelguard.engine.answers import Answers
 
 RAN = Path(__file__).with_name("ran.log")
 PREFETCH = Path(__file__).with_name("prefetch.log")
-_prefetch = ModelguardSession.prefetch
+_prefetch = Answers.prefetch
 
 
 def _logged_prefetch(self, requests, progress=None):
-    todo = sum(1 for r in requests if r.key() not in self.answers)
+    todo = sum(1 for r in requests if r.key() not in self.known)
     if todo:
         with PREFETCH.open("a") as log:
             log.write(f"{os.getpid()} {todo}\\n")
     return _prefetch(self, requests, progress)
 
 
-ModelguardSession.prefetch = _logged_prefetch
+Answers.prefetch = _logged_prefetch
 
 
 def pytest_runtest_setup(item):

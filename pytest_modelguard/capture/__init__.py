@@ -6,7 +6,8 @@ client = capture(openai.OpenAI(), db="traces.db", tags=["support"])
 
 from __future__ import annotations
 
-from .read import TraceDb, TraceDbError, TraceFilter
+from ..core.errors import TraceDbError
+from .read import TraceDb, TraceFilter
 from .store import Redactor, Trace, TraceStore
 from .wrap import capture
 

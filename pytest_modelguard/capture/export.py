@@ -18,8 +18,9 @@ from typing import Any
 
 import yaml
 
-from ..safety import output_problem
-from ..suite import ROLES, SuiteError, load_suite
+from ..core.errors import ExportError, SuiteError
+from ..core.safety import output_problem
+from ..suite import ROLES, load_suite
 from .read import TraceDb, TraceFilter
 from .store import Trace
 
@@ -39,10 +40,6 @@ _GRADERS_NOTE = """\
 # only a starting point. Add `expected:` to cases, or graders such as equals, contains,
 # json_schema or llm_judge (see the README).
 """
-
-
-class ExportError(Exception):
-    """An export that cannot be written; the message says why and what to do."""
 
 
 @dataclass(frozen=True, slots=True)

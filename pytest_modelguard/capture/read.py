@@ -13,15 +13,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ..providers.base import Usage
+from ..core.errors import TraceDbError
+from ..records.calls import Usage
 from .store import COLUMNS, PROVIDERS, SCHEMA_VERSION, USAGE_FIELDS, Trace
 
 _READABLE = frozenset(("id", *COLUMNS))
 _CHUNK = 500
-
-
-class TraceDbError(Exception):
-    """A traces database that cannot be read; the message names the file and the fix."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..pricing import table_price
-from ..providers.base import Message, Usage
-from ..safety import scrub_secrets
+from ..core.safety import scrub_secrets
+from ..records.calls import Message, Usage
+from ..records.pricing import table_price
 
 log = logging.getLogger("pytest_modelguard.capture")
 

@@ -11,16 +11,23 @@ import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ..providers.anthropic import to_completion as anthropic_completion
-from ..providers.anthropic import to_usage as anthropic_usage
-from ..providers.base import Message, Usage
-from ..providers.openai import to_completion as openai_completion
-from ..providers.openai import to_usage as openai_usage
+from ..engine.providers.anthropic import to_completion as anthropic_completion
+from ..engine.providers.anthropic import to_usage as anthropic_usage
+from ..engine.providers.openai import to_completion as openai_completion
+from ..engine.providers.openai import to_usage as openai_usage
+from ..records.calls import Message, Usage
 
-if TYPE_CHECKING:
-    from .wrap import Recorder
+
+class Recorder(Protocol):
+    """What a recorded call reports to (``wrap.Recorder``): its provider kind and store."""
+
+    provider: str
+    store: Any
+
+    def submit(self, call: Call, answer: Answer | None, error: str | None) -> None: ...
+
 
 INCOMPLETE = "incomplete: the stream was closed before its end"
 _MAX_ERROR_CHARS = 2000

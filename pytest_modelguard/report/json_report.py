@@ -7,8 +7,8 @@ from dataclasses import asdict
 from typing import Any
 
 from ..config import Settings
-from ..gate import GateReport, ModelSummary, TagSummary
-from ..results import ItemResult
+from ..records.results import ItemResult
+from ..verdict.gate import GateReport, ModelSummary, TagSummary
 
 VERSION = 1
 

@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..formatting import money, p_value, percent
-from ..safety import printable
+from ..core.formatting import money, p_value, percent
+from ..core.safety import printable
 
 ICONS = {
     "baseline": "✅", "pass": "✅", "regression": "❌", "not-non-inferior": "❌",

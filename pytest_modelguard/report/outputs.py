@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
+
+from ..core.jsonfile import write_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +29,7 @@ class Outputs:
 
 def write_outputs(doc: dict[str, Any], outputs: Outputs) -> list[Path]:
     """Render and write every requested report; returns the paths written."""
-    from ..routing import render_routes_yaml
+    from ..verdict.routing import render_routes_yaml
     from .html import render_html
     from .markdown import render_markdown
 
@@ -52,23 +53,6 @@ def write_outputs(doc: dict[str, Any], outputs: Outputs) -> list[Path]:
             handle.write(render_markdown(doc) + "\n")
         written.append(outputs.step_summary)
     return written
-
-
-def write_json(doc: dict[str, Any], handle: TextIO) -> None:
-    """``json.dumps(doc, indent=2)`` plus a newline, written key by key and case by case:
-    the text of a 50,000-case report is never held whole in memory."""
-    handle.write("{")
-    for n, (key, value) in enumerate(doc.items()):
-        handle.write(("\n  " if n == 0 else ",\n  ") + json.dumps(key) + ": ")
-        if key == "cases" and isinstance(value, list) and value:
-            handle.write("[")
-            for i, case in enumerate(value):
-                text = json.dumps(case, indent=2).replace("\n", "\n    ")
-                handle.write(("\n    " if i == 0 else ",\n    ") + text)
-            handle.write("\n  ]")
-        else:
-            handle.write(json.dumps(value, indent=2).replace("\n", "\n  "))
-    handle.write("\n}\n" if doc else "}\n")
 
 
 def _write(path: Path, text: str) -> None:

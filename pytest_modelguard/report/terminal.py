@@ -6,10 +6,10 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..drift import DriftReport, ModelDrift
-from ..formatting import money, p_value, percent
-from ..gate import GateReport, ModelSummary
-from ..spend import DryRunLine
+from ..core.formatting import money, p_value, percent
+from ..engine.spend import DryRunLine
+from ..verdict.drift import DriftReport, ModelDrift
+from ..verdict.gate import GateReport, ModelSummary
 
 WIDTH = 100
 """The table never gets wider: columns are dropped, least important first, to fit."""

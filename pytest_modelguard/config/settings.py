@@ -1,0 +1,425 @@
+"""Settings from ``[tool.modelguard]`` and command-line flags; model strings → ModelSpec."""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, cast
+
+from ..core.errors import ConfigError
+from ..core.formatting import did_you_mean
+from ..core.vocabulary import GATES, INTERVALS, Gate, Interval, RecordMode
+from ..records.pricing import Price, table_price
+from .toml_lines import key_line
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+BUILTIN_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "python": "python"}
+BUDGET_KEYS = (
+    "max_cost_per_case_usd",
+    "max_cost_usd",
+    "max_tokens_per_case",
+    "max_latency_p95_s",
+    "max_spend_usd",
+)
+TOP_KEYS = (
+    "baseline", "models", "record", "cache_dir", "concurrency", "confidence", "interval",
+    "resamples", "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s",
+    "retry_deadline_s", "providers", "aliases", "budgets", "judge",
+)  # fmt: skip
+PROVIDER_KEYS = ("kind", "base_url", "api_key_env")
+ALIAS_KEYS = ("model", "params", "price", "budgets")
+MAX_SEED = 2**32 - 1
+"""The bootstrap's generator takes seeds from 0 to this."""
+DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """A provider: built in, or an OpenAI-compatible endpoint declared in config."""
+
+    name: str
+    kind: str  # openai | anthropic | python
+    base_url: str | None = None
+    api_key_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Budgets:
+    """Limits of SPEC §4; None means no limit."""
+
+    max_cost_per_case_usd: float | None = None
+    max_cost_usd: float | None = None
+    max_tokens_per_case: int | None = None
+    max_latency_p95_s: float | None = None
+    max_spend_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """A resolved model: what to call, with which params, at which price."""
+
+    name: str  # as the user wrote it: an alias or PROVIDER:MODEL
+    provider: ProviderSpec
+    model: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    price: Price | None = None
+    budgets: Budgets = field(default_factory=Budgets)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a modelguard session needs to know, resolved and validated."""
+
+    baseline: ModelSpec | None
+    candidates: tuple[ModelSpec, ...]
+    record: RecordMode = RecordMode.NONE
+    cache_dir: Path = Path(".modelguard")
+    concurrency: int = 16
+    confidence: float = 0.95
+    interval: Interval = "auto"
+    resamples: int = 10_000  # interval = "bca": the first count (more near a boundary)
+    seed: int = 0
+    gate: Gate = "regression"
+    margin: float = 0.0
+    timeout_s: float = 60.0
+    max_attempts: int | None = None  # unset: retries are bounded by retry_deadline_s only
+    retry_delay_s: float = 0.5
+    retry_deadline_s: float = 120.0
+    budgets: Budgets = field(default_factory=Budgets)
+    judge: ModelSpec | None = None
+    providers: Mapping[str, ProviderSpec] = field(default_factory=dict)
+    resolver: ModelResolver | None = field(default=None, compare=False, repr=False)
+
+    def resolve(self, name: str) -> ModelSpec:
+        """Any model string or alias, as configured (ConfigError when unknown)."""
+        if self.resolver is None:
+            raise ConfigError(f"unknown model {name!r}: no [tool.modelguard] configuration")
+        return self.resolver.resolve(name)
+
+    @property
+    def models(self) -> tuple[ModelSpec, ...]:
+        """Baseline first, then candidates."""
+        head = (self.baseline,) if self.baseline is not None else ()
+        return head + self.candidates
+
+    def model_named(self, name: str) -> ModelSpec:
+        """The configured model called ``name`` (KeyError when there is none)."""
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Command-line flags; None means "not given"."""
+
+    models: str | None = None
+    baseline: str | None = None
+    record: str | None = None
+    seed: int | None = None
+    gate: str | None = None
+    margin: float | None = None
+
+
+def read_pyproject(path: Path) -> dict[str, Any]:
+    """The ``[tool.modelguard]`` table of a pyproject.toml ({} when absent)."""
+    try:
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"{path}: not a file")
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        where = f"{path}:{found[1]}" if found else str(path)
+        raise ConfigError(f"{where}: invalid TOML: {exc}") from None
+    tool = data.get("tool", {})
+    table = tool.get("modelguard", {}) if isinstance(tool, dict) else None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{_where(str(path), ())}: [tool.modelguard] must be a table")
+    return table
+
+
+def _where(source: str, path: tuple[str, ...]) -> str:
+    """``source:line`` for a config key when its line can be found, else ``source``."""
+    line = key_line(source, path)
+    return f"{source}:{line}" if line else source
+
+
+class _Reader:
+    """Typed access to one config table, with errors naming file and key."""
+
+    def __init__(
+        self,
+        source: str,
+        table: Mapping[str, Any],
+        path: tuple[str, ...],
+        allowed: tuple[str, ...],
+    ):
+        self.source, self.table, self.path = source, table, path
+        self.prefix = "".join(f"{part}." for part in path)
+        if not isinstance(table, Mapping):
+            raise _error(source, path, f"must be a table, got {type(table).__name__}")
+        for key in table:
+            if key not in allowed:
+                self.fail(key, "unknown key" + did_you_mean(key, allowed))
+
+    def fail(self, key: str, problem: str) -> None:
+        raise _error(self.source, (*self.path, key), problem)
+
+    def located(self, key: str, exc: ConfigError) -> ConfigError:
+        """``exc`` (which starts with ``source: ``) with the line of ``key`` added."""
+        text = str(exc).removeprefix(f"{self.source}: ")
+        prefix = f"[tool.modelguard] {self.prefix}{key}: "
+        return ConfigError(f"{_where(self.source, (*self.path, key))}: {prefix}{text}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        if key not in self.table:
+            return default
+        value = self.table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            self.fail(key, f"expected {names}, got {value!r}")
+        return value
+
+    def number(self, key: str, default: Any, low: float, high: float = float("inf")) -> Any:
+        """A finite number from ``low`` to ``high``."""
+        value = self.get(key, (int, float), default)
+        if value is not None and not (math.isfinite(value) and low <= value <= high):
+            self.fail(key, f"must be between {low} and {high}, got {value!r}")
+        return value
+
+    def whole(self, key: str, default: int, low: int, high: int) -> int:
+        """A whole number from ``low`` to ``high``."""
+        value = self.number(key, default, low, high)
+        if not isinstance(value, int):
+            self.fail(key, f"must be a whole number between {low} and {high}, got {value!r}")
+        return int(value)
+
+
+def _interval(reader: _Reader) -> Interval:
+    interval = reader.get("interval", str, "auto")
+    if interval not in INTERVALS:
+        hint = did_you_mean(interval, INTERVALS)
+        reader.fail("interval", f"must be auto or bca, got {interval!r}{hint}")
+    return cast(Interval, interval)
+
+
+def _error(source: str, path: tuple[str, ...], problem: str) -> ConfigError:
+    return ConfigError(f"{_where(source, path)}: [tool.modelguard] {'.'.join(path)}: {problem}")
+
+
+def _budgets(reader: _Reader, inherited: Budgets) -> Budgets:
+    values = {key: reader.number(key, getattr(inherited, key), 0) for key in BUDGET_KEYS}
+    return Budgets(**values)
+
+
+def _providers(source: str, table: Mapping[str, Any]) -> dict[str, ProviderSpec]:
+    providers = {
+        name: ProviderSpec(name, kind, api_key_env=DEFAULT_KEY_ENV.get(kind))
+        for name, kind in BUILTIN_PROVIDERS.items()
+    }
+    for name, body in table.items():
+        reader = _Reader(source, body, ("providers", name), PROVIDER_KEYS)
+        kind = reader.get("kind", str, "openai")
+        if kind not in ("openai", "anthropic"):
+            reader.fail("kind", f"must be 'openai' or 'anthropic', got {kind!r}")
+        providers[name] = ProviderSpec(
+            name=name,
+            kind=kind,
+            base_url=reader.get("base_url", str),
+            api_key_env=reader.get("api_key_env", str, DEFAULT_KEY_ENV[kind]),
+        )
+    return providers
+
+
+class ModelResolver:
+    """Turns ``PROVIDER:MODEL`` strings and alias names into ModelSpecs."""
+
+    def __init__(self, source: str, table: Mapping[str, Any], budgets: Budgets):
+        self.source = source
+        self.providers = _providers(source, _table(source, table, "providers"))
+        self.aliases = _table(source, table, "aliases")
+        self.budgets = budgets
+
+    def resolve(self, name: str) -> ModelSpec:
+        name = name.strip()
+        if name in self.aliases:
+            return self._alias(name)
+        provider_name, sep, model = name.partition(":")
+        if not sep or not model:
+            known = list(self.aliases)
+            hint = did_you_mean(name, known) or " (write PROVIDER:MODEL or define an alias)"
+            raise ConfigError(f"{self.source}: unknown model {name!r}{hint}")
+        provider = self.providers.get(provider_name)
+        if provider is None:
+            hint = did_you_mean(provider_name, self.providers)
+            raise ConfigError(
+                f"{self.source}: unknown provider {provider_name!r} in model {name!r}{hint}; "
+                "declare it under [tool.modelguard.providers]"
+            )
+        price = table_price(provider.name, model) if provider.kind != "python" else None
+        return ModelSpec(
+            name=name, provider=provider, model=model, price=price, budgets=self.budgets
+        )
+
+    def _alias(self, alias: str) -> ModelSpec:
+        reader = _Reader(self.source, self.aliases[alias], ("aliases", alias), ALIAS_KEYS)
+        target = reader.get("model", str)
+        if target is None:
+            reader.fail("model", "missing: an alias needs model = 'PROVIDER:MODEL'")
+        if target in self.aliases:
+            reader.fail("model", "must be PROVIDER:MODEL, not another alias")
+        try:
+            base = self.resolve(target)
+        except ConfigError as exc:
+            raise reader.located("model", exc) from None
+        price = base.price
+        if "price" in reader.table:
+            try:
+                price = Price.from_mapping(reader.get("price", dict))
+            except ValueError as exc:
+                reader.fail("price", str(exc))
+        budgets_table = reader.get("budgets", dict, {})
+        budgets = _budgets(
+            _Reader(self.source, budgets_table, ("aliases", alias, "budgets"), BUDGET_KEYS),
+            self.budgets,
+        )
+        params = dict(reader.get("params", dict, {}))
+        return replace(base, name=alias, params=params, price=price, budgets=budgets)
+
+
+def _table(source: str, table: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = table.get(key, {})
+    if not isinstance(value, Mapping):
+        raise _error(source, (key,), "must be a table")
+    return value
+
+
+def _model_list(reader: _Reader, override: str | None) -> list[str]:
+    if override is not None:
+        names = [m.strip() for m in override.split(",")]
+        if not all(names):
+            raise ConfigError(f"--models: an empty model name in {override!r}; write A,B")
+        return names
+    models = reader.get("models", (list, str), [])
+    if isinstance(models, str):
+        models = [models]
+    for m in models:
+        if not isinstance(m, str) or not m.strip():
+            reader.fail("models", f"expected a list of model names, got {m!r}")
+    return list(models)
+
+
+COST_BUDGETS = ("max_cost_per_case_usd", "max_cost_usd")
+
+
+def _check_priced(source: str, model: ModelSpec, record: str) -> None:
+    """A budget in dollars on a model without a price could never be checked."""
+    budgets = [key for key in COST_BUDGETS if getattr(model.budgets, key) is not None]
+    if record != "none" and model.budgets.max_spend_usd is not None:
+        budgets.append("max_spend_usd")
+    if model.price is None and budgets:
+        raise ConfigError(
+            f"{source}: model {model.name!r} has no known price, so {budgets[0]} cannot be "
+            "checked; define an alias for it with price = { input = ..., output = ... } "
+            "(USD per million tokens)"
+        )
+
+
+def _resolve(
+    resolver: ModelResolver, reader: _Reader, key: str, name: str | None, from_flag: bool
+) -> Any:
+    """The ModelSpec of ``name`` (None for none); errors from config name the key's line."""
+    if not name:
+        return None
+    try:
+        return resolver.resolve(name)
+    except ConfigError as exc:
+        if from_flag:
+            raise
+        raise reader.located(key, exc) from None
+
+
+def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root: Path) -> Settings:
+    """Validate ``table`` (the [tool.modelguard] of ``source``) and apply ``flags``."""
+    reader = _Reader(source, table, (), TOP_KEYS)
+    budgets = _budgets(
+        _Reader(source, _table(source, table, "budgets"), ("budgets",), BUDGET_KEYS), Budgets()
+    )
+    resolver = ModelResolver(source, table, budgets)
+    for alias in resolver.aliases:  # a bad alias is an error even when this run does not use it
+        resolver.resolve(alias)
+    if flags.baseline is not None and not flags.baseline.strip():
+        raise ConfigError("--baseline: an empty model name; write --baseline PROVIDER:MODEL")
+    baseline_name = flags.baseline or reader.get("baseline", str)
+    if baseline_name is not None and not baseline_name.strip():
+        reader.fail("baseline", "an empty model name; write baseline = 'PROVIDER:MODEL'")
+    baseline = _resolve(resolver, reader, "baseline", baseline_name, flags.baseline is not None)
+    candidates = tuple(
+        _resolve(resolver, reader, "models", name, flags.models is not None)
+        for name in dict.fromkeys(m.strip() for m in _model_list(reader, flags.models))
+        if name != (baseline.name if baseline else None)
+    )
+    record = flags.record or reader.get("record", str, "none")
+    if record not in {m.value for m in RecordMode}:
+        hint = did_you_mean(record, [m.value for m in RecordMode])
+        reader.fail("record", f"must be none, once, new or all, got {record!r}{hint}")
+    gate = flags.gate or reader.get("gate", str, "regression")
+    if gate not in GATES:
+        hint = did_you_mean(gate, GATES)
+        reader.fail("gate", f"must be regression or non-inferiority, got {gate!r}{hint}")
+    margin = flags.margin if flags.margin is not None else float(reader.number("margin", 0.0, 0, 1))
+    if gate == "non-inferiority" and not margin > 0:
+        where = "--modelguard-margin" if flags.margin is not None else "margin"
+        reader.fail(
+            "gate" if flags.gate is None else "margin",
+            f"non-inferiority needs a margin above 0 ({where} is {margin:g}): it passes a "
+            "candidate shown to be at most `margin` worse, and no finite suite can show a "
+            "drop of exactly 0; set the largest drop you accept, e.g. margin = 0.02",
+        )
+    cache_dir = Path(reader.get("cache_dir", str, ".modelguard"))
+    cache_dir = cache_dir if cache_dir.is_absolute() else root / cache_dir
+    if cache_dir.exists() and not cache_dir.is_dir():
+        reader.fail("cache_dir", f"{cache_dir} is a file, not a directory")
+    for model in ((baseline,) if baseline else ()) + candidates:
+        _check_priced(source, model, record)
+    judge_name = reader.get("judge", str)
+    if judge_name is not None and not judge_name.strip():
+        reader.fail("judge", "an empty model name; write judge = 'PROVIDER:MODEL'")
+    return Settings(
+        judge=_resolve(resolver, reader, "judge", judge_name, from_flag=False),
+        providers=resolver.providers,
+        resolver=resolver,
+        baseline=baseline,
+        candidates=candidates,
+        record=RecordMode(record),
+        cache_dir=cache_dir,
+        concurrency=reader.whole("concurrency", 16, 1, 4096),
+        confidence=float(reader.number("confidence", 0.95, 0.5, 0.9999)),
+        interval=_interval(reader),
+        resamples=reader.whole("resamples", 10_000, 100, 10_000_000),
+        seed=flags.seed if flags.seed is not None else reader.whole("seed", 0, 0, MAX_SEED),
+        gate=cast(Gate, gate),
+        margin=margin,
+        timeout_s=float(reader.number("timeout_s", 60.0, 0.001, 86_400)),
+        max_attempts=reader.whole("max_attempts", 5, 1, 1000) if "max_attempts" in table else None,
+        retry_delay_s=float(reader.number("retry_delay_s", 0.5, 0, 600)),
+        retry_deadline_s=float(reader.number("retry_deadline_s", 120.0, 0, 86400)),
+        budgets=budgets,
+    )

@@ -1,0 +1,34 @@
+"""Figures and words as every message prints them: money, percentages, p-values,
+plurals, near misses. Pure, standard library only."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable
+
+
+def money(value: float | None, symbol: str = "$") -> str:
+    """Two significant figures for small amounts, never e-notation: $0.00042, $0.000021, $1.25."""
+    if value is None:
+        return "unknown"
+    if value == 0:
+        return f"{symbol}0"
+    decimals = max(2, 1 - math.floor(math.log10(abs(value))))
+    return f"{symbol}{value:,.{decimals}f}"
+
+
+def percent(fraction: float) -> str:
+    """0.975 → '97.5%', 0.95 → '95%', 0.983333 → '98.33%'."""
+    return f"{fraction * 100:.4g}%"
+
+
+def p_value(p: float) -> str:
+    """A p-value: '<0.001' below a thousandth, else three decimals."""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def did_you_mean(word: object, choices: Iterable[object]) -> str:
+    """`` (did you mean 'x'?)`` for a near miss among ``choices``, else ``''``."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,212 @@
+"""Answers: every request of a run built in one place, asked once (cached, capped), kept by key.
+
+The session owns one ``Answers``. Suite items and the ``model`` fixture ask it the same
+way, so a Python test's ``model.complete(case.messages)`` is the request the prefetch
+already answered.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
+from typing import Any
+
+from ..config import ModelSpec, Settings
+from ..core.errors import CacheError, ModelguardWarning
+from ..core.vocabulary import RecordMode
+from ..records.calls import (
+    Answered,
+    Completion,
+    Message,
+    Provider,
+    ProviderError,
+    Request,
+    Usage,
+)
+from ..suite import Case, RecordedAnswer
+from .cache import Cache
+from .providers import make_provider
+from .runner import Progress, RetryPolicy, answer_all_sync
+from .spend import DryRunLine, Ledger, SpendCap, dry_run
+
+
+def model_request(
+    model: ModelSpec,
+    messages: Sequence[Message],
+    params: Mapping[str, Any] | None = None,
+    repeat: int = 0,
+) -> Request:
+    """The one place a model's request is built: the model's own params win over the
+    case's or caller's ``params`` (temperature, max_tokens…)."""
+    return Request(
+        model.provider.name,
+        model.model,
+        tuple(dict(m) for m in messages),
+        {**(params or {}), **model.params},
+        repeat,
+    )
+
+
+def recorded_answer(recorded: RecordedAnswer) -> Answered:
+    """A production answer carried by the suite, as if it had been replayed."""
+    usage = Usage.from_dict(recorded.usage)
+    return Answered(Completion(recorded.output, usage, recorded.latency_s), cached=True)
+
+
+class Answers:
+    """The run's answers by request key, and how to get the missing ones."""
+
+    def __init__(self, settings: Settings, *, run_id: str, started: float) -> None:
+        self.settings = settings
+        self.run_id = run_id  # xdist: the controller's, whose spend ledger workers share
+        self.started = started  # what mode ``all`` recorded since
+        self.known: dict[str, Answered] = {}
+        self.notes: list[str] = []  # what the run must tell (unsaved answers)
+        self.pending: Callable[[], list[Request]] = list  # requests likely needed next
+        self.baseline_outputs: dict[tuple[str, str, str], str | None] = {}
+
+    @cached_property
+    def cache(self) -> Cache:
+        return Cache(self.settings.cache_dir)
+
+    def requests_for(self, case: Case, model: ModelSpec) -> list[Request]:
+        """One request per repeat (none when the suite's recorded baseline answers)."""
+        if self.recorded(case, model, case.messages) is not None:
+            return []
+        return [model_request(model, case.messages, case.params, r) for r in range(case.repeat)]
+
+    def recorded(
+        self, case: Case | None, model: ModelSpec, messages: Sequence[Message]
+    ) -> Answered | None:
+        """The case's production answer when the baseline is asked the case's question."""
+        if case is None or case.baseline is None or model is not self.settings.baseline:
+            return None
+        if tuple(dict(m) for m in messages) != case.messages:
+            return None
+        return recorded_answer(case.baseline)
+
+    def for_case(self, case: Case, model: ModelSpec, keys: Sequence[str] = ()) -> list[Answered]:
+        """Every repeat's answer; ``keys``: the requests' keys when known from the prefetch."""
+        recorded = self.recorded(case, model, case.messages)
+        if recorded is not None:
+            return [recorded]
+        known = self.known
+        if keys and all(key in known for key in keys):
+            return [known[key] for key in keys]
+        return [self.answer(r) for r in self.requests_for(case, model)]
+
+    def prefetch(self, requests: Sequence[Request], progress: Progress | None = None) -> None:
+        """Answer every request concurrently before the first item runs."""
+        known = self.known
+        todo = {key: r for r in requests if (key := r.key()) not in known}
+        if not todo:
+            return
+        settings = self.settings
+        cached: set[str] = set()
+        answers = answer_all_sync(
+            list(todo.values()),
+            providers=self._providers({r.provider for r in todo.values()}),
+            cache=self.cache,
+            record=settings.record,
+            concurrency=settings.concurrency,
+            retry=RetryPolicy(
+                max_attempts=settings.max_attempts,
+                base_delay_s=settings.retry_delay_s,
+                deadline_s=settings.retry_deadline_s,
+            ),
+            progress=progress,
+            spend=self.spend_cap,
+            cached_keys=cached,
+            run_started=self.started,
+            notes=self.notes,
+        )
+        for key, outcome in answers.items():
+            if isinstance(outcome, ProviderError):
+                known[key] = Answered(None, False, error=str(outcome))
+            else:
+                known[key] = Answered(outcome, key in cached)
+
+    def answer(self, request: Request) -> Answered:
+        """The prefetched answer; on a miss, fetched now with everything else pending."""
+        key = request.key()
+        found = self.known.get(key)
+        if found is None:
+            batch = [request, *self.pending()]
+            told = len(self.notes)
+            try:
+                self.prefetch(batch)
+            except CacheError as exc:  # nothing was called: each item says why
+                for r in batch:
+                    self.known.setdefault(r.key(), Answered(None, False, error=str(exc)))
+            for note in self.notes[told:]:  # in an item (an xdist worker's): its warnings show it
+                warnings.warn(ModelguardWarning(note), stacklevel=3)
+            del self.notes[told:]
+            found = self.known[key]
+        return found
+
+    def baseline_output(self, case: Case) -> str | None:
+        """The baseline's answer text to ``case``, looked up once per case."""
+        where = (case.path, case.suite, case.id)
+        try:
+            return self.baseline_outputs[where]
+        except KeyError:
+            output = self.baseline_outputs[where] = self._find_baseline_output(case)
+            return output
+
+    def _find_baseline_output(self, case: Case) -> str | None:
+        baseline = self.settings.baseline
+        if baseline is None:
+            return None
+        if case.baseline is not None:
+            return case.baseline.output
+        requests = self.requests_for(case, baseline)
+        answer = self.answer(requests[0]) if requests else None  # another xdist worker's item
+        return answer.completion.text if answer and answer.completion else None
+
+    def dry_run(self, requests: Sequence[Request]) -> list[DryRunLine]:
+        """What a recording run would call and spend, per model; calls and writes nothing."""
+        unique = {r.key(): r for r in requests}
+        cache = self.cache
+        cached = (
+            set()
+            if self.settings.record is RecordMode.ALL
+            else {key for key, r in unique.items() if cache.path_for(r, key).exists()}
+        )
+        models = self.settings.models
+        names = {(m.provider.name, m.model): m.name for m in models}
+        prices = {(m.provider.name, m.model): m.price for m in models}
+        return dry_run(unique, cached, names, prices)
+
+    def _providers(self, names: set[str]) -> dict[str, Provider]:
+        specs = self.settings.providers
+        timeout_s = self.settings.timeout_s
+        return {
+            name: make_provider(
+                specs[name].kind,
+                name,
+                specs[name].base_url,
+                specs[name].api_key_env,
+                timeout_s=timeout_s,
+            )
+            for name in names
+        }
+
+    @cached_property
+    def spend_cap(self) -> SpendCap | None:
+        """The run's cap on money spent on uncached calls, shared by every prefetch."""
+        limit = self.settings.budgets.max_spend_usd
+        if limit is None:
+            return None
+        prices = {(m.provider.name, m.model): m.price for m in self.settings.models}
+        ledger = (
+            Ledger(self.cache.ledger_path(), self.run_id)
+            if self.settings.record.calls_misses
+            else None
+        )
+        return SpendCap(limit_usd=limit, prices=prices, ledger=ledger)
+
+    def close(self) -> None:
+        """The run is over in this process: its reservations are released."""
+        if "spend_cap" in self.__dict__ and self.spend_cap is not None:
+            self.spend_cap.close()

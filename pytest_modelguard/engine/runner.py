@@ -1,0 +1,519 @@
+"""The fan-out: answer many requests at once, cache first, bounded, retried, with progress.
+
+Identical requests are called once; each paid answer is cached the moment it
+arrives, so an interrupted run keeps what it bought. Errors are returned as data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import random
+import signal
+import sys
+import time
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from ..core.vocabulary import RecordMode
+from ..records.calls import Completion, Provider, ProviderError, Request
+from .cache import Cache, private_dir
+from .spend import SpendCap
+
+Outcome = Completion | ProviderError
+CLAIM_POLL_S = 0.02
+"""How often a request held by another process checks whether it was released."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter for transient errors, honouring Retry-After.
+
+    A request is retried until ``deadline_s`` has passed since its first attempt (a wait that
+    would end past it is not started), and, when ``max_attempts`` is set, at most that often.
+    """
+
+    max_attempts: int | None = None
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+    jitter: bool = True
+    deadline_s: float = 120.0
+
+    def delay_s(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based), never above max_delay_s."""
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+        delay = rng.uniform(0.0, ceiling) if self.jitter else ceiling
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return min(delay, self.max_delay_s)
+
+    def gives_up(self, attempt: int, elapsed_s: float, delay_s: float) -> bool:
+        """Whether a transient failure of attempt ``attempt`` is final."""
+        if self.max_attempts is not None and attempt >= self.max_attempts:
+            return True
+        return elapsed_s + delay_s > self.deadline_s
+
+
+RATE_LIMITED = frozenset({429, 529})
+"""Statuses that say "too many calls at once": they halve the calls in flight."""
+
+
+class AdaptiveLimit:
+    """At most ``limit`` calls in flight: halved by a rate limit, raised again as calls succeed.
+
+    Additive increase, multiplicative decrease: each success adds 1/limit (one more slot per
+    ``limit`` successes), each 429 from a call launched after the last cut halves it (never
+    below 1 nor above ``ceiling``, the configured ``concurrency``).
+    """
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self.limit = float(ceiling)
+        self.in_flight = 0
+        self._cut = 0  # launches up to this one do not cut again
+        self._launched = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    @property
+    def slots(self) -> int:
+        return max(1, int(self.limit))
+
+    async def acquire(self) -> int:
+        """Wait for a free slot; returns the launch's number (for ``release``)."""
+        while self.in_flight >= self.slots:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if not waiter.done():
+                    self._waiters.remove(waiter)
+        self.in_flight += 1
+        self._launched += 1
+        return self._launched
+
+    def release(self, launch: int, outcome: Outcome | None) -> None:
+        """Free the slot and adapt the limit to how the call went."""
+        if isinstance(outcome, ProviderError) and outcome.status in RATE_LIMITED:
+            if launch > self._cut:
+                self.limit = max(1.0, self.limit / 2)
+                self._cut = self._launched
+        elif isinstance(outcome, Completion):
+            self.limit = min(float(self.ceiling), self.limit + 1 / self.limit)
+        self.in_flight -= 1
+        for _ in range(max(0, self.slots - self.in_flight)):
+            if not self._waiters:
+                break
+            self._waiters.popleft().set_result(None)
+
+
+class Stop:
+    """Why no more calls may be launched (Ctrl-C, a cache that cannot be written), if so."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.interrupts = 0
+        self.cancel: Callable[[], None] = lambda: None  # stops every task at once
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """Where a run stands: ``done`` = cached + new + failed, out of ``total`` unique requests."""
+
+    done: int
+    total: int
+    cached: int
+    new: int
+    failed: int
+    elapsed_s: float
+    limit: int = 0  # calls allowed in flight now; below ``ceiling`` after rate limits
+    ceiling: int = 0
+
+    @property
+    def rate(self) -> float:
+        """Answers per second so far."""
+        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+class Progress(Protocol):
+    """Receives the run's progress; ``finish`` is called once at the end."""
+
+    def update(self, event: ProgressEvent) -> None: ...
+
+    def finish(self, event: ProgressEvent) -> None: ...
+
+
+class _Tally:
+    """Counts outcomes and feeds the progress sink."""
+
+    def __init__(self, total: int, progress: Progress | None, limit: AdaptiveLimit) -> None:
+        self.total, self.progress, self.limit = total, progress, limit
+        self.cached = self.new = self.failed = 0
+        self.started = time.monotonic()
+
+    def add(self, outcome: Outcome, *, cached: bool) -> None:
+        if isinstance(outcome, ProviderError):
+            self.failed += 1
+        elif cached:
+            self.cached += 1
+        else:
+            self.new += 1
+        if self.progress is not None:
+            self.progress.update(self.event())
+
+    def event(self) -> ProgressEvent:
+        done = self.cached + self.new + self.failed
+        elapsed = time.monotonic() - self.started
+        limit = self.limit
+        return ProgressEvent(
+            done, self.total, self.cached, self.new, self.failed, elapsed,
+            min(limit.slots, limit.ceiling), limit.ceiling,
+        )  # fmt: skip
+
+
+class Keeper:
+    """Writes each paid answer to the cache the moment it arrives.
+
+    An answer that cannot be written (disk full, file too large, read-only) is not thrown
+    away: the run grades it from memory, it is written to a fallback directory when one can
+    be made, and no further call is launched (``stop``): they could not be kept either.
+    """
+
+    def __init__(self, cache: Cache, stop: Stop) -> None:
+        self.cache, self.stop = cache, stop
+        self.unsaved = 0
+        self.error = ""
+        self.fallback: Cache | None = None
+        self.fallback_error = ""
+
+    def put(self, request: Request, completion: Completion) -> None:
+        try:
+            self.cache.put(request, completion)
+            return
+        except OSError as exc:
+            self.unsaved += 1
+            self.error = self.error or f"{type(exc).__name__}: {exc}"
+        self.stop.reason = self.stop.reason or (
+            f"not called: answers could not be saved under {self.cache.root} ({self.error})"
+        )
+        try:
+            if self.fallback is None:
+                stamp = time.strftime("%Y%m%dT%H%M%S")
+                self.fallback = Cache(Path(private_dir(), f"unsaved-{stamp}-{os.getpid()}"))
+            self.fallback.put(request, completion)
+        except OSError as exc:
+            self.fallback_error = self.fallback_error or f"{type(exc).__name__}: {exc}"
+
+    def note(self) -> str | None:
+        """What the user must know about answers that were paid for but not saved."""
+        if not self.unsaved:
+            return None
+        if self.fallback is not None and not self.fallback_error:
+            where = (
+                f"they are kept in {self.fallback.root} (copy its answers/ into "
+                f"{self.cache.root} to keep them)"
+            )
+        else:
+            where = f"they could not be kept elsewhere either ({self.fallback_error})"
+        return (
+            f"{self.unsaved} paid answers could not be saved under {self.cache.root} "
+            f"({self.error}); this run graded them from memory, and {where}"
+        )
+
+
+async def answer_all(
+    requests: Sequence[Request],
+    providers: Mapping[str, Provider],
+    cache: Cache,
+    record: RecordMode | str,
+    concurrency: int,
+    retry: RetryPolicy = RetryPolicy(),
+    progress: Progress | None = None,
+    spend: SpendCap | None = None,
+    cached_keys: set[str] | None = None,
+    run_started: float | None = None,
+    stop: Stop | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, Outcome]:
+    """Answer every request, keyed by ``request.key()``: a Completion or the final ProviderError.
+
+    Record modes: ``none`` never calls (a miss is an error), ``once``/``new`` call
+    only cache misses, ``all`` calls everything. At most ``concurrency`` calls are
+    in flight (fewer while the provider rate-limits); transient errors are retried per
+    ``retry``. With ``spend``, no call is launched that could cross the cap. Keys answered
+    from the cache are added to ``cached_keys`` when given. ``run_started`` (Unix time) lets
+    mode ``all`` reuse what another process of the same run recorded while this one waited
+    for it. Once ``stop`` has a reason nothing more is launched; what the user must know
+    (answers that could not be saved) is appended to ``notes``. A cache that cannot be
+    written raises CacheError before anything is called.
+    """
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    mode = RecordMode(record)
+    unique = {request.key(): request for request in requests}
+    limit = AdaptiveLimit(concurrency)
+    tally = _Tally(len(unique), progress, limit)
+    results: dict[str, Outcome] = {}
+    to_call: list[tuple[str, Request]] = []
+    for key, request in unique.items():
+        found = _replay(cache, request, key, mode)
+        if found is None:
+            to_call.append((key, request))
+        else:
+            results[key] = found
+            tally.add(found, cached=True)
+            if cached_keys is not None and isinstance(found, Completion):
+                cached_keys.add(key)
+    if to_call:
+        cache.check_writable()
+    stop = stop or Stop()
+    keeper = Keeper(cache, stop)
+    # A held claim is an open file: bounded too (a request waiting for a slot holds none),
+    # with room for as many again in retry backoff, which waits outside the call limit.
+    claims = asyncio.Semaphore(2 * concurrency)
+    rng = random.Random()
+
+    async def answer(key: str, request: Request) -> None:
+        async with claims:
+            await answer_claimed(key, request)
+
+    async def answer_claimed(key: str, request: Request) -> None:
+        claim = cache.claim(request)
+        try:
+            while not claim.try_acquire():  # another process is paying for it
+                # Polled on the loop: a thread blocked per waiter could fill the default
+                # pool that `python:` models and DNS lookups need, and two processes
+                # waiting on each other's claims would then never finish.
+                await asyncio.sleep(CLAIM_POLL_S)
+            # another process may have recorded it since we looked
+            found = _recorded_meanwhile(cache, request, mode, run_started)
+            if found is not None:
+                results[key] = found
+                tally.add(found, cached=True)
+                if cached_keys is not None:
+                    cached_keys.add(key)
+                return
+            outcome = await _call(providers, request, limit, retry, rng, spend, stop)
+            if isinstance(outcome, Completion):
+                # On the loop, not in a thread: a put is ~0.3 ms, and handing it to a thread
+                # costs more (GIL hand-offs) than it saves. See benchmarks/bench_live.py.
+                keeper.put(request, outcome)
+        finally:
+            claim.release()
+        results[key] = outcome
+        tally.add(outcome, cached=False)
+
+    tasks = [asyncio.ensure_future(answer(key, request)) for key, request in to_call]
+
+    def cancel_all() -> None:
+        for task in tasks:
+            task.cancel()
+
+    stop.cancel = cancel_all
+    try:
+        await asyncio.gather(*tasks)
+    except asyncio.CancelledError:
+        if not stop.interrupts:
+            raise
+    finally:
+        for task in tasks:  # after an interrupt: stop spending
+            task.cancel()
+        if progress is not None:
+            progress.finish(tally.event())
+        note = keeper.note()
+        if note is not None and notes is not None:
+            notes.append(note)
+    return results
+
+
+def _recorded_meanwhile(
+    cache: Cache, request: Request, mode: RecordMode, run_started: float | None
+) -> Completion | None:
+    """An answer another process recorded meanwhile; in mode ``all``, only one recorded
+    since ``run_started`` (this run's, e.g. by another xdist worker), never an old one."""
+    if mode is RecordMode.ALL and run_started is None:
+        return None
+    try:
+        return cache.get(request, run_started if mode is RecordMode.ALL else None)
+    except ValueError:  # unreadable: call and replace it, as if it were absent
+        return None
+
+
+def _replay(cache: Cache, request: Request, key: str, mode: RecordMode) -> Outcome | None:
+    """The recorded answer, an error when it must exist but does not, or None to call."""
+    if mode is RecordMode.ALL:
+        return None
+    try:
+        found = cache.get(request)
+    except ValueError as exc:  # a corrupt entry: never overwritten behind the user's back
+        return ProviderError(str(exc), transient=False)
+    if found is None and mode is RecordMode.NONE:
+        return ProviderError(
+            f"no recorded answer for {request.provider}:{request.model} (case key {key[:12]}); "
+            "run with --modelguard-record once to record it",
+            transient=False,
+        )
+    return found
+
+
+async def _call(
+    providers: Mapping[str, Provider],
+    request: Request,
+    limit: AdaptiveLimit,
+    retry: RetryPolicy,
+    rng: random.Random,
+    spend: SpendCap | None,
+    stop: Stop,
+) -> Outcome:
+    """Call the request's provider, retrying transient errors with backoff outside the limit."""
+    provider = providers.get(request.provider)
+    if provider is None:
+        known = ", ".join(sorted(providers)) or "none"
+        return ProviderError(
+            f"no provider {request.provider!r} is configured (known: {known}); "
+            "declare it under [tool.modelguard.providers]",
+            transient=False,
+        )
+    started = time.monotonic()
+    attempt = 1
+    while True:
+        outcome = await _launch(provider, request, limit, spend, stop)
+        if isinstance(outcome, Completion):
+            return outcome
+        delay = retry.delay_s(attempt, outcome.retry_after, rng)
+        elapsed = time.monotonic() - started
+        if not outcome.transient or retry.gives_up(attempt, elapsed, delay):
+            return _gave_up(outcome, attempt, elapsed)
+        await asyncio.sleep(delay)
+        attempt += 1
+
+
+async def _launch(
+    provider: Provider,
+    request: Request,
+    limit: AdaptiveLimit,
+    spend: SpendCap | None,
+    stop: Stop,
+) -> Outcome:
+    """One attempt in a slot of ``limit`` and within the spend cap; refused once stopped."""
+    launch = await limit.acquire()
+    outcome: Outcome | None = None
+    try:
+        if stop.reason is not None:
+            return ProviderError(stop.reason, transient=False)
+        refused = spend.try_reserve(request) if spend is not None else None
+        if refused is not None:
+            return ProviderError(refused, transient=False)
+        outcome = await _attempt(provider, request)
+        if spend is not None:
+            spend.settle(request, outcome if isinstance(outcome, Completion) else None)
+        return outcome
+    finally:
+        limit.release(launch, outcome)
+
+
+async def _attempt(provider: Provider, request: Request) -> Outcome:
+    try:
+        return await provider.complete(request)
+    except ProviderError as exc:
+        return exc
+    except Exception as exc:  # a bug or bad params: an item error, not a crashed run
+        return ProviderError(
+            f"{request.provider}:{request.model}: {type(exc).__name__}: {exc}", transient=False
+        )
+
+
+def _gave_up(error: ProviderError, attempts: int, elapsed_s: float) -> ProviderError:
+    if attempts == 1:
+        return error
+    return ProviderError(
+        f"{error} (gave up after {attempts} attempts in {elapsed_s:.1f}s)",
+        transient=error.transient,
+        status=error.status,
+        retry_after=error.retry_after,
+    )
+
+
+INTERRUPT_GRACE_S = 5.0
+"""After a first Ctrl-C, how long the calls in flight may take to arrive (and be saved)."""
+
+
+def _on_sigint(stop: Stop) -> Callable[[], None]:
+    """First Ctrl-C: launch nothing more, give the calls in flight INTERRUPT_GRACE_S to
+    arrive; a second: stop at once. Returns what removes the handler (a no-op off the
+    main thread or without loop signal handlers, where asyncio's default applies)."""
+    loop = asyncio.get_running_loop()
+
+    def handle() -> None:
+        stop.interrupts += 1
+        if stop.interrupts > 1:
+            stop.cancel()
+            return
+        stop.reason = "not called: the run was interrupted"
+        loop.call_later(INTERRUPT_GRACE_S, stop.cancel)
+        sys.stderr.write(
+            f"\nmodelguard: interrupted: saving the answers in flight (up to "
+            f"{INTERRUPT_GRACE_S:g}s; Ctrl-C again to stop now)\n"
+        )
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, handle)
+    except (ValueError, RuntimeError, NotImplementedError):
+        return lambda: None
+
+    def remove() -> None:
+        loop.remove_signal_handler(signal.SIGINT)
+
+    return remove
+
+
+def answer_all_sync(
+    requests: Sequence[Request],
+    providers: Mapping[str, Provider],
+    cache: Cache,
+    record: RecordMode | str,
+    concurrency: int,
+    retry: RetryPolicy = RetryPolicy(),
+    progress: Progress | None = None,
+    spend: SpendCap | None = None,
+    cached_keys: set[str] | None = None,
+    run_started: float | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, Outcome]:
+    """``answer_all`` in one ``asyncio.run``; the providers' connections are closed at its end.
+
+    Ctrl-C (see ``_on_sigint``) raises KeyboardInterrupt once the loop has closed cleanly.
+    """
+    stop = Stop()
+
+    async def run() -> dict[str, Outcome]:
+        remove = _on_sigint(stop)
+        try:
+            return await answer_all(
+                requests, providers, cache, record, concurrency, retry, progress, spend,
+                cached_keys, run_started, stop, notes,
+            )  # fmt: skip
+        finally:
+            await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
+            remove()
+
+    results = _run(run())
+    if stop.interrupts:
+        raise KeyboardInterrupt
+    return results
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, in a worker thread when this thread already runs a loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

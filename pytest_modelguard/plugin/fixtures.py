@@ -1,0 +1,138 @@
+"""pytest glue for Python tests: the ``model`` and ``case`` fixtures and their results.
+
+Only tests marked ``@pytest.mark.modelguard`` are parametrized, so a project's own
+``model`` or ``case`` fixtures are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..core.errors import GraderConfigError, SuiteError
+from ..grading.decorator import recording
+from ..records.grades import Grade
+from ..records.results import ItemResult
+from ..suite import Case, Suite, load_suite
+from .client import ModelClient
+from .items import RESULTS
+from .keys import session_of
+from .session import ModelguardSession
+
+CLIENT = pytest.StashKey[ModelClient]()
+MARKER = "modelguard"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(suite=PATH): run this test once per model, and once per case of the suite "
+        "for tests taking the `case` fixture",
+    )
+
+
+def _suite_for(metafunc: pytest.Metafunc, marker: pytest.Mark) -> Suite:
+    suite = marker.kwargs.get("suite")
+    if not isinstance(suite, str | Path):
+        pytest.fail(
+            f"{metafunc.definition.nodeid}: the `case` fixture needs "
+            "@pytest.mark.modelguard(suite='path/to/cases.modelguard.yaml')",
+            pytrace=False,
+        )
+    path = Path(metafunc.definition.path).parent / suite
+    try:
+        return load_suite(path, metafunc.config.rootpath)
+    except (SuiteError, GraderConfigError) as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker(MARKER)
+    if marker is None:
+        return
+    if "case" in metafunc.fixturenames:
+        cases = _suite_for(metafunc, marker).cases
+        metafunc.parametrize("case", cases, ids=[c.id for c in cases], indirect=True)
+    if "model" in metafunc.fixturenames:
+        models = session_of(metafunc.config).settings.models
+        if not models:
+            pytest.fail(
+                f"{metafunc.definition.nodeid}: no models: set baseline (and models) in "
+                "[tool.modelguard] or pass --baseline/--models",
+                pytrace=False,
+            )
+        names = [m.name for m in models]
+        metafunc.parametrize("model", names, ids=names, indirect=True)
+
+
+@pytest.fixture
+def case(request: pytest.FixtureRequest) -> Case:
+    """One case of the suite named by ``@pytest.mark.modelguard(suite=...)``."""
+    if not hasattr(request, "param"):
+        pytest.fail("the `case` fixture needs @pytest.mark.modelguard(suite=...)", pytrace=False)
+    value: Case = request.param
+    return value
+
+
+@pytest.fixture
+def model(request: pytest.FixtureRequest) -> ModelClient:
+    """The baseline or a candidate: ``model.complete(messages)`` is cached, costed and timed."""
+    if not hasattr(request, "param"):
+        pytest.fail("the `model` fixture needs @pytest.mark.modelguard", pytrace=False)
+    mg = session_of(request.config)
+    the_case = request.getfixturevalue("case") if "case" in request.fixturenames else None
+    client = ModelClient(mg.answers, mg.settings.model_named(request.param), the_case)
+    if the_case is not None:
+        answered = client.answer_for(the_case.messages)
+        if answered.completion is None:
+            pytest.fail(f"{client.name} on {the_case.id}: {answered.error}", pytrace=False)
+    request.node.stash[CLIENT] = client
+    return client
+
+
+def prefetch_requests(items: list[pytest.Item]) -> list[Any]:
+    """The (model, case) requests of Python tests, to answer with the suites' before any runs."""
+    requests = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "model" in params and "case" in params and item.get_closest_marker(MARKER):
+            mg = session_of(item.config)
+            the_case: Case = params["case"]
+            client = ModelClient(mg.answers, mg.settings.model_named(params["model"]), the_case)
+            request = client.request(the_case.messages)
+            if client.recorded(request) is None:
+                requests.append(request)
+    return requests
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    client = item.stash.get(CLIENT, None)
+    if client is None:
+        return (yield)
+    mg = session_of(item.config)
+    test = getattr(item, "originalname", item.name)
+    with recording() as grades:
+        try:
+            outcome = yield
+        except BaseException as exc:
+            item.stash[RESULTS] = [_result(mg, test, client, grades, False, str(exc)[:200])]
+            raise
+        item.stash[RESULTS] = [_result(mg, test, client, grades, True, None)]
+        return outcome
+
+
+def _result(
+    mg: ModelguardSession,
+    test: str,
+    client: ModelClient,
+    grades: Sequence[Grade],
+    passed: bool,
+    failure: str | None,
+) -> ItemResult:
+    return mg.grader.test_result(
+        test, client.case, client.spec, client.answered, grades, passed, failure
+    )

@@ -1,0 +1,169 @@
+"""pytest collection glue: a suite file collects one item per (case, model)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ..config import ModelSpec
+from ..core.errors import ConfigError, GraderConfigError, ModelCallFailed, SuiteError
+from ..grading import build_grader
+from ..grading.llm_judge import JudgeGrader
+from ..records.calls import Request
+from ..records.grades import GradeFn, GraderSpec
+from ..records.results import ItemResult
+from ..suite import Case, load_suite
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .session import ModelguardSession
+
+SUITE_SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
+RESULTS = pytest.StashKey[list[ItemResult]]()  # an item's results, carried to its report
+
+
+def is_suite_path(name: str) -> bool:
+    return name.endswith(SUITE_SUFFIXES)
+
+
+class SuiteFile(pytest.File):
+    """A ``*.modelguard.yaml`` file."""
+
+    mg: ModelguardSession
+
+    def collect(self) -> Iterator[CaseItem]:
+        try:
+            suite = load_suite(self.path, self.config.rootpath)
+            models = self.mg.models_for_suite(str(self.path))
+            built: dict[int, tuple[GradeFn, ...]] = {}
+            marks: dict[str, pytest.MarkDecorator] = {}
+            for case in suite.cases:
+                graders = built.get(id(case.graders))
+                if graders is None:
+                    graders = built[id(case.graders)] = self._build(case.graders)
+                self._register_tags(case.tags)
+                case_marks = self._marks(case.tags, marks)
+                for model in models:
+                    yield CaseItem.from_parent(
+                        self,
+                        name=f"{case.id}[{model.name}]",
+                        case=case,
+                        model=model,
+                        graders=graders,
+                        marks=case_marks,
+                    )
+            self.mg.claim_suite(suite)  # last: a file's own mistakes are reported first
+        except (SuiteError, GraderConfigError, ConfigError) as exc:
+            raise SuiteCollectError(str(exc)) from None
+
+    def _build(self, specs: Sequence[GraderSpec]) -> tuple[GradeFn, ...]:
+        """Build (validate) a case's graders; an llm_judge's judge model must resolve now."""
+        graders = tuple(build_grader(spec) for spec in specs)
+        for grader in graders:
+            if isinstance(grader, JudgeGrader):
+                self.mg.grader.judge_for(grader)
+        return graders
+
+    def _marks(
+        self, tags: Sequence[str], built: dict[str, pytest.MarkDecorator]
+    ) -> tuple[pytest.MarkDecorator, ...]:
+        """The markers of a case's registered tags, each built once per suite (in ``built``)."""
+        registered = self.mg.registered_tags
+        for tag in tags:
+            if tag in registered and tag not in built:
+                built[tag] = getattr(pytest.mark, tag)
+        return tuple(built[tag] for tag in tags if tag in registered)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, SuiteCollectError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def _register_tags(self, tags: Sequence[str]) -> None:
+        for tag in tags:
+            if tag.isidentifier() and tag not in self.mg.registered_tags:
+                self.mg.registered_tags.add(tag)
+                self.config.addinivalue_line("markers", f"{tag}: modelguard case tag")
+
+
+class SuiteCollectError(Exception):
+    """A suite that cannot be collected; the message is all the user needs."""
+
+
+class ModelCallError(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+    """The model call failed for good: the item is an error, not a low score.
+
+    A ``pytest.fail`` outcome without a traceback: raised in setup, pytest formats it
+    as one line instead of walking the source of every frame (seconds per 100 errors).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, pytrace=False)
+
+
+class CaseFailure(Exception):
+    """A required grader or a per-item budget failed."""
+
+
+CLEAN_ERRORS = (ModelCallError, CaseFailure, GraderConfigError, ModelCallFailed)
+
+
+class CaseItem(pytest.Item):
+    """One case answered by one model (all its repeats)."""
+
+    mg: ModelguardSession
+
+    def __init__(
+        self,
+        *,
+        case: Case,
+        model: ModelSpec,
+        graders: tuple[GradeFn, ...],
+        marks: Sequence[pytest.MarkDecorator] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.case, self.model, self.graders = case, model, graders
+        self.mg = self.parent.mg  # type: ignore[union-attr]
+        self.keys: tuple[str, ...] = ()  # of ``requests``, once the prefetch asked for them
+        self.keywords.update(dict.fromkeys(case.tags, True))
+        for mark in marks:
+            self.add_marker(mark)
+
+    def judge_requests(self) -> list[Request]:
+        """The llm_judge calls this item will need, once its answers are in."""
+        return self.mg.judge_requests(self.case, self.model, self.graders)
+
+    @property
+    def requests(self) -> list[Request]:
+        """The calls this item needs (none when a recorded baseline answers it).
+
+        Their keys are kept for ``setup``, which then need not rebuild them.
+        """
+        requests = self.mg.answers.requests_for(self.case, self.model)
+        self.keys = tuple(r.key() for r in requests)
+        return requests
+
+    def setup(self) -> None:
+        results = self.stash[RESULTS] = self.mg.answer_and_grade(
+            self.case, self.model, self.graders, self.keys
+        )
+        errors = [r.error for r in results if r.error is not None]
+        if errors:
+            raise ModelCallError(errors[0])
+
+    def runtest(self) -> None:
+        failures = [r.failure for r in self.stash[RESULTS] if r.failure]
+        if failures:
+            raise CaseFailure("; ".join(dict.fromkeys(failures)))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, CLEAN_ERRORS):
+            return f"{self.model.name} on {self.case.id}: {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path | str, int | None, str]:
+        return self.path, self.case.line - 1, self.name

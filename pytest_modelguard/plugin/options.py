@@ -1,0 +1,166 @@
+"""The modelguard command-line options, and what the hooks read from them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import pytest
+
+from ..config import MAX_SEED, Overrides
+from ..core.errors import ConfigError
+from ..core.safety import output_problem
+from ..core.vocabulary import GATES, RecordMode
+from ..report.outputs import Outputs
+from .session import ModelguardSession
+
+REPORT_OPTIONS = ("modelguard_json", "modelguard_markdown", "modelguard_html", "modelguard_routes")
+
+
+def _seed(value: str) -> int:
+    try:
+        seed = int(value)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a seed from 0 to {MAX_SEED}")
+    return seed
+
+
+def _margin(value: str) -> float:
+    try:
+        margin = float(value)
+    except ValueError:
+        margin = -1.0
+    if not 0 <= margin <= 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a margin in [0, 1]")
+    return margin
+
+
+def add(parser: pytest.Parser) -> None:
+    """The modelguard option group."""
+    group = parser.getgroup(
+        "modelguard", "model-swap checks on your own traffic (pytest-modelguard)"
+    )
+    group.addoption(
+        "--models",
+        metavar="A,B",
+        help="candidate models (PROVIDER:MODEL or aliases), comma-separated; "
+        "overrides [tool.modelguard] models",
+    )
+    group.addoption(
+        "--baseline",
+        metavar="MODEL",
+        help="the model candidates are compared with; overrides [tool.modelguard] baseline",
+    )
+    group.addoption(
+        "--modelguard-record",
+        metavar="MODE",
+        choices=[m.value for m in RecordMode],
+        help="when to call models: none (default: replay only, offline), "
+        "once/new (record missing answers), all (re-record)",
+    )
+    group.addoption(
+        "--modelguard-json",
+        metavar="PATH",
+        help="write the JSON report (every figure and graded answer) to PATH",
+    )
+    group.addoption(
+        "--modelguard-markdown",
+        metavar="PATH",
+        help="write a PR-comment-ready Markdown summary to PATH "
+        "(also appended to $GITHUB_STEP_SUMMARY when set)",
+    )
+    group.addoption(
+        "--modelguard-html",
+        metavar="PATH",
+        help="write a self-contained HTML report (cost-vs-quality chart, per-tag table, "
+        "case browser) to PATH",
+    )
+    group.addoption(
+        "--modelguard-routes",
+        metavar="PATH",
+        help="write the routing table (per tag, the cheapest model non-inferior to the "
+        "baseline) as YAML to PATH",
+    )
+    group.addoption(
+        "--modelguard-save",
+        action="store_true",
+        help="keep this run's JSON report under <cache_dir>/runs/ for --modelguard-compare",
+    )
+    group.addoption(
+        "--modelguard-compare",
+        metavar="last|PATH",
+        help="pair each model with itself in a stored run (last: the newest saved) and flag "
+        "quality that moved; a significant drop fails the run",
+    )
+    group.addoption(
+        "--modelguard-seed",
+        metavar="N",
+        type=_seed,
+        help="seed of the bootstrap (default: [tool.modelguard] seed or 0)",
+    )
+    group.addoption(
+        "--modelguard-gate",
+        choices=GATES,
+        help="verdict rule (default: regression)",
+    )
+    group.addoption(
+        "--modelguard-dry-run",
+        action="store_true",
+        help="count the uncached calls per model and their most possible cost, then stop "
+        "without calling anything",
+    )
+    group.addoption(
+        "--modelguard-margin",
+        metavar="X",
+        type=_margin,
+        help="largest acceptable drop for non-inferiority, in score units",
+    )
+
+
+def pyproject(config: pytest.Config) -> Path:
+    inipath = config.inipath
+    if inipath is not None and inipath.name == "pyproject.toml":
+        return inipath
+    return config.rootpath / "pyproject.toml"
+
+
+def outputs(config: pytest.Config, complete: bool, mg: ModelguardSession) -> Outputs:
+    def path(option: str) -> Path | None:
+        value = config.getoption(option)
+        return Path(value) if value else None
+
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    save = config.getoption("modelguard_save") and complete  # half a run is no reference
+    return Outputs(
+        json=path("modelguard_json"),
+        markdown=path("modelguard_markdown"),
+        html=path("modelguard_html"),
+        routes=path("modelguard_routes"),
+        step_summary=Path(summary) if summary else None,
+        runs=mg.settings.cache_dir if save else None,
+    )
+
+
+def overrides(config: pytest.Config) -> Overrides:
+    opt = config.getoption
+    return Overrides(
+        models=opt("models"),
+        baseline=opt("baseline"),
+        record=opt("modelguard_record"),
+        seed=opt("modelguard_seed"),
+        gate=opt("modelguard_gate"),
+        margin=opt("modelguard_margin"),
+    )
+
+
+def check_outputs(config: pytest.Config) -> None:
+    """Every report path can be written: found now, not after the run has paid for answers."""
+    named = {f"--{o.replace('_', '-')}": config.getoption(o) for o in REPORT_OPTIONS}
+    named["$GITHUB_STEP_SUMMARY"] = os.environ.get("GITHUB_STEP_SUMMARY")
+    for option, value in named.items():
+        problem = output_problem(Path(value)) if value else None
+        if problem:
+            raise ConfigError(f"{option}: {problem}")

@@ -1,0 +1,73 @@
+"""The terminal summary's modelguard section: lines built in report/terminal.py, printed here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..verdict.history import shown_path
+from .session import ModelguardSession
+
+
+def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
+    """The modelguard section: notes, the verdict table or lines, drift, where the run went."""
+    for note in mg.notes:
+        terminalreporter.write_line(f"modelguard: {note}", red=True, bold=True)
+    report = mg.report
+    if report is None:
+        return
+    from ..core.formatting import percent
+    from ..report.terminal import (
+        drift_lines,
+        reason_lines,
+        summary_rows,
+        verdict_line,
+        verdict_lines,
+    )
+    from ..verdict.gate import fails
+
+    settings = mg.settings
+    methods = sorted({s.delta.method for s in report.models.values() if s.delta is not None})
+    title = (
+        f"baseline {settings.baseline.name if settings.baseline else '—'} · "
+        f"{percent(settings.confidence)} confidence"
+        + (f" · {', '.join(methods)} interval" if methods else "")
+        + f" · gate {settings.gate}"
+        + (f" (margin {settings.margin:g})" if settings.gate == "non-inferiority" else "")
+    )
+    terminalreporter.section("modelguard")
+    if verbosity < 0:
+        for line in verdict_lines(report):
+            terminalreporter.write_line(line)
+    else:
+        terminalreporter.write_line(title)
+        terminalreporter.write_line("")
+        for model, line in summary_rows(report):
+            verdict = model.verdict if model is not None else None
+            terminalreporter.write_line(
+                line,
+                red=verdict is not None and fails(verdict, settings.gate),
+                yellow=verdict == "inconclusive" and not fails(verdict, settings.gate),
+                green=verdict == "pass",
+                bold=model is None,
+            )
+        reasons = reason_lines(report)
+        if reasons:
+            terminalreporter.write_line("")
+        for line in reasons:
+            terminalreporter.write_line(line)
+    if report.drift is not None:
+        terminalreporter.write_line("")
+        for line in drift_lines(report.drift):
+            terminalreporter.write_line(line, red=" degraded " in f"{line} ")
+        terminalreporter.write_line("")
+    if mg.saved is not None:
+        terminalreporter.write_line("")
+        terminalreporter.write_line(
+            f"run saved to {shown_path(mg.saved)} (compare with --modelguard-compare last)"
+        )
+    if mg.unsaved is not None:
+        terminalreporter.write_line("")
+        terminalreporter.write_line(f"run not saved: {mg.unsaved}", yellow=True)
+    terminalreporter.write_line(
+        verdict_line(report), red=report.failed, green=not report.failed, bold=True
+    )

@@ -1,0 +1,222 @@
+"""The records that cross every room: Request, Usage, Completion, and the Provider protocol."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..core.errors import ModelguardError
+from ..core.safety import valid_text
+
+Message = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts as the provider bills them.
+
+    ``input_tokens`` counts every prompt token, cached ones included;
+    ``cached_input_tokens`` (cache reads) and ``cache_write_tokens`` are parts of it.
+    ``reasoning_tokens`` is the part of ``output_tokens`` spent thinking.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Usage:
+        """Counts from a mapping; ValueError for a count that is not a whole number >= 0."""
+        return cls(**{k: _count(k, v) for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def _count(key: str, value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{key} must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def prompt_key(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
+    """sha256 of a prompt's messages and params, whoever is asked: the unit the gate pairs on.
+
+    Checks that grade the same prompt's answers (the same prompt in two suites, a
+    Python test over a suite's case, several graders) share it, so they are one case.
+    """
+    text = json.dumps(
+        {"messages": [dict(m) for m in messages], "params": dict(params)},
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
+    )  # fmt: skip
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def canonical_key(canonical: Mapping[str, Any]) -> str:
+    """sha256 of a canonical request's JSON: the cache key, also of a request read back."""
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One call to one model: what the cache keys on and what a provider sends.
+
+    ``provider`` is the configured provider name (``openai``, ``anthropic``, a
+    declared OpenAI-compatible endpoint, or ``python``). Keys and auth headers
+    never enter a Request.
+    """
+
+    provider: str
+    model: str
+    messages: tuple[Message, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    repeat: int = 0
+
+    def canonical(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "messages": [dict(m) for m in self.messages],
+            "params": dict(sorted(self.params.items())),
+            "repeat": self.repeat,
+        }
+
+    _key: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_key", canonical_key(self.canonical()))
+
+    def key(self) -> str:
+        """sha256 of the canonical JSON of the request (never of a test id); computed once."""
+        return self._key
+
+    @property
+    def system(self) -> str | None:
+        """The text of the leading system message, if any."""
+        if self.messages and self.messages[0].get("role") == "system":
+            return str(self.messages[0].get("content", ""))
+        return None
+
+    @property
+    def chat_messages(self) -> tuple[Message, ...]:
+        """The messages after the system prompt."""
+        return self.messages[1:] if self.system is not None else self.messages
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A model's answer with its usage and wall-clock latency."""
+
+    text: str
+    usage: Usage = field(default_factory=Usage)
+    latency_s: float | None = 0.0  # None: not measured (a recorded production answer without it)
+    model: str = ""
+    finish_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", valid_text(self.text))  # storable as UTF-8
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "usage": self.usage.to_dict(),
+            "latency_s": self.latency_s,
+            "model": self.model,
+            "finish_reason": self.finish_reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Completion:
+        """A stored completion; ValueError naming the field that is not what it must be."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"completion must be an object, got {type(data).__name__}")
+        text, usage, latency = data.get("text"), data.get("usage") or {}, data.get("latency_s")
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a string, got {_shown(text)}")
+        if not isinstance(usage, Mapping):
+            raise ValueError(f"usage must be an object, got {_shown(usage)}")
+        if latency is not None and (
+            isinstance(latency, bool)
+            or not isinstance(latency, int | float)
+            or not 0 <= latency < math.inf
+        ):
+            raise ValueError(f"latency_s must be a number >= 0 or null, got {_shown(latency)}")
+        finish = data.get("finish_reason")
+        return cls(
+            text=text,
+            usage=Usage.from_dict(usage),
+            latency_s=None if latency is None else float(latency),
+            model=str(data.get("model") or ""),
+            finish_reason=None if finish is None else str(finish),
+        )
+
+
+def _shown(value: Any) -> str:
+    return "null" if value is None else repr(value)[:40]
+
+
+class ProviderError(ModelguardError):
+    """A failed call. ``transient`` ones (429, 5xx, timeouts, resets) are retried."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(valid_text(message))
+        self.transient = transient
+        self.status = status
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Picklable (keyword-only arguments defeat the default)."""
+        return _rebuild_error, (str(self), self.transient, self.status, self.retry_after)
+
+
+def _rebuild_error(
+    message: str, transient: bool, status: int | None, retry_after: float | None
+) -> ProviderError:
+    return ProviderError(message, transient=transient, status=status, retry_after=retry_after)
+
+
+class Provider(Protocol):
+    """Answers requests for one configured provider."""
+
+    async def complete(self, request: Request) -> Completion:
+        """Make one call; raise ProviderError on failure (no retries here)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+@dataclass(slots=True)
+class Answered:
+    """A completion and whether it came from the cache (or the suite's recorded baseline)."""
+
+    completion: Completion | None
+    cached: bool
+    error: str | None = None

@@ -1,0 +1,519 @@
+"""YAML suites → Suite and Case records, validated with file:line in every message."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..core.errors import FileRefused, SuiteError
+from ..core.formatting import did_you_mean
+from ..core.safety import MAX_FILE_BYTES, read_regular_file
+from ..records.calls import Message, prompt_key
+from ..records.grades import RESERVED_KEYS as GRADER_RESERVED
+from ..records.grades import GraderSpec
+
+SUITE_KEYS = ("suite", "description", "tags", "defaults", "cases")
+DEFAULT_KEYS = ("system", "params", "repeat", "graders", "tags")
+CASE_KEYS = (
+    "id", "description", "prompt", "messages", "system", "params", "expected", "tags",
+    "baseline", "graders", "repeat",
+)  # fmt: skip
+BASELINE_KEYS = (
+    "output", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
+    "reasoning_tokens", "cost_usd", "latency_s", "model",
+)  # fmt: skip
+ROLES = ("system", "user", "assistant", "developer", "tool")
+MAX_DEPTH = 100
+"""Deeper nesting is refused: libyaml's composer recurses in C and would crash the process."""
+MAX_ALIAS_NODES = 1_000_000
+"""Nodes aliases may add beyond 10 per written node; stops "billion laughs" documents."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedAnswer:
+    """A production answer carried by a case (``baseline:``): the baseline is not called."""
+
+    output: str
+    usage: Mapping[str, int] = field(default_factory=dict)
+    cost_usd: float | None = None
+    latency_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One prompt of a suite, with what a good answer looks like."""
+
+    suite: str
+    id: str
+    messages: tuple[Message, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    expected: Any = None
+    tags: tuple[str, ...] = ()
+    graders: tuple[GraderSpec, ...] = ()
+    repeat: int = 1
+    baseline: RecordedAnswer | None = None
+    path: str = ""
+    line: int = 0
+    unit: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "unit", prompt_key(self.messages, self.params))
+
+    def __repr__(self) -> str:  # short: pytest shows it beside every failing test
+        return f"<case {self.id} of {self.path or self.suite}:{self.line}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Suite:
+    name: str
+    path: str
+    cases: tuple[Case, ...]
+
+
+class _LineDict(dict[str, Any]):
+    """A YAML mapping that remembers the line of itself and of each key."""
+
+    line: int
+    key_lines: dict[str, int]
+
+
+class _LineList(list[Any]):
+    """A YAML sequence that remembers the line of itself and of each item."""
+
+    line: int
+    item_lines: list[int]
+
+
+def _loader_base() -> type[yaml.SafeLoader]:
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_loader_base()):  # type: ignore[misc]
+    """Safe loader: line numbers on collections, no duplicate keys, no tags beyond plain data."""
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _LineDict:
+    written = {id(key) for key, _ in node.value if key.tag != _MERGE_TAG}
+    loader.flatten_mapping(node)  # merged (<<) pairs come first; written keys override them
+    mapping = _LineDict()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    from_merge: set[Any] = set()
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if isinstance(key, list | dict):
+            raise SuiteError(f"line {line}: a mapping key must be a plain value, not a collection")
+        if key in mapping and key not in from_merge and id(key_node) in written:
+            raise SuiteError(f"line {line}: duplicate key {key!r}")
+        from_merge.discard(key)
+        if id(key_node) not in written:
+            from_merge.add(key)
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[str(key)] = line
+    return mapping
+
+
+def _construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> _LineList:
+    items = _LineList(loader.construct_object(child, deep=True) for child in node.value)
+    items.line = node.start_mark.line + 1
+    items.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return items
+
+
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    """Dates stay text (``expected: 2024-01-01`` compares with an answer's text, and hashes)."""
+    return str(loader.construct_scalar(node))
+
+
+def _refuse_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    raise SuiteError(
+        f"line {node.start_mark.line + 1}: invalid YAML: tag {tag!r} is not allowed: "
+        "suites are plain data, read with YAML's safe loader"
+    )
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_Loader.add_constructor(None, _refuse_tag)
+
+
+def _check_structure(text: str) -> None:
+    """Refuse too-deep nesting, recursive aliases and alias bombs, from libyaml's event stream.
+
+    The stream is flat, so this cannot overflow; the composer that runs next recurses.
+    """
+    open_: list[list[Any]] = []  # [anchor, nodes so far] of each open collection
+    sizes: dict[str, int] = {}  # anchor -> nodes it expands to
+    written = added = 0
+    events: Iterator[Any] = yaml.parse(text, Loader=_Loader)
+    for event in events:
+        kind = type(event)
+        if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if len(open_) >= MAX_DEPTH:
+                raise _at(event, f"invalid YAML: nested deeper than {MAX_DEPTH} levels")
+            written += 1
+            open_.append([event.anchor, 1])
+            continue
+        if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            anchor, nodes = open_.pop()
+        elif kind is yaml.ScalarEvent:
+            anchor, nodes = event.anchor, 1
+            written += 1
+        elif kind is yaml.AliasEvent:
+            if any(frame[0] == event.anchor for frame in open_):
+                raise _at(event, f"invalid YAML: recursive alias *{event.anchor}")
+            anchor, nodes = None, sizes.get(event.anchor, 1)
+            added += nodes
+            if added > MAX_ALIAS_NODES + 10 * written:
+                raise _at(event, _BOMB)
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = nodes
+        if open_:
+            open_[-1][1] += nodes
+
+
+_BOMB = (
+    f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes "
+    "(a 'billion laughs' document?); write the data out or use fewer aliases"
+)
+
+
+def _at(event: Any, problem: str) -> SuiteError:
+    return SuiteError(f"line {event.start_mark.line + 1}: {problem}")
+
+
+class _Where:
+    """Formats ``path:line: key: problem`` messages."""
+
+    def __init__(self, path: str, root: str) -> None:
+        self.path = path
+        self.root = root  # the project: files a suite refers to must lie inside it
+
+    def fail(self, node: Any, key: str | None, problem: str) -> SuiteError:
+        line = getattr(node, "line", 0)
+        if key is not None and isinstance(node, _LineDict):
+            line = node.key_lines.get(key, line)
+        where = f"{self.path}:{line}" if line else self.path
+        return SuiteError(f"{where}: {key + ': ' if key else ''}{problem}")
+
+    def mapping(self, parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        """``parent[key]`` (empty when absent); an error at its key unless it is a mapping."""
+        value = parent.get(key, _LineDict())
+        if not isinstance(value, Mapping):
+            raise self.fail(parent, key, f"must be a mapping, got {_type_name(value)}")
+        return value
+
+    def check_keys(self, node: Any, allowed: tuple[str, ...], what: str) -> None:
+        if not isinstance(node, Mapping):
+            raise self.fail(node, None, f"{what} must be a mapping, got {_type_name(node)}")
+        for key in node:
+            if key not in allowed:
+                raise self.fail(
+                    node, str(key), f"unknown key in {what}" + did_you_mean(key, allowed)
+                )
+
+
+def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
+    """Parse and validate one ``*.modelguard.yaml`` file."""
+    shown = _display_path(path, rootdir)
+    where = _Where(shown, str(rootdir if rootdir is not None else path.parent))
+    data = _parse(path, shown)
+    if data is None:
+        raise SuiteError(f"{shown}: empty suite (add 'cases:')")
+    if not isinstance(data, Mapping):
+        raise SuiteError(
+            f"{shown}:{getattr(data, 'line', 1)}: suite must be a mapping "
+            f"(suite:, defaults:, cases:), got {_type_name(data)}"
+        )
+    where.check_keys(data, SUITE_KEYS, "suite")
+    name = data.get("suite", path.name.split(".modelguard.")[0])
+    if not isinstance(name, str) or not name:
+        raise where.fail(data, "suite", "must be a non-empty string")
+    defaults = where.mapping(data, "defaults")
+    where.check_keys(defaults, DEFAULT_KEYS, "defaults")
+    suite_tags = _tags(where, data, "tags") + _tags(where, defaults, "tags")
+    cases_node = data.get("cases")
+    if not isinstance(cases_node, list) or not cases_node:
+        raise where.fail(
+            data, "cases" if "cases" in data else None, "a suite needs a non-empty list of cases"
+        )
+    base_dir = str(path.parent)
+    default_graders = _graders(where, defaults, base_dir)
+    cases = []
+    seen: dict[str, int] = {}
+    item_lines = getattr(cases_node, "item_lines", [])
+    for index, node in enumerate(cases_node):
+        if not isinstance(node, Mapping):
+            line = item_lines[index] if index < len(item_lines) else 0
+            problem = f"case #{index + 1} must be a mapping, got {_type_name(node)}"
+            raise SuiteError(f"{shown}:{line}: {problem}")
+        case = _case(where, node, index, name, defaults, suite_tags, default_graders, base_dir)
+        if case.id in seen:
+            raise where.fail(
+                node, "id", f"duplicate case id {case.id!r} (first at line {seen[case.id]})"
+            )
+        seen[case.id] = case.line
+        cases.append(case)
+    return Suite(name=name, path=shown, cases=tuple(cases))
+
+
+def _parse(path: Path, shown: str) -> Any:
+    """The file's YAML document, read safely; SuiteError naming ``path:line`` otherwise."""
+    try:
+        raw = read_regular_file(path, MAX_FILE_BYTES)
+    except FileRefused as exc:
+        hint = " (split it into several suites)" if "MB" in str(exc) else ""
+        raise SuiteError(f"{shown}: the suite {exc}{hint}") from None
+    except OSError as exc:
+        raise SuiteError(f"{shown}: cannot read suite: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SuiteError(
+            f"{shown}:{line}: cannot read suite: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+            "save the file as UTF-8"
+        ) from None
+    try:
+        _check_structure(text)
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+    except SuiteError as exc:
+        raise SuiteError(f"{shown}:{str(exc).removeprefix('line ')}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, yaml.reader.ReaderError):  # a character YAML refuses, by position
+            at = f":{text.count(chr(10), 0, exc.position) + 1}"
+            problem = f"character U+{ord(text[exc.position]):04X} is not allowed ({exc.reason})"
+        if "cannot start any token" in problem and _char_at(text, mark) == "\t":
+            problem += " (a tab: indent YAML with spaces)"
+        if "maximum nesting depth" in problem:  # libyaml >= 0.2.6 stops at 1,000 by itself
+            problem = f"nested deeper than {MAX_DEPTH} levels"
+        raise SuiteError(f"{shown}{at}: invalid YAML: {problem}") from None
+
+
+def _char_at(text: str, mark: Any) -> str:
+    """The character a YAML error mark points at ('' when there is none)."""
+    if mark is None:
+        return ""
+    lines = text.splitlines()
+    row = lines[mark.line] if mark.line < len(lines) else ""
+    return row[mark.column] if mark.column < len(row) else ""
+
+
+def _type_name(value: Any) -> str:
+    """``list`` for a YAML sequence, ``dict`` for a mapping, else the Python type's name."""
+    if isinstance(value, list):
+        return "list"
+    return "dict" if isinstance(value, dict) else type(value).__name__
+
+
+def _display_path(path: Path, rootdir: Path | None) -> str:
+    if rootdir is not None:
+        try:
+            return path.resolve().relative_to(rootdir.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _case(
+    where: _Where,
+    node: Any,
+    index: int,
+    suite: str,
+    defaults: Mapping[str, Any],
+    suite_tags: tuple[str, ...],
+    default_graders: tuple[GraderSpec, ...],
+    base_dir: str,
+) -> Case:
+    where.check_keys(node, CASE_KEYS, f"case #{index + 1}")
+    case_id = node.get("id")
+    if isinstance(case_id, int) and not isinstance(case_id, bool):
+        case_id = str(case_id)
+    if not isinstance(case_id, str) or not case_id.strip():
+        raise where.fail(node, "id" if "id" in node else None, "every case needs an id (a string)")
+    if any(c in case_id for c in "[]:\n") or case_id != case_id.strip():
+        raise where.fail(
+            node, "id", f"case id {case_id!r} may not contain '[', ']', ':' or surrounding spaces"
+        )
+    graders = _graders(where, node, base_dir) if "graders" in node else default_graders
+    if not graders:
+        raise where.fail(
+            node,
+            None,
+            f"case {case_id!r} has no graders (add 'graders:' to the case or to defaults)",
+        )
+    return Case(
+        suite=suite,
+        id=case_id,
+        messages=_messages(where, node, defaults),
+        params={**_mapping(where, defaults, "params"), **_mapping(where, node, "params")},
+        expected=node.get("expected"),
+        tags=tuple(dict.fromkeys(suite_tags + _tags(where, node, "tags"))),
+        graders=graders,
+        repeat=_repeat(where, node, defaults),
+        baseline=_recorded(where, node),
+        path=where.path,
+        line=getattr(node, "line", 0),
+    )
+
+
+def _messages(
+    where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> tuple[Message, ...]:
+    has_prompt, has_messages = "prompt" in node, "messages" in node
+    if has_prompt == has_messages:
+        raise where.fail(node, None, "a case needs exactly one of 'prompt' or 'messages'")
+    if has_prompt:
+        prompt = node["prompt"]
+        if not isinstance(prompt, str):
+            raise where.fail(node, "prompt", f"must be a string, got {_type_name(prompt)}")
+        messages: list[Message] = [{"role": "user", "content": prompt}]
+    else:
+        messages = _message_list(where, node)
+    system = node.get("system", defaults.get("system"))
+    if system is not None and not isinstance(system, str):
+        raise where.fail(node if "system" in node else defaults, "system", "must be a string")
+    if system is not None and messages[0]["role"] != "system":
+        messages.insert(0, {"role": "system", "content": system})
+    return tuple(messages)
+
+
+def _message_list(where: _Where, node: Mapping[str, Any]) -> list[Message]:
+    raw = node["messages"]
+    if not isinstance(raw, list) or not raw:
+        raise where.fail(node, "messages", "must be a non-empty list of {role, content}")
+    messages: list[Message] = []
+    for item in raw:
+        if (
+            not isinstance(item, Mapping)
+            or set(item) - {"role", "content", "name"}
+            or "role" not in item
+        ):
+            raise where.fail(
+                item if isinstance(item, _LineDict) else node,
+                "messages",
+                "each message needs 'role' and 'content' (and optionally 'name')",
+            )
+        if item["role"] not in ROLES:
+            raise where.fail(
+                item, "role", f"unknown role {item['role']!r}" + did_you_mean(item["role"], ROLES)
+            )
+        messages.append(dict(item))
+    return messages
+
+
+def _mapping(where: _Where, node: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = node.get(key, {})
+    if not isinstance(value, Mapping):
+        raise where.fail(node, key, f"must be a mapping, got {_type_name(value)}")
+    return dict(value)
+
+
+def _tags(where: _Where, node: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = node.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
+        raise where.fail(node, key, "must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _repeat(where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any]) -> int:
+    owner = node if "repeat" in node else defaults
+    value = owner.get("repeat", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+        raise where.fail(owner, "repeat", f"must be an integer from 1 to 1000, got {value!r}")
+    return value
+
+
+def _recorded(where: _Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
+    raw = node.get("baseline")
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        return RecordedAnswer(output=raw)
+    raw = where.mapping(node, "baseline")
+    where.check_keys(raw, BASELINE_KEYS, "baseline")
+    if not isinstance(raw.get("output"), str):
+        raise where.fail(raw, "output", "a recorded baseline needs 'output' (the answer text)")
+    usage: dict[str, int] = {}
+    for key in BASELINE_KEYS[1:6]:
+        value = raw.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise where.fail(raw, key, f"must be a non-negative integer, got {value!r}")
+        usage[key] = value
+    numbers = {}
+    for key in ("cost_usd", "latency_s"):
+        value = raw.get(key)
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value < math.inf
+        ):
+            raise where.fail(raw, key, f"must be a non-negative number, got {value!r}")
+        numbers[key] = None if value is None else float(value)
+    return RecordedAnswer(output=raw["output"], usage=usage, **numbers)
+
+
+def _graders(where: _Where, node: Mapping[str, Any], base_dir: str) -> tuple[GraderSpec, ...]:
+    raw = node.get("graders", [])
+    if not isinstance(raw, list):
+        raise where.fail(node, "graders", "must be a list of graders")
+    return tuple(_grader(where, item, node, base_dir) for item in raw)
+
+
+def _grader(where: _Where, item: Any, parent: Mapping[str, Any], base_dir: str) -> GraderSpec:
+    line = getattr(item, "line", 0) or getattr(parent, "key_lines", {}).get("graders", 0)
+    source = f"{where.path}:{line}" if line else where.path
+    if isinstance(item, str):
+        return GraderSpec(name=item, source=source, base_dir=base_dir, root_dir=where.root)
+    if not isinstance(item, Mapping):
+        raise where.fail(parent, "graders", f"a grader is a name or a mapping, got {item!r}")
+    kinds = [k for k in item if k not in GRADER_RESERVED]
+    if not kinds:
+        raise where.fail(item, None, "grader entry names no grader (e.g. '- equals: {}')")
+    name, extra = kinds[0], {k: item[k] for k in kinds[1:]}
+    weight = item.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+        raise where.fail(item, "weight", f"must be a non-negative number, got {weight!r}")
+    threshold = item.get("threshold")
+    if threshold is not None and (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not 0 <= threshold <= 1
+    ):
+        raise where.fail(item, "threshold", f"must be a number in [0, 1], got {threshold!r}")
+    required = item.get("required", False)
+    if not isinstance(required, bool):
+        raise where.fail(item, "required", f"must be true or false, got {required!r}")
+    dimension = item.get("dimension")
+    if dimension is not None and not isinstance(dimension, str):
+        raise where.fail(item, "dimension", "must be a string")
+    return GraderSpec(
+        name=str(name),
+        options=item[name],
+        weight=float(weight),
+        required=required,
+        threshold=None if threshold is None else float(threshold),
+        dimension=dimension,
+        source=source,
+        base_dir=base_dir,
+        root_dir=where.root,
+        extra=extra,
+    )

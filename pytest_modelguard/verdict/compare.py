@@ -1,0 +1,366 @@
+"""The quality verdict: one test per comparison, whose interval and p-values cannot disagree.
+
+`compare` judges one candidate against the baseline on paired per-case scores;
+`compare_family` judges several, Holm step-down with each interval at the level its
+test used; `cases_needed` plans a suite. Methods (method="auto"):
+
+- every score 0/1, one repeat per case: Tango's score interval (`_compare_score`);
+- otherwise Student t on per-case mean deltas with a variance floor (`_compare_t`);
+- method="bca": the BCa bootstrap, resampling more near a boundary (`_compare_bca`).
+
+Every verdict is read off one-sided p-values at the boundary (0 or -margin) and the
+interval endpoints are then clamped onto the same side of it: the interval's lower
+end is above b exactly when the p of "delta <= b" is below the tail (1 - level) / 2.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Literal, Protocol, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from ..core.vocabulary import Gate
+from . import stats
+from ._compare_bca import RESAMPLES, BcaTest
+from ._compare_score import ScoreTest
+from ._compare_t import NORMAL, FlooredT, variance_floor
+from .bootstrap import FloatArray, t_quantile
+
+__all__ = [
+    "Comparison",
+    "Gate",
+    "Method",
+    "Scores",
+    "cases_needed",
+    "compare",
+    "compare_family",
+    "holm",
+]
+
+Method = Literal["auto", "score", "t", "bca"]
+Scores: TypeAlias = Sequence[float | Sequence[float]] | npt.NDArray[np.float64]
+holm = stats.holm  # Holm-adjusted p-values of a Mapping[str, float], e.g. routing's tags
+
+_FEW_DIFFER = 10  # below this many non-zero deltas their spread says little: bound by their share
+_ZERO = 1e-12  # per-case deltas and means this close to 0 are 0 (float noise of averaging)
+_ON_BOUNDARY = 1e-9  # a p within this relative distance of the tail sits on the boundary
+
+
+class _Test(Protocol):
+    method: str
+
+    def p_above(self, boundary: float) -> float: ...
+    def p_below(self, boundary: float) -> float: ...
+    def bounds(self, tail: float) -> tuple[float, float]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Candidate - baseline on paired cases: the CI, the gate's p-value, and what they show.
+
+    `verdict` is the gate's: "pass", "regression" (CI wholly below 0),
+    "not-non-inferior" (CI's lower end not above -margin) or "inconclusive" (too
+    few cases: `too_few`). `evidence` says what the CI shows whatever the gate:
+    "superior" (low > 0), "equivalent" (-margin < low, high < margin), "non-inferior"
+    (low > -margin), "inferior" (high < 0) or "inconclusive". `p_value` is the gate's
+    test: two-sided p of delta = 0 (regression) or one-sided p of delta <= -margin
+    (non-inferiority); `p_noninferior` is the latter under either gate (superiority
+    when margin is 0). `confidence` is the CI's actual level (a Holm step's in a
+    family) and `p_adjusted` the Holm-adjusted `p_value` (None alone).
+    `n_differ` counts cases whose delta is not 0; `mc_error` (the deciding
+    endpoint's Monte-Carlo sd) and `resamples` are for the bootstrap only.
+    """
+
+    verdict: str
+    evidence: str
+    mean: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    p_noninferior: float
+    p_adjusted: float | None
+    n_pairs: int
+    n_differ: int
+    std_delta: float
+    method: str
+    confidence: float
+    gate: str
+    margin: float
+    too_few: bool
+    mc_error: float | None
+    resamples: int
+
+    def to_dict(self) -> dict[str, float | int | str | bool | None]:
+        """Every field, JSON-safe."""
+        return asdict(self)
+
+
+def compare(
+    baseline: Scores,
+    candidate: Scores,
+    *,
+    gate: Gate = "regression",
+    margin: float = 0.0,
+    confidence: float = 0.95,
+    seed: int = 0,
+    method: Method = "auto",
+    resamples: int = RESAMPLES,
+) -> Comparison:
+    """Judge `candidate` against `baseline`: paired per-case scores in [0, 1].
+
+    Each case is a score or a sequence of its repeats' scores (averaged: the case is
+    the unit), or a cases x repeats array. ValueError names the case of a NaN, a
+    score outside [0, 1] or a case without scores; also for unequal lengths, no
+    case, a bad option, or non-inferiority with margin <= 0.
+    """
+    _check_options(gate, margin, confidence, method)
+    deltas, binary = _deltas(baseline, candidate)
+    test = _test(deltas, binary, gate, margin, confidence, seed, method, resamples)
+    too_few = deltas.size < stats.min_pairs(confidence)
+    return _comparison(test, deltas, gate, margin, (1 - confidence) / 2, too_few)
+
+
+def compare_family(
+    pairs: Mapping[str, tuple[Scores, Scores]],
+    *,
+    gate: Gate = "regression",
+    margin: float = 0.0,
+    confidence: float = 0.95,
+    seed: int = 0,
+    method: Method = "auto",
+    resamples: int = RESAMPLES,
+) -> dict[str, Comparison]:
+    """`compare` for each name's (baseline, candidate), family-wise error 1 - confidence.
+
+    Holm step-down on the gate's p-values: sorted ascending, rank k is tested at
+    alpha / (m - k + 1) and its CI drawn at that level; from the first rank not
+    rejected on, every CI is at that rank's level, where by duality none excludes
+    the boundary. `p_adjusted` holds the Holm-adjusted p-values.
+    """
+    _check_options(gate, margin, confidence, method)
+    tests: dict[str, tuple[_Test, FloatArray, bool]] = {}
+    raw: dict[str, float] = {}
+    for name, (baseline, candidate) in pairs.items():
+        deltas, binary = _deltas(baseline, candidate)
+        test = _test(deltas, binary, gate, margin, confidence, seed, method, resamples)
+        too_few = deltas.size < stats.min_pairs(confidence)
+        tests[name] = test, deltas, too_few
+        raw[name] = 1.0 if too_few else _gate_p(test, gate, margin)
+    adjusted = holm(raw)
+    m, step_tail = len(raw), (1 - confidence) / 2
+    out: dict[str, Comparison] = {}
+    rejecting = True
+    for rank, name in enumerate(sorted(raw, key=raw.__getitem__)):
+        if rejecting:
+            step_tail = (1 - confidence) / 2 / (m - rank)
+        comparison = _comparison(*tests[name][:2], gate, margin, step_tail, tests[name][2])
+        level = 2 * step_tail if gate == "regression" else step_tail
+        rejecting = rejecting and comparison.p_value < level
+        out[name] = replace(comparison, p_adjusted=adjusted[name])
+    return {name: out[name] for name in pairs}
+
+
+def _gate_p(test: _Test, gate: Gate, margin: float) -> float:
+    """The gate's p-value: two-sided at 0 (regression) or of delta <= -margin."""
+    if gate == "regression":
+        return min(1.0, 2 * min(test.p_above(0.0), test.p_below(0.0)))
+    return test.p_above(-margin)
+
+
+def _check_options(gate: str, margin: float, confidence: float, method: str) -> None:
+    if gate not in ("regression", "non-inferiority"):
+        raise ValueError(f"gate must be 'regression' or 'non-inferiority', got {gate!r}")
+    if not (math.isfinite(margin) and 0 <= margin < 1):
+        raise ValueError(f"margin must be a number in [0, 1), got {margin!r}")
+    if gate == "non-inferiority" and margin <= 0:
+        raise ValueError(
+            "the non-inferiority gate needs margin > 0: it passes a candidate shown to be "
+            "at most `margin` worse, and with margin 0 that would demand proof it is better"
+        )
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    if method not in ("auto", "score", "t", "bca"):
+        raise ValueError(f"method must be 'auto', 'score', 't' or 'bca', got {method!r}")
+
+
+def _deltas(baseline: Scores, candidate: Scores) -> tuple[FloatArray, bool]:
+    """Per-case mean deltas (float noise set to 0) and whether all scores are 0/1, one repeat."""
+    if len(baseline) != len(candidate):
+        raise ValueError(f"{len(baseline)} baseline cases but {len(candidate)} candidate cases")
+    if len(baseline) == 0:
+        raise ValueError("no paired case to compare")
+    base, base_binary = stats._case_means(_as_cases(baseline), "baseline")
+    cand, cand_binary = stats._case_means(_as_cases(candidate), "candidate")
+    deltas = cand - base
+    deltas[np.abs(deltas) <= _ZERO] = 0.0
+    return deltas, base_binary and cand_binary
+
+
+def _as_cases(scores: Scores) -> stats.Scores:
+    """Scores as cases x repeats: a bare number is a case with one repeat."""
+    if isinstance(scores, np.ndarray):
+        return scores.reshape(-1, 1) if scores.ndim == 1 else scores
+    return [[x] if isinstance(x, (int, float, np.number)) else x for x in scores]
+
+
+def _test(
+    deltas: FloatArray,
+    binary: bool,
+    gate: Gate,
+    margin: float,
+    confidence: float,
+    seed: int,
+    method: Method,
+    resamples: int,
+) -> _Test:
+    if method == "bca":
+        boundaries = (0.0, -margin) if gate != "regression" else (0.0,)
+        return BcaTest(deltas, seed, confidence, boundaries, resamples)
+    if method == "score" and not binary:
+        raise ValueError("method 'score' needs 0/1 scores with one repeat per case")
+    if binary and method != "t":
+        better, worse = int(np.count_nonzero(deltas > 0)), int(np.count_nonzero(deltas < 0))
+        return ScoreTest(better, worse, deltas.size)
+    return FlooredT(deltas, confidence)
+
+
+def _comparison(
+    test: _Test, deltas: FloatArray, gate: Gate, margin: float, tail: float, too_few: bool
+) -> Comparison:
+    """The Comparison at `tail` per side: p-values at the boundaries decide, the CI agrees.
+
+    Too few cases (`stats.min_pairs` at the run's confidence): CI [-1, 1], p-values 1.
+    """
+    n = deltas.size
+    mean = float(np.mean(deltas))
+    mean = 0.0 if abs(mean) <= _ZERO else mean
+    p_above = {b: _snap(test.p_above(b), tail) for b in {0.0, -margin}}
+    p_below = {b: _snap(test.p_below(b), tail) for b in {0.0, margin}}
+    low, high = (-1.0, 1.0) if too_few else test.bounds(tail)
+    if too_few:
+        p_above = dict.fromkeys(p_above, 1.0)
+        p_below = dict.fromkeys(p_below, 1.0)
+    for b, p in p_above.items():  # low > b exactly when p of "delta <= b" < tail
+        low = max(low, math.nextafter(b, math.inf)) if p < tail else min(low, b)
+    for b, p in p_below.items():  # high < b exactly when p of "delta >= b" < tail
+        high = min(high, math.nextafter(b, -math.inf)) if p < tail else max(high, b)
+    p_two = min(1.0, 2 * min(p_above[0.0], p_below[0.0]))
+    p_ni = p_above[-margin]
+    if too_few:
+        verdict = "inconclusive"
+    elif gate == "regression":
+        verdict = "regression" if p_below[0.0] < tail else "pass"
+    else:
+        verdict = "pass" if p_ni < tail else "not-non-inferior"
+    bca = test if isinstance(test, BcaTest) else None
+    return Comparison(
+        verdict=verdict,
+        evidence=_evidence(p_above, p_below, margin, tail),
+        mean=mean,
+        ci_low=float(low),
+        ci_high=float(high),
+        p_value=p_two if gate == "regression" else p_ni,
+        p_noninferior=p_ni,
+        p_adjusted=None,
+        n_pairs=n,
+        n_differ=int(np.count_nonzero(deltas)),
+        std_delta=float(np.std(deltas, ddof=1)) if n > 1 else 0.0,
+        method=test.method,
+        confidence=1 - 2 * tail,
+        gate=gate,
+        margin=float(margin),
+        too_few=too_few,
+        mc_error=None if bca is None else bca.mc_errors[0 if gate != "regression" else 1],
+        resamples=0 if bca is None else bca.resamples,
+    )
+
+
+def _snap(p: float, tail: float) -> float:
+    """A p-value within float noise of the tail is the tail: the boundary is not excluded."""
+    return tail if abs(p - tail) <= _ON_BOUNDARY * tail else p
+
+
+def _evidence(
+    p_above: Mapping[float, float], p_below: Mapping[float, float], margin: float, tail: float
+) -> str:
+    if p_above[0.0] < tail:
+        return "superior"
+    if margin > 0 and p_above[-margin] < tail and p_below[margin] < tail:
+        return "equivalent"
+    if margin > 0 and p_above[-margin] < tail:
+        return "non-inferior"
+    if p_below[0.0] < tail:
+        return "inferior"
+    return "inconclusive"
+
+
+def cases_needed(
+    comparison_or_deltas: Comparison | Sequence[float] | FloatArray,
+    margin: float,
+    *,
+    confidence: float | None = None,
+    power: float = 0.8,
+) -> int:
+    """Cases for the CI to settle a difference of `margin` with probability `power`.
+
+    Non-inferiority: with no true difference, the lower end clears -margin;
+    regression: with a true drop of `margin`, the upper end falls below 0. Both
+    need the same n: n = ((q + z_power) sigma_U / margin)², where q is the
+    interval's own quantile on n cases and the half-width never drops below the
+    variance floor. sigma_U² is an upper confidence bound (at `confidence`) of the
+    per-case delta variance: the Clopper-Pearson bound of the share of cases whose
+    delta is not 0 (|delta| <= 1, so the variance is at most that share), or, once
+    at least 10 deltas are not 0, the smaller chi-square bound of s². So 30 tied
+    cases never suggest that a handful suffice. At least
+    `stats.min_pairs(confidence)`; `confidence` defaults to the comparison's.
+    """
+    if isinstance(comparison_or_deltas, Comparison):
+        c = comparison_or_deltas
+        n, n_differ, std, score = c.n_pairs, c.n_differ, c.std_delta, c.method == "tango-score"
+        confidence = c.confidence if confidence is None else confidence
+    else:
+        deltas = np.asarray(comparison_or_deltas, dtype=float)
+        if deltas.ndim != 1 or deltas.size == 0 or not np.all(np.abs(deltas) <= 1):
+            raise ValueError("deltas must be a non-empty sequence of numbers in [-1, 1]")
+        n, n_differ = deltas.size, int(np.count_nonzero(np.abs(deltas) > _ZERO))
+        std, score = (float(deltas.std(ddof=1)) if n > 1 else 0.0), False
+        confidence = 0.95 if confidence is None else confidence
+    if not 0 < confidence < 1 or not 0 < power < 1:
+        raise ValueError(f"confidence and power must be in (0, 1), got {confidence}, {power}")
+    if not 0 < margin < 1:
+        raise ValueError(f"margin must be in (0, 1), got {margin!r}")
+    variance = _variance_bound(n, n_differ, std, confidence)
+    z_power = NORMAL.inv_cdf(power)
+
+    def settles(cases: int) -> bool:
+        q = NORMAL.inv_cdf((1 + confidence) / 2) if score else t_quantile(cases - 1, confidence)
+        spread = math.sqrt(max(variance, variance_floor(cases, confidence)))
+        return (q * spread + z_power * math.sqrt(variance)) / math.sqrt(cases) <= margin
+
+    low = stats.min_pairs(confidence)
+    if settles(low):
+        return low
+    high = 2 * low
+    while not settles(high):
+        low, high = high, 2 * high
+    while high - low > 1:  # settles(high), not settles(low)
+        middle = (low + high) // 2
+        low, high = (low, middle) if settles(middle) else (middle, high)
+    return high
+
+
+def _variance_bound(n: int, n_differ: int, std: float, confidence: float) -> float:
+    """Upper confidence bound of the per-case delta variance (see `cases_needed`)."""
+    from scipy import special  # about 0.5 s to import: only when planning
+
+    share = (
+        1.0 if n_differ == n else float(special.betaincinv(n_differ + 1, n - n_differ, confidence))
+    )
+    if n_differ < _FEW_DIFFER or n < 2:
+        return share
+    chi_square = std * std * (n - 1) / float(special.chdtri(n - 1, confidence))
+    return min(share, chi_square)

@@ -1,0 +1,408 @@
+"""ItemResults + settings → a verdict per model and for the run (SPEC §8). Pure."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..config import Budgets
+from ..core.formatting import p_value, percent
+from ..core.vocabulary import Gate, Interval
+from ..records.grades import dimension_scores
+from ..records.results import ItemResult
+from . import stats
+from .compare import Comparison, cases_needed, compare, compare_family
+from .pairing import CaseScoreLists, answered, answers, case_scores, paired
+
+if TYPE_CHECKING:
+    from .drift import DriftReport
+
+ERROR_RATE_LIMIT = 0.05
+DEFAULT_POWER_MARGIN = 0.05
+FAILING = ("regression", "not-non-inferior", "budget", "error")  # fail the run under any gate
+INCONCLUSIVE = "inconclusive"  # too few cases: fails the non-inferiority gate only
+
+
+def fails(verdict: str, gate: str) -> bool:
+    """Whether `verdict` fails a run under `gate`: too few cases never pass non-inferiority."""
+    return verdict in FAILING or (verdict == INCONCLUSIVE and gate == "non-inferiority")
+
+
+@dataclass(frozen=True, slots=True)
+class GateConfig:
+    """What the gate needs to know about the run."""
+
+    baseline: str | None
+    candidates: tuple[str, ...]
+    confidence: float = 0.95
+    interval: Interval = "auto"
+    resamples: int = 10_000  # interval = "bca" only
+    seed: int = 0
+    gate: Gate = "regression"
+    margin: float = 0.0
+    budgets: Mapping[str, Budgets] = field(default_factory=dict)
+    subset: bool = False  # selection left cases out
+    gating: bool = True  # False for --lf: report, do not gate
+
+
+OUTLIER_FACTOR = 5
+
+
+@dataclass(frozen=True, slots=True)
+class TokenOutlier:
+    """An answer that used far more tokens than the model's median: the token spiral."""
+
+    suite: str
+    case_id: str
+    repeat: int
+    tokens: int
+    times_median: float
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSummary:
+    """One row of the summary table."""
+
+    name: str
+    n: int
+    errors: int
+    mean_score: float | None
+    pass_rate: float | None
+    cost_usd: float | None
+    cost_per_case_usd: float | None
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    reasoning_tokens: int
+    latency_p50_s: float | None
+    latency_p95_s: float | None
+    delta: Comparison | None
+    p_adjusted: float | None
+    verdict: str
+    reasons: tuple[str, ...]
+    cases_needed: int | None = None
+    evidence: str | None = None  # superior | equivalent | non-inferior | inferior | inconclusive
+    cost_vs_baseline: float | None = None  # cost per answer as a fraction of the baseline's
+    token_outliers: tuple[TokenOutlier, ...] = ()
+    judge_cost_usd: float | None = 0.0  # llm_judge calls grading this model's answers
+    dimensions: Mapping[str, float] = field(default_factory=dict)  # mean score per dimension
+    repeat_agreement: float | None = None  # how often a case's repeats score alike
+    verdicts: tuple[str, ...] = ()  # every verdict that applies, worst first (`verdict`)
+
+
+@dataclass(frozen=True, slots=True)
+class TagSummary:
+    n: int
+    mean_score: float | None
+    delta: Comparison | None
+    cost_per_case_usd: float | None = None  # None: some answer's cost is unknown
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_p50_s: float | None = None
+    latency_p95_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GateReport:
+    """The whole verdict: per model, per tag, for the run, and notes for the reader."""
+
+    models: Mapping[str, ModelSummary]
+    tags: Mapping[str, Mapping[str, TagSummary]]
+    verdict: str  # pass | fail
+    notes: tuple[str, ...]
+    drift: DriftReport | None = None  # --modelguard-compare: this run against a stored one
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict == "fail"
+
+
+def with_drift(report: GateReport, drift: DriftReport, gating: bool = True) -> GateReport:
+    """The report with the drift comparison; a model that degraded fails a gating run."""
+    failing = report.failed or (gating and bool(drift.degraded))
+    return replace(
+        report,
+        drift=drift,
+        verdict="fail" if failing else "pass",
+    )
+
+
+def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
+    """Judge every model of the run."""
+    by_model: dict[str, list[ItemResult]] = defaultdict(list)
+    for result in results:
+        by_model[result.model].append(result)
+    names = [m for m in (config.baseline, *config.candidates) if m is not None and m in by_model]
+    names += sorted(set(by_model) - set(names))
+    baseline = by_model.get(config.baseline or "", [])
+    compared = [m for m in config.candidates if m in by_model and baseline]
+    base_scores = case_scores(baseline)
+    pairs = {
+        m: p for m in compared if (p := paired(base_scores, case_scores(by_model[m]))) is not None
+    }
+    deltas = compare_family(
+        pairs, gate=config.gate, margin=config.margin, confidence=config.confidence,
+        seed=config.seed, method=config.interval, resamples=config.resamples,
+    )  # fmt: skip
+    models = {name: _summarise(name, by_model[name], deltas.get(name), config) for name in names}
+    models = _with_cost_ratios(models, config.baseline)
+    failing = config.gating and any(fails(s.verdict, config.gate) for s in models.values())
+    return GateReport(
+        models=models,
+        tags=_tag_summaries(by_model, baseline, config),
+        verdict="fail" if failing else "pass",
+        notes=tuple(_notes(config, deltas)),
+    )
+
+
+def _with_cost_ratios(
+    models: dict[str, ModelSummary], baseline: str | None
+) -> dict[str, ModelSummary]:
+    reference = models[baseline].cost_per_case_usd if baseline in models else None
+    if not reference:
+        return models
+    return {
+        name: replace(s, cost_vs_baseline=s.cost_per_case_usd / reference)
+        if s.cost_per_case_usd is not None
+        else s
+        for name, s in models.items()
+    }
+
+
+def _notes(config: GateConfig, deltas: Mapping[str, Comparison]) -> Iterable[str]:
+    if len(deltas) > 1:
+        levels = "/".join(sorted({percent(d.confidence) for d in deltas.values()}, reverse=True))
+        yield (
+            f"{len(deltas)} candidates: Holm's step-down keeps the family-wise error at "
+            f"{percent(1 - config.confidence)}; each CI is at the level its test used ({levels})"
+        )
+    if config.subset:
+        yield "selection left cases out: the gate ran on a subset of the suites"
+    if not config.gating:
+        yield "--lf run: results reported, the gate is not applied"
+
+
+def _dimension_means(answered: Sequence[ItemResult]) -> dict[str, float]:
+    """Per dimension, the mean over answers of each answer's weighted dimension score."""
+    per_answer = [dimension_scores(r.grades) for r in answered]
+    names = sorted({name for scores in per_answer for name in scores})
+    return {
+        name: float(np.mean([scores[name] for scores in per_answer if name in scores]))
+        for name in names
+    }
+
+
+def _total(costs: Sequence[float | None]) -> float | None:
+    """The sum, or None when any part is unknown."""
+    return None if None in costs else float(sum(c for c in costs if c is not None))
+
+
+def _token_outliers(answered: Sequence[ItemResult]) -> tuple[TokenOutlier, ...]:
+    """Answers above OUTLIER_FACTOR × the model's median total tokens, largest first."""
+    if not answered:
+        return ()
+    median = float(np.median([r.total_tokens for r in answered]))
+    if median <= 0:
+        return ()
+    outliers = [
+        TokenOutlier(r.suite, r.case_id, r.repeat, r.total_tokens, r.total_tokens / median)
+        for r in answered
+        if r.total_tokens > OUTLIER_FACTOR * median
+    ]
+    return tuple(sorted(outliers, key=lambda o: -o.tokens))
+
+
+def _percentile(values: Sequence[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+def _summarise(
+    name: str, results: Sequence[ItemResult], delta: Comparison | None, config: GateConfig
+) -> ModelSummary:
+    given = answers(results)
+    by_case = case_scores(results)
+    scores = [score for case in by_case.values() for score in case]
+    errors = sum(1 for r in results if r.error is not None)
+    cost = _total([r.cost_usd for r in given])
+    latencies = [r.latency_s for r in given if r.latency_s is not None]
+    summary = ModelSummary(
+        name=name,
+        n=len(given),
+        errors=errors,
+        mean_score=float(np.mean(scores)) if scores else None,
+        pass_rate=sum(r.passed for r in results) / len(results) if results else None,
+        cost_usd=cost,
+        cost_per_case_usd=cost / len(given) if cost is not None and given else None,
+        input_tokens=sum(r.input_tokens for r in given),
+        output_tokens=sum(r.output_tokens for r in given),
+        cached_input_tokens=sum(r.cached_input_tokens for r in given),
+        reasoning_tokens=sum(r.reasoning_tokens for r in given),
+        token_outliers=_token_outliers(given),
+        judge_cost_usd=_total([r.judge_cost_usd for r in results]),
+        dimensions=_dimension_means(answered(results)),
+        repeat_agreement=stats.repeat_agreement(list(by_case.values())),
+        latency_p50_s=_percentile(latencies, 50),
+        latency_p95_s=_percentile(latencies, 95),
+        delta=delta,
+        p_adjusted=delta.p_adjusted if delta is not None else None,
+        evidence=delta.evidence if delta is not None else None,
+        verdict="",
+        reasons=(),
+    )
+    verdicts, reasons, needed = _verdict(summary, results, config)
+    return replace(
+        summary,
+        verdict=verdicts[0],
+        verdicts=tuple(verdicts),
+        reasons=tuple(reasons),
+        cases_needed=needed,
+    )
+
+
+def _verdict(
+    summary: ModelSummary, results: Sequence[ItemResult], config: GateConfig
+) -> tuple[list[str], list[str], int | None]:
+    """Every verdict (at least one) and every reason behind them, worst first."""
+    reasons: list[str] = []
+    verdicts: list[str] = []
+    total = len(results)
+    if total and summary.errors / total > ERROR_RATE_LIMIT:
+        verdicts.append("error")
+        reasons.append(
+            f"{summary.errors} of {total} answers errored ({summary.errors / total:.0%} > "
+            f"{ERROR_RATE_LIMIT:.0%})"
+        )
+    is_baseline = summary.name == config.baseline
+    needed = None
+    if not is_baseline:
+        quality, quality_reasons, needed = _quality(summary.delta, config)
+        verdicts += quality
+        reasons += quality_reasons
+    budget_reasons = _budget_reasons(summary, results, config.budgets.get(summary.name))
+    if budget_reasons:
+        verdicts.append("budget")
+        reasons += budget_reasons
+    default = "baseline" if is_baseline else "pass"
+    return (verdicts or [default]), reasons, needed
+
+
+def _quality(
+    delta: Comparison | None, config: GateConfig
+) -> tuple[list[str], list[str], int | None]:
+    """The quality verdict, its reasons, and the cases a decision would need when too few."""
+    if delta is None:
+        return ["error"], ["no case answered by both this model and the baseline"], None
+    ci = f"{percent(delta.confidence)} CI [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}]"
+    p = f"p {p_value(delta.p_value)}"
+    reasons = {
+        "regression": f"quality dropped: delta {delta.mean:+.3f}, {ci} below 0 ({p})",
+        "not-non-inferior": (
+            f"not shown non-inferior: delta {delta.mean:+.3f}, {ci} does not clear "
+            f"-margin {-config.margin:+.3f} ({p})"
+        ),
+        INCONCLUSIVE: (
+            f"too few cases for a verdict on quality: {delta.n_pairs} pairs, at least "
+            f"{stats.min_pairs(delta.confidence)} needed"
+        ),
+    }
+    verdicts = [delta.verdict] if delta.verdict in reasons else []
+    why = [reasons[delta.verdict]] if verdicts else []
+    margin = config.margin or DEFAULT_POWER_MARGIN
+    if delta.verdict == "regression" or delta.ci_low > -margin:
+        return verdicts, why, None  # settled: a drop shown, or a drop of `margin` ruled out
+    needed = cases_needed(delta, margin)
+    if delta.n_pairs < needed:
+        drop = "rule out" if config.gate == "non-inferiority" else "detect"
+        why.append(
+            f"CI too wide to {drop} a drop of {margin:.2f} with {delta.n_pairs} cases; "
+            f"about {needed} cases needed"
+        )
+    return verdicts, why, needed
+
+
+def _budget_reasons(
+    summary: ModelSummary, results: Sequence[ItemResult], budgets: Budgets | None
+) -> list[str]:
+    if budgets is None:
+        return []
+    reasons = []
+    if budgets.max_tokens_per_case is not None:
+        over = [r for r in results if r.total_tokens > budgets.max_tokens_per_case]
+        if over:
+            worst = max(r.total_tokens for r in over)
+            reasons.append(
+                f"max_tokens_per_case: {len(over)} answers over {budgets.max_tokens_per_case} "
+                f"tokens (largest {worst})"
+            )
+    checks = (
+        ("max_cost_per_case_usd", summary.cost_per_case_usd, "${:.6f}"),
+        ("max_cost_usd", summary.cost_usd, "${:.4f}"),
+        ("max_latency_p95_s", summary.latency_p95_s, "{:.2f}s"),
+    )
+    for key, figure, fmt in checks:
+        limit = getattr(budgets, key)
+        if limit is None:
+            continue
+        if figure is None:
+            if key.startswith("max_cost") and summary.n:
+                reasons.append(f"{key}: cost unknown (set price for this model)")
+            continue
+        if figure > limit:
+            reasons.append(f"{key}: {fmt.format(figure)} > limit {fmt.format(limit)}")
+    return reasons
+
+
+def _tag_summaries(
+    by_model: Mapping[str, Sequence[ItemResult]],
+    baseline: Sequence[ItemResult],
+    config: GateConfig,
+) -> dict[str, dict[str, TagSummary]]:
+    """Per tag and model: figures over the tagged given, and the delta at the run's level.
+
+    A tag's delta is two-sided at `confidence` with `p_noninferior` at the run's margin;
+    the routing table corrects those across tags and candidates (routing.py).
+    """
+    tags: dict[str, dict[str, TagSummary]] = {}
+    all_tags = sorted({t for results in by_model.values() for r in results for t in r.tags})
+    for tag in all_tags:
+        base_tagged = [r for r in baseline if tag in r.tags]
+        row = {}
+        for name, results in by_model.items():
+            tagged = [r for r in results if tag in r.tags]
+            given = answers(tagged)
+            is_baseline = name == config.baseline
+            pairs = None if is_baseline else paired(case_scores(base_tagged), case_scores(tagged))
+            scores = [s for case in case_scores(tagged).values() for s in case]
+            latencies = [r.latency_s for r in given if r.latency_s is not None]
+            row[name] = TagSummary(
+                n=len(given),
+                mean_score=float(np.mean(scores)) if scores else None,
+                delta=_tag_delta(pairs, config) if pairs else None,
+                cost_per_case_usd=_cost_per_case(given),
+                input_tokens=sum(r.input_tokens for r in given),
+                output_tokens=sum(r.output_tokens for r in given),
+                latency_p50_s=_percentile(latencies, 50),
+                latency_p95_s=_percentile(latencies, 95),
+            )
+        tags[tag] = row
+    return tags
+
+
+def _tag_delta(pairs: tuple[CaseScoreLists, CaseScoreLists], config: GateConfig) -> Comparison:
+    """A tag's delta: two-sided at the run's confidence, `p_noninferior` at its margin."""
+    return compare(
+        *pairs, margin=config.margin, confidence=config.confidence, seed=config.seed,
+        method=config.interval, resamples=config.resamples,
+    )  # fmt: skip
+
+
+def _cost_per_case(answered: Sequence[ItemResult]) -> float | None:
+    """Mean cost of the answered items; None when there are none or a cost is unknown."""
+    costs = [r.cost_usd for r in answered]
+    if not costs or any(c is None for c in costs):
+        return None
+    return float(sum(costs)) / len(costs)  # type: ignore[arg-type]

@@ -1,0 +1,141 @@
+"""Stored runs: ``--modelguard-save`` keeps a run's JSON report, ``--modelguard-compare`` reads one.
+
+Runs live in ``<cache_dir>/runs/`` as ``<UTC time>.json`` (names sort by time), written
+atomically so an interrupted save never leaves half a report to compare against.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import HistoryError
+from ..core.jsonfile import write_json
+from ..records.results import ItemResult
+
+RUNS_DIR = "runs"
+LAST = "last"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """A run read back from its JSON report."""
+
+    path: Path
+    saved_at: str | None
+    results: tuple[ItemResult, ...]
+
+
+def runs_dir(cache_dir: Path) -> Path:
+    return cache_dir / RUNS_DIR
+
+
+def save_run(doc: dict[str, Any], cache_dir: Path, now: datetime | None = None) -> Path:
+    """Write the run's report under ``runs/`` with the time it was saved; returns the path."""
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    directory = runs_dir(cache_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = moment.strftime("%Y-%m-%dT%H-%M-%SZ")
+    saved_at = moment.isoformat(timespec="seconds")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+    try:
+        os.fchmod(fd, 0o644)  # like the cache's entries: readable as any report
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            write_json({**doc, "saved_at": saved_at}, handle)
+        return _publish(tmp, directory, stamp)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _publish(tmp: str, directory: Path, stamp: str) -> Path:
+    """Link the written file under the first free name: two saves in one second both stay."""
+    n = 0
+    while True:
+        path = directory / (f"{stamp}.json" if n == 0 else f"{stamp}-{n}.json")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            n += 1
+        else:
+            return path
+
+
+_RUN_NAME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ)(?:-(\d+))?\.json")
+
+
+def _saved_order(path: Path) -> tuple[str, int]:
+    """``<time>Z.json`` then ``<time>Z-1.json``, ``<time>Z-2.json`` (saved in the same second)."""
+    match = _RUN_NAME.fullmatch(path.name)
+    assert match is not None
+    return match[1], int(match[2] or 0)
+
+
+def find_run(spec: str, cache_dir: Path, cwd: Path) -> Path:
+    """``last`` → the newest stored run; anything else is a path to a JSON report."""
+    if spec == LAST:
+        directory = runs_dir(cache_dir)
+        found = directory.glob("*.json") if directory.is_dir() else []
+        stored = sorted((p for p in found if _RUN_NAME.fullmatch(p.name)), key=_saved_order)
+        if not stored:
+            raise HistoryError(
+                f"--modelguard-compare last: no stored run in {directory}; "
+                "run once with --modelguard-save first"
+            )
+        return stored[-1]
+    path = Path(spec)
+    path = path if path.is_absolute() else cwd / path
+    if not path.is_file():
+        raise HistoryError(f"--modelguard-compare: {spec}: no such file")
+    return path
+
+
+def shown_path(path: Path) -> str:
+    """The path relative to the working directory when it lies under it, as a user would type."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_run(path: Path) -> StoredRun:
+    """Read a stored run (or any ``--modelguard-json`` report) back into its results."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise HistoryError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise HistoryError(f"{path}: not a modelguard JSON report (not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        raise HistoryError(
+            f"{path}:{exc.lineno}: not a modelguard JSON report ({exc.msg})"
+        ) from None
+    cases = doc.get("cases") if isinstance(doc, dict) else None
+    if not isinstance(cases, list):
+        raise HistoryError(f"{path}: not a modelguard JSON report (no 'cases' list)")
+    saved_at = doc.get("saved_at")
+    return StoredRun(
+        path=path,
+        saved_at=saved_at if isinstance(saved_at, str) else None,
+        results=tuple(_result(path, i, case) for i, case in enumerate(cases)),
+    )
+
+
+def _result(path: Path, index: int, case: Any) -> ItemResult:
+    try:
+        result = ItemResult.from_dict(case)
+    except KeyError as exc:
+        raise HistoryError(f"{path}: cases[{index}]: missing key {exc}") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise HistoryError(f"{path}: cases[{index}]: {exc}") from None
+    score = result.score
+    if score is not None and not (
+        isinstance(score, (int, float)) and not isinstance(score, bool) and 0 <= score <= 1
+    ):
+        raise HistoryError(f"{path}: cases[{index}]: score {score!r} is not a number in [0, 1]")
+    return result
