@@ -141,7 +141,11 @@ def ppi_delta(
 
 def _case_means(scores: Scores) -> FloatArray:
     """Per-case mean of the judge's scores (a bare number is one draw); `compare` checked them."""
-    return np.array([float(np.mean(case)) for case in scores], dtype=float)
+    if isinstance(scores, np.ndarray):
+        return scores.astype(float) if scores.ndim == 1 else scores.mean(axis=1, dtype=float)
+    number = (int, float, np.number)
+    means = [float(c) if isinstance(c, number) else sum(c) / len(c) for c in scores]
+    return np.array(means, dtype=float)
 
 
 def _labels(values: Labels, n_cases: int) -> FloatArray:
