@@ -155,7 +155,7 @@ def _labels(values: Labels, n_cases: int) -> FloatArray:
     out = np.array([math.nan if v is None else float(v) for v in values], dtype=float)
     bad = np.flatnonzero(~np.isnan(out) & ~((out >= 0) & (out <= 1)))
     if bad.size:
-        raise ValueError(f"case {bad[0]}: human label {out[bad[0]]!r} is not in [0, 1]")
+        raise ValueError(f"case {bad[0]}: human label {float(out[bad[0]])!r} is not in [0, 1]")
     return out
 
 
