@@ -47,7 +47,7 @@ from .stats_bootstrap import FloatArray, t_quantile
 
 __all__ = ["JudgeNoise", "PPIResult", "judge_noise_share", "judged_delta", "ppi_delta"]
 
-Labels = Sequence[float | None] | FloatArray
+HumanScores = Sequence[float | None] | FloatArray
 """Human scores in [0, 1] per case, None (or NaN) where the answer is not labelled."""
 
 _SHOWN = 5  # cases named in an error message
@@ -87,8 +87,8 @@ class PPIResult:
 def ppi_delta(
     judge_baseline: Scores,
     judge_candidate: Scores,
-    human_baseline: Labels,
-    human_candidate: Labels,
+    human_baseline: HumanScores,
+    human_candidate: HumanScores,
     *,
     confidence: float = 0.95,
     lam: float | None = None,
@@ -97,8 +97,9 @@ def ppi_delta(
 
     Judge scores as for `compare` (a case may hold the judge's repeats); human scores
     per case, None where unlabelled. `lam` fixes lambda (0: labelled cases only,
-    1: plain PPI); None tunes it. ValueError for a case labelled on one side only,
-    fewer labelled cases than `stats.min_pairs(confidence)`, or bad input.
+    1: plain PPI); None tunes it; with fewer than 2 unlabelled cases it is 0.
+    ValueError for a case labelled on one side only, fewer labelled cases than
+    `stats.min_pairs(confidence)`, or bad input.
     """
     judge_only = compare(judge_baseline, judge_candidate, confidence=confidence)
     judge = _case_means(judge_candidate) - _case_means(judge_baseline)
@@ -114,10 +115,13 @@ def ppi_delta(
     if lam is not None and not 0 <= lam <= 1:
         raise ValueError(f"lam must be in [0, 1], got {lam!r}")
     h, j_l, j_u = human[labelled], judge[labelled], judge[~labelled]
-    tuned = _tuned_lambda(h, j_l, j_u) if lam is None else float(lam)
-    mean = float(h.mean()) + (tuned * (float(j_u.mean()) - float(j_l.mean())) if j_u.size else 0.0)
+    if j_u.size < 2:  # (almost) every case labelled: nothing to impute, the labels alone
+        tuned, j_u = 0.0, np.zeros(2)
+    else:
+        tuned = _tuned_lambda(h, j_l, j_u) if lam is None else float(lam)
+    mean = float(h.mean()) + tuned * (float(j_u.mean()) - float(j_l.mean()))
     rect_var = max(_var(h - tuned * j_l), variance_floor(n, confidence)) / n
-    imp_var = tuned * tuned * _var(j_u) / j_u.size if j_u.size > 1 else 0.0
+    imp_var = tuned * tuned * _var(j_u) / j_u.size
     se = math.sqrt(rect_var + imp_var)
     df = _welch_df(rect_var, n, imp_var, j_u.size)
     half = t_quantile(df, confidence) * se
@@ -148,7 +152,7 @@ def _case_means(scores: Scores) -> FloatArray:
     return np.array(means, dtype=float)
 
 
-def _labels(values: Labels, n_cases: int) -> FloatArray:
+def _labels(values: HumanScores, n_cases: int) -> FloatArray:
     """Human scores as floats, NaN where unlabelled; ValueError for a length or a value off."""
     if len(values) != n_cases:
         raise ValueError(f"{len(values)} human labels for {n_cases} judged cases")
@@ -179,8 +183,6 @@ def _var(x: FloatArray) -> float:
 
 def _tuned_lambda(h: FloatArray, j_l: FloatArray, j_u: FloatArray) -> float:
     """The lam in [0, 1] minimising var_L(h - lam j) / n + lam² var_U(j) / (N - n)."""
-    if j_u.size < 2:
-        return 0.0
     n = h.size
     cov = float(np.cov(h, j_l, ddof=1)[0, 1])
     denominator = _var(j_l) + n * _var(j_u) / j_u.size
@@ -189,7 +191,7 @@ def _tuned_lambda(h: FloatArray, j_l: FloatArray, j_u: FloatArray) -> float:
 
 def _welch_df(a: float, n: int, b: float, m: int) -> int:
     """Welch-Satterthwaite df of a + b (variances of means of n and m cases), rounded down."""
-    if b == 0 or m < 2:
+    if b == 0:
         return n - 1
     return max(n - 1, math.floor((a + b) ** 2 / (a * a / (n - 1) + b * b / (m - 1))))
 
