@@ -50,7 +50,9 @@ def _run(bias: float, replications: int, seed: int, classical: bool) -> dict[str
     """Coverage of THETA and mean width of each interval; `classical` adds lam = 0's."""
     rng = np.random.default_rng(seed)
     hits = {"ppi": 0, "judge": 0, "labelled": 0}
-    widths = {"ppi": 0.0, "judge": 0.0, "labelled": 0.0, "labelled_t": 0.0}
+    widths = {"ppi": 0.0, "judge": 0.0, "labelled": 0.0} | (
+        {"labelled_t": 0.0} if classical else {}
+    )
     lam = 0.0
     for _ in range(replications):
         judge_b, judge_c, human_b, human_c = _suite(rng, bias)
