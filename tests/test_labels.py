@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelguard.labels import (
+from pytest_modelguard.suite.labels import (
     SHEET_COLUMNS,
     Answered,
     Label,

@@ -42,8 +42,8 @@ import numpy as np
 
 from . import stats
 from ._compare_t import t_upper_tail, variance_floor
+from .bootstrap import FloatArray, t_quantile
 from .compare import Comparison, Scores, compare
-from .stats_bootstrap import FloatArray, t_quantile
 
 __all__ = ["JudgeNoise", "PPIResult", "judge_noise_share", "judged_delta", "ppi_delta"]
 

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats as scipy_stats
 
-from .stats_bootstrap import FloatArray
+from .bootstrap import FloatArray
 
 __all__ = [
     "Agreement",
