@@ -454,6 +454,7 @@ def _on_sigint(stop: Stop) -> Callable[[], None]:
         stop.interrupts += 1
         if stop.interrupts > 1:
             stop.cancel()
+            sys.stderr.write("\nmodelguard: interrupted again: stopping now\n")
             return
         stop.reason = "not called: the run was interrupted"
         loop.call_later(INTERRUPT_GRACE_S, stop.cancel)
