@@ -56,6 +56,7 @@ __all__ = [
 Population = Literal["cases", "suite"]
 Final = Literal["fixed-n", "cs"]
 GRID_POINTS = 1001  # the delta grid: steps of 0.002 on [-1, 1]
+DRIFT_GRID_POINTS = 401  # steps of 0.005: a night bets on every case at once, and is saved
 _BET_CAP = 0.75  # a bet stakes at most this share of what keeps the capital positive
 _PRIOR_MEAN, _PRIOR_VAR = 0.5, 0.25  # WSR's pseudo-observation for the plug-in bet
 
@@ -138,7 +139,7 @@ class ConfidenceSequence:
             raise ValueError("deltas must lie in [-1, 1]")
         if self.n_total is not None and self.n + x.size > self.n_total:
             raise ValueError(f"more than the suite's {self.n_total} cases")
-        bets = self._bets(x, per_batch_bet)
+        bets, deviations = self._bets(x, per_batch_bet)
         m = self._means(x)  # (batch, grid): the mean each observation is tested against
         with np.errstate(divide="ignore", invalid="ignore"):
             up = np.minimum(bets[:, None], _BET_CAP / m)
@@ -148,25 +149,33 @@ class ConfidenceSequence:
         impossible = (m < 0) | (m > 1)  # WoR: no remaining cases can average to this m
         gain_up[impossible], gain_down[impossible] = np.inf, np.inf
         self._cross(gain_up, gain_down, per_batch_bet)
-        self._observe(x)
+        self.n += x.size
+        self.total += float(x.sum())
+        self.squares += float(deviations.sum())
 
-    def _bets(self, x: FloatArray, per_batch_bet: bool) -> FloatArray:
-        """WSR's predictable plug-in stakes, from the observations before each one."""
+    def _bets(self, x: FloatArray, per_batch_bet: bool) -> tuple[FloatArray, FloatArray]:
+        """WSR's predictable plug-in stakes, and each x's squared deviation from the mean before.
+
+        Stake i uses the mean and variance of x_1..x_{i-1} with a pseudo-observation
+        (mean 1/2, variance 1/4): sqrt(2 log(1 / tail) / (var i log(1 + i))). With
+        `per_batch_bet` the whole batch takes the stake of its first case, at its last i.
+        """
         t = self.n + np.arange(1, x.size + 1, dtype=float)
-        before = np.concatenate(([self.total], self.total + np.cumsum(x)[:-1]))
-        mean_before = (_PRIOR_MEAN + before) / t  # mu-hat_{t-1}, with the pseudo-observation
-        sq = (x - np.minimum(1, np.maximum(0, mean_before))) ** 2
-        var_before = (_PRIOR_VAR + self.squares + np.concatenate(([0.0], np.cumsum(sq)[:-1]))) / t
+        before = self.total + np.concatenate(([0.0], np.cumsum(x)[:-1]))
+        deviations = (x - (_PRIOR_MEAN + before) / t) ** 2
+        squares = self.squares + np.concatenate(([0.0], np.cumsum(deviations)[:-1]))
+        var_before = (_PRIOR_VAR + squares) / t
         if per_batch_bet:
             t = np.full(x.size, t[-1])
             var_before = np.full(x.size, var_before[0])
-        return np.sqrt(2 * math.log(1 / self.tail) / (var_before * t * np.log1p(t)))
+        bets = np.sqrt(2 * math.log(1 / self.tail) / (var_before * t * np.log1p(t)))
+        return bets, deviations
 
     def _means(self, x: FloatArray) -> FloatArray:
         """The grid's m for every observation: itself, or WoR's mean of the rest."""
         if self.n_total is None:
-            out: FloatArray = np.broadcast_to(self._m, (x.size, self._m.size))
-        return out
+            same: FloatArray = np.broadcast_to(self._m, (x.size, self._m.size))
+            return same
         seen = self.n + np.arange(x.size, dtype=float)
         before = self.total + np.concatenate(([0.0], np.cumsum(x)[:-1]))
         remaining = (self.n_total - seen)[:, None]
@@ -182,13 +191,6 @@ class ConfidenceSequence:
         self.log_up, self.log_down = paths_up[-1], paths_down[-1]
         self.out_low |= peak_up >= threshold
         self.out_high |= peak_down >= threshold
-
-    def _observe(self, x: FloatArray) -> None:
-        t = self.n + np.arange(1, x.size + 1, dtype=float)
-        means = np.minimum(1, (_PRIOR_MEAN + self.total + np.cumsum(x)) / t)
-        self.squares += float(np.sum((x - means) ** 2))
-        self.n += x.size
-        self.total += float(x.sum())
 
     def to_state(self) -> dict[str, Any]:
         """JSON-able state: `from_state` resumes the sequence exactly."""
@@ -288,7 +290,7 @@ class SequentialTest:
         candidates: int = 1,
         *,
         population: Population = "cases",
-        final: Final = "fixed-n",
+        final: Final = "cs",
     ) -> None:
         if gate not in ("regression", "non-inferiority"):
             raise ValueError(f"gate must be 'regression' or 'non-inferiority', got {gate!r}")
@@ -429,7 +431,9 @@ class DriftAccumulator:
         tail = (1 - confidence) / 4
         self.reference_error = _chernoff_error(means, tail)
         below, above = self.reference_error
-        self.cs = ConfidenceSequence(tail, boundaries=(0.0, -below, above))
+        self.cs = ConfidenceSequence(
+            tail, boundaries=(0.0, -below, above), points=DRIFT_GRID_POINTS
+        )
         self.nights = 0
 
     def add_night(self, scores: Scores) -> DriftLook:
