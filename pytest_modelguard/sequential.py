@@ -277,8 +277,11 @@ class SequentialTest:
       own is far below its bound, and bench_sequential.py measures the sum. A run
       continuing an earlier one (or judged again later) must use "cs".
 
-    The fixed-n interval is narrower than the sequence at every n, so a run settled by
-    the sequence could also have been settled by the fixed-n gate had it stopped there.
+    The sequence is wider than the fixed-n interval at the same n (the price of being
+    valid at every look; tests check it), but it is not always around it: the running
+    intersection keeps an end an early look set. What carries over to the full run is
+    the error rate, not the verdict case by case: a settled verdict is wrong with
+    probability at most the gate's tail, however many looks were taken.
     """
 
     def __init__(
