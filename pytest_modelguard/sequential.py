@@ -7,16 +7,17 @@ grid, two capital processes bet against "the mean is m":
 
     K+(m) = prod (1 + l+ (x_i - m)),   K-(m) = prod (1 - l- (x_i - m)),
 
-with predictable plug-in bets l_i (WSR's lambda^PrPl: from the mean and variance of
-the earlier x, sqrt(2 log(1 / tail) / (var t log(1 + t))), capped at 3/4 of what keeps
-every factor positive). Under the mean m each is a nonnegative martingale, so by
-Ville's inequality it ever reaches 1 / tail with probability at most `tail`: m is
-dropped for good (running intersection) once K+ (the lower end) or K- (the upper
-end) crosses. Each side has its own `tail`: like `compare`, a two-sided interval at
-`confidence` puts (1 - confidence) / 2 on each side, split over the candidates
-(Bonferroni). Both capitals are monotone in m, so the kept set is an interval; the
-grid (1,001 points, and the gate's boundaries exactly) reports each end rounded
-outwards to the next grid point.
+with predictable plug-in bets l_i (WSR's lambda^PrPl: from the mean and variance of the
+earlier x, sqrt(2 log(1 / tail) / (var t log(1 + t))), capped at 3/4 of what keeps every
+factor positive; with a known suite of N cases t log(1 + t) stops growing at N / 2,
+which settles verdicts near there sooner). Under the mean m each is a nonnegative
+martingale, so by Ville's inequality it ever reaches 1 / tail with probability at most
+`tail`: m is dropped for good (running intersection) once K+ (the lower end) or K- (the
+upper end) crosses. Each side has its own `tail`: like `compare`, a two-sided interval
+at `confidence` puts (1 - confidence) / 2 on each side, split over the candidates
+(Bonferroni). Both capitals are monotone in m, so the kept set is an interval; the grid
+(1,001 points, and the gate's boundaries exactly) reports each end rounded outwards to
+the next grid point.
 
 Cases are the unit and, asked in a random order (`ask_order`), are draws from the
 population the suite samples, the same estimand as the fixed-n `compare`: so the
@@ -90,13 +91,14 @@ class ConfidenceSequence:
         *,
         boundaries: Iterable[float] = (),
         n_total: int | None = None,
+        horizon: float | None = None,
         points: int = GRID_POINTS,
     ) -> None:
         if not 0 < tail < 0.5:
             raise ValueError(f"tail must be in (0, 0.5), got {tail!r}")
         if n_total is not None and n_total < 1:
             raise ValueError(f"n_total must be a positive number of cases, got {n_total!r}")
-        self.tail, self.n_total = tail, n_total
+        self.tail, self.n_total, self.horizon = tail, n_total, horizon
         grid = np.union1d(np.linspace(-1.0, 1.0, points), np.asarray(list(boundaries), float))
         self.grid: FloatArray = grid[(grid >= -1) & (grid <= 1)]
         self._m = (self.grid + 1) / 2
@@ -159,6 +161,8 @@ class ConfidenceSequence:
         Stake i uses the mean and variance of x_1..x_{i-1} with a pseudo-observation
         (mean 1/2, variance 1/4): sqrt(2 log(1 / tail) / (var i log(1 + i))). With
         `per_batch_bet` the whole batch takes the stake of its first case, at its last i.
+        With a `horizon`, i log(1 + i) stops growing there: the stakes then stay tuned
+        to settle near that many cases (still predictable, so still valid).
         """
         t = self.n + np.arange(1, x.size + 1, dtype=float)
         before = self.total + np.concatenate(([0.0], np.cumsum(x)[:-1]))
@@ -168,7 +172,10 @@ class ConfidenceSequence:
         if per_batch_bet:
             t = np.full(x.size, t[-1])
             var_before = np.full(x.size, var_before[0])
-        bets = np.sqrt(2 * math.log(1 / self.tail) / (var_before * t * np.log1p(t)))
+        spread = t * np.log1p(t)
+        if self.horizon is not None:
+            spread = np.minimum(spread, self.horizon)
+        bets = np.sqrt(2 * math.log(1 / self.tail) / (var_before * spread))
         return bets, deviations
 
     def _means(self, x: FloatArray) -> FloatArray:
@@ -197,6 +204,7 @@ class ConfidenceSequence:
         return {
             "tail": self.tail,
             "n_total": self.n_total,
+            "horizon": self.horizon,
             "grid": self.grid.tolist(),
             "n": self.n,
             "total": self.total,
@@ -210,7 +218,7 @@ class ConfidenceSequence:
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> ConfidenceSequence:
         """The sequence `to_state` saved."""
-        cs = cls(state["tail"], n_total=state["n_total"], points=2)
+        cs = cls(state["tail"], n_total=state["n_total"], horizon=state["horizon"], points=2)
         cs.grid = np.asarray(state["grid"], float)
         cs._m = (cs.grid + 1) / 2
         cs.n, cs.total, cs.squares = int(state["n"]), float(state["total"]), state["squares"]
@@ -309,7 +317,10 @@ class SequentialTest:
         self.n_total, self.candidates, self.final = n_total, candidates, final
         tail = (1 - confidence) / 2 / candidates
         wor = n_total if population == "suite" else None
-        self.cs = ConfidenceSequence(tail, boundaries=(0.0, -margin, margin), n_total=wor)
+        horizon = None if n_total is None else n_total / 2
+        self.cs = ConfidenceSequence(
+            tail, boundaries=(0.0, -margin, margin), n_total=wor, horizon=horizon
+        )
         self._deltas: list[FloatArray] = []
         self._binary = True
         self._look = self._judge()
