@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -326,11 +325,8 @@ def main() -> None:
         f"verdicts agree with compare_family {result['agree']:.1%}, calls {result['calls']:.1%} "
         f"of the full run's on average, {result['worst_calls']:.1%} at worst"
     )
-    by_population: dict[str, Callable[[], float]] = {
-        pop: (lambda pop=pop: suite_mean_false_regression(args.reps // 4, args.seed, pop))
-        for pop in ("cases", "suite")
-    }
-    rates = {pop: f() for pop, f in by_population.items()}
+    populations: tuple[Population, ...] = ("cases", "suite")
+    rates = {pop: suite_mean_false_regression(args.reps // 4, args.seed, pop) for pop in populations}
     print(
         "A/A, binary 0.9 N 300, regression gate without futility, every look to the end: "
         f"P(regression) {rates['cases']:.2%} (cases) vs {rates['suite']:.2%} (suite, WoR)"

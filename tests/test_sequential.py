@@ -185,7 +185,7 @@ def test_the_end_of_the_suite_falls_back_as_configured() -> None:
     exactly compare()'s verdict on every case."""
     deltas = ternary(150, 5, worse=0.1, better=0.04)
     for gate in ("regression", "non-inferiority"):
-        test = SequentialTest(gate, 0.05, n_total=150)  # type: ignore[arg-type]
+        test = SequentialTest(gate, 0.05, n_total=150)
         run(test, deltas)
         assert test.look.decided_by == "end"
         assert test.look.verdict == ("pass" if gate == "regression" else "not-non-inferior")
