@@ -326,7 +326,8 @@ def main() -> None:
         f"of the full run's on average, {result['worst_calls']:.1%} at worst"
     )
     populations: tuple[Population, ...] = ("cases", "suite")
-    rates = {pop: suite_mean_false_regression(args.reps // 4, args.seed, pop) for pop in populations}
+    runs = args.reps // 4
+    rates = {pop: suite_mean_false_regression(runs, args.seed, pop) for pop in populations}
     print(
         "A/A, binary 0.9 N 300, regression gate without futility, every look to the end: "
         f"P(regression) {rates['cases']:.2%} (cases) vs {rates['suite']:.2%} (suite, WoR)"
