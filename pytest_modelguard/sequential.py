@@ -20,12 +20,12 @@ at `confidence` puts (1 - confidence) / 2 on each side, split over the candidate
 the next grid point.
 
 Cases are the unit and, asked in a random order (`ask_order`), are draws from the
-population the suite samples, the same estimand as the fixed-n `compare`: so the
-sequence is valid at every look and a verdict settled early is one the fixed-n test
-could also give. `population="suite"` instead covers the mean over the suite's own N
-cases (without replacement: the m of the i-th case is (N m - sum of earlier x) /
-(N - i + 1)); it shrinks to a point at the last case, which is right for that finite
-mean but claims far more than the full run could about the model, so it is opt-in.
+population the suite samples, the same estimand as the fixed-n `compare`, and the
+sequence is valid for it at every look, however many. `population="suite"` instead
+covers the mean over the suite's own N cases (without replacement: the m of the i-th
+case is (N m - sum of earlier x) / (N - i + 1)); it closes on that mean at the last
+case, which is right for the N recorded answers but claims far more than the full run
+could about the model, so it is opt-in.
 
 `DriftAccumulator` carries the same kind of sequence from night to night against one
 fixed reference run, with the reference run's own noise bounded separately.
@@ -281,9 +281,9 @@ class SequentialTest:
     - at the last case (`n_total`) while still open: `final="fixed-n"` gives
       `compare`'s verdict on every case, at confidence 1 - (1 - confidence) / k;
       `final="cs"` the gate's default. The fixed-n fallback is a second chance to
-      reject, so its error is the sequence's plus the fixed-n test's; the sequence's
-      own is far below its bound, and bench_sequential.py measures the sum. A run
-      continuing an earlier one (or judged again later) must use "cs".
+      reject, so its error is the sequence's plus the fixed-n test's
+      (bench_sequential.py measures the sum above the nominal rate: hence the
+      default "cs"). A run continuing an earlier one must use "cs".
 
     The sequence is wider than the fixed-n interval at the same n (the price of being
     valid at every look; tests check it), but it is not always around it: the running
@@ -427,13 +427,14 @@ class DriftAccumulator:
     are independent given the reference answers, with mean theta = mean_i(q_i) -
     mean_i(r_i): the model's expected score now minus the reference run's realised
     scores. A confidence sequence over nights covers theta (one stake per night,
-    judged at the night's end; `ConfidenceSequence(per_batch_bet=True)`) at tail/2
-    per side. But theta is not the drift: the reference run's own luck,
+    judged at the night's end; `ConfidenceSequence(per_batch_bet=True)`) at
+    (1 - confidence) / 4 per side. But theta is not the drift: the reference run's own luck,
     mean_i(r_i) - mean_i(p_i), never averages out however many nights come, and
     ignoring it gives an unchanged model a false "degraded" about half the time in
     the long run. It is bounded once, by the Chernoff-Hoeffding bound for a mean of
     N independent scores in [0, 1] (any spread of per-case means: Hoeffding 1963,
-    Thm 1) at the other tail/2; the drift interval is theta's plus that bound.
+    Thm 1) at the other (1 - confidence) / 4; the drift interval is theta's plus
+    that bound. The nights must ask the reference's cases, all of them.
     """
 
     def __init__(self, reference: Scores, confidence: float = 0.95) -> None:
