@@ -1,0 +1,525 @@
+"""Anytime-valid verdicts: stop asking once the answer is settled, look as often as you like.
+
+The core is a betting confidence sequence (Waudby-Smith & Ramdas 2023, JRSS-B,
+"Estimating means of bounded random variables by betting") for the mean paired delta
+d = candidate - baseline in [-1, 1], read as x = (d + 1) / 2 in [0, 1]. For each m on a
+grid, two capital processes bet against "the mean is m":
+
+    K+(m) = prod (1 + l+ (x_i - m)),   K-(m) = prod (1 - l- (x_i - m)),
+
+with predictable plug-in bets l_i (WSR's lambda^PrPl: from the mean and variance of the
+earlier x, sqrt(2 log(1 / tail) / (var t log(1 + t))), capped at 3/4 of what keeps every
+factor positive; with a known suite of N cases t log(1 + t) stops growing at N / 2,
+which settles verdicts near there sooner). Under the mean m each is a nonnegative
+martingale, so by Ville's inequality it ever reaches 1 / tail with probability at most
+`tail`: m is dropped for good (running intersection) once K+ (the lower end) or K- (the
+upper end) crosses. Each side has its own `tail`: like `compare`, a two-sided interval
+at `confidence` puts (1 - confidence) / 2 on each side, split over the candidates
+(Bonferroni). Both capitals are monotone in m, so the kept set is an interval; the grid
+(1,001 points, and the gate's boundaries exactly) reports each end rounded outwards to
+the next grid point.
+
+Cases are the unit and, asked in a random order (`ask_order`), are draws from the
+population the suite samples, the same estimand as the fixed-n `compare`, and the
+sequence is valid for it at every look, however many. `population="suite"` instead
+covers the mean over the suite's own N cases (without replacement: the m of the i-th
+case is (N m - sum of earlier x) / (N - i + 1)); it closes on that mean at the last
+case, which is right for the N recorded answers but claims far more than the full run
+could about the model, so it is opt-in.
+
+`DriftAccumulator` carries the same kind of sequence from night to night against one
+fixed reference run, with the reference run's own noise bounded separately.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from .compare import Scores, _deltas, compare
+from .stats_bootstrap import FloatArray
+from .vocabulary import Gate
+
+__all__ = [
+    "ConfidenceSequence",
+    "DriftAccumulator",
+    "DriftLook",
+    "Look",
+    "SequentialTest",
+    "ask_order",
+]
+
+Population = Literal["cases", "suite"]
+Final = Literal["fixed-n", "cs"]
+GRID_POINTS = 1001  # the delta grid: steps of 0.002 on [-1, 1]
+DRIFT_GRID_POINTS = 401  # steps of 0.005: a night bets on every case at once, and is saved
+_BET_CAP = 0.75  # a bet stakes at most this share of what keeps the capital positive
+_PRIOR_MEAN, _PRIOR_VAR = 0.5, 0.25  # WSR's pseudo-observation for the plug-in bet
+
+
+def ask_order(case_keys: Iterable[str], seed: int) -> list[str]:
+    """The case keys in a seeded random order, each placed by a hash of (seed, key).
+
+    Stable: a rerun asks the same cases first, and cases added to the suite slot in
+    without moving the others relative to each other.
+    """
+
+    def rank(key: str) -> bytes:
+        return hashlib.sha256(f"{seed}\0{key}".encode()).digest()
+
+    return sorted(case_keys, key=rank)
+
+
+class ConfidenceSequence:
+    """Betting confidence sequence for the mean of deltas in [-1, 1], `tail` per side.
+
+    `update` takes the next deltas in the order they were observed; `low` and `high`
+    are the interval after all of them (the intersection over every time so far).
+    With `per_batch_bet` a whole batch bets one predictable stake and is only
+    judged at its end: valid when the batch's deltas are independent but not equally
+    distributed (a night's cases against a fixed reference run).
+    """
+
+    def __init__(
+        self,
+        tail: float,
+        *,
+        boundaries: Iterable[float] = (),
+        n_total: int | None = None,
+        horizon: float | None = None,
+        points: int = GRID_POINTS,
+    ) -> None:
+        if not 0 < tail < 0.5:
+            raise ValueError(f"tail must be in (0, 0.5), got {tail!r}")
+        if n_total is not None and n_total < 1:
+            raise ValueError(f"n_total must be a positive number of cases, got {n_total!r}")
+        self.tail, self.n_total, self.horizon = tail, n_total, horizon
+        grid = np.union1d(np.linspace(-1.0, 1.0, points), np.asarray(list(boundaries), float))
+        self.grid: FloatArray = grid[(grid >= -1) & (grid <= 1)]
+        self._m = (self.grid + 1) / 2
+        self.n, self.total, self.squares = 0, 0.0, 0.0
+        size = self.grid.size
+        self.log_up, self.log_down = np.zeros(size), np.zeros(size)
+        self.out_low, self.out_high = np.zeros(size, bool), np.zeros(size, bool)
+
+    @property
+    def method(self) -> str:
+        return "betting-cs" if self.n_total is None else "betting-cs-wor"
+
+    @property
+    def low(self) -> float:
+        """The lower end, rounded down to the grid (-1 while nothing is excluded)."""
+        kept = np.flatnonzero(~self.out_low)
+        return float(self.grid[kept[0] - 1]) if kept.size and kept[0] > 0 else -1.0
+
+    @property
+    def high(self) -> float:
+        """The upper end, rounded up to the grid (1 while nothing is excluded)."""
+        kept = np.flatnonzero(~self.out_high)
+        last = self.grid.size - 1
+        return float(self.grid[kept[-1] + 1]) if kept.size and kept[-1] < last else 1.0
+
+    def excludes_at_or_below(self, boundary: float) -> bool:
+        """Whether every delta <= `boundary` is out: the lower end is above it."""
+        return bool(self.out_low[self.grid <= boundary].all())
+
+    def excludes_at_or_above(self, boundary: float) -> bool:
+        """Whether every delta >= `boundary` is out: the upper end is below it."""
+        return bool(self.out_high[self.grid >= boundary].all())
+
+    def update(self, deltas: FloatArray, *, per_batch_bet: bool = False) -> None:
+        """Bet on the next deltas (in observed order) and drop every m that crossed."""
+        x = (np.asarray(deltas, float).ravel() + 1) / 2
+        if x.size == 0:
+            return
+        if not np.all((x >= 0) & (x <= 1)):
+            raise ValueError("deltas must lie in [-1, 1]")
+        if self.n_total is not None and self.n + x.size > self.n_total:
+            raise ValueError(f"more than the suite's {self.n_total} cases")
+        bets, deviations = self._bets(x, per_batch_bet)
+        m = self._means(x)  # (batch, grid): the mean each observation is tested against
+        with np.errstate(divide="ignore", invalid="ignore"):
+            up = np.minimum(bets[:, None], _BET_CAP / m)
+            down = np.minimum(bets[:, None], _BET_CAP / (1 - m))
+            gain_up = np.log1p(up * (x[:, None] - m))
+            gain_down = np.log1p(-down * (x[:, None] - m))
+        impossible = (m < 0) | (m > 1)  # WoR: no remaining cases can average to this m
+        gain_up[impossible], gain_down[impossible] = np.inf, np.inf
+        self._cross(gain_up, gain_down, per_batch_bet)
+        self.n += x.size
+        self.total += float(x.sum())
+        self.squares += float(deviations.sum())
+
+    def _bets(self, x: FloatArray, per_batch_bet: bool) -> tuple[FloatArray, FloatArray]:
+        """WSR's predictable plug-in stakes, and each x's squared deviation from the mean before.
+
+        Stake i uses the mean and variance of x_1..x_{i-1} with a pseudo-observation
+        (mean 1/2, variance 1/4): sqrt(2 log(1 / tail) / (var i log(1 + i))). With
+        `per_batch_bet` the whole batch takes the stake of its first case, at its last i.
+        With a `horizon`, i log(1 + i) stops growing there: the stakes then stay tuned
+        to settle near that many cases (still predictable, so still valid).
+        """
+        t = self.n + np.arange(1, x.size + 1, dtype=float)
+        before = self.total + np.concatenate(([0.0], np.cumsum(x)[:-1]))
+        deviations = (x - (_PRIOR_MEAN + before) / t) ** 2
+        squares = self.squares + np.concatenate(([0.0], np.cumsum(deviations)[:-1]))
+        var_before = (_PRIOR_VAR + squares) / t
+        if per_batch_bet:
+            t = np.full(x.size, t[-1])
+            var_before = np.full(x.size, var_before[0])
+        spread = t * np.log1p(t)
+        if self.horizon is not None:
+            spread = np.minimum(spread, self.horizon)
+        bets = np.sqrt(2 * math.log(1 / self.tail) / (var_before * spread))
+        return bets, deviations
+
+    def _means(self, x: FloatArray) -> FloatArray:
+        """The grid's m for every observation: itself, or WoR's mean of the rest."""
+        if self.n_total is None:
+            same: FloatArray = np.broadcast_to(self._m, (x.size, self._m.size))
+            return same
+        seen = self.n + np.arange(x.size, dtype=float)
+        before = self.total + np.concatenate(([0.0], np.cumsum(x)[:-1]))
+        remaining = (self.n_total - seen)[:, None]
+        return (self.n_total * self._m[None, :] - before[:, None]) / remaining
+
+    def _cross(self, gain_up: FloatArray, gain_down: FloatArray, per_batch_bet: bool) -> None:
+        """Add the log gains; an m is out once either capital reaches 1 / tail."""
+        threshold = math.log(1 / self.tail)
+        paths_up = self.log_up + np.cumsum(gain_up, axis=0)
+        paths_down = self.log_down + np.cumsum(gain_down, axis=0)
+        peak_up = paths_up[-1] if per_batch_bet else paths_up.max(axis=0)
+        peak_down = paths_down[-1] if per_batch_bet else paths_down.max(axis=0)
+        self.log_up, self.log_down = paths_up[-1], paths_down[-1]
+        self.out_low |= peak_up >= threshold
+        self.out_high |= peak_down >= threshold
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-able state: `from_state` resumes the sequence exactly."""
+        return {
+            "tail": self.tail,
+            "n_total": self.n_total,
+            "horizon": self.horizon,
+            "grid": self.grid.tolist(),
+            "n": self.n,
+            "total": self.total,
+            "squares": self.squares,
+            "log_up": _finite(self.log_up),
+            "log_down": _finite(self.log_down),
+            "out_low": self.out_low.tolist(),
+            "out_high": self.out_high.tolist(),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> ConfidenceSequence:
+        """The sequence `to_state` saved."""
+        cs = cls(state["tail"], n_total=state["n_total"], horizon=state["horizon"], points=2)
+        cs.grid = np.asarray(state["grid"], float)
+        cs._m = (cs.grid + 1) / 2
+        cs.n, cs.total, cs.squares = int(state["n"]), float(state["total"]), state["squares"]
+        cs.log_up = np.asarray(state["log_up"], float)
+        cs.log_down = np.asarray(state["log_down"], float)
+        cs.out_low = np.asarray(state["out_low"], bool)
+        cs.out_high = np.asarray(state["out_high"], bool)
+        return cs
+
+
+def _finite(values: FloatArray) -> list[float]:
+    """Log capitals for JSON: an excluded m's +inf (or nan) becomes a large finite number."""
+    out: list[float] = np.nan_to_num(values, nan=1e300, posinf=1e300, neginf=-1e300).tolist()
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """One candidate after a batch: the interval so far and whether the verdict is settled.
+
+    `verdict` is None while open, else "regression", "pass" or "not-non-inferior".
+    `decided_by`: "sequence" (the confidence sequence settled it), "fixed-n"
+    (the suite ran out and `compare` on every case decided) or "end" (the suite
+    ran out: the gate's default, pass for regression, not-non-inferior for NI).
+    `ci_low` / `ci_high` are the sequence's (valid at every look), `confidence`
+    its two-sided level after the split over candidates.
+    """
+
+    settled: bool
+    verdict: str | None
+    decided_by: str | None
+    reason: str
+    ci_low: float
+    ci_high: float
+    mean: float
+    n_seen: int
+    n_total: int | None
+    method: str
+    confidence: float
+    gate: str
+    margin: float
+
+    def to_dict(self) -> dict[str, float | int | str | bool | None]:
+        """Every field, JSON-safe."""
+        return asdict(self)
+
+
+class SequentialTest:
+    """One candidate against the baseline, batch by batch, until its verdict is settled.
+
+    Settling rules (the sequence's ends, each side at (1 - confidence) / (2 k)):
+
+    - regression gate: "regression" once the upper end is below 0; "pass" once the
+      lower end is above -margin (margin > 0): a drop of `margin` is ruled out, which
+      is what the run is sized to detect (`cases_needed`), so more cases could at
+      most show a smaller drop than the run was asked to find.
+    - non-inferiority: "pass" once the lower end is above -margin; "not-non-inferior"
+      once the upper end is below -margin: the candidate is then shown worse than the
+      margin, and no number of further cases can pass it (futility).
+    - at the last case (`n_total`) while still open: `final="fixed-n"` gives
+      `compare`'s verdict on every case, at confidence 1 - (1 - confidence) / k;
+      `final="cs"` the gate's default. The fixed-n fallback is a second chance to
+      reject, so its error is the sequence's plus the fixed-n test's
+      (bench_sequential.py measures the sum above the nominal rate: hence the
+      default "cs"). A run continuing an earlier one must use "cs".
+
+    The sequence is wider than the fixed-n interval at the same n (the price of being
+    valid at every look; tests check it), but it is not always around it: the running
+    intersection keeps an end an early look set. What carries over to the full run is
+    the error rate, not the verdict case by case: a settled verdict is wrong with
+    probability at most the gate's tail, however many looks were taken.
+    """
+
+    def __init__(
+        self,
+        gate: Gate = "regression",
+        margin: float = 0.0,
+        confidence: float = 0.95,
+        n_total: int | None = None,
+        candidates: int = 1,
+        *,
+        population: Population = "cases",
+        final: Final = "cs",
+    ) -> None:
+        if gate not in ("regression", "non-inferiority"):
+            raise ValueError(f"gate must be 'regression' or 'non-inferiority', got {gate!r}")
+        if not 0 <= margin < 1 or (gate == "non-inferiority" and margin <= 0):
+            raise ValueError(f"margin must be in [0, 1) (> 0 for non-inferiority), got {margin}")
+        if not 0 < confidence < 1 or candidates < 1:
+            raise ValueError("confidence must be in (0, 1) and candidates at least 1")
+        if population == "suite" and n_total is None:
+            raise ValueError("population 'suite' needs n_total")
+        if final not in ("fixed-n", "cs") or population not in ("cases", "suite"):
+            raise ValueError(f"bad final {final!r} or population {population!r}")
+        self.gate, self.margin, self.confidence = gate, margin, confidence
+        self.n_total, self.candidates, self.final = n_total, candidates, final
+        tail = (1 - confidence) / 2 / candidates
+        wor = n_total if population == "suite" else None
+        horizon = None if n_total is None else n_total / 2
+        self.cs = ConfidenceSequence(
+            tail, boundaries=(0.0, -margin, margin), n_total=wor, horizon=horizon
+        )
+        self._deltas: list[FloatArray] = []
+        self._binary = True
+        self._look = self._judge()
+
+    @property
+    def look(self) -> Look:
+        return self._look
+
+    def update(self, baseline: Scores, candidate: Scores) -> Look:
+        """The next batch of cases in asking order: per-case scores (or their repeats)."""
+        if self._look.settled:
+            raise ValueError(f"already settled: {self._look.reason}")
+        if len(baseline) == 0 and len(candidate) == 0:
+            return self._look
+        deltas, binary = _deltas(baseline, candidate)
+        if self.n_total is not None and self.cs.n + deltas.size > self.n_total:
+            raise ValueError(f"more than the suite's {self.n_total} cases")
+        self.cs.update(deltas)
+        self._binary = self._binary and binary
+        if self.final == "fixed-n":  # kept only for the fallback at the last case
+            self._deltas.append(deltas)
+        self._look = self._judge()
+        return self._look
+
+    def _judge(self) -> Look:
+        cs, margin = self.cs, self.margin
+        verdict, reason = None, f"open after {cs.n} cases"
+        if self.gate == "regression" and cs.excludes_at_or_above(0.0):
+            verdict, reason = "regression", "the sequence's upper end is below 0"
+        elif cs.n and margin > 0 and cs.excludes_at_or_below(-margin):
+            verdict, reason = "pass", f"the sequence's lower end is above -{margin:g}"
+        elif self.gate == "non-inferiority" and cs.excludes_at_or_above(-margin):
+            verdict, reason = "not-non-inferior", f"the sequence's upper end is below -{margin:g}"
+        decided_by = None if verdict is None else "sequence"
+        if verdict is None and self.n_total is not None and cs.n >= self.n_total:
+            verdict, decided_by, reason = self._at_the_end()
+        if verdict is not None and decided_by == "sequence":
+            reason = f"verdict settled after {cs.n} of {self.n_total or '?'} cases: {reason}"
+        return self._make_look(verdict, decided_by, reason)
+
+    def _at_the_end(self) -> tuple[str, str, str]:
+        """The verdict when the suite runs out with the sequence still open."""
+        if self.final == "cs":
+            verdict = "pass" if self.gate == "regression" else "not-non-inferior"
+            return verdict, "end", "the suite ran out with the sequence open"
+        deltas = np.concatenate(self._deltas)
+        # pairs with these deltas (and, for 0/1 scores, the same Tango counts)
+        base, cand = np.maximum(-deltas, 0.0), np.maximum(deltas, 0.0)
+        result = compare(
+            base,
+            cand,
+            gate=self.gate,
+            margin=self.margin,
+            confidence=1 - (1 - self.confidence) / self.candidates,
+            method="auto" if self._binary else "t",
+        )
+        return result.verdict, "fixed-n", f"the fixed-n test on all {deltas.size} cases"
+
+    def _make_look(self, verdict: str | None, decided_by: str | None, reason: str) -> Look:
+        cs = self.cs
+        return Look(
+            settled=verdict is not None,
+            verdict=verdict,
+            decided_by=decided_by,
+            reason=reason,
+            ci_low=cs.low,
+            ci_high=cs.high,
+            mean=2 * cs.total / cs.n - 1 if cs.n else 0.0,
+            n_seen=cs.n,
+            n_total=self.n_total,
+            method=cs.method,
+            confidence=1 - 2 * cs.tail,
+            gate=self.gate,
+            margin=self.margin,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DriftLook:
+    """Nights so far against the reference run: the delta's interval and the status.
+
+    `status` is "degraded" (upper end below 0), "improved" (lower end above 0) or
+    "steady"; the interval is valid over every night at once.
+    """
+
+    status: str
+    ci_low: float
+    ci_high: float
+    nights: int
+    n_cases: int
+    reference_error: tuple[float, float]
+    method: str
+    confidence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-safe."""
+        return asdict(self)
+
+
+class DriftAccumulator:
+    """Nightly runs against one fixed reference run: false "degraded" <= (1 - confidence) / 2.
+
+    A night's per-case deltas (night - reference, the same cases in the same order)
+    are independent given the reference answers, with mean theta = mean_i(q_i) -
+    mean_i(r_i): the model's expected score now minus the reference run's realised
+    scores. A confidence sequence over nights covers theta (one stake per night,
+    judged at the night's end; `ConfidenceSequence(per_batch_bet=True)`) at
+    (1 - confidence) / 4 per side. But theta is not the drift: the reference run's own luck,
+    mean_i(r_i) - mean_i(p_i), never averages out however many nights come, and
+    ignoring it gives an unchanged model a false "degraded" about half the time in
+    the long run. It is bounded once, by the Chernoff-Hoeffding bound for a mean of
+    N independent scores in [0, 1] (any spread of per-case means: Hoeffding 1963,
+    Thm 1) at the other (1 - confidence) / 4; the drift interval is theta's plus
+    that bound. The nights must ask the reference's cases, all of them.
+    """
+
+    def __init__(self, reference: Scores, confidence: float = 0.95) -> None:
+        if not 0 < confidence < 1:
+            raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+        means, _ = _deltas(np.zeros(len(reference)), reference)
+        self.reference: FloatArray = means
+        self.confidence = confidence
+        tail = (1 - confidence) / 4
+        self.reference_error = _chernoff_error(means, tail)
+        below, above = self.reference_error
+        self.cs = ConfidenceSequence(
+            tail, boundaries=(0.0, -below, above), points=DRIFT_GRID_POINTS
+        )
+        self.nights = 0
+
+    def add_night(self, scores: Scores) -> DriftLook:
+        """This night's per-case scores, in the reference's case order."""
+        if len(scores) != self.reference.size:
+            raise ValueError(f"{len(scores)} cases tonight, {self.reference.size} in the reference")
+        night, _ = _deltas(np.zeros(len(scores)), scores)
+        self.cs.update(night - self.reference, per_batch_bet=True)
+        self.nights += 1
+        return self.look
+
+    @property
+    def look(self) -> DriftLook:
+        """The drift interval: theta's sequence widened by the reference run's error."""
+        below, above = self.reference_error  # mean(r) - mean(p) lies in [-above, below]
+        low, high = max(-1.0, self.cs.low - above), min(1.0, self.cs.high + below)
+        if self.nights and self.cs.excludes_at_or_above(-below):
+            status = "degraded"
+        elif self.nights and self.cs.excludes_at_or_below(above):
+            status = "improved"
+        else:
+            status = "steady"
+        return DriftLook(
+            status=status,
+            ci_low=low,
+            ci_high=high,
+            nights=self.nights,
+            n_cases=self.reference.size,
+            reference_error=self.reference_error,
+            method="betting-cs-nightly+chernoff-reference",
+            confidence=self.confidence,
+        )
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-able state to carry to the next night."""
+        return {
+            "reference": self.reference.tolist(),
+            "confidence": self.confidence,
+            "nights": self.nights,
+            "cs": self.cs.to_state(),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> DriftAccumulator:
+        """The accumulator `to_state` saved."""
+        drift = cls(state["reference"], state["confidence"])
+        drift.nights = int(state["nights"])
+        drift.cs = ConfidenceSequence.from_state(state["cs"])
+        return drift
+
+
+def _chernoff_error(scores: FloatArray, tail: float) -> tuple[float, float]:
+    """How far below and above its expectation a mean of independent [0, 1] scores may be.
+
+    {p: n KL(mean || p) <= log(1 / tail)} on each side (bisection): the expectation
+    lies within [mean - above, mean + below] except with probability `tail` per side.
+    """
+    n, mean = scores.size, float(scores.mean())
+    budget = math.log(1 / tail) / n
+
+    def kl(a: float, p: float) -> float:
+        left = a * math.log(a / p) if a > 0 else 0.0
+        right = (1 - a) * math.log((1 - a) / (1 - p)) if a < 1 else 0.0
+        return left + right
+
+    def bound(inside: float, outside: float) -> float:
+        for _ in range(60):
+            middle = (inside + outside) / 2
+            inside, outside = (middle, outside) if kl(mean, middle) <= budget else (inside, middle)
+        return outside
+
+    low_p = bound(mean, 0.0) if mean > 0 else 0.0
+    high_p = bound(mean, 1.0) if mean < 1 else 1.0
+    return mean - low_p, high_p - mean
