@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pytest_modelguard.compare import compare, compare_family
-from pytest_modelguard.sequential import (
+from pytest_modelguard.verdict.compare import compare, compare_family
+from pytest_modelguard.verdict.sequential import (
     ConfidenceSequence,
     DriftAccumulator,
     Look,

@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from pytest_modelguard.compare import compare
-from pytest_modelguard.sequential import (
+from pytest_modelguard.verdict.compare import compare
+from pytest_modelguard.verdict.sequential import (
     ConfidenceSequence,
     DriftAccumulator,
     SequentialTest,

@@ -41,9 +41,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..core.vocabulary import Gate
+from .bootstrap import FloatArray
 from .compare import Scores, _deltas, compare
-from .stats_bootstrap import FloatArray
-from .vocabulary import Gate
 
 __all__ = [
     "ConfidenceSequence",
