@@ -67,7 +67,7 @@ class ModelguardSession:
     unsaved: str | None = None  # --modelguard-save: why this run was not kept
     started: float = field(default_factory=time.time)  # xdist workers get the controller's
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # xdist: the controller's
-    baseline_outputs: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
+    baseline_outputs: dict[tuple[str, str, str], Completion | None] = field(default_factory=dict)
     suite_cases: dict[tuple[str, str], str] = field(default_factory=dict)  # → the file
     notes: list[str] = field(default_factory=list)  # what the run must tell (unsaved answers)
 
@@ -263,8 +263,8 @@ class ModelguardSession:
             unit=case.unit if case else "",
         )
 
-    def _baseline_output(self, case: Case) -> str | None:
-        """The baseline's answer text to ``case``, looked up once per case."""
+    def _baseline_output(self, case: Case) -> Completion | None:
+        """The baseline's answer to ``case``, looked up once per case."""
         where = (case.path, case.suite, case.id)
         try:
             return self.baseline_outputs[where]
@@ -272,15 +272,15 @@ class ModelguardSession:
             output = self.baseline_outputs[where] = self._find_baseline_output(case)
             return output
 
-    def _find_baseline_output(self, case: Case) -> str | None:
+    def _find_baseline_output(self, case: Case) -> Completion | None:
         baseline = self.settings.baseline
         if baseline is None:
             return None
         if case.baseline is not None:
-            return case.baseline.output
+            return recorded_answer(case.baseline).completion
         requests = self.requests_for(case, baseline)
         answer = self.answer(requests[0]) if requests else None  # another xdist worker's item
-        return answer.completion.text if answer and answer.completion else None
+        return answer.completion if answer else None
 
     def _grade(
         self,
@@ -289,12 +289,12 @@ class ModelguardSession:
         graders: Sequence[GradeFn],
         repeat: int,
         answer: Answered,
-        baseline_output: str | None,
+        baseline_output: Completion | None,
     ) -> ItemResult:
         completion = answer.completion
         if completion is None:
             return _item_error(case, model, repeat, answer.error or "no answer", answer.cached)
-        graded = Answer(completion.text, case.expected, baseline_output, case.id, case.tags)
+        graded = graded_answer(completion, case, baseline_output)
         try:
             grades, judge_cost = self._grades(case, graders, graded)
             score, passed = score_answer(grades)
@@ -326,6 +326,7 @@ class ModelguardSession:
             failure=failure,
             judge_cost_usd=judge_cost,
             unit=case.unit,
+            tool_calls=completion.tool_calls,
         )
 
     def _grades(
@@ -377,9 +378,7 @@ class ModelguardSession:
         for answered in self._answers_for(case, model):
             if answered.completion is None:
                 continue
-            graded = Answer(
-                answered.completion.text, case.expected, baseline_output, case.id, case.tags
-            )
+            graded = graded_answer(answered.completion, case, baseline_output)
             for grader in judges:
                 try:
                     requests += judge_requests(
@@ -458,7 +457,25 @@ class ModelguardSession:
 def recorded_answer(recorded: RecordedAnswer) -> Answered:
     """A production answer carried by the suite, as if it had been replayed."""
     usage = Usage.from_dict(recorded.usage)
-    return Answered(Completion(recorded.output, usage, recorded.latency_s), cached=True)
+    completion = Completion(
+        recorded.output, usage, recorded.latency_s, tool_calls=recorded.tool_calls
+    )
+    return Answered(completion, cached=True)
+
+
+def graded_answer(completion: Completion, case: Case, baseline: Completion | None) -> Answer:
+    """What the graders see of one answer to ``case``, beside the baseline's answer."""
+    tools = case.params.get("tools")
+    return Answer(
+        completion.text,
+        case.expected,
+        None if baseline is None else baseline.text,
+        case.id,
+        case.tags,
+        tool_calls=completion.tool_calls,
+        baseline_tool_calls=None if baseline is None else baseline.tool_calls,
+        tools=tuple(tools) if isinstance(tools, list) else (),
+    )
 
 
 def _item_error(
