@@ -86,8 +86,16 @@ def test_wrong_tool_on_half_the_cases_is_a_regression_identical_calls_pass(
 ) -> None:
     monkeypatch.setenv("SIM_KEY", "sk-sim-tools-test")
     make_project(pytester, server, kind)
-    result = pytester.runpytest("--modelguard-record=once", "--modelguard-json=r.json")
+    result = pytester.runpytest(
+        "--modelguard-record=once",
+        "--modelguard-json=r.json",
+        "--modelguard-markdown=r.md",
+        "--modelguard-html=r.html",
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+    shown = '→ get_time({"city": "Oslo"})'
+    assert shown in (pytester.path / "r.md").read_text()
+    assert json.dumps(shown, ensure_ascii=False)[1:-1] in (pytester.path / "r.html").read_text()
     report = json.loads((pytester.path / "r.json").read_text())
     models = report["models"]
     assert models["sim:same-1"]["verdict"] == "pass"
