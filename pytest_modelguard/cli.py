@@ -81,11 +81,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         done = export_suite(args.db, args.output, options)
     except (TraceDbError, ExportError) as exc:
         return _fail(exc)
-    left = {
-        "failed": done.errors,
-        "duplicates": done.duplicates,
-        "with tools or odd messages": done.unsupported,
-    }
+    left = {"failed": done.errors, "duplicates": done.duplicates, **done.reasons}
     skipped = ", ".join(f"{n} {why}" for why, n in left.items() if n)
     print(
         f"wrote {done.cases} cases to {done.path} from {done.calls} matching calls"

@@ -133,7 +133,7 @@ class Recorder:
             tags=self.tags, stream=call.stream,
             response_model="" if answer is None else answer.model,
             finish_reason=None if answer is None else answer.finish_reason,
-            error=error, host=self.host,
+            error=error, host=self.host, tool_calls=() if answer is None else answer.tool_calls,
         )  # fmt: skip
         self.store.submit(Pending(trace, self.redact, self.secrets))
 
