@@ -59,7 +59,7 @@ COLUMNS = (
     "params", "output", "finish_reason", *USAGE_FIELDS, "cost_usd", "latency_s", "stream",
     "tags", "error", "tool_calls",
 )  # fmt: skip
-_INSERT = f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+INSERT = f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +354,7 @@ class TraceStore:
                 rows.append(row)
         try:
             with conn:
-                conn.executemany(_INSERT, rows)
+                conn.executemany(INSERT, rows)
         except sqlite3.Error as exc:
             self._count(dropped=len(rows))
             self.warn_once("database", f"cannot write to the traces database: {exc}")
