@@ -182,3 +182,35 @@ def test_a_version_one_database_is_read_and_upgraded(tmp_path: Path) -> None:
     assert store.flush(10)
     with TraceDb(path) as db:
         assert db.traces([2])[2].tool_calls == (call,)
+
+
+def test_with_raw_response_is_captured_sync_and_async(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    """The path langchain-openai's invoke() takes: with_raw_response.create, then parse()."""
+    import asyncio
+
+    from pytest_modelguard.capture.read import TraceDb
+
+    store = open_store(tmp_path / "raw.db")
+    client = capture(openai.OpenAI(base_url=server.openai_base_url, api_key="k"), db=store)
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4.1", messages=[{"role": "user", "content": "weather in Oslo"}],
+        tools=TOOLS,  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert raw.parse().choices[0].message.tool_calls[0].function.name == "get_weather"
+    aclient = capture(openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="k"), db=store)
+
+    async def ask() -> None:
+        araw = await aclient.chat.completions.with_raw_response.create(
+            model="gpt-4.1", messages=[{"role": "user", "content": "time in Oslo"}],
+            tools=TOOLS,  # type: ignore[arg-type]
+        )  # fmt: skip
+        assert araw.parse().choices[0].finish_reason == "tool_calls"
+        await aclient.close()
+
+    asyncio.run(ask())
+    assert store.flush(10)
+    with TraceDb(tmp_path / "raw.db") as db:
+        traces = db.traces([1, 2])
+    assert [t.tool_calls[0]["name"] for t in traces.values()] == ["get_weather", "get_time"]
