@@ -17,7 +17,7 @@ from ..engine.providers.anthropic import to_completion as anthropic_completion
 from ..engine.providers.anthropic import to_usage as anthropic_usage
 from ..engine.providers.openai import to_completion as openai_completion
 from ..engine.providers.openai import to_usage as openai_usage
-from ..records.calls import Message, Usage
+from ..records.calls import Message, Usage, tool_call
 
 
 class Recorder(Protocol):
@@ -44,6 +44,7 @@ class Answer:
     usage: Usage | None
     model: str = ""
     finish_reason: str | None = None
+    tool_calls: tuple[Mapping[str, Any], ...] = ()
 
 
 def answer_of(provider: str, response: Any) -> Answer:
@@ -54,7 +55,7 @@ def answer_of(provider: str, response: Any) -> Answer:
     else:
         done = anthropic_completion(response, 0.0)
         usage = done.usage
-    return Answer(done.text, usage, done.model, done.finish_reason)
+    return Answer(done.text, usage, done.model, done.finish_reason, done.tool_calls)
 
 
 def error_text(exc: BaseException) -> str:
@@ -131,6 +132,7 @@ class _Chunks:
         self.model = ""
         self.finish_reason: str | None = None
         self.broken: Exception | None = None
+        self.tools: dict[int, dict[str, Any]] = {}  # by index: id, name, argument text so far
 
     def feed(self, item: Any) -> None:
         if self.broken is None:
@@ -150,7 +152,18 @@ class _Chunks:
         raise NotImplementedError
 
     def answer(self) -> Answer:
-        return Answer("".join(self.parts), self.usage(), self.model, self.finish_reason)
+        calls = tuple(
+            tool_call(t["name"], t["arguments"] or "{}", t["id"])
+            for _, t in sorted(self.tools.items())
+        )
+        return Answer("".join(self.parts), self.usage(), self.model, self.finish_reason, calls)
+
+    def tool_delta(self, index: int, ident: Any, name: Any, arguments: Any) -> None:
+        """A piece of the tool call at ``index``: its id and name once, its argument text."""
+        tool = self.tools.setdefault(index, {"id": "", "name": "", "arguments": ""})
+        tool["id"] = ident or tool["id"]
+        tool["name"] = name or tool["name"]
+        tool["arguments"] += arguments or ""
 
 
 class _OpenAIChunks(_Chunks):
@@ -168,6 +181,11 @@ class _OpenAIChunks(_Chunks):
             if choice.index == 0:
                 if choice.delta is not None and choice.delta.content:
                     self.parts.append(choice.delta.content)
+                for tool in (choice.delta.tool_calls if choice.delta is not None else None) or ():
+                    function = tool.function
+                    name = function.name if function is not None else None
+                    arguments = function.arguments if function is not None else None
+                    self.tool_delta(tool.index, tool.id, name, arguments)
                 self.finish_reason = choice.finish_reason or self.finish_reason
 
     def usage(self) -> Usage | None:
@@ -187,6 +205,11 @@ class _AnthropicEvents(_Chunks):
             self._merge(item.message.usage)
         elif item.type == "content_block_delta" and item.delta.type == "text_delta":
             self.parts.append(item.delta.text)
+        elif item.type == "content_block_start" and item.content_block.type == "tool_use":
+            block = item.content_block
+            self.tool_delta(item.index, block.id, block.name, None)
+        elif item.type == "content_block_delta" and item.delta.type == "input_json_delta":
+            self.tool_delta(item.index, None, None, item.delta.partial_json)
         elif item.type == "message_delta":
             self.finish_reason = item.delta.stop_reason
             self._merge(item.usage)

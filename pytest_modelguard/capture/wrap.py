@@ -1,8 +1,9 @@
 """``capture(client, db=...)``: a drop-in proxy of an OpenAI or Anthropic client that records calls.
 
 Only ``chat.completions.create`` (OpenAI) and ``messages.create`` / ``messages.stream``
-(Anthropic) are wrapped; every other attribute is the client's own. Results, streams
-and exceptions reach the caller unchanged; recording never raises into the caller.
+(Anthropic), also through ``with_raw_response``, are wrapped; every other attribute is the
+client's own. Results, streams and exceptions reach the caller unchanged; recording never
+raises into the caller.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ class Recorder:
             tags=self.tags, stream=call.stream,
             response_model="" if answer is None else answer.model,
             finish_reason=None if answer is None else answer.finish_reason,
-            error=error, host=self.host,
+            error=error, host=self.host, tool_calls=() if answer is None else answer.tool_calls,
         )  # fmt: skip
         self.store.submit(Pending(trace, self.redact, self.secrets))
 
@@ -168,7 +169,12 @@ class _Proxy:
 
 
 class _SyncCreate(_Proxy):
-    """A resource whose ``create`` is recorded (sync)."""
+    """A resource whose ``create`` (also through ``with_raw_response``) is recorded (sync)."""
+
+    @property
+    def with_raw_response(self) -> Any:
+        """``.with_raw_response.create`` (langchain-openai's path), recorded too."""
+        return _SyncRaw(self._target.with_raw_response, self._recorder)
 
     def create(self, *args: Any, **kwargs: Any) -> Any:
         call = self._recorder.start(kwargs)
@@ -184,7 +190,12 @@ class _SyncCreate(_Proxy):
 
 
 class _AsyncCreate(_Proxy):
-    """A resource whose ``create`` is recorded (async)."""
+    """A resource whose ``create`` (also through ``with_raw_response``) is recorded (async)."""
+
+    @property
+    def with_raw_response(self) -> Any:
+        """``.with_raw_response.create``, recorded too."""
+        return _AsyncRaw(self._target.with_raw_response, self._recorder)
 
     async def create(self, *args: Any, **kwargs: Any) -> Any:
         call = self._recorder.start(kwargs)
@@ -197,6 +208,47 @@ class _AsyncCreate(_Proxy):
             raise
         call.returned(result)
         return result
+
+
+def _parsed(raw: Any, call: Call) -> Any:
+    """The raw response, its parsed body recorded (the SDK caches the parse for the caller)."""
+    try:
+        parsed = raw.parse()
+    except Exception as exc:
+        call.failed(exc)
+        return raw
+    call.returned(parsed)
+    return raw
+
+
+class _SyncRaw(_Proxy):
+    """``with_raw_response``: ``create`` returns the raw response; its parse is recorded."""
+
+    def create(self, *args: Any, **kwargs: Any) -> Any:
+        call = self._recorder.start(kwargs)
+        if call is None:
+            return self._target.create(*args, **kwargs)
+        try:
+            raw = self._target.create(*args, **kwargs)
+        except Exception as exc:
+            call.failed(exc)
+            raise
+        return _parsed(raw, call)
+
+
+class _AsyncRaw(_Proxy):
+    """Async ``with_raw_response``."""
+
+    async def create(self, *args: Any, **kwargs: Any) -> Any:
+        call = self._recorder.start(kwargs)
+        if call is None:
+            return await self._target.create(*args, **kwargs)
+        try:
+            raw = await self._target.create(*args, **kwargs)
+        except Exception as exc:
+            call.failed(exc)
+            raise
+        return _parsed(raw, call)
 
 
 class _SyncMessages(_SyncCreate):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...records.calls import Completion, ProviderError, Request, Usage
 from ._sdk import SdkProvider, malformed_error, sdk_kwargs, status_error
+from .tools import openai_arguments, openai_tool_calls
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -29,7 +30,7 @@ class OpenAIProvider(SdkProvider["AsyncOpenAI"]):
 
         try:
             create = client.chat.completions.create
-            messages: list[Any] = [dict(m) for m in request.messages]
+            messages: list[Any] = openai_arguments(request.messages)
             return await create(
                 model=request.model, messages=messages, **sdk_kwargs(create, request.params)
             )
@@ -49,10 +50,11 @@ class OpenAIProvider(SdkProvider["AsyncOpenAI"]):
 
 
 def to_completion(response: Any, latency_s: float) -> Completion:
-    """Text, usage and finish reason of a ``ChatCompletion``."""
+    """Text, tool calls, usage and finish reason of a ``ChatCompletion``."""
     choice = response.choices[0] if response.choices else None
     text = (choice.message.content or "") if choice is not None else ""
     return Completion(
+        tool_calls=openai_tool_calls(choice.message) if choice is not None else (),
         text=text,
         usage=to_usage(response.usage),
         latency_s=latency_s,
