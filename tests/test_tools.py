@@ -61,7 +61,7 @@ def suite_text() -> str:
 
 
 def make_project(pytester: pytest.Pytester, server: LoopbackServer, kind: str) -> None:
-    url = server.openai_base_url if kind == "openai" else server.anthropic_base_url
+    url = server.anthropic_base_url if kind == "anthropic" else server.openai_base_url
     pytester.makefile(
         ".toml",
         pyproject=f"""
@@ -77,7 +77,7 @@ api_key_env = "SIM_KEY"
     pytester.makefile(".modelguard.yaml", tools=suite_text())
 
 
-@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+@pytest.mark.parametrize("kind", ["openai", "openai-responses", "anthropic"])
 def test_wrong_tool_on_half_the_cases_is_a_regression_identical_calls_pass(
     pytester: pytest.Pytester,
     server: LoopbackServer,
@@ -111,6 +111,10 @@ def test_wrong_tool_on_half_the_cases_is_a_regression_identical_calls_pass(
     if kind == "anthropic":  # translated: input_schema, and required becomes any
         assert sent["tools"][0]["input_schema"]["required"] == ["city"]
         assert sent["tool_choice"] == {"type": "any"}
+    elif kind == "openai-responses":  # flat function tools on /v1/responses
+        assert server.calls[0].path == "/v1/responses"
+        assert sent["tools"][0]["name"] == "get_weather"
+        assert sent["tool_choice"] == "required"
     else:
         assert sent["tools"][0]["function"]["name"] == "get_weather"
         assert sent["tool_choice"] == "required"

@@ -29,11 +29,7 @@ class OpenAIProvider(SdkProvider["AsyncOpenAI"]):
         import openai
 
         try:
-            create = client.chat.completions.create
-            messages: list[Any] = openai_arguments(request.messages)
-            return await create(
-                model=request.model, messages=messages, **sdk_kwargs(create, request.params)
-            )
+            return await self._call(client, request)
         except openai.APIStatusError as exc:
             return status_error(
                 label, exc.status_code, exc.message, exc.response.headers, self.api_key_env
@@ -44,6 +40,14 @@ class OpenAIProvider(SdkProvider["AsyncOpenAI"]):
             return self.connection_error(label, exc.__cause__ or exc)
         except (openai.APIResponseValidationError, json.JSONDecodeError) as exc:
             return malformed_error(label, exc)
+
+    async def _call(self, client: AsyncOpenAI, request: Request) -> Any:
+        """The SDK call itself (errors are mapped by ``_create``)."""
+        create = client.chat.completions.create
+        messages: list[Any] = openai_arguments(request.messages)
+        return await create(
+            model=request.model, messages=messages, **sdk_kwargs(create, request.params)
+        )
 
     def _to_completion(self, response: Any, latency_s: float) -> Completion:
         return to_completion(response, latency_s)
