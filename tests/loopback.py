@@ -355,6 +355,31 @@ def _responses_body(call: Call, reply: Reply, ident: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _responses_events(body: dict[str, Any], text: str) -> list[tuple[str, dict[str, Any]]]:
+    """A Responses stream as the API sends it: each output item added, its text in deltas,
+    done; ``response.completed`` (with the whole Response) is appended by the caller."""
+    raw: list[dict[str, Any]] = [
+        {"type": "response.created", "response": {**body, "status": "in_progress", "output": []}}
+    ]
+    for index, item in enumerate(body["output"]):
+        empty = {**item, "content": []} if item["type"] == "message" else item
+        raw.append({"type": "response.output_item.added", "output_index": index, "item": empty})
+        if item["type"] == "message":
+            where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+            part = {"type": "output_text", "text": "", "annotations": []}
+            raw.append({"type": "response.content_part.added", **where, "part": part})
+            raw += [
+                {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
+                for piece in _pieces(text)
+            ]
+            raw.append({"type": "response.output_text.done", **where, "text": text,
+                        "logprobs": []})  # fmt: skip
+            raw.append({"type": "response.content_part.done", **where,
+                        "part": {**part, "text": text}})  # fmt: skip
+        raw.append({"type": "response.output_item.done", "output_index": index, "item": item})
+    return [(e["type"], {**e, "sequence_number": n}) for n, e in enumerate(raw)]
+
+
 def _pieces(text: str) -> list[str]:
     return re.findall(r"^\s+|\S+\s*", text)
 
@@ -637,23 +662,7 @@ class Loopback:
         if not call.stream:
             writer.write(_response(200, json.dumps(body).encode()))
             return
-        events = [("response.created", {"type": "response.created", "sequence_number": 0,
-                   "response": {**body, "status": "in_progress", "output": []}})]  # fmt: skip
-        events += [
-            (
-                "response.output_text.delta",
-                {
-                    "type": "response.output_text.delta",
-                    "item_id": "msg_0",
-                    "output_index": 0,
-                    "content_index": 0,
-                    "delta": piece,
-                    "sequence_number": n + 1,
-                    "logprobs": [],
-                },
-            )
-            for n, piece in enumerate(_pieces(reply.text))
-        ]
+        events = _responses_events(body, reply.text)
         events.append(("response.completed", {
             "type": "response.completed", "response": body, "sequence_number": len(events),
         }))  # fmt: skip
