@@ -21,8 +21,8 @@ from pytest_modelguard.capture.read import TraceDb
 from pytest_modelguard.capture.store import Trace, TraceStore, open_store
 
 KEY = "sk-capture-paths-key-1"
-TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": {
-    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}  # fmt: skip
+CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": CITY}}
 FLAT_TOOL = {"type": "function", **TOOL["function"]}  # the Responses API's form
 
 

@@ -346,3 +346,34 @@ def test_responses_kind_rewrites_history_tools_and_response_format(srv: Loopback
         "format": {"type": "json_schema", "name": "n", "schema": schema, "strict": True}
     }
     assert [m["role"] for m in sent.messages] == ["system", "user", "user"]
+
+
+def test_anthropic_gets_response_format_as_output_config(srv: LoopbackServer) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    fmt = {"type": "json_schema", "json_schema": {"name": "n", "schema": schema, "strict": True}}
+    complete(provider_for("anthropic", srv), request("anthropic", "hi", response_format=fmt))
+    assert srv.calls[0].params["output_config"] == {
+        "format": {"type": "json_schema", "schema": schema}
+    }
+    assert "response_format" not in srv.calls[0].params
+
+
+def test_json_object_for_anthropic_fails_collection_naming_file_line_and_key(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makefile(
+        ".toml",
+        pyproject='[tool.modelguard]\nbaseline = "anthropic:claude-x"\nmodels = []\n',
+    )
+    pytester.makefile(
+        ".modelguard.yaml",
+        fmt=(
+            "cases:\n  - id: a\n    prompt: hi\n    graders: [json_valid]\n"
+            "    response_format: {type: json_object}\n"
+        ),
+    )
+    result = pytester.runpytest("--collect-only")
+    result.stdout.fnmatch_lines(
+        ["*fmt.modelguard.yaml:2: case 'a': response_format: *json_object* has no Anthropic*"]
+    )
+    assert result.ret != pytest.ExitCode.OK

@@ -11,6 +11,7 @@ from ._sdk import SdkProvider, malformed_error, sdk_kwargs, status_error
 from .tools import (
     TOOL_PARAMS,
     anthropic_messages,
+    anthropic_output_format,
     anthropic_tool_calls,
     anthropic_tool_choice,
     anthropic_tools,
@@ -67,6 +68,9 @@ def message_kwargs(create: Callable[..., Any], request: Request) -> dict[str, An
     )
     if choice is not None:
         kwargs["tool_choice"] = choice
+    output_format = anthropic_output_format(request.params.get("response_format"))
+    if output_format is not None:
+        kwargs["output_config"] = {**(kwargs.get("output_config") or {}), "format": output_format}
     kwargs["messages"] = anthropic_messages(request.chat_messages)  # Anthropic has no "name"
     if request.system is not None:
         kwargs["system"] = request.system

@@ -11,7 +11,20 @@ from typing import Any
 
 from ...records.calls import Message, tool_call
 
-TOOL_PARAMS = ("tools", "tool_choice", "parallel_tool_calls")
+TOOL_PARAMS = ("tools", "tool_choice", "parallel_tool_calls", "response_format")
+
+
+def anthropic_output_format(response_format: Any) -> dict[str, Any] | None:
+    """``response_format`` as Anthropic's ``output_config.format`` (a JSON schema), None for
+    plain text; ValueError for ``json_object``, which Anthropic has no equivalent of."""
+    if not isinstance(response_format, Mapping) or response_format.get("type") == "text":
+        return None
+    if response_format.get("type") != "json_schema":
+        raise ValueError(
+            f"response_format type {response_format.get('type')!r} has no Anthropic "
+            "equivalent: write {type: json_schema, json_schema: {name, schema}}"
+        )
+    return {"type": "json_schema", "schema": (response_format.get("json_schema") or {})["schema"]}
 
 
 def anthropic_tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
