@@ -21,7 +21,7 @@ def anthropic_output_format(response_format: Any) -> dict[str, Any] | None:
         return None
     if response_format.get("type") != "json_schema":
         raise ValueError(
-            f"response_format type {response_format.get('type')!r} has no Anthropic "
+            f"type {response_format.get('type')!r} has no Anthropic "
             "equivalent: write {type: json_schema, json_schema: {name, schema}}"
         )
     return {"type": "json_schema", "schema": (response_format.get("json_schema") or {})["schema"]}
