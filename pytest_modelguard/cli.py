@@ -82,11 +82,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         done = export_suite(args.db, args.output, options)
     except (TraceDbError, ExportError) as exc:
         return _fail(exc)
-    left = {
-        "failed": done.errors,
-        "duplicates": done.duplicates,
-        "with tools or odd messages": done.unsupported,
-    }
+    left = {"failed": done.errors, "duplicates": done.duplicates, **done.reasons}
     skipped = ", ".join(f"{n} {why}" for why, n in left.items() if n)
     print(
         f"wrote {done.cases} cases to {done.path} from {done.calls} matching calls"
@@ -252,7 +248,38 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--cache-dir", type=Path, default=None)
     check.set_defaults(run=cmd_cache_check)
     _add_capture_commands(sub)
+    _add_import_command(sub)
     return parser
+
+
+def _add_import_command(sub: Any) -> None:
+    command = sub.add_parser(
+        "import",
+        help="read OpenAI-format JSONL pairs or OTLP JSON GenAI spans into a traces database",
+    )
+    command.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    command.add_argument("--db", type=Path, required=True, help="the traces database to fill")
+    command.add_argument("--tag", action="append", default=[], help="tag every imported call")
+    command.set_defaults(run=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import traffic kept elsewhere; what cannot be read is counted per reason."""
+    import sqlite3
+
+    from .capture.importing import import_files
+
+    missing = [str(p) for p in args.files if not p.is_file()]
+    if missing:
+        return _fail(FileNotFoundError(f"no such file: {', '.join(missing)}"))
+    try:
+        done = import_files(list(args.files), args.db, tags=tuple(args.tag))
+    except (sqlite3.Error, OSError) as exc:
+        return _fail(RuntimeError(f"{args.db}: cannot write the traces database: {exc}"))
+    print(f"imported {done.imported} calls into {args.db}")
+    for reason, count in sorted(done.skipped.items(), key=lambda item: -item[1]):
+        print(f"  skipped {count}: {reason} (first at {done.first[reason]})")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -45,6 +45,13 @@ class Call:
     headers: dict[str, str]
     stream: bool = False
     received_at: float = 0.0  # time.monotonic() when the request arrived
+    path: str = ""  # the route called (/v1/chat/completions, /v1/messages, /v1/responses)
+
+    @property
+    def tool_names(self) -> list[str]:
+        """The names of the tools the request offered (either wire format)."""
+        tools = self.params.get("tools") or []
+        return [str(t.get("function", t).get("name", "")) for t in tools if isinstance(t, dict)]
 
     @property
     def prompt(self) -> str:
@@ -106,6 +113,14 @@ class Reply:
     finish_reason: Literal["stop", "length"] = "stop"
     latency_s: float | None = None
     fault: Fault | None = None
+    tool_calls: tuple[dict[str, Any], ...] = ()  # {name, arguments (data), id (optional)}
+
+    def calls(self) -> list[dict[str, Any]]:
+        """The scripted tool calls, each with an id."""
+        return [
+            {"id": c.get("id") or f"call_{i}", "name": c["name"], "arguments": c["arguments"]}
+            for i, c in enumerate(self.tool_calls)
+        ]
 
 
 Responder = Callable[[Call], "Reply | str"]
@@ -148,7 +163,9 @@ def _text_of(content: Any) -> str:
     return "" if content is None else str(content)
 
 
-def _parse_call(wire: Wire, body: dict[str, Any], headers: dict[str, str]) -> Call:
+def _parse_call(wire: Wire, body: dict[str, Any], headers: dict[str, str], path: str = "") -> Call:
+    if path == "/v1/responses":
+        return _parse_responses(body, headers, path)
     messages = [
         {"role": str(m.get("role")), "content": _text_of(m.get("content"))}
         for m in body.get("messages", [])
@@ -164,7 +181,29 @@ def _parse_call(wire: Wire, body: dict[str, Any], headers: dict[str, str]) -> Ca
         headers,
         bool(body.get("stream")),
         time.monotonic(),
+        path,
     )
+
+
+def _parse_responses(body: dict[str, Any], headers: dict[str, str], path: str) -> Call:
+    """A Responses API request: ``input`` (text or items) and ``instructions``."""
+    raw = body.get("input")
+    items = [{"role": "user", "content": raw}] if isinstance(raw, str) else list(raw or [])
+    messages = [
+        {"role": str(m.get("role")), "content": _text_of(m.get("content"))}
+        for m in items
+        if isinstance(m, dict) and "role" in m
+    ]
+    if body.get("instructions"):
+        messages.insert(0, {"role": "system", "content": str(body["instructions"])})
+    params = {
+        k: v for k, v in body.items() if k not in ("model", "input", "instructions", "stream")
+    }
+    stream = bool(body.get("stream"))
+    return Call(
+        "openai", str(body.get("model", "")), tuple(messages), params, headers, stream,
+        time.monotonic(), path,
+    )  # fmt: skip
 
 
 def _words(text: str) -> int:
@@ -175,7 +214,8 @@ def _counts(call: Call, reply: Reply) -> tuple[int, int]:
     inp = reply.input_tokens
     if inp is None:
         inp = sum(_words(m["content"]) + 4 for m in call.messages)
-    out = reply.output_tokens if reply.output_tokens is not None else max(1, _words(reply.text))
+    words = _words(reply.text) + sum(len(json.dumps(c["arguments"]).split()) for c in reply.calls())
+    out = reply.output_tokens if reply.output_tokens is not None else max(1, words)
     return inp, out
 
 
@@ -206,15 +246,44 @@ def anthropic_usage(call: Call, reply: Reply) -> dict[str, Any]:
     }
 
 
+def _openai_tool_calls(reply: Reply) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c["id"],
+            "type": "function",
+            "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])},
+        }
+        for c in reply.calls()
+    ]
+
+
+def _openai_finish(reply: Reply) -> str:
+    return (
+        "tool_calls" if reply.tool_calls and reply.finish_reason == "stop" else reply.finish_reason
+    )
+
+
 def _openai_body(call: Call, reply: Reply, ident: str) -> dict[str, Any]:
-    message = {"role": "assistant", "content": reply.text, "refusal": None, "annotations": []}
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": reply.text or (None if reply.tool_calls else ""),
+        "refusal": None,
+        "annotations": [],
+    }
+    if reply.tool_calls:
+        message["tool_calls"] = _openai_tool_calls(reply)
     return {
         "id": ident,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": call.model,
         "choices": [
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason}
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": _openai_finish(reply),
+            }
         ],
         "usage": openai_usage(call, reply),
         "service_tier": "default",
@@ -223,7 +292,20 @@ def _openai_body(call: Call, reply: Reply, ident: str) -> dict[str, Any]:
 
 
 def _stop_reason(reply: Reply) -> str:
-    return "end_turn" if reply.finish_reason == "stop" else "max_tokens"
+    if reply.finish_reason != "stop":
+        return "max_tokens"
+    return "tool_use" if reply.tool_calls else "end_turn"
+
+
+def _anthropic_content(reply: Reply) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    if reply.text or not reply.tool_calls:
+        blocks.append({"type": "text", "text": reply.text})
+    blocks += [
+        {"type": "tool_use", "id": c["id"], "name": c["name"], "input": c["arguments"]}
+        for c in reply.calls()
+    ]
+    return blocks
 
 
 def _anthropic_body(call: Call, reply: Reply, ident: str) -> dict[str, Any]:
@@ -232,11 +314,70 @@ def _anthropic_body(call: Call, reply: Reply, ident: str) -> dict[str, Any]:
         "type": "message",
         "role": "assistant",
         "model": call.model,
-        "content": [{"type": "text", "text": reply.text}],
+        "content": _anthropic_content(reply),
         "stop_reason": _stop_reason(reply),
         "stop_sequence": None,
         "usage": anthropic_usage(call, reply),
     }
+
+
+def _responses_body(call: Call, reply: Reply, ident: str) -> dict[str, Any]:
+    """A Responses API ``Response``: a message item and one function_call item per tool call."""
+    inp, out = _counts(call, reply)
+    output: list[dict[str, Any]] = []
+    if reply.text or not reply.tool_calls:
+        text = {"type": "output_text", "text": reply.text, "annotations": []}
+        output.append({"type": "message", "id": "msg_0", "status": "completed",
+                       "role": "assistant", "content": [text]})  # fmt: skip
+    output += [
+        {
+            "type": "function_call",
+            "id": f"fc_{c['id']}",
+            "call_id": c["id"],
+            "name": c["name"],
+            "arguments": json.dumps(c["arguments"]),
+            "status": "completed",
+        }
+        for c in reply.calls()
+    ]
+    return {
+        "id": ident, "object": "response", "created_at": int(time.time()), "status": "completed",
+        "model": call.model, "output": output, "parallel_tool_calls": True,
+        "tool_choice": call.params.get("tool_choice", "auto"),
+        "tools": call.params.get("tools", []),
+        "error": None, "incomplete_details": None, "instructions": None, "metadata": {},
+        "temperature": None, "top_p": None,
+        "usage": {
+            "input_tokens": inp, "output_tokens": out, "total_tokens": inp + out,
+            "input_tokens_details": {"cached_tokens": reply.cached_tokens},
+            "output_tokens_details": {"reasoning_tokens": reply.reasoning_tokens},
+        },
+    }  # fmt: skip
+
+
+def _responses_events(body: dict[str, Any], text: str) -> list[tuple[str, dict[str, Any]]]:
+    """A Responses stream as the API sends it: each output item added, its text in deltas,
+    done; ``response.completed`` (with the whole Response) is appended by the caller."""
+    raw: list[dict[str, Any]] = [
+        {"type": "response.created", "response": {**body, "status": "in_progress", "output": []}}
+    ]
+    for index, item in enumerate(body["output"]):
+        empty = {**item, "content": []} if item["type"] == "message" else item
+        raw.append({"type": "response.output_item.added", "output_index": index, "item": empty})
+        if item["type"] == "message":
+            where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+            part = {"type": "output_text", "text": "", "annotations": []}
+            raw.append({"type": "response.content_part.added", **where, "part": part})
+            raw += [
+                {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
+                for piece in _pieces(text)
+            ]
+            raw.append({"type": "response.output_text.done", **where, "text": text,
+                        "logprobs": []})  # fmt: skip
+            raw.append({"type": "response.content_part.done", **where,
+                        "part": {**part, "text": text}})  # fmt: skip
+        raw.append({"type": "response.output_item.done", "output_index": index, "item": item})
+    return [(e["type"], {**e, "sequence_number": n}) for n, e in enumerate(raw)]
 
 
 def _pieces(text: str) -> list[str]:
@@ -262,7 +403,15 @@ def _openai_events(call: Call, reply: Reply, ident: str) -> list[str]:
 
     chunks = [chunk({"role": "assistant", "content": "", "refusal": None})]
     chunks += [chunk({"content": piece}) for piece in _pieces(reply.text)]
-    chunks.append(chunk({}, reply.finish_reason))
+    for index, tool in enumerate(_openai_tool_calls(reply)):
+        arguments = tool["function"]["arguments"]
+        head_delta = {**tool, "function": {"name": tool["function"]["name"], "arguments": ""}}
+        chunks.append(chunk({"tool_calls": [{"index": index, **head_delta}]}))
+        for part in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]):
+            chunks.append(
+                chunk({"tool_calls": [{"index": index, "function": {"arguments": part}}]})
+            )
+    chunks.append(chunk({}, _openai_finish(reply)))
     if with_usage:
         chunks.append({**head, "choices": [], "usage": openai_usage(call, reply)})
     return [f"data: {json.dumps(c)}\n\n" for c in chunks] + ["data: [DONE]\n\n"]
@@ -299,8 +448,21 @@ def _anthropic_events(call: Call, reply: Reply, ident: str) -> list[str]:
         )
         for piece in _pieces(reply.text)
     ]
+    events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
+    for index, tool in enumerate(reply.calls(), start=1):
+        block = {"type": "tool_use", "id": tool["id"], "name": tool["name"], "input": {}}
+        arguments = json.dumps(tool["arguments"])
+        events.append((
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": block},
+        ))  # fmt: skip
+        events.append((
+            "content_block_delta",
+            {"type": "content_block_delta", "index": index,
+             "delta": {"type": "input_json_delta", "partial_json": arguments}},
+        ))  # fmt: skip
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
     events += [
-        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
         (
             "message_delta",
             {
@@ -362,7 +524,11 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
     return method, path.split("?", 1)[0], headers, body
 
 
-_ROUTES: dict[str, Wire] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
+_ROUTES: dict[str, Wire] = {
+    "/v1/chat/completions": "openai",
+    "/v1/messages": "anthropic",
+    "/v1/responses": "openai",
+}
 
 
 @dataclass
@@ -425,7 +591,7 @@ class Loopback:
             writer.write(_response(404, json.dumps(error).encode()))
             return True
         try:
-            call = _parse_call(wire, json.loads(body or b"{}"), headers)
+            call = _parse_call(wire, json.loads(body or b"{}"), headers, path)
         except (ValueError, AttributeError) as exc:
             writer.write(_response(400, json.dumps(_error_body(wire, 400, str(exc))).encode()))
             return True
@@ -464,6 +630,9 @@ class Loopback:
 
     async def _write_reply(self, call: Call, reply: Reply, writer: asyncio.StreamWriter) -> None:
         ident = f"{'chatcmpl' if call.wire == 'openai' else 'msg'}_loopback{next(self._ids)}"
+        if call.path == "/v1/responses":
+            await self._write_responses(call, reply, ident.replace("chatcmpl", "resp"), writer)
+            return
         if not call.stream:
             build = _openai_body if call.wire == "openai" else _anthropic_body
             writer.write(_response(200, json.dumps(build(call, reply, ident)).encode()))
@@ -483,6 +652,26 @@ class Loopback:
         for event in events:
             data = event.encode()
             writer.write(b"%x\r\n%s\r\n" % (len(data), data))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+
+    async def _write_responses(
+        self, call: Call, reply: Reply, ident: str, writer: asyncio.StreamWriter
+    ) -> None:
+        body = _responses_body(call, reply, ident)
+        if not call.stream:
+            writer.write(_response(200, json.dumps(body).encode()))
+            return
+        events = _responses_events(body, reply.text)
+        events.append(("response.completed", {
+            "type": "response.completed", "response": body, "sequence_number": len(events),
+        }))  # fmt: skip
+        writer.write(
+            _head(200, {"content-type": "text/event-stream", "transfer-encoding": "chunked"})
+        )
+        for name, data in events:
+            chunk = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             await writer.drain()
         writer.write(b"0\r\n\r\n")
 

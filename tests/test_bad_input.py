@@ -350,7 +350,9 @@ CONFIG_ERRORS = [
     Config(
         "bad-provider-kind",
         pyproject=PYPROJECT + '[tool.modelguard.providers.p]\nkind = "vertex"\n',
-        expect=("*pyproject.toml:5: *providers.p.kind: must be 'openai' or 'anthropic'*",),
+        expect=(
+            "*pyproject.toml:5: *providers.p.kind: must be one of openai, openai-responses, anth*",
+        ),
     ),
     Config(
         "unknown-provider-key",

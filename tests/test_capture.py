@@ -247,7 +247,8 @@ def test_raw_response_options_and_context_manager_still_work(
         assert client.models is not None  # other resources pass through
         faster = client.with_options(timeout=5)
         ask(faster, "openai", "via with_options")
-    assert [t.messages[0]["content"] for t in read_all(store)] == ["via with_options"]
+    recorded = sorted(t.messages[0]["content"] for t in read_all(store))
+    assert recorded == ["raw", "via with_options"]  # with_raw_response is recorded too
 
 
 def test_secrets_never_stored(srv: LoopbackServer, store: TraceStore) -> None:
@@ -479,7 +480,7 @@ def test_database_is_wal_and_versioned(srv: LoopbackServer, store: TraceStore) -
     assert store.flush(5)
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

@@ -113,7 +113,7 @@ def test_unknown_price_is_none() -> None:
         ),
         (
             {"providers": {"p": {"kind": "vertex"}}},
-            "providers.p.kind: must be 'openai' or 'anthropic'",
+            "providers.p.kind: must be one of openai, openai-responses, anthropic",
         ),
     ],
 )

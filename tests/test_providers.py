@@ -18,7 +18,7 @@ from pytest_modelguard.records.calls import Completion, ProviderError, Request, 
 
 KEY_ENV = "MODELGUARD_TEST_LOOPBACK_KEY"
 KEY = "sk-test-secret-do-not-store"
-SDK_KINDS = ["openai", "anthropic"]
+SDK_KINDS = ["openai", "openai-responses", "anthropic"]
 
 
 @pytest.fixture
@@ -29,10 +29,8 @@ def srv(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
 
 
 def provider_for(kind: str, srv: LoopbackServer, timeout_s: float = 5.0) -> Any:
-    if kind == "openai":
-        return OpenAIProvider(
-            "openai", base_url=srv.openai_base_url, api_key_env=KEY_ENV, timeout_s=timeout_s
-        )
+    if kind.startswith("openai"):
+        return make_provider(kind, kind, srv.openai_base_url, KEY_ENV, timeout_s=timeout_s)
     return AnthropicProvider(
         "anthropic", base_url=srv.anthropic_base_url, api_key_env=KEY_ENV, timeout_s=timeout_s
     )
@@ -72,10 +70,10 @@ def test_text_usage_latency_and_finish_reason(srv: LoopbackServer, kind: str) ->
     done = complete(provider_for(kind, srv), request(kind, "q1"))
     assert done.text == "answer to q1"
     assert done.model == "model-x"
-    assert done.finish_reason == ("stop" if kind == "openai" else "end_turn")
+    assert done.finish_reason == ("end_turn" if kind == "anthropic" else "stop")
     assert done.usage.input_tokens == 50 and done.usage.output_tokens == 12
     assert done.usage.cached_input_tokens == 30
-    assert done.usage.reasoning_tokens == (4 if kind == "openai" else 0)
+    assert done.usage.reasoning_tokens == (0 if kind == "anthropic" else 4)
     assert 0.05 <= done.latency_s < 2
 
 
@@ -193,9 +191,8 @@ def test_unreachable_endpoint_is_transient_and_names_it(
 ) -> None:
     monkeypatch.setenv(KEY_ENV, KEY)
     with LoopbackServer() as closed:
-        url = closed.openai_base_url if kind == "openai" else closed.anthropic_base_url
-    cls = OpenAIProvider if kind == "openai" else AnthropicProvider
-    error = error_of(cls(kind, base_url=url, api_key_env=KEY_ENV), request(kind))
+        url = closed.anthropic_base_url if kind == "anthropic" else closed.openai_base_url
+    error = error_of(make_provider(kind, kind, url, KEY_ENV), request(kind))
     assert error.transient and f"check that {url} is reachable" in str(error)
 
 
@@ -308,3 +305,75 @@ def test_python_bad_references_and_returns_are_clear(model: str, message: str) -
     req = Request("python", model, ({"role": "user", "content": "x"},))
     error = error_of(PythonProvider(), req)
     assert message in str(error) and not error.transient
+
+
+def test_responses_kind_rewrites_history_tools_and_response_format(srv: LoopbackServer) -> None:
+    from pytest_modelguard.engine.providers.responses import responses_input
+
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    history = (
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "weather in Oslo?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function",
+             "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}},
+        ]},
+        {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+        {"role": "user", "content": "and now?"},
+    )  # fmt: skip
+    assert responses_input(history)[2:4] == [
+        {"type": "function_call", "call_id": "c1", "name": "get_weather",
+         "arguments": '{"city": "Oslo"}'},
+        {"type": "function_call_output", "call_id": "c1", "output": "sunny"},
+    ]  # fmt: skip
+    params = {
+        "max_tokens": 50,
+        "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "n", "schema": schema, "strict": True},
+        },
+    }
+    done = complete(
+        provider_for("openai-responses", srv), Request("openai-responses", "m", history, params)
+    )
+    assert done.text == "echo m: and now?"
+    sent = srv.calls[0]
+    assert sent.path == "/v1/responses"
+    assert sent.params["max_output_tokens"] == 50
+    assert sent.params["tool_choice"] == {"type": "function", "name": "get_weather"}
+    assert sent.params["text"] == {
+        "format": {"type": "json_schema", "name": "n", "schema": schema, "strict": True}
+    }
+    assert [m["role"] for m in sent.messages] == ["system", "user", "user"]
+
+
+def test_anthropic_gets_response_format_as_output_config(srv: LoopbackServer) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    fmt = {"type": "json_schema", "json_schema": {"name": "n", "schema": schema, "strict": True}}
+    complete(provider_for("anthropic", srv), request("anthropic", "hi", response_format=fmt))
+    assert srv.calls[0].params["output_config"] == {
+        "format": {"type": "json_schema", "schema": schema}
+    }
+    assert "response_format" not in srv.calls[0].params
+
+
+def test_json_object_for_anthropic_fails_collection_naming_file_line_and_key(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makefile(
+        ".toml",
+        pyproject='[tool.modelguard]\nbaseline = "anthropic:claude-x"\nmodels = []\n',
+    )
+    pytester.makefile(
+        ".modelguard.yaml",
+        fmt=(
+            "cases:\n  - id: a\n    prompt: hi\n    graders: [json_valid]\n"
+            "    response_format: {type: json_object}\n"
+        ),
+    )
+    result = pytester.runpytest("--collect-only")
+    result.stdout.fnmatch_lines(
+        ["*fmt.modelguard.yaml:2: case 'a': response_format: *json_object* has no Anthropic*"]
+    )
+    assert result.ret != pytest.ExitCode.OK

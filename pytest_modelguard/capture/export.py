@@ -20,14 +20,16 @@ import yaml
 
 from ..core.errors import ExportError, SuiteError
 from ..core.safety import output_problem
-from ..suite import ROLES, load_suite
+from ..suite import REQUEST_KEYS, ROLES, load_suite
+from ..suite.tools import message_problem, request_problem
+from .export_tools import graders_for, openai_form
 from .read import TraceDb, TraceFilter
 from .store import Trace
 
 STRATA = ("tag", "model")
 SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
 _HEAD_COLUMNS = ("id", "started_at", "provider", "model", "request_key", "tags", "error")
-_MESSAGE_KEYS = frozenset(("role", "content", "name"))
+_MESSAGE_KEYS = frozenset(("role", "content", "name", "tool_calls", "tool_call_id"))
 _PRIVATE_PARAMS = frozenset(("user", "metadata", "store", "safety_identifier", "prompt_cache_key"))
 """Per-user or per-account fields: not part of the task, never sent to candidates."""
 _USAGE_EXTRAS = ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens")
@@ -65,6 +67,7 @@ class ExportResult:
     errors: int
     duplicates: int
     unsupported: int
+    reasons: Mapping[str, int] = field(default_factory=dict)  # why drawn calls were left out
 
 
 def export_suite(
@@ -76,7 +79,7 @@ def export_suite(
         heads = list(db.scan(_HEAD_COLUMNS, options.where))
         answered = [h for h in heads if h["error"] is None]
         kept = _dedupe(answered) if options.dedupe else answered
-        chosen, unsupported = _choose(db, kept, options)
+        chosen, reasons = _choose(db, kept, options)
     if not chosen:
         raise ExportError(
             f"{db_path}: no exportable calls ({len(heads)} matched the filters, "
@@ -90,7 +93,8 @@ def export_suite(
         calls=len(heads),
         errors=len(heads) - len(answered),
         duplicates=len(answered) - len(kept),
-        unsupported=unsupported,
+        unsupported=sum(reasons.values()),
+        reasons=reasons,
     )
 
 
@@ -139,8 +143,11 @@ def allocate(sizes: Mapping[str, int], total: int) -> dict[str, int]:
     return shares
 
 
-def _choose(db: TraceDb, heads: list[Head], options: ExportOptions) -> tuple[list[Chosen], int]:
-    """(head, case) pairs drawn per stratum, and how many drawn calls the suite cannot express."""
+def _choose(
+    db: TraceDb, heads: list[Head], options: ExportOptions
+) -> tuple[list[Chosen], dict[str, int]]:
+    """(head, case) pairs drawn per stratum, and how many drawn calls the suite cannot express,
+    per reason."""
     strata: dict[str, list[Head]] = {}
     for head in heads:
         strata.setdefault(_stratum(head, options.by), []).append(head)
@@ -148,7 +155,7 @@ def _choose(db: TraceDb, heads: list[Head], options: ExportOptions) -> tuple[lis
     if options.sample is not None:
         wanted = allocate(wanted, options.sample)
     chosen: list[Chosen] = []
-    unsupported = 0
+    reasons: dict[str, int] = {}
     for key in sorted(k for k in strata if wanted[k]):
         order = list(strata[key])
         if options.sample is not None:
@@ -157,17 +164,17 @@ def _choose(db: TraceDb, heads: list[Head], options: ExportOptions) -> tuple[lis
         for head, case in _cases(db, order):
             if taken == wanted[key]:
                 break
-            if case is None:
-                unsupported += 1
+            if isinstance(case, str):
+                reasons[case] = reasons.get(case, 0) + 1
                 continue
             chosen.append((head, case))
             taken += 1
     chosen.sort(key=lambda pair: (pair[0]["started_at"], pair[0]["id"]))
-    return chosen, unsupported
+    return chosen, reasons
 
 
-def _cases(db: TraceDb, heads: Sequence[Head]) -> Iterator[tuple[Head, dict[str, Any] | None]]:
-    """Each head with its case (None if the suite format cannot express it), fetched lazily."""
+def _cases(db: TraceDb, heads: Sequence[Head]) -> Iterator[tuple[Head, dict[str, Any] | str]]:
+    """Each head with its case (or why the suite format cannot express it), fetched lazily."""
     for start in range(0, len(heads), _FETCH):
         chunk = heads[start : start + _FETCH]
         traces = db.traces([h["id"] for h in chunk])
@@ -175,24 +182,46 @@ def _cases(db: TraceDb, heads: Sequence[Head]) -> Iterator[tuple[Head, dict[str,
             yield head, case_of(traces[head["id"]])
 
 
-def case_of(trace: Trace) -> dict[str, Any] | None:
-    """A suite case (without id) for a captured call; None if it used tools or odd messages."""
-    messages = [_message(m) for m in trace.messages]
-    if trace.output is None or any(m is None for m in messages):
-        return None
-    chat = [m for m in messages if m is not None]
+def case_of(trace: Trace) -> dict[str, Any] | str:
+    """A suite case (without id) for a captured call, or why the suite cannot express it.
+
+    Tool use and history are kept (Anthropic's written in the OpenAI form suites use); a
+    tool-call answer is graded ``tool_call: {against: baseline}``, a structured one by its
+    schema.
+    """
+    if trace.output is None:
+        return "no answer"
+    messages, params = openai_form(trace)
+    kept = [_message(m) for m in messages]
+    problem = next((m for m in kept if isinstance(m, str)), None)
+    if problem is not None:
+        return problem
+    chat = [m for m in kept if isinstance(m, dict)]
     case: dict[str, Any] = {"tags": list(trace.tags)} if trace.tags else {}
     if chat and chat[0]["role"] == "system" and isinstance(chat[0]["content"], str):
         case["system"] = chat.pop(0)["content"]
     if not chat:
-        return None
+        return "no user message"
     if _is_prompt(chat):
         case["prompt"] = chat[0]["content"]
     else:
         case["messages"] = chat
-    case["params"] = {k: v for k, v in trace.params.items() if k not in _PRIVATE_PARAMS}
+    case["params"] = {k: v for k, v in params.items() if k not in _PRIVATE_PARAMS}
+    problem = next((p for k, v in case["params"].items() if (p := _param_problem(k, v))), None)
+    if problem is not None:
+        return problem
     case["baseline"] = baseline_of(trace)
+    graders = graders_for(trace, case["params"])
+    if graders:
+        case["graders"] = graders
     return case
+
+
+def _param_problem(key: str, value: Any) -> str | None:
+    """Why a captured request param cannot go into a suite as written (tools and the like)."""
+    if key in REQUEST_KEYS and request_problem(key, value):
+        return f"unsupported {key}"
+    return None
 
 
 def _is_prompt(chat: list[dict[str, Any]]) -> bool:
@@ -202,19 +231,23 @@ def _is_prompt(chat: list[dict[str, Any]]) -> bool:
     return len(chat) == 1 and plain and only["role"] == "user"
 
 
-def _message(message: Any) -> dict[str, Any] | None:
-    """A message as a suite writes it; None for tool calls and other fields it cannot hold."""
+def _message(message: Any) -> dict[str, Any] | str:
+    """A message as a suite writes it, or why a suite cannot hold it."""
     if not isinstance(message, Mapping):
-        return None
+        return "a message that is not an object"
     message = {k: v for k, v in message.items() if k in _MESSAGE_KEYS or v not in (None, [], {})}
-    if set(message) - _MESSAGE_KEYS or message.get("role") not in ROLES:
-        return None
+    extra = set(message) - _MESSAGE_KEYS
+    if extra:
+        return f"message field {sorted(extra)[0]!r}"
+    if message.get("role") not in ROLES:
+        return f"message role {str(message.get('role'))[:20]!r}"
     content = message.get("content")
     if isinstance(content, list) and all(_is_text_part(p) for p in content):
         content = "".join(p["text"] for p in content)
-    if not isinstance(content, str | list):
-        return None
-    return {**message, "content": content}
+    if not isinstance(content, str) and not (content is None and message.get("tool_calls")):
+        return "non-text content (images, audio or files)"
+    problem = message_problem({**message, "content": content})
+    return f"a malformed {problem[0]}" if problem else {**message, "content": content}
 
 
 def _is_text_part(part: Any) -> bool:
@@ -233,6 +266,10 @@ def baseline_of(trace: Trace) -> dict[str, Any]:
         baseline["cost_usd"] = float(f"{trace.cost_usd:.6g}")
     baseline["latency_s"] = round(trace.latency_s, 4)
     baseline["model"] = f"{trace.provider}:{trace.response_model or trace.model}"
+    if trace.tool_calls:
+        baseline["tool_calls"] = [
+            {"name": c["name"], "arguments": c["arguments"]} for c in trace.tool_calls
+        ]
     return baseline
 
 

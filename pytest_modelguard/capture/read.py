@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from ..core.errors import TraceDbError
-from ..records.calls import Usage
+from ..records.calls import Usage, tool_calls_from
 from .store import COLUMNS, PROVIDERS, SCHEMA_VERSION, USAGE_FIELDS, Trace
 
 _READABLE = frozenset(("id", *COLUMNS))
@@ -59,6 +59,11 @@ class TraceDb:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._conn = _open_for_reading(self.path)
+        present = {row[1] for row in self._conn.execute("PRAGMA table_info(traces)")}
+        self._missing = {c for c in COLUMNS if c not in present}  # older schema: read as NULL
+
+    def _select(self, names: Sequence[str]) -> str:
+        return ", ".join(f"NULL AS {n}" if n in self._missing else n for n in names)
 
     def __enter__(self) -> TraceDb:
         return self
@@ -78,7 +83,7 @@ class TraceDb:
             raise ValueError(f"unknown trace columns: {sorted(unknown)}")
         clauses, args = _where(where or EVERYTHING)
         names = ("id", *columns)
-        query = f"SELECT {', '.join(names)} FROM traces{clauses} ORDER BY started_at, id"
+        query = f"SELECT {self._select(names)} FROM traces{clauses} ORDER BY started_at, id"
         try:
             for row in self._conn.execute(query, args):
                 yield self._checked(dict(zip(names, row, strict=True)), columns)
@@ -96,7 +101,7 @@ class TraceDb:
     def traces(self, ids: Sequence[int]) -> dict[int, Trace]:
         """Full records of the calls with these row ids."""
         found: dict[int, Trace] = {}
-        query = f"SELECT id, {', '.join(COLUMNS)} FROM traces WHERE id IN "
+        query = f"SELECT id, {self._select(COLUMNS)} FROM traces WHERE id IN "
         try:
             for start in range(0, len(ids), _CHUNK):
                 chunk = list(ids[start : start + _CHUNK])
@@ -163,8 +168,8 @@ def _model_clause(name: str, args: list[Any]) -> str:
 
 
 _NUMBERS = frozenset(("id", *USAGE_FIELDS, "cost_usd", "latency_s", "started_at", "stream"))
-_NULLABLE = frozenset((*USAGE_FIELDS, "cost_usd", "output", "finish_reason", "error"))
-_JSON = {"messages": list, "params": dict, "tags": list}
+_NULLABLE = frozenset((*USAGE_FIELDS, "cost_usd", "output", "finish_reason", "error", "tool_calls"))
+_JSON = {"messages": list, "params": dict, "tags": list, "tool_calls": list}
 
 
 def _problem(column: str, value: Any) -> str | None:
@@ -199,4 +204,5 @@ def _from_row(row: dict[str, Any]) -> Trace:
         tags=tuple(json.loads(row["tags"])), stream=bool(row["stream"]),
         response_model=row["response_model"], finish_reason=row["finish_reason"],
         error=row["error"], host=row["host"],
+        tool_calls=tool_calls_from(json.loads(row["tool_calls"] or "[]")),
     )  # fmt: skip

@@ -28,7 +28,7 @@ from ..records.pricing import table_price
 
 log = logging.getLogger("pytest_modelguard.capture")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the tool_calls column
 PROVIDERS = ("openai", "anthropic")
 USAGE_FIELDS = tuple(Usage.__dataclass_fields__)
 _SCHEMA = f"""
@@ -49,16 +49,17 @@ CREATE TABLE IF NOT EXISTS traces (
     latency_s REAL NOT NULL,
     stream INTEGER NOT NULL,
     tags TEXT NOT NULL,            -- JSON list
-    error TEXT
+    error TEXT,
+    tool_calls TEXT                -- JSON list of the answer's tool calls; NULL when none
 );
 CREATE INDEX IF NOT EXISTS traces_started_at ON traces (started_at);
 """
 COLUMNS = (
     "started_at", "provider", "host", "model", "response_model", "request_key", "messages",
     "params", "output", "finish_reason", *USAGE_FIELDS, "cost_usd", "latency_s", "stream",
-    "tags", "error",
+    "tags", "error", "tool_calls",
 )  # fmt: skip
-_INSERT = f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+INSERT = f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class Trace:
     finish_reason: str | None = None
     error: str | None = None
     host: str = ""
+    tool_calls: tuple[Mapping[str, Any], ...] = ()  # the answer's {id, name, arguments}
 
     def map_text(self, scrub: Callable[[str], str]) -> Trace:
         """A copy with ``scrub`` applied to every message text, the answer and the error."""
@@ -173,6 +175,9 @@ def to_row(pending: Pending) -> tuple[Any, ...] | None:
         scrub_secrets(_dumps(value), secrets) for value in (messages, params, list(trace.tags))
     )
     output = None if trace.output is None else scrub_secrets(trace.output, secrets)
+    calls = (
+        scrub_secrets(_dumps(plain(list(trace.tool_calls))), secrets) if trace.tool_calls else None
+    )
     error = None if trace.error is None else scrub_secrets(trace.error, secrets)
     usage = trace.usage
     cost = trace.cost_usd if trace.cost_usd is not None else _cost(trace)
@@ -181,7 +186,7 @@ def to_row(pending: Pending) -> tuple[Any, ...] | None:
         trace.started_at, trace.provider, trace.host, trace.model, trace.response_model,
         request_key(trace.provider, trace.model, messages_json, params_json), messages_json,
         params_json, output, trace.finish_reason, *counts, cost, trace.latency_s,
-        int(trace.stream), tags_json, error,
+        int(trace.stream), tags_json, error, calls,
     )  # fmt: skip
 
 
@@ -210,6 +215,8 @@ def connect(path: Path, timeout_s: float) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=NORMAL")
         if version < SCHEMA_VERSION:
             with conn:
+                if version == 1:  # a version 1 database gains the tool_calls column
+                    conn.execute("ALTER TABLE traces ADD COLUMN tool_calls TEXT")
                 conn.executescript(_SCHEMA)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except BaseException:
@@ -347,7 +354,7 @@ class TraceStore:
                 rows.append(row)
         try:
             with conn:
-                conn.executemany(_INSERT, rows)
+                conn.executemany(INSERT, rows)
         except sqlite3.Error as exc:
             self._count(dropped=len(rows))
             self.warn_once("database", f"cannot write to the traces database: {exc}")

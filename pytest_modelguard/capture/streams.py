@@ -17,7 +17,8 @@ from ..engine.providers.anthropic import to_completion as anthropic_completion
 from ..engine.providers.anthropic import to_usage as anthropic_usage
 from ..engine.providers.openai import to_completion as openai_completion
 from ..engine.providers.openai import to_usage as openai_usage
-from ..records.calls import Message, Usage
+from ..engine.providers.responses import to_completion as responses_completion
+from ..records.calls import Message, Usage, tool_call
 
 
 class Recorder(Protocol):
@@ -44,17 +45,22 @@ class Answer:
     usage: Usage | None
     model: str = ""
     finish_reason: str | None = None
+    tool_calls: tuple[Mapping[str, Any], ...] = ()
 
 
-def answer_of(provider: str, response: Any) -> Answer:
-    """The Answer of a ``ChatCompletion`` (openai) or a ``Message`` (anthropic)."""
-    if provider == "openai":
+def answer_of(kind: str, response: Any) -> Answer:
+    """The Answer of a ``ChatCompletion`` (openai), a ``Response`` (openai-responses) or a
+    ``Message`` (anthropic)."""
+    if kind == "openai-responses":
+        done = responses_completion(response, 0.0)
+        usage = None if response.usage is None else done.usage
+    elif kind == "openai":
         done = openai_completion(response, 0.0)
         usage = None if response.usage is None else done.usage
     else:
         done = anthropic_completion(response, 0.0)
         usage = done.usage
-    return Answer(done.text, usage, done.model, done.finish_reason)
+    return Answer(done.text, usage, done.model, done.finish_reason, done.tool_calls)
 
 
 def error_text(exc: BaseException) -> str:
@@ -66,7 +72,8 @@ class Call:
     """A call being made: its request snapshot and clock; finishes (is submitted) once."""
 
     __slots__ = (
-        "_done", "clock", "messages", "model", "params", "recorder", "started_at", "stream",
+        "_done", "clock", "kind", "messages", "model", "params", "recorder", "started_at",
+        "stream",
     )  # fmt: skip
 
     def __init__(
@@ -76,9 +83,10 @@ class Call:
         messages: tuple[Message, ...],
         params: Mapping[str, Any],
         stream: bool,
+        kind: str,
     ) -> None:
         self.recorder, self.model, self.messages = recorder, model, messages
-        self.params, self.stream = params, stream
+        self.params, self.stream, self.kind = params, stream, kind
         self._done = False
         self.restart()
 
@@ -93,7 +101,7 @@ class Call:
             if self.stream:
                 hook_stream(result, self)
             else:
-                self.finish(answer_of(self.recorder.provider, result), None)
+                self.finish(answer_of(self.kind, result), None)
         except Exception as exc:  # an SDK object we cannot read: leave it to the caller
             self._give_up("answer", exc)
 
@@ -118,6 +126,11 @@ class Call:
         else:
             self.finish(chunks.answer(), None if chunks.complete else INCOMPLETE)
 
+    @property
+    def done(self) -> bool:
+        """Recorded (or given up on) already."""
+        return self._done
+
     def _give_up(self, kind: str, exc: BaseException) -> None:
         self._done = True
         self.recorder.store.warn_once(kind, f"a call was not recorded: {error_text(exc)}")
@@ -131,6 +144,7 @@ class _Chunks:
         self.model = ""
         self.finish_reason: str | None = None
         self.broken: Exception | None = None
+        self.tools: dict[int, dict[str, Any]] = {}  # by index: id, name, argument text so far
 
     def feed(self, item: Any) -> None:
         if self.broken is None:
@@ -150,7 +164,18 @@ class _Chunks:
         raise NotImplementedError
 
     def answer(self) -> Answer:
-        return Answer("".join(self.parts), self.usage(), self.model, self.finish_reason)
+        calls = tuple(
+            tool_call(t["name"], t["arguments"] or "{}", t["id"])
+            for _, t in sorted(self.tools.items())
+        )
+        return Answer("".join(self.parts), self.usage(), self.model, self.finish_reason, calls)
+
+    def tool_delta(self, index: int, ident: Any, name: Any, arguments: Any) -> None:
+        """A piece of the tool call at ``index``: its id and name once, its argument text."""
+        tool = self.tools.setdefault(index, {"id": "", "name": "", "arguments": ""})
+        tool["id"] = ident or tool["id"]
+        tool["name"] = name or tool["name"]
+        tool["arguments"] += arguments or ""
 
 
 class _OpenAIChunks(_Chunks):
@@ -168,6 +193,11 @@ class _OpenAIChunks(_Chunks):
             if choice.index == 0:
                 if choice.delta is not None and choice.delta.content:
                     self.parts.append(choice.delta.content)
+                for tool in (choice.delta.tool_calls if choice.delta is not None else None) or ():
+                    function = tool.function
+                    name = function.name if function is not None else None
+                    arguments = function.arguments if function is not None else None
+                    self.tool_delta(tool.index, tool.id, name, arguments)
                 self.finish_reason = choice.finish_reason or self.finish_reason
 
     def usage(self) -> Usage | None:
@@ -187,6 +217,11 @@ class _AnthropicEvents(_Chunks):
             self._merge(item.message.usage)
         elif item.type == "content_block_delta" and item.delta.type == "text_delta":
             self.parts.append(item.delta.text)
+        elif item.type == "content_block_start" and item.content_block.type == "tool_use":
+            block = item.content_block
+            self.tool_delta(item.index, block.id, block.name, None)
+        elif item.type == "content_block_delta" and item.delta.type == "input_json_delta":
+            self.tool_delta(item.index, None, None, item.delta.partial_json)
         elif item.type == "message_delta":
             self.finish_reason = item.delta.stop_reason
             self._merge(item.usage)
@@ -203,10 +238,36 @@ class _AnthropicEvents(_Chunks):
         return anthropic_usage(SimpleNamespace(**{n: self._usage.get(n) for n in _ANTHROPIC_USAGE}))
 
 
+class _ResponsesEvents(_Chunks):
+    """Responses API events: text deltas, then the whole Response when it completes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._final: Answer | None = None
+
+    def add(self, item: Any) -> None:
+        if item.type == "response.output_text.delta":
+            self.parts.append(item.delta)
+        elif item.type in ("response.completed", "response.incomplete"):
+            self._final = answer_of("openai-responses", item.response)
+            self.finish_reason = self._final.finish_reason or item.response.status
+
+    def usage(self) -> Usage | None:
+        return None if self._final is None else self._final.usage
+
+    def answer(self) -> Answer:
+        return super().answer() if self._final is None else self._final
+
+
+_CHUNKS: dict[str, type[_Chunks]] = {
+    "openai": _OpenAIChunks, "openai-responses": _ResponsesEvents, "anthropic": _AnthropicEvents,
+}  # fmt: skip
+
+
 def hook_stream(stream: Any, call: Call) -> None:
     """Wrap ``stream``'s iterator and ``close`` in place so ``call`` is recorded when it ends."""
     iterator = stream._iterator
-    chunks = _OpenAIChunks() if call.recorder.provider == "openai" else _AnthropicEvents()
+    chunks = _CHUNKS[call.kind]()
     close, ref = type(stream).close, weakref.ref(stream)  # no cycle through the stream
     if hasattr(iterator, "__anext__"):
         stream._iterator = _observe_async(iterator, chunks, call)

@@ -1,8 +1,10 @@
 """``capture(client, db=...)``: a drop-in proxy of an OpenAI or Anthropic client that records calls.
 
-Only ``chat.completions.create`` (OpenAI) and ``messages.create`` / ``messages.stream``
-(Anthropic) are wrapped; every other attribute is the client's own. Results, streams
-and exceptions reach the caller unchanged; recording never raises into the caller.
+Wrapped: OpenAI's ``chat.completions`` and ``responses`` (``create``, ``parse``, ``stream``)
+and Anthropic's ``messages`` (``create``, ``stream``), each also through
+``with_raw_response`` and ``with_streaming_response`` (recorded when the body is parsed);
+every other attribute is the client's own. Results, streams and exceptions reach the caller
+unchanged; recording never raises into the caller.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar, cast
 
+from .responses import chat_request, structured
 from .store import Pending, Redactor, Trace, TraceStore, open_store
 from .streams import Answer, Call
 
@@ -99,26 +102,38 @@ class Recorder:
         self.sample, self.redact, self.secrets = sample, redact, secrets
         self._random = random.Random()  # the caller's global random state stays untouched
 
-    def start(self, kwargs: dict[str, Any], *, stream: bool | None = None) -> Call | None:
+    def start(
+        self, kwargs: dict[str, Any], *, stream: bool | None = None, kind: str = ""
+    ) -> Call | None:
         """A call about to be made, or None when it is not sampled or cannot be recorded.
 
-        A ``messages``/``system`` iterable is turned into a list in ``kwargs`` so the
-        SDK and the record see the same items.
+        ``kind``: ``openai-responses`` for the Responses API, else the client's provider.
+        A ``messages``/``system``/``input`` iterable is turned into a list in ``kwargs`` so
+        the SDK and the record see the same items.
         """
         if self.sample < 1.0 and self._random.random() >= self.sample:
             return None
         try:
-            messages = _listed(kwargs, "messages")
-            messages = messages if isinstance(messages, list) else []
-            system = _listed(kwargs, "system")
-            if isinstance(system, str | list):
-                messages = [{"role": "system", "content": system}, *messages]
-            params = {k: v for k, v in kwargs.items() if k not in _NOT_PARAMS}
+            kind = kind or self.provider
+            if kind == "openai-responses":
+                _listed(kwargs, "input")
+                messages, params = chat_request(
+                    {k: v for k, v in kwargs.items() if k not in _NOT_PARAMS}
+                )
+            else:
+                messages = _listed(kwargs, "messages")
+                messages = messages if isinstance(messages, list) else []
+                system = _listed(kwargs, "system")
+                if isinstance(system, str | list):
+                    messages = [{"role": "system", "content": system}, *messages]
+                params = {k: v for k, v in kwargs.items() if k not in _NOT_PARAMS}
+                params.update(structured(kwargs))
             extra = kwargs.get("extra_body")
             if isinstance(extra, Mapping):
                 params.update(extra)
             is_stream = kwargs.get("stream") is True if stream is None else stream
-            return Call(self, str(kwargs.get("model", "")), tuple(messages), params, is_stream)
+            model = str(kwargs.get("model", ""))
+            return Call(self, model, tuple(messages), params, is_stream, kind)
         except Exception as exc:  # an argument we cannot read: the SDK will judge it
             self.store.warn_once("request", f"a call was not recorded: {exc!r}")
             return None
@@ -133,7 +148,7 @@ class Recorder:
             tags=self.tags, stream=call.stream,
             response_model="" if answer is None else answer.model,
             finish_reason=None if answer is None else answer.finish_reason,
-            error=error, host=self.host,
+            error=error, host=self.host, tool_calls=() if answer is None else answer.tool_calls,
         )  # fmt: skip
         self.store.submit(Pending(trace, self.redact, self.secrets))
 
@@ -151,9 +166,10 @@ def _listed(kwargs: dict[str, Any], name: str) -> Any:
 class _Proxy:
     """Delegates every attribute it does not define to the wrapped object."""
 
-    def __init__(self, target: Any, recorder: Recorder) -> None:
+    def __init__(self, target: Any, recorder: Recorder, kind: str = "") -> None:
         self._target = target
         self._recorder = recorder
+        self._kind = kind  # openai-responses, or "" for the client's provider
 
     def __getattr__(self, name: str) -> Any:
         if name == "_target":  # not set yet (e.g. while copying): no recursion
@@ -166,16 +182,43 @@ class _Proxy:
     def __repr__(self) -> str:
         return f"captured({self._target!r})"
 
+    def _start(self, kwargs: dict[str, Any], *, stream: bool | None = None) -> Call | None:
+        return self._recorder.start(kwargs, stream=stream, kind=self._kind)
+
 
 class _SyncCreate(_Proxy):
-    """A resource whose ``create`` is recorded (sync)."""
+    """A resource whose ``create``, ``parse`` and ``stream`` are recorded (sync)."""
+
+    @property
+    def with_raw_response(self) -> Any:
+        """``.with_raw_response.create`` (langchain-openai's path), recorded too."""
+        return _SyncRaw(self._target.with_raw_response, self._recorder, self._kind)
+
+    @property
+    def with_streaming_response(self) -> Any:
+        """``.with_streaming_response.create``: recorded when the body is parsed."""
+        return _SyncStreaming(self._target.with_streaming_response, self._recorder, self._kind)
 
     def create(self, *args: Any, **kwargs: Any) -> Any:
-        call = self._recorder.start(kwargs)
+        return self._recorded("create", args, kwargs)
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        """``parse`` (structured outputs): recorded with the schema it sent."""
+        return self._recorded("parse", args, kwargs)
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        """A stream manager (``with ... .stream(...) as stream``), recorded when it ends."""
+        call = self._start(kwargs, stream=True)
+        manager = self._target.stream(*args, **kwargs)
+        return manager if call is None else _StreamManager(manager, call)
+
+    def _recorded(self, name: str, args: Any, kwargs: dict[str, Any]) -> Any:
+        call = self._start(kwargs)
+        method = getattr(self._target, name)
         if call is None:
-            return self._target.create(*args, **kwargs)
+            return method(*args, **kwargs)
         try:
-            result = self._target.create(*args, **kwargs)
+            result = method(*args, **kwargs)
         except Exception as exc:
             call.failed(exc)
             raise
@@ -184,14 +227,38 @@ class _SyncCreate(_Proxy):
 
 
 class _AsyncCreate(_Proxy):
-    """A resource whose ``create`` is recorded (async)."""
+    """A resource whose ``create``, ``parse`` and ``stream`` are recorded (async)."""
+
+    @property
+    def with_raw_response(self) -> Any:
+        """``.with_raw_response.create``, recorded too."""
+        return _AsyncRaw(self._target.with_raw_response, self._recorder, self._kind)
+
+    @property
+    def with_streaming_response(self) -> Any:
+        """``.with_streaming_response.create``: recorded when the body is parsed."""
+        return _AsyncStreaming(self._target.with_streaming_response, self._recorder, self._kind)
 
     async def create(self, *args: Any, **kwargs: Any) -> Any:
-        call = self._recorder.start(kwargs)
+        return await self._recorded("create", args, kwargs)
+
+    async def parse(self, *args: Any, **kwargs: Any) -> Any:
+        """``parse`` (structured outputs): recorded with the schema it sent."""
+        return await self._recorded("parse", args, kwargs)
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        """A stream manager (``async with ... .stream(...) as stream``), recorded when it ends."""
+        call = self._start(kwargs, stream=True)
+        manager = self._target.stream(*args, **kwargs)
+        return manager if call is None else _AsyncStreamManager(manager, call)
+
+    async def _recorded(self, name: str, args: Any, kwargs: dict[str, Any]) -> Any:
+        call = self._start(kwargs)
+        method = getattr(self._target, name)
         if call is None:
-            return await self._target.create(*args, **kwargs)
+            return await method(*args, **kwargs)
         try:
-            result = await self._target.create(*args, **kwargs)
+            result = await method(*args, **kwargs)
         except Exception as exc:
             call.failed(exc)
             raise
@@ -199,22 +266,63 @@ class _AsyncCreate(_Proxy):
         return result
 
 
-class _SyncMessages(_SyncCreate):
-    """Anthropic ``messages``: ``create`` and ``stream`` recorded."""
+def _parsed(raw: Any, call: Call) -> Any:
+    """The raw response, its parsed body recorded (the SDK caches the parse for the caller)."""
+    try:
+        parsed = raw.parse()
+    except Exception as exc:
+        call.failed(exc)
+        return raw
+    call.returned(parsed)
+    return raw
 
-    def stream(self, *args: Any, **kwargs: Any) -> Any:
-        manager = self._target.stream(*args, **kwargs)
-        call = self._recorder.start(kwargs, stream=True)
-        return manager if call is None else _StreamManager(manager, call)
+
+class _SyncRaw(_Proxy):
+    """``with_raw_response``: ``create`` returns the raw response; its parse is recorded."""
+
+    def create(self, *args: Any, **kwargs: Any) -> Any:
+        call = self._start(kwargs)
+        if call is None:
+            return self._target.create(*args, **kwargs)
+        try:
+            raw = self._target.create(*args, **kwargs)
+        except Exception as exc:
+            call.failed(exc)
+            raise
+        return _parsed(raw, call)
 
 
-class _AsyncMessages(_AsyncCreate):
-    """Anthropic async ``messages``: ``create`` and ``stream`` recorded."""
+class _AsyncRaw(_Proxy):
+    """Async ``with_raw_response``."""
 
-    def stream(self, *args: Any, **kwargs: Any) -> Any:
-        manager = self._target.stream(*args, **kwargs)
-        call = self._recorder.start(kwargs, stream=True)
-        return manager if call is None else _AsyncStreamManager(manager, call)
+    async def create(self, *args: Any, **kwargs: Any) -> Any:
+        call = self._start(kwargs)
+        if call is None:
+            return await self._target.create(*args, **kwargs)
+        try:
+            raw = await self._target.create(*args, **kwargs)
+        except Exception as exc:
+            call.failed(exc)
+            raise
+        return _parsed(raw, call)
+
+
+class _SyncStreaming(_Proxy):
+    """``with_streaming_response``: ``create`` returns a context manager of the response."""
+
+    def create(self, *args: Any, **kwargs: Any) -> Any:
+        call = self._start(kwargs)
+        manager = self._target.create(*args, **kwargs)
+        return manager if call is None else _StreamingManager(manager, call)
+
+
+class _AsyncStreaming(_Proxy):
+    """Async ``with_streaming_response``."""
+
+    def create(self, *args: Any, **kwargs: Any) -> Any:
+        call = self._start(kwargs)
+        manager = self._target.create(*args, **kwargs)
+        return manager if call is None else _AsyncStreamingManager(manager, call)
 
 
 class _ManagerProxy:
@@ -263,6 +371,66 @@ class _AsyncStreamManager(_ManagerProxy):
         return await self._manager.__aexit__(*exc_info)
 
 
+class _StreamingManager(_ManagerProxy):
+    """``with ....with_streaming_response.create(...) as response``: the first
+    ``response.parse()`` is recorded (a body read otherwise is not: a warning says so)."""
+
+    def __enter__(self) -> Any:
+        self._call.restart()
+        try:
+            response = self._manager.__enter__()
+        except Exception as exc:
+            self._call.failed(exc)
+            raise
+        parse, call = response.parse, self._call
+
+        def recorded_parse(*args: Any, **kwargs: Any) -> Any:
+            response.parse = parse
+            result = parse(*args, **kwargs)
+            call.returned(result)
+            return result
+
+        response.parse = recorded_parse
+        return response
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        _unparsed(self._call)
+        return self._manager.__exit__(*exc_info)
+
+
+class _AsyncStreamingManager(_ManagerProxy):
+    """``async with ....with_streaming_response.create(...) as response``."""
+
+    async def __aenter__(self) -> Any:
+        self._call.restart()
+        try:
+            response = await self._manager.__aenter__()
+        except Exception as exc:
+            self._call.failed(exc)
+            raise
+        parse, call = response.parse, self._call
+
+        async def recorded_parse(*args: Any, **kwargs: Any) -> Any:
+            response.parse = parse
+            result = await parse(*args, **kwargs)
+            call.returned(result)
+            return result
+
+        response.parse = recorded_parse
+        return response
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        _unparsed(self._call)
+        return await self._manager.__aexit__(*exc_info)
+
+
+def _unparsed(call: Call) -> None:
+    if not call.done and not call.stream:
+        call.recorder.store.warn_once(
+            "streaming", "a with_streaming_response body read without parse() was not recorded"
+        )
+
+
 class _Chat(_Proxy):
     """OpenAI ``chat`` with recorded ``completions``."""
 
@@ -275,14 +443,15 @@ class _Client(_Proxy):
     """The captured client: passes isinstance checks for the client's own class."""
 
     _create: type[_Proxy] = _SyncCreate
-    _messages: type[_Proxy] = _SyncMessages
 
     def __init__(self, target: Any, recorder: Recorder) -> None:
         super().__init__(target, recorder)
         if recorder.provider == "openai":
             self.chat = _Chat(target.chat, recorder, self._create)
+            if hasattr(target, "responses"):
+                self.responses = self._create(target.responses, recorder, "openai-responses")
         else:
-            self.messages = self._messages(target.messages, recorder)
+            self.messages = self._create(target.messages, recorder)
 
     @property  # type: ignore[misc]
     def __class__(self) -> type:
@@ -307,7 +476,6 @@ class _SyncClient(_Client):
 
 class _AsyncClient(_Client):
     _create = _AsyncCreate
-    _messages = _AsyncMessages
 
     async def __aenter__(self) -> _AsyncClient:
         await self._target.__aenter__()

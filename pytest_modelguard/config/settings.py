@@ -21,7 +21,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-BUILTIN_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "python": "python"}
+BUILTIN_PROVIDERS = {
+    "openai": "openai",
+    "openai-responses": "openai-responses",
+    "anthropic": "anthropic",
+    "python": "python",
+}
+SDK_KINDS = ("openai", "openai-responses", "anthropic")
 BUDGET_KEYS = (
     "max_cost_per_case_usd",
     "max_cost_usd",
@@ -38,7 +44,13 @@ PROVIDER_KEYS = ("kind", "base_url", "api_key_env")
 ALIAS_KEYS = ("model", "params", "price", "budgets")
 MAX_SEED = 2**32 - 1
 """The bootstrap's generator takes seeds from 0 to this."""
-DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+DEFAULT_KEY_ENV = {
+    "openai": "OPENAI_API_KEY",
+    "openai-responses": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+}
+PRICE_PROVIDER = {"openai-responses": "openai"}
+"""Built-in providers priced under another name in genai-prices' table."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +58,7 @@ class ProviderSpec:
     """A provider: built in, or an OpenAI-compatible endpoint declared in config."""
 
     name: str
-    kind: str  # openai | anthropic | python
+    kind: str  # openai | openai-responses | anthropic | python
     base_url: str | None = None
     api_key_env: str | None = None
 
@@ -237,8 +249,8 @@ def _providers(source: str, table: Mapping[str, Any]) -> dict[str, ProviderSpec]
     for name, body in table.items():
         reader = _Reader(source, body, ("providers", name), PROVIDER_KEYS)
         kind = reader.get("kind", str, "openai")
-        if kind not in ("openai", "anthropic"):
-            reader.fail("kind", f"must be 'openai' or 'anthropic', got {kind!r}")
+        if kind not in SDK_KINDS:
+            reader.fail("kind", f"must be one of {', '.join(SDK_KINDS)}, got {kind!r}")
         providers[name] = ProviderSpec(
             name=name,
             kind=kind,
@@ -273,7 +285,8 @@ class ModelResolver:
                 f"{self.source}: unknown provider {provider_name!r} in model {name!r}{hint}; "
                 "declare it under [tool.modelguard.providers]"
             )
-        price = table_price(provider.name, model) if provider.kind != "python" else None
+        price_id = PRICE_PROVIDER.get(provider.name, provider.name)
+        price = table_price(price_id, model) if provider.kind != "python" else None
         return ModelSpec(
             name=name, provider=provider, model=model, price=price, budgets=self.budgets
         )

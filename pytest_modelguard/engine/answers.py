@@ -51,7 +51,10 @@ def model_request(
 def recorded_answer(recorded: RecordedAnswer) -> Answered:
     """A production answer carried by the suite, as if it had been replayed."""
     usage = Usage.from_dict(recorded.usage)
-    return Answered(Completion(recorded.output, usage, recorded.latency_s), cached=True)
+    completion = Completion(
+        recorded.output, usage, recorded.latency_s, tool_calls=recorded.tool_calls
+    )
+    return Answered(completion, cached=True)
 
 
 class Answers:
@@ -64,7 +67,7 @@ class Answers:
         self.known: dict[str, Answered] = {}
         self.notes: list[str] = []  # what the run must tell (unsaved answers)
         self.pending: Callable[[], list[Request]] = list  # requests likely needed next
-        self.baseline_outputs: dict[tuple[str, str, str], str | None] = {}
+        self.baseline_outputs: dict[tuple[str, str, str], Completion | None] = {}
 
     @cached_property
     def cache(self) -> Cache:
@@ -145,8 +148,8 @@ class Answers:
             found = self.known[key]
         return found
 
-    def baseline_output(self, case: Case) -> str | None:
-        """The baseline's answer text to ``case``, looked up once per case."""
+    def baseline_output(self, case: Case) -> Completion | None:
+        """The baseline's answer to ``case``, looked up once per case."""
         where = (case.path, case.suite, case.id)
         try:
             return self.baseline_outputs[where]
@@ -154,15 +157,15 @@ class Answers:
             output = self.baseline_outputs[where] = self._find_baseline_output(case)
             return output
 
-    def _find_baseline_output(self, case: Case) -> str | None:
+    def _find_baseline_output(self, case: Case) -> Completion | None:
         baseline = self.settings.baseline
         if baseline is None:
             return None
         if case.baseline is not None:
-            return case.baseline.output
+            return recorded_answer(case.baseline).completion
         requests = self.requests_for(case, baseline)
         answer = self.answer(requests[0]) if requests else None  # another xdist worker's item
-        return answer.completion.text if answer and answer.completion else None
+        return answer.completion if answer else None
 
     def dry_run(self, requests: Sequence[Request]) -> list[DryRunLine]:
         """What a recording run would call and spend, per model; calls and writes nothing."""

@@ -13,6 +13,7 @@ from ._options import Built, Kind, Options
 from .builtin_json import JSON_GRADERS
 from .builtin_text import TEXT_GRADERS
 from .decorator import GraderFunction
+from .tool_call import KIND as TOOL_CALL
 
 
 def resolve(opts: Options, reference: str) -> Any:
@@ -55,6 +56,7 @@ BUILTINS: Mapping[str, Kind] = MappingProxyType(
         **TEXT_GRADERS,
         **JSON_GRADERS,
         "python": Kind(build_python, ("function",), scalar="function"),
+        "tool_call": TOOL_CALL,
     }
 )
 """Every built-in grader kind by name (``llm_judge`` lives in its own module)."""

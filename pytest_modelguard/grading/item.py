@@ -68,6 +68,22 @@ def item_result(
         failure=failure,
         judge_cost_usd=judge_cost_usd,
         unit=case.unit if case else "",
+        tool_calls=completions[-1].tool_calls if completions else (),
+    )
+
+
+def graded_answer(completion: Completion, case: Case, baseline: Completion | None) -> Answer:
+    """What the graders see of one answer to ``case``, beside the baseline's answer."""
+    tools = case.params.get("tools")
+    return Answer(
+        completion.text,
+        case.expected,
+        None if baseline is None else baseline.text,
+        case.id,
+        case.tags,
+        tool_calls=completion.tool_calls,
+        baseline_tool_calls=None if baseline is None else baseline.tool_calls,
+        tools=tuple(tools) if isinstance(tools, list) else (),
     )
 
 
@@ -85,7 +101,7 @@ class ItemGrader:
         graders: Sequence[GradeFn],
         repeat: int,
         answer: Answered,
-        baseline_output: str | None,
+        baseline_output: Completion | None,
     ) -> ItemResult:
         """One repeat's result: graded, or an error when it has no answer or no judgement."""
         completion = answer.completion
@@ -98,7 +114,7 @@ class ItemGrader:
                 error=answer.error or "no answer",
                 output="",
             )
-        graded = Answer(completion.text, case.expected, baseline_output, case.id, case.tags)
+        graded = graded_answer(completion, case, baseline_output)
         try:
             grades, judge_cost = self._grades(case, graders, graded)
             score, passed = score_answer(grades)
@@ -164,16 +180,14 @@ class ItemGrader:
         case: Case,
         graders: Sequence[GradeFn],
         answered: Sequence[Answered],
-        baseline_output: str | None,
+        baseline_output: Completion | None,
     ) -> list[Request]:
         """The judge calls one item will need, from its (prefetched) answers."""
         requests: list[Request] = []
         for answer in answered:
             if answer.completion is None:
                 continue
-            graded = Answer(
-                answer.completion.text, case.expected, baseline_output, case.id, case.tags
-            )
+            graded = graded_answer(answer.completion, case, baseline_output)
             for grader in graders:
                 if not isinstance(grader, JudgeGrader):
                     continue

@@ -9,6 +9,7 @@ import pytest
 
 from ..config import ModelSpec
 from ..core.errors import ConfigError, GraderConfigError, ModelCallFailed, SuiteError
+from ..engine.providers.tools import anthropic_output_format
 from ..grading import build_grader
 from ..grading.llm_judge import JudgeGrader
 from ..records.calls import Request
@@ -47,6 +48,7 @@ class SuiteFile(pytest.File):
                 self._register_tags(case.tags)
                 case_marks = self._marks(case.tags, marks)
                 for model in models:
+                    _check_request(case, model)
                     yield CaseItem.from_parent(
                         self,
                         name=f"{case.id}[{model.name}]",
@@ -167,3 +169,16 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path | str, int | None, str]:
         return self.path, self.case.line - 1, self.name
+
+
+def _check_request(case: Case, model: ModelSpec) -> None:
+    """A request the model's provider kind cannot express fails collection, not the call."""
+    if model.provider.kind != "anthropic":
+        return
+    try:
+        anthropic_output_format(case.params.get("response_format"))
+    except ValueError as exc:
+        where = f"{case.path}:{case.line}" if case.path else case.suite
+        raise SuiteError(
+            f"{where}: case {case.id!r}: response_format: {exc} ({model.name})"
+        ) from None

@@ -88,6 +88,8 @@ def verdict_lines(doc: dict[str, Any], candidate: str) -> list[str]:
             f"  quality delta {delta['mean']:+.3f}, {delta['confidence']:.0%} CI "
             f"[{delta['ci_low']:+.3f}, {delta['ci_high']:+.3f}], p = {delta['p_value']:.3g}"
         )
+    if model.get("mean_score") is not None and base.get("mean_score") is not None:
+        lines.append(f"  score {model['mean_score']:.3f} vs production {base['mean_score']:.3f}")
     words = VERDICT_WORDS.get(model["verdict"], model["verdict"])
     lines.append(f"  verdict: {model['verdict']}: {words}")
     lines += [f"  - {reason}" for reason in model["reasons"]]

@@ -122,27 +122,60 @@ class Request:
         return self.messages[1:] if self.system is not None else self.messages
 
 
+def tool_arguments(raw: Any) -> Any:
+    """A tool call's arguments as data: a JSON string parsed, kept as text when it is not JSON."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw
+
+
+def tool_call(name: Any, arguments: Any, ident: Any = "") -> dict[str, Any]:
+    """A tool call as modelguard keeps it: ``{id, name, arguments}`` with parsed arguments."""
+    return {"id": str(ident or ""), "name": str(name or ""), "arguments": tool_arguments(arguments)}
+
+
+def tool_calls_from(raw: Any) -> tuple[dict[str, Any], ...]:
+    """Stored tool calls (``{id, name, arguments}``); ValueError naming what is wrong."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list | tuple):
+        raise ValueError(f"tool_calls must be a list, got {_shown(raw)}")
+    calls = []
+    for item in raw:
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            raise ValueError(f"each tool call needs a 'name' string, got {_shown(item)}")
+        calls.append(tool_call(item["name"], item.get("arguments"), item.get("id")))
+    return tuple(calls)
+
+
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """A model's answer with its usage and wall-clock latency."""
+    """A model's answer: text and tool calls (``{id, name, arguments}``), usage and latency."""
 
     text: str
     usage: Usage = field(default_factory=Usage)
     latency_s: float | None = 0.0  # None: not measured (a recorded production answer without it)
     model: str = ""
     finish_reason: str | None = None
+    tool_calls: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", valid_text(self.text))  # storable as UTF-8
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "usage": self.usage.to_dict(),
             "latency_s": self.latency_s,
             "model": self.model,
             "finish_reason": self.finish_reason,
         }
+        if self.tool_calls:  # absent for text answers: older entries read back unchanged
+            data["tool_calls"] = [dict(call) for call in self.tool_calls]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Completion:
@@ -167,6 +200,7 @@ class Completion:
             latency_s=None if latency is None else float(latency),
             model=str(data.get("model") or ""),
             finish_reason=None if finish is None else str(finish),
+            tool_calls=tool_calls_from(data.get("tool_calls")),
         )
 
 

@@ -17,6 +17,9 @@ class Answer:
     baseline_output: str | None = None
     case_id: str = ""
     tags: tuple[str, ...] = ()
+    tool_calls: tuple[Mapping[str, Any], ...] = ()  # {id, name, arguments}
+    baseline_tool_calls: tuple[Mapping[str, Any], ...] | None = None
+    tools: tuple[Mapping[str, Any], ...] = ()  # the tools the request offered (OpenAI form)
 
 
 @dataclass(frozen=True, slots=True)

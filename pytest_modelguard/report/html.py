@@ -21,7 +21,7 @@ from typing import Any
 from ..core.formatting import money, percent
 from .html_assets import CSS, SCRIPT
 from .html_chart import render_chart
-from .markdown import ICONS, methods_text, p_text
+from .markdown import ICONS, answer_text, methods_text, p_text
 
 Doc = Mapping[str, Any]
 CASE_FIELDS = ("suite", "id", "model", "tags", "repeat", "score", "passed", "error", "failure",
@@ -195,7 +195,7 @@ def _browser(doc: Doc) -> str:
 def _case_data(doc: Doc) -> dict[str, Any]:
     """What the case browser needs of the report: the cases, trimmed to what it shows."""
     cases = [
-        {**{k: c.get(k) for k in CASE_FIELDS},
+        {**{k: c.get(k) for k in CASE_FIELDS}, "output": answer_text(c),
          "grades": [{k: g.get(k) for k in GRADE_FIELDS} for g in c.get("grades", ())]}
         for c in doc["cases"]
     ]  # fmt: skip

@@ -10,6 +10,7 @@ it can neither break the table nor mention anyone.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -159,6 +160,13 @@ def _failing_candidates(doc: Doc) -> list[str]:
     ]  # fmt: skip
 
 
+def answer_text(case: Mapping[str, Any]) -> str:
+    """A case's answer as shown: its text, then each tool call as ``→ name({arguments})``."""
+    calls = case.get("tool_calls") or ()
+    shown = [f"→ {c.get('name')}({json.dumps(c.get('arguments'), sort_keys=True)})" for c in calls]
+    return " ".join([str(case.get("output") or ""), *shown]).strip()
+
+
 def _regressed(doc: Doc, name: str) -> str:
     """The candidate's worst drops below the baseline, in a collapsible block."""
     drops = _drops(doc, name)
@@ -174,8 +182,8 @@ def _regressed(doc: Doc, name: str) -> str:
     ]
     for base, cand in shown:
         lines.append(
-            f"| {_code(cand['id'])} | {_code(base['output'], ANSWER_CHARS)} | "
-            f"{_code(cand['output'], ANSWER_CHARS)} | {base['score']:.2f} → {cand['score']:.2f} "
+            f"| {_code(cand['id'])} | {_code(answer_text(base), ANSWER_CHARS)} | "
+            f"{_code(answer_text(cand), ANSWER_CHARS)} | {base['score']:.2f} → {cand['score']:.2f} "
             f"| {_why(cand)} |"
         )
     lines += ["", "</details>"]

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ..core.errors import SuiteError
-from .schema import ROLES, Case, RecordedAnswer, Suite, load_suite
+from .schema import REQUEST_KEYS, ROLES, Case, RecordedAnswer, Suite, load_suite
 
-__all__ = ["ROLES", "Case", "RecordedAnswer", "Suite", "SuiteError", "load_suite"]
+__all__ = ["REQUEST_KEYS", "ROLES", "Case", "RecordedAnswer", "Suite", "SuiteError", "load_suite"]

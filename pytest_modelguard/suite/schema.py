@@ -13,20 +13,24 @@ import yaml
 from ..core.errors import FileRefused, SuiteError
 from ..core.formatting import did_you_mean
 from ..core.safety import MAX_FILE_BYTES, read_regular_file
-from ..records.calls import Message, prompt_key
+from ..records.calls import Message, prompt_key, tool_calls_from
 from ..records.grades import RESERVED_KEYS as GRADER_RESERVED
 from ..records.grades import GraderSpec
+from .tools import message_problem, request_problem
 
 SUITE_KEYS = ("suite", "description", "tags", "defaults", "cases")
-DEFAULT_KEYS = ("system", "params", "repeat", "graders", "tags")
+REQUEST_KEYS = ("tools", "tool_choice", "parallel_tool_calls", "response_format")
+"""Keys a case or defaults may write beside params; they are sent (and cached) as params."""
+DEFAULT_KEYS = ("system", "params", "repeat", "graders", "tags", *REQUEST_KEYS)
 CASE_KEYS = (
     "id", "description", "prompt", "messages", "system", "params", "expected", "tags",
-    "baseline", "graders", "repeat",
+    "baseline", "graders", "repeat", *REQUEST_KEYS,
 )  # fmt: skip
 BASELINE_KEYS = (
     "output", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
-    "reasoning_tokens", "cost_usd", "latency_s", "model",
+    "reasoning_tokens", "cost_usd", "latency_s", "model", "tool_calls",
 )  # fmt: skip
+MESSAGE_KEYS = frozenset(("role", "content", "name", "tool_calls", "tool_call_id"))
 ROLES = ("system", "user", "assistant", "developer", "tool")
 MAX_DEPTH = 100
 """Deeper nesting is refused: libyaml's composer recurses in C and would crash the process."""
@@ -42,6 +46,7 @@ class RecordedAnswer:
     usage: Mapping[str, int] = field(default_factory=dict)
     cost_usd: float | None = None
     latency_s: float | None = None
+    tool_calls: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,7 +367,7 @@ def _case(
         suite=suite,
         id=case_id,
         messages=_messages(where, node, defaults),
-        params={**_mapping(where, defaults, "params"), **_mapping(where, node, "params")},
+        params=_params(where, node, defaults),
         expected=node.get("expected"),
         tags=tuple(dict.fromkeys(suite_tags + _tags(where, node, "tags"))),
         graders=graders,
@@ -400,22 +405,36 @@ def _message_list(where: _Where, node: Mapping[str, Any]) -> list[Message]:
         raise where.fail(node, "messages", "must be a non-empty list of {role, content}")
     messages: list[Message] = []
     for item in raw:
-        if (
-            not isinstance(item, Mapping)
-            or set(item) - {"role", "content", "name"}
-            or "role" not in item
-        ):
+        if not isinstance(item, Mapping) or set(item) - MESSAGE_KEYS or "role" not in item:
             raise where.fail(
                 item if isinstance(item, _LineDict) else node,
                 "messages",
-                "each message needs 'role' and 'content' (and optionally 'name')",
+                "each message needs 'role' and 'content' (optionally 'name', and 'tool_calls' "
+                "on an assistant message or 'tool_call_id' on a tool result)",
             )
         if item["role"] not in ROLES:
             raise where.fail(
                 item, "role", f"unknown role {item['role']!r}" + did_you_mean(item["role"], ROLES)
             )
+        problem = message_problem(item)
+        if problem:
+            raise where.fail(item, problem[0], problem[1])
         messages.append(dict(item))
     return messages
+
+
+def _params(where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults' params, then the case's; ``tools`` and the like written beside them join them."""
+    params: dict[str, Any] = {}
+    for owner in (defaults, node):
+        params.update(_mapping(where, owner, "params"))
+        for key in REQUEST_KEYS:
+            if key in owner:
+                problem = request_problem(key, owner[key])
+                if problem:
+                    raise where.fail(owner, key, problem)
+                params[key] = owner[key]
+    return params
 
 
 def _mapping(where: _Where, node: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -468,7 +487,11 @@ def _recorded(where: _Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
         ):
             raise where.fail(raw, key, f"must be a non-negative number, got {value!r}")
         numbers[key] = None if value is None else float(value)
-    return RecordedAnswer(output=raw["output"], usage=usage, **numbers)
+    try:
+        calls = tool_calls_from(raw.get("tool_calls"))
+    except ValueError as exc:
+        raise where.fail(raw, "tool_calls", str(exc)) from None
+    return RecordedAnswer(output=raw["output"], usage=usage, tool_calls=calls, **numbers)
 
 
 def _graders(where: _Where, node: Mapping[str, Any], base_dir: str) -> tuple[GraderSpec, ...]:

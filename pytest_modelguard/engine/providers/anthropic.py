@@ -8,6 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from ...records.calls import Completion, ProviderError, Request, Usage
 from ._sdk import SdkProvider, malformed_error, sdk_kwargs, status_error
+from .tools import (
+    TOOL_PARAMS,
+    anthropic_messages,
+    anthropic_output_format,
+    anthropic_tool_calls,
+    anthropic_tool_choice,
+    anthropic_tools,
+)
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -49,20 +57,31 @@ class AnthropicProvider(SdkProvider["AsyncAnthropic"]):
 
 
 def message_kwargs(create: Callable[..., Any], request: Request) -> dict[str, Any]:
-    """The ``messages.create`` arguments for a Request."""
-    kwargs = sdk_kwargs(create, {"max_tokens": DEFAULT_MAX_TOKENS, **request.params})
+    """The ``messages.create`` arguments for a Request (OpenAI-form tools translated)."""
+    params = {k: v for k, v in request.params.items() if k not in TOOL_PARAMS}
+    kwargs = sdk_kwargs(create, {"max_tokens": DEFAULT_MAX_TOKENS, **params})
     kwargs["model"] = request.model
-    chat = request.chat_messages  # role and content only: Anthropic has no "name"
-    kwargs["messages"] = [{"role": m["role"], "content": m["content"]} for m in chat]
+    if request.params.get("tools"):
+        kwargs["tools"] = anthropic_tools(request.params["tools"])
+    choice = anthropic_tool_choice(
+        request.params.get("tool_choice"), request.params.get("parallel_tool_calls")
+    )
+    if choice is not None:
+        kwargs["tool_choice"] = choice
+    output_format = anthropic_output_format(request.params.get("response_format"))
+    if output_format is not None:
+        kwargs["output_config"] = {**(kwargs.get("output_config") or {}), "format": output_format}
+    kwargs["messages"] = anthropic_messages(request.chat_messages)  # Anthropic has no "name"
     if request.system is not None:
         kwargs["system"] = request.system
     return kwargs
 
 
 def to_completion(message: Any, latency_s: float) -> Completion:
-    """Concatenated text blocks, usage and stop reason of a ``Message``."""
+    """Concatenated text blocks, tool calls, usage and stop reason of a ``Message``."""
     text = "".join(block.text for block in message.content if block.type == "text")
     return Completion(
+        tool_calls=anthropic_tool_calls(message.content),
         text=text,
         usage=to_usage(message.usage),
         latency_s=latency_s,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...records.calls import Provider
 from ._sdk import default_key_env
 
-KINDS = ("openai", "anthropic", "python")
+KINDS = ("openai", "openai-responses", "anthropic", "python")
 
 
 def make_provider(
@@ -16,7 +16,7 @@ def make_provider(
     *,
     timeout_s: float = 60.0,
 ) -> Provider:
-    """Build the provider of ``kind`` (openai | anthropic | python) configured as ``name``.
+    """Build the provider of ``kind`` (see ``KINDS``) configured as ``name``.
 
     Without ``api_key_env``, ``openai``/``anthropic`` read ``OPENAI_API_KEY`` /
     ``ANTHROPIC_API_KEY``; any other name reads ``NAME_API_KEY`` (``groq`` → ``GROQ_API_KEY``),
@@ -31,6 +31,12 @@ def make_provider(
         from .openai import OpenAIProvider
 
         return OpenAIProvider(name, base_url=base_url, api_key_env=key_env, timeout_s=timeout_s)
+    if kind == "openai-responses":
+        from .responses import OpenAIResponsesProvider
+
+        return OpenAIResponsesProvider(
+            name, base_url=base_url, api_key_env=key_env, timeout_s=timeout_s
+        )
     if kind == "anthropic":
         from .anthropic import AnthropicProvider
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...records.calls import Completion, ProviderError, Request, Usage
 from ._sdk import SdkProvider, malformed_error, sdk_kwargs, status_error
+from .tools import openai_arguments, openai_tool_calls
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -28,11 +29,7 @@ class OpenAIProvider(SdkProvider["AsyncOpenAI"]):
         import openai
 
         try:
-            create = client.chat.completions.create
-            messages: list[Any] = [dict(m) for m in request.messages]
-            return await create(
-                model=request.model, messages=messages, **sdk_kwargs(create, request.params)
-            )
+            return await self._call(client, request)
         except openai.APIStatusError as exc:
             return status_error(
                 label, exc.status_code, exc.message, exc.response.headers, self.api_key_env
@@ -44,15 +41,24 @@ class OpenAIProvider(SdkProvider["AsyncOpenAI"]):
         except (openai.APIResponseValidationError, json.JSONDecodeError) as exc:
             return malformed_error(label, exc)
 
+    async def _call(self, client: AsyncOpenAI, request: Request) -> Any:
+        """The SDK call itself (errors are mapped by ``_create``)."""
+        create = client.chat.completions.create
+        messages: list[Any] = openai_arguments(request.messages)
+        return await create(
+            model=request.model, messages=messages, **sdk_kwargs(create, request.params)
+        )
+
     def _to_completion(self, response: Any, latency_s: float) -> Completion:
         return to_completion(response, latency_s)
 
 
 def to_completion(response: Any, latency_s: float) -> Completion:
-    """Text, usage and finish reason of a ``ChatCompletion``."""
+    """Text, tool calls, usage and finish reason of a ``ChatCompletion``."""
     choice = response.choices[0] if response.choices else None
     text = (choice.message.content or "") if choice is not None else ""
     return Completion(
+        tool_calls=openai_tool_calls(choice.message) if choice is not None else (),
         text=text,
         usage=to_usage(response.usage),
         latency_s=latency_s,
