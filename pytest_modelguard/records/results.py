@@ -33,6 +33,7 @@ class ItemResult:
     failure: str | None = None  # why a passed=False item failed (required grader, budget)
     judge_cost_usd: float | None = 0.0  # what llm_judge graders cost; never in cost_usd
     unit: str = ""  # the prompt answered (suite.prompt_key); "" for results of older reports
+    human_label: float | None = None  # a person's score of this exact answer (labels file)
 
     @property
     def pair_key(self) -> str:
@@ -74,6 +75,7 @@ class ItemResult:
             "failure": self.failure,
             "judge_cost_usd": self.judge_cost_usd,
             "unit": self.unit,
+            "human_label": self.human_label,
             "output": self.output,
         }
 
@@ -100,4 +102,5 @@ class ItemResult:
             failure=data.get("failure"),
             judge_cost_usd=data.get("judge_cost_usd", 0.0),
             unit=str(data.get("unit") or ""),
+            human_label=data.get("human_label"),
         )
