@@ -62,8 +62,13 @@ def judge(
             raise JudgeFailed(f"llm_judge ({spec.name}): {error}")
         replies.append(completion)
     try:
-        grade = grader.grade_with(answer, [r.text for r in replies], judge_model=spec.name)
+        grade = grader.grade_with(answer, [r.text for r in replies], judge_model=_identity(spec))
     except JudgeParseError as exc:
         raise JudgeFailed(str(exc)) from None
     costs = [cost_usd(r.usage, spec.price) for r in replies]
     return Judged(grade, None if None in costs else sum(c for c in costs if c is not None))
+
+
+def _identity(spec: ModelSpec) -> str:
+    """The judge as ``PROVIDER:MODEL`` (not an alias): what self-preference compares."""
+    return f"{spec.provider.name}:{spec.model}"
