@@ -73,7 +73,7 @@ class JudgeCalibration:
 
     @property
     def name(self) -> str:
-        return f"{self.grader} ({self.model})"
+        return f"{self.grader} {'pairwise' if self.pairwise else 'rubric'} ({self.model})"
 
     def to_dict(self) -> dict[str, object]:
         def d(x: Agreement | PositionBias | Consistency | None) -> dict[str, object] | None:
@@ -143,17 +143,17 @@ def judges_report(
     """The judges' calibration and the candidates' PPI deltas; None when no judge graded."""
     given = answered(results)
     graded = [(r, g) for r in given for g in r.grades if g.judge is not None]
-    labelled = sum(1 for r in answers(results) if r.human_label is not None)
+    labelled = len({(r.model, r.answer_key) for r in given if r.human_label is not None})
     if not graded and not labelled:
         return None
-    by_judge: dict[tuple[str, str], list[tuple[ItemResult, Grade]]] = defaultdict(list)
+    by_judge: dict[tuple[str, str, bool], list[tuple[ItemResult, Grade]]] = defaultdict(list)
     for result, grade in graded:
         assert grade.judge is not None
-        by_judge[(grade.name, grade.judge.model)].append((result, grade))
+        by_judge[(grade.name, grade.judge.model, grade.judge.scale is None)].append((result, grade))
     base_answers = {r.answer_key: r for r in given if r.model == baseline}
     judges = tuple(
         _calibrate(name, model, pairs, base_answers, min_agreement)
-        for (name, model), pairs in sorted(by_judge.items())
+        for (name, model, _), pairs in sorted(by_judge.items())
     )
     by_model: dict[str, list[ItemResult]] = defaultdict(list)
     for result in results:
@@ -203,12 +203,12 @@ def _calibrate(
         found = agreement(*zip(*labelled, strict=True), kind=kind, threshold=first.threshold)
     failure = None
     if min_agreement is not None:
-        shown = f"judge {name} ({model})"
+        shown = f"{name} {'pairwise' if pairwise else 'rubric'} ({model})"
         failure = (
             agreement_failure(shown, found, min_agreement)
             if found is not None
-            else f"{shown}: no labelled answers to check judge_min_agreement = {min_agreement} "
-            "against (label a sample: modelguard label sample REPORT.json)"
+            else f"judge {shown}: no labelled answers to check judge_min_agreement = "
+            f"{min_agreement} against (label a sample: modelguard label sample REPORT.json)"
         )
     orders = [o for _, g in asked if g.judge is not None for o in g.judge.orders]
     draws = [g.judge.draws for _, g in asked if g.judge is not None and len(g.judge.draws) > 1]
