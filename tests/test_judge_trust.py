@@ -108,7 +108,14 @@ def test_labelled_sample_shows_agreement_position_bias_and_length(
     assert "wrote 40 answers (20 cases" in out and "40 labels written to" in out
     labels = (project.path / "triage.labels.yaml").read_text()
     assert labels.count("suite: triage") == 40
-    result = project.runpytest("--modelguard-json", "r.json")
+    result = project.runpytest(
+        "--modelguard-json",
+        "r.json",
+        "--modelguard-markdown",
+        "r.md",
+        "--modelguard-html",
+        "r.html",
+    )
     report = json.loads((project.path / "r.json").read_text())
     cases = report["cases"]
     assert sum(c["human_label"] is not None for c in cases) == 40  # of 200 judged answers
@@ -127,6 +134,11 @@ def test_labelled_sample_shows_agreement_position_bias_and_length(
     text = result.stdout.str()
     assert "judges (40 answers labelled by people):" in text
     assert "position bias" in text and "score~length rho" in text and "corrected delta" in text
+    markdown = (project.path / "r.md").read_text()
+    assert "**Judges** (40 answers labelled by people)" in markdown
+    assert "| judge | labelled | agreement |" in markdown and "κ +0.44" in markdown
+    page = (project.path / "r.html").read_text()
+    assert "<h2>Judges</h2>" in page and "corrected Δ [CI] (PPI++)" in page
 
 
 def test_judge_min_agreement_fails_a_run_whose_judge_disagrees(project: pytest.Pytester) -> None:
