@@ -215,3 +215,40 @@ def test_a_case_may_carry_labels_by_model(project: pytest.Pytester) -> None:
     project.makefile(".modelguard.yaml", triage=bad)
     result = project.runpytest()
     result.stdout.fnmatch_lines(["*triage.modelguard.yaml:*: python:sim:base: label must be*"])
+
+
+NOISY = """
+import re
+
+
+def judge(request):
+    user = request.messages[1]["content"]
+    response = re.findall(r"<<<RESPONSE \\w+>>>\\n(.*?)\\n<<<END RESPONSE", user, re.S)[0]
+    i = int(re.findall(r"[0-9]+", response)[-1])
+    base = 4 if "GOOD" in response else 2
+    return f"SCORE: {base + (i * 7 + request.repeat) % 3 - 1}"  # the judge's own noise
+"""
+
+
+def test_judge_repeats_ask_k_times_and_report_the_judge_noise(project: pytest.Pytester) -> None:
+    project.makepyfile(noisy=NOISY)
+    project.makefile(
+        ".toml",
+        pyproject=PYPROJECT.format(extra="").replace("python:sim:judge", "python:noisy:judge"),
+    )
+    cases = "".join(f"  - id: q{i:03d}\n    prompt: 'question {i}'\n" for i in range(40))
+    graders = "    - llm_judge: {rubric: 'Is it right?', judge_repeats: 3}\n"
+    project.makefile(
+        ".modelguard.yaml", triage="defaults:\n  graders:\n" + graders + "cases:\n" + cases
+    )
+    result = project.runpytest("--modelguard-json", "r.json")
+    report = json.loads((project.path / "r.json").read_text())
+    grade = report["cases"][0]["grades"][0]
+    draws = grade["judge"]["draws"]
+    assert len(draws) == 3 and len(set(draws)) > 1  # three calls, three cache entries
+    assert grade["score"] == pytest.approx(sum(draws) / 3)
+    (judge,) = report["judges"]["judges"]
+    assert judge["self_consistency"]["repeats"] == 3
+    share = report["judges"]["candidates"]["python:sim:cand"]["judge_noise_share"]
+    assert 0 < share <= 1
+    result.stdout.fnmatch_lines(["*python:sim:cand: judge noise is *% of the delta's variance*"])
