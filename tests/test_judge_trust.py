@@ -252,3 +252,25 @@ def test_judge_repeats_ask_k_times_and_report_the_judge_noise(project: pytest.Py
     share = report["judges"]["candidates"]["python:sim:cand"]["judge_noise_share"]
     assert 0 < share <= 1
     result.stdout.fnmatch_lines(["*python:sim:cand: judge noise is *% of the delta's variance*"])
+
+
+def test_a_bad_labels_file_is_a_collection_error_naming_file_and_line(
+    project: pytest.Pytester,
+) -> None:
+    (project.path / "triage.labels.yaml").write_text(
+        "labels:\n- {suite: triage, case: q001, model: m, answer_sha: 0123456789abcdef, label: 3}\n"
+    )
+    result = project.runpytest()
+    result.stdout.fnmatch_lines(["*triage.labels.yaml:2: label must be a number in [[]0, 1[]]*"])
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+
+
+def test_label_import_refuses_a_sheet_of_an_unknown_suite(
+    project: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = project.path / "sheet.csv"
+    sheet.write_text(
+        "suite,case,model,answer_sha,prompt,answer,label\nnosuch,q001,m,0123456789abcdef,p,a,1\n"
+    )
+    assert cli(["label", "import", str(sheet)]) == 4
+    assert "suite 'nosuch' has no *.modelguard.yaml under ." in capsys.readouterr().err
