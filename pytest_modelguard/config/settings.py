@@ -38,8 +38,10 @@ BUDGET_KEYS = (
 TOP_KEYS = (
     "baseline", "models", "record", "cache_dir", "concurrency", "confidence", "interval",
     "resamples", "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s",
-    "retry_deadline_s", "providers", "aliases", "budgets", "judge",
+    "retry_deadline_s", "providers", "aliases", "budgets", "judge", "judge_min_agreement",
+    "gate_on",
 )  # fmt: skip
+GATE_ON = ("judge", "human")
 PROVIDER_KEYS = ("kind", "base_url", "api_key_env")
 ALIAS_KEYS = ("model", "params", "price", "budgets")
 MAX_SEED = 2**32 - 1
@@ -107,6 +109,8 @@ class Settings:
     retry_deadline_s: float = 120.0
     budgets: Budgets = field(default_factory=Budgets)
     judge: ModelSpec | None = None
+    judge_min_agreement: float | None = None  # a judge agreeing less with the labels fails
+    gate_on: str = "judge"  # "human": the PPI-corrected interval decides quality
     providers: Mapping[str, ProviderSpec] = field(default_factory=dict)
     resolver: ModelResolver | None = field(default=None, compare=False, repr=False)
 
@@ -415,8 +419,19 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
     judge_name = reader.get("judge", str)
     if judge_name is not None and not judge_name.strip():
         reader.fail("judge", "an empty model name; write judge = 'PROVIDER:MODEL'")
+    gate_on = reader.get("gate_on", str, "judge")
+    if gate_on not in GATE_ON:
+        hint = did_you_mean(gate_on, GATE_ON)
+        reader.fail(
+            "gate_on",
+            f"must be judge (the judge's scores) or human (the judge corrected by the human "
+            f"labels, PPI), got {gate_on!r}{hint}",
+        )
+    min_agreement = reader.number("judge_min_agreement", None, -1, 1)
     return Settings(
         judge=_resolve(resolver, reader, "judge", judge_name, from_flag=False),
+        judge_min_agreement=None if min_agreement is None else float(min_agreement),
+        gate_on=gate_on,
         providers=resolver.providers,
         resolver=resolver,
         baseline=baseline,

@@ -39,6 +39,7 @@ def item_result(
     failure: str | None = None,
     judge_cost_usd: float | None = 0.0,
     output: str | None = None,
+    human_label: float | None = None,
 ) -> ItemResult:
     """The one constructor of ItemResult: usage, latency and output summed over the answers.
 
@@ -69,6 +70,7 @@ def item_result(
         judge_cost_usd=judge_cost_usd,
         unit=case.unit if case else "",
         tool_calls=completions[-1].tool_calls if completions else (),
+        human_label=human_label,
     )
 
 
@@ -137,6 +139,7 @@ class ItemGrader:
             cost_usd=self._cost(case, model, usage),
             failure=failure,
             judge_cost_usd=judge_cost,
+            human_label=case.human_label(model.name, completion.text),
         )
 
     def test_result(

@@ -29,11 +29,22 @@ class Judged:
 def judge_requests(
     grader: JudgeGrader, judge: ModelSpec, answer: Answer, question: Sequence[Message]
 ) -> list[Request]:
-    """The judge's calls for this answer (none when it equals the baseline's answer)."""
-    return [
-        Request(judge.provider.name, judge.model, call.messages, {**judge.params, **call.params})
-        for call in grader.calls(answer, question)
-    ]
+    """The judge's calls for this answer (none when it equals the baseline's answer).
+
+    Hygiene: temperature 0 unless the grader's params say otherwise, and on an
+    OpenAI-kind provider a ``seed`` (the repeat's index, unless params give one), so
+    a judge's verdict is as repeatable as the provider allows. A repeat's calls differ
+    in ``Request.repeat`` (and seed): each has its own cache entry.
+    """
+    requests = []
+    for call in grader.calls(answer, question):
+        params = {**judge.params, **call.params}
+        if judge.provider.kind == "openai":
+            params["seed"] = params.get("seed", 0) + call.repeat
+        requests.append(
+            Request(judge.provider.name, judge.model, call.messages, params, repeat=call.repeat)
+        )
+    return requests
 
 
 def judge(
@@ -51,8 +62,13 @@ def judge(
             raise JudgeFailed(f"llm_judge ({spec.name}): {error}")
         replies.append(completion)
     try:
-        grade = grader.grade_with(answer, [r.text for r in replies])
+        grade = grader.grade_with(answer, [r.text for r in replies], judge_model=_identity(spec))
     except JudgeParseError as exc:
         raise JudgeFailed(str(exc)) from None
     costs = [cost_usd(r.usage, spec.price) for r in replies]
     return Judged(grade, None if None in costs else sum(c for c in costs if c is not None))
+
+
+def _identity(spec: ModelSpec) -> str:
+    """The judge as ``PROVIDER:MODEL`` (not an alias): what self-preference compares."""
+    return f"{spec.provider.name}:{spec.model}"

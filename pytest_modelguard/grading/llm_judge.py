@@ -24,16 +24,20 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ..core.errors import GraderConfigError, JudgeParseError
-from ..records.grades import Answer, Grade
+from ..records.grades import Answer, Grade, JudgeRecord
 from ._options import Built, Kind, Options, cut
 
 if TYPE_CHECKING:
     from . import BoundGrader
 
-KEYS = ("rubric", "pairwise", "model", "scale", "params")
+KEYS = ("rubric", "pairwise", "model", "scale", "params", "judge_repeats")
 DEFAULT_PARAMS: Mapping[str, Any] = {"temperature": 0}
 DEFAULT_SCALE = 5
 MAX_SCALE = 10
+MAX_REPEATS = 20
+TEMPLATE_VERSION = "mg-judge-2"
+"""The prompt templates' version: in every judge prompt, so a changed template (or rubric,
+or scale, which are in the prompt too) never reuses a cached verdict."""
 DEFAULT_THRESHOLD = 0.5
 """Pairwise: a tie with the baseline passes. Rubric: the middle of the scale passes."""
 
@@ -49,6 +53,7 @@ class JudgeCall:
     messages: tuple[dict[str, str], ...]
     params: Mapping[str, Any]
     order: str  # "rubric" | "ab" (candidate is A) | "ba" (baseline is A)
+    repeat: int = 0  # which of the judge's `judge_repeats` draws: in the cache key
 
 
 # -- prompts ---------------------------------------------------------------------------------
@@ -134,6 +139,7 @@ def _block(label: str, text: str, nonce: str) -> str:
 
 
 def _messages(system: str, user: str) -> tuple[dict[str, str], ...]:
+    system = f"{system}\n\n(judge template {TEMPLATE_VERSION})"
     return ({"role": "system", "content": system}, {"role": "user", "content": user})
 
 
@@ -231,6 +237,7 @@ class JudgeGrader:
     required: bool = False
     dimension: str | None = None
     source: str = "<suite>"
+    repeats: int = 1  # `judge_repeats`: the judge asked this many times per answer
 
     @property
     def pairwise(self) -> bool:
@@ -244,35 +251,56 @@ class JudgeGrader:
         return () if answer.output == baseline else ("ab", "ba")
 
     def calls(self, answer: Answer, question: Sequence[Mapping[str, Any]]) -> list[JudgeCall]:
-        """What the judge must answer for this answer to the case's messages ``question``."""
+        """What the judge must answer for this answer to the case's messages ``question``:
+        every order, ``repeats`` times (repeat r's calls differ in ``repeat`` only)."""
         transcript = _transcript(question)
         if not self.pairwise:
-            return [self._rubric_call(answer, transcript)]
-        baseline = self._baseline(answer)
-        nonce = _nonce(transcript, answer.output, baseline)
-        pairs = {"ab": (answer.output, baseline), "ba": (baseline, answer.output)}
-        return [self._pairwise_call(order, *pairs[order], transcript, nonce)
-                for order in self.orders(answer)]  # fmt: skip
+            once = [self._rubric_call(answer, transcript)]
+        else:
+            baseline = self._baseline(answer)
+            nonce = _nonce(transcript, answer.output, baseline)
+            pairs = {"ab": (answer.output, baseline), "ba": (baseline, answer.output)}
+            once = [self._pairwise_call(order, *pairs[order], transcript, nonce)
+                    for order in self.orders(answer)]  # fmt: skip
+        return [replace(call, repeat=r) for r in range(self.repeats) for call in once]
 
-    def grade_with(self, answer: Answer, replies: Sequence[str]) -> Grade:
-        """The Grade from the judge's replies, in the order ``calls`` gave."""
+    def grade_with(self, answer: Answer, replies: Sequence[str], judge_model: str = "") -> Grade:
+        """The Grade from the judge's replies, in the order ``calls`` gave; its score is the
+        mean of the repeats' scores, each repeat's kept in ``grade.judge``."""
         orders = self.orders(answer)
-        if len(replies) != len(orders):
+        expected = len(orders) * self.repeats
+        if len(replies) != expected:
             raise ValueError(
-                f"{self._where(answer)}: expected {len(orders)} judge replies "
-                f"({', '.join(orders) or 'none'}), got {len(replies)}"
+                f"{self._where(answer)}: expected {expected} judge replies "
+                f"({', '.join(orders) or 'none'} x {self.repeats}), got {len(replies)}"
             )
         if not self.pairwise:
-            return self._rubric_grade(answer, replies[0])
+            grades = [self._rubric_grade(answer, reply) for reply in replies]
+            draws = tuple(g.score for g in grades)
+            record = JudgeRecord(judge_model, self.scale, draws)
+            return self._grade(sum(draws) / len(draws), self._reason(grades), record)
         if not orders:
-            return self._grade(0.5, "identical to the baseline answer: a tie, judge not asked")
-        results = [_outcome(order, self._read(answer, order, reply, parse_verdict))
-                   for order, reply in zip(orders, replies, strict=True)]  # fmt: skip
-        parts = [f"{_OUTCOMES[r]} in {o.upper()}" for o, r in zip(orders, results, strict=True)]
+            record = JudgeRecord(judge_model, None)
+            reason = "identical to the baseline answer: a tie, judge not asked"
+            return self._grade(0.5, reason, record)
+        asked = zip(orders * self.repeats, replies, strict=True)
+        outcomes = [_outcome(o, self._read(answer, o, reply, parse_verdict)) for o, reply in asked]
+        pairs = tuple((outcomes[i], outcomes[i + 1]) for i in range(0, len(outcomes), 2))
+        draws = tuple((a + b) / 2 for a, b in pairs)
+        parts = [f"{_OUTCOMES[r]} in {o.upper()}" for o, r in zip(orders, pairs[0], strict=True)]
         reason = "judge: " + ", ".join(parts)
-        if {0.0, 1.0} <= set(results):
+        if any({a, b} == {0.0, 1.0} for a, b in pairs):
             reason += " (the orders disagree: position bias)"
-        return self._grade(sum(results) / len(results), reason)
+        if self.repeats > 1:
+            reason += f"; mean of {self.repeats} draws"
+        record = JudgeRecord(judge_model, None, draws, pairs)
+        return self._grade(sum(draws) / len(draws), reason, record)
+
+    def _reason(self, grades: Sequence[Grade]) -> str:
+        if len(grades) == 1:
+            return grades[0].reason
+        scores = ", ".join(f"{round(g.score * (self.scale - 1)) + 1}" for g in grades)
+        return f"judge: {scores} of {self.scale} in {len(grades)} draws; {grades[0].reason}"
 
     def __call__(self, answer: Answer) -> NoReturn:
         raise RuntimeError(
@@ -330,9 +358,9 @@ class JudgeGrader:
         reason = f"judge: {score}/{self.scale}" + (f": {cut(why, 100)}" if why else "")
         return self._grade((score - 1) / (self.scale - 1), reason)
 
-    def _grade(self, score: float, reason: str) -> Grade:
+    def _grade(self, score: float, reason: str, record: JudgeRecord | None = None) -> Grade:
         entry = (self.weight, self.required, self.dimension, self.threshold)
-        return Grade(self.name, score, score >= self.threshold, reason, *entry)
+        return Grade(self.name, score, score >= self.threshold, reason, *entry, judge=record)
 
 
 # -- building from a suite entry -------------------------------------------------------------
@@ -363,6 +391,15 @@ def _scale(opts: Options, pairwise: bool) -> int:
     return value
 
 
+def _repeats(opts: Options) -> int:
+    value = opts.get("judge_repeats", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REPEATS:
+        raise opts.error(
+            f"judge_repeats: expected a whole number from 1 to {MAX_REPEATS}, got {value!r}"
+        )
+    return value
+
+
 def _params(opts: Options) -> dict[str, Any]:
     """The judge's params: ``params`` over ``{temperature: 0}``; a null value drops a key."""
     value = opts.get("params", {})
@@ -389,6 +426,7 @@ def build_llm_judge(opts: Options) -> Built:
         scale=_scale(opts, pairwise),
         params=_params(opts),
         source=opts.source,
+        repeats=_repeats(opts),
     )
     return Built(_Unbound(judge), threshold=DEFAULT_THRESHOLD)
 

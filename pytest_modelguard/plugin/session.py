@@ -147,6 +147,9 @@ class ModelguardSession:
             budgets={m.name: m.budgets for m in settings.models},
             subset=self.deselected > 0,
             gating=gating and not self.lf,
+            judge_min_agreement=settings.judge_min_agreement,
+            gate_on=settings.gate_on,
+            model_ids={m.name: f"{m.provider.name}:{m.model}" for m in settings.models},
         )
         self.report = evaluate(self.results, config)
         if self.compare is not None:

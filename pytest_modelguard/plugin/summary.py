@@ -55,6 +55,7 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
             terminalreporter.write_line("")
         for line in reasons:
             terminalreporter.write_line(line)
+    _judges(terminalreporter, report)
     if report.drift is not None:
         terminalreporter.write_line("")
         for line in drift_lines(report.drift):
@@ -71,3 +72,15 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
     terminalreporter.write_line(
         verdict_line(report), red=report.failed, green=not report.failed, bold=True
     )
+
+
+def _judges(terminalreporter: Any, report: Any) -> None:
+    """The judges' lines (#19): agreement with the labels, biases, corrected deltas."""
+    from ..report.terminal import judge_lines
+
+    lines = judge_lines(report)
+    if lines:
+        terminalreporter.write_line("")
+    for line in lines:
+        failed = line.lstrip().startswith(("FAILED:", "warning:"))
+        terminalreporter.write_line(line, red=failed, yellow=False)

@@ -23,6 +23,40 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class JudgeRecord:
+    """What an llm_judge's calls said about one answer, for the judge's calibration report.
+
+    ``model`` is the judge model's name; ``scale`` the rubric's (None: pairwise);
+    ``draws`` the score of each of the judge's repeats (the grade's score is their
+    mean); ``orders`` (pairwise) the candidate's outcome per repeat shown first and
+    shown second (1 win, 0.5 tie, 0 loss): where position bias shows.
+    """
+
+    model: str
+    scale: int | None = None
+    draws: tuple[float, ...] = ()
+    orders: tuple[tuple[float, float], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "scale": self.scale,
+            "draws": list(self.draws),
+            "orders": [list(o) for o in self.orders],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> JudgeRecord:
+        scale = data.get("scale")
+        return cls(
+            model=str(data["model"]),
+            scale=None if scale is None else int(scale),
+            draws=tuple(float(d) for d in data.get("draws", ())),
+            orders=tuple((float(a), float(b)) for a, b in data.get("orders", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Grade:
     """One grader's verdict on one answer: a score in [0, 1] and why.
 
@@ -37,6 +71,7 @@ class Grade:
     required: bool = False
     dimension: str | None = None
     threshold: float = 1.0
+    judge: JudgeRecord | None = None  # llm_judge grades: what its calls said
 
     def __bool__(self) -> bool:
         return self.passed
@@ -50,7 +85,7 @@ class Grade:
         return text + (f": {self.reason})" if self.reason else ")")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "score": self.score,
             "passed": self.passed,
@@ -60,6 +95,9 @@ class Grade:
             "dimension": self.dimension,
             "threshold": self.threshold,
         }
+        if self.judge is not None:
+            data["judge"] = self.judge.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Grade:
@@ -72,6 +110,7 @@ class Grade:
             required=bool(data.get("required", False)),
             dimension=data.get("dimension"),
             threshold=float(data.get("threshold", 1.0)),
+            judge=JudgeRecord.from_dict(data["judge"]) if data.get("judge") else None,
         )
 
 

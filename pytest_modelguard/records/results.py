@@ -34,6 +34,7 @@ class ItemResult:
     judge_cost_usd: float | None = 0.0  # what llm_judge graders cost; never in cost_usd
     unit: str = ""  # the prompt answered (suite.prompt_key); "" for results of older reports
     tool_calls: tuple[Mapping[str, Any], ...] = ()  # the answer's tool calls {id, name, arguments}
+    human_label: float | None = None  # a person's score of this exact answer (labels file)
 
     @property
     def pair_key(self) -> str:
@@ -75,6 +76,7 @@ class ItemResult:
             "failure": self.failure,
             "judge_cost_usd": self.judge_cost_usd,
             "unit": self.unit,
+            "human_label": self.human_label,
             "output": self.output,
             "tool_calls": [dict(call) for call in self.tool_calls],
         }
@@ -103,4 +105,5 @@ class ItemResult:
             judge_cost_usd=data.get("judge_cost_usd", 0.0),
             unit=str(data.get("unit") or ""),
             tool_calls=tuple(data.get("tool_calls") or ()),
+            human_label=data.get("human_label"),
         )

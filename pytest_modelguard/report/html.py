@@ -45,6 +45,7 @@ def render_html(doc: Doc) -> str:
         render_chart(doc),
         "<h2>Per tag</h2>",
         _tags_table(doc),
+        *_judges_section(doc),
         *_drift_section(doc),
         "<h2>Cases</h2>",
         _browser(doc),
@@ -233,3 +234,19 @@ def _delta(delta: Mapping[str, Any] | None) -> str:
     if not delta:
         return "—"
     return f"{delta['mean']:+.3f} [{delta['ci_low']:+.3f}, {delta['ci_high']:+.3f}]"
+
+
+def _judges_section(doc: Doc) -> list[str]:
+    """Trusting the judge (#19): agreement and biases per judge, deltas per candidate."""
+    from .judges_table import DELTA_HEAD, JUDGE_HEAD, delta_rows, judge_notes, judge_rows
+
+    rows = judge_rows(doc)
+    if not rows:
+        return []
+    cells = [[_td(escape(c)) for c in row] for row in rows]
+    out = ["<h2>Judges</h2>", _table(JUDGE_HEAD, cells)]
+    deltas = delta_rows(doc)
+    if deltas:
+        out.append(_table(DELTA_HEAD, [[_td(escape(c)) for c in row] for row in deltas]))
+    out += [f"<p>{escape(note)}</p>" for note in judge_notes(doc)]
+    return out

@@ -36,6 +36,9 @@ def build_json(
             for tag, row in report.tags.items()
         },
         "drift": report.drift.to_dict() if report.drift is not None else None,
+        "judges": report.judges.to_dict() if report.judges is not None else None,
+        "gate_on": settings.gate_on,
+        "judge_min_agreement": settings.judge_min_agreement,
         "cases": [r.to_dict() for r in results],
     }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..core.formatting import money, p_value, percent
@@ -34,7 +34,7 @@ Doc = Mapping[str, Any]
 
 def render_markdown(doc: Doc) -> str:
     """The whole Markdown report of a JSON report document."""
-    parts = [_headline(doc), _table(doc), *_reasons(doc), _drift(doc), _footer(doc)]
+    parts = [_headline(doc), _table(doc), *_reasons(doc), _judges(doc), _drift(doc), _footer(doc)]
     parts += [_regressed(doc, name) for name in _failing_candidates(doc)]
     return "\n\n".join(p for p in parts if p) + "\n"
 
@@ -266,3 +266,24 @@ def _savings(cost: float | None, base_cost: float | None, is_baseline: bool) -> 
     if per_1k >= 0:
         return f"saves {money(per_1k)}"
     return f"costs {money(-per_1k)} more"
+
+
+def _judges(doc: Doc) -> str:
+    """Trusting the judge (#19): a small table per judge and per candidate, with notes."""
+    from .judges_table import DELTA_HEAD, JUDGE_HEAD, delta_rows, judge_notes, judge_rows
+
+    rows = judge_rows(doc)
+    if not rows:
+        return ""
+
+    def table(head: Sequence[str], body: list[list[str]]) -> list[str]:
+        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return out + ["| " + " | ".join(_text(c) for c in row) + " |" for row in body]
+
+    labelled = (doc.get("judges") or {}).get("labelled_answers", 0)
+    lines = [f"**Judges** ({labelled} answers labelled by people)", "", *table(JUDGE_HEAD, rows)]
+    deltas = delta_rows(doc)
+    if deltas:
+        lines += ["", *table(DELTA_HEAD, deltas)]
+    lines += [f"\n- {_text(note)}" for note in judge_notes(doc)]
+    return "\n".join(lines)

@@ -10,6 +10,7 @@ from ..core.formatting import money, p_value, percent
 from ..engine.spend import DryRunLine
 from ..verdict.drift import DriftReport, ModelDrift
 from ..verdict.gate import GateReport, ModelSummary
+from ..verdict.judges import NOISY_SHARE
 
 WIDTH = 100
 """The table never gets wider: columns are dropped, least important first, to fit."""
@@ -112,6 +113,12 @@ def verdict_line(report: GateReport) -> str:
     ]
     if report.drift is not None:
         failing += [f"{name} (drift: degraded)" for name in report.drift.degraded]
+    if report.judges is not None:
+        failing += [
+            f"judge {j.name} (below judge_min_agreement)"
+            for j in report.judges.judges
+            if j.failure is not None
+        ]
     if report.failed:
         named = ", ".join(failing)
         return f"modelguard gate FAILED: {named}"
@@ -230,3 +237,55 @@ def dry_run_lines(lines: list[DryRunLine], record: str) -> list[str]:
     if record == "none":
         out.append("  record mode none calls nothing: add --modelguard-record once to record these")
     return out
+
+
+def judge_lines(report: GateReport) -> list[str]:
+    """A short line per judge (agreement, length, position bias, self-consistency), the
+    corrected deltas beside the judge-only ones, judge noise, self-preference, failures."""
+    judges = report.judges
+    if judges is None:
+        return []
+    lines = [f"judges ({judges.labelled} answers labelled by people):"]
+    for j in judges.judges:
+        parts = []
+        ag = j.agreement
+        if ag is None:
+            parts.append("no labelled answers")
+        else:
+            figure = "undefined" if ag.figure is None else f"{ag.figure:+.2f}"
+            name = "kappa" if ag.kind == "binary" else "Spearman"
+            extra = f", MAE {ag.mae:.2f}" if ag.kind == "scale" else ""
+            parts.append(
+                f"{name} {figure} on {ag.n} labelled (accuracy {ag.accuracy:.0%}, TPR "
+                f"{_num(ag.tpr, '{:.2f}')}, FPR {_num(ag.fpr, '{:.2f}')}{extra})"
+            )
+        if j.length_correlation is not None:
+            parts.append(f"score~length rho {j.length_correlation:+.2f}")
+        if j.position_bias is not None and j.position_bias.share is not None:
+            pb = j.position_bias
+            parts.append(f"position bias {pb.share:.0%} of {pb.n} verdicts flip with the order")
+        if j.consistency is not None:
+            con = j.consistency
+            parts.append(f"{con.repeats:g} draws agree on {con.identical:.0%} of answers")
+        lines.append(f"  {j.name}: " + " · ".join(parts))
+    for name, c in judges.candidates.items():
+        if c.ppi is not None:
+            p = c.ppi
+            lines.append(
+                f"  {name}: corrected delta {p.mean:+.3f} [{p.ci_low:+.3f}, {p.ci_high:+.3f}] "
+                f"vs judge only {p.judge_only_mean:+.3f} [{p.judge_only_ci[0]:+.3f}, "
+                f"{p.judge_only_ci[1]:+.3f}] (PPI++, {p.n_labelled} of {p.n_total} cases labelled)"
+            )
+        elif c.ppi_note is not None:
+            lines.append(f"  {name}: no corrected delta: {c.ppi_note}")
+        share = c.judge_noise_share
+        if share is not None:
+            noisy = ": wider because the judge is noisy" if share > NOISY_SHARE else ""
+            lines.append(f"  {name}: judge noise is {share:.0%} of the delta's variance{noisy}")
+    lines += [f"  warning: {w}" for w in judges.warnings]
+    lines += [f"  FAILED: {f}" for f in judges.failures]
+    return [
+        part
+        for line in lines
+        for part in textwrap.wrap(line, WIDTH, subsequent_indent="    ", break_on_hyphens=False)
+    ]

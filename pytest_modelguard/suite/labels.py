@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 __all__ = [
@@ -271,6 +270,8 @@ def sample_for_labelling(
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
+    import numpy as np  # only when sampling: the suite loader imports this module
+
     rng = np.random.default_rng(seed)
     ordered = sorted(answers, key=lambda a: (a.suite, a.case, a.model, a.answer_sha))
     if not stratify_by_model:

@@ -24,7 +24,7 @@ REQUEST_KEYS = ("tools", "tool_choice", "parallel_tool_calls", "response_format"
 DEFAULT_KEYS = ("system", "params", "repeat", "graders", "tags", *REQUEST_KEYS)
 CASE_KEYS = (
     "id", "description", "prompt", "messages", "system", "params", "expected", "tags",
-    "baseline", "graders", "repeat", *REQUEST_KEYS,
+    "baseline", "graders", "repeat", "labels", *REQUEST_KEYS,
 )  # fmt: skip
 BASELINE_KEYS = (
     "output", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
@@ -64,6 +64,9 @@ class Case:
     baseline: RecordedAnswer | None = None
     path: str = ""
     line: int = 0
+    labels: Mapping[str, float] = field(default_factory=dict)  # `labels: {MODEL: score}`
+    answer_labels: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    """From the labels file beside the suite: (model, answer_sha) → a person's score."""
     unit: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -71,6 +74,14 @@ class Case:
 
     def __repr__(self) -> str:  # short: pytest shows it beside every failing test
         return f"<case {self.id} of {self.path or self.suite}:{self.line}>"
+
+    def human_label(self, model: str, text: str) -> float | None:
+        """A person's score of ``model``'s answer ``text``: the labels file's, for this exact
+        text, else the case's own ``labels: {MODEL: score}``; None when unlabelled."""
+        from .labels import answer_sha
+
+        found = self.answer_labels.get((model, answer_sha(text)))
+        return found if found is not None else self.labels.get(model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +283,30 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
             )
         seen[case.id] = case.line
         cases.append(case)
-    return Suite(name=name, path=shown, cases=tuple(cases))
+    return Suite(name=name, path=shown, cases=_with_labels(path, shown, name, cases))
+
+
+def _with_labels(path: Path, shown: str, suite: str, cases: list[Case]) -> tuple[Case, ...]:
+    """The cases with the human labels of ``<suite>.labels.yaml`` beside the suite, if any."""
+    from dataclasses import replace
+
+    from .labels import LabelsError, labels_path, load_labels
+
+    file = labels_path(path)
+    if not file.is_file():
+        return tuple(cases)
+    try:
+        labels = load_labels(file)
+    except LabelsError as exc:
+        raise SuiteError(str(exc)) from None
+    by_case: dict[str, dict[tuple[str, str], float]] = {}
+    for label in labels:
+        if label.suite == suite:
+            by_case.setdefault(label.case, {})[(label.model, label.answer_sha)] = label.score
+    return tuple(
+        replace(case, answer_labels=by_case[case.id]) if case.id in by_case else case
+        for case in cases
+    )
 
 
 def _parse(path: Path, shown: str) -> Any:
@@ -375,7 +409,27 @@ def _case(
         baseline=_recorded(where, node),
         path=where.path,
         line=getattr(node, "line", 0),
+        labels=_labels(where, node),
     )
+
+
+def _labels(where: _Where, node: Mapping[str, Any]) -> dict[str, float]:
+    """A case's ``labels: {MODEL: score}``: a person's score in [0, 1] of each model's answer."""
+    value = where.mapping(node, "labels")
+    out = {}
+    for model, score in value.items():
+        if not isinstance(model, str) or not model:
+            raise where.fail(node, "labels", f"keys must be model names, got {model!r}")
+        if (
+            isinstance(score, bool)
+            or not isinstance(score, (int, float))
+            or not (math.isfinite(score) and 0 <= score <= 1)
+        ):
+            raise where.fail(
+                value, model, f"label must be a number in [0, 1] (1 pass, 0 fail), got {score!r}"
+            )
+        out[model] = float(score)
+    return out
 
 
 def _messages(

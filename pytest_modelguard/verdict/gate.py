@@ -20,6 +20,7 @@ from .pairing import CaseScoreLists, answered, answers, case_scores, paired
 
 if TYPE_CHECKING:
     from .drift import DriftReport
+    from .judges import JudgesReport
 
 ERROR_RATE_LIMIT = 0.05
 DEFAULT_POWER_MARGIN = 0.05
@@ -47,6 +48,9 @@ class GateConfig:
     budgets: Mapping[str, Budgets] = field(default_factory=dict)
     subset: bool = False  # selection left cases out
     gating: bool = True  # False for --lf: report, do not gate
+    judge_min_agreement: float | None = None  # a judge agreeing less with the labels fails
+    gate_on: str = "judge"  # "human": the PPI-corrected interval decides quality
+    model_ids: Mapping[str, str] = field(default_factory=dict)  # name → PROVIDER:MODEL
 
 
 OUTLIER_FACTOR = 5
@@ -115,10 +119,16 @@ class GateReport:
     verdict: str  # pass | fail
     notes: tuple[str, ...]
     drift: DriftReport | None = None  # --modelguard-compare: this run against a stored one
+    judges: JudgesReport | None = None  # the judges' calibration against human labels (#19)
 
     @property
     def failed(self) -> bool:
         return self.verdict == "fail"
+
+    @property
+    def judge_failures(self) -> tuple[str, ...]:
+        """Judges below judge_min_agreement: each fails the run."""
+        return self.judges.failures if self.judges is not None else ()
 
 
 def with_drift(report: GateReport, drift: DriftReport, gating: bool = True) -> GateReport:
@@ -150,13 +160,75 @@ def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
     )  # fmt: skip
     models = {name: _summarise(name, by_model[name], deltas.get(name), config) for name in names}
     models = _with_cost_ratios(models, config.baseline)
-    failing = config.gating and any(fails(s.verdict, config.gate) for s in models.values())
+    judging = _judging(results, config)
+    if judging is not None and config.gate_on == "human":
+        models = _on_human_labels(models, judging, config)
+    failing = config.gating and (
+        any(fails(s.verdict, config.gate) for s in models.values())
+        or (judging is not None and bool(judging.failures))
+    )
     return GateReport(
         models=models,
         tags=_tag_summaries(by_model, baseline, config),
         verdict="fail" if failing else "pass",
         notes=tuple(_notes(config, deltas)),
+        judges=judging,
     )
+
+
+def _judging(results: Sequence[ItemResult], config: GateConfig) -> JudgesReport | None:
+    from .judges import judges_report
+
+    return judges_report(
+        results,
+        config.baseline,
+        config.candidates,
+        confidence=config.confidence,
+        min_agreement=config.judge_min_agreement,
+        model_ids=config.model_ids,
+    )
+
+
+_QUALITY = ("regression", "not-non-inferior", INCONCLUSIVE)
+_QUALITY_REASONS = ("quality dropped", "not shown non-inferior", "too few cases", "CI too wide")
+
+
+def _on_human_labels(
+    models: dict[str, ModelSummary], judging: JudgesReport, config: GateConfig
+) -> dict[str, ModelSummary]:
+    """`gate_on = "human"`: each candidate's quality verdict from its PPI-corrected interval."""
+    from .judges import human_verdict
+
+    out = dict(models)
+    for name, found in judging.candidates.items():
+        summary = models.get(name)
+        if summary is None:
+            continue
+        ppi = found.ppi
+        if ppi is None:
+            verdict = INCONCLUSIVE
+            why = f"gate_on = human: no corrected delta ({found.ppi_note or 'no labelled cases'})"
+        else:
+            verdict = human_verdict(ppi, config.gate, config.margin)
+            why = (
+                f"gate_on = human: corrected delta {ppi.mean:+.3f}, {percent(ppi.confidence)} CI "
+                f"[{ppi.ci_low:+.3f}, {ppi.ci_high:+.3f}] (PPI++, {ppi.n_labelled} of "
+                f"{ppi.n_total} cases labelled; the judge alone {ppi.judge_only_mean:+.3f})"
+            )
+        kept = [v for v in summary.verdicts if v not in (*_QUALITY, "pass")]
+        verdicts = [v for v in ("error",) if v in kept]
+        verdicts += [verdict] if verdict != "pass" else []
+        verdicts += [v for v in kept if v != "error"]
+        judge_reasons = tuple(
+            f"judge only: {r}" if r.startswith(_QUALITY_REASONS) else r for r in summary.reasons
+        )
+        out[name] = replace(
+            summary,
+            verdict=(verdicts or ["pass"])[0],
+            verdicts=tuple(verdicts or ["pass"]),
+            reasons=(why, *judge_reasons),
+        )
+    return out
 
 
 def _with_cost_ratios(
