@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -90,8 +91,6 @@ def test_sequential_run_gives_the_full_runs_verdicts_with_fewer_calls(
     assert full_calls == 1800
     (pytester.path / "calls.log").unlink()
     (pytester.path / "report.json").unlink()
-    import shutil
-
     shutil.rmtree(pytester.path / ".modelguard")
 
     seq, doc = run_json(pytester, "--modelguard-sequential")

@@ -87,11 +87,11 @@ def apply_sequential(
 def _note(outcomes: Mapping[str, SequentialOutcome], config: GateConfig) -> str:
     candidates = sum(1 for o in outcomes.values() if o.look is not None)
     batch = next(iter(outcomes.values())).batch if outcomes else 0
-    split = f", split over {candidates} candidates" if candidates > 1 else ""
+    split = f" over {candidates} candidates" if candidates > 1 else ""
     return (
-        f"sequential run: cases asked in a seeded random order, {batch} at a time; each "
-        f"candidate's verdict comes from its betting confidence sequence (valid at every "
-        f"look, {percent(config.confidence)} family-wise{split}), not from a fixed-n test"
+        f"sequential: cases asked in a seeded order, {batch} at a time; verdicts from "
+        f"confidence sequences valid at every look, {percent(config.confidence)} "
+        f"family-wise{split}"
     )
 
 
@@ -117,19 +117,18 @@ def _summary(
             f"{summary.errors} of {total} answers errored ({summary.errors / total:.0%} > "
             f"{ERROR_RATE_LIMIT:.0%})"
         )
-    interval = f"{percent(look.confidence)} sequence [{look.ci_low:+.3f}, {look.ci_high:+.3f}]"
-    figures = f"delta {look.mean:+.3f} on {look.n_seen} cases, {interval}"
     if look.verdict in QUALITY_FAILS:
         verdicts.append(str(look.verdict))
         what = "quality dropped" if look.verdict == "regression" else "not shown non-inferior"
-        reasons.append(f"{what}: {look.reason} ({figures})")
+        reasons.append(f"{what}: {look.reason}")
     else:
-        reasons.append(f"{look.reason} ({figures})")
+        reasons.append(look.reason)
     budget = _budget_reasons(summary, results, config.budgets.get(summary.name))
     if budget:
         verdicts.append("budget")
         reasons += budget
-    reasons.append(outcome.saved_text())
+    interval = f"{percent(look.confidence)} sequence [{look.ci_low:+.3f}, {look.ci_high:+.3f}]"
+    reasons.append(f"{outcome.saved_text()}; {interval}")
     verdicts = verdicts or ["pass"]
     return replace(
         summary,
