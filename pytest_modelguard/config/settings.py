@@ -39,7 +39,7 @@ TOP_KEYS = (
     "baseline", "models", "record", "cache_dir", "concurrency", "confidence", "interval",
     "resamples", "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s",
     "retry_deadline_s", "providers", "aliases", "budgets", "judge", "judge_min_agreement",
-    "gate_on",
+    "gate_on", "sequential", "sequential_batch",
 )  # fmt: skip
 GATE_ON = ("judge", "human")
 PROVIDER_KEYS = ("kind", "base_url", "api_key_env")
@@ -113,6 +113,8 @@ class Settings:
     gate_on: str = "judge"  # "human": the PPI-corrected interval decides quality
     providers: Mapping[str, ProviderSpec] = field(default_factory=dict)
     resolver: ModelResolver | None = field(default=None, compare=False, repr=False)
+    sequential: bool = False  # ask in seeded batches, stop a candidate once its verdict settles
+    sequential_batch: int = 50  # cases per batch of a sequential run
 
     def resolve(self, name: str) -> ModelSpec:
         """Any model string or alias, as configured (ConfigError when unknown)."""
@@ -144,6 +146,7 @@ class Overrides:
     seed: int | None = None
     gate: str | None = None
     margin: float | None = None
+    sequential: bool | None = None
 
 
 def read_pyproject(path: Path) -> dict[str, Any]:
@@ -450,4 +453,6 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         retry_delay_s=float(reader.number("retry_delay_s", 0.5, 0, 600)),
         retry_deadline_s=float(reader.number("retry_deadline_s", 120.0, 0, 86400)),
         budgets=budgets,
+        sequential=flags.sequential or bool(reader.get("sequential", bool, False)),
+        sequential_batch=reader.whole("sequential_batch", 50, 1, 1_000_000),
     )

@@ -18,7 +18,7 @@ from ..records.calls import Request
 from ..records.results import ItemResult
 from ..report.progress import TerminalProgress
 from ..verdict.history import StoredRun, find_run, load_run
-from . import options, summary, xdist
+from . import options, sequential, summary, xdist
 from .items import CLEAN_ERRORS, RESULTS, CaseItem, SuiteFile, is_suite_path
 from .keys import SESSION, session_of
 from .session import ModelguardSession
@@ -50,6 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
         else:
             settings = load_settings(str(path), table, flags, path.parent)
             options.check_outputs(config)
+            sequential.check_usage(config, settings.sequential)
         compare = None if xdist.is_worker(config) else _stored_run(config, settings)
     except (ConfigError, HistoryError) as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -116,10 +117,14 @@ def pytest_runtestloop(session: pytest.Session) -> None:
         progress = TerminalProgress(
             write=reporter.write, is_tty=bool(getattr(reporter, "isatty", False))
         )
+    items = session.items
     try:
+        if mg.settings.sequential:  # batch by batch; returns the items it left to prefetch
+            items = sequential.run(items, mg, progress)
+            requests = _requests_of(items)
         mg.answers.prefetch(requests, progress)
         judge_calls = [
-            r for item in session.items if isinstance(item, CaseItem) for r in item.judge_requests()
+            r for item in items if isinstance(item, CaseItem) for r in item.judge_requests()
         ]
         mg.answers.prefetch(judge_calls, progress)
     except CacheError as exc:

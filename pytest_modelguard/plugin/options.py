@@ -118,6 +118,12 @@ def add(parser: pytest.Parser) -> None:
         type=_margin,
         help="largest acceptable drop for non-inferiority, in score units",
     )
+    group.addoption(
+        "--modelguard-sequential",
+        action="store_true",
+        help="ask cases in a seeded random order, in batches, and stop asking a candidate "
+        "once its verdict is settled (anytime-valid confidence sequences); not with -n",
+    )
 
 
 def pyproject(config: pytest.Config) -> Path:
@@ -153,6 +159,7 @@ def overrides(config: pytest.Config) -> Overrides:
         seed=opt("modelguard_seed"),
         gate=opt("modelguard_gate"),
         margin=opt("modelguard_margin"),
+        sequential=opt("modelguard_sequential") or None,
     )
 
 

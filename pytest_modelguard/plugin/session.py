@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..verdict.drift import DriftReport
     from ..verdict.gate import GateReport
     from ..verdict.history import StoredRun
+    from ..verdict.sequential_gate import SequentialOutcome
 
 
 @dataclass
@@ -51,6 +52,7 @@ class ModelguardSession:
     started: float = field(default_factory=time.time)  # xdist workers get the controller's
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # xdist: the controller's
     suite_cases: dict[tuple[str, str], str] = field(default_factory=dict)  # → the file
+    sequential: dict[str, SequentialOutcome] | None = None  # --modelguard-sequential's outcome
 
     @cached_property
     def answers(self) -> Answers:
@@ -152,6 +154,10 @@ class ModelguardSession:
             model_ids={m.name: f"{m.provider.name}:{m.model}" for m in settings.models},
         )
         self.report = evaluate(self.results, config)
+        if self.sequential is not None:
+            from ..verdict.sequential_gate import apply_sequential
+
+            self.report = apply_sequential(self.report, self.sequential, self.results, config)
         if self.compare is not None:
             self.report = with_drift(self.report, self._drift(self.compare), config.gating)
         if outputs.any:

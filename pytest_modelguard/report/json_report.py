@@ -69,6 +69,7 @@ def _model(summary: ModelSummary, spec: Any) -> dict[str, Any]:
         "verdict": summary.verdict,
         "verdicts": list(summary.verdicts),
         "reasons": list(summary.reasons),
+        **(summary.sequential or {}),  # --modelguard-sequential: asked, settled, saved
     }
 
 

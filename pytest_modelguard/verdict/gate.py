@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -96,6 +96,7 @@ class ModelSummary:
     dimensions: Mapping[str, float] = field(default_factory=dict)  # mean score per dimension
     repeat_agreement: float | None = None  # how often a case's repeats score alike
     verdicts: tuple[str, ...] = ()  # every verdict that applies, worst first (`verdict`)
+    sequential: Mapping[str, Any] | None = None  # a sequential run's figures (sequential_gate)
 
 
 @dataclass(frozen=True, slots=True)

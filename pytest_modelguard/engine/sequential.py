@@ -1,0 +1,140 @@
+"""A sequential run's plan: which cases to ask next, of whom, and what stopping saved. Pure.
+
+The cases (the gate's units, `ItemResult.pair_key`) are asked in a seeded random order
+(`ask_order`), `batch` at a time. After each batch every still-open candidate's
+`SequentialTest` sees the batch's paired per-case scores; a settled candidate is not
+asked again, and the baseline is asked only for a batch some candidate still needs.
+The plugin does the asking and grading; this module only decides and counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+
+from ..core.vocabulary import Gate
+from ..records.calls import Request
+from ..records.pricing import Price
+from ..verdict.pairing import CaseScores
+from ..verdict.sequential import Look, SequentialTest, ask_order
+from ..verdict.sequential_gate import SequentialOutcome
+from .spend import worst_case_cost
+
+DEFAULT_BATCH = 50
+
+
+class SequentialPlan:
+    """The batches of one run and each candidate's sequence, batch by batch."""
+
+    def __init__(
+        self,
+        units: Iterable[str],
+        baseline: str,
+        candidates: Sequence[str],
+        *,
+        seed: int,
+        batch: int = DEFAULT_BATCH,
+        gate: Gate = "regression",
+        margin: float = 0.0,
+        confidence: float = 0.95,
+    ) -> None:
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        self.order = ask_order(dict.fromkeys(units), seed)
+        self.baseline, self.batch = baseline, batch
+        n_total = max(len(self.order), 1)
+        self.tests = {
+            name: SequentialTest(
+                gate, margin, confidence, n_total, max(len(candidates), 1), final="cs"
+            )
+            for name in candidates
+        }
+        self.asked: dict[str, list[str]] = {name: [] for name in (baseline, *candidates)}
+        self.settled_after: dict[str, int] = {}
+        self.position = 0
+
+    @property
+    def open(self) -> list[str]:
+        """The candidates still to be asked: their verdict is not settled."""
+        return [name for name, test in self.tests.items() if not test.look.settled]
+
+    def next_batch(self) -> tuple[list[str], list[str]] | None:
+        """The next cases and the models to ask them (baseline first); None: done."""
+        still = self.open
+        if not still or self.position >= len(self.order):
+            return None
+        cases = self.order[self.position : self.position + self.batch]
+        self.position += len(cases)
+        for name in (self.baseline, *still):
+            self.asked[name] += cases
+        return cases, [self.baseline, *still]
+
+    def record(self, cases: Sequence[str], scores: Mapping[str, CaseScores]) -> dict[str, Look]:
+        """The batch's per-case scores by model: each open candidate's next Look."""
+        base = scores.get(self.baseline, {})
+        looks = {}
+        for name in self.open:
+            mine = scores.get(name, {})
+            both = [c for c in cases if c in base and c in mine]  # in asking order
+            test = self.tests[name]
+            look = test.update([base[c] for c in both], [mine[c] for c in both])
+            if look.settled and look.decided_by == "sequence":
+                self.settled_after[name] = look.n_seen
+            looks[name] = look
+        return looks
+
+    def final_looks(self) -> dict[str, Look]:
+        """Each candidate's last Look; one still open (errors left cases unpaired) gets
+        the gate's default at the end: pass (regression), not-non-inferior (NI)."""
+        looks = {}
+        for name, test in self.tests.items():
+            look = test.look
+            if not look.settled:
+                verdict = "pass" if test.gate == "regression" else "not-non-inferior"
+                look = replace(
+                    look,
+                    settled=True,
+                    verdict=verdict,
+                    decided_by="end",
+                    reason="the suite ran out with the sequence open",
+                )
+            looks[name] = look
+        return looks
+
+    def skip_reason(self, model: str) -> str:
+        """Why `model`'s cases that were never asked are skipped."""
+        test = self.tests.get(model)
+        if test is not None:
+            return test.look.reason
+        return (
+            f"no candidate needed the baseline: every verdict settled after "
+            f"{self.position} of {len(self.order)} cases"
+        )
+
+    def outcomes(
+        self, unasked: Mapping[str, Sequence[Request]], prices: Mapping[str, Price | None]
+    ) -> dict[str, SequentialOutcome]:
+        """Per model: cases asked, when it settled, calls never asked and their worst-case price."""
+        looks = self.final_looks()
+        return {
+            name: SequentialOutcome(
+                model=name,
+                look=looks.get(name),
+                n_asked=len(asked),
+                n_total=len(self.order),
+                settled_after=self.settled_after.get(name),
+                calls_saved=len(unasked.get(name, ())),
+                usd_saved=saved_usd(unasked.get(name, ()), prices.get(name)),
+                batch=self.batch,
+            )
+            for name, asked in self.asked.items()
+        }
+
+
+def saved_usd(requests: Sequence[Request], price: Price | None) -> float | None:
+    """The worst-case price of requests never asked (the dry run's estimate); None: no price."""
+    if not requests:
+        return 0.0
+    if price is None:
+        return None
+    return sum(worst_case_cost(r, price) for r in requests)

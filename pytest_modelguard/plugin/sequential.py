@@ -1,0 +1,93 @@
+"""pytest glue of ``--modelguard-sequential``: the batched prefetch, skips for cases not asked.
+
+The plan (``engine/sequential.py``) says which cases to ask of whom; here each batch's
+requests (and its llm_judge calls) are prefetched, graded by the items' own code
+(``ModelguardSession.answer_and_grade``), and scored per case for the plan. Items of
+(case, model) pairs never asked get a skip marker with the reason, so pytest reports
+them as SKIPPED; the gate then takes each candidate's verdict from its sequence
+(``verdict/sequential_gate.py``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import pytest
+
+from ..engine.runner import Progress
+from ..engine.sequential import SequentialPlan
+from ..records.calls import Request
+from ..verdict.pairing import case_scores
+from .items import CaseItem
+from .session import ModelguardSession
+
+
+def check_usage(config: pytest.Config, sequential: bool) -> None:
+    """A sequential run decides after every batch in one process: not with pytest-xdist's -n."""
+    if sequential and config.getoption("numprocesses", None):
+        raise pytest.UsageError(
+            "--modelguard-sequential cannot run with -n (pytest-xdist): it decides after "
+            "every batch which cases to ask next, which needs every answer in one process; "
+            "drop -n (the calls within a batch still run concurrently)"
+        )
+
+
+def unit_of(item: CaseItem) -> str:
+    """The item's case as the gate pairs it (``ItemResult.pair_key``)."""
+    case = item.case
+    return case.unit or f"{case.suite}\x00{case.id}"
+
+
+def run(
+    items: Sequence[pytest.Item], mg: ModelguardSession, progress: Progress | None
+) -> list[pytest.Item]:
+    """Ask the suite's cases batch by batch until every candidate's verdict is settled.
+
+    Returns the items this did not handle (Python tests using the ``model`` fixture,
+    or every item when there is no baseline and candidate to sequence): the caller
+    prefetches those as usual.
+    """
+    settings = mg.settings
+    baseline = settings.baseline
+    cases = [item for item in items if isinstance(item, CaseItem)]
+    by_pair: dict[tuple[str, str], list[CaseItem]] = defaultdict(list)
+    for item in cases:
+        by_pair[(unit_of(item), item.model.name)].append(item)
+    present = {item.model.name for item in cases}
+    candidates = [m.name for m in settings.candidates if m.name in present]
+    if baseline is None or baseline.name not in present or not candidates:
+        return list(items)
+    plan = SequentialPlan(
+        (unit_of(item) for item in cases),
+        baseline.name,
+        candidates,
+        seed=settings.seed,
+        batch=settings.sequential_batch,
+        gate=settings.gate,
+        margin=settings.margin,
+        confidence=settings.confidence,
+    )
+    while (step := plan.next_batch()) is not None:
+        units, models = step
+        batch = [item for unit in units for model in models for item in by_pair[(unit, model)]]
+        mg.answers.prefetch([r for item in batch for r in item.requests], progress)
+        mg.answers.prefetch([r for item in batch for r in item.judge_requests()], progress)
+        results = [
+            result
+            for item in batch
+            for result in mg.answer_and_grade(item.case, item.model, item.graders, item.keys)
+        ]
+        plan.record(units, {m: case_scores(r for r in results if r.model == m) for m in models})
+    asked = {(unit, model) for model, units in plan.asked.items() for unit in units}
+    unasked: dict[str, list[Request]] = defaultdict(list)
+    for (unit, model), pair in by_pair.items():
+        if (unit, model) in asked:
+            continue
+        reason = plan.skip_reason(model)
+        for item in pair:
+            unasked[model] += mg.answers.requests_for(item.case, item.model)
+            item.add_marker(pytest.mark.skip(reason=reason))
+    prices = {m.name: m.price for m in settings.models}
+    mg.sequential = plan.outcomes(unasked, prices)
+    return [item for item in items if not isinstance(item, CaseItem)]

@@ -1,0 +1,163 @@
+"""--modelguard-sequential through pytester: batches, skips, the sequence's verdicts, savings."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+ANSWERS = """
+from pathlib import Path
+
+CALLS = Path(__file__).with_name("calls.log")
+
+def _log(name, request):
+    with CALLS.open("a") as f:
+        f.write(name + " " + request.messages[-1]["content"] + "\\n")
+
+def _word(request):
+    return request.messages[-1]["content"].split()[-1]
+
+def good(request):
+    _log("good", request)
+    return _word(request)
+
+def same(request):
+    _log("same", request)
+    return _word(request)
+
+def worse(request):
+    _log("worse", request)
+    word = _word(request)
+    return "nope" if int(word[1:]) % 10 < 3 else word  # wrong on 30% of cases
+"""
+
+PYPROJECT = """
+[tool.modelguard]
+baseline = "python:answers:good"
+models = ["worse", "same"]
+gate = "non-inferiority"
+margin = 0.1
+
+[tool.modelguard.aliases.worse]
+model = "python:answers:worse"
+price = { input = 1.0, output = 2.0 }
+
+[tool.modelguard.aliases.same]
+model = "python:answers:same"
+price = { input = 1.0, output = 2.0 }
+"""
+
+
+def suite(n: int) -> str:
+    cases = "\n".join(
+        f"  - id: c{i:03d}\n    prompt: 'say w{i}'\n    expected: w{i}" for i in range(n)
+    )
+    return (
+        "suite: echo\ndefaults:\n  graders:\n    - equals: {normalize: [strip, lower]}\n"
+        f"cases:\n{cases}\n"
+    )
+
+
+def make_project(pytester: pytest.Pytester, n: int, pyproject: str = PYPROJECT) -> None:
+    pytester.syspathinsert()
+    pytester.makepyfile(answers=ANSWERS)
+    pytester.makefile(".toml", pyproject=pyproject)
+    pytester.makefile(".modelguard.yaml", echo=suite(n))
+
+
+def calls(path: Path) -> list[str]:
+    log = path / "calls.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def run_json(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
+    report = pytester.path / "report.json"
+    result = pytester.runpytest(
+        "--modelguard-record=once", f"--modelguard-json={report}", "-rs", *args
+    )
+    return result, json.loads(report.read_text())
+
+
+def test_sequential_run_gives_the_full_runs_verdicts_with_fewer_calls(
+    pytester: pytest.Pytester,
+) -> None:
+    """The issue's "done when": 600 cases, NI margin 0.1, a clearly worse and an equal one."""
+    make_project(pytester, 600)
+    full, full_doc = run_json(pytester)
+    full_calls = len(calls(pytester.path))
+    assert full_calls == 1800
+    (pytester.path / "calls.log").unlink()
+    (pytester.path / "report.json").unlink()
+    shutil.rmtree(pytester.path / ".modelguard")
+
+    seq, doc = run_json(pytester, "--modelguard-sequential")
+    seq_calls = len(calls(pytester.path))
+    for name in ("worse", "same"):
+        assert doc["models"][name]["verdict"] == full_doc["models"][name]["verdict"]
+    assert doc["models"]["worse"]["verdict"] == "not-non-inferior"
+    assert doc["models"]["same"]["verdict"] == "pass"
+    assert seq_calls <= 0.6 * full_calls, (seq_calls, full_calls)
+    assert full.ret == seq.ret == pytest.ExitCode.TESTS_FAILED
+    outcomes = seq.parseoutcomes()
+    assert outcomes.get("error", 0) == 0
+    assert outcomes["skipped"] == 1800 - seq_calls
+    seq.stdout.fnmatch_lines(["*SKIPPED*verdict settled after * of 600 cases*"])
+    for name in ("good", "worse", "same"):
+        model = doc["models"]["python:answers:good" if name == "good" else name]
+        asked = sum(1 for line in calls(pytester.path) if line.startswith(name + " "))
+        assert model["sequential"] is True
+        assert model["n_asked"] == asked
+        assert model["calls_saved"] == 600 - asked
+    worse = doc["models"]["worse"]
+    assert worse["settled_after"] is not None and worse["settled_after"] < 600
+    assert worse["method"] == "betting-cs"
+    assert worse["usd_saved"] > 0
+    assert worse["delta"]["method"] == "betting-cs"
+    assert worse["delta"]["ci_high"] <= -0.1  # the grid rounds the end outwards
+    seq.stdout.fnmatch_lines(["*worse: not shown non-inferior: verdict settled after*"])
+    seq.stdout.fnmatch_lines(["*sequential: asked * of 600 cases; * calls saved (up to $*"])
+
+
+def test_a_settled_candidate_is_not_asked_again_and_the_baseline_only_while_needed(
+    pytester: pytest.Pytester,
+) -> None:
+    make_project(pytester, 200)
+    _, doc = run_json(pytester, "--modelguard-sequential")
+    log = calls(pytester.path)
+    worse = [line for line in log if line.startswith("worse ")]
+    good = [line for line in log if line.startswith("good ")]
+    same = [line for line in log if line.startswith("same ")]
+    assert len(worse) == doc["models"]["worse"]["n_asked"]
+    assert len(good) == max(len(worse), len(same))
+    assert len(worse) % 50 == 0 or len(worse) == 200
+
+
+def test_sequential_batch_from_pyproject(pytester: pytest.Pytester) -> None:
+    make_project(pytester, 120, PYPROJECT + "\n")
+    config = (pytester.path / "pyproject.toml").read_text()
+    config = config.replace(
+        "margin = 0.1\n", "margin = 0.1\nsequential = true\nsequential_batch = 20\n"
+    )
+    (pytester.path / "pyproject.toml").write_text(config)
+    _, doc = run_json(pytester)
+    assert doc["models"]["worse"]["sequential"] is True
+    assert doc["models"]["worse"]["batch"] == 20
+    assert doc["models"]["worse"]["n_asked"] % 20 == 0
+
+
+def test_sequential_with_xdist_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    make_project(pytester, 10)
+    result = pytester.runpytest("--modelguard-sequential", "-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--modelguard-sequential cannot run with -n*"])
+
+
+def test_without_the_flag_nothing_changes(pytester: pytest.Pytester) -> None:
+    make_project(pytester, 20)
+    _, doc = run_json(pytester)
+    assert "sequential" not in doc["models"]["worse"]
+    assert len(calls(pytester.path)) == 60
