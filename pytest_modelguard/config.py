@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-import sys
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,11 +12,6 @@ from typing import Any
 
 from .cache import RecordMode
 from .pricing import Price, table_price
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 BUILTIN_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "python": "python"}
 GATES = ("regression", "non-inferiority")
