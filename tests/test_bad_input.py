@@ -469,11 +469,11 @@ def test_twenty_thousand_cases_load_quickly(tmp_path: Path) -> None:
         for i in range(20_000)
     )
     _write_suite(tmp_path, Bad("big", GRADED + "cases:\n" + cases, ""))
-    started = time.monotonic()
+    started = time.process_time()  # CPU seconds: other processes on the machine do not count
     suite = load_suite(tmp_path / SUITE, tmp_path)
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
     assert len(suite.cases) == 20_000 and suite.cases[-1].id == "c19999"
-    assert elapsed < 15, f"loading 20,000 cases took {elapsed:.1f}s"
+    assert elapsed < 15, f"loading 20,000 cases took {elapsed:.1f} s of CPU"
 
 
 KEY_PROJECT = """
