@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -150,10 +150,10 @@ def test_a_degraded_model_fails_the_run_and_every_report_says_so() -> None:
 def test_saved_runs_are_found_newest_first_and_read_back(tmp_path: Path) -> None:
     results = run("m", alternating(10, 3))
     doc = {"version": 1, "cases": [r.to_dict() for r in results]}
-    early = datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc)
+    early = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
     first = save_run(doc, tmp_path, now=early)
     second = save_run(doc, tmp_path, now=early)  # same instant: a new name, nothing overwritten
-    latest = save_run(doc, tmp_path, now=datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc))
+    latest = save_run(doc, tmp_path, now=datetime(2026, 11, 28, 10, 0, tzinfo=UTC))
     assert len({first, second, latest}) == 3
     assert find_run("last", tmp_path, cwd=tmp_path) == latest
     assert not [p for p in runs_dir(tmp_path).iterdir() if p.name.startswith(".tmp-")]
@@ -389,7 +389,7 @@ def test_a_stored_score_out_of_range_is_a_usage_error(
 
 def test_last_ignores_files_that_are_not_stored_runs(tmp_path: Path) -> None:
     doc = {"version": 1, "cases": []}
-    saved = save_run(doc, tmp_path, now=datetime(2026, 1, 2, tzinfo=timezone.utc))
+    saved = save_run(doc, tmp_path, now=datetime(2026, 1, 2, tzinfo=UTC))
     for other in ("reference.json", "index.json", ".tmp-123.json"):
         (runs_dir(tmp_path) / other).write_text("{}")
     assert find_run("last", tmp_path, cwd=tmp_path) == saved

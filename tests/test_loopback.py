@@ -269,7 +269,25 @@ def test_sixty_four_concurrent_keep_alive_connections(srv: LoopbackServer) -> No
     srv.latency_s = 0.2
 
     async def run() -> None:
-        client = openai.AsyncOpenAI(base_url=srv.openai_base_url, api_key=KEY, max_retries=0)
+        # The SDK's pool drops a connection idle for 5 s: on a loaded machine the first
+        # wave can take longer than that to finish, and the second would open new ones.
+        # Its HTTP stack is httpx2 in newer SDKs, httpx in older ones.
+        make_client: Any = getattr(openai, "DefaultAsyncHttpx2Client", None)
+        if make_client is not None:
+            import httpx2 as http
+        else:
+            import httpx as http
+
+            make_client = openai.DefaultAsyncHttpxClient
+        limits = http.Limits(
+            max_connections=1000, max_keepalive_connections=100, keepalive_expiry=60
+        )
+        client = openai.AsyncOpenAI(
+            base_url=srv.openai_base_url,
+            api_key=KEY,
+            max_retries=0,
+            http_client=make_client(limits=limits),
+        )
         for _ in range(2):  # the second wave reuses the 64 kept-alive connections
             await asyncio.gather(
                 *(client.chat.completions.create(model="m", messages=user("x")) for _ in range(64))

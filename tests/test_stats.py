@@ -9,6 +9,7 @@ from itertools import combinations, pairwise
 
 import numpy as np
 import pytest
+import scipy
 from scipy import special
 from scipy import stats as sps
 
@@ -17,6 +18,10 @@ from pytest_modelguard.verdict import stats
 from pytest_modelguard.verdict.stats import DeltaEstimate, paired_delta
 
 REQUIRED_KEYS = {"mean", "ci_low", "ci_high", "p_value", "n_pairs", "confidence"}
+# scipy.stats.bootstrap's seed argument: `rng` from scipy 1.15, `random_state` before
+SCIPY_SEED = (
+    "rng" if tuple(int(x) for x in scipy.__version__.split(".")[:2]) >= (1, 15) else "random_state"
+)
 
 
 def single(scores: np.ndarray) -> list[list[float]]:
@@ -77,7 +82,7 @@ def test_interval_agrees_with_scipy_bootstrap(kind: str, n: int, method: stats.M
         confidence_level=level,
         n_resamples=resamples,
         method="BCa" if method == "bca" else "percentile",
-        rng=np.random.default_rng(4),
+        **{SCIPY_SEED: np.random.default_rng(4)},
     ).confidence_interval
     step = 1 / n if kind == "binary" else 0.0
     tolerance = 4 * math.sqrt(2) * endpoint_mc_sd(deltas, level, resamples, method == "bca")

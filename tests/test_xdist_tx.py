@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
+import xdist
 from test_xdist import (
     ANSWERS,
     PYPROJECT,
@@ -18,6 +19,8 @@ from test_xdist import (
 )
 
 TX = ("--tx", "2*popen", "--dist", "load")
+# Before xdist 3.6 a worker's queue cannot be read: each miss is answered alone (plugin.py)
+XDIST_QUEUE_READABLE = tuple(int(x) for x in xdist.__version__.split(".")[:2]) >= (3, 6)
 
 RAN = """
 import os
@@ -107,7 +110,10 @@ def test_record_under_tx_then_replay_matches_serial(project: pytest.Pytester) ->
         pid, todo = line.split(" ")
         batches[pid].append(int(todo))
     for pid, sizes in batches.items():
-        assert len(sizes) < len(ran[pid]) / 2, f"worker {pid} prefetched in batches of {sizes}"
+        if XDIST_QUEUE_READABLE:
+            assert len(sizes) < len(ran[pid]) / 2, f"worker {pid} prefetched in batches of {sizes}"
+        else:
+            assert set(sizes) == {1}, f"worker {pid} under xdist {xdist.__version__}: {sizes}"
 
     serial = run(project, 0, "serial.json")  # -n 0, in process
     replay = run_tx(project, "replay.json")

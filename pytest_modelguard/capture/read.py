@@ -8,7 +8,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -47,7 +47,7 @@ def parse_time(text: str, *, end: bool = False) -> float:
             f"invalid date {text!r}: use ISO 8601, e.g. 2025-01-31 or 2025-01-31T14:00"
         ) from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     if end and len(text) == 10:
         when += timedelta(days=1)
     return when.timestamp()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-import sys
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,11 +15,6 @@ from ..core.formatting import did_you_mean
 from ..core.vocabulary import GATES, INTERVALS, Gate, Interval, RecordMode
 from ..records.pricing import Price, table_price
 from .toml_lines import key_line
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 BUILTIN_PROVIDERS = {
     "openai": "openai",

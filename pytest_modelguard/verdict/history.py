@@ -11,7 +11,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ def runs_dir(cache_dir: Path) -> Path:
 
 def save_run(doc: dict[str, Any], cache_dir: Path, now: datetime | None = None) -> Path:
     """Write the run's report under ``runs/`` with the time it was saved; returns the path."""
-    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
     directory = runs_dir(cache_dir)
     directory.mkdir(parents=True, exist_ok=True)
     stamp = moment.strftime("%Y-%m-%dT%H-%M-%SZ")

@@ -44,7 +44,7 @@ class PythonProvider:
             return to_completion(result, time.monotonic() - start, request.model, label)
         except ProviderError:
             raise
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ProviderError(
                 f"{label} did not return within timeout_s = {self.timeout_s:g} s", transient=False
             ) from None
