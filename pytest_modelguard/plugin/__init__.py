@@ -18,7 +18,7 @@ from ..records.calls import Request
 from ..records.results import ItemResult
 from ..report.progress import TerminalProgress
 from ..verdict.history import StoredRun, find_run, load_run
-from . import options, summary, xdist
+from . import gate_results, options, summary, xdist
 from .items import CLEAN_ERRORS, RESULTS, CaseItem, SuiteFile, is_suite_path
 from .keys import SESSION, session_of
 from .session import ModelguardSession
@@ -53,12 +53,22 @@ def pytest_configure(config: pytest.Config) -> None:
         compare = None if xdist.is_worker(config) else _stored_run(config, settings)
     except (ConfigError, HistoryError) as exc:
         raise pytest.UsageError(str(exc)) from None
-    lf = bool(config.getoption("lf", False))
+    lf = bool(config.getoption("lf", False)) and _item_failures(config)
     mg = ModelguardSession(settings=settings, lf=lf, compare=compare)
     config.stash[SESSION] = mg
     xdist.join_controller_run(config)
     xdist.register(config)
     config.pluginmanager.register(ResultCollector(mg), "modelguard-results")
+
+
+def _item_failures(config: pytest.Config) -> bool:
+    """Whether pytest's cache knows failing items, which --lf will rerun alone.
+
+    Failing gate results are not items: with only those, --lf reruns the whole run.
+    """
+    cache = getattr(config, "cache", None)
+    failed = cache.get("cache/lastfailed", {}) if cache is not None else {}
+    return any(not str(nodeid).startswith(f"{gate_results.GATE_PATH}::") for nodeid in failed)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -180,19 +190,33 @@ class ResultCollector:
             self.mg.results.extend(ItemResult.from_dict(d) for d in data)
 
 
+@pytest.hookimpl(tryfirst=True)  # before junitxml writes its file and the cache its --lf list
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if xdist.is_worker(session.config):
         return  # xdist worker: the controller gates
     mg = session_of(session.config)
-    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    complete = not (interrupted or session.shouldfail or session.shouldstop)
-    if session.config.getoption("modelguard_save") and not complete:
+    stopped = _stopped(session, exitstatus)
+    if session.config.getoption("modelguard_save") and stopped:
         mg.unsaved = "the run stopped early, and half a run is no reference"
     report = mg.finish(
-        gating=not interrupted, outputs=options.outputs(session.config, complete, mg)
+        not_gated=stopped, outputs=options.outputs(session.config, stopped is None, mg)
     )
-    if report is not None and report.failed and session.exitstatus == pytest.ExitCode.OK:
+    if report is None:
+        return
+    gate_results.log(session, gate_results.outcomes(report, mg.settings.gate, {}))
+    if report.failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _stopped(session: pytest.Session, exitstatus: int) -> str | None:
+    """Why the run stopped before every selected item ran, or None when it ran them all."""
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "the run was interrupted before every item ran"
+    why = session.shouldfail or session.shouldstop
+    if why:
+        detail = f" ({why})" if isinstance(why, str) else ""
+        return f"the run stopped early{detail} before every item ran"
+    return None
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

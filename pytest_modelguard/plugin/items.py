@@ -47,9 +47,13 @@ class SuiteFile(pytest.File):
                 self._register_tags(case.tags)
                 case_marks = self._marks(case.tags, marks)
                 for model in models:
+                    name = f"{case.id}[{model.name}]"
                     yield CaseItem.from_parent(
                         self,
-                        name=f"{case.id}[{model.name}]",
+                        name=name,
+                        # given whole: pytest 9 parses the [model] part as params, as it does
+                        # for the ids --lf stored, which then match
+                        nodeid=f"{self.nodeid}::{name}",
                         case=case,
                         model=model,
                         graders=graders,

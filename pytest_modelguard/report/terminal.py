@@ -115,6 +115,8 @@ def verdict_line(report: GateReport) -> str:
     if report.failed:
         named = ", ".join(failing)
         return f"modelguard gate FAILED: {named}"
+    if report.not_gated is not None:
+        return f"modelguard gate not evaluated: {report.not_gated}"
     passing = [
         s for s in report.models.values()
         if s.verdict == "pass" and s.cost_vs_baseline is not None and s.cost_vs_baseline < 1

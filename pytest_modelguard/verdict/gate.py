@@ -46,7 +46,11 @@ class GateConfig:
     margin: float = 0.0
     budgets: Mapping[str, Budgets] = field(default_factory=dict)
     subset: bool = False  # selection left cases out
-    gating: bool = True  # False for --lf: report, do not gate
+    not_gated: str | None = None  # why the gate is not applied (e.g. --lf, -x): report only
+
+    @property
+    def gating(self) -> bool:
+        return self.not_gated is None
 
 
 OUTLIER_FACTOR = 5
@@ -112,23 +116,22 @@ class GateReport:
 
     models: Mapping[str, ModelSummary]
     tags: Mapping[str, Mapping[str, TagSummary]]
-    verdict: str  # pass | fail
+    verdict: str  # pass | fail | not-gated
     notes: tuple[str, ...]
     drift: DriftReport | None = None  # --modelguard-compare: this run against a stored one
+    not_gated: str | None = None  # why the gate was not applied (verdict "not-gated")
 
     @property
     def failed(self) -> bool:
         return self.verdict == "fail"
 
 
-def with_drift(report: GateReport, drift: DriftReport, gating: bool = True) -> GateReport:
+def with_drift(report: GateReport, drift: DriftReport) -> GateReport:
     """The report with the drift comparison; a model that degraded fails a gating run."""
-    failing = report.failed or (gating and bool(drift.degraded))
-    return replace(
-        report,
-        drift=drift,
-        verdict="fail" if failing else "pass",
-    )
+    if report.not_gated is not None:
+        return replace(report, drift=drift)
+    failing = report.failed or bool(drift.degraded)
+    return replace(report, drift=drift, verdict="fail" if failing else "pass")
 
 
 def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
@@ -154,8 +157,9 @@ def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
     return GateReport(
         models=models,
         tags=_tag_summaries(by_model, baseline, config),
-        verdict="fail" if failing else "pass",
+        verdict="not-gated" if not config.gating else "fail" if failing else "pass",
         notes=tuple(_notes(config, deltas)),
+        not_gated=config.not_gated,
     )
 
 
@@ -182,8 +186,8 @@ def _notes(config: GateConfig, deltas: Mapping[str, Comparison]) -> Iterable[str
         )
     if config.subset:
         yield "selection left cases out: the gate ran on a subset of the suites"
-    if not config.gating:
-        yield "--lf run: results reported, the gate is not applied"
+    if config.not_gated is not None:
+        yield f"gate not evaluated: {config.not_gated}"
 
 
 def _dimension_means(answered: Sequence[ItemResult]) -> dict[str, float]:

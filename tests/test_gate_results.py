@@ -1,0 +1,92 @@
+"""The verdict where people look: gate results in the counts and JUnit, selection, stops."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from test_plugin import ANSWERS, PYPROJECT, suite
+
+BAD = "python:answers:bad"
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(answers=ANSWERS)
+    pytester.makefile(".toml", pyproject=PYPROJECT)
+    pytester.makefile(".modelguard.yaml", echo=suite())
+    pytester.makefile(".ini", pytest="[pytest]\npythonpath = .\n")
+    return pytester
+
+
+def junit_cases(path: object) -> dict[str, ET.Element]:
+    root = ET.parse(str(path)).getroot()
+    return {case.get("name", ""): case for case in root.iter("testcase")}
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_failing_gate_is_a_failing_testcase_counted_in_the_last_line(
+    project: pytest.Pytester, workers: int
+) -> None:
+    project.runpytest("--modelguard-record", "once", "--models", f"{BAD},good2")
+    xdist = ("-n", str(workers)) if workers else ()
+    result = project.runpytest_subprocess(
+        "--models", f"{BAD},good2", "--junitxml", "j.xml", "-p", "no:randomly", *xdist
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=91, failed=1)
+    assert result.outlines[-1].startswith("=") and "1 failed, 91 passed" in result.outlines[-1]
+    result.stdout.fnmatch_lines([f"FAILED modelguard::gate[[]{BAD}[]] - {BAD}: regression*"])
+    cases = junit_cases(project.path / "j.xml")
+    assert len(cases) == 92
+    failure = cases[f"gate[{BAD}]"].find("failure")
+    assert failure is not None
+    assert failure.get("message", "").startswith(f"{BAD}: regression: quality dropped: delta")
+    assert cases["gate[good2]"].find("failure") is None  # a passing verdict: a passing testcase
+    assert cases["gate[good2]"].get("classname") == "modelguard"
+
+
+def test_a_passing_gate_is_a_passing_testcase(project: pytest.Pytester) -> None:
+    project.runpytest("--modelguard-record", "once")
+    result = project.runpytest("--junitxml", "j.xml", "-v")
+    result.assert_outcomes(passed=61)
+    result.stdout.fnmatch_lines(["modelguard::gate[[]good2[]] PASSED*"])
+    assert result.ret == pytest.ExitCode.OK
+    cases = junit_cases(project.path / "j.xml")
+    assert cases["gate[good2]"].find("failure") is None and "gate[python:answers:good]" not in cases
+
+
+def test_maxfail_stop_says_not_evaluated_never_passed(project: pytest.Pytester) -> None:
+    project.makefile(
+        ".modelguard.yaml",
+        echo=suite().replace(
+            "    - equals: {normalize: [strip, lower]}",
+            "    - equals: {normalize: [strip, lower]}\n      required: true",
+        ),
+    )
+    project.runpytest("--modelguard-record", "once", "--models", BAD)
+    result = project.runpytest("--models", BAD, "-x", "--modelguard-json", "r.json")
+    result.stdout.fnmatch_lines(["*modelguard gate not evaluated: the run stopped early*"])
+    result.stdout.no_fnmatch_line("*gate passed*")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(failed=1, passed=1, skipped=1)
+    report = json.loads((project.path / "r.json").read_text())
+    assert report["verdict"] == "not-gated" and "stopped early" in report["not_gated"]
+
+
+def test_last_failed_reruns_the_failures_and_says_not_gated(project: pytest.Pytester) -> None:
+    project.makefile(
+        ".modelguard.yaml",
+        echo=suite(30).replace(
+            "prompt: 'say w5'", "prompt: 'say w5'\n    graders: [{equals: {}, required: true}]"
+        ),
+    )
+    project.runpytest("--modelguard-record", "once", "--models", BAD, "-p", "cacheprovider")
+    result = project.runpytest("--models", BAD, "--lf", "-p", "cacheprovider")
+    result.stdout.fnmatch_lines(["*rerun previous 1 failure*"])  # the gate is not an item
+    result.assert_outcomes(failed=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*modelguard gate not evaluated: --lf reran only the last failures*"]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
