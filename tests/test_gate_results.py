@@ -90,3 +90,49 @@ def test_last_failed_reruns_the_failures_and_says_not_gated(project: pytest.Pyte
         ["*modelguard gate not evaluated: --lf reran only the last failures*"]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_k_leaving_out_the_baseline_still_pairs_with_its_recorded_answers(
+    project: pytest.Pytester, workers: int
+) -> None:
+    project.runpytest("--modelguard-record", "once", "--models", BAD)
+    xdist = ("-n", str(workers)) if workers else ()
+    result = project.runpytest("--models", BAD, "-k", "bad", "--modelguard-json", "r.json", *xdist)
+    result.assert_outcomes(passed=30, failed=1, deselected=0 if workers else 30)  # xdist: untold
+    report = json.loads((project.path / "r.json").read_text())
+    bad = report["models"][BAD]
+    assert bad["verdict"] == "regression" and bad["delta"]["n_pairs"] == 30
+    assert report["models"]["python:answers:good"]["n"] == 30  # graded, not run as items
+    result.stdout.no_fnmatch_line("*no case answered by both*")
+
+
+def test_k_without_recorded_baseline_answers_asks_when_recording(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest(
+        "--modelguard-record", "once", "--models", BAD, "-k", "bad", "--modelguard-json", "r.json"
+    )
+    result.assert_outcomes(passed=30, failed=1, deselected=30)
+    report = json.loads((project.path / "r.json").read_text())
+    assert report["models"][BAD]["delta"]["n_pairs"] == 30
+
+
+PY_TEST = """
+import pytest
+
+@pytest.mark.modelguard(suite="echo.modelguard.yaml")
+def test_echo(model, case):
+    model.complete(case.messages)
+"""
+
+
+def test_m_tag_selects_python_tests_over_tagged_cases_too(project: pytest.Pytester) -> None:
+    project.makepyfile(test_echo=PY_TEST)
+    result = project.runpytest("--collect-only", "-q", "-m", "t1")
+    ids = [line for line in result.outlines if "::" in line]
+    suite_items = [i for i in ids if i.startswith("echo.modelguard.yaml")]
+    python_items = [i for i in ids if i.startswith("test_echo.py")]
+    assert len(suite_items) == 20 and len(python_items) == 20
+    assert "test_echo.py::test_echo[c001-good2]" in python_items
+    assert result.ret == pytest.ExitCode.OK

@@ -19,11 +19,12 @@ from ..records.results import ItemResult
 from ..report.progress import TerminalProgress
 from ..verdict.history import StoredRun, find_run, load_run
 from . import gate_results, options, summary, xdist
-from .items import CLEAN_ERRORS, RESULTS, CaseItem, SuiteFile, is_suite_path
+from .items import CLEAN_ERRORS, RESULTS, CaseItem, SuiteFile, is_suite_path, pair_with_baseline
 from .keys import SESSION, session_of
 from .session import ModelguardSession
 
 REPORT_ATTR = "modelguard"
+SCORE_ATTR = "modelguard_score"  # -v: the item's score and failing checks, in one string
 pytest_plugins = ["pytest_modelguard.plugin.fixtures"]
 
 
@@ -102,6 +103,10 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
         modelguard[0].mg.deselected += len(modelguard)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    pair_with_baseline(session.items, session_of(session.config).settings.baseline)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> None:
     """Answer every selected request concurrently, before the first item runs.
@@ -165,6 +170,8 @@ def pytest_runtest_makereport(
         )
         report.longrepr = clean
     results = item.stash.get(RESULTS, None)
+    if results and report.when == "call" and isinstance(item, CaseItem):
+        setattr(report, SCORE_ATTR, _scored([r for r in results if r.model == item.model.name]))
     if results and _is_final(report):
         if xdist.is_worker(item.config):  # xdist: the report carries them to the controller
             setattr(report, REPORT_ATTR, [r.to_dict() for r in results])
@@ -172,6 +179,15 @@ def pytest_runtest_makereport(
             session_of(item.config).results.extend(results)
         del item.stash[RESULTS]
     return report
+
+
+def _scored(results: list[ItemResult]) -> str:
+    scores = [r.score for r in results if r.score is not None]
+    if not scores:
+        return "no score"
+    failed = sorted({g.name for r in results for g in r.grades if not g.passed})
+    text = f"score {sum(scores) / len(scores):.2f}"
+    return text + (f" (failed: {', '.join(failed)})" if failed else "")
 
 
 def _is_final(report: pytest.TestReport) -> bool:
@@ -203,9 +219,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     )
     if report is None:
         return
-    gate_results.log(session, gate_results.outcomes(report, mg.settings.gate, {}))
+    gate_results.log(session, gate_results.outcomes(report, mg.settings.gate, _worst(mg)))
     if report.failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _worst(mg: ModelguardSession) -> dict[str, list[str]]:
+    """Per candidate, its worst cases: shown under its failing gate result (and in JUnit)."""
+    from ..report.terminal import worst_case_lines
+
+    baseline = mg.settings.baseline
+    if baseline is None:
+        return {}
+    return {
+        m.name: worst_case_lines(mg.results, baseline.name, m.name) for m in mg.settings.candidates
+    }
 
 
 def _stopped(session: pytest.Session, exitstatus: int) -> str | None:
@@ -217,6 +245,24 @@ def _stopped(session: pytest.Session, exitstatus: int) -> str | None:
         detail = f" ({why})" if isinstance(why, str) else ""
         return f"the run stopped early{detail} before every item ran"
     return None
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    """-v: a case item's score and failing checks beside its outcome."""
+    scored = getattr(report, SCORE_ATTR, None)
+    if scored is None or report.when != "call" or config.get_verbosity() < 1:
+        return None
+    word = "PASSED" if report.passed else "FAILED"
+    letter = "." if report.passed else "F"
+    low = report.passed and not scored.startswith("score 1.00")
+    return (
+        report.outcome,
+        letter,
+        (
+            f"{word} {scored}",
+            {"yellow": low, "green": report.passed and not low, "red": report.failed},
+        ),
+    )
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -301,7 +301,11 @@ def _quality(
     if delta is None:
         return ["error"], ["no case answered by both this model and the baseline"], None
     ci = f"{percent(delta.confidence)} CI [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}]"
-    p = f"p {p_value(delta.p_value)}"
+    p = (
+        f"Holm p {p_value(delta.p_adjusted)}"
+        if delta.p_adjusted is not None
+        else f"p {p_value(delta.p_value)}"
+    )  # as the table prints it
     reasons = {
         "regression": f"quality dropped: delta {delta.mean:+.3f}, {ci} below 0 ({p})",
         "not-non-inferior": (
