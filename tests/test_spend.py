@@ -106,6 +106,7 @@ def test_dry_run_calls_nothing_and_writes_nothing(
     result.stdout.fnmatch_lines(
         ["*modelguard dry run (record once)*", "*pricey*20 to call*0 recorded*at most $*"]
     )
+    assert "Exit" not in result.stdout.str() and "!!!" not in result.stdout.str()  # ends cleanly
     assert server.count() == 0
     assert not (project.path / ".modelguard").exists()
     assert not Path(project.path, "report.json").exists()

@@ -108,24 +108,25 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session: pytest.Session) -> None:
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
     """Answer every selected request concurrently, before the first item runs.
 
     An xdist worker does not know its items in advance: it prefetches, at each miss,
     the items it has been handed so far (see ``xdist.worker_pending``).
     """
     if session.config.option.collectonly:
-        return
+        return None
     mg = session_of(session.config)
     if xdist.is_worker(session.config):
         mg.answers.pending = lambda: _requests_of(xdist.worker_pending(session))
-        return
+        return None
     requests = _requests_of(session.items)
     if not requests:
-        return
+        return None
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if session.config.getoption("modelguard_dry_run"):
         _dry_run(mg, requests, reporter)
+        return True  # the loop is done: no item runs, nothing is called
     progress = None
     if reporter is not None:
         progress = TerminalProgress(
@@ -139,6 +140,7 @@ def pytest_runtestloop(session: pytest.Session) -> None:
         mg.answers.prefetch(judge_calls, progress)
     except CacheError as exc:
         raise pytest.UsageError(str(exc)) from None
+    return None
 
 
 def _requests_of(items: list[pytest.Item]) -> list[Request]:
@@ -153,7 +155,6 @@ def _dry_run(mg: ModelguardSession, requests: list[Request], reporter: Any) -> N
 
     for line in dry_run_lines(mg.answers.dry_run(requests), mg.settings.record.value):
         reporter.write_line(line)
-    pytest.exit("modelguard dry run: nothing was called", returncode=pytest.ExitCode.OK)
 
 
 @pytest.hookimpl(wrapper=True)
