@@ -136,3 +136,17 @@ def test_m_tag_selects_python_tests_over_tagged_cases_too(project: pytest.Pytest
     assert len(suite_items) == 20 and len(python_items) == 20
     assert "test_echo.py::test_echo[c001-good2]" in python_items
     assert result.ret == pytest.ExitCode.OK
+
+
+def test_budget_flag_overrides_the_pyproject_budgets(project: pytest.Pytester) -> None:
+    project.runpytest("--modelguard-record", "once")
+    result = project.runpytest(
+        "--modelguard-budget", "max_latency_p95_s=0", "--modelguard-json", "r.json"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = json.loads((project.path / "r.json").read_text())
+    assert report["models"]["good2"]["verdict"] == "budget"
+    assert any("max_latency_p95_s" in r for r in report["models"]["good2"]["reasons"])
+    bad = project.runpytest("--modelguard-budget", "max_latency_p95_s")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*--modelguard-budget 'max_latency_p95_s': expected KEY=NUMBER*"])

@@ -44,7 +44,7 @@ def _stored_run(config: pytest.Config, settings: Settings) -> StoredRun | None:
 def pytest_configure(config: pytest.Config) -> None:
     path = options.pyproject(config)
     try:
-        table = read_pyproject(path)
+        table = options.with_budgets(config, read_pyproject(path))
         flags = options.overrides(config)
         if not table and flags == Overrides():
             settings = Settings(baseline=None, candidates=())

@@ -102,10 +102,11 @@ def verdict_lines(report: GateReport) -> list[str]:
     failing model's line keeps its delta, CI and first reason."""
     models = failing_first(report)
     width = max(len(s.verdict) for s in models)
-    name_width = min(max(len(s.name) for s in models), MODEL_WIDTH)
+    failing = [s for s in models if s.verdict not in ("pass", "baseline")]
+    name_width = max((len(s.name) for s in failing), default=0)
     lines = []
     for s in models:
-        line = f"{s.verdict.ljust(width)}  {_fit(s.name, MODEL_WIDTH).ljust(name_width)}"
+        line = f"{s.verdict.ljust(width)}  {s.name.ljust(name_width)}"
         if s.verdict not in ("pass", "baseline"):
             reason = s.reasons[0] if s.reasons else ""
             if s.delta is not None and "delta" not in reason:
@@ -142,15 +143,24 @@ def worst_case_lines(
         f"{plural(len(drops), 'case')} scored below the baseline:"
     ]
     for _drop, _suite, case_id, _repeat, b, r in drops[:shown]:
-        failed = ", ".join(
-            f"{g.name}: {g.reason}" if g.reason else g.name for g in r.grades if not g.passed
-        )
+        failed = _failed_checks(r)
         lines.append(
             f"    {case_id}  {b.score:.2f} → {r.score:.2f}" + (f"  ({failed})" if failed else "")
         )
         lines.append(f"      baseline:  {_abridge(b.output)}")
         lines.append(f"      candidate: {_abridge(r.error or r.output)}")
     return lines
+
+
+def _failed_checks(result: ItemResult, width: int = ANSWER_CHARS * 2) -> str:
+    """The checks an answer failed, each named once; the first one's reason, abridged."""
+    names = list(dict.fromkeys(g.name for g in result.grades if not g.passed))
+    first = next((g for g in result.grades if not g.passed and g.reason), None)
+    if first is None:
+        return ", ".join(names)
+    reason = " ".join(first.reason.split())
+    reason = reason if len(reason) <= width else reason[: width - 1] + "…"
+    return f"{', '.join(names)}: {reason}"
 
 
 def _abridge(text: str, width: int = ANSWER_CHARS * 2) -> str:
