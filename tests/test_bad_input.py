@@ -547,10 +547,10 @@ def test_missing_api_key_matters_only_when_a_call_is_needed(
         )
         assert "Traceback" not in recording.stdout.str() and srv.count() == 0
         monkeypatch.setenv("MODELGUARD_BAD_INPUT_KEY", "sk-bad-input")
-        pytester.runpytest("--modelguard-record", "once").assert_outcomes(passed=2)
+        pytester.runpytest("--modelguard-record", "once").assert_outcomes(passed=3)
         assert srv.count() == 2
         monkeypatch.delenv("MODELGUARD_BAD_INPUT_KEY")
-        pytester.runpytest().assert_outcomes(passed=2)  # replay from the cache: no key needed
+        pytester.runpytest().assert_outcomes(passed=3)  # replay from the cache: no key needed
         assert srv.count() == 2
 
 

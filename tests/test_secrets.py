@@ -163,7 +163,7 @@ def test_no_key_in_any_file_or_output(
     assert len(list((project.path / ".modelguard").glob("answers/**/*.json"))) == 6
     assert len(list((project.path / ".modelguard" / "runs").glob("*.json"))) == 1
     _run_and_scan(project).assert_outcomes(passed=7)  # replay, + the gate result
-    _run_and_scan(project, "--modelguard-record", "all").assert_outcomes(passed=6)
+    _run_and_scan(project, "--modelguard-record", "all").assert_outcomes(passed=7)
     assert srv.count() == 12
 
 
