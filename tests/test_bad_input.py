@@ -539,20 +539,20 @@ def test_missing_api_key_matters_only_when_a_call_is_needed(
         pytester.makefile(".toml", pyproject=KEY_PROJECT.format(url=srv.openai_base_url))
         _write_suite(pytester.path, Bad("ok", _case(), ""))
         replay = pytester.runpytest()  # record none: a missing answer is an error, not a call
-        replay.assert_outcomes(errors=2)
+        replay.assert_outcomes(errors=2, failed=2)  # + the gate results
         replay.stdout.fnmatch_lines(["*no recorded answer*"])
         assert "MODELGUARD_BAD_INPUT_KEY" not in replay.stdout.str()
         recording = pytester.runpytest("--modelguard-record", "once")
-        recording.assert_outcomes(errors=2)
+        recording.assert_outcomes(errors=2, failed=2)  # + the gate results
         recording.stdout.fnmatch_lines(
             ["*environment variable MODELGUARD_BAD_INPUT_KEY is not set*"]
         )
         assert "Traceback" not in recording.stdout.str() and srv.count() == 0
         monkeypatch.setenv("MODELGUARD_BAD_INPUT_KEY", "sk-bad-input")
-        pytester.runpytest("--modelguard-record", "once").assert_outcomes(passed=2)
+        pytester.runpytest("--modelguard-record", "once").assert_outcomes(passed=3)
         assert srv.count() == 2
         monkeypatch.delenv("MODELGUARD_BAD_INPUT_KEY")
-        pytester.runpytest().assert_outcomes(passed=2)  # replay from the cache: no key needed
+        pytester.runpytest().assert_outcomes(passed=3)  # replay from the cache: no key needed
         assert srv.count() == 2
 
 

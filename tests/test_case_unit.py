@@ -41,7 +41,7 @@ def test_the_same_prompts_in_two_suites_are_one_case_each(project: pytest.Pytest
     (project.path / "two.modelguard.yaml").write_text(suite(30).replace("suite: echo", "suite: b"))
     calls_before = len(calls(project))
     result, both = _report(project)
-    result.assert_outcomes(passed=120)
+    result.assert_outcomes(passed=120, failed=1)  # + the gate results
     assert len(calls(project)) == calls_before  # the second suite's requests are the first's
     one, two = alone["models"]["cheap"], both["models"]["cheap"]
     assert two["delta"]["n_pairs"] == one["delta"]["n_pairs"] == 30

@@ -157,14 +157,14 @@ def test_transient_faults_end_answered_with_the_fault_free_verdicts(
     started = time.monotonic()
     faulty = project.runpytest("--modelguard-record", "once", "--modelguard-json", "faulty.json")
     elapsed = time.monotonic() - started
-    faulty.assert_outcomes(passed=2 * N)
+    faulty.assert_outcomes(passed=2 * N, failed=1)  # + the gate results
     assert elapsed < HANG_S / 2, f"hung calls were waited for ({elapsed:.1f}s): timeout_s ignored?"
     assert all(check_calls(srv, plan, prompts).values())
     assert srv.count() == sum(fate(plan, m, p)[0] for m in MODELS for p in prompts)
     assert len(list((project.path / ".modelguard").rglob("*.json"))) == 2 * N
     srv.faults = None
     calm = project.runpytest("--modelguard-record", "all", "--modelguard-json", "calm.json")
-    calm.assert_outcomes(passed=2 * N)
+    calm.assert_outcomes(passed=2 * N, failed=1)  # + the gate result
     assert faulty.ret == calm.ret
     assert figures(project.path / "faulty.json") == figures(project.path / "calm.json")
 
@@ -184,7 +184,9 @@ def test_every_item_ends_answered_or_as_an_error_after_its_budget(
     result = project.runpytest("--modelguard-record", "once", "--modelguard-json", "r.json")
     answered = check_calls(srv, plan, prompts)
     errors = sum(not ok for ok in answered.values())
-    result.assert_outcomes(passed=len(answered) - errors, errors=errors)
+    result.assert_outcomes(
+        passed=len(answered) - errors, errors=errors, failed=2
+    )  # + the gate results
     result.stdout.fnmatch_lines([f"*on doomed*HTTP 503*gave up after {MAX_ATTEMPTS} attempts*"])
     assert "Traceback" not in result.stdout.str()
     report = json.loads((project.path / "r.json").read_text(encoding="utf-8"))

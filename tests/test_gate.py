@@ -165,13 +165,14 @@ def test_holm_rejects_in_steps_and_each_ci_agrees_with_its_verdict() -> None:
         assert summary.delta is not None and summary.delta.ci_high < 0
 
 
-def test_lf_run_reports_but_does_not_gate() -> None:
+def test_a_run_not_gated_reports_but_never_passes() -> None:
+    why = "--lf reran 1 of 100 items"
     report = evaluate(
-        results(BASE, [1.0] * 50) + results("cand", [0.0] * 50), config("cand", gating=False)
+        results(BASE, [1.0] * 50) + results("cand", [0.0] * 50), config("cand", not_gated=why)
     )
     assert report.models["cand"].verdict == "regression"
-    assert report.verdict == "pass"
-    assert any("--lf" in note for note in report.notes)
+    assert report.verdict == "not-gated" and not report.failed and report.not_gated == why
+    assert any(why in note for note in report.notes)
 
 
 def test_no_pairs_is_an_error_not_a_pass() -> None:

@@ -56,7 +56,7 @@ def test_a_raising_grader_makes_its_items_errors_that_fail_the_gate(
     project.makefile(".modelguard.yaml", echo=_suite(40))
     result = project.runpytest("-p", "no:cacheprovider", "--modelguard-json=report.json")
     output = result.stdout.str()
-    result.assert_outcomes(passed=70, errors=10)
+    result.assert_outcomes(passed=70, errors=10, failed=1)  # + the gate results
     assert "Traceback" not in output and output.count("RuntimeError") <= 20
     doc = json.loads((project.path / "report.json").read_text())
     cand = doc["models"]["python:models:cand"]
@@ -80,7 +80,7 @@ def test_a_python_grader_returning_no_grade_is_an_item_error(
     project.makepyfile(graders=f"def odd(output):\n    return {returned}\n")
     project.makefile(".modelguard.yaml", echo=_suite(2, "python: graders:odd"))
     result = project.runpytest("-p", "no:cacheprovider", "--modelguard-json=report.json")
-    result.assert_outcomes(errors=4)
+    result.assert_outcomes(errors=4, failed=2)  # + the gate results
     doc = json.loads((project.path / "report.json").read_text())
     assert {m["errors"] for m in doc["models"].values()} == {2}
     for case in doc["cases"]:
@@ -138,7 +138,7 @@ def test_timeout_s_bounds_a_python_model(pytester: pytest.Pytester, model: str) 
     _odd_project(pytester, model, "timeout_s = 0.3\n")
     started = time.monotonic()
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(errors=3)
+    result.assert_outcomes(errors=3, failed=1)  # + the gate results
     result.stdout.fnmatch_lines([f"*python:odd:{model} did not return within timeout_s = 0.3 s*"])
     assert time.monotonic() - started < 30
 
@@ -146,7 +146,7 @@ def test_timeout_s_bounds_a_python_model(pytester: pytest.Pytester, model: str) 
 def test_system_exit_in_a_python_model_is_an_item_error(pytester: pytest.Pytester) -> None:
     _odd_project(pytester, "exits")
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(errors=3)
+    result.assert_outcomes(errors=3, failed=1)  # + the gate results
     result.stdout.fnmatch_lines(["*python:odd:exits raised SystemExit: 3 (at odd.py:*)*"])
     assert "Traceback" not in result.stdout.str()
 
@@ -196,7 +196,7 @@ def test_a_secret_never_reaches_a_file_or_the_output(
         doc = json.loads((pytester.path / "r.json").read_text())
         assert {c["output"] for c in doc["cases"]} == {"your key is [redacted]"}
     else:
-        result.assert_outcomes(errors=2)
+        result.assert_outcomes(errors=2, failed=1)  # + the gate results
         result.stdout.fnmatch_lines(
             ["*connection failed*check that http://127.0.0.1:9/v1?[[]redacted[]] is reachable*"]
         )

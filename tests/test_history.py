@@ -124,7 +124,8 @@ def test_a_degraded_model_fails_the_run_and_every_report_says_so() -> None:
     judged = with_drift(report, drift)
     assert judged.failed and judged.drift is drift
     assert "base (drift: degraded)" in verdict_line(judged)
-    assert not with_drift(report, drift, gating=False).failed
+    ungated = replace(report, verdict="not-gated", not_gated="-x stopped the run")
+    assert not with_drift(ungated, drift).failed
     lines = drift_lines(drift)
     assert all(len(line) <= 100 for line in lines)
     assert lines[1].split()[:2] == ["base", "degraded"]  # degraded first

@@ -61,7 +61,7 @@ def test_pairwise_judge_grades_costs_apart_and_replays(
     project: pytest.Pytester, server: LoopbackServer
 ) -> None:
     first = project.runpytest("--modelguard-record", "once", "--modelguard-json", "r.json")
-    first.assert_outcomes(passed=40)
+    first.assert_outcomes(passed=40, failed=1)  # + the gate results
     assert first.ret == pytest.ExitCode.TESTS_FAILED
     # both orders for each of the 10 answers that differ from the baseline's; none for identical
     assert server.count(model="judge-1") == 20
@@ -77,7 +77,7 @@ def test_pairwise_judge_grades_costs_apart_and_replays(
     assert base["mean_score"] == 0.5 and base["judge_cost_usd"] == 0
     before = server.count()
     again = project.runpytest()
-    again.assert_outcomes(passed=40)
+    again.assert_outcomes(passed=40, failed=1)  # + the gate result
     assert server.count() == before  # judge replies replay from the cache too
 
 
@@ -86,7 +86,7 @@ def test_unparseable_judge_reply_is_an_error_not_a_score(project: pytest.Pyteste
     suite.write_text(suite.read_text().replace("reply to w3'", "reply to GARBLE w3'"))
     result = project.runpytest("--modelguard-record", "once")
     result.assert_outcomes(
-        passed=39, errors=1
+        passed=39, errors=1, failed=1
     )  # c03's candidate answer differs: the judge is asked
     result.stdout.fnmatch_lines(["*c03*llm_judge*I cannot decide*"])
 

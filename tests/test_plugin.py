@@ -99,7 +99,7 @@ def test_collects_one_item_per_case_and_model(project: pytest.Pytester) -> None:
 
 def test_replay_without_recording_is_an_error_naming_the_fix(project: pytest.Pytester) -> None:
     result = project.runpytest()
-    result.assert_outcomes(errors=60)
+    result.assert_outcomes(errors=60, failed=2)  # + the gate results
     result.stdout.fnmatch_lines(["*no recorded answer*--modelguard-record once*"])
     assert calls(project) == []
     assert result.ret != 0
@@ -107,11 +107,11 @@ def test_replay_without_recording_is_an_error_naming_the_fix(project: pytest.Pyt
 
 def test_record_then_replay_offline(project: pytest.Pytester) -> None:
     first = project.runpytest("--modelguard-record", "once")
-    first.assert_outcomes(passed=60)
+    first.assert_outcomes(passed=61)  # + the gate results
     assert len(calls(project)) == 30  # identical requests of baseline and alias: called once
     (project.path / "calls.log").unlink()
     second = project.runpytest("--modelguard-json", "report.json")
-    second.assert_outcomes(passed=60)
+    second.assert_outcomes(passed=61)  # + the gate result
     assert calls(project) == []
     report = json.loads((project.path / "report.json").read_text())
     assert report["verdict"] == "pass"
@@ -132,7 +132,7 @@ def test_regression_fails_the_run(project: pytest.Pytester) -> None:
         "--modelguard-json",
         "r.json",
     )
-    result.assert_outcomes(passed=60)  # a low score alone does not fail an item
+    result.assert_outcomes(passed=60, failed=1)  # a low score alone does not fail an item
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*python:answers:bad*regression*", "*modelguard gate FAILED*"])
     report = json.loads((project.path / "r.json").read_text())
@@ -144,7 +144,7 @@ def test_regression_fails_the_run(project: pytest.Pytester) -> None:
 def test_k_selects_a_subset_and_says_so(project: pytest.Pytester) -> None:
     project.runpytest("--modelguard-record", "once")
     result = project.runpytest("-k", "c00", "--modelguard-json", "r.json")
-    result.assert_outcomes(passed=20, deselected=40)
+    result.assert_outcomes(passed=21, deselected=40)  # + the gate results
     report = json.loads((project.path / "r.json").read_text())
     assert report["models"]["good2"]["n"] == 10
     assert any("subset" in note for note in report["notes"])
@@ -157,7 +157,7 @@ def test_required_grader_fails_the_item(project: pytest.Pytester) -> None:
         "      - equals: {}\n        required: true\n",
     )
     result = project.runpytest("--modelguard-record", "once", "--models", "python:answers:bad")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)  # + the gate results
     result.stdout.fnmatch_lines(["*python:answers:bad on a: required grader*"])
 
 
@@ -211,11 +211,11 @@ def test_unknown_grader_names_file_line_and_suggestion(project: pytest.Pytester)
 
 def test_junit_and_last_failed(project: pytest.Pytester) -> None:
     result = project.runpytest("--modelguard-record", "once", "--junitxml", "j.xml")
-    result.assert_outcomes(passed=60)
+    result.assert_outcomes(passed=61)  # + the gate results
     xml = (project.path / "j.xml").read_text()
-    assert xml.count("<testcase") == 60 and 'name="c000[good2]"' in xml
+    assert xml.count("<testcase") == 61 and 'name="c000[good2]"' in xml  # + gate[good2]
     rerun = project.runpytest("--lf")
-    rerun.assert_outcomes(passed=60)
+    rerun.assert_outcomes(passed=61)  # nothing failed: --lf reruns all, and gates
 
 
 def test_cache_entries_are_readable_json_keyed_by_request(project: pytest.Pytester) -> None:
@@ -292,7 +292,7 @@ def test_python_tests_get_model_and_case_and_feed_the_gate(project: pytest.Pytes
         "r.json",
         "-rf",
     )
-    result.assert_outcomes(passed=91, failed=30)
+    result.assert_outcomes(passed=91, failed=31)  # + the gate results
     result.stdout.fnmatch_lines(["*assert Grade(says_the_word: failed, score 0 vs threshold 0.5*"])
     assert len(calls(project)) == 60  # each answer once: the test's requests are the suite's
     report = json.loads((project.path / "r.json").read_text())

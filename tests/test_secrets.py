@@ -152,7 +152,9 @@ def test_no_key_in_any_file_or_output(
     summary = project.path / "out" / "step-summary.md"
     summary.parent.mkdir()
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    _run_and_scan(project, "--modelguard-record", "once").assert_outcomes(passed=6)
+    _run_and_scan(project, "--modelguard-record", "once").assert_outcomes(
+        passed=7
+    )  # + the gate results
     assert {KEYS["SIM_API_KEY"], KEYS["SIMANT_API_KEY"]} <= srv.keys_seen()  # the keys were used
     assert srv.count(model="base") == 3 and srv.count(model="cand") == 3
     written = {p.name for p in project.path.rglob("*") if p.is_file()}
@@ -160,8 +162,8 @@ def test_no_key_in_any_file_or_output(
     assert {"pytest.log", "step-summary.md"} <= written
     assert len(list((project.path / ".modelguard").glob("answers/**/*.json"))) == 6
     assert len(list((project.path / ".modelguard" / "runs").glob("*.json"))) == 1
-    _run_and_scan(project).assert_outcomes(passed=6)  # replay
-    _run_and_scan(project, "--modelguard-record", "all").assert_outcomes(passed=6)
+    _run_and_scan(project).assert_outcomes(passed=7)  # replay, + the gate result
+    _run_and_scan(project, "--modelguard-record", "all").assert_outcomes(passed=7)
     assert srv.count() == 12
 
 
@@ -170,7 +172,7 @@ def test_a_key_quoted_by_the_provider_is_not_written(
 ) -> None:
     """Some endpoints quote the key they refused; the item error must not carry it to disk."""
     result = project.runpytest("--modelguard-record", "once", "--models", "sim:leaky", *REPORTS)
-    result.assert_outcomes(passed=3, errors=3)
+    result.assert_outcomes(passed=3, errors=3, failed=1)  # + the gate results
     assert KEYS["SIM_API_KEY"] in srv.keys_seen()
     assert srv.count(model="leaky") == 3
     result.stdout.fnmatch_lines(["*sim:leaky*HTTP 401*"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from loopback import LoopbackServer, Reply
 
+from pytest_modelguard.core.formatting import money
 from pytest_modelguard.engine.spend import SpendCap, worst_case_cost
 from pytest_modelguard.records.calls import Completion, Request, Usage
 from pytest_modelguard.records.pricing import Price
@@ -70,6 +71,7 @@ def test_cap_refuses_calls_that_could_cross_it_and_settles_real_costs() -> None:
     assert cap.try_reserve(request) is None
     refused = cap.try_reserve(Request("sim", "m1", request.messages, {"max_tokens": 10}, repeat=1))
     assert refused is not None and "spend cap reached" in refused
+    assert f"$0 spent and {money(worst)} reserved for calls in flight" in refused  # held, shown
     cap.settle(request, Completion("ok", Usage(input_tokens=5, output_tokens=1)))
     assert cap.spent_usd == pytest.approx(0.006) and cap.reserved_usd == pytest.approx(0)
     unknown = SpendCap(limit_usd=1.0, prices={})
@@ -104,6 +106,7 @@ def test_dry_run_calls_nothing_and_writes_nothing(
     result.stdout.fnmatch_lines(
         ["*modelguard dry run (record once)*", "*pricey*20 to call*0 recorded*at most $*"]
     )
+    assert "Exit" not in result.stdout.str() and "!!!" not in result.stdout.str()  # ends cleanly
     assert server.count() == 0
     assert not (project.path / ".modelguard").exists()
     assert not Path(project.path, "report.json").exists()

@@ -114,9 +114,9 @@ def test_overlapping_runs_share_the_pool_until_the_last_ends(tmp_path: Path) -> 
     first, second = Ledger(path, "run-1"), Ledger(path, "run-2")
     assert first.reserve(0.6, 1.0) is None
     first.settle(0.6, 0.5)
-    assert second.reserve(0.6, 1.0) == pytest.approx(0.5)  # the other run's spend counts
+    assert second.reserve(0.6, 1.0) == pytest.approx((0.5, 0.0))  # the other run's spend counts
     first.leave()
-    assert second.reserve(0.6, 1.0) == pytest.approx(0.5)  # still, while run-2 goes on
+    assert second.reserve(0.6, 1.0) == pytest.approx((0.5, 0.0))  # still, while run-2 goes on
     assert second.reserve(0.5, 1.0) is None
     second.settle(0.5, 0.5)
     second.leave()
@@ -143,8 +143,8 @@ def test_a_killed_process_leaves_no_reservation_behind(tmp_path: Path) -> None:
         [sys.executable, "-c", HOLD_THEN_WAIT, path], stdout=subprocess.PIPE, text=True
     )
     assert killed.stdout is not None and killed.stdout.readline().strip() == "held"
-    assert alive.reserve(0.1, 1.0) == pytest.approx(0.05)  # 0.05 spent + 0.9 held
+    assert alive.reserve(0.1, 1.0) == pytest.approx((0.05, 0.9))  # 0.05 spent + 0.9 held
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait(timeout=30)
     assert alive.reserve(0.9, 1.0) is None  # the dead hold is gone, the spend still counts
-    assert alive.reserve(0.1, 1.0) == pytest.approx(0.05)
+    assert alive.reserve(0.1, 1.0) == pytest.approx((0.05, 0.9))

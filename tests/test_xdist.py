@@ -123,12 +123,12 @@ def assert_same_figures(project: pytest.Pytester, first: str, second: str) -> No
 
 def test_record_under_xdist_then_replay_with_and_without(project: pytest.Pytester) -> None:
     recording = run(project, 2, "record.json", "--modelguard-record", "once")
-    recording.assert_outcomes(passed=3 * N)
+    recording.assert_outcomes(passed=3 * N, failed=2)  # + the gate results
     assert_whole_cache(project)
     serial = run(project, 0, "serial.json")
     parallel = run(project, 2, "parallel.json")
     for result in (recording, serial, parallel):
-        result.assert_outcomes(passed=3 * N)
+        result.assert_outcomes(passed=3 * N, failed=2)  # + the gate results
         assert result.ret == pytest.ExitCode.TESTS_FAILED  # "bad" regresses
     assert_same_figures(project, "serial.json", "parallel.json")
     assert (
@@ -139,15 +139,21 @@ def test_record_under_xdist_then_replay_with_and_without(project: pytest.Pyteste
 
 def test_graders_against_the_baseline_answer_agree_under_xdist(project: pytest.Pytester) -> None:
     project.makefile(".modelguard.yaml", xd=suite(EQUALS + SIMILARITY))
-    run(project, 0, "serial.json", "--modelguard-record", "once").assert_outcomes(passed=3 * N)
-    run(project, 2, "parallel.json").assert_outcomes(passed=3 * N)
+    run(project, 0, "serial.json", "--modelguard-record", "once").assert_outcomes(
+        passed=3 * N, failed=2
+    )  # + the gate results
+    run(project, 2, "parallel.json").assert_outcomes(passed=3 * N, failed=2)
     assert_same_figures(project, "serial.json", "parallel.json")
 
 
 def test_record_all_under_xdist_pays_for_each_request_once(project: pytest.Pytester) -> None:
     """Re-recording everything: the baseline answer both workers grade against is paid once."""
     project.makefile(".modelguard.yaml", xd=suite(EQUALS + SIMILARITY))
-    run(project, 0, "first.json", "--modelguard-record", "once").assert_outcomes(passed=3 * N)
+    run(project, 0, "first.json", "--modelguard-record", "once").assert_outcomes(
+        passed=3 * N, failed=2
+    )  # + the gate results
     (project.path / "calls.log").unlink()
-    run(project, 2, "again.json", "--modelguard-record", "all").assert_outcomes(passed=3 * N)
+    run(project, 2, "again.json", "--modelguard-record", "all").assert_outcomes(
+        passed=3 * N, failed=2
+    )
     assert_whole_cache(project)

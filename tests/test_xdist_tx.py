@@ -82,7 +82,7 @@ def _own_requests(items: set[str]) -> set[tuple[str, str]]:
 
 def test_record_under_tx_then_replay_matches_serial(project: pytest.Pytester) -> None:
     recording = run_tx(project, "record.json", "--modelguard-record", "once")
-    recording.assert_outcomes(passed=3 * N)
+    recording.assert_outcomes(passed=3 * N, failed=2)  # + the gate results
     assert recording.ret == pytest.ExitCode.TESTS_FAILED  # "bad" regresses
     assert_whole_cache(project)  # every request paid for once, over both workers
 
@@ -118,7 +118,7 @@ def test_record_under_tx_then_replay_matches_serial(project: pytest.Pytester) ->
     serial = run(project, 0, "serial.json")  # -n 0, in process
     replay = run_tx(project, "replay.json")
     for result in (serial, replay):
-        result.assert_outcomes(passed=3 * N)
+        result.assert_outcomes(passed=3 * N, failed=2)  # + the gate results
         assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert len((project.path / "calls.log").read_text().splitlines()) == 3 * N  # replay: no calls
     assert_same_figures(project, "serial.json", "replay.json")

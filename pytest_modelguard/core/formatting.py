@@ -28,6 +28,11 @@ def p_value(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """'1 answer', '2 answers', '0 answers'; ``many`` for irregular words ('1 case', 'cases')."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
 def did_you_mean(word: object, choices: Iterable[object]) -> str:
     """`` (did you mean 'x'?)`` for a near miss among ``choices``, else ``''``."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)

@@ -15,6 +15,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
+from ..core.formatting import money
 from ..records.calls import Completion, Request
 from ..records.pricing import Price
 
@@ -62,13 +63,15 @@ class Ledger:
         self.path = path
         self.me = f"{os.getpid()}:{run_id}"
 
-    def reserve(self, worst: float, limit: float) -> float | None:
-        """Hold ``worst`` when the pool stays within ``limit``; else the pool's spend so far."""
+    def reserve(self, worst: float, limit: float) -> tuple[float, float] | None:
+        """Hold ``worst`` when the pool stays within ``limit``; else the pool's spend so far
+        and what its calls in flight hold."""
         with self._records() as records:
             mine = records.setdefault(self.me, {"spent": 0.0, "held": 0.0, "done": False})
             total = sum(r["spent"] + r["held"] for r in records.values())
             if total + worst > limit:
-                return float(sum(r["spent"] for r in records.values()))
+                spent = float(sum(r["spent"] for r in records.values()))
+                return spent, float(total - spent)
             mine["held"] += worst
             return None
 
@@ -149,29 +152,31 @@ class SpendCap:
                 "max_spend_usd cannot bound it; set price on an alias"
             )
         worst = worst_case_cost(request, price)
-        spent = self._pool_refusal(worst)
-        if spent is not None:
+        refusal = self._pool_refusal(worst)
+        if refusal is not None:
             self.refused += 1
+            spent, held = refusal
             by = " by the runs recording into this cache" if self.ledger else ""
             return (
-                f"spend cap reached: ${spent:.4f} spent{by} of max_spend_usd "
-                f"${self.limit_usd:.4f}; this call could cost up to ${worst:.4f}. Answers already "
-                "paid for are in the cache; raise the cap or rerun to continue"
+                f"spend cap reached: {money(spent)} spent and {money(held)} reserved for calls "
+                f"in flight{by}, of max_spend_usd {money(self.limit_usd)}; this call could cost "
+                f"up to {money(worst)}. Answers already paid for are in the cache; raise the cap "
+                "or rerun to continue"
             )
         self._holds[request.key()] = worst
         self.reserved_usd += worst
         return None
 
-    def _pool_refusal(self, worst: float) -> float | None:
-        """None when ``worst`` fits under the cap (and is held), else the spend so far."""
+    def _pool_refusal(self, worst: float) -> tuple[float, float] | None:
+        """None when ``worst`` fits under the cap (and is held), else (spent, reserved)."""
         if self.ledger is None:
             if self.spent_usd + self.reserved_usd + worst > self.limit_usd:
-                return self.spent_usd
+                return self.spent_usd, self.reserved_usd
             return None
         try:
             return self.ledger.reserve(worst, self.limit_usd)
         except OSError:  # no ledger, no proof the call fits: refuse
-            return self.spent_usd
+            return self.spent_usd, self.reserved_usd
 
     def settle(self, request: Request, completion: Completion | None) -> None:
         """Replace the reservation with what the call cost (nothing when it failed)."""

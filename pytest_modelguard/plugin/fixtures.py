@@ -55,7 +55,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if "case" in metafunc.fixturenames:
         cases = _suite_for(metafunc, marker).cases
-        metafunc.parametrize("case", cases, ids=[c.id for c in cases], indirect=True)
+        params = [pytest.param(c, id=c.id, marks=_tag_marks(metafunc.config, c)) for c in cases]
+        metafunc.parametrize("case", params, indirect=True)
     if "model" in metafunc.fixturenames:
         models = session_of(metafunc.config).settings.models
         if not models:
@@ -66,6 +67,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             )
         names = [m.name for m in models]
         metafunc.parametrize("model", names, ids=names, indirect=True)
+
+
+def _tag_marks(config: pytest.Config, case: Case) -> list[pytest.MarkDecorator]:
+    """A case's tags as markers, as suite items carry them: ``-m TAG`` selects both."""
+    registered = session_of(config).registered_tags
+    for tag in case.tags:
+        if tag.isidentifier() and tag not in registered:
+            registered.add(tag)
+            config.addinivalue_line("markers", f"{tag}: modelguard case tag")
+    return [getattr(pytest.mark, tag) for tag in case.tags if tag.isidentifier()]
 
 
 @pytest.fixture

@@ -30,6 +30,20 @@ def is_suite_path(name: str) -> bool:
     return name.endswith(SUITE_SUFFIXES)
 
 
+def pair_with_baseline(items: Sequence[pytest.Item], baseline: ModelSpec | None) -> None:
+    """For each case whose baseline item selection left out, one selected item of the case
+    answers and grades the baseline too (every process picks the same one: xdist-safe)."""
+    if baseline is None:
+        return
+    by_case: dict[tuple[str, str], list[CaseItem]] = {}
+    for item in items:
+        if isinstance(item, CaseItem):
+            by_case.setdefault((str(item.path), item.case.id), []).append(item)
+    for selected in by_case.values():
+        if all(item.model.name != baseline.name for item in selected):
+            selected[0].companion = baseline
+
+
 class SuiteFile(pytest.File):
     """A ``*.modelguard.yaml`` file."""
 
@@ -49,9 +63,13 @@ class SuiteFile(pytest.File):
                 case_marks = self._marks(case.tags, marks)
                 for model in models:
                     _check_request(case, model)
+                    name = f"{case.id}[{model.name}]"
                     yield CaseItem.from_parent(
                         self,
-                        name=f"{case.id}[{model.name}]",
+                        name=name,
+                        # given whole: pytest 9 parses the [model] part as params, as it does
+                        # for the ids --lf stored, which then match
+                        nodeid=f"{self.nodeid}::{name}",
                         case=case,
                         model=model,
                         graders=graders,
@@ -131,13 +149,19 @@ class CaseItem(pytest.Item):
         self.case, self.model, self.graders = case, model, graders
         self.mg = self.parent.mg  # type: ignore[union-attr]
         self.keys: tuple[str, ...] = ()  # of ``requests``, once the prefetch asked for them
+        # the baseline, when selection left its item for this case out: answered and graded
+        # with this item (from the cache, or asked when recording) so the case still pairs
+        self.companion: ModelSpec | None = None
         self.keywords.update(dict.fromkeys(case.tags, True))
         for mark in marks:
             self.add_marker(mark)
 
     def judge_requests(self) -> list[Request]:
         """The llm_judge calls this item will need, once its answers are in."""
-        return self.mg.judge_requests(self.case, self.model, self.graders)
+        judge = self.mg.judge_requests(self.case, self.model, self.graders)
+        if self.companion is not None:
+            judge += self.mg.judge_requests(self.case, self.companion, self.graders)
+        return judge
 
     @property
     def requests(self) -> list[Request]:
@@ -147,18 +171,24 @@ class CaseItem(pytest.Item):
         """
         requests = self.mg.answers.requests_for(self.case, self.model)
         self.keys = tuple(r.key() for r in requests)
+        if self.companion is not None:
+            requests += self.mg.answers.requests_for(self.case, self.companion)
         return requests
 
     def setup(self) -> None:
-        results = self.stash[RESULTS] = self.mg.answer_and_grade(
-            self.case, self.model, self.graders, self.keys
-        )
+        results = self.mg.answer_and_grade(self.case, self.model, self.graders, self.keys)
         errors = [r.error for r in results if r.error is not None]
+        if self.companion is not None:  # its answers count only when all are in
+            companion = self.mg.answer_and_grade(self.case, self.companion, self.graders)
+            if not any(r.error is not None for r in companion):
+                results = results + companion
+        self.stash[RESULTS] = results
         if errors:
             raise ModelCallError(errors[0])
 
     def runtest(self) -> None:
-        failures = [r.failure for r in self.stash[RESULTS] if r.failure]
+        own = [r for r in self.stash[RESULTS] if r.model == self.model.name]
+        failures = [r.failure for r in own if r.failure]
         if failures:
             raise CaseFailure("; ".join(dict.fromkeys(failures)))
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,6 +109,13 @@ def add(parser: pytest.Parser) -> None:
         help="verdict rule (default: regression)",
     )
     group.addoption(
+        "--modelguard-budget",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one [tool.modelguard.budgets] limit, e.g. max_spend_usd=0.50 (repeatable)",
+    )
+    group.addoption(
         "--modelguard-dry-run",
         action="store_true",
         help="count the uncached calls per model and their most possible cost, then stop "
@@ -148,6 +157,26 @@ def outputs(config: pytest.Config, complete: bool, mg: ModelguardSession) -> Out
         step_summary=Path(summary) if summary else None,
         runs=mg.settings.cache_dir if save else None,
     )
+
+
+def with_budgets(config: pytest.Config, table: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The [tool.modelguard] table with each --modelguard-budget KEY=VALUE laid over its
+    budgets (checked there as if written in pyproject)."""
+    given: list[str] = config.getoption("modelguard_budget") or []
+    if not given:
+        return table
+    budgets = dict(table.get("budgets") or {})
+    for item in given:
+        key, sep, value = item.partition("=")
+        try:
+            budgets[key.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise pytest.UsageError(
+                f"--modelguard-budget {item!r}: expected KEY=NUMBER, e.g. max_spend_usd=0.50"
+            )
+    return {**table, "budgets": budgets}
 
 
 def overrides(config: pytest.Config) -> Overrides:

@@ -41,7 +41,7 @@ class ModelguardSession:
     """
 
     settings: Settings
-    lf: bool = False
+    lf: bool = False  # --lf: a run that reran only the last failures is not gated
     registered_tags: set[str] = field(default_factory=set)
     results: list[ItemResult] = field(default_factory=list)
     deselected: int = 0
@@ -121,8 +121,11 @@ class ModelguardSession:
         if "answers" in self.__dict__:
             self.answers.close()
 
-    def finish(self, gating: bool, outputs: Outputs) -> GateReport | None:
-        """Judge the run and write the reports asked for. None when nothing ran."""
+    def finish(self, not_gated: str | None, outputs: Outputs) -> GateReport | None:
+        """Judge the run and write the reports asked for. None when nothing ran.
+
+        ``not_gated``: why the gate cannot be applied to this run (figures are still reported).
+        """
         if not self.results:
             return None
         # arrival order differs with xdist; sums and reports must not
@@ -148,7 +151,7 @@ class ModelguardSession:
             margin=settings.margin,
             budgets={m.name: m.budgets for m in settings.models},
             subset=self.deselected > 0,
-            gating=gating and not self.lf,
+            not_gated=not_gated or self._lf_subset(),
             judge_min_agreement=settings.judge_min_agreement,
             gate_on=settings.gate_on,
             model_ids={m.name: f"{m.provider.name}:{m.model}" for m in settings.models},
@@ -159,7 +162,7 @@ class ModelguardSession:
 
             self.report = apply_sequential(self.report, self.sequential, self.results, config)
         if self.compare is not None:
-            self.report = with_drift(self.report, self._drift(self.compare), config.gating)
+            self.report = with_drift(self.report, self._drift(self.compare))
         if outputs.any:
             doc = build_json(self.report, self.results, settings)
             write_outputs(doc, outputs)
@@ -172,6 +175,14 @@ class ModelguardSession:
             elif outputs.runs is not None:
                 self.saved = save_run(doc, outputs.runs)
         return self.report
+
+    def _lf_subset(self) -> str | None:
+        if not self.lf:
+            return None
+        return (
+            "--lf reran only the last failures, and a gate on them alone would be biased: "
+            "run without --lf to gate"
+        )
 
     def _drift(self, stored: StoredRun) -> DriftReport:
         from ..verdict.drift import compare_runs

@@ -17,11 +17,13 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
         return
     from ..core.formatting import percent
     from ..report.terminal import (
+        WIDTH,
         drift_lines,
         reason_lines,
         summary_rows,
         verdict_line,
         verdict_lines,
+        worst_case_lines,
     )
     from ..verdict.gate import fails
 
@@ -35,13 +37,14 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
         + (f" (margin {settings.margin:g})" if settings.gate == "non-inferiority" else "")
     )
     terminalreporter.section("modelguard")
+    width = max(WIDTH, getattr(getattr(terminalreporter, "_tw", None), "fullwidth", WIDTH) - 1)
     if verbosity < 0:
         for line in verdict_lines(report):
             terminalreporter.write_line(line)
     else:
         terminalreporter.write_line(title)
         terminalreporter.write_line("")
-        for model, line in summary_rows(report):
+        for model, line in summary_rows(report, width):
             verdict = model.verdict if model is not None else None
             terminalreporter.write_line(
                 line,
@@ -50,10 +53,22 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
                 green=verdict == "pass",
                 bold=model is None,
             )
-        reasons = reason_lines(report)
+        reasons = reason_lines(report, width)
         if reasons:
             terminalreporter.write_line("")
         for line in reasons:
+            terminalreporter.write_line(line)
+        baseline = settings.baseline.name if settings.baseline else None
+        failing = [s.name for s in report.models.values() if fails(s.verdict, settings.gate)]
+        worst = [
+            line
+            for name in failing
+            if baseline is not None and name != baseline
+            for line in worst_case_lines(mg.results, baseline, name)
+        ]
+        if worst:
+            terminalreporter.write_line("")
+        for line in worst:
             terminalreporter.write_line(line)
     _judges(terminalreporter, report)
     if report.drift is not None:

@@ -31,7 +31,8 @@ GRADE_FIELDS = ("name", "score", "passed", "reason")
 
 def render_html(doc: Doc) -> str:
     """The whole page."""
-    title = f"modelguard: gate {'failed' if doc['verdict'] == 'fail' else 'passed'}"
+    words = {"fail": "failed", "not-gated": "not evaluated"}
+    title = f"modelguard: gate {words.get(doc['verdict'], 'passed')}"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

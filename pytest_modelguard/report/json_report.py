@@ -27,6 +27,7 @@ def build_json(
         "gate": settings.gate,
         "margin": settings.margin,
         "verdict": report.verdict,
+        "not_gated": report.not_gated,
         "notes": list(report.notes),
         "models": {
             name: _model(summary, specs.get(name)) for name, summary in report.models.items()

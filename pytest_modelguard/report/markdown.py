@@ -48,6 +48,8 @@ def _headline(doc: Doc) -> str:
         failing += [f"{_code(name)} (drift: degraded)" for name in _degraded(doc)]
         named = ", ".join(failing)
         return f"### ❌ modelguard: gate failed — {named}"
+    if doc.get("not_gated"):
+        return f"### ⚠️ modelguard: gate not evaluated — {doc['not_gated']}"
     cheaper = [
         (m["cost_vs_baseline"], name) for name, m in doc["models"].items()
         if m["verdict"] == "pass" and m.get("cost_vs_baseline") is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from ..core.formatting import plural
 from ..engine.runner import ProgressEvent
 
 
@@ -17,7 +18,7 @@ def render(event: ProgressEvent) -> str:
         else ""
     )
     return (
-        f"modelguard: {event.done}/{event.total} answers ({event.cached} cached, "
+        f"modelguard: {event.done}/{plural(event.total, 'answer')} ({event.cached} cached, "
         f"{event.new} new, {event.failed} failed) {event.rate:.1f}/s in {event.elapsed_s:.1f}s"
         + throttled
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..core.formatting import money, p_value, percent
+from ..core.formatting import money, p_value, percent, plural
 from ..engine.spend import DryRunLine
+from ..records.results import ItemResult
 from ..verdict.drift import DriftReport, ModelDrift
 from ..verdict.gate import GateReport, ModelSummary
 from ..verdict.judges import NOISY_SHARE
@@ -73,7 +74,7 @@ def summary_rows(report: GateReport, width: int = WIDTH) -> list[tuple[ModelSumm
     return rows
 
 
-def reason_lines(report: GateReport) -> list[str]:
+def reason_lines(report: GateReport, width: int = WIDTH) -> list[str]:
     """Why each model got its verdict (failing models first), then what else to know."""
     models = failing_first(report)
     reasons = [(s.name, r) for s in models for r in s.reasons]
@@ -84,7 +85,7 @@ def reason_lines(report: GateReport) -> list[str]:
         if s.dimensions
     ]
     reasons += [
-        (s.name, f"llm_judge cost {_money(s.judge_cost_usd)} (not in the model's cost)")
+        (s.name, f"llm_judge cost {money(s.judge_cost_usd)} (not in the model's cost)")
         for s in models
         if s.judge_cost_usd != 0
     ]
@@ -93,15 +94,79 @@ def reason_lines(report: GateReport) -> list[str]:
     return [
         part
         for line in lines
-        for part in textwrap.wrap(line, WIDTH, subsequent_indent="  ", break_on_hyphens=False)
+        for part in textwrap.wrap(line, width, subsequent_indent="  ", break_on_hyphens=False)
     ]
 
 
 def verdict_lines(report: GateReport) -> list[str]:
-    """One line per model, failing first: what ``-q`` shows above the run's verdict."""
+    """One line per model, failing first: what ``-q`` shows above the run's verdict; a
+    failing model's line keeps its delta, CI and first reason."""
     models = failing_first(report)
     width = max(len(s.verdict) for s in models)
-    return [f"{s.verdict.ljust(width)}  {s.name}" for s in models]
+    failing = [s for s in models if s.verdict not in ("pass", "baseline")]
+    name_width = max((len(s.name) for s in failing), default=0)
+    lines = []
+    for s in models:
+        line = f"{s.verdict.ljust(width)}  {s.name.ljust(name_width)}"
+        if s.verdict not in ("pass", "baseline"):
+            reason = s.reasons[0] if s.reasons else ""
+            if s.delta is not None and "delta" not in reason:
+                line += f"  delta {_delta(s)}  p {_p(s)}"
+            if reason:
+                line += f"  {reason}"
+        lines.append(line.rstrip())
+    return lines
+
+
+WORST_CASES = 3
+ANSWER_CHARS = 40
+
+
+def worst_case_lines(
+    results: Sequence[ItemResult], baseline: str, name: str, shown: int = WORST_CASES
+) -> list[str]:
+    """The candidate's ``shown`` worst drops below the baseline, each with both answers
+    abridged and the checks that failed: what a reviewer reads before the figures."""
+    base: dict[tuple[str, str], ItemResult] = {}
+    for r in results:
+        if r.model == baseline and r.score is not None:
+            base.setdefault((r.suite, r.case_id), r)
+    drops = []
+    for r in results:
+        b = base.get((r.suite, r.case_id))
+        if r.model == name and r.score is not None and b is not None and r.score < b.score:  # type: ignore[operator]
+            drops.append((r.score - b.score, r.suite, r.case_id, r.repeat, b, r))  # type: ignore[operator]
+    if not drops:
+        return []
+    drops.sort(key=lambda d: d[:4])
+    lines = [
+        f"  {name}: the {min(shown, len(drops))} worst of "
+        f"{plural(len(drops), 'case')} scored below the baseline:"
+    ]
+    for _drop, _suite, case_id, _repeat, b, r in drops[:shown]:
+        failed = _failed_checks(r)
+        lines.append(
+            f"    {case_id}  {b.score:.2f} → {r.score:.2f}" + (f"  ({failed})" if failed else "")
+        )
+        lines.append(f"      baseline:  {_abridge(b.output)}")
+        lines.append(f"      candidate: {_abridge(r.error or r.output)}")
+    return lines
+
+
+def _failed_checks(result: ItemResult, width: int = ANSWER_CHARS * 2) -> str:
+    """The checks an answer failed, each named once; the first one's reason, abridged."""
+    names = list(dict.fromkeys(g.name for g in result.grades if not g.passed))
+    first = next((g for g in result.grades if not g.passed and g.reason), None)
+    if first is None:
+        return ", ".join(names)
+    reason = " ".join(first.reason.split())
+    reason = reason if len(reason) <= width else reason[: width - 1] + "…"
+    return f"{', '.join(names)}: {reason}"
+
+
+def _abridge(text: str, width: int = ANSWER_CHARS * 2) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= width else flat[: width - 1] + "…")
 
 
 def verdict_line(report: GateReport) -> str:
@@ -122,6 +187,8 @@ def verdict_line(report: GateReport) -> str:
     if report.failed:
         named = ", ".join(failing)
         return f"modelguard gate FAILED: {named}"
+    if report.not_gated is not None:
+        return f"modelguard gate not evaluated: {report.not_gated}"
     passing = [
         s for s in report.models.values()
         if s.verdict == "pass" and s.cost_vs_baseline is not None and s.cost_vs_baseline < 1

@@ -47,10 +47,14 @@ class GateConfig:
     margin: float = 0.0
     budgets: Mapping[str, Budgets] = field(default_factory=dict)
     subset: bool = False  # selection left cases out
-    gating: bool = True  # False for --lf: report, do not gate
+    not_gated: str | None = None  # why the gate is not applied (e.g. --lf, -x): report only
     judge_min_agreement: float | None = None  # a judge agreeing less with the labels fails
     gate_on: str = "judge"  # "human": the PPI-corrected interval decides quality
     model_ids: Mapping[str, str] = field(default_factory=dict)  # name → PROVIDER:MODEL
+
+    @property
+    def gating(self) -> bool:
+        return self.not_gated is None
 
 
 OUTLIER_FACTOR = 5
@@ -117,10 +121,11 @@ class GateReport:
 
     models: Mapping[str, ModelSummary]
     tags: Mapping[str, Mapping[str, TagSummary]]
-    verdict: str  # pass | fail
+    verdict: str  # pass | fail | not-gated
     notes: tuple[str, ...]
     drift: DriftReport | None = None  # --modelguard-compare: this run against a stored one
     judges: JudgesReport | None = None  # the judges' calibration against human labels (#19)
+    not_gated: str | None = None  # why the gate was not applied (verdict "not-gated")
 
     @property
     def failed(self) -> bool:
@@ -132,14 +137,12 @@ class GateReport:
         return self.judges.failures if self.judges is not None else ()
 
 
-def with_drift(report: GateReport, drift: DriftReport, gating: bool = True) -> GateReport:
+def with_drift(report: GateReport, drift: DriftReport) -> GateReport:
     """The report with the drift comparison; a model that degraded fails a gating run."""
-    failing = report.failed or (gating and bool(drift.degraded))
-    return replace(
-        report,
-        drift=drift,
-        verdict="fail" if failing else "pass",
-    )
+    if report.not_gated is not None:
+        return replace(report, drift=drift)
+    failing = report.failed or bool(drift.degraded)
+    return replace(report, drift=drift, verdict="fail" if failing else "pass")
 
 
 def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
@@ -171,9 +174,10 @@ def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
     return GateReport(
         models=models,
         tags=_tag_summaries(by_model, baseline, config),
-        verdict="fail" if failing else "pass",
+        verdict="not-gated" if not config.gating else "fail" if failing else "pass",
         notes=tuple(_notes(config, deltas)),
         judges=judging,
+        not_gated=config.not_gated,
     )
 
 
@@ -255,8 +259,8 @@ def _notes(config: GateConfig, deltas: Mapping[str, Comparison]) -> Iterable[str
         )
     if config.subset:
         yield "selection left cases out: the gate ran on a subset of the suites"
-    if not config.gating:
-        yield "--lf run: results reported, the gate is not applied"
+    if config.not_gated is not None:
+        yield f"gate not evaluated: {config.not_gated}"
 
 
 def _dimension_means(answered: Sequence[ItemResult]) -> dict[str, float]:
@@ -370,7 +374,11 @@ def _quality(
     if delta is None:
         return ["error"], ["no case answered by both this model and the baseline"], None
     ci = f"{percent(delta.confidence)} CI [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}]"
-    p = f"p {p_value(delta.p_value)}"
+    p = (
+        f"Holm p {p_value(delta.p_adjusted)}"
+        if delta.p_adjusted is not None
+        else f"p {p_value(delta.p_value)}"
+    )  # as the table prints it
     reasons = {
         "regression": f"quality dropped: delta {delta.mean:+.3f}, {ci} below 0 ({p})",
         "not-non-inferior": (

@@ -78,10 +78,14 @@ def apply_sequential(
             continue
         mine = [r for r in results if r.model == name]
         models[name] = _summary(summary, outcome, mine, config)
-    failing = config.gating and any(fails(s.verdict, config.gate) for s in models.values())
+    failing = config.gating and (
+        any(fails(s.verdict, config.gate) for s in models.values())
+        or (report.judges is not None and bool(report.judges.failures))
+    )
+    verdict = "not-gated" if not config.gating else "fail" if failing else "pass"
     notes = [n for n in report.notes if "Holm's step-down" not in n]
     notes.insert(0, _note(outcomes, config))
-    return replace(report, models=models, verdict="fail" if failing else "pass", notes=tuple(notes))
+    return replace(report, models=models, verdict=verdict, notes=tuple(notes))
 
 
 def _note(outcomes: Mapping[str, SequentialOutcome], config: GateConfig) -> str:

@@ -1,0 +1,152 @@
+"""The verdict where people look: gate results in the counts and JUnit, selection, stops."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from test_plugin import ANSWERS, PYPROJECT, suite
+
+BAD = "python:answers:bad"
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(answers=ANSWERS)
+    pytester.makefile(".toml", pyproject=PYPROJECT)
+    pytester.makefile(".modelguard.yaml", echo=suite())
+    pytester.makefile(".ini", pytest="[pytest]\npythonpath = .\n")
+    return pytester
+
+
+def junit_cases(path: object) -> dict[str, ET.Element]:
+    root = ET.parse(str(path)).getroot()
+    return {case.get("name", ""): case for case in root.iter("testcase")}
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_failing_gate_is_a_failing_testcase_counted_in_the_last_line(
+    project: pytest.Pytester, workers: int
+) -> None:
+    project.runpytest("--modelguard-record", "once", "--models", f"{BAD},good2")
+    xdist = ("-n", str(workers)) if workers else ()
+    result = project.runpytest_subprocess(
+        "--models", f"{BAD},good2", "--junitxml", "j.xml", "-p", "no:randomly", *xdist
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=91, failed=1)
+    assert result.outlines[-1].startswith("=") and "1 failed, 91 passed" in result.outlines[-1]
+    result.stdout.fnmatch_lines([f"FAILED modelguard::gate[[]{BAD}[]] - {BAD}: regression*"])
+    cases = junit_cases(project.path / "j.xml")
+    assert len(cases) == 92
+    failure = cases[f"gate[{BAD}]"].find("failure")
+    assert failure is not None
+    assert failure.get("message", "").startswith(f"{BAD}: regression: quality dropped: delta")
+    assert cases["gate[good2]"].find("failure") is None  # a passing verdict: a passing testcase
+    assert cases["gate[good2]"].get("classname") == "modelguard"
+
+
+def test_a_passing_gate_is_a_passing_testcase(project: pytest.Pytester) -> None:
+    project.runpytest("--modelguard-record", "once")
+    result = project.runpytest("--junitxml", "j.xml", "-v")
+    result.assert_outcomes(passed=61)
+    result.stdout.fnmatch_lines(["modelguard::gate[[]good2[]] PASSED*"])
+    assert result.ret == pytest.ExitCode.OK
+    cases = junit_cases(project.path / "j.xml")
+    assert cases["gate[good2]"].find("failure") is None and "gate[python:answers:good]" not in cases
+
+
+def test_maxfail_stop_says_not_evaluated_never_passed(project: pytest.Pytester) -> None:
+    project.makefile(
+        ".modelguard.yaml",
+        echo=suite().replace(
+            "    - equals: {normalize: [strip, lower]}",
+            "    - equals: {normalize: [strip, lower]}\n      required: true",
+        ),
+    )
+    project.runpytest("--modelguard-record", "once", "--models", BAD)
+    result = project.runpytest("--models", BAD, "-x", "--modelguard-json", "r.json")
+    result.stdout.fnmatch_lines(["*modelguard gate not evaluated: the run stopped early*"])
+    result.stdout.no_fnmatch_line("*gate passed*")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(failed=1, passed=1, skipped=1)
+    report = json.loads((project.path / "r.json").read_text())
+    assert report["verdict"] == "not-gated" and "stopped early" in report["not_gated"]
+
+
+def test_last_failed_reruns_the_failures_and_says_not_gated(project: pytest.Pytester) -> None:
+    project.makefile(
+        ".modelguard.yaml",
+        echo=suite(30).replace(
+            "prompt: 'say w5'", "prompt: 'say w5'\n    graders: [{equals: {}, required: true}]"
+        ),
+    )
+    project.runpytest("--modelguard-record", "once", "--models", BAD, "-p", "cacheprovider")
+    result = project.runpytest("--models", BAD, "--lf", "-p", "cacheprovider")
+    result.stdout.fnmatch_lines(["*rerun previous 1 failure*"])  # the gate is not an item
+    result.assert_outcomes(failed=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*modelguard gate not evaluated: --lf reran only the last failures*"]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_k_leaving_out_the_baseline_still_pairs_with_its_recorded_answers(
+    project: pytest.Pytester, workers: int
+) -> None:
+    project.runpytest("--modelguard-record", "once", "--models", BAD)
+    xdist = ("-n", str(workers)) if workers else ()
+    result = project.runpytest("--models", BAD, "-k", "bad", "--modelguard-json", "r.json", *xdist)
+    result.assert_outcomes(passed=30, failed=1, deselected=0 if workers else 30)  # xdist: untold
+    report = json.loads((project.path / "r.json").read_text())
+    bad = report["models"][BAD]
+    assert bad["verdict"] == "regression" and bad["delta"]["n_pairs"] == 30
+    assert report["models"]["python:answers:good"]["n"] == 30  # graded, not run as items
+    result.stdout.no_fnmatch_line("*no case answered by both*")
+
+
+def test_k_without_recorded_baseline_answers_asks_when_recording(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest(
+        "--modelguard-record", "once", "--models", BAD, "-k", "bad", "--modelguard-json", "r.json"
+    )
+    result.assert_outcomes(passed=30, failed=1, deselected=30)
+    report = json.loads((project.path / "r.json").read_text())
+    assert report["models"][BAD]["delta"]["n_pairs"] == 30
+
+
+PY_TEST = """
+import pytest
+
+@pytest.mark.modelguard(suite="echo.modelguard.yaml")
+def test_echo(model, case):
+    model.complete(case.messages)
+"""
+
+
+def test_m_tag_selects_python_tests_over_tagged_cases_too(project: pytest.Pytester) -> None:
+    project.makepyfile(test_echo=PY_TEST)
+    result = project.runpytest("--collect-only", "-q", "-m", "t1")
+    ids = [line for line in result.outlines if "::" in line]
+    suite_items = [i for i in ids if i.startswith("echo.modelguard.yaml")]
+    python_items = [i for i in ids if i.startswith("test_echo.py")]
+    assert len(suite_items) == 20 and len(python_items) == 20
+    assert "test_echo.py::test_echo[c001-good2]" in python_items
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_budget_flag_overrides_the_pyproject_budgets(project: pytest.Pytester) -> None:
+    project.runpytest("--modelguard-record", "once")
+    result = project.runpytest(
+        "--modelguard-budget", "max_latency_p95_s=0", "--modelguard-json", "r.json"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = json.loads((project.path / "r.json").read_text())
+    assert report["models"]["good2"]["verdict"] == "budget"
+    assert any("max_latency_p95_s" in r for r in report["models"]["good2"]["reasons"])
+    bad = project.runpytest("--modelguard-budget", "max_latency_p95_s")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*--modelguard-budget 'max_latency_p95_s': expected KEY=NUMBER*"])
