@@ -376,7 +376,7 @@ def _quality(
     ci = f"{percent(delta.confidence)} CI [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}]"
     p = (
         f"Holm p {p_value(delta.p_adjusted)}"
-        if delta.p_adjusted is not None
+        if delta.p_adjusted is not None and len(config.candidates) > 1
         else f"p {p_value(delta.p_value)}"
     )  # as the table prints it
     reasons = {
