@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from loopback import Call, Fault, FaultPlan, LoopbackServer
-from pytest_modelguard.report.progress import render
 from sdkwarm import warm_sdks
 
 from pytest_modelguard.engine import runner
@@ -18,6 +17,7 @@ from pytest_modelguard.engine.cache import Cache
 from pytest_modelguard.engine.providers.openai import OpenAIProvider
 from pytest_modelguard.engine.runner import AdaptiveLimit, ProgressEvent, RetryPolicy
 from pytest_modelguard.records.calls import Completion, ProviderError, Request
+from pytest_modelguard.report.progress import render
 
 KEY_ENV = "RATE_LIMITS_SIM_KEY"
 OLD_MAX_ATTEMPTS = 5  # the fixed count retries used to stop at

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from loopback import Fault, LoopbackServer, fail_first
-from pytest_modelguard.report.progress import TerminalProgress
 
 from pytest_modelguard.core.vocabulary import RecordMode
 from pytest_modelguard.engine.cache import Cache
@@ -25,6 +24,7 @@ from pytest_modelguard.engine.runner import (
     answer_all_sync,
 )
 from pytest_modelguard.records.calls import Completion, ProviderError, Request
+from pytest_modelguard.report.progress import TerminalProgress
 
 KEY_ENV = "MODELGUARD_TEST_RUNNER_KEY"
 FAST = RetryPolicy(max_attempts=4, base_delay_s=0.001, max_delay_s=0.01)

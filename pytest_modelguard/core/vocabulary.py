@@ -22,3 +22,8 @@ class RecordMode(str, Enum):
     @property
     def calls_misses(self) -> bool:
         return self is not RecordMode.NONE
+
+    @property
+    def rerecords(self) -> bool:
+        """Whether every request is called again, cached or not."""
+        return self is RecordMode.ALL

@@ -14,7 +14,6 @@ from typing import Any
 
 from ..config import ModelSpec, Settings
 from ..core.errors import CacheError, ModelguardWarning
-from ..core.vocabulary import RecordMode
 from ..records.calls import (
     Answered,
     Completion,
@@ -170,7 +169,7 @@ class Answers:
         cache = self.cache
         cached = (
             set()
-            if self.settings.record is RecordMode.ALL
+            if self.settings.record.rerecords
             else {key for key, r in unique.items() if cache.path_for(r, key).exists()}
         )
         models = self.settings.models

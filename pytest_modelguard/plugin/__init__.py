@@ -1,7 +1,8 @@
 """pytest glue only: options, collection, prefetch, results, gate, summary, exit status.
 
-Every hook delegates to the ModelguardSession kept in ``config.stash``; a run with
-no modelguard config, flags or suites never creates one and behaves as plain pytest.
+Every hook delegates to the ModelguardSession kept in ``config.stash`` (the work of the
+longer ones is in ``configure``, ``prefetch`` and ``results``); a run with no modelguard
+config, flags or suites never creates one and behaves as plain pytest.
 """
 
 from __future__ import annotations
@@ -12,18 +13,10 @@ from typing import Any
 
 import pytest
 
-from ..config import Overrides, Settings, load_settings, read_pyproject
-from ..core.errors import CacheError, ConfigError, HistoryError
-from ..records.calls import Request
-from ..records.results import ItemResult
-from ..report.progress import TerminalProgress
-from ..verdict.history import StoredRun, find_run, load_run
-from . import options, summary, xdist
-from .items import CLEAN_ERRORS, RESULTS, CaseItem, SuiteFile, is_suite_path
+from . import configure, options, prefetch, results, summary, xdist
+from .items import CaseItem, SuiteFile, is_suite_path
 from .keys import SESSION, session_of
-from .session import ModelguardSession
 
-REPORT_ATTR = "modelguard"
 pytest_plugins = ["pytest_modelguard.plugin.fixtures"]
 
 
@@ -31,34 +24,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.add(parser)
 
 
-def _stored_run(config: pytest.Config, settings: Settings) -> StoredRun | None:
-    """The run --modelguard-compare names, read now so a bad one stops the run before it costs."""
-    spec = config.getoption("modelguard_compare")
-    if not spec:
-        return None
-    path = find_run(spec, settings.cache_dir, config.invocation_params.dir)
-    return load_run(path)
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    path = options.pyproject(config)
-    try:
-        table = read_pyproject(path)
-        flags = options.overrides(config)
-        if not table and flags == Overrides():
-            settings = Settings(baseline=None, candidates=())
-        else:
-            settings = load_settings(str(path), table, flags, path.parent)
-            options.check_outputs(config)
-        compare = None if xdist.is_worker(config) else _stored_run(config, settings)
-    except (ConfigError, HistoryError) as exc:
-        raise pytest.UsageError(str(exc)) from None
-    lf = bool(config.getoption("lf", False))
-    mg = ModelguardSession(settings=settings, lf=lf, compare=compare)
-    config.stash[SESSION] = mg
-    xdist.join_controller_run(config)
-    xdist.register(config)
-    config.pluginmanager.register(ResultCollector(mg), "modelguard-results")
+    configure.configure(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -94,51 +61,10 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> None:
-    """Answer every selected request concurrently, before the first item runs.
-
-    An xdist worker does not know its items in advance: it prefetches, at each miss,
-    the items it has been handed so far (see ``xdist.worker_pending``).
-    """
+    """Answer every selected request concurrently, before the first item runs."""
     if session.config.option.collectonly:
         return
-    mg = session_of(session.config)
-    if xdist.is_worker(session.config):
-        mg.answers.pending = lambda: _requests_of(xdist.worker_pending(session))
-        return
-    requests = _requests_of(session.items)
-    if not requests:
-        return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if session.config.getoption("modelguard_dry_run"):
-        _dry_run(mg, requests, reporter)
-    progress = None
-    if reporter is not None:
-        progress = TerminalProgress(
-            write=reporter.write, is_tty=bool(getattr(reporter, "isatty", False))
-        )
-    try:
-        mg.answers.prefetch(requests, progress)
-        judge_calls = [
-            r for item in session.items if isinstance(item, CaseItem) for r in item.judge_requests()
-        ]
-        mg.answers.prefetch(judge_calls, progress)
-    except CacheError as exc:
-        raise pytest.UsageError(str(exc)) from None
-
-
-def _requests_of(items: list[pytest.Item]) -> list[Request]:
-    from .fixtures import prefetch_requests
-
-    requests = [r for item in items if isinstance(item, CaseItem) for r in item.requests]
-    return requests + prefetch_requests(items)
-
-
-def _dry_run(mg: ModelguardSession, requests: list[Request], reporter: Any) -> None:
-    from ..report.terminal import dry_run_lines
-
-    for line in dry_run_lines(mg.answers.dry_run(requests), mg.settings.record.value):
-        reporter.write_line(line)
-    pytest.exit("modelguard dry run: nothing was called", returncode=pytest.ExitCode.OK)
+    prefetch.prefetch(session)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -146,38 +72,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, Any, Any]:
     report = yield
-    if call.excinfo is not None and isinstance(call.excinfo.value, CLEAN_ERRORS):
-        # setup errors too: the message says it all, a traceback would bury it
-        clean = (
-            item.repr_failure(call.excinfo)
-            if isinstance(item, CaseItem)
-            else str(call.excinfo.value)
-        )
-        report.longrepr = clean
-    results = item.stash.get(RESULTS, None)
-    if results and _is_final(report):
-        if xdist.is_worker(item.config):  # xdist: the report carries them to the controller
-            setattr(report, REPORT_ATTR, [r.to_dict() for r in results])
-        else:
-            session_of(item.config).results.extend(results)
-        del item.stash[RESULTS]
-    return report
-
-
-def _is_final(report: pytest.TestReport) -> bool:
-    return report.when == "call" or (report.when == "setup" and report.outcome != "passed")
-
-
-class ResultCollector:
-    """Gathers every item's results from the reports: the same path with or without xdist."""
-
-    def __init__(self, mg: ModelguardSession) -> None:
-        self.mg = mg
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        data = getattr(report, REPORT_ATTR, None)
-        if data:
-            self.mg.results.extend(ItemResult.from_dict(d) for d in data)
+    return results.on_report(item, call, report)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

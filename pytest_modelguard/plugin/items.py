@@ -9,12 +9,10 @@ import pytest
 
 from ..config import ModelSpec
 from ..core.errors import ConfigError, GraderConfigError, ModelCallFailed, SuiteError
-from ..grading import build_grader
-from ..grading.llm_judge import JudgeGrader
 from ..records.calls import Request
-from ..records.grades import GradeFn, GraderSpec
+from ..records.grades import GradeFn
 from ..records.results import ItemResult
-from ..suite import Case, load_suite
+from ..suite import Case, claim_cases, load_suite
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,13 +35,13 @@ class SuiteFile(pytest.File):
     def collect(self) -> Iterator[CaseItem]:
         try:
             suite = load_suite(self.path, self.config.rootpath)
-            models = self.mg.models_for_suite(str(self.path))
+            models = self._models()
             built: dict[int, tuple[GradeFn, ...]] = {}
             marks: dict[str, pytest.MarkDecorator] = {}
             for case in suite.cases:
                 graders = built.get(id(case.graders))
                 if graders is None:
-                    graders = built[id(case.graders)] = self._build(case.graders)
+                    graders = built[id(case.graders)] = self.mg.grader.build(case.graders)
                 self._register_tags(case.tags)
                 case_marks = self._marks(case.tags, marks)
                 for model in models:
@@ -55,17 +53,19 @@ class SuiteFile(pytest.File):
                         graders=graders,
                         marks=case_marks,
                     )
-            self.mg.claim_suite(suite)  # last: a file's own mistakes are reported first
+            # last: a file's own mistakes are reported first
+            claim_cases(self.mg.suite_cases, suite)
         except (SuiteError, GraderConfigError, ConfigError) as exc:
             raise SuiteCollectError(str(exc)) from None
 
-    def _build(self, specs: Sequence[GraderSpec]) -> tuple[GradeFn, ...]:
-        """Build (validate) a case's graders; an llm_judge's judge model must resolve now."""
-        graders = tuple(build_grader(spec) for spec in specs)
-        for grader in graders:
-            if isinstance(grader, JudgeGrader):
-                self.mg.grader.judge_for(grader)
-        return graders
+    def _models(self) -> tuple[ModelSpec, ...]:
+        settings = self.mg.settings
+        if settings.baseline is None:
+            raise SuiteError(
+                f"{self.path}: no baseline model: set baseline = 'PROVIDER:MODEL' in "
+                "[tool.modelguard] or pass --baseline"
+            )
+        return settings.models
 
     def _marks(
         self, tags: Sequence[str], built: dict[str, pytest.MarkDecorator]
@@ -135,7 +135,7 @@ class CaseItem(pytest.Item):
 
     def judge_requests(self) -> list[Request]:
         """The llm_judge calls this item will need, once its answers are in."""
-        return self.mg.judge_requests(self.case, self.model, self.graders)
+        return self.mg.grader.judge_requests(self.case, self.model, self.graders)
 
     @property
     def requests(self) -> list[Request]:
@@ -148,7 +148,7 @@ class CaseItem(pytest.Item):
         return requests
 
     def setup(self) -> None:
-        results = self.stash[RESULTS] = self.mg.answer_and_grade(
+        results = self.stash[RESULTS] = self.mg.grader.grade_item(
             self.case, self.model, self.graders, self.keys
         )
         errors = [r.error for r in results if r.error is not None]

@@ -517,3 +517,17 @@ def _grader(where: _Where, item: Any, parent: Mapping[str, Any], base_dir: str) 
         root_dir=where.root,
         extra=extra,
     )
+
+
+def claim_cases(claimed: dict[tuple[str, str], str], suite: Suite) -> None:
+    """Refuse a second file with the same suite name and case ids: its results would merge.
+
+    ``claimed``: the run's (suite name, case id) → the file that has it, updated.
+    """
+    for case in suite.cases:
+        first = claimed.setdefault((suite.name, case.id), suite.path)
+        if first != suite.path:
+            raise SuiteError(
+                f"{suite.path}:{case.line}: suite {suite.name!r} case {case.id!r} is also in "
+                f"{first}: give one of the files another `suite:` name or other case ids"
+            )

@@ -1,0 +1,51 @@
+"""Items' results onto their reports, and from the reports into the session (xdist or not)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ..records.results import ItemResult
+from . import xdist
+from .items import CLEAN_ERRORS, RESULTS, CaseItem
+from .keys import session_of
+from .session import ModelguardSession
+
+REPORT_ATTR = "modelguard"
+
+
+def on_report(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> pytest.TestReport:
+    """Clean a modelguard error's report; put the item's results on its final report."""
+    if call.excinfo is not None and isinstance(call.excinfo.value, CLEAN_ERRORS):
+        # setup errors too: the message says it all, a traceback would bury it
+        clean = (
+            item.repr_failure(call.excinfo)
+            if isinstance(item, CaseItem)
+            else str(call.excinfo.value)
+        )
+        report.longrepr = clean
+    results = item.stash.get(RESULTS, None)
+    if results and _is_final(report):
+        if xdist.is_worker(item.config):  # xdist: the report carries them to the controller
+            setattr(report, REPORT_ATTR, [r.to_dict() for r in results])
+        else:
+            session_of(item.config).results.extend(results)
+        del item.stash[RESULTS]
+    return report
+
+
+def _is_final(report: pytest.TestReport) -> bool:
+    return report.when == "call" or (report.when == "setup" and report.outcome != "passed")
+
+
+class ResultCollector:
+    """Gathers every item's results from the reports: the same path with or without xdist."""
+
+    def __init__(self, mg: ModelguardSession) -> None:
+        self.mg = mg
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, REPORT_ATTR, None)
+        if data:
+            self.mg.results.extend(ItemResult.from_dict(d) for d in data)
