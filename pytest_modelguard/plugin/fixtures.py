@@ -16,7 +16,7 @@ from ..core.errors import GraderConfigError, SuiteError
 from ..grading.decorator import recording
 from ..suite import Case, Suite, load_suite
 from .client import ModelClient
-from .items import RESULTS
+from .items import READS, RESULTS
 from .keys import session_of
 
 CLIENT = pytest.StashKey[ModelClient]()
@@ -102,6 +102,7 @@ def prefetch_requests(items: list[pytest.Item]) -> list[Any]:
             request = client.request(the_case.messages)
             if client.recorded(request) is None:
                 requests.append(request)
+                item.stash[READS] = (request.key(),)
     return requests
 
 

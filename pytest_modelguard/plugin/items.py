@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 SUITE_SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
 RESULTS = pytest.StashKey[list[ItemResult]]()  # an item's results, carried to its report
+READS = pytest.StashKey[tuple[str, ...]]()  # the answers (request keys) an item will read
 
 
 def is_suite_path(name: str) -> bool:

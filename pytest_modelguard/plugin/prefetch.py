@@ -10,7 +10,7 @@ from ..core.errors import CacheError
 from ..records.calls import Request
 from ..report.progress import TerminalProgress
 from . import xdist
-from .items import CaseItem
+from .items import READS, CaseItem
 from .keys import session_of
 
 
@@ -41,12 +41,19 @@ def prefetch(session: pytest.Session) -> None:
         )
     try:
         mg.answers.prefetch(requests, progress)
-        judge_calls = [
-            r for item in session.items if isinstance(item, CaseItem) for r in item.judge_requests()
-        ]
+        judge_calls = []
+        for item in session.items:
+            if isinstance(item, CaseItem):
+                judged = item.judge_requests()
+                item.stash[READS] = item.keys + tuple(r.key() for r in judged)
+                judge_calls += judged
         mg.answers.prefetch(judge_calls, progress)
     except CacheError as exc:
         raise pytest.UsageError(str(exc)) from None
+    for item in session.items:  # each answer is kept until the last item reading it is done
+        reads = item.stash.get(READS, None)
+        if reads is not None:
+            mg.answers.expect(reads, item.case if isinstance(item, CaseItem) else None)
 
 
 def requests_of(items: list[pytest.Item]) -> list[Request]:

@@ -6,7 +6,7 @@ import pytest
 
 from ..records.results import ItemResult
 from . import xdist
-from .items import CLEAN_ERRORS, RESULTS, CaseItem
+from .items import CLEAN_ERRORS, READS, RESULTS, CaseItem
 from .keys import session_of
 from .session import ModelguardSession
 
@@ -32,7 +32,19 @@ def on_report(
         else:
             session_of(item.config).results.extend(results)
         del item.stash[RESULTS]
+    if report.when == "teardown":
+        _release(item)
     return report
+
+
+def _release(item: pytest.Item) -> None:
+    """The item is done: the answers it read go, unless another item will read them."""
+    reads = item.stash.get(READS, None)
+    if reads is None:
+        return
+    del item.stash[READS]
+    case = item.case if isinstance(item, CaseItem) else None
+    session_of(item.config).answers.release(reads, case)
 
 
 def _is_final(report: pytest.TestReport) -> bool:
