@@ -93,3 +93,20 @@ def test_the_allow_list_is_needed(name: str) -> None:
     counts = import_counts()
     assert name in counts, f"{name} is allow-listed but does not exist"
     assert counts[name] > MAX_INTERNAL, f"{name} no longer needs its place on the allow-list"
+
+
+def test_one_vocabulary() -> None:
+    """Verdicts, evidence and gate rules are enums whose members are their JSON text."""
+    import json
+
+    from pytest_modelguard.core.vocabulary import FAILING, GATES, Evidence, GateRule, Verdict
+    from pytest_modelguard.report.markdown import ICONS
+    from pytest_modelguard.verdict.gate import fails
+
+    assert set(GATES) == {rule.value for rule in GateRule}  # the Literal typed callers use
+    assert json.dumps({Verdict.PASS: [Evidence.NON_INFERIOR]}) == '{"pass": ["non-inferior"]}'
+    assert f"{Verdict.NOT_NON_INFERIOR}" == "not-non-inferior" == Verdict.NOT_NON_INFERIOR
+    assert set(ICONS) == set(Verdict) - {Verdict.INCONCLUSIVE}  # inconclusive: the ❔ default
+    passing = {Verdict.BASELINE, Verdict.PASS, Verdict.INCONCLUSIVE}
+    assert set(FAILING) == set(Verdict) - passing
+    assert fails("inconclusive", "non-inferiority") and not fails("inconclusive", "regression")

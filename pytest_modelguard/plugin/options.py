@@ -11,7 +11,7 @@ import pytest
 from ..config import MAX_SEED, Overrides
 from ..core.errors import ConfigError
 from ..core.safety import output_problem
-from ..core.vocabulary import GATES, RecordMode
+from ..core.vocabulary import GateRule, RecordMode
 from ..report.outputs import Outputs
 from .session import ModelguardSession
 
@@ -103,7 +103,7 @@ def add(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--modelguard-gate",
-        choices=GATES,
+        choices=tuple(rule.value for rule in GateRule),
         help="verdict rule (default: regression)",
     )
     group.addoption(
