@@ -15,7 +15,7 @@ from packaging.version import Version
 ROOT = Path(__file__).parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 # Linters and stubs: the test suite does not run them, the edges do not pin them.
-UNPINNED_DEV_TOOLS = {"ruff", "mypy", "types-pyyaml"}
+UNPINNED_DEV_TOOLS = {"ruff", "mypy", "types-pyyaml", "import-linter"}
 
 
 def python_classifiers() -> list[tuple[int, int]]:
