@@ -349,6 +349,7 @@ import gc, json, sys, time
 
 clock = time.process_time  # CPU s of this process: steadier than wall on a shared machine
 import pytest
+from pytest_modelguard.engine import answers as mg_answers
 from pytest_modelguard.plugin import session as mg_session
 from pytest_modelguard.plugin import items as mg_items
 
@@ -365,8 +366,8 @@ def timed(owner, name, label):
             spent[label] = spent.get(label, 0.0) + clock() - start
     setattr(owner, name, wrapper)
 
-timed(mg_session.ModelguardSession, "prefetch", "prefetch (runtestloop, before item 1)")
-timed(mg_items.CaseItem, "setup", "CaseItem.setup x N (answer_and_grade)")
+timed(mg_answers.Answers, "prefetch", "prefetch (runtestloop, before item 1)")
+timed(mg_items.CaseItem, "setup", "CaseItem.setup x N (grade_item)")
 timed(mg_session.ModelguardSession, "finish", "session.finish (gate; imports numpy/scipy)")
 
 gc_state = {"s": 0.0, "n": 0, "start": 0.0}

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .verdict.routing import Router
+from .verdict.router import Router
 
 __all__ = ["Router"]

@@ -12,7 +12,7 @@ import pytest
 from loopback import Call, Fault, FaultPlan, LoopbackServer
 from sdkwarm import warm_sdks
 
-from pytest_modelguard.engine import runner
+from pytest_modelguard.engine import calling, runner
 from pytest_modelguard.engine.cache import Cache
 from pytest_modelguard.engine.providers.openai import OpenAIProvider
 from pytest_modelguard.engine.runner import AdaptiveLimit, ProgressEvent, RetryPolicy
@@ -131,7 +131,7 @@ def test_calls_in_flight_back_off_on_429s_and_recover(
     adaptive = record(srv, tmp_path / "a", 300)
     assert all(isinstance(o, Completion) for o in adaptive.values())
     with_aimd = srv.count() - 300  # the calls refused with a 429
-    monkeypatch.setattr(runner, "RATE_LIMITED", frozenset())  # a fixed limit of 16
+    monkeypatch.setattr(calling, "RATE_LIMITED", frozenset())  # a fixed limit of 16
     mark = srv.count()
     fixed = record(srv, tmp_path / "f", 300)
     assert all(isinstance(o, Completion) for o in fixed.values())

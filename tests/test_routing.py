@@ -15,7 +15,8 @@ from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.report.json_report import build_json
 from pytest_modelguard.verdict.compare import compare
 from pytest_modelguard.verdict.gate import GateConfig, evaluate
-from pytest_modelguard.verdict.routing import Router, build_routes, render_routes_yaml
+from pytest_modelguard.verdict.router import Router
+from pytest_modelguard.verdict.routing import build_routes, render_routes_yaml
 
 BASE = "base"
 N = 80  # cases per tag: enough to show non-inferiority at the margin after Holm's correction

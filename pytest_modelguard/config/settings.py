@@ -8,13 +8,16 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..core.errors import ConfigError
 from ..core.formatting import did_you_mean
 from ..core.vocabulary import GATES, INTERVALS, Gate, Interval, RecordMode
-from ..records.pricing import Price, table_price
+from ..records.pricing import Price, cost_usd, table_price
 from .toml_lines import key_line
+
+if TYPE_CHECKING:
+    from ..records.calls import Usage
 
 BUILTIN_PROVIDERS = {
     "openai": "openai",
@@ -81,6 +84,10 @@ class ModelSpec:
     params: Mapping[str, Any] = field(default_factory=dict)
     price: Price | None = None
     budgets: Budgets = field(default_factory=Budgets)
+
+    def cost_of(self, usage: Usage) -> float | None:
+        """What ``usage`` costs at this model's price; None when the price is unknown."""
+        return cost_usd(usage, self.price)
 
 
 @dataclass(frozen=True, slots=True)

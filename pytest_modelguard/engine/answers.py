@@ -8,13 +8,12 @@ already answered.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
 from ..config import ModelSpec, Settings
 from ..core.errors import CacheError, ModelguardWarning
-from ..core.vocabulary import RecordMode
 from ..records.calls import (
     Answered,
     Completion,
@@ -68,6 +67,9 @@ class Answers:
         self.notes: list[str] = []  # what the run must tell (unsaved answers)
         self.pending: Callable[[], list[Request]] = list  # requests likely needed next
         self.baseline_outputs: dict[tuple[str, str, str], Completion | None] = {}
+        # reads still to come, counted at the prefetch (``expect``): at 0 an answer is dropped
+        self.uses: dict[str, int] = {}  # request key → items that will read its answer
+        self.case_uses: dict[tuple[str, str, str], int] = {}  # case → items grading it
 
     @cached_property
     def cache(self) -> Cache:
@@ -148,9 +150,46 @@ class Answers:
             found = self.known[key]
         return found
 
+    def expect(self, keys: Iterable[str], case: Case | None = None) -> None:
+        """An item will read these answers (and, given ``case``, the case's baseline output).
+
+        Counted before the first item runs; ``release`` drops what no item still needs,
+        so a run holds the answers of the items not yet done, not of every item.
+        """
+        uses = self.uses
+        for key in keys:
+            uses[key] = uses.get(key, 0) + 1
+        if case is not None:
+            where = _where(case)
+            self.case_uses[where] = self.case_uses.get(where, 0) + 1
+
+    def release(self, keys: Iterable[str], case: Case | None = None) -> None:
+        """The item that ``expect``-ed these is done: drop the answers no other item needs.
+
+        Answers nobody announced (fetched on a miss, an xdist worker's) are kept.
+        """
+        uses = self.uses
+        for key in keys:
+            left = uses.get(key)
+            if left is None:
+                continue
+            if left > 1:
+                uses[key] = left - 1
+            else:
+                del uses[key]
+                self.known.pop(key, None)
+        if case is not None:
+            where = _where(case)
+            left = self.case_uses.get(where)
+            if left is not None and left > 1:
+                self.case_uses[where] = left - 1
+            elif left is not None:
+                del self.case_uses[where]
+                self.baseline_outputs.pop(where, None)
+
     def baseline_output(self, case: Case) -> Completion | None:
         """The baseline's answer to ``case``, looked up once per case."""
-        where = (case.path, case.suite, case.id)
+        where = _where(case)
         try:
             return self.baseline_outputs[where]
         except KeyError:
@@ -173,7 +212,7 @@ class Answers:
         cache = self.cache
         cached = (
             set()
-            if self.settings.record is RecordMode.ALL
+            if self.settings.record.rerecords
             else {key for key, r in unique.items() if cache.path_for(r, key).exists()}
         )
         models = self.settings.models
@@ -213,3 +252,7 @@ class Answers:
         """The run is over in this process: its reservations are released."""
         if "spend_cap" in self.__dict__ and self.spend_cap is not None:
             self.spend_cap.close()
+
+
+def _where(case: Case) -> tuple[str, str, str]:
+    return (case.path, case.suite, case.id)

@@ -11,8 +11,9 @@ import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..core.errors import GraderConfigError
+from ..core.errors import BadGrade, GraderConfigError, GraderFailed
 from ..core.formatting import did_you_mean
+from ..core.safety import describe, valid_text
 from ..records.grades import (
     RESERVED_KEYS,
     Answer,
@@ -142,3 +143,22 @@ def score_answer(grades: Sequence[Grade]) -> tuple[float, bool]:
     """
     passed = all(grade.passed for grade in grades if grade.required)
     return (weighted_mean(grades) if grades else 1.0), passed
+
+
+def run_grader(grader: GradeFn, answer: Answer) -> Grade:
+    """One grader's grade; GraderFailed with one short line when it raises."""
+    try:
+        return grader(answer)
+    except (GraderConfigError, BadGrade) as exc:
+        raise GraderFailed(valid_text(str(exc))) from None
+    except (Exception, SystemExit) as exc:
+        name = getattr(grader, "name", None) or getattr(grader, "__name__", "grader")
+        raise GraderFailed(f"grader {name} raised {describe(exc)}") from None
+
+
+def required_failure(grades: Sequence[object]) -> str | None:
+    """The first failed ``required`` grade, as the item's failure message."""
+    for grade in grades:
+        if getattr(grade, "required", False) and not grade:
+            return f"required grader {grade!r}"
+    return None

@@ -6,22 +6,29 @@ answered or failed, and for a Python test using the ``model`` fixture.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from ..config import ModelSpec, Settings
-from ..core.errors import BadGrade, ConfigError, GraderConfigError, GraderFailed, JudgeFailed
-from ..core.safety import describe, valid_text
+from ..core.errors import GraderFailed, JudgeFailed
 from ..records.calls import Answered, Completion, Request, Usage
-from ..records.grades import Answer, Grade, GradeFn
-from ..records.pricing import cost_usd
+from ..records.grades import Answer, Grade, GradeFn, GraderSpec
 from ..records.results import ItemResult
 from ..suite import Case
-from . import score_answer
-from .judging import judge, judge_requests
-from .llm_judge import JudgeGrader
+from . import build_grader, required_failure, run_grader, score_answer
+from .judging import Judging, graded_answer, is_judge
 
-Ask = Callable[[Request], Answered]
-"""How the grader gets an answer to a request (the judge's calls): the run's answers."""
+
+class AnswerSource(Protocol):
+    """Where the grader gets answers: the run's answers (engine ``Answers``)."""
+
+    def answer(self, request: Request) -> Answered: ...
+
+    def for_case(
+        self, case: Case, model: ModelSpec, keys: Sequence[str] = ()
+    ) -> list[Answered]: ...
+
+    def baseline_output(self, case: Case) -> Completion | None: ...
 
 
 def item_result(
@@ -74,27 +81,51 @@ def item_result(
     )
 
 
-def graded_answer(completion: Completion, case: Case, baseline: Completion | None) -> Answer:
-    """What the graders see of one answer to ``case``, beside the baseline's answer."""
-    tools = case.params.get("tools")
-    return Answer(
-        completion.text,
-        case.expected,
-        None if baseline is None else baseline.text,
-        case.id,
-        case.tags,
-        tool_calls=completion.tool_calls,
-        baseline_tool_calls=None if baseline is None else baseline.tool_calls,
-        tools=tuple(tools) if isinstance(tools, list) else (),
-    )
-
-
 class ItemGrader:
-    """Grades answers for one run's settings; asks ``ask`` for the judge's replies."""
+    """Grades one run's items from ``answers``, asking it for the judge's replies too."""
 
-    def __init__(self, settings: Settings, ask: Ask) -> None:
+    def __init__(self, settings: Settings, answers: AnswerSource) -> None:
         self.settings = settings
-        self.ask = ask
+        self.answers = answers
+        self.judging = Judging(settings, answers.answer)
+
+    def build(self, specs: Sequence[GraderSpec]) -> tuple[GradeFn, ...]:
+        """Build (validate) a case's graders; an llm_judge's judge model must resolve now."""
+        graders = tuple(build_grader(spec) for spec in specs)
+        for grader in graders:
+            if is_judge(grader):
+                self.judging.judge_for(grader)
+        return graders
+
+    def grade_item(
+        self,
+        case: Case,
+        model: ModelSpec,
+        graders: Sequence[GradeFn],
+        keys: Sequence[str] = (),
+    ) -> list[ItemResult]:
+        """Grade every repeat of one item from the prefetched answers.
+
+        ``keys``: the item's request keys, when known from the prefetch (saves rebuilding them).
+        """
+        answers = self.answers
+        answered = answers.for_case(case, model, keys)
+        baseline_output = answers.baseline_output(case)
+        return [
+            self.grade(case, model, graders, repeat, answer, baseline_output)
+            for repeat, answer in enumerate(answered)
+        ]
+
+    def judge_requests(
+        self, case: Case, model: ModelSpec, graders: Sequence[GradeFn]
+    ) -> list[Request]:
+        """The judge calls one item will need, from its (prefetched) answers."""
+        if not any(is_judge(g) for g in graders):
+            return []
+        answers = self.answers
+        return self.judging.requests(
+            case, graders, answers.for_case(case, model), answers.baseline_output(case)
+        )
 
     def grade(
         self,
@@ -123,7 +154,7 @@ class ItemGrader:
         except (JudgeFailed, GraderFailed) as exc:
             return item_result(case, model.name, [answer], repeat=repeat, error=str(exc))
         usage = completion.usage
-        failure = _required_failure(grades)
+        failure = required_failure(grades)
         limit = model.budgets.max_tokens_per_case
         if limit is not None and usage.total_tokens > limit:
             passed = False
@@ -153,7 +184,7 @@ class ItemGrader:
         failure: str | None,
     ) -> ItemResult:
         """What the Python test ``test`` using the ``model`` fixture contributes to the gate."""
-        costs = [cost_usd(a.completion.usage, model.price) for a in answered if a.completion]
+        costs = [model.cost_of(a.completion.usage) for a in answered if a.completion]
         return item_result(
             case,
             model.name,
@@ -166,42 +197,6 @@ class ItemGrader:
             failure=failure,
         )
 
-    def judge_for(self, grader: JudgeGrader) -> ModelSpec:
-        """The judge model of an llm_judge grader: its own ``model``, else ``judge`` in config."""
-        settings = self.settings
-        if grader.model is not None:
-            return settings.resolve(grader.model)
-        if settings.judge is None:
-            raise ConfigError(
-                f"{grader.source}: llm_judge needs a judge model: set model: on the grader "
-                "or judge = 'PROVIDER:MODEL' in [tool.modelguard]"
-            )
-        return settings.judge
-
-    def judge_requests(
-        self,
-        case: Case,
-        graders: Sequence[GradeFn],
-        answered: Sequence[Answered],
-        baseline_output: Completion | None,
-    ) -> list[Request]:
-        """The judge calls one item will need, from its (prefetched) answers."""
-        requests: list[Request] = []
-        for answer in answered:
-            if answer.completion is None:
-                continue
-            graded = graded_answer(answer.completion, case, baseline_output)
-            for grader in graders:
-                if not isinstance(grader, JudgeGrader):
-                    continue
-                try:
-                    requests += judge_requests(
-                        grader, self.judge_for(grader), graded, case.messages
-                    )
-                except GraderConfigError:
-                    continue  # reported by the item itself when it grades
-        return requests
-
     def _grades(
         self, case: Case, graders: Sequence[GradeFn], answer: Answer
     ) -> tuple[tuple[Grade, ...], float | None]:
@@ -209,23 +204,16 @@ class ItemGrader:
         grades: list[Grade] = []
         judge_cost: float | None = 0.0
         for grader in graders:
-            if not isinstance(grader, JudgeGrader):
+            if not is_judge(grader):
                 grades.append(run_grader(grader, answer))
                 continue
-            try:
-                judged = judge(grader, self.judge_for(grader), answer, case.messages, self._reply)
-            except (ConfigError, GraderConfigError) as exc:
-                raise GraderFailed(valid_text(str(exc))) from None
+            judged = self.judging.grade(grader, case, answer)
             grades.append(judged.grade)
             if judge_cost is not None and judged.cost_usd is not None:
                 judge_cost += judged.cost_usd
             else:
                 judge_cost = None
         return tuple(grades), judge_cost
-
-    def _reply(self, request: Request) -> tuple[Completion | None, str | None]:
-        answered = self.ask(request)
-        return answered.completion, answered.error
 
     def _cost(self, case: Case, model: ModelSpec, usage: Usage) -> float | None:
         recorded = case.baseline
@@ -235,22 +223,4 @@ class ItemGrader:
             and recorded.cost_usd is not None
         ):
             return recorded.cost_usd
-        return cost_usd(usage, model.price)
-
-
-def run_grader(grader: GradeFn, answer: Answer) -> Grade:
-    """One grader's grade; GraderFailed with one short line when it raises."""
-    try:
-        return grader(answer)
-    except (GraderConfigError, BadGrade) as exc:
-        raise GraderFailed(valid_text(str(exc))) from None
-    except (Exception, SystemExit) as exc:
-        name = getattr(grader, "name", None) or getattr(grader, "__name__", "grader")
-        raise GraderFailed(f"grader {name} raised {describe(exc)}") from None
-
-
-def _required_failure(grades: Sequence[object]) -> str | None:
-    for grade in grades:
-        if getattr(grade, "required", False) and not grade:
-            return f"required grader {grade!r}"
-    return None
+        return model.cost_of(usage)

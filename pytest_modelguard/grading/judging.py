@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
-from ..config import ModelSpec
-from ..core.errors import JudgeFailed, JudgeParseError
-from ..records.calls import Completion, Message, Request
-from ..records.grades import Answer, Grade
-from ..records.pricing import cost_usd
+from ..config import ModelSpec, Settings
+from ..core.errors import ConfigError, GraderConfigError, GraderFailed, JudgeFailed, JudgeParseError
+from ..core.safety import valid_text
+from ..records.calls import Answered, Completion, Message, Request
+from ..records.grades import Answer, Grade, GradeFn
+from ..suite import Case
 from .llm_judge import JudgeGrader
 
 
@@ -24,6 +26,11 @@ class Judged:
 
     grade: Grade
     cost_usd: float | None
+
+
+def is_judge(grader: GradeFn) -> TypeGuard[JudgeGrader]:
+    """Whether ``grader`` is an llm_judge (graded by asking the judge model)."""
+    return isinstance(grader, JudgeGrader)
 
 
 def judge_requests(
@@ -65,10 +72,83 @@ def judge(
         grade = grader.grade_with(answer, [r.text for r in replies], judge_model=_identity(spec))
     except JudgeParseError as exc:
         raise JudgeFailed(str(exc)) from None
-    costs = [cost_usd(r.usage, spec.price) for r in replies]
+    costs = [spec.cost_of(r.usage) for r in replies]
     return Judged(grade, None if None in costs else sum(c for c in costs if c is not None))
 
 
 def _identity(spec: ModelSpec) -> str:
     """The judge as ``PROVIDER:MODEL`` (not an alias): what self-preference compares."""
     return f"{spec.provider.name}:{spec.model}"
+
+
+def graded_answer(completion: Completion, case: Case, baseline: Completion | None) -> Answer:
+    """What the graders see of one answer to ``case``, beside the baseline's answer."""
+    tools = case.params.get("tools")
+    return Answer(
+        completion.text,
+        case.expected,
+        None if baseline is None else baseline.text,
+        case.id,
+        case.tags,
+        tool_calls=completion.tool_calls,
+        baseline_tool_calls=None if baseline is None else baseline.tool_calls,
+        tools=tuple(tools) if isinstance(tools, list) else (),
+    )
+
+
+class Judging:
+    """A run's llm_judge graders: their judge model, their calls, their grades.
+
+    ``ask`` gets the judge's answer to a request: the run's answers (cached, prefetched).
+    """
+
+    def __init__(self, settings: Settings, ask: Callable[[Request], Answered]) -> None:
+        self.settings = settings
+        self.ask = ask
+
+    def judge_for(self, grader: JudgeGrader) -> ModelSpec:
+        """The judge model of an llm_judge grader: its own ``model``, else ``judge`` in config."""
+        settings = self.settings
+        if grader.model is not None:
+            return settings.resolve(grader.model)
+        if settings.judge is None:
+            raise ConfigError(
+                f"{grader.source}: llm_judge needs a judge model: set model: on the grader "
+                "or judge = 'PROVIDER:MODEL' in [tool.modelguard]"
+            )
+        return settings.judge
+
+    def requests(
+        self,
+        case: Case,
+        graders: Sequence[GradeFn],
+        answered: Sequence[Answered],
+        baseline_output: Completion | None,
+    ) -> list[Request]:
+        """The judge calls one item will need, from its (prefetched) answers."""
+        requests: list[Request] = []
+        for answer in answered:
+            if answer.completion is None:
+                continue
+            graded = graded_answer(answer.completion, case, baseline_output)
+            for grader in graders:
+                if not is_judge(grader):
+                    continue
+                try:
+                    requests += judge_requests(
+                        grader, self.judge_for(grader), graded, case.messages
+                    )
+                except GraderConfigError:
+                    continue  # reported by the item itself when it grades
+        return requests
+
+    def grade(self, grader: JudgeGrader, case: Case, answer: Answer) -> Judged:
+        """The judge's grade of ``answer``; GraderFailed when the grader is misconfigured."""
+        try:
+            return judge(grader, self.judge_for(grader), answer, case.messages, self._reply)
+        except (ConfigError, GraderConfigError) as exc:
+            raise GraderFailed(valid_text(str(exc))) from None
+
+    def _reply(self, request: Request) -> tuple[Completion | None, str | None]:
+        answered = self.ask(request)
+        return answered.completion, answered.error

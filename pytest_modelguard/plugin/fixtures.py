@@ -6,7 +6,7 @@ Only tests marked ``@pytest.mark.modelguard`` are parametrized, so a project's o
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,10 @@ import pytest
 
 from ..core.errors import GraderConfigError, SuiteError
 from ..grading.decorator import recording
-from ..records.grades import Grade
-from ..records.results import ItemResult
 from ..suite import Case, Suite, load_suite
 from .client import ModelClient
-from .items import RESULTS
+from .items import READS, RESULTS, CaseItem
 from .keys import session_of
-from .session import ModelguardSession
 
 CLIENT = pytest.StashKey[ModelClient]()
 MARKER = "modelguard"
@@ -116,6 +113,7 @@ def prefetch_requests(items: list[pytest.Item]) -> list[Any]:
             request = client.request(the_case.messages)
             if client.recorded(request) is None:
                 requests.append(request)
+                item.stash[READS] = (request.key(),)
     return requests
 
 
@@ -124,26 +122,22 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     client = item.stash.get(CLIENT, None)
     if client is None:
         return (yield)
-    mg = session_of(item.config)
+    grader = session_of(item.config).grader
     test = getattr(item, "originalname", item.name)
+    case, spec, answered = client.case, client.spec, client.answered
     with recording() as grades:
         try:
             outcome = yield
         except BaseException as exc:
-            item.stash[RESULTS] = [_result(mg, test, client, grades, False, str(exc)[:200])]
+            failure = str(exc)[:200]
+            result = grader.test_result(test, case, spec, answered, grades, False, failure)
+            item.stash[RESULTS] = [result]
             raise
-        item.stash[RESULTS] = [_result(mg, test, client, grades, True, None)]
+        item.stash[RESULTS] = [grader.test_result(test, case, spec, answered, grades, True, None)]
         return outcome
 
 
-def _result(
-    mg: ModelguardSession,
-    test: str,
-    client: ModelClient,
-    grades: Sequence[Grade],
-    passed: bool,
-    failure: str | None,
-) -> ItemResult:
-    return mg.grader.test_result(
-        test, client.case, client.spec, client.answered, grades, passed, failure
-    )
+def requests_of(items: list[pytest.Item]) -> list[Any]:
+    """The requests of these items: suite items' and Python tests' over cases."""
+    requests = [r for item in items if isinstance(item, CaseItem) for r in item.requests]
+    return requests + prefetch_requests(items)

@@ -10,12 +10,10 @@ import pytest
 from ..config import ModelSpec
 from ..core.errors import ConfigError, GraderConfigError, ModelCallFailed, SuiteError
 from ..engine.providers.tools import anthropic_output_format
-from ..grading import build_grader
-from ..grading.llm_judge import JudgeGrader
 from ..records.calls import Request
-from ..records.grades import GradeFn, GraderSpec
+from ..records.grades import GradeFn
 from ..records.results import ItemResult
-from ..suite import Case, load_suite
+from ..suite import Case, claim_cases, load_suite
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -24,6 +22,7 @@ if TYPE_CHECKING:
 
 SUITE_SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
 RESULTS = pytest.StashKey[list[ItemResult]]()  # an item's results, carried to its report
+READS = pytest.StashKey[tuple[str, ...]]()  # the answers (request keys) an item will read
 
 
 def is_suite_path(name: str) -> bool:
@@ -52,13 +51,13 @@ class SuiteFile(pytest.File):
     def collect(self) -> Iterator[CaseItem]:
         try:
             suite = load_suite(self.path, self.config.rootpath)
-            models = self.mg.models_for_suite(str(self.path))
+            models = self._models()
             built: dict[int, tuple[GradeFn, ...]] = {}
             marks: dict[str, pytest.MarkDecorator] = {}
             for case in suite.cases:
                 graders = built.get(id(case.graders))
                 if graders is None:
-                    graders = built[id(case.graders)] = self._build(case.graders)
+                    graders = built[id(case.graders)] = self.mg.grader.build(case.graders)
                 self._register_tags(case.tags)
                 case_marks = self._marks(case.tags, marks)
                 for model in models:
@@ -75,17 +74,19 @@ class SuiteFile(pytest.File):
                         graders=graders,
                         marks=case_marks,
                     )
-            self.mg.claim_suite(suite)  # last: a file's own mistakes are reported first
+            # last: a file's own mistakes are reported first
+            claim_cases(self.mg.suite_cases, suite)
         except (SuiteError, GraderConfigError, ConfigError) as exc:
             raise SuiteCollectError(str(exc)) from None
 
-    def _build(self, specs: Sequence[GraderSpec]) -> tuple[GradeFn, ...]:
-        """Build (validate) a case's graders; an llm_judge's judge model must resolve now."""
-        graders = tuple(build_grader(spec) for spec in specs)
-        for grader in graders:
-            if isinstance(grader, JudgeGrader):
-                self.mg.grader.judge_for(grader)
-        return graders
+    def _models(self) -> tuple[ModelSpec, ...]:
+        settings = self.mg.settings
+        if settings.baseline is None:
+            raise SuiteError(
+                f"{self.path}: no baseline model: set baseline = 'PROVIDER:MODEL' in "
+                "[tool.modelguard] or pass --baseline"
+            )
+        return settings.models
 
     def _marks(
         self, tags: Sequence[str], built: dict[str, pytest.MarkDecorator]
@@ -152,15 +153,17 @@ class CaseItem(pytest.Item):
         # the baseline, when selection left its item for this case out: answered and graded
         # with this item (from the cache, or asked when recording) so the case still pairs
         self.companion: ModelSpec | None = None
+        self.companion_keys: tuple[str, ...] = ()  # of the companion's ``requests``
         self.keywords.update(dict.fromkeys(case.tags, True))
         for mark in marks:
             self.add_marker(mark)
 
     def judge_requests(self) -> list[Request]:
         """The llm_judge calls this item will need, once its answers are in."""
-        judge = self.mg.judge_requests(self.case, self.model, self.graders)
+        grader = self.mg.grader
+        judge = grader.judge_requests(self.case, self.model, self.graders)
         if self.companion is not None:
-            judge += self.mg.judge_requests(self.case, self.companion, self.graders)
+            judge += grader.judge_requests(self.case, self.companion, self.graders)
         return judge
 
     @property
@@ -172,14 +175,19 @@ class CaseItem(pytest.Item):
         requests = self.mg.answers.requests_for(self.case, self.model)
         self.keys = tuple(r.key() for r in requests)
         if self.companion is not None:
-            requests += self.mg.answers.requests_for(self.case, self.companion)
+            companion = self.mg.answers.requests_for(self.case, self.companion)
+            self.companion_keys = tuple(r.key() for r in companion)
+            requests += companion
         return requests
 
     def setup(self) -> None:
-        results = self.mg.answer_and_grade(self.case, self.model, self.graders, self.keys)
+        grader = self.mg.grader
+        results = grader.grade_item(self.case, self.model, self.graders, self.keys)
         errors = [r.error for r in results if r.error is not None]
         if self.companion is not None:  # its answers count only when all are in
-            companion = self.mg.answer_and_grade(self.case, self.companion, self.graders)
+            companion = grader.grade_item(
+                self.case, self.companion, self.graders, self.companion_keys
+            )
             if not any(r.error is not None for r in companion):
                 results = results + companion
         self.stash[RESULTS] = results

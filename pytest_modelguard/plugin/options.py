@@ -13,8 +13,9 @@ import pytest
 from ..config import MAX_SEED, Overrides
 from ..core.errors import ConfigError
 from ..core.safety import output_problem
-from ..core.vocabulary import GATES, RecordMode
+from ..core.vocabulary import GateRule, RecordMode
 from ..report.outputs import Outputs
+from .gate_results import GATE_PATH
 from .session import ModelguardSession
 
 REPORT_OPTIONS = ("modelguard_json", "modelguard_markdown", "modelguard_html", "modelguard_routes")
@@ -105,7 +106,7 @@ def add(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--modelguard-gate",
-        choices=GATES,
+        choices=tuple(rule.value for rule in GateRule),
         help="verdict rule (default: regression)",
     )
     group.addoption(
@@ -200,3 +201,23 @@ def check_outputs(config: pytest.Config) -> None:
         problem = output_problem(Path(value)) if value else None
         if problem:
             raise ConfigError(f"{option}: {problem}")
+
+
+def check_sequential(config: pytest.Config, sequential: bool) -> None:
+    """A sequential run decides after every batch in one process: not with pytest-xdist's -n."""
+    if sequential and config.getoption("numprocesses", None):
+        raise pytest.UsageError(
+            "--modelguard-sequential cannot run with -n (pytest-xdist): it decides after "
+            "every batch which cases to ask next, which needs every answer in one process; "
+            "drop -n (the calls within a batch still run concurrently)"
+        )
+
+
+def last_failed_items(config: pytest.Config) -> bool:
+    """Whether pytest's cache knows failing items, which --lf will rerun alone.
+
+    Failing gate results are not items: with only those, --lf reruns the whole run.
+    """
+    cache = getattr(config, "cache", None)
+    failed = cache.get("cache/lastfailed", {}) if cache is not None else {}
+    return any(not str(nodeid).startswith(f"{GATE_PATH}::") for nodeid in failed)

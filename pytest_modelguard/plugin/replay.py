@@ -20,17 +20,18 @@ import yaml
 from ..capture.export import ExportOptions, export_suite
 from ..capture.read import TraceFilter
 from ..core.formatting import money
+from ..core.vocabulary import Verdict
 
 GRADERS: dict[str, list[dict[str, Any]]] = {
     "similarity": [{"similarity": {"against": "baseline"}}],
     "judge": [{"llm_judge": {"pairwise": True}}],
 }
-VERDICT_WORDS = {
-    "pass": "no significant quality drop",
-    "regression": "quality is significantly worse",
-    "not-non-inferior": "not shown to be within the margin of production",
-    "budget": "a budget is blown",
-    "error": "too many calls failed to judge",
+VERDICT_WORDS: dict[str, str] = {
+    Verdict.PASS: "no significant quality drop",
+    Verdict.REGRESSION: "quality is significantly worse",
+    Verdict.NOT_NON_INFERIOR: "not shown to be within the margin of production",
+    Verdict.BUDGET: "a budget is blown",
+    Verdict.ERROR: "too many calls failed to judge",
 }
 
 

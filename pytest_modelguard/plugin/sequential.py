@@ -2,7 +2,7 @@
 
 The plan (``engine/sequential.py``) says which cases to ask of whom; here each batch's
 requests (and its llm_judge calls) are prefetched, graded by the items' own code
-(``ModelguardSession.answer_and_grade``), and scored per case for the plan. Items of
+(``ItemGrader.grade_item``), and scored per case for the plan. Items of
 (case, model) pairs never asked get a skip marker with the reason, so pytest reports
 them as SKIPPED; the gate then takes each candidate's verdict from its sequence
 (``verdict/sequential_gate.py``).
@@ -21,16 +21,6 @@ from ..records.calls import Request
 from ..verdict.pairing import case_scores
 from .items import CaseItem
 from .session import ModelguardSession
-
-
-def check_usage(config: pytest.Config, sequential: bool) -> None:
-    """A sequential run decides after every batch in one process: not with pytest-xdist's -n."""
-    if sequential and config.getoption("numprocesses", None):
-        raise pytest.UsageError(
-            "--modelguard-sequential cannot run with -n (pytest-xdist): it decides after "
-            "every batch which cases to ask next, which needs every answer in one process; "
-            "drop -n (the calls within a batch still run concurrently)"
-        )
 
 
 def unit_of(item: CaseItem) -> str:
@@ -76,7 +66,7 @@ def run(
         results = [
             result
             for item in batch
-            for result in mg.answer_and_grade(item.case, item.model, item.graders, item.keys)
+            for result in mg.grader.grade_item(item.case, item.model, item.graders, item.keys)
         ]
         plan.record(units, {m: case_scores(r for r in results if r.model == m) for m in models})
     asked = {(unit, model) for model, units in plan.asked.items() for unit in units}

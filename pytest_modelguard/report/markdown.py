@@ -17,13 +17,13 @@ from typing import Any
 
 from ..core.formatting import money, p_value, percent
 from ..core.safety import printable
+from ..core.vocabulary import FAILING, Verdict
 
-ICONS = {
-    "baseline": "✅", "pass": "✅", "regression": "❌", "not-non-inferior": "❌",
-    "budget": "💸", "error": "⚠️",
+ICONS: dict[str, str] = {
+    Verdict.BASELINE: "✅", Verdict.PASS: "✅", Verdict.REGRESSION: "❌",
+    Verdict.NOT_NON_INFERIOR: "❌", Verdict.BUDGET: "💸", Verdict.ERROR: "⚠️",
 }  # fmt: skip
 DRIFT_ICONS = {"degraded": "📉", "improved": "📈", "steady": "➖"}
-FAILING = ("regression", "not-non-inferior", "budget", "error")
 WORST_CASES = 5
 ANSWER_CHARS = 80
 REASON_CHARS = 160
@@ -52,7 +52,7 @@ def _headline(doc: Doc) -> str:
         return f"### ⚠️ modelguard: gate not evaluated — {doc['not_gated']}"
     cheaper = [
         (m["cost_vs_baseline"], name) for name, m in doc["models"].items()
-        if m["verdict"] == "pass" and m.get("cost_vs_baseline") is not None
+        if m["verdict"] == Verdict.PASS and m.get("cost_vs_baseline") is not None
         and m["cost_vs_baseline"] < 1
     ]  # fmt: skip
     if not cheaper:
@@ -83,11 +83,11 @@ def _row(name: str, m: Mapping[str, Any], base_cost: float | None) -> list[str]:
         _code(name),
         f"{m['n']}" + (f" + {m['errors']} err" if m.get("errors") else ""),
         _num(m.get("mean_score"), "{:.3f}"),
-        _delta(delta) if delta else ("baseline" if m["verdict"] == "baseline" else "—"),
+        _delta(delta) if delta else ("baseline" if m["verdict"] == Verdict.BASELINE else "—"),
         p_text(delta),
         _num(m.get("pass_rate"), "{:.0%}"),
         money(m.get("cost_per_case_usd")),
-        _savings(m.get("cost_per_case_usd"), base_cost, m["verdict"] == "baseline"),
+        _savings(m.get("cost_per_case_usd"), base_cost, m["verdict"] == Verdict.BASELINE),
         m["verdict"],
         delta["evidence"] if delta else "—",
     ]

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from ..core.errors import SuiteError
-from .schema import REQUEST_KEYS, ROLES, Case, RecordedAnswer, Suite, load_suite
+from .schema import REQUEST_KEYS, ROLES, Case, RecordedAnswer, Suite, claim_cases, load_suite
 
-__all__ = ["REQUEST_KEYS", "ROLES", "Case", "RecordedAnswer", "Suite", "SuiteError", "load_suite"]
+__all__ = [
+    "REQUEST_KEYS",
+    "ROLES",
+    "Case",
+    "RecordedAnswer",
+    "Suite",
+    "SuiteError",
+    "claim_cases",
+    "load_suite",
+]

@@ -1,22 +1,24 @@
-"""YAML suites → Suite and Case records, validated with file:line in every message."""
+"""YAML suites → Suite and Case records, validated with file:line in every message.
+
+The file is read by the hardened loader (``yaml_loader.read_yaml``); this module checks
+its keys and values and builds the frozen records.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..core.errors import FileRefused, SuiteError
+from ..core.errors import SuiteError
 from ..core.formatting import did_you_mean
-from ..core.safety import MAX_FILE_BYTES, read_regular_file
 from ..records.calls import Message, prompt_key, tool_calls_from
 from ..records.grades import RESERVED_KEYS as GRADER_RESERVED
 from ..records.grades import GraderSpec
 from .tools import message_problem, request_problem
+from .yaml_loader import LineDict, read_yaml
 
 SUITE_KEYS = ("suite", "description", "tags", "defaults", "cases")
 REQUEST_KEYS = ("tools", "tool_choice", "parallel_tool_calls", "response_format")
@@ -32,10 +34,6 @@ BASELINE_KEYS = (
 )  # fmt: skip
 MESSAGE_KEYS = frozenset(("role", "content", "name", "tool_calls", "tool_call_id"))
 ROLES = ("system", "user", "assistant", "developer", "tool")
-MAX_DEPTH = 100
-"""Deeper nesting is refused: libyaml's composer recurses in C and would crash the process."""
-MAX_ALIAS_NODES = 1_000_000
-"""Nodes aliases may add beyond 10 per written node; stops "billion laughs" documents."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,126 +89,6 @@ class Suite:
     cases: tuple[Case, ...]
 
 
-class _LineDict(dict[str, Any]):
-    """A YAML mapping that remembers the line of itself and of each key."""
-
-    line: int
-    key_lines: dict[str, int]
-
-
-class _LineList(list[Any]):
-    """A YAML sequence that remembers the line of itself and of each item."""
-
-    line: int
-    item_lines: list[int]
-
-
-def _loader_base() -> type[yaml.SafeLoader]:
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_loader_base()):  # type: ignore[misc]
-    """Safe loader: line numbers on collections, no duplicate keys, no tags beyond plain data."""
-
-
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _LineDict:
-    written = {id(key) for key, _ in node.value if key.tag != _MERGE_TAG}
-    loader.flatten_mapping(node)  # merged (<<) pairs come first; written keys override them
-    mapping = _LineDict()
-    mapping.line = node.start_mark.line + 1
-    mapping.key_lines = {}
-    from_merge: set[Any] = set()
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if isinstance(key, list | dict):
-            raise SuiteError(f"line {line}: a mapping key must be a plain value, not a collection")
-        if key in mapping and key not in from_merge and id(key_node) in written:
-            raise SuiteError(f"line {line}: duplicate key {key!r}")
-        from_merge.discard(key)
-        if id(key_node) not in written:
-            from_merge.add(key)
-        mapping[key] = loader.construct_object(value_node, deep=True)
-        mapping.key_lines[str(key)] = line
-    return mapping
-
-
-def _construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> _LineList:
-    items = _LineList(loader.construct_object(child, deep=True) for child in node.value)
-    items.line = node.start_mark.line + 1
-    items.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return items
-
-
-def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
-    """Dates stay text (``expected: 2024-01-01`` compares with an answer's text, and hashes)."""
-    return str(loader.construct_scalar(node))
-
-
-def _refuse_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
-    raise SuiteError(
-        f"line {node.start_mark.line + 1}: invalid YAML: tag {tag!r} is not allowed: "
-        "suites are plain data, read with YAML's safe loader"
-    )
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
-_Loader.add_constructor(None, _refuse_tag)
-
-
-def _check_structure(text: str) -> None:
-    """Refuse too-deep nesting, recursive aliases and alias bombs, from libyaml's event stream.
-
-    The stream is flat, so this cannot overflow; the composer that runs next recurses.
-    """
-    open_: list[list[Any]] = []  # [anchor, nodes so far] of each open collection
-    sizes: dict[str, int] = {}  # anchor -> nodes it expands to
-    written = added = 0
-    events: Iterator[Any] = yaml.parse(text, Loader=_Loader)
-    for event in events:
-        kind = type(event)
-        if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            if len(open_) >= MAX_DEPTH:
-                raise _at(event, f"invalid YAML: nested deeper than {MAX_DEPTH} levels")
-            written += 1
-            open_.append([event.anchor, 1])
-            continue
-        if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            anchor, nodes = open_.pop()
-        elif kind is yaml.ScalarEvent:
-            anchor, nodes = event.anchor, 1
-            written += 1
-        elif kind is yaml.AliasEvent:
-            if any(frame[0] == event.anchor for frame in open_):
-                raise _at(event, f"invalid YAML: recursive alias *{event.anchor}")
-            anchor, nodes = None, sizes.get(event.anchor, 1)
-            added += nodes
-            if added > MAX_ALIAS_NODES + 10 * written:
-                raise _at(event, _BOMB)
-        else:
-            continue
-        if anchor is not None:
-            sizes[anchor] = nodes
-        if open_:
-            open_[-1][1] += nodes
-
-
-_BOMB = (
-    f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} nodes "
-    "(a 'billion laughs' document?); write the data out or use fewer aliases"
-)
-
-
-def _at(event: Any, problem: str) -> SuiteError:
-    return SuiteError(f"line {event.start_mark.line + 1}: {problem}")
-
-
 class _Where:
     """Formats ``path:line: key: problem`` messages."""
 
@@ -220,14 +98,14 @@ class _Where:
 
     def fail(self, node: Any, key: str | None, problem: str) -> SuiteError:
         line = getattr(node, "line", 0)
-        if key is not None and isinstance(node, _LineDict):
+        if key is not None and isinstance(node, LineDict):
             line = node.key_lines.get(key, line)
         where = f"{self.path}:{line}" if line else self.path
         return SuiteError(f"{where}: {key + ': ' if key else ''}{problem}")
 
     def mapping(self, parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
         """``parent[key]`` (empty when absent); an error at its key unless it is a mapping."""
-        value = parent.get(key, _LineDict())
+        value = parent.get(key, LineDict())
         if not isinstance(value, Mapping):
             raise self.fail(parent, key, f"must be a mapping, got {_type_name(value)}")
         return value
@@ -246,7 +124,7 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
     """Parse and validate one ``*.modelguard.yaml`` file."""
     shown = _display_path(path, rootdir)
     where = _Where(shown, str(rootdir if rootdir is not None else path.parent))
-    data = _parse(path, shown)
+    data = read_yaml(path, shown)
     if data is None:
         raise SuiteError(f"{shown}: empty suite (add 'cases:')")
     if not isinstance(data, Mapping):
@@ -307,51 +185,6 @@ def _with_labels(path: Path, shown: str, suite: str, cases: list[Case]) -> tuple
         replace(case, answer_labels=by_case[case.id]) if case.id in by_case else case
         for case in cases
     )
-
-
-def _parse(path: Path, shown: str) -> Any:
-    """The file's YAML document, read safely; SuiteError naming ``path:line`` otherwise."""
-    try:
-        raw = read_regular_file(path, MAX_FILE_BYTES)
-    except FileRefused as exc:
-        hint = " (split it into several suites)" if "MB" in str(exc) else ""
-        raise SuiteError(f"{shown}: the suite {exc}{hint}") from None
-    except OSError as exc:
-        raise SuiteError(f"{shown}: cannot read suite: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise SuiteError(
-            f"{shown}:{line}: cannot read suite: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
-            "save the file as UTF-8"
-        ) from None
-    try:
-        _check_structure(text)
-        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
-    except SuiteError as exc:
-        raise SuiteError(f"{shown}:{str(exc).removeprefix('line ')}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        if isinstance(exc, yaml.reader.ReaderError):  # a character YAML refuses, by position
-            at = f":{text.count(chr(10), 0, exc.position) + 1}"
-            problem = f"character U+{ord(text[exc.position]):04X} is not allowed ({exc.reason})"
-        if "cannot start any token" in problem and _char_at(text, mark) == "\t":
-            problem += " (a tab: indent YAML with spaces)"
-        if "maximum nesting depth" in problem:  # libyaml >= 0.2.6 stops at 1,000 by itself
-            problem = f"nested deeper than {MAX_DEPTH} levels"
-        raise SuiteError(f"{shown}{at}: invalid YAML: {problem}") from None
-
-
-def _char_at(text: str, mark: Any) -> str:
-    """The character a YAML error mark points at ('' when there is none)."""
-    if mark is None:
-        return ""
-    lines = text.splitlines()
-    row = lines[mark.line] if mark.line < len(lines) else ""
-    return row[mark.column] if mark.column < len(row) else ""
 
 
 def _type_name(value: Any) -> str:
@@ -461,7 +294,7 @@ def _message_list(where: _Where, node: Mapping[str, Any]) -> list[Message]:
     for item in raw:
         if not isinstance(item, Mapping) or set(item) - MESSAGE_KEYS or "role" not in item:
             raise where.fail(
-                item if isinstance(item, _LineDict) else node,
+                item if isinstance(item, LineDict) else node,
                 "messages",
                 "each message needs 'role' and 'content' (optionally 'name', and 'tool_calls' "
                 "on an assistant message or 'tool_call_id' on a tool result)",
@@ -594,3 +427,17 @@ def _grader(where: _Where, item: Any, parent: Mapping[str, Any], base_dir: str) 
         root_dir=where.root,
         extra=extra,
     )
+
+
+def claim_cases(claimed: dict[tuple[str, str], str], suite: Suite) -> None:
+    """Refuse a second file with the same suite name and case ids: its results would merge.
+
+    ``claimed``: the run's (suite name, case id) → the file that has it, updated.
+    """
+    for case in suite.cases:
+        first = claimed.setdefault((suite.name, case.id), suite.path)
+        if first != suite.path:
+            raise SuiteError(
+                f"{suite.path}:{case.line}: suite {suite.name!r} case {case.id!r} is also in "
+                f"{first}: give one of the files another `suite:` name or other case ids"
+            )

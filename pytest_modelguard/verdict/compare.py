@@ -23,7 +23,7 @@ from typing import Literal, Protocol, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from ..core.vocabulary import Gate
+from ..core.vocabulary import Evidence, Gate, GateRule, Verdict
 from . import stats
 from ._compare_bca import RESAMPLES, BcaTest
 from ._compare_score import ScoreTest
@@ -172,7 +172,7 @@ def _gate_p(test: _Test, gate: Gate, margin: float) -> float:
 
 
 def _check_options(gate: str, margin: float, confidence: float, method: str) -> None:
-    if gate not in ("regression", "non-inferiority"):
+    if gate not in set(GateRule):
         raise ValueError(f"gate must be 'regression' or 'non-inferiority', got {gate!r}")
     if not (math.isfinite(margin) and 0 <= margin < 1):
         raise ValueError(f"margin must be a number in [0, 1), got {margin!r}")
@@ -251,11 +251,11 @@ def _comparison(
     p_two = min(1.0, 2 * min(p_above[0.0], p_below[0.0]))
     p_ni = p_above[-margin]
     if too_few:
-        verdict = "inconclusive"
+        verdict = Verdict.INCONCLUSIVE
     elif gate == "regression":
-        verdict = "regression" if p_below[0.0] < tail else "pass"
+        verdict = Verdict.REGRESSION if p_below[0.0] < tail else Verdict.PASS
     else:
-        verdict = "pass" if p_ni < tail else "not-non-inferior"
+        verdict = Verdict.PASS if p_ni < tail else Verdict.NOT_NON_INFERIOR
     bca = test if isinstance(test, BcaTest) else None
     return Comparison(
         verdict=verdict,
@@ -288,14 +288,14 @@ def _evidence(
     p_above: Mapping[float, float], p_below: Mapping[float, float], margin: float, tail: float
 ) -> str:
     if p_above[0.0] < tail:
-        return "superior"
+        return Evidence.SUPERIOR
     if margin > 0 and p_above[-margin] < tail and p_below[margin] < tail:
-        return "equivalent"
+        return Evidence.EQUIVALENT
     if margin > 0 and p_above[-margin] < tail:
-        return "non-inferior"
+        return Evidence.NON_INFERIOR
     if p_below[0.0] < tail:
-        return "inferior"
-    return "inconclusive"
+        return Evidence.INFERIOR
+    return Evidence.INCONCLUSIVE
 
 
 def cases_needed(

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..config import Budgets
 from ..core.formatting import p_value, percent
-from ..core.vocabulary import Gate, Interval
+from ..core.vocabulary import FAILING, Gate, GateRule, Interval, Verdict
 from ..records.grades import dimension_scores
 from ..records.results import ItemResult
 from . import stats
@@ -24,13 +24,12 @@ if TYPE_CHECKING:
 
 ERROR_RATE_LIMIT = 0.05
 DEFAULT_POWER_MARGIN = 0.05
-FAILING = ("regression", "not-non-inferior", "budget", "error")  # fail the run under any gate
-INCONCLUSIVE = "inconclusive"  # too few cases: fails the non-inferiority gate only
+INCONCLUSIVE = Verdict.INCONCLUSIVE  # too few cases: fails the non-inferiority gate only
 
 
 def fails(verdict: str, gate: str) -> bool:
     """Whether `verdict` fails a run under `gate`: too few cases never pass non-inferiority."""
-    return verdict in FAILING or (verdict == INCONCLUSIVE and gate == "non-inferiority")
+    return verdict in FAILING or (verdict == INCONCLUSIVE and gate == GateRule.NON_INFERIORITY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +209,7 @@ def _on_human_labels(
         if summary is None:
             continue
         ppi = found.ppi
+        verdict: str
         if ppi is None:
             verdict = INCONCLUSIVE
             why = f"gate_on = human: no corrected delta ({found.ppi_note or 'no labelled cases'})"
@@ -348,7 +348,7 @@ def _verdict(
     verdicts: list[str] = []
     total = len(results)
     if total and summary.errors / total > ERROR_RATE_LIMIT:
-        verdicts.append("error")
+        verdicts.append(Verdict.ERROR)
         reasons.append(
             f"{summary.errors} of {total} answers errored ({summary.errors / total:.0%} > "
             f"{ERROR_RATE_LIMIT:.0%})"
@@ -361,9 +361,9 @@ def _verdict(
         reasons += quality_reasons
     budget_reasons = _budget_reasons(summary, results, config.budgets.get(summary.name))
     if budget_reasons:
-        verdicts.append("budget")
+        verdicts.append(Verdict.BUDGET)
         reasons += budget_reasons
-    default = "baseline" if is_baseline else "pass"
+    default = Verdict.BASELINE if is_baseline else Verdict.PASS
     return (verdicts or [default]), reasons, needed
 
 
@@ -372,16 +372,16 @@ def _quality(
 ) -> tuple[list[str], list[str], int | None]:
     """The quality verdict, its reasons, and the cases a decision would need when too few."""
     if delta is None:
-        return ["error"], ["no case answered by both this model and the baseline"], None
+        return [Verdict.ERROR], ["no case answered by both this model and the baseline"], None
     ci = f"{percent(delta.confidence)} CI [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}]"
     p = (
         f"Holm p {p_value(delta.p_adjusted)}"
         if delta.p_adjusted is not None and len(config.candidates) > 1
         else f"p {p_value(delta.p_value)}"
     )  # as the table prints it
-    reasons = {
-        "regression": f"quality dropped: delta {delta.mean:+.3f}, {ci} below 0 ({p})",
-        "not-non-inferior": (
+    reasons: dict[str, str] = {
+        Verdict.REGRESSION: f"quality dropped: delta {delta.mean:+.3f}, {ci} below 0 ({p})",
+        Verdict.NOT_NON_INFERIOR: (
             f"not shown non-inferior: delta {delta.mean:+.3f}, {ci} does not clear "
             f"-margin {-config.margin:+.3f} ({p})"
         ),
@@ -393,7 +393,7 @@ def _quality(
     verdicts = [delta.verdict] if delta.verdict in reasons else []
     why = [reasons[delta.verdict]] if verdicts else []
     margin = config.margin or DEFAULT_POWER_MARGIN
-    if delta.verdict == "regression" or delta.ci_low > -margin:
+    if delta.verdict == Verdict.REGRESSION or delta.ci_low > -margin:
         return verdicts, why, None  # settled: a drop shown, or a drop of `margin` ruled out
     needed = cases_needed(delta, margin)
     if delta.n_pairs < needed:

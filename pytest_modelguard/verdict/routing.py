@@ -11,16 +11,12 @@ all routes the chance of any route to a model worse by the margin stays within t
 run's 1 - confidence. With margin 0 that asks for a significant improvement. The
 route is the cheapest earner, else the baseline.
 
-``Router.model_for(tags)`` picks, for a request, the cheapest model that earned
-*every* known tag of the request (by its summed per-tag cost); tags the routes do
-not know are ignored; a request with no known tag, or whose tags no single
-candidate earned, goes to the default (the baseline).
+The runtime side, ``Router`` (``router.py``), reads the table back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -107,38 +103,3 @@ def render_routes_yaml(doc: Mapping[str, Any]) -> str:
         build_routes(doc), sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
     )
     return header + body
-
-
-class Router:
-    """Chooses a model per request from a routing table (``build_routes`` or its YAML)."""
-
-    def __init__(self, routes: Mapping[str, Any]) -> None:
-        default = routes.get("default") or routes.get("baseline")
-        if not isinstance(default, str):
-            raise ValueError(
-                "routes have no default model (the run had no baseline): set 'default'"
-            )
-        self.default: str = default
-        self.routes: Mapping[str, Mapping[str, Any]] = routes.get("routes") or {}
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> Router:
-        """Load a ``--modelguard-routes`` file."""
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        if not isinstance(data, Mapping) or not isinstance(data.get("routes", {}), Mapping):
-            raise ValueError(f"{path}: not a modelguard routes file (no 'routes' mapping)")
-        return cls(data)
-
-    def model_for(self, tags: Iterable[str]) -> str:
-        """The cheapest model that earned every known tag of the request, else the default."""
-        if isinstance(tags, str):  # one tag, not its characters
-            tags = (tags,)
-        known = [self.routes[t] for t in dict.fromkeys(tags) if t in self.routes]
-        if not known:
-            return self.default
-        common: set[str] = set(known[0].get("earned") or {})
-        for route in known[1:]:
-            common &= set(route.get("earned") or {})
-        if not common:
-            return self.default
-        return min(common, key=lambda m: (sum(float(r["earned"][m]) for r in known), m))

@@ -1,0 +1,116 @@
+"""Finishing a run: gate its results, add drift, build the JSON document, write it, save it.
+
+The session calls ``finish_run`` once, at the end of a run with results; numpy and the
+renderers are imported only then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..config import Settings
+from ..records.results import ItemResult
+from .outputs import Outputs, write_outputs
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..verdict.drift import DriftReport
+    from ..verdict.gate import GateConfig, GateReport
+    from ..verdict.history import StoredRun
+    from ..verdict.sequential_gate import SequentialOutcome as SequentialOutcome
+
+DEGRADED_UNSAVED = (
+    "a model degraded, so the stored run stays the reference (to accept the "
+    "change, save a run without --modelguard-compare)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """What finishing a run decided and kept."""
+
+    report: GateReport
+    saved: Path | None = None  # --modelguard-save: where the run's report was kept
+    unsaved: str | None = None  # --modelguard-save: why the run was not kept
+
+
+def gate_config(settings: Settings, *, subset: bool, not_gated: str | None) -> GateConfig:
+    """The gate's configuration from the run's settings.
+
+    ``not_gated``: why the gate cannot be applied to this run (figures are still reported).
+    """
+    from ..verdict.gate import GateConfig
+
+    return GateConfig(
+        baseline=settings.baseline.name if settings.baseline else None,
+        candidates=tuple(m.name for m in settings.candidates),
+        confidence=settings.confidence,
+        interval=settings.interval,
+        resamples=settings.resamples,
+        seed=settings.seed,
+        gate=settings.gate,
+        margin=settings.margin,
+        budgets={m.name: m.budgets for m in settings.models},
+        subset=subset,
+        not_gated=not_gated,
+        judge_min_agreement=settings.judge_min_agreement,
+        gate_on=settings.gate_on,
+        model_ids={m.name: f"{m.provider.name}:{m.model}" for m in settings.models},
+    )
+
+
+def finish_run(
+    results: Sequence[ItemResult],
+    settings: Settings,
+    outputs: Outputs,
+    *,
+    subset: bool,
+    not_gated: str | None,
+    compare: StoredRun | None = None,
+    sequential: Mapping[str, SequentialOutcome] | None = None,
+) -> Finished:
+    """Judge ``results`` (sorted), with drift against ``compare``; write and save the reports.
+
+    ``sequential``: a ``--modelguard-sequential`` run's outcomes, which decide its candidates.
+    """
+    from ..verdict.gate import evaluate, with_drift  # numpy: only with something to judge
+    from ..verdict.history import save_run
+    from .json_report import build_json
+
+    config = gate_config(settings, subset=subset, not_gated=not_gated)
+    report = evaluate(results, config)
+    if sequential is not None:
+        from ..verdict.sequential_gate import apply_sequential
+
+        report = apply_sequential(report, sequential, results, config)
+    if compare is not None:
+        report = with_drift(report, drift(results, compare, settings))
+    if not outputs.any:
+        return Finished(report)
+    doc = build_json(report, results, settings)
+    write_outputs(doc, outputs)
+    if outputs.runs is None:
+        return Finished(report)
+    if report.drift is not None and report.drift.degraded:
+        return Finished(report, unsaved=DEGRADED_UNSAVED)
+    return Finished(report, saved=save_run(doc, outputs.runs))
+
+
+def drift(results: Sequence[ItemResult], stored: StoredRun, settings: Settings) -> DriftReport:
+    """This run's results against a stored run's."""
+    from ..verdict.drift import compare_runs
+    from ..verdict.history import shown_path
+
+    return compare_runs(
+        results,
+        stored.results,
+        against=shown_path(stored.path),
+        saved_at=stored.saved_at,
+        confidence=settings.confidence,
+        seed=settings.seed,
+        method=settings.interval,
+        resamples=settings.resamples,
+    )

@@ -1,0 +1,155 @@
+"""The run's answers are dropped once the items reading them are done (#14 item 13).
+
+Suite items, Python tests over a suite's cases and llm_judge graders (the judge's
+replies and the baseline's answer text) all still get their answers; at the end of
+the run the store is empty, and at every point it holds only answers an item not yet
+done will read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from loopback import Call, LoopbackServer, Reply
+
+from pytest_modelguard.config import Settings
+from pytest_modelguard.engine.answers import Answers
+from pytest_modelguard.records.calls import Answered, Completion, Usage
+
+
+def respond(call: Call) -> Reply:
+    if call.model == "judge-1":
+        first = call.prompt.split("<<<RESPONSE A", 1)[1].split("<<<END RESPONSE A", 1)[0]
+        verdict = "A" if "GOOD" in first else "B"
+        return Reply(text=f"Reasoning.\nVERDICT: {verdict}", input_tokens=100, output_tokens=5)
+    word = call.prompt.split()[-1]
+    good = call.model == "base-1" or word.endswith(("0", "2", "4", "6", "8"))
+    return Reply(text=("GOOD " if good else "poor ") + word, input_tokens=10, output_tokens=2)
+
+
+PYPROJECT = """
+[tool.modelguard]
+baseline = "sim:base-1"
+models = ["sim:cand-1"]
+judge = "sim:judge-1"
+resamples = 200
+[tool.modelguard.providers.sim]
+kind = "openai"
+base_url = "{url}"
+api_key_env = "SIM_KEY"
+"""
+
+# half the cases judged (pairwise: the baseline's answer text is needed), half by a check
+SUITE = "cases:\n" + "\n".join(
+    f"  - id: c{i:02d}\n    prompt: 'reply to w{i}'\n    repeat: 2\n    graders:\n"
+    + ("      - llm_judge: {pairwise: true}\n" if i % 2 else "      - contains: w\n")
+    for i in range(12)
+)
+
+PYTHON_TEST = """
+import pytest
+
+@pytest.mark.modelguard(suite="s.modelguard.yaml")
+def test_answers_reach_python_tests(model, case):
+    word = case.messages[-1]["content"].split()[-1]
+    assert model.complete(case.messages).endswith(word)
+    assert model.complete(case.messages).endswith(word)  # a second read: still there
+"""
+
+PROBE = """
+import json
+from pathlib import Path
+
+from pytest_modelguard.plugin.keys import SESSION
+
+CONFIG = []
+SEEN = []
+
+
+def pytest_configure(config):
+    CONFIG.append(config)
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    answers = CONFIG[0].stash[SESSION].answers
+    SEEN.append([len(answers.known), sorted(set(answers.known) - set(answers.uses))])
+
+
+def pytest_sessionfinish(session):
+    answers = session.config.stash[SESSION].answers
+    final = {
+        "known": len(answers.known),
+        "uses": len(answers.uses),
+        "case_uses": len(answers.case_uses),
+        "baseline_outputs": len(answers.baseline_outputs),
+    }
+    Path("probe.json").write_text(json.dumps({"seen": SEEN, "final": final}))
+"""
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer(respond) as srv:
+        yield srv
+
+
+@pytest.fixture
+def project(
+    pytester: pytest.Pytester, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
+    monkeypatch.setenv("SIM_KEY", "sk-sim-release-test")
+    pytester.makefile(".toml", pyproject=PYPROJECT.format(url=server.openai_base_url))
+    pytester.makefile(".modelguard.yaml", s=SUITE)
+    pytester.makepyfile(test_reads=PYTHON_TEST, conftest=PROBE)
+    return pytester
+
+
+def test_every_reader_gets_its_answer_and_the_store_ends_empty(
+    project: pytest.Pytester, server: LoopbackServer
+) -> None:
+    result = project.runpytest(
+        "--modelguard-record", "once", "--modelguard-json", "r.json", "-p", "no:randomly"
+    )
+    # suite items + Python tests, per model; + the candidate's gate result (a regression)
+    result.assert_outcomes(passed=12 * 2 + 12 * 2, failed=1)
+    report = json.loads((project.path / "r.json").read_text())
+    cases = [c for c in report["cases"] if "::" not in c["suite"]]
+    judged = [c for c in cases if int(c["id"][1:]) % 2]
+    assert judged and all(c["error"] is None for c in cases)
+    # the judge saw the candidate's and the baseline's answers: poor answers lose
+    candidate = [c for c in judged if c["model"] == "sim:cand-1"]
+    assert {c["score"] for c in candidate} == {0.0}
+    # both orders per case; the 2 repeats' identical judge calls are one answer, read twice
+    assert server.count(model="judge-1") == 2 * len({c["id"] for c in candidate})
+    probe = json.loads((project.path / "probe.json").read_text())
+    assert probe["final"] == {"known": 0, "uses": 0, "case_uses": 0, "baseline_outputs": 0}
+    assert all(not unneeded for _, unneeded in probe["seen"])  # only what is still to be read
+    sizes = [size for size, _ in probe["seen"]]
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 0  # shrinks as items finish
+
+
+def test_replayed_run_releases_too(project: pytest.Pytester) -> None:
+    project.runpytest("--modelguard-record", "once").assert_outcomes(passed=48, failed=1)
+    again = project.runpytest("-p", "no:randomly")
+    again.assert_outcomes(passed=48, failed=1)  # + the candidate's gate result
+    probe = json.loads((project.path / "probe.json").read_text())
+    assert probe["final"]["known"] == 0 and probe["seen"][0][0] > 0
+
+
+def _answered(text: str) -> Answered:
+    return Answered(Completion(text, Usage(1, 1)), cached=True)
+
+
+def test_an_answer_read_by_two_items_stays_until_both_are_done() -> None:
+    answers = Answers(Settings(baseline=None, candidates=()), run_id="r", started=0.0)
+    answers.known.update(shared=_answered("a"), own=_answered("b"), unannounced=_answered("c"))
+    answers.expect(["shared", "own"])
+    answers.expect(["shared"])
+    answers.release(["shared", "own"])
+    assert set(answers.known) == {"shared", "unannounced"}
+    answers.release(["shared"])
+    assert set(answers.known) == {"unannounced"}  # fetched on a miss, never announced: kept
+    answers.release(["shared", "unannounced"])  # releasing again is harmless
+    assert set(answers.known) == {"unannounced"} and answers.uses == {}
