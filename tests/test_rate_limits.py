@@ -112,31 +112,51 @@ def rate_limited(allowed: int, srv: LoopbackServer) -> FaultPlan:
     return plan
 
 
-def record(srv: LoopbackServer, cache_dir: Path, n: int) -> dict[str, runner.Outcome]:
+class Limits:
+    """A progress sink that keeps the calls-in-flight limit of every event."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def update(self, event: runner.ProgressEvent) -> None:
+        self.seen.append(event.limit)
+
+    def finish(self, event: runner.ProgressEvent) -> None:
+        self.seen.append(event.limit)
+
+
+def record(
+    srv: LoopbackServer, cache_dir: Path, n: int, limits: Limits
+) -> dict[str, runner.Outcome]:
     provider = OpenAIProvider("openai", base_url=srv.openai_base_url, api_key_env=KEY_ENV)
     requests = [
         Request("openai", "m1", ({"role": "user", "content": f"say w{i}"},)) for i in range(n)
     ]
     retry = RetryPolicy(base_delay_s=0.005, max_delay_s=0.05, deadline_s=60)
     return runner.answer_all_sync(
-        requests, {"openai": provider}, Cache(cache_dir), "all", 16, retry
+        requests, {"openai": provider}, Cache(cache_dir), "all", 16, retry, progress=limits
     )
 
 
-def test_calls_in_flight_back_off_on_429s_and_recover(
+def test_calls_in_flight_back_off_on_a_429_storm_over_http(
     srv: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Over real HTTP, a 429 storm cuts the calls in flight and every call still lands; with
+    rate limits not treated apart, the limit never moves. (How many 429s that saves depends
+    on how much concurrency the machine reaches: measured in benchmarks/bench_faults.py,
+    not asserted here.)"""
     srv.latency_s = 0.01
     srv.faults = rate_limited(4, srv)
-    adaptive = record(srv, tmp_path / "a", 300)
+    adaptive_limits = Limits()
+    adaptive = record(srv, tmp_path / "a", 300, adaptive_limits)
     assert all(isinstance(o, Completion) for o in adaptive.values())
-    with_aimd = srv.count() - 300  # the calls refused with a 429
+    assert srv.count() > 300  # the storm happened: some calls were refused with a 429
+    assert min(adaptive_limits.seen) <= 8 < 16 == max(adaptive_limits.seen)
     monkeypatch.setattr(calling, "RATE_LIMITED", frozenset())  # a fixed limit of 16
-    mark = srv.count()
-    fixed = record(srv, tmp_path / "f", 300)
+    fixed_limits = Limits()
+    fixed = record(srv, tmp_path / "f", 300, fixed_limits)
     assert all(isinstance(o, Completion) for o in fixed.values())
-    without = srv.count() - mark - 300
-    assert with_aimd < without / 2, (with_aimd, without)
+    assert set(fixed_limits.seen) == {16}
 
 
 def test_adaptive_limit_halves_on_a_storm_and_climbs_back() -> None:
