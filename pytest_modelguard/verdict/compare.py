@@ -5,6 +5,8 @@
 test used; `cases_needed` plans a suite. Methods (method="auto"):
 
 - every score 0/1, one repeat per case: Tango's score interval (`_compare_score`);
+- every score 0/1, some case with repeats: the same score test on per-case mean
+  deltas, its variance estimated under the null (`_compare_cluster`);
 - otherwise Student t on per-case mean deltas with a variance floor (`_compare_t`);
 - method="bca": the BCa bootstrap, resampling more near a boundary (`_compare_bca`).
 
@@ -26,6 +28,7 @@ import numpy.typing as npt
 from ..core.vocabulary import Evidence, Gate, GateRule, Verdict
 from . import stats
 from ._compare_bca import RESAMPLES, BcaTest
+from ._compare_cluster import ClusterScoreTest
 from ._compare_score import ScoreTest
 from ._compare_t import NORMAL, FlooredT, variance_floor
 from .bootstrap import FloatArray, t_quantile
@@ -43,6 +46,8 @@ __all__ = [
 
 Method = Literal["auto", "score", "t", "bca"]
 Scores: TypeAlias = Sequence[float | Sequence[float]] | npt.NDArray[np.float64]
+# "binary": 0/1, one repeat a case; "zero-one": 0/1, some case repeated; else "scores"
+_Kind: TypeAlias = Literal["binary", "zero-one", "scores"]
 holm = stats.holm  # Holm-adjusted p-values of a Mapping[str, float], e.g. routing's tags
 
 _FEW_DIFFER = 10  # below this many non-zero deltas their spread says little: bound by their share
@@ -118,8 +123,8 @@ def compare(
     case, a bad option, or non-inferiority with margin <= 0.
     """
     _check_options(gate, margin, confidence, method)
-    deltas, binary = _deltas(baseline, candidate)
-    test = _test(deltas, binary, gate, margin, confidence, seed, method, resamples)
+    deltas, kind = _deltas(baseline, candidate)
+    test = _test(deltas, kind, gate, margin, confidence, seed, method, resamples)
     too_few = deltas.size < stats.min_pairs(confidence)
     return _comparison(test, deltas, gate, margin, (1 - confidence) / 2, too_few)
 
@@ -145,8 +150,8 @@ def compare_family(
     tests: dict[str, tuple[_Test, FloatArray, bool]] = {}
     raw: dict[str, float] = {}
     for name, (baseline, candidate) in pairs.items():
-        deltas, binary = _deltas(baseline, candidate)
-        test = _test(deltas, binary, gate, margin, confidence, seed, method, resamples)
+        deltas, kind = _deltas(baseline, candidate)
+        test = _test(deltas, kind, gate, margin, confidence, seed, method, resamples)
         too_few = deltas.size < stats.min_pairs(confidence)
         tests[name] = test, deltas, too_few
         raw[name] = 1.0 if too_few else _gate_p(test, gate, margin)
@@ -187,17 +192,27 @@ def _check_options(gate: str, margin: float, confidence: float, method: str) -> 
         raise ValueError(f"method must be 'auto', 'score', 't' or 'bca', got {method!r}")
 
 
-def _deltas(baseline: Scores, candidate: Scores) -> tuple[FloatArray, bool]:
-    """Per-case mean deltas (float noise set to 0) and whether all scores are 0/1, one repeat."""
+def _deltas(baseline: Scores, candidate: Scores) -> tuple[FloatArray, _Kind]:
+    """Per-case mean deltas (float noise set to 0) and the scores' kind (see `_Kind`)."""
     if len(baseline) != len(candidate):
         raise ValueError(f"{len(baseline)} baseline cases but {len(candidate)} candidate cases")
     if len(baseline) == 0:
         raise ValueError("no paired case to compare")
-    base, base_binary = stats._case_means(_as_cases(baseline), "baseline")
-    cand, cand_binary = stats._case_means(_as_cases(candidate), "candidate")
+    base_cases, cand_cases = _as_cases(baseline), _as_cases(candidate)
+    base, base_binary = stats._case_means(base_cases, "baseline")
+    cand, cand_binary = stats._case_means(cand_cases, "candidate")
     deltas = cand - base
     deltas[np.abs(deltas) <= _ZERO] = 0.0
-    return deltas, base_binary and cand_binary
+    if base_binary and cand_binary:
+        return deltas, "binary"
+    return deltas, "zero-one" if _zero_one(base_cases) and _zero_one(cand_cases) else "scores"
+
+
+def _zero_one(cases: stats.Scores) -> bool:
+    """Whether every score is 0 or 1 (any number of repeats)."""
+    if isinstance(cases, np.ndarray):
+        return bool(np.all((cases == 0) | (cases == 1)))
+    return all(x in (0, 1) for case in cases for x in case)
 
 
 def _as_cases(scores: Scores) -> stats.Scores:
@@ -209,7 +224,7 @@ def _as_cases(scores: Scores) -> stats.Scores:
 
 def _test(
     deltas: FloatArray,
-    binary: bool,
+    kind: _Kind,
     gate: Gate,
     margin: float,
     confidence: float,
@@ -220,11 +235,13 @@ def _test(
     if method == "bca":
         boundaries = (0.0, -margin) if gate != "regression" else (0.0,)
         return BcaTest(deltas, seed, confidence, boundaries, resamples)
-    if method == "score" and not binary:
-        raise ValueError("method 'score' needs 0/1 scores with one repeat per case")
-    if binary and method != "t":
+    if method == "score" and kind == "scores":
+        raise ValueError("method 'score' needs 0/1 scores")
+    if kind == "binary" and method != "t":
         better, worse = int(np.count_nonzero(deltas > 0)), int(np.count_nonzero(deltas < 0))
         return ScoreTest(better, worse, deltas.size)
+    if kind == "zero-one" and method != "t":
+        return ClusterScoreTest(deltas)
     return FlooredT(deltas, confidence)
 
 
@@ -320,7 +337,12 @@ def cases_needed(
     """
     if isinstance(comparison_or_deltas, Comparison):
         c = comparison_or_deltas
-        n, n_differ, std, score = c.n_pairs, c.n_differ, c.std_delta, c.method == "tango-score"
+        n, n_differ, std, score = (
+            c.n_pairs,
+            c.n_differ,
+            c.std_delta,
+            c.method in ("tango-score", "cluster-score"),
+        )
         confidence = c.confidence if confidence is None else confidence
     else:
         deltas = np.asarray(comparison_or_deltas, dtype=float)
