@@ -42,12 +42,14 @@ __all__ = [
     "compare",
     "compare_family",
     "holm",
+    "planning_deltas",
 ]
 
 Method = Literal["auto", "score", "t", "bca"]
 Scores: TypeAlias = Sequence[float | Sequence[float]] | npt.NDArray[np.float64]
 # "binary": 0/1, one repeat a case; "zero-one": 0/1, some case repeated; else "scores"
 _Kind: TypeAlias = Literal["binary", "zero-one", "scores"]
+_KINDS: tuple[_Kind, ...] = ("binary", "zero-one", "scores")  # each also admits the former
 holm = stats.holm  # Holm-adjusted p-values of a Mapping[str, float], e.g. routing's tags
 
 _FEW_DIFFER = 10  # below this many non-zero deltas their spread says little: bound by their share
@@ -124,6 +126,20 @@ def compare(
     """
     _check_options(gate, margin, confidence, method)
     deltas, kind = _deltas(baseline, candidate)
+    return _compare_deltas(deltas, kind, gate, margin, confidence, seed, method, resamples)
+
+
+def _compare_deltas(
+    deltas: FloatArray,
+    kind: _Kind,
+    gate: Gate,
+    margin: float,
+    confidence: float,
+    seed: int = 0,
+    method: Method = "auto",
+    resamples: int = RESAMPLES,
+) -> Comparison:
+    """`compare` of per-case deltas of the given kind (checked options)."""
     test = _test(deltas, kind, gate, margin, confidence, seed, method, resamples)
     too_few = deltas.size < stats.min_pairs(confidence)
     return _comparison(test, deltas, gate, margin, (1 - confidence) / 2, too_few)
@@ -386,3 +402,20 @@ def _variance_bound(n: int, n_differ: int, std: float, confidence: float) -> flo
         return share
     chi_square = std * std * (n - 1) / float(special.chdtri(n - 1, confidence))
     return min(share, chi_square)
+
+
+def planning_deltas(baseline_scores: Sequence[float] | FloatArray) -> FloatArray:
+    """Deltas to plan with before a candidate answered: an equally good model, independent.
+
+    Each per-case baseline score minus the next case's (the last minus the first):
+    deltas of two independent draws of the baseline's case scores, whose variance is
+    twice theirs. A candidate whose errors fall on the baseline's hard cases varies
+    less, so `cases_needed` of these errs on the side of more cases. Identical
+    scores give all-zero deltas, planned from the share bound (see `cases_needed`).
+    """
+    scores = np.asarray(baseline_scores, dtype=float)
+    if scores.ndim != 1 or scores.size == 0 or not np.all((scores >= 0) & (scores <= 1)):
+        raise ValueError("baseline scores must be a non-empty sequence of numbers in [0, 1]")
+    deltas: FloatArray = scores - np.roll(scores, -1)
+    deltas[np.abs(deltas) <= _ZERO] = 0.0
+    return deltas
