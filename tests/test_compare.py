@@ -11,7 +11,7 @@ import pytest
 from scipy import special
 from scipy import stats as sps
 
-from pytest_modelguard.verdict import _compare_score, _compare_t, stats
+from pytest_modelguard.verdict import _compare_cluster, _compare_score, _compare_t, stats
 from pytest_modelguard.verdict.compare import (
     Comparison,
     cases_needed,
@@ -141,7 +141,9 @@ def test_input_shapes_agree() -> None:
         from_array.ci_low
     )
     mixed = compare([1.0, [1.0, 0.0], 0.0, 1, 1, 1, 1], [[1.0], 1.0, 1.0, 1, 1, 0, 1])
-    assert mixed.n_pairs == 7 and mixed.method == "student-t-floored"
+    assert mixed.n_pairs == 7 and mixed.method == "cluster-score"  # 0/1, one case repeated
+    graded = compare([1.0, [1.0, 0.5], 0.0, 1, 1, 1, 1], [[1.0], 1.0, 1.0, 1, 1, 0, 1])
+    assert graded.method == "student-t-floored"
 
 
 @pytest.mark.parametrize(
@@ -205,6 +207,65 @@ def test_tango_is_mcnemar_at_zero_and_decreasing() -> None:
     assert test.statistic(0.0) == pytest.approx((9 - 3) / math.sqrt(9 + 3))
     values = [test.statistic(d) for d in np.linspace(-0.999, 0.999, 2001)]
     assert all(a > b for a, b in pairwise(values))
+
+
+def repeats(n: int, accuracy: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 scores, 3 repeats a case, shared case difficulty."""
+    rng = np.random.default_rng(seed)
+    p = rng.beta(2 * accuracy, 2 * (1 - accuracy), (n, 1))
+    return (rng.random((n, 3)) < p).astype(float), (rng.random((n, 3)) < p).astype(float)
+
+
+@pytest.mark.parametrize(("b", "c", "n"), [(1, 7, 21), (40, 20, 160), (0, 0, 30), (0, 4, 100)])
+def test_cluster_score_is_tango_on_one_answer_a_case(b: int, c: int, n: int) -> None:
+    base, cand = binary(b, c, n)
+    test = _compare_cluster.ClusterScoreTest(np.subtract(cand, base))
+    tango = _compare_score.ScoreTest(b, c, n)
+    for d in np.linspace(-0.95, 0.95, 39):
+        assert test.statistic(d) == pytest.approx(tango.statistic(d), rel=1e-10, abs=1e-12)
+    assert test.bounds(0.025) == pytest.approx(tango.bounds(0.025), abs=1e-12)
+
+
+@pytest.mark.parametrize(("n", "accuracy", "seed"), [(40, 0.9, 1), (200, 0.98, 2), (60, 0.5, 3)])
+def test_cluster_score_null_variance_is_the_constrained_maximum_likelihood(
+    n: int, accuracy: float, seed: int
+) -> None:
+    """V(d) against a direct numerical maximisation (scipy SLSQP) of the multinomial
+    likelihood on the 7 values of a 3-repeat delta with mean d; T decreases in d."""
+    from scipy import optimize
+
+    base, cand = repeats(n, accuracy, seed)
+    deltas = cand.mean(axis=1) - base.mean(axis=1)
+    lattice = np.arange(-3, 4) / 3
+    counts = np.array([np.sum(np.isclose(deltas, v)) for v in lattice])
+    test = _compare_cluster.ClusterScoreTest(deltas)
+    for d in (-0.3, -0.05, float(deltas.mean()) + 0.01, 0.2):
+        fit = optimize.minimize(
+            lambda p: -counts @ np.log(np.maximum(p, 1e-300)),
+            np.full(7, 1 / 7),
+            method="SLSQP",
+            bounds=[(0, 1)] * 7,
+            constraints=[
+                {"type": "eq", "fun": lambda p: p.sum() - 1},
+                {"type": "eq", "fun": lambda p, d=d: p @ lattice - d},
+            ],
+            options={"ftol": 1e-14, "maxiter": 1000},
+        )
+        reference = fit.x @ (lattice - d) ** 2
+        assert test.null_variance(d) == pytest.approx(reference, rel=1e-4)
+    values = [test.statistic(d) for d in np.linspace(-0.999, 0.999, 801)]
+    assert all(a > b for a, b in pairwise(values))
+
+
+def test_cluster_score_for_repeats_and_its_ties_width() -> None:
+    base, cand = repeats(100, 0.9, 4)
+    result = compare(base, cand)
+    assert result.method == "cluster-score"
+    assert compare(base, cand, method="t").method == "student-t-floored"
+    ties = compare(np.ones((30, 3)), np.ones((30, 3)))
+    assert ties.method == "cluster-score"
+    half = Z95**2 / (30 + Z95**2)  # Tango's for 30 tied cases
+    assert ties.ci_low == pytest.approx(-half, abs=1e-9) and ties.ci_high == pytest.approx(half)
 
 
 def test_floored_t_is_scipys_t_when_the_floor_is_inactive() -> None:
@@ -271,6 +332,9 @@ def test_p_values_and_ci_never_disagree() -> None:
             raw = _compare_score.ScoreTest(
                 int(np.sum(deltas > 0)), int(np.sum(deltas < 0)), len(deltas)
             ).bounds(alpha / 2)
+        elif r.method == "cluster-score":
+            deltas[np.abs(deltas) <= 1e-12] = 0
+            raw = _compare_cluster.ClusterScoreTest(deltas).bounds(alpha / 2)
         else:
             deltas[np.abs(deltas) <= 1e-12] = 0
             raw = _compare_t.FlooredT(deltas, confidence).bounds(alpha / 2)

@@ -48,7 +48,7 @@ class Evidence(StrEnum):
 
 Gate = Literal["regression", "non-inferiority"]  # GateRule's values, for typed callers' strings
 GATES: tuple[Gate, ...] = get_args(Gate)
-Interval = Literal["auto", "bca"]  # auto: the score or floored t interval; bca: the bootstrap
+Interval = Literal["auto", "bca"]  # auto: a score or floored t interval; bca: the bootstrap
 INTERVALS: tuple[Interval, ...] = get_args(Interval)
 
 

@@ -31,9 +31,10 @@ def prefetch(session: pytest.Session) -> bool | None:
         return None
     reporter: Any = session.config.pluginmanager.get_plugin("terminalreporter")
     if session.config.getoption("modelguard_dry_run"):
-        from ..report.terminal import dry_run_lines
+        from .planning import dry_run_lines
 
-        for line in dry_run_lines(mg.answers.dry_run(requests), mg.settings.record.value):
+        lines = dry_run_lines(session.items, requests, mg)
+        for line in lines:
             reporter.write_line(line)
         return True  # the loop is done: no item runs, nothing is called
     progress = None

@@ -12,6 +12,7 @@ from ..records.results import ItemResult
 from ..verdict.drift import DriftReport, ModelDrift
 from ..verdict.gate import GateReport, ModelSummary
 from ..verdict.judges import NOISY_SHARE
+from ..verdict.planning import Plan
 
 WIDTH = 100
 """The table never gets wider: columns are dropped, least important first, to fit."""
@@ -303,6 +304,26 @@ def dry_run_lines(lines: list[DryRunLine], record: str) -> list[str]:
         out.append(f"  total: at most ${sum(t for t in total if t is not None):.4f}")
     if record == "none":
         out.append("  record mode none calls nothing: add --modelguard-record once to record these")
+    return out
+
+
+def plan_lines(plans: Sequence[Plan], gate: str, confidence: float) -> list[str]:
+    """The dry run's planning: per candidate, the cases the gate needs (80% power)."""
+    if not plans:
+        return []
+    out = [f"modelguard planning (gate {gate}, {percent(confidence)} confidence, 80% power):"]
+    width = max(len(p.model) for p in plans)
+    for p in plans:
+        head = f"  {p.model.ljust(width)}  "
+        if p.needed is None:
+            out.append(f"{head}no recorded baseline answer to plan from ({p.cases} cases)")
+            continue
+        if gate == "non-inferiority":
+            goal = f"to rule out a drop of {p.margin:.2f}"
+        else:
+            goal = f"to catch a drop of {p.margin:.2f} (CI below 0)"
+        baseline = f"baseline mean {p.baseline_mean:.3f} on {plural(p.scored, 'recorded case')}"
+        out.append(f"{head}{p.needed} cases {goal}; has {p.cases} ({baseline})")
     return out
 
 

@@ -5,6 +5,8 @@
 test used; `cases_needed` plans a suite. Methods (method="auto"):
 
 - every score 0/1, one repeat per case: Tango's score interval (`_compare_score`);
+- every score 0/1, some case with repeats: the same score test on per-case mean
+  deltas, its variance estimated under the null (`_compare_cluster`);
 - otherwise Student t on per-case mean deltas with a variance floor (`_compare_t`);
 - method="bca": the BCa bootstrap, resampling more near a boundary (`_compare_bca`).
 
@@ -26,6 +28,7 @@ import numpy.typing as npt
 from ..core.vocabulary import Evidence, Gate, GateRule, Verdict
 from . import stats
 from ._compare_bca import RESAMPLES, BcaTest
+from ._compare_cluster import ClusterScoreTest
 from ._compare_score import ScoreTest
 from ._compare_t import NORMAL, FlooredT, variance_floor
 from .bootstrap import FloatArray, t_quantile
@@ -39,10 +42,14 @@ __all__ = [
     "compare",
     "compare_family",
     "holm",
+    "planning_deltas",
 ]
 
 Method = Literal["auto", "score", "t", "bca"]
 Scores: TypeAlias = Sequence[float | Sequence[float]] | npt.NDArray[np.float64]
+# "binary": 0/1, one repeat a case; "zero-one": 0/1, some case repeated; else "scores"
+_Kind: TypeAlias = Literal["binary", "zero-one", "scores"]
+_KINDS: tuple[_Kind, ...] = ("binary", "zero-one", "scores")  # each also admits the former
 holm = stats.holm  # Holm-adjusted p-values of a Mapping[str, float], e.g. routing's tags
 
 _FEW_DIFFER = 10  # below this many non-zero deltas their spread says little: bound by their share
@@ -118,8 +125,22 @@ def compare(
     case, a bad option, or non-inferiority with margin <= 0.
     """
     _check_options(gate, margin, confidence, method)
-    deltas, binary = _deltas(baseline, candidate)
-    test = _test(deltas, binary, gate, margin, confidence, seed, method, resamples)
+    deltas, kind = _deltas(baseline, candidate)
+    return _compare_deltas(deltas, kind, gate, margin, confidence, seed, method, resamples)
+
+
+def _compare_deltas(
+    deltas: FloatArray,
+    kind: _Kind,
+    gate: Gate,
+    margin: float,
+    confidence: float,
+    seed: int = 0,
+    method: Method = "auto",
+    resamples: int = RESAMPLES,
+) -> Comparison:
+    """`compare` of per-case deltas of the given kind (checked options)."""
+    test = _test(deltas, kind, gate, margin, confidence, seed, method, resamples)
     too_few = deltas.size < stats.min_pairs(confidence)
     return _comparison(test, deltas, gate, margin, (1 - confidence) / 2, too_few)
 
@@ -145,8 +166,8 @@ def compare_family(
     tests: dict[str, tuple[_Test, FloatArray, bool]] = {}
     raw: dict[str, float] = {}
     for name, (baseline, candidate) in pairs.items():
-        deltas, binary = _deltas(baseline, candidate)
-        test = _test(deltas, binary, gate, margin, confidence, seed, method, resamples)
+        deltas, kind = _deltas(baseline, candidate)
+        test = _test(deltas, kind, gate, margin, confidence, seed, method, resamples)
         too_few = deltas.size < stats.min_pairs(confidence)
         tests[name] = test, deltas, too_few
         raw[name] = 1.0 if too_few else _gate_p(test, gate, margin)
@@ -187,17 +208,27 @@ def _check_options(gate: str, margin: float, confidence: float, method: str) -> 
         raise ValueError(f"method must be 'auto', 'score', 't' or 'bca', got {method!r}")
 
 
-def _deltas(baseline: Scores, candidate: Scores) -> tuple[FloatArray, bool]:
-    """Per-case mean deltas (float noise set to 0) and whether all scores are 0/1, one repeat."""
+def _deltas(baseline: Scores, candidate: Scores) -> tuple[FloatArray, _Kind]:
+    """Per-case mean deltas (float noise set to 0) and the scores' kind (see `_Kind`)."""
     if len(baseline) != len(candidate):
         raise ValueError(f"{len(baseline)} baseline cases but {len(candidate)} candidate cases")
     if len(baseline) == 0:
         raise ValueError("no paired case to compare")
-    base, base_binary = stats._case_means(_as_cases(baseline), "baseline")
-    cand, cand_binary = stats._case_means(_as_cases(candidate), "candidate")
+    base_cases, cand_cases = _as_cases(baseline), _as_cases(candidate)
+    base, base_binary = stats._case_means(base_cases, "baseline")
+    cand, cand_binary = stats._case_means(cand_cases, "candidate")
     deltas = cand - base
     deltas[np.abs(deltas) <= _ZERO] = 0.0
-    return deltas, base_binary and cand_binary
+    if base_binary and cand_binary:
+        return deltas, "binary"
+    return deltas, "zero-one" if _zero_one(base_cases) and _zero_one(cand_cases) else "scores"
+
+
+def _zero_one(cases: stats.Scores) -> bool:
+    """Whether every score is 0 or 1 (any number of repeats)."""
+    if isinstance(cases, np.ndarray):
+        return bool(np.all((cases == 0) | (cases == 1)))
+    return all(x in (0, 1) for case in cases for x in case)
 
 
 def _as_cases(scores: Scores) -> stats.Scores:
@@ -209,7 +240,7 @@ def _as_cases(scores: Scores) -> stats.Scores:
 
 def _test(
     deltas: FloatArray,
-    binary: bool,
+    kind: _Kind,
     gate: Gate,
     margin: float,
     confidence: float,
@@ -220,11 +251,13 @@ def _test(
     if method == "bca":
         boundaries = (0.0, -margin) if gate != "regression" else (0.0,)
         return BcaTest(deltas, seed, confidence, boundaries, resamples)
-    if method == "score" and not binary:
-        raise ValueError("method 'score' needs 0/1 scores with one repeat per case")
-    if binary and method != "t":
+    if method == "score" and kind == "scores":
+        raise ValueError("method 'score' needs 0/1 scores")
+    if kind == "binary" and method != "t":
         better, worse = int(np.count_nonzero(deltas > 0)), int(np.count_nonzero(deltas < 0))
         return ScoreTest(better, worse, deltas.size)
+    if kind == "zero-one" and method != "t":
+        return ClusterScoreTest(deltas)
     return FlooredT(deltas, confidence)
 
 
@@ -320,7 +353,12 @@ def cases_needed(
     """
     if isinstance(comparison_or_deltas, Comparison):
         c = comparison_or_deltas
-        n, n_differ, std, score = c.n_pairs, c.n_differ, c.std_delta, c.method == "tango-score"
+        n, n_differ, std, score = (
+            c.n_pairs,
+            c.n_differ,
+            c.std_delta,
+            c.method in ("tango-score", "cluster-score"),
+        )
         confidence = c.confidence if confidence is None else confidence
     else:
         deltas = np.asarray(comparison_or_deltas, dtype=float)
@@ -364,3 +402,20 @@ def _variance_bound(n: int, n_differ: int, std: float, confidence: float) -> flo
         return share
     chi_square = std * std * (n - 1) / float(special.chdtri(n - 1, confidence))
     return min(share, chi_square)
+
+
+def planning_deltas(baseline_scores: Sequence[float] | FloatArray) -> FloatArray:
+    """Deltas to plan with before a candidate answered: an equally good model, independent.
+
+    Each per-case baseline score minus the next case's (the last minus the first):
+    deltas of two independent draws of the baseline's case scores, whose variance is
+    twice theirs. A candidate whose errors fall on the baseline's hard cases varies
+    less, so `cases_needed` of these errs on the side of more cases. Identical
+    scores give all-zero deltas, planned from the share bound (see `cases_needed`).
+    """
+    scores = np.asarray(baseline_scores, dtype=float)
+    if scores.ndim != 1 or scores.size == 0 or not np.all((scores >= 0) & (scores <= 1)):
+        raise ValueError("baseline scores must be a non-empty sequence of numbers in [0, 1]")
+    deltas: FloatArray = scores - np.roll(scores, -1)
+    deltas[np.abs(deltas) <= _ZERO] = 0.0
+    return deltas

@@ -43,7 +43,7 @@ import numpy as np
 
 from ..core.vocabulary import Gate
 from .bootstrap import FloatArray
-from .compare import Scores, _deltas, compare
+from .compare import _KINDS, Scores, _compare_deltas, _deltas, _Kind
 
 __all__ = [
     "ConfidenceSequence",
@@ -322,7 +322,7 @@ class SequentialTest:
             tail, boundaries=(0.0, -margin, margin), n_total=wor, horizon=horizon
         )
         self._deltas: list[FloatArray] = []
-        self._binary = True
+        self._kind: _Kind = "binary"  # the least special kind of every batch so far
         self._look = self._judge()
 
     @property
@@ -335,11 +335,11 @@ class SequentialTest:
             raise ValueError(f"already settled: {self._look.reason}")
         if len(baseline) == 0 and len(candidate) == 0:
             return self._look
-        deltas, binary = _deltas(baseline, candidate)
+        deltas, kind = _deltas(baseline, candidate)
         if self.n_total is not None and self.cs.n + deltas.size > self.n_total:
             raise ValueError(f"more than the suite's {self.n_total} cases")
         self.cs.update(deltas)
-        self._binary = self._binary and binary
+        self._kind = max(self._kind, kind, key=_KINDS.index)
         if self.final == "fixed-n":  # kept only for the fallback at the last case
             self._deltas.append(deltas)
         self._look = self._judge()
@@ -367,15 +367,12 @@ class SequentialTest:
             verdict = "pass" if self.gate == "regression" else "not-non-inferior"
             return verdict, "end", "the suite ran out with the sequence open"
         deltas = np.concatenate(self._deltas)
-        # pairs with these deltas (and, for 0/1 scores, the same Tango counts)
-        base, cand = np.maximum(-deltas, 0.0), np.maximum(deltas, 0.0)
-        result = compare(
-            base,
-            cand,
-            gate=self.gate,
-            margin=self.margin,
-            confidence=1 - (1 - self.confidence) / self.candidates,
-            method="auto" if self._binary else "t",
+        result = _compare_deltas(
+            deltas,
+            self._kind,
+            self.gate,
+            self.margin,
+            1 - (1 - self.confidence) / self.candidates,
         )
         return result.verdict, "fixed-n", f"the fixed-n test on all {deltas.size} cases"
 

@@ -1,0 +1,35 @@
+"""Planning before a candidate answers: cases needed, from the baseline's recorded scores."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .compare import cases_needed, planning_deltas
+from .gate import DEFAULT_POWER_MARGIN
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One candidate's plan: its cases, the baseline's scored ones, the cases needed."""
+
+    model: str
+    cases: int  # the candidate's cases in this run
+    scored: int  # of them, cases whose baseline answers are recorded and could be graded
+    baseline_mean: float | None  # the baseline's mean score on those
+    margin: float  # the drop planned for: `margin`, or 0.05 under the regression gate
+    needed: int | None  # None: no scored case to plan from
+
+
+def plan(
+    model: str, cases: int, baseline_scores: Sequence[float], margin: float, confidence: float
+) -> Plan:
+    """`cases_needed` (80% power) as if `model` answered like an independent copy of the
+    baseline (`planning_deltas`); margin 0 (regression gate) plans for a drop of 0.05."""
+    margin = margin or DEFAULT_POWER_MARGIN
+    if not baseline_scores:
+        return Plan(model, cases, 0, None, margin, None)
+    deltas = planning_deltas(baseline_scores)
+    needed = cases_needed(deltas, margin, confidence=confidence)
+    mean = sum(baseline_scores) / len(baseline_scores)
+    return Plan(model, cases, len(baseline_scores), mean, margin, needed)
