@@ -134,6 +134,13 @@ def add(parser: pytest.Parser) -> None:
         help="ask cases in a seeded random order, in batches, and stop asking a candidate "
         "once its verdict is settled (anytime-valid confidence sequences); not with -n",
     )
+    group.addoption(
+        "--modelguard-drift",
+        choices=("fixed-n", "accumulate"),
+        help="with --modelguard-compare: fixed-n judges this run against the stored one "
+        "alone; accumulate adds it to every night since the reference was accepted "
+        "(false 'degraded' at most at the nominal rate over any number of nights)",
+    )
 
 
 def pyproject(config: pytest.Config) -> Path:
@@ -190,6 +197,7 @@ def overrides(config: pytest.Config) -> Overrides:
         gate=opt("modelguard_gate"),
         margin=opt("modelguard_margin"),
         sequential=opt("modelguard_sequential") or None,
+        drift=opt("modelguard_drift"),
     )
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "compare",
     "compare_family",
     "holm",
+    "paired_deltas",
 ]
 
 Method = Literal["auto", "score", "t", "bca"]
@@ -94,9 +95,18 @@ class Comparison:
     mc_error: float | None
     resamples: int
 
+    @property
+    def anytime(self) -> bool:
+        """The interval is a confidence sequence's (method ``betting-cs…``): valid at every
+        look, where a fixed-n p-value is not, so none is reported."""
+        return self.method.startswith("betting-cs")
+
     def to_dict(self) -> dict[str, float | int | str | bool | None]:
-        """Every field, JSON-safe."""
-        return asdict(self)
+        """Every field, JSON-safe; the p-values null for a confidence sequence."""
+        data: dict[str, float | int | str | bool | None] = asdict(self)
+        if self.anytime:
+            data["p_value"] = data["p_noninferior"] = None
+        return data
 
 
 def compare(
@@ -118,7 +128,7 @@ def compare(
     case, a bad option, or non-inferiority with margin <= 0.
     """
     _check_options(gate, margin, confidence, method)
-    deltas, binary = _deltas(baseline, candidate)
+    deltas, binary = paired_deltas(baseline, candidate)
     test = _test(deltas, binary, gate, margin, confidence, seed, method, resamples)
     too_few = deltas.size < stats.min_pairs(confidence)
     return _comparison(test, deltas, gate, margin, (1 - confidence) / 2, too_few)
@@ -145,7 +155,7 @@ def compare_family(
     tests: dict[str, tuple[_Test, FloatArray, bool]] = {}
     raw: dict[str, float] = {}
     for name, (baseline, candidate) in pairs.items():
-        deltas, binary = _deltas(baseline, candidate)
+        deltas, binary = paired_deltas(baseline, candidate)
         test = _test(deltas, binary, gate, margin, confidence, seed, method, resamples)
         too_few = deltas.size < stats.min_pairs(confidence)
         tests[name] = test, deltas, too_few
@@ -187,8 +197,10 @@ def _check_options(gate: str, margin: float, confidence: float, method: str) -> 
         raise ValueError(f"method must be 'auto', 'score', 't' or 'bca', got {method!r}")
 
 
-def _deltas(baseline: Scores, candidate: Scores) -> tuple[FloatArray, bool]:
-    """Per-case mean deltas (float noise set to 0) and whether all scores are 0/1, one repeat."""
+def paired_deltas(baseline: Scores, candidate: Scores) -> tuple[FloatArray, bool]:
+    """Per-case mean deltas (candidate - baseline, float noise set to 0) and whether all
+    scores are 0/1 with one repeat: what `compare` tests, for callers that test it otherwise
+    (the sequential verdicts)."""
     if len(baseline) != len(candidate):
         raise ValueError(f"{len(baseline)} baseline cases but {len(candidate)} candidate cases")
     if len(baseline) == 0:

@@ -43,7 +43,7 @@ import numpy as np
 
 from ..core.vocabulary import Gate
 from .bootstrap import FloatArray
-from .compare import Scores, _deltas, compare
+from .compare import Scores, compare, paired_deltas
 
 __all__ = [
     "ConfidenceSequence",
@@ -335,7 +335,7 @@ class SequentialTest:
             raise ValueError(f"already settled: {self._look.reason}")
         if len(baseline) == 0 and len(candidate) == 0:
             return self._look
-        deltas, binary = _deltas(baseline, candidate)
+        deltas, binary = paired_deltas(baseline, candidate)
         if self.n_total is not None and self.cs.n + deltas.size > self.n_total:
             raise ValueError(f"more than the suite's {self.n_total} cases")
         self.cs.update(deltas)
@@ -440,7 +440,7 @@ class DriftAccumulator:
     def __init__(self, reference: Scores, confidence: float = 0.95) -> None:
         if not 0 < confidence < 1:
             raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-        means, _ = _deltas(np.zeros(len(reference)), reference)
+        means, _ = paired_deltas(np.zeros(len(reference)), reference)
         self.reference: FloatArray = means
         self.confidence = confidence
         tail = (1 - confidence) / 4
@@ -455,7 +455,7 @@ class DriftAccumulator:
         """This night's per-case scores, in the reference's case order."""
         if len(scores) != self.reference.size:
             raise ValueError(f"{len(scores)} cases tonight, {self.reference.size} in the reference")
-        night, _ = _deltas(np.zeros(len(scores)), scores)
+        night, _ = paired_deltas(np.zeros(len(scores)), scores)
         self.cs.update(night - self.reference, per_batch_bet=True)
         self.nights += 1
         return self.look
