@@ -13,7 +13,8 @@ margin 0.05); the non-inferiority gate's false "pass" with the candidate exactly
 30-point drop (regression gate) and on an equal model (NI, margin 0.1); power
 against fixed-n at the same N (a drop of 0.05 under the regression gate, an equal
 model under NI at 0.05). Then 30 nights of an unchanged model against one reference
-run (`DriftAccumulator`, next to the naive ways), the issue's 600-case scenario,
+run (the plugin's `drift = "accumulate"` path: `drift_state.accumulate_night` on the
+state saved through JSON each night, next to the naive ways), the issue's 600-case scenario,
 the suite-mean (WoR) sequence judged against the model, and CPU per update.
 
     nice -n 10 python benchmarks/bench_sequential.py            # 2,000 runs per setting
@@ -23,6 +24,7 @@ the suite-mean (WoR) sequence judged against the model, and CPU per update.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -30,9 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pytest_modelguard.verdict.compare import compare, compare_family
+from pytest_modelguard.verdict.drift_state import accumulate_night
 from pytest_modelguard.verdict.sequential import (
     ConfidenceSequence,
-    DriftAccumulator,
     Look,
     Population,
     SequentialTest,
@@ -169,14 +171,20 @@ def drift_false_degraded(
     for _ in range(reps):
         p = difficulty(setting, rng)
         reference = answers(setting, p, rng)
-        drift = DriftAccumulator(reference)
+        cases = {f"c{i:04d}": [float(x)] for i, x in enumerate(reference)}
+        entry: dict | None = None
         naive = ConfidenceSequence(0.025, boundaries=(0.0,), points=401)
         flags = dict.fromkeys(counts, False)
         last = reference
         q = p * (1 - drop / setting.accuracy)
         for night in range(1, NIGHTS + 1):
             scores = answers(setting, q, rng)
-            if drift.add_night(scores).status == "degraded" and not flags["accumulator"]:
+            # the plugin's path: the saved state, through JSON, plus tonight's cases
+            tonight = {key: [float(x)] for key, x in zip(cases, scores, strict=True)}
+            saved = json.loads(json.dumps(entry)) if entry is not None else None
+            night_ = accumulate_night(saved, cases, tonight, 0.95)
+            entry = night_.entry
+            if night_.look.status == "degraded" and not flags["accumulator"]:
                 first.append(night)
                 flags["accumulator"] = True
             naive.update(scores - reference, per_batch_bet=True)

@@ -16,6 +16,7 @@ from .session import ModelguardSession
 def configure(config: pytest.Config) -> None:
     """Make the run's session (kept in ``config.stash``); a bad config is a usage error."""
     path = options.pyproject(config)
+    resume = None
     try:
         table = options.with_budgets(config, read_pyproject(path))
         flags = options.overrides(config)
@@ -24,14 +25,14 @@ def configure(config: pytest.Config) -> None:
         else:
             settings = load_settings(str(path), table, flags, path.parent)
             options.check_outputs(config)
-            options.check_sequential(config, settings.sequential)
+            resume = options.check_sequential(config, settings)
         spec = config.getoption("modelguard_compare")
         cwd = config.invocation_params.dir
         compare = None if xdist.is_worker(config) else stored_run(spec, settings, cwd)
     except (ConfigError, HistoryError) as exc:
         raise pytest.UsageError(str(exc)) from None
     lf = bool(config.getoption("lf", False)) and options.last_failed_items(config)
-    mg = ModelguardSession(settings=settings, lf=lf, compare=compare)
+    mg = ModelguardSession(settings=settings, lf=lf, compare=compare, resume=resume)
     config.stash[SESSION] = mg
     xdist.join_controller_run(config)
     xdist.register(config)

@@ -23,8 +23,6 @@ The rules, kept here and in the README:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -33,7 +31,7 @@ from typing import Any
 
 from ..config import Settings
 from ..core.errors import HistoryError
-from ..core.jsonfile import write_json
+from ..core.jsonfile import write_json_atomic
 from ..records.results import ItemResult
 from .drift import DriftReport, ModelDrift, compare_runs
 from .history import LAST, StoredRun, find_run, load_run, runs_dir, shown_path
@@ -185,15 +183,7 @@ def load_state(cache_dir: Path) -> dict[str, Any] | None:
 def save_state(cache_dir: Path, doc: dict[str, Any]) -> Path:
     """Write the state atomically (a crash leaves the old one or the new one, whole)."""
     path = state_path(cache_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            write_json(doc, handle)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_json_atomic(path, doc)
     return path
 
 

@@ -329,6 +329,26 @@ class SequentialTest:
     def look(self) -> Look:
         return self._look
 
+    def to_state(self) -> dict[str, Any]:
+        """The sequence so far, JSON-able: `resume` carries it into a later run."""
+        return {"cs": self.cs.to_state()}
+
+    def resume(self, state: Mapping[str, Any]) -> Look:
+        """Continue the sequence `to_state` saved: the next cases add to the same capital.
+
+        Valid as one sequence when each case is counted once and the new cases are
+        draws from the same population as the earlier ones (Ville's inequality bounds
+        the crossing at any time, across runs, whatever made the run continue).
+        """
+        if self.final != "cs":
+            raise ValueError("a continued sequence must end on itself (final='cs')")
+        cs = ConfidenceSequence.from_state(state["cs"])
+        if cs.tail != self.cs.tail or (self.n_total is not None and cs.n > self.n_total):
+            raise ValueError("the saved sequence is of another level or a larger suite")
+        self.cs = cs
+        self._look = self._judge()
+        return self._look
+
     def update(self, baseline: Scores, candidate: Scores) -> Look:
         """The next batch of cases in asking order: per-case scores (or their repeats)."""
         if self._look.settled:
