@@ -191,7 +191,7 @@ def _continued(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult,
 
 def test_a_grown_suite_continues_the_saved_sequences(pytester: pytest.Pytester) -> None:
     make_project(pytester, 40)
-    first, doc = run_json(pytester, "--modelguard-sequential")
+    _, doc = run_json(pytester, "--modelguard-sequential")
     assert doc["models"]["same"]["look"]["decided_by"] == "end"  # 40 cases did not settle it
     assert (pytester.path / ".modelguard" / "runs" / "sequential-state.json").is_file()
     first_calls = set(calls(pytester.path))
