@@ -296,22 +296,7 @@ def print_main_table(settings: list[Setting], reps: int, seed: int) -> dict[str,
     return worst
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--reps", type=int, default=2000)
-    parser.add_argument("--drift-reps", type=int, default=500)
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
-    settings = [Setting(*KINDS[k], n) for k in args.kinds for n in args.sizes]
-    worst = print_main_table(settings, args.reps, args.seed)
-    print(
-        f"\nworst over settings: A/A false regression {worst['aa']:.2%} (with the fixed-n end "
-        f"{worst['aa_fb']:.2%}), NI false pass {worst['at_margin']:.2%} (with the fixed-n end "
-        f"{worst['at_margin_fb']:.2%}); fewest calls saved at N >= 300 {worst['saved']:.1%} "
-        f"(MC SE of a 2.5% rate: {mc_se(0.025, args.reps):.2%})"
-    )
+def print_drift_table(settings: list[Setting], reps: int, seed: int) -> None:
     print(f"\n{NIGHTS} nights of an unchanged model against one reference run: P(any degraded)")
     print(
         "| setting | accumulator | naive CS (reference noise ignored) | nightly compare vs "
@@ -319,14 +304,37 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|")
     for i, setting in enumerate(s for s in settings if s.kind != "binary" or s.accuracy == 0.9):
-        aa = drift_false_degraded(setting, args.drift_reps, args.seed + 7 * i)
-        down = drift_false_degraded(setting, args.drift_reps // 5, args.seed + 7 * i + 1, 0.1)
+        aa = drift_false_degraded(setting, reps, seed + 7 * i)
+        down = drift_false_degraded(setting, reps // 5, seed + 7 * i + 1, 0.1)
         print(
             f"| {setting.label()} | {aa['accumulator']:.2%} | {aa['naive-cs']:.2%} "
             f"| {aa['nightly-vs-reference']:.2%} | {aa['nightly-vs-last']:.2%} "
             f"| {down['accumulator']:.0%}, {down['median_nights']:g} |",
             flush=True,
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--reps", type=int, default=2000)
+    parser.add_argument("--drift-reps", type=int, default=500)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--drift-only", action="store_true", help="only the 30-night table")
+    args = parser.parse_args()
+    settings = [Setting(*KINDS[k], n) for k in args.kinds for n in args.sizes]
+    if args.drift_only:
+        print_drift_table(settings, args.drift_reps, args.seed)
+        return
+    worst = print_main_table(settings, args.reps, args.seed)
+    print(
+        f"\nworst over settings: A/A false regression {worst['aa']:.2%} (with the fixed-n end "
+        f"{worst['aa_fb']:.2%}), NI false pass {worst['at_margin']:.2%} (with the fixed-n end "
+        f"{worst['at_margin_fb']:.2%}); fewest calls saved at N >= 300 {worst['saved']:.1%} "
+        f"(MC SE of a 2.5% rate: {mc_se(0.025, args.reps):.2%})"
+    )
+    print_drift_table(settings, args.drift_reps, args.seed)
     result = done_when(args.reps // 4, args.seed)
     print(
         f"\n600 cases, worse (-0.3) + equal candidates, NI margin 0.1 ({args.reps // 4} runs): "

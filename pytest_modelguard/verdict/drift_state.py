@@ -135,6 +135,7 @@ def _accumulated(drift: ModelDrift, night: Night) -> ModelDrift:
     assert drift.delta is not None
     delta = replace(
         drift.delta,
+        mean=look.mean,
         ci_low=look.ci_low,
         ci_high=look.ci_high,
         method=look.method,

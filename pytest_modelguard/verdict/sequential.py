@@ -429,6 +429,7 @@ class DriftLook:
     status: str
     ci_low: float
     ci_high: float
+    mean: float  # the mean nightly delta against the reference, over every night
     nights: int
     n_cases: int
     reference_error: tuple[float, float]
@@ -495,6 +496,7 @@ class DriftAccumulator:
             status=status,
             ci_low=low,
             ci_high=high,
+            mean=2 * self.cs.total / self.cs.n - 1 if self.cs.n else 0.0,
             nights=self.nights,
             n_cases=self.reference.size,
             reference_error=self.reference_error,
