@@ -13,7 +13,8 @@ margin 0.05); the non-inferiority gate's false "pass" with the candidate exactly
 30-point drop (regression gate) and on an equal model (NI, margin 0.1); power
 against fixed-n at the same N (a drop of 0.05 under the regression gate, an equal
 model under NI at 0.05). Then 30 nights of an unchanged model against one reference
-run (`DriftAccumulator`, next to the naive ways), the issue's 600-case scenario,
+run (the plugin's `drift = "accumulate"` path: `drift_state.accumulate_night` on the
+state saved through JSON each night, next to the naive ways), the issue's 600-case scenario,
 the suite-mean (WoR) sequence judged against the model, and CPU per update.
 
     nice -n 10 python benchmarks/bench_sequential.py            # 2,000 runs per setting
@@ -23,6 +24,7 @@ the suite-mean (WoR) sequence judged against the model, and CPU per update.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -30,9 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pytest_modelguard.verdict.compare import compare, compare_family
+from pytest_modelguard.verdict.drift_state import accumulate_night
 from pytest_modelguard.verdict.sequential import (
     ConfidenceSequence,
-    DriftAccumulator,
     Look,
     Population,
     SequentialTest,
@@ -169,14 +171,20 @@ def drift_false_degraded(
     for _ in range(reps):
         p = difficulty(setting, rng)
         reference = answers(setting, p, rng)
-        drift = DriftAccumulator(reference)
+        cases = {f"c{i:04d}": [float(x)] for i, x in enumerate(reference)}
+        entry: dict | None = None
         naive = ConfidenceSequence(0.025, boundaries=(0.0,), points=401)
         flags = dict.fromkeys(counts, False)
         last = reference
         q = p * (1 - drop / setting.accuracy)
         for night in range(1, NIGHTS + 1):
             scores = answers(setting, q, rng)
-            if drift.add_night(scores).status == "degraded" and not flags["accumulator"]:
+            # the plugin's path: the saved state, through JSON, plus tonight's cases
+            tonight = {key: [float(x)] for key, x in zip(cases, scores, strict=True)}
+            saved = json.loads(json.dumps(entry)) if entry is not None else None
+            night_ = accumulate_night(saved, cases, tonight, 0.95)
+            entry = night_.entry
+            if night_.look.status == "degraded" and not flags["accumulator"]:
                 first.append(night)
                 flags["accumulator"] = True
             naive.update(scores - reference, per_batch_bet=True)
@@ -288,22 +296,7 @@ def print_main_table(settings: list[Setting], reps: int, seed: int) -> dict[str,
     return worst
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--reps", type=int, default=2000)
-    parser.add_argument("--drift-reps", type=int, default=500)
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
-    settings = [Setting(*KINDS[k], n) for k in args.kinds for n in args.sizes]
-    worst = print_main_table(settings, args.reps, args.seed)
-    print(
-        f"\nworst over settings: A/A false regression {worst['aa']:.2%} (with the fixed-n end "
-        f"{worst['aa_fb']:.2%}), NI false pass {worst['at_margin']:.2%} (with the fixed-n end "
-        f"{worst['at_margin_fb']:.2%}); fewest calls saved at N >= 300 {worst['saved']:.1%} "
-        f"(MC SE of a 2.5% rate: {mc_se(0.025, args.reps):.2%})"
-    )
+def print_drift_table(settings: list[Setting], reps: int, seed: int) -> None:
     print(f"\n{NIGHTS} nights of an unchanged model against one reference run: P(any degraded)")
     print(
         "| setting | accumulator | naive CS (reference noise ignored) | nightly compare vs "
@@ -311,14 +304,37 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|")
     for i, setting in enumerate(s for s in settings if s.kind != "binary" or s.accuracy == 0.9):
-        aa = drift_false_degraded(setting, args.drift_reps, args.seed + 7 * i)
-        down = drift_false_degraded(setting, args.drift_reps // 5, args.seed + 7 * i + 1, 0.1)
+        aa = drift_false_degraded(setting, reps, seed + 7 * i)
+        down = drift_false_degraded(setting, reps // 5, seed + 7 * i + 1, 0.1)
         print(
             f"| {setting.label()} | {aa['accumulator']:.2%} | {aa['naive-cs']:.2%} "
             f"| {aa['nightly-vs-reference']:.2%} | {aa['nightly-vs-last']:.2%} "
             f"| {down['accumulator']:.0%}, {down['median_nights']:g} |",
             flush=True,
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--reps", type=int, default=2000)
+    parser.add_argument("--drift-reps", type=int, default=500)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--drift-only", action="store_true", help="only the 30-night table")
+    args = parser.parse_args()
+    settings = [Setting(*KINDS[k], n) for k in args.kinds for n in args.sizes]
+    if args.drift_only:
+        print_drift_table(settings, args.drift_reps, args.seed)
+        return
+    worst = print_main_table(settings, args.reps, args.seed)
+    print(
+        f"\nworst over settings: A/A false regression {worst['aa']:.2%} (with the fixed-n end "
+        f"{worst['aa_fb']:.2%}), NI false pass {worst['at_margin']:.2%} (with the fixed-n end "
+        f"{worst['at_margin_fb']:.2%}); fewest calls saved at N >= 300 {worst['saved']:.1%} "
+        f"(MC SE of a 2.5% rate: {mc_se(0.025, args.reps):.2%})"
+    )
+    print_drift_table(settings, args.drift_reps, args.seed)
     result = done_when(args.reps // 4, args.seed)
     print(
         f"\n600 cases, worse (-0.3) + equal candidates, NI margin 0.1 ({args.reps // 4} runs): "

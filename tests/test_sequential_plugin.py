@@ -161,3 +161,73 @@ def test_without_the_flag_nothing_changes(pytester: pytest.Pytester) -> None:
     _, doc = run_json(pytester)
     assert "sequential" not in doc["models"]["worse"]
     assert len(calls(pytester.path)) == 60
+
+
+def test_each_answer_is_graded_once(pytester: pytest.Pytester) -> None:
+    """The batch's grades decide and are the items' results: no grader runs twice."""
+    make_project(pytester, 120)
+    (pytester.path / "gradelog.py").write_text(
+        "from pathlib import Path\n\n"
+        "def logged(answer):\n"
+        "    with Path(__file__).with_name('grades.log').open('a') as f:\n"
+        "        f.write('graded\\n')\n"
+        "    return 1.0\n"
+    )
+    suite_text = (pytester.path / "echo.modelguard.yaml").read_text()
+    (pytester.path / "echo.modelguard.yaml").write_text(
+        suite_text.replace("graders:\n", "graders:\n    - python: 'gradelog:logged'\n", 1)
+    )
+    _, doc = run_json(pytester, "--modelguard-sequential")
+    graded = (pytester.path / "grades.log").read_text().splitlines()
+    answered = len(calls(pytester.path))
+    assert answered < 360  # some were skipped
+    assert len(graded) == answered  # one grade per answer: none graded again by its item
+    assert sum(m["n"] for m in doc["models"].values()) == answered
+
+
+def _continued(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
+    return run_json(pytester, "--modelguard-sequential", "--modelguard-continue", *args)
+
+
+def test_a_grown_suite_continues_the_saved_sequences(pytester: pytest.Pytester) -> None:
+    make_project(pytester, 40)
+    _, doc = run_json(pytester, "--modelguard-sequential")
+    assert doc["models"]["same"]["look"]["decided_by"] == "end"  # 40 cases did not settle it
+    assert (pytester.path / ".modelguard" / "runs" / "sequential-state.json").is_file()
+    first_calls = set(calls(pytester.path))
+    (pytester.path / "calls.log").unlink()
+
+    pytester.makefile(".modelguard.yaml", echo=suite(600))  # the suite grew
+    grown, doc = _continued(pytester)
+    asked = calls(pytester.path)
+    assert not set(asked) & first_calls  # a case counted before is not asked again
+    same = doc["models"]["same"]
+    assert same["verdict"] == "pass" and same["look"]["decided_by"] == "sequence"
+    assert same["look"]["n_seen"] == 40 + same["n_asked"]  # one sequence over both runs
+    assert same["n_total"] == 600
+    worse = doc["models"]["worse"]
+    assert worse["verdict"] == "not-non-inferior" and worse["look"]["decided_by"] == "sequence"
+    assert worse["look"]["n_seen"] == 40 + worse["n_asked"]
+    grown.stdout.fnmatch_lines(["*SKIPPED*counted by the sequential run this one continues*"])
+    # a fresh run of the grown suite starts one sequence over
+    _, fresh = run_json(pytester, "--modelguard-sequential")
+    assert fresh["models"]["same"]["look"]["n_seen"] == fresh["models"]["same"]["n_asked"]
+
+
+def test_continue_refuses_a_different_run(pytester: pytest.Pytester) -> None:
+    make_project(pytester, 60)
+    missing = pytester.runpytest("--modelguard-sequential", "--modelguard-continue")
+    assert missing.ret == pytest.ExitCode.USAGE_ERROR
+    missing.stderr.fnmatch_lines(["*no saved sequential run in*run once with*"])
+    run_json(pytester, "--modelguard-sequential")
+    other = pytester.runpytest(
+        "--modelguard-sequential", "--modelguard-continue", "--modelguard-margin=0.05"
+    )
+    assert other.ret == pytest.ExitCode.USAGE_ERROR
+    other.stderr.fnmatch_lines(["*the saved run differs: margin 0.1 → 0.05; run without*"])
+    alone = pytester.runpytest("--modelguard-continue")
+    assert alone.ret == pytest.ExitCode.USAGE_ERROR
+    alone.stderr.fnmatch_lines(["*--modelguard-continue resumes a sequential run*"])
+    fewer = pytester.runpytest("--modelguard-sequential", "--modelguard-continue", "--models=same")
+    assert fewer.ret == pytest.ExitCode.USAGE_ERROR
+    fewer.stderr.fnmatch_lines(["*the saved run differs: models*"])

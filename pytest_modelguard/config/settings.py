@@ -37,8 +37,9 @@ TOP_KEYS = (
     "baseline", "models", "record", "cache_dir", "concurrency", "confidence", "interval",
     "resamples", "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s",
     "retry_deadline_s", "providers", "aliases", "budgets", "judge", "judge_min_agreement",
-    "gate_on", "sequential", "sequential_batch",
+    "gate_on", "sequential", "sequential_batch", "drift",
 )  # fmt: skip
+DRIFT_MODES = ("fixed-n", "accumulate")
 GATE_ON = ("judge", "human")
 PROVIDER_KEYS = ("kind", "base_url", "api_key_env")
 ALIAS_KEYS = ("model", "params", "price", "budgets")
@@ -117,6 +118,7 @@ class Settings:
     resolver: ModelResolver | None = field(default=None, compare=False, repr=False)
     sequential: bool = False  # ask in seeded batches, stop a candidate once its verdict settles
     sequential_batch: int = 50  # cases per batch of a sequential run
+    drift: str = "fixed-n"  # "accumulate": --modelguard-compare adds nights against a reference
 
     def resolve(self, name: str) -> ModelSpec:
         """Any model string or alias, as configured (ConfigError when unknown)."""
@@ -149,6 +151,7 @@ class Overrides:
     gate: str | None = None
     margin: float | None = None
     sequential: bool | None = None
+    drift: str | None = None
 
 
 def read_pyproject(path: Path) -> dict[str, Any]:
@@ -239,6 +242,18 @@ def _interval(reader: _Reader) -> Interval:
         hint = did_you_mean(interval, INTERVALS)
         reader.fail("interval", f"must be auto or bca, got {interval!r}{hint}")
     return cast(Interval, interval)
+
+
+def _drift(reader: _Reader) -> str:
+    drift = reader.get("drift", str, "fixed-n")
+    if drift not in DRIFT_MODES:
+        hint = did_you_mean(drift, DRIFT_MODES)
+        reader.fail(
+            "drift",
+            f"must be fixed-n (each run against the stored one) or accumulate (every night "
+            f"against one reference, valid over all nights), got {drift!r}{hint}",
+        )
+    return str(drift)
 
 
 def _error(source: str, path: tuple[str, ...], problem: str) -> ConfigError:
@@ -457,4 +472,5 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         budgets=budgets,
         sequential=flags.sequential or bool(reader.get("sequential", bool, False)),
         sequential_batch=reader.whole("sequential_batch", 50, 1, 1_000_000),
+        drift=flags.drift or _drift(reader),
     )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from pathlib import Path
 from typing import Any, TextIO
 
 
@@ -21,3 +24,16 @@ def write_json(doc: dict[str, Any], handle: TextIO) -> None:
         else:
             handle.write(json.dumps(value, indent=2).replace("\n", "\n  "))
     handle.write("\n}\n" if doc else "}\n")
+
+
+def write_json_atomic(path: Path, doc: dict[str, Any]) -> None:
+    """Write ``doc`` to ``path`` whole or not at all: a crash leaves the old file or the new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)  # readable as any report
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            write_json(doc, handle)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)

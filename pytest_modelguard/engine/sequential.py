@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from ..core.vocabulary import Gate
 from ..records.calls import Request
@@ -37,18 +38,29 @@ class SequentialPlan:
         gate: Gate = "regression",
         margin: float = 0.0,
         confidence: float = 0.95,
+        resume: Mapping[str, Any] | None = None,
     ) -> None:
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")
-        self.order = ask_order(dict.fromkeys(units), seed)
+        seen = list(resume["seen"]) if resume is not None else []
+        self.seen = frozenset(seen)  # counted by the runs this one continues
+        self.order = [u for u in ask_order(dict.fromkeys(units), seed) if u not in self.seen]
         self.baseline, self.batch = baseline, batch
-        n_total = max(len(self.order), 1)
+        self.n_total = len(self.seen) + len(self.order)
         self.tests = {
             name: SequentialTest(
-                gate, margin, confidence, n_total, max(len(candidates), 1), final="cs"
+                gate, margin, confidence, max(self.n_total, 1), max(len(candidates), 1), final="cs"
             )
             for name in candidates
         }
+        saved_tests = dict((resume or {}).get("tests", {}))
+        if resume is not None and set(saved_tests) != set(self.tests):
+            raise ValueError(
+                f"the saved run sequenced {', '.join(sorted(saved_tests)) or 'no candidate'}, "
+                f"this one {', '.join(sorted(self.tests))}"
+            )
+        for name, saved in saved_tests.items():
+            self.tests[name].resume(saved)
         self.asked: dict[str, list[str]] = {name: [] for name in (baseline, *candidates)}
         self.settled_after: dict[str, int] = {}
         self.position = 0
@@ -68,6 +80,12 @@ class SequentialPlan:
         for name in (self.baseline, *still):
             self.asked[name] += cases
         return cases, [self.baseline, *still]
+
+    def state(self) -> dict[str, Any]:
+        """What a run continuing this one resumes: the cases counted and each sequence."""
+        asked = {unit for units in self.asked.values() for unit in units}
+        seen = sorted(self.seen | asked)
+        return {"seen": seen, "tests": {n: t.to_state() for n, t in self.tests.items()}}
 
     def record(self, cases: Sequence[str], scores: Mapping[str, CaseScores]) -> dict[str, Look]:
         """The batch's per-case scores by model: each open candidate's next Look."""
@@ -108,7 +126,7 @@ class SequentialPlan:
             return test.look.reason
         return (
             f"no candidate needed the baseline: every verdict settled after "
-            f"{self.position} of {len(self.order)} cases"
+            f"{len(self.seen) + self.position} of {self.n_total} cases"
         )
 
     def outcomes(
@@ -121,7 +139,7 @@ class SequentialPlan:
                 model=name,
                 look=looks.get(name),
                 n_asked=len(asked),
-                n_total=len(self.order),
+                n_total=self.n_total,
                 settled_after=self.settled_after.get(name),
                 calls_saved=len(unasked.get(name, ())),
                 usd_saved=saved_usd(unasked.get(name, ()), prices.get(name)),

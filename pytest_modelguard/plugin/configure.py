@@ -6,25 +6,17 @@ import pytest
 
 from ..config import Overrides, Settings, load_settings, read_pyproject
 from ..core.errors import ConfigError, HistoryError
-from ..verdict.history import StoredRun, find_run, load_run
+from ..verdict.drift_state import stored_run
 from . import options, xdist
 from .keys import SESSION
 from .results import ResultCollector
 from .session import ModelguardSession
 
 
-def _stored_run(config: pytest.Config, settings: Settings) -> StoredRun | None:
-    """The run --modelguard-compare names, read now so a bad one stops the run before it costs."""
-    spec = config.getoption("modelguard_compare")
-    if not spec:
-        return None
-    path = find_run(spec, settings.cache_dir, config.invocation_params.dir)
-    return load_run(path)
-
-
 def configure(config: pytest.Config) -> None:
     """Make the run's session (kept in ``config.stash``); a bad config is a usage error."""
     path = options.pyproject(config)
+    resume = None
     try:
         table = options.with_budgets(config, read_pyproject(path))
         flags = options.overrides(config)
@@ -33,12 +25,14 @@ def configure(config: pytest.Config) -> None:
         else:
             settings = load_settings(str(path), table, flags, path.parent)
             options.check_outputs(config)
-            options.check_sequential(config, settings.sequential)
-        compare = None if xdist.is_worker(config) else _stored_run(config, settings)
+            resume = options.check_sequential(config, settings)
+        spec = config.getoption("modelguard_compare")
+        cwd = config.invocation_params.dir
+        compare = None if xdist.is_worker(config) else stored_run(spec, settings, cwd)
     except (ConfigError, HistoryError) as exc:
         raise pytest.UsageError(str(exc)) from None
     lf = bool(config.getoption("lf", False)) and options.last_failed_items(config)
-    mg = ModelguardSession(settings=settings, lf=lf, compare=compare)
+    mg = ModelguardSession(settings=settings, lf=lf, compare=compare, resume=resume)
     config.stash[SESSION] = mg
     xdist.join_controller_run(config)
     xdist.register(config)

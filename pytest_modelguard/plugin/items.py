@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 SUITE_SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
 RESULTS = pytest.StashKey[list[ItemResult]]()  # an item's results, carried to its report
 READS = pytest.StashKey[tuple[str, ...]]()  # the answers (request keys) an item will read
+GRADED = pytest.StashKey[list[ItemResult]]()  # results graded before setup (a sequential batch)
 
 
 def is_suite_path(name: str) -> bool:
@@ -182,7 +183,9 @@ class CaseItem(pytest.Item):
 
     def setup(self) -> None:
         grader = self.mg.grader
-        results = grader.grade_item(self.case, self.model, self.graders, self.keys)
+        results = self.stash.get(GRADED, None)
+        if results is None:
+            results = grader.grade_item(self.case, self.model, self.graders, self.keys)
         errors = [r.error for r in results if r.error is not None]
         if self.companion is not None:  # its answers count only when all are in
             companion = grader.grade_item(

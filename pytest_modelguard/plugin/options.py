@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from ..config import MAX_SEED, Overrides
+from ..config import MAX_SEED, Overrides, Settings
 from ..core.errors import ConfigError
 from ..core.safety import output_problem
 from ..core.vocabulary import GateRule, RecordMode
+from ..engine import sequential_state
 from ..report.outputs import Outputs
 from .gate_results import GATE_PATH
 from .session import ModelguardSession
@@ -134,6 +135,20 @@ def add(parser: pytest.Parser) -> None:
         help="ask cases in a seeded random order, in batches, and stop asking a candidate "
         "once its verdict is settled (anytime-valid confidence sequences); not with -n",
     )
+    group.addoption(
+        "--modelguard-continue",
+        action="store_true",
+        help="with --modelguard-sequential: resume the sequences the last sequential run "
+        "saved and ask only the cases no earlier run counted (a suite that grew is "
+        "re-gated as one sequence)",
+    )
+    group.addoption(
+        "--modelguard-drift",
+        choices=("fixed-n", "accumulate"),
+        help="with --modelguard-compare: fixed-n judges this run against the stored one "
+        "alone; accumulate adds it to every night since the reference was accepted "
+        "(false 'degraded' at most at the nominal rate over any number of nights)",
+    )
 
 
 def pyproject(config: pytest.Config) -> Path:
@@ -190,6 +205,7 @@ def overrides(config: pytest.Config) -> Overrides:
         gate=opt("modelguard_gate"),
         margin=opt("modelguard_margin"),
         sequential=opt("modelguard_sequential") or None,
+        drift=opt("modelguard_drift"),
     )
 
 
@@ -203,14 +219,24 @@ def check_outputs(config: pytest.Config) -> None:
             raise ConfigError(f"{option}: {problem}")
 
 
-def check_sequential(config: pytest.Config, sequential: bool) -> None:
-    """A sequential run decides after every batch in one process: not with pytest-xdist's -n."""
+def check_sequential(config: pytest.Config, settings: Settings) -> dict[str, Any] | None:
+    """A sequential run decides after every batch in one process: not with pytest-xdist's -n.
+
+    Returns the saved state ``--modelguard-continue`` resumes (None without the flag).
+    """
+    sequential = settings.sequential
+    if config.getoption("modelguard_continue") and not sequential:
+        raise pytest.UsageError(
+            "--modelguard-continue resumes a sequential run: add --modelguard-sequential "
+            "(or sequential = true)"
+        )
     if sequential and config.getoption("numprocesses", None):
         raise pytest.UsageError(
             "--modelguard-sequential cannot run with -n (pytest-xdist): it decides after "
             "every batch which cases to ask next, which needs every answer in one process; "
             "drop -n (the calls within a batch still run concurrently)"
         )
+    return sequential_state.load(settings) if config.getoption("modelguard_continue") else None
 
 
 def last_failed_items(config: pytest.Config) -> bool:

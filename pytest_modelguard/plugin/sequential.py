@@ -15,11 +15,12 @@ from collections.abc import Sequence
 
 import pytest
 
+from ..engine import sequential_state
 from ..engine.runner import Progress
 from ..engine.sequential import SequentialPlan
 from ..records.calls import Request
 from ..verdict.pairing import case_scores
-from .items import CaseItem
+from .items import GRADED, CaseItem
 from .session import ModelguardSession
 
 
@@ -27,6 +28,24 @@ def unit_of(item: CaseItem) -> str:
     """The item's case as the gate pairs it (``ItemResult.pair_key``)."""
     case = item.case
     return case.unit or f"{case.suite}\x00{case.id}"
+
+
+def _plan(
+    cases: Sequence[CaseItem], mg: ModelguardSession, candidates: list[str]
+) -> SequentialPlan:
+    settings = mg.settings
+    assert settings.baseline is not None
+    return SequentialPlan(
+        (unit_of(item) for item in cases),
+        settings.baseline.name,
+        candidates,
+        seed=settings.seed,
+        batch=settings.sequential_batch,
+        gate=settings.gate,
+        margin=settings.margin,
+        confidence=settings.confidence,
+        resume=mg.resume,
+    )
 
 
 def run(
@@ -48,36 +67,35 @@ def run(
     candidates = [m.name for m in settings.candidates if m.name in present]
     if baseline is None or baseline.name not in present or not candidates:
         return list(items)
-    plan = SequentialPlan(
-        (unit_of(item) for item in cases),
-        baseline.name,
-        candidates,
-        seed=settings.seed,
-        batch=settings.sequential_batch,
-        gate=settings.gate,
-        margin=settings.margin,
-        confidence=settings.confidence,
-    )
+    try:
+        plan = _plan(cases, mg, candidates)
+    except ValueError as exc:  # a saved run that does not fit this one
+        raise pytest.UsageError(
+            f"--modelguard-continue: {exc}; run without --modelguard-continue to start fresh"
+        ) from None
     while (step := plan.next_batch()) is not None:
         units, models = step
         batch = [item for unit in units for model in models for item in by_pair[(unit, model)]]
         mg.answers.prefetch([r for item in batch for r in item.requests], progress)
         mg.answers.prefetch([r for item in batch for r in item.judge_requests()], progress)
-        results = [
-            result
-            for item in batch
-            for result in mg.grader.grade_item(item.case, item.model, item.graders, item.keys)
-        ]
+        results = []
+        for item in batch:  # graded once: the item's setup takes these results
+            graded = mg.grader.grade_item(item.case, item.model, item.graders, item.keys)
+            item.stash[GRADED] = graded
+            results += graded
         plan.record(units, {m: case_scores(r for r in results if r.model == m) for m in models})
     asked = {(unit, model) for model, units in plan.asked.items() for unit in units}
     unasked: dict[str, list[Request]] = defaultdict(list)
+    continued = f"counted by the sequential run this one continues ({len(plan.seen)} cases)"
     for (unit, model), pair in by_pair.items():
         if (unit, model) in asked:
             continue
-        reason = plan.skip_reason(model)
+        reason = continued if unit in plan.seen else plan.skip_reason(model)
         for item in pair:
-            unasked[model] += mg.answers.requests_for(item.case, item.model)
+            if unit not in plan.seen:  # what stopping saved, not what an earlier run paid
+                unasked[model] += mg.answers.requests_for(item.case, item.model)
             item.add_marker(pytest.mark.skip(reason=reason))
     prices = {m.name: m.price for m in settings.models}
     mg.sequential = plan.outcomes(unasked, prices)
+    sequential_state.save(settings, plan.state())
     return [item for item in items if not isinstance(item, CaseItem)]

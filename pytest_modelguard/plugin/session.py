@@ -6,7 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..engine.answers import Answers
@@ -44,6 +44,7 @@ class ModelguardSession:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # xdist: the controller's
     suite_cases: dict[tuple[str, str], str] = field(default_factory=dict)  # → the file
     sequential: dict[str, SequentialOutcome] | None = None  # --modelguard-sequential's outcome
+    resume: dict[str, Any] | None = None  # --modelguard-continue: the saved sequences
 
     @cached_property
     def answers(self) -> Answers:

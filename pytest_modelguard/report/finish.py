@@ -17,7 +17,6 @@ from .outputs import Outputs, write_outputs
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ..verdict.drift import DriftReport
     from ..verdict.gate import GateConfig, GateReport
     from ..verdict.history import StoredRun
     from ..verdict.sequential_gate import SequentialOutcome as SequentialOutcome
@@ -87,7 +86,9 @@ def finish_run(
 
         report = apply_sequential(report, sequential, results, config)
     if compare is not None:
-        report = with_drift(report, drift(results, compare, settings))
+        from ..verdict.drift_state import drift_report
+
+        report = with_drift(report, drift_report(results, compare, settings))
     if not outputs.any:
         return Finished(report)
     doc = build_json(report, results, settings)
@@ -96,21 +97,8 @@ def finish_run(
         return Finished(report)
     if report.drift is not None and report.drift.degraded:
         return Finished(report, unsaved=DEGRADED_UNSAVED)
+    if compare is None:  # a run saved without a comparison is the new reference
+        from ..verdict.drift_state import clear_state
+
+        clear_state(outputs.runs)
     return Finished(report, saved=save_run(doc, outputs.runs))
-
-
-def drift(results: Sequence[ItemResult], stored: StoredRun, settings: Settings) -> DriftReport:
-    """This run's results against a stored run's."""
-    from ..verdict.drift import compare_runs
-    from ..verdict.history import shown_path
-
-    return compare_runs(
-        results,
-        stored.results,
-        against=shown_path(stored.path),
-        saved_at=stored.saved_at,
-        confidence=settings.confidence,
-        seed=settings.seed,
-        method=settings.interval,
-        resamples=settings.resamples,
-    )

@@ -27,6 +27,11 @@ DRIFT_ICONS = {"degraded": "📉", "improved": "📈", "steady": "➖"}
 WORST_CASES = 5
 ANSWER_CHARS = 80
 REASON_CHARS = 160
+ACCUMULATED = ", accumulated over every night since it was accepted (p: —, see the interval)"
+ANYTIME_NOTE = (
+    "\n<sub>p: — for a confidence sequence (`betting-cs`): a fixed-n p-value is not valid "
+    "after looks, so the sequence's interval alone decides</sub>"
+)
 _PUNCTUATION = re.compile(r"([\\`*_\[\]<>|#~!&])")
 
 Doc = Mapping[str, Any]
@@ -71,8 +76,11 @@ def _table(doc: Doc) -> str:
     )
     lines = [header, "|---|---|--:|--:|---|--:|--:|--:|---|---|---|"]
     base_cost = _baseline_cost(doc)
+    models = doc["models"].values()
     for name, m in doc["models"].items():
         lines.append("| " + " | ".join(_row(name, m, base_cost)) + " |")
+    if any((m.get("delta") or {}).get("method", "").startswith("betting-cs") for m in models):
+        lines.append(ANYTIME_NOTE)
     return "\n".join(lines)
 
 
@@ -119,7 +127,7 @@ def _drift(doc: Doc) -> str:
     when = f" (saved {_text(drift['saved_at'])})" if drift.get("saved_at") else ""
     lines = [
         f"**Drift** against {_code(drift['against'])}{when}: each model paired with itself "
-        "per case",
+        f"per case{ACCUMULATED if drift.get('accumulated') else ''}",
         "",
         "| | model | cases paired | score then → now | Δ [CI] | p | answers changed "
         "| only now / then | errors now | $/answer change | status |",
@@ -247,11 +255,13 @@ def _delta(delta: Mapping[str, Any]) -> str:
 
 
 def p_text(delta: Mapping[str, Any] | None) -> str:
-    """The delta's (Holm-adjusted when there is one) p-value for display; — without a delta."""
+    """The delta's (Holm-adjusted when there is one) p-value for display; — without a delta
+    or for a confidence sequence (its p-values are null: a fixed-n p is not valid after looks)."""
     if not delta:
         return "—"
     p = delta.get("p_adjusted")
-    return p_value(delta["p_value"] if p is None else p)
+    p = delta.get("p_value") if p is None else p
+    return "—" if p is None else p_value(p)
 
 
 def _baseline_cost(doc: Doc) -> float | None:

@@ -207,7 +207,12 @@ def verdict_line(report: GateReport) -> str:
 def drift_lines(drift: DriftReport) -> list[str]:
     """Each model against the stored run, degraded first: status, score then → now, delta, p;
     then how many cases paired, how many answers changed and the change in cost."""
-    lines = [f"drift against {drift.against} ({percent(drift.confidence)} family-wise, Holm):"]
+    how = (
+        f"accumulated, {percent(drift.confidence)} per model"
+        if drift.accumulated
+        else f"{percent(drift.confidence)} family-wise, Holm"
+    )
+    lines = [f"drift against {drift.against} ({how}):"]
     width = min(max((len(name) for name in drift.models), default=5), MODEL_WIDTH)
     status = max((len(m.status) for m in drift.models.values()), default=6)
     for name, m in sorted(drift.models.items(), key=lambda item: item[1].status != "degraded"):
@@ -229,9 +234,10 @@ def _drift_figures(m: ModelDrift) -> str:
         return ""
     d = m.delta
     p = m.p_adjusted if m.p_adjusted is not None else d.p_value
+    last = f"p {p_value(p)}" if m.nights is None else f"{plural(m.nights, 'night')}"
     return (
         f"{_num(m.mean_then, '{:.3f}')} → {_num(m.mean_now, '{:.3f}')}  "
-        f"{d.mean:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}]  p {p_value(p)}"
+        f"{d.mean:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}]  {last}"
     )
 
 
@@ -244,6 +250,8 @@ def _drift_counts(m: ModelDrift) -> str:
         counts.append(f"unmatched: {m.only_now} only now, {m.only_then} only then")
     if m.cost_change is not None:
         counts.append(f"$/answer {m.cost_change:+.0%}")
+    if m.night_note is not None:
+        counts.append(m.night_note)
     return ", ".join(counts)
 
 
@@ -253,7 +261,8 @@ def _fit(text: str, width: int) -> str:
 
 def _p(s: ModelSummary) -> str:
     """The gate's p-value (Holm-adjusted with several candidates), as every report prints it."""
-    p = s.p_adjusted if s.p_adjusted is not None else (s.delta.p_value if s.delta else None)
+    d = s.delta if s.delta is not None and not s.delta.anytime else None  # a sequence: no p
+    p = s.p_adjusted if s.p_adjusted is not None else (d.p_value if d is not None else None)
     return "—" if p is None else p_value(p)
 
 

@@ -40,16 +40,18 @@ __all__ = [
     "Scores",
     "cases_needed",
     "compare",
+    "compare_deltas",
     "compare_family",
     "holm",
+    "paired_deltas",
     "planning_deltas",
 ]
 
 Method = Literal["auto", "score", "t", "bca"]
 Scores: TypeAlias = Sequence[float | Sequence[float]] | npt.NDArray[np.float64]
 # "binary": 0/1, one repeat a case; "zero-one": 0/1, some case repeated; else "scores"
-_Kind: TypeAlias = Literal["binary", "zero-one", "scores"]
-_KINDS: tuple[_Kind, ...] = ("binary", "zero-one", "scores")  # each also admits the former
+ScoreKind: TypeAlias = Literal["binary", "zero-one", "scores"]
+SCORE_KINDS: tuple[ScoreKind, ...] = ("binary", "zero-one", "scores")  # each also admits the former
 holm = stats.holm  # Holm-adjusted p-values of a Mapping[str, float], e.g. routing's tags
 
 _FEW_DIFFER = 10  # below this many non-zero deltas their spread says little: bound by their share
@@ -101,9 +103,18 @@ class Comparison:
     mc_error: float | None
     resamples: int
 
+    @property
+    def anytime(self) -> bool:
+        """The interval is a confidence sequence's (method ``betting-cs…``): valid at every
+        look, where a fixed-n p-value is not, so none is reported."""
+        return self.method.startswith("betting-cs")
+
     def to_dict(self) -> dict[str, float | int | str | bool | None]:
-        """Every field, JSON-safe."""
-        return asdict(self)
+        """Every field, JSON-safe; the p-values null for a confidence sequence."""
+        data: dict[str, float | int | str | bool | None] = asdict(self)
+        if self.anytime:
+            data["p_value"] = data["p_noninferior"] = None
+        return data
 
 
 def compare(
@@ -125,13 +136,13 @@ def compare(
     case, a bad option, or non-inferiority with margin <= 0.
     """
     _check_options(gate, margin, confidence, method)
-    deltas, kind = _deltas(baseline, candidate)
-    return _compare_deltas(deltas, kind, gate, margin, confidence, seed, method, resamples)
+    deltas, kind = paired_deltas(baseline, candidate)
+    return compare_deltas(deltas, kind, gate, margin, confidence, seed, method, resamples)
 
 
-def _compare_deltas(
+def compare_deltas(
     deltas: FloatArray,
-    kind: _Kind,
+    kind: ScoreKind,
     gate: Gate,
     margin: float,
     confidence: float,
@@ -166,7 +177,7 @@ def compare_family(
     tests: dict[str, tuple[_Test, FloatArray, bool]] = {}
     raw: dict[str, float] = {}
     for name, (baseline, candidate) in pairs.items():
-        deltas, kind = _deltas(baseline, candidate)
+        deltas, kind = paired_deltas(baseline, candidate)
         test = _test(deltas, kind, gate, margin, confidence, seed, method, resamples)
         too_few = deltas.size < stats.min_pairs(confidence)
         tests[name] = test, deltas, too_few
@@ -208,8 +219,10 @@ def _check_options(gate: str, margin: float, confidence: float, method: str) -> 
         raise ValueError(f"method must be 'auto', 'score', 't' or 'bca', got {method!r}")
 
 
-def _deltas(baseline: Scores, candidate: Scores) -> tuple[FloatArray, _Kind]:
-    """Per-case mean deltas (float noise set to 0) and the scores' kind (see `_Kind`)."""
+def paired_deltas(baseline: Scores, candidate: Scores) -> tuple[FloatArray, ScoreKind]:
+    """Per-case mean deltas (candidate - baseline, float noise set to 0) and the scores'
+    kind (see `ScoreKind`): what `compare` tests, for callers that test it otherwise (the
+    sequential verdicts)."""
     if len(baseline) != len(candidate):
         raise ValueError(f"{len(baseline)} baseline cases but {len(candidate)} candidate cases")
     if len(baseline) == 0:
@@ -240,7 +253,7 @@ def _as_cases(scores: Scores) -> stats.Scores:
 
 def _test(
     deltas: FloatArray,
-    kind: _Kind,
+    kind: ScoreKind,
     gate: Gate,
     margin: float,
     confidence: float,

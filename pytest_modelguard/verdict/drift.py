@@ -40,6 +40,8 @@ class ModelDrift:
     only_then: int  # cases answered in the stored run only
     cost_per_answer_then: float | None  # None: some cost unknown
     cost_per_answer_now: float | None
+    nights: int | None = None  # drift = "accumulate": nights counted against the reference
+    night_note: str | None = None  # drift = "accumulate": why tonight did not count
 
     @property
     def n_pairs(self) -> int:
@@ -71,6 +73,8 @@ class ModelDrift:
             "cost_per_answer_then_usd": self.cost_per_answer_then,
             "cost_per_answer_now_usd": self.cost_per_answer_now,
             "cost_change": self.cost_change,
+            "nights": self.nights,
+            "night_note": self.night_note,
         }
 
 
@@ -83,6 +87,7 @@ class DriftReport:
     confidence: float  # family-wise, Holm across models; each delta has its own level
     models: Mapping[str, ModelDrift]
     models_gone: tuple[str, ...]  # in the stored run, not in this one
+    accumulated: bool = False  # drift = "accumulate": statuses over every night since
 
     @property
     def degraded(self) -> tuple[str, ...]:
@@ -107,6 +112,7 @@ class DriftReport:
             "degraded": list(self.degraded),
             "models": {name: m.to_dict() for name, m in self.models.items()},
             "models_gone": list(self.models_gone),
+            "accumulated": self.accumulated,
         }
 
 

@@ -43,7 +43,7 @@ import numpy as np
 
 from ..core.vocabulary import Gate
 from .bootstrap import FloatArray
-from .compare import _KINDS, Scores, _compare_deltas, _deltas, _Kind
+from .compare import SCORE_KINDS, ScoreKind, Scores, compare_deltas, paired_deltas
 
 __all__ = [
     "ConfidenceSequence",
@@ -322,11 +322,31 @@ class SequentialTest:
             tail, boundaries=(0.0, -margin, margin), n_total=wor, horizon=horizon
         )
         self._deltas: list[FloatArray] = []
-        self._kind: _Kind = "binary"  # the least special kind of every batch so far
+        self._kind: ScoreKind = "binary"  # the least special kind of every batch so far
         self._look = self._judge()
 
     @property
     def look(self) -> Look:
+        return self._look
+
+    def to_state(self) -> dict[str, Any]:
+        """The sequence so far, JSON-able: `resume` carries it into a later run."""
+        return {"cs": self.cs.to_state()}
+
+    def resume(self, state: Mapping[str, Any]) -> Look:
+        """Continue the sequence `to_state` saved: the next cases add to the same capital.
+
+        Valid as one sequence when each case is counted once and the new cases are
+        draws from the same population as the earlier ones (Ville's inequality bounds
+        the crossing at any time, across runs, whatever made the run continue).
+        """
+        if self.final != "cs":
+            raise ValueError("a continued sequence must end on itself (final='cs')")
+        cs = ConfidenceSequence.from_state(state["cs"])
+        if cs.tail != self.cs.tail or (self.n_total is not None and cs.n > self.n_total):
+            raise ValueError("the saved sequence is of another level or a larger suite")
+        self.cs = cs
+        self._look = self._judge()
         return self._look
 
     def update(self, baseline: Scores, candidate: Scores) -> Look:
@@ -335,11 +355,11 @@ class SequentialTest:
             raise ValueError(f"already settled: {self._look.reason}")
         if len(baseline) == 0 and len(candidate) == 0:
             return self._look
-        deltas, kind = _deltas(baseline, candidate)
+        deltas, kind = paired_deltas(baseline, candidate)
         if self.n_total is not None and self.cs.n + deltas.size > self.n_total:
             raise ValueError(f"more than the suite's {self.n_total} cases")
         self.cs.update(deltas)
-        self._kind = max(self._kind, kind, key=_KINDS.index)
+        self._kind = max(self._kind, kind, key=SCORE_KINDS.index)
         if self.final == "fixed-n":  # kept only for the fallback at the last case
             self._deltas.append(deltas)
         self._look = self._judge()
@@ -367,7 +387,7 @@ class SequentialTest:
             verdict = "pass" if self.gate == "regression" else "not-non-inferior"
             return verdict, "end", "the suite ran out with the sequence open"
         deltas = np.concatenate(self._deltas)
-        result = _compare_deltas(
+        result = compare_deltas(
             deltas,
             self._kind,
             self.gate,
@@ -406,6 +426,7 @@ class DriftLook:
     status: str
     ci_low: float
     ci_high: float
+    mean: float  # the mean nightly delta against the reference, over every night
     nights: int
     n_cases: int
     reference_error: tuple[float, float]
@@ -437,7 +458,7 @@ class DriftAccumulator:
     def __init__(self, reference: Scores, confidence: float = 0.95) -> None:
         if not 0 < confidence < 1:
             raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-        means, _ = _deltas(np.zeros(len(reference)), reference)
+        means, _ = paired_deltas(np.zeros(len(reference)), reference)
         self.reference: FloatArray = means
         self.confidence = confidence
         tail = (1 - confidence) / 4
@@ -452,7 +473,7 @@ class DriftAccumulator:
         """This night's per-case scores, in the reference's case order."""
         if len(scores) != self.reference.size:
             raise ValueError(f"{len(scores)} cases tonight, {self.reference.size} in the reference")
-        night, _ = _deltas(np.zeros(len(scores)), scores)
+        night, _ = paired_deltas(np.zeros(len(scores)), scores)
         self.cs.update(night - self.reference, per_batch_bet=True)
         self.nights += 1
         return self.look
@@ -472,6 +493,7 @@ class DriftAccumulator:
             status=status,
             ci_low=low,
             ci_high=high,
+            mean=2 * self.cs.total / self.cs.n - 1 if self.cs.n else 0.0,
             nights=self.nights,
             n_cases=self.reference.size,
             reference_error=self.reference_error,
