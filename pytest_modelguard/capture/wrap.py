@@ -1,7 +1,7 @@
 """``capture(client, db=...)``: a drop-in proxy of an OpenAI or Anthropic client that records calls.
 
 Wrapped: OpenAI's ``chat.completions`` and ``responses`` (``create``, ``parse``, ``stream``)
-and Anthropic's ``messages`` (``create``, ``stream``), each also through
+and Anthropic's ``messages`` (``create``, ``parse``, ``stream``), each also through
 ``with_raw_response`` and ``with_streaming_response`` (recorded when the body is parsed);
 every other attribute is the client's own. Results, streams and exceptions reach the caller
 unchanged; recording never raises into the caller.
@@ -24,7 +24,7 @@ ClientT = TypeVar("ClientT")
 
 _NOT_PARAMS = frozenset((
     "model", "messages", "system", "stream", "stream_options", "extra_headers", "extra_query",
-    "extra_body", "timeout",
+    "extra_body", "timeout", "output_format",
 ))  # fmt: skip
 _MIN_SECRET_LEN = 8
 
@@ -277,6 +277,20 @@ def _parsed(raw: Any, call: Call) -> Any:
     return raw
 
 
+async def _parsed_async(raw: Any, call: Call) -> Any:
+    """``_parsed`` for async clients: Anthropic's ``AsyncAPIResponse.parse`` is awaited (it
+    caches the result for the caller too); OpenAI's legacy raw response parses at once."""
+    try:
+        parsed = raw.parse()
+        if inspect.isawaitable(parsed):
+            parsed = await parsed
+    except Exception as exc:
+        call.failed(exc)
+        return raw
+    call.returned(parsed)
+    return raw
+
+
 class _SyncRaw(_Proxy):
     """``with_raw_response``: ``create`` returns the raw response; its parse is recorded."""
 
@@ -304,7 +318,7 @@ class _AsyncRaw(_Proxy):
         except Exception as exc:
             call.failed(exc)
             raise
-        return _parsed(raw, call)
+        return await _parsed_async(raw, call)
 
 
 class _SyncStreaming(_Proxy):
