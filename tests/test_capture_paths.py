@@ -5,6 +5,7 @@ Anthropic's ``messages.parse`` and structured streams, and tool calls recorded f
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -218,7 +219,8 @@ def test_anthropic_parse_structured_stream_and_tools_are_recorded(
         used = await messages.create(**ask, tools=[tool])
         raw = await messages.with_raw_response.create(**ask, tools=[tool])
         await client.close()
-        return [parsed, streamed, used, await raw.parse()]
+        body = raw.parse()  # a coroutine in newer SDKs (AsyncAPIResponse), at once in older
+        return [parsed, streamed, used, await body if inspect.isawaitable(body) else body]
 
     if is_async:
         parsed, streamed, used, raw = asyncio.run(run_async())

@@ -292,14 +292,22 @@ async def _parsed_async(raw: Any, call: Call) -> Any:
 
 
 class _SyncRaw(_Proxy):
-    """``with_raw_response``: ``create`` returns the raw response; its parse is recorded."""
+    """``with_raw_response``: ``create`` and ``parse`` return the raw response; its parse is
+    recorded (langchain-openai takes both paths)."""
 
     def create(self, *args: Any, **kwargs: Any) -> Any:
+        return self._raw("create", args, kwargs)
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        return self._raw("parse", args, kwargs)
+
+    def _raw(self, name: str, args: Any, kwargs: dict[str, Any]) -> Any:
         call = self._start(kwargs)
+        method = getattr(self._target, name)
         if call is None:
-            return self._target.create(*args, **kwargs)
+            return method(*args, **kwargs)
         try:
-            raw = self._target.create(*args, **kwargs)
+            raw = method(*args, **kwargs)
         except Exception as exc:
             call.failed(exc)
             raise
@@ -310,11 +318,18 @@ class _AsyncRaw(_Proxy):
     """Async ``with_raw_response``."""
 
     async def create(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._raw("create", args, kwargs)
+
+    async def parse(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._raw("parse", args, kwargs)
+
+    async def _raw(self, name: str, args: Any, kwargs: dict[str, Any]) -> Any:
         call = self._start(kwargs)
+        method = getattr(self._target, name)
         if call is None:
-            return await self._target.create(*args, **kwargs)
+            return await method(*args, **kwargs)
         try:
-            raw = await self._target.create(*args, **kwargs)
+            raw = await method(*args, **kwargs)
         except Exception as exc:
             call.failed(exc)
             raise
