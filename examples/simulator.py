@@ -162,10 +162,12 @@ AMOUNT = re.compile(
 
 
 class UnknownPrompt(LookupError):
-    """The prompt is in neither demo suite, so the simulator has no ground truth for it."""
+    """The prompt is in no demo suite, so the simulator has no ground truth for it."""
 
 
-def respond(model: str, system: str | None, user: str) -> tuple[str, list[dict[str, Any]], int, int]:
+def respond(
+    model: str, system: str | None, user: str
+) -> tuple[str, list[dict[str, Any]], int, int]:
     """The simulated answer of ``model`` to one demo prompt: its text, its tool calls
     (``{name, arguments}``; only in the order-assistant suite) and its token counts.
 

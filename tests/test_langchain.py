@@ -103,7 +103,11 @@ def test_invoke_with_bound_tools_is_recorded_and_exports(
         {"role": "system", "content": "be brief"},
         {"role": "user", "content": "hello"},
     )
-    assert (text.output, text.model, text.params["temperature"]) == ("echo hello", "gpt-4.1-mini", 0)
+    assert (text.output, text.model, text.params["temperature"]) == (
+        "echo hello",
+        "gpt-4.1-mini",
+        0,
+    )
     call = {"id": "call_0", "name": "get_weather", "arguments": CITY}
     for trace in (tools, async_tools):
         assert trace.tool_calls == (call,) and trace.error is None
