@@ -251,3 +251,69 @@ def test_anthropic_parse_structured_stream_and_tools_are_recorded(
         },
     }  # fmt: skip
     assert case["graders"][0] == {"json_schema": {"schema": schema}}
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_remaining_paths_with_tools_are_recorded(
+    server: LoopbackServer, tmp_path: Path, is_async: bool
+) -> None:
+    """Chat Completions' stream helper, the Responses API through with_raw_response and
+    with_streaming_response (a stream), and Anthropic's stream helper and
+    with_streaming_response, each with tools."""
+    store = open_store(tmp_path / "p.db")
+    oai_cls = openai.AsyncOpenAI if is_async else openai.OpenAI
+    claude_cls = anthropic.AsyncAnthropic if is_async else anthropic.Anthropic
+    oai: Any = capture(oai_cls(base_url=server.openai_base_url, api_key=KEY), db=store)
+    claude: Any = capture(claude_cls(base_url=server.anthropic_base_url, api_key=KEY), db=store)
+    tool = {"name": "get_weather", "input_schema": CITY}
+    ask: dict[str, Any] = {"model": "m", "max_tokens": 50, "messages": user("weather")}
+    strict = {**CITY, "additionalProperties": False}  # openai 1.92's async helper wants it
+    strict_tool = {"type": "function", "function": {**TOOL["function"], "parameters": strict,
+                                                    "strict": True}}  # fmt: skip
+    chat: dict[str, Any] = {"model": "m", "messages": user("weather"), "tools": [strict_tool]}
+
+    async def run_async() -> None:
+        async with oai.chat.completions.stream(**chat) as stream:
+            assert (await stream.get_final_completion()).choices[0].message.tool_calls
+        raw = await oai.responses.with_raw_response.create(
+            model="m", input="weather", tools=[FLAT_TOOL]
+        )
+        assert raw.parse().output[0].type == "function_call"
+        async with oai.responses.with_streaming_response.create(
+            model="m", input="streamed", stream=True
+        ) as response:
+            assert [e async for e in await response.parse()]
+        async with claude.messages.stream(**ask, tools=[tool]) as stream:
+            assert (await stream.get_final_message()).content[-1].type == "tool_use"
+        async with claude.messages.with_streaming_response.create(**ask, tools=[tool]) as r:
+            assert (await r.parse()).content[-1].type == "tool_use"
+        await oai.close()
+        await claude.close()
+
+    if is_async:
+        asyncio.run(run_async())
+    else:
+        with oai.chat.completions.stream(**chat) as stream:
+            assert stream.get_final_completion().choices[0].message.tool_calls
+        raw = oai.responses.with_raw_response.create(model="m", input="weather", tools=[FLAT_TOOL])
+        assert raw.parse().output[0].type == "function_call"
+        with oai.responses.with_streaming_response.create(
+            model="m", input="streamed", stream=True
+        ) as response:
+            assert list(response.parse())
+        with claude.messages.stream(**ask, tools=[tool]) as stream:
+            assert stream.get_final_message().content[-1].type == "tool_use"
+        with claude.messages.with_streaming_response.create(**ask, tools=[tool]) as r:
+            assert r.parse().content[-1].type == "tool_use"
+    called = ({"id": "call_0", "name": "get_weather", "arguments": {"city": "Oslo"}},)
+    recorded = traces(store, tmp_path / "p.db")
+    assert [(t.provider, t.stream, t.tool_calls) for t in recorded] == [
+        ("openai", True, called),
+        ("openai", False, called),
+        ("openai", True, ()),
+        ("anthropic", True, called),
+        ("anthropic", False, called),
+    ]
+    assert recorded[2].output == "echo streamed" and recorded[2].usage is not None
+    assert recorded[1].params["tools"] == [TOOL]  # Responses tools in the form suites write
+    assert all(t.error is None for t in recorded)
