@@ -4,8 +4,9 @@ Starts the project's loopback server (tests/loopback.py) on 127.0.0.1 with
 examples/simulator.py as its responder, points the official OpenAI and Anthropic
 SDKs at it through OPENAI_BASE_URL / ANTHROPIC_BASE_URL, and runs
 ``pytest examples --modelguard-record all`` for the baseline and every demo
-candidate, so examples/.modelguard/ holds synthetic answers with their usage and
-the latency the simulator scripted.
+candidate, so examples/.modelguard/ holds synthetic answers (text or tool calls) with
+their usage and the latency the simulator scripted. Extra arguments go to pytest, e.g.
+``-k order-assistant`` to record one suite.
 
     python examples/record_from_simulator.py
 """
@@ -43,12 +44,13 @@ def scripted_latency(model: str, prompt: str) -> float:
 
 
 def simulated(call: Call) -> Reply:
-    text, input_tokens, output_tokens = respond(call.model, call.system, call.prompt)
+    text, tool_calls, input_tokens, output_tokens = respond(call.model, call.system, call.prompt)
     return Reply(
         text=text,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         latency_s=scripted_latency(call.model, call.prompt),
+        tool_calls=tuple(tool_calls),
     )
 
 

@@ -36,6 +36,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 TRIAGE_SUITE = HERE / "triage.modelguard.yaml"
 INVOICE_SUITE = HERE / "invoices.modelguard.yaml"
+ORDERS_SUITE = HERE / "orders.modelguard.yaml"
 
 BASELINE = "gpt-4.1"
 MODELS = ("gpt-4.1", "gpt-4.1-mini", "claude-haiku-4-5", "gpt-4.1-nano")
@@ -84,6 +85,24 @@ INVOICE_ERROR: dict[str, dict[str, tuple[float, float]]] = {
         "invalid": (0.10, 0.10),
     },
 }
+
+# Orders (tool calls): chance of a wrong call on an ordinary case and on one tagged
+# `ambiguous`. Its own salt, so that tuning it leaves the other suites' draws alone.
+ORDERS_SALT = "orders-1"
+ORDERS_ERROR: dict[str, tuple[float, float]] = {
+    "gpt-4.1": (0.0, 0.10),
+    "gpt-4.1-mini": (0.02, 0.20),
+    "claude-haiku-4-5": (0.02, 0.20),
+    "gpt-4.1-nano": (0.25, 0.65),
+}
+# The tool a confused model reaches for instead, and the return reason it mistakes.
+WRONG_TOOL = {
+    "get_order_status": "cancel_order",
+    "cancel_order": "get_order_status",
+    "start_return": "cancel_order",
+}
+WRONG_REASON = {"damaged": "wrong_item", "wrong_item": "damaged", "not_needed": "other"}
+ITEMS = ("kettle", "yoga mat", "jacket", "lamp")
 
 HARD_TAGS: dict[str, set[str]] = {
     "total": {"ocr", "eu-number"},
@@ -143,23 +162,29 @@ AMOUNT = re.compile(
 
 
 class UnknownPrompt(LookupError):
-    """The prompt is in neither demo suite, so the simulator has no ground truth for it."""
+    """The prompt is in no demo suite, so the simulator has no ground truth for it."""
 
 
-def respond(model: str, system: str | None, user: str) -> tuple[str, int, int]:
-    """The simulated answer of ``model`` to one demo prompt, with its token counts.
+def respond(
+    model: str, system: str | None, user: str
+) -> tuple[str, list[dict[str, Any]], int, int]:
+    """The simulated answer of ``model`` to one demo prompt: its text, its tool calls
+    (``{name, arguments}``; only in the order-assistant suite) and its token counts.
 
     ``system`` only counts towards the input tokens; ``user`` must be a demo
-    case's prompt (whitespace may differ), else UnknownPrompt.
+    case's prompt, or its last user message (whitespace may differ), else UnknownPrompt.
     """
     name = canonical_model(model)
     kind, case = find_case(user)
-    prompt = str(case["prompt"])  # as written in the suite, line breaks and all
+    calls: list[dict[str, Any]] = []
     if kind == "triage":
-        text = triage_answer(name, case, prompt)
+        text = triage_answer(name, case, str(case["prompt"]))
+    elif kind == "invoices":
+        text = invoice_answer(name, case, str(case["prompt"]))
     else:
-        text = invoice_answer(name, case, prompt)
-    return text, input_tokens(system, user), output_tokens(text)
+        text, calls = orders_answer(name, case, user)
+    said = " ".join([text, *(json.dumps(c["arguments"]) for c in calls)])
+    return text, calls, input_tokens(system, user), output_tokens(said)
 
 
 def canonical_model(model: str) -> str:
@@ -190,24 +215,32 @@ def _key(text: str) -> str:
 @lru_cache(maxsize=1)
 def _index() -> dict[str, tuple[str, dict[str, Any]]]:
     index: dict[str, tuple[str, dict[str, Any]]] = {}
-    for kind, path in (("triage", TRIAGE_SUITE), ("invoices", INVOICE_SUITE)):
+    suites = (("triage", TRIAGE_SUITE), ("invoices", INVOICE_SUITE), ("orders", ORDERS_SUITE))
+    for kind, path in suites:
         suite = yaml.safe_load(path.read_text(encoding="utf-8"))
         for case in suite["cases"]:
-            index[_key(case["prompt"])] = (kind, case)
+            index[_key(_last_user(case))] = (kind, case)
     return index
 
 
+def _last_user(case: dict[str, Any]) -> str:
+    """A case's prompt, or the last user message of its conversation."""
+    if "prompt" in case:
+        return str(case["prompt"])
+    return str([m for m in case["messages"] if m["role"] == "user"][-1]["content"])
+
+
 def find_case(user: str) -> tuple[str, dict[str, Any]]:
-    """("triage" | "invoices", the case as written in its suite) for a prompt."""
+    """("triage" | "invoices" | "orders", the case as written in its suite) for a prompt."""
     try:
         return _index()[_key(user)]
     except KeyError:
         raise UnknownPrompt(f"prompt not found in the demo suites: {user[:60]!r}") from None
 
 
-def _uniform(*parts: str) -> float:
+def _uniform(*parts: str, salt: str = SALT) -> float:
     """A deterministic draw in [0, 1) from the salt and the parts (whitespace-insensitive)."""
-    text = "\x1f".join((SALT, *(_key(part) for part in parts)))
+    text = "\x1f".join((salt, *(_key(part) for part in parts)))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return int(digest[:13], 16) / 16**13
 
@@ -374,6 +407,44 @@ def _render(model: str, answer: dict[str, Any], prompt: str, invalid_rate: float
     return body[: body.rindex(",") + 1]  # stops mid-object
 
 
+# --- orders (tool calls) -------------------------------------------------------
+
+
+def orders_answer(model: str, case: dict[str, Any], user: str) -> tuple[str, list[dict[str, Any]]]:
+    """(text, tool calls): the expected calls, or, on a miss, a plausible mistake: the
+    neighbouring tool, the wrong return reason, one of two calls, or (gpt-4.1-nano) a
+    question back in prose instead of any call."""
+    right = [_full_call(model, c, user) for c in case["expected"]["tool_calls"]]
+    easy, hard = ORDERS_ERROR[model]
+    rate = hard if "ambiguous" in case.get("tags", ()) else easy
+    if _uniform(model, "orders", user, salt=ORDERS_SALT) >= rate:
+        return "", right
+    style = _uniform(model, "orders-style", user, salt=ORDERS_SALT)
+    order = right[0]["arguments"]["order_id"]
+    if model == "gpt-4.1-nano" and style < 0.3:
+        return f"I'm sorry about that! Could you tell me a bit more about order {order}?", []
+    if len(right) > 1:
+        return "", right[:1]  # handles the first order only
+    first = right[0]
+    reason = first["arguments"].get("reason")
+    if reason in WRONG_REASON and style < 0.6:
+        return "", [{**first, "arguments": {**first["arguments"], "reason": WRONG_REASON[reason]}}]
+    tool = WRONG_TOOL[first["name"]]
+    return "", [_full_call(model, {"name": tool, "arguments": {"order_id": order}}, user)]
+
+
+def _full_call(model: str, call: dict[str, Any], user: str) -> dict[str, Any]:
+    """A call as a model writes it: the expected arguments plus the ones the tool needs
+    (the returned item, a return reason) or that a model adds (haiku's cancel reason)."""
+    arguments = dict(call["arguments"])
+    if call["name"] == "start_return":
+        arguments.setdefault("item", next((i for i in ITEMS if i in user.lower()), "item"))
+        arguments.setdefault("reason", "other")
+    if call["name"] == "cancel_order" and model == "claude-haiku-4-5":
+        arguments["reason"] = "customer request"
+    return {"name": call["name"], "arguments": arguments}
+
+
 # --- summary -----------------------------------------------------------------
 
 
@@ -388,15 +459,22 @@ def _same(field: str, got: Any, want: Any) -> bool:
 
 def _summary() -> None:
     index = _index()
-    for kind in ("triage", "invoices"):
+    for kind in ("triage", "invoices", "orders"):
         cases = [(prompt, case) for prompt, (k, case) in index.items() if k == kind]
         print(f"{kind} ({len(cases)} cases)")
         for model in MODELS:
             right = fields = 0
             for prompt, case in cases:
-                text, *_ = respond(model, None, prompt)
+                text, calls, *_ = respond(model, None, prompt)
                 if kind == "triage":
                     right += text.strip().lower() == case["expected"]
+                    continue
+                if kind == "orders":
+                    want = case["expected"]["tool_calls"]
+                    right += [c["name"] for c in calls] == [c["name"] for c in want] and all(
+                        c["arguments"].items() >= w["arguments"].items()
+                        for c, w in zip(calls, want, strict=True)
+                    )
                     continue
                 try:
                     got = json.loads(text)
@@ -406,6 +484,8 @@ def _summary() -> None:
                 fields += sum(_same(f, got.get(f), v) for f, v in case["expected"].items())
             if kind == "triage":
                 print(f"  {model:<18} {right}/{len(cases)} labels right")
+            elif kind == "orders":
+                print(f"  {model:<18} {right}/{len(cases)} tool calls right")
             else:
                 print(
                     f"  {model:<18} {right}/{len(cases)} bare JSON, "

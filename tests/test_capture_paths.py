@@ -1,10 +1,11 @@
 """Capture's other SDK paths, sync and async, over HTTP against the loopback server:
 ``chat.completions.parse``, ``with_streaming_response``, ``responses.create`` (+ streams),
-and tool calls recorded from streams."""
+Anthropic's ``messages.parse`` and structured streams, and tool calls recorded from streams."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from loopback import Call, LoopbackServer, Reply
 from pydantic import BaseModel
 
 from pytest_modelguard.capture import capture
+from pytest_modelguard.capture.export import case_of
 from pytest_modelguard.capture.read import TraceDb
 from pytest_modelguard.capture.store import Trace, TraceStore, open_store
 
@@ -35,7 +37,7 @@ def respond(call: Call) -> Reply:
     """A tool call when tools are offered, JSON when a schema is asked for, else an echo."""
     if call.tool_names:
         return Reply("", tool_calls=({"name": "get_weather", "arguments": {"city": "Oslo"}},))
-    if "response_format" in call.params or "text" in call.params:
+    if {"response_format", "text", "output_config"} & call.params.keys():
         return Reply(json.dumps({"city": "Oslo", "temp_c": 3}))
     return Reply(f"echo {call.prompt}")
 
@@ -196,4 +198,122 @@ def test_tool_calls_are_recorded_from_streams(server: LoopbackServer, tmp_path: 
     recorded = traces(store, tmp_path / "s.db")
     assert [t.stream for t in recorded] == [True, True, True]
     assert [t.tool_calls for t in recorded] == [expected] * 3
+    assert all(t.error is None for t in recorded)
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_anthropic_parse_structured_stream_and_tools_are_recorded(
+    server: LoopbackServer, tmp_path: Path, is_async: bool
+) -> None:
+    store = open_store(tmp_path / "a.db")
+    cls = anthropic.AsyncAnthropic if is_async else anthropic.Anthropic
+    client: Any = capture(cls(base_url=server.anthropic_base_url, api_key=KEY), db=store)
+    messages = client.messages
+    tool = {"name": "get_weather", "input_schema": CITY}
+    ask: dict[str, Any] = {"model": "m", "max_tokens": 50, "messages": user("weather?")}
+
+    async def run_async() -> list[Any]:
+        parsed = await messages.parse(**ask, output_format=Weather)
+        async with messages.stream(**ask, output_format=Weather) as stream:
+            streamed = await stream.get_final_message()
+        used = await messages.create(**ask, tools=[tool])
+        raw = await messages.with_raw_response.create(**ask, tools=[tool])
+        await client.close()
+        body = raw.parse()  # a coroutine in newer SDKs (AsyncAPIResponse), at once in older
+        return [parsed, streamed, used, await body if inspect.isawaitable(body) else body]
+
+    if is_async:
+        parsed, streamed, used, raw = asyncio.run(run_async())
+    else:
+        parsed = messages.parse(**ask, output_format=Weather)
+        with messages.stream(**ask, output_format=Weather) as stream:
+            streamed = stream.get_final_message()
+        used = messages.create(**ask, tools=[tool])
+        raw = messages.with_raw_response.create(**ask, tools=[tool]).parse()
+    weather = Weather(city="Oslo", temp_c=3)
+    assert parsed.parsed_output == weather and streamed.parsed_output == weather
+    assert used.content[-1].type == raw.content[-1].type == "tool_use"
+    recorded = traces(store, tmp_path / "a.db")
+    assert [t.stream for t in recorded] == [False, True, False, False]
+    sent = server.calls[0].params["output_config"]  # the schema the SDK made of Weather
+    for trace in recorded[:2]:  # the request as sent, not the Python class
+        assert trace.params == {"max_tokens": 50, "output_config": sent}
+        assert json.loads(trace.output or "") == weather.model_dump()
+    expected = ({"id": "call_0", "name": "get_weather", "arguments": {"city": "Oslo"}},)
+    assert [t.tool_calls for t in recorded[2:]] == [expected, expected]
+    case = case_of(recorded[0])  # exported in the form suites write, graded by its schema
+    assert isinstance(case, dict)
+    schema = sent["format"]["schema"]
+    assert case["params"] == {
+        "max_tokens": 50,
+        "response_format": {
+            "type": "json_schema", "json_schema": {"name": "Weather", "schema": schema},
+        },
+    }  # fmt: skip
+    assert case["graders"][0] == {"json_schema": {"schema": schema}}
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_remaining_paths_with_tools_are_recorded(
+    server: LoopbackServer, tmp_path: Path, is_async: bool
+) -> None:
+    """Chat Completions' stream helper, the Responses API through with_raw_response and
+    with_streaming_response (a stream), and Anthropic's stream helper and
+    with_streaming_response, each with tools."""
+    store = open_store(tmp_path / "p.db")
+    oai_cls = openai.AsyncOpenAI if is_async else openai.OpenAI
+    claude_cls = anthropic.AsyncAnthropic if is_async else anthropic.Anthropic
+    oai: Any = capture(oai_cls(base_url=server.openai_base_url, api_key=KEY), db=store)
+    claude: Any = capture(claude_cls(base_url=server.anthropic_base_url, api_key=KEY), db=store)
+    tool = {"name": "get_weather", "input_schema": CITY}
+    ask: dict[str, Any] = {"model": "m", "max_tokens": 50, "messages": user("weather")}
+    strict = {**CITY, "additionalProperties": False}  # openai 1.92's async helper wants it
+    strict_tool = {"type": "function", "function": {**TOOL["function"], "parameters": strict,
+                                                    "strict": True}}  # fmt: skip
+    chat: dict[str, Any] = {"model": "m", "messages": user("weather"), "tools": [strict_tool]}
+
+    async def run_async() -> None:
+        async with oai.chat.completions.stream(**chat) as stream:
+            assert (await stream.get_final_completion()).choices[0].message.tool_calls
+        raw = await oai.responses.with_raw_response.create(
+            model="m", input="weather", tools=[FLAT_TOOL]
+        )
+        assert raw.parse().output[0].type == "function_call"
+        async with oai.responses.with_streaming_response.create(
+            model="m", input="streamed", stream=True
+        ) as response:
+            assert [e async for e in await response.parse()]
+        async with claude.messages.stream(**ask, tools=[tool]) as stream:
+            assert (await stream.get_final_message()).content[-1].type == "tool_use"
+        async with claude.messages.with_streaming_response.create(**ask, tools=[tool]) as r:
+            assert (await r.parse()).content[-1].type == "tool_use"
+        await oai.close()
+        await claude.close()
+
+    if is_async:
+        asyncio.run(run_async())
+    else:
+        with oai.chat.completions.stream(**chat) as stream:
+            assert stream.get_final_completion().choices[0].message.tool_calls
+        raw = oai.responses.with_raw_response.create(model="m", input="weather", tools=[FLAT_TOOL])
+        assert raw.parse().output[0].type == "function_call"
+        with oai.responses.with_streaming_response.create(
+            model="m", input="streamed", stream=True
+        ) as response:
+            assert list(response.parse())
+        with claude.messages.stream(**ask, tools=[tool]) as stream:
+            assert stream.get_final_message().content[-1].type == "tool_use"
+        with claude.messages.with_streaming_response.create(**ask, tools=[tool]) as r:
+            assert r.parse().content[-1].type == "tool_use"
+    called = ({"id": "call_0", "name": "get_weather", "arguments": {"city": "Oslo"}},)
+    recorded = traces(store, tmp_path / "p.db")
+    assert [(t.provider, t.stream, t.tool_calls) for t in recorded] == [
+        ("openai", True, called),
+        ("openai", False, called),
+        ("openai", True, ()),
+        ("anthropic", True, called),
+        ("anthropic", False, called),
+    ]
+    assert recorded[2].output == "echo streamed" and recorded[2].usage is not None
+    assert recorded[1].params["tools"] == [TOOL]  # Responses tools in the form suites write
     assert all(t.error is None for t in recorded)

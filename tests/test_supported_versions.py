@@ -78,3 +78,14 @@ def test_an_edge_without_its_python_is_skipped_and_says_so(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     assert result.stdout == "edge skipped: no Python 3.99 on this machine\n"
     assert not (ROOT / ".venv-ci-missing").exists()
+
+
+def test_the_langchain_extra_is_installed_by_the_main_run_only() -> None:
+    """langchain-openai needs a newer openai than the oldest edge pins: the main run installs
+    it and checks its import (so tests/test_langchain.py runs there), the edges do not."""
+    assert PROJECT["optional-dependencies"]["langchain"] == ["langchain-openai>=1.6"]
+    run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    edge = (ROOT / ".ci" / "edge").read_text(encoding="utf-8")
+    assert 'pip install --quiet -e ".[dev,langchain]"' in run
+    assert 'python -c "import langchain_openai"' in run
+    assert '-e ".[dev]"' in edge and "langchain" not in edge

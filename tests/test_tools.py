@@ -94,6 +94,11 @@ def test_wrong_tool_on_half_the_cases_is_a_regression_identical_calls_pass(
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     shown = '→ get_time({"city": "Oslo"})'
+    result.stdout.fnmatch_lines([  # the worst cases show both answers' tool calls
+        "    c01  1.00 → 0.00  (tool_call: 0/1 expected call(s) matched*",
+        """      baseline:  '→ get_weather({"city": "Oslo"})'""",
+        f"      candidate: '{shown}'",
+    ])  # fmt: skip
     assert shown in (pytester.path / "r.md").read_text()
     assert json.dumps(shown, ensure_ascii=False)[1:-1] in (pytester.path / "r.html").read_text()
     report = json.loads((pytester.path / "r.json").read_text())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,10 +13,12 @@ _CHOICES = {"auto": "auto", "any": "required", "none": "none"}
 
 
 def openai_form(trace: Trace) -> tuple[list[Any], dict[str, Any]]:
-    """The trace's messages and params, Anthropic tool use rewritten in OpenAI's form."""
+    """The trace's messages and params, Anthropic tool use and structured output rewritten
+    in OpenAI's form."""
     if trace.provider != "anthropic":
         return list(trace.messages), dict(trace.params)
     params = dict(trace.params)
+    params.update(_response_format(params.pop("output_config", None)))
     if isinstance(params.get("tools"), list):
         params["tools"] = [_function_tool(t) for t in params["tools"]]
     choice = params.get("tool_choice")
@@ -30,6 +33,22 @@ def openai_form(trace: Trace) -> tuple[list[Any], dict[str, Any]]:
     for message in trace.messages:
         messages += _openai_messages(message)
     return messages, params
+
+
+def _response_format(config: Any) -> dict[str, Any]:
+    """``output_config`` whose ``format`` is a JSON schema as ``response_format`` (named by
+    the schema's title; the rest of the config kept); any other config unchanged."""
+    fmt = config.get("format") if isinstance(config, Mapping) else None
+    if not isinstance(fmt, Mapping) or fmt.get("type") != "json_schema":
+        return {} if config is None else {"output_config": config}
+    schema = fmt.get("schema")
+    title = schema.get("title") if isinstance(schema, Mapping) else None
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", str(title or "response"))[:64]
+    out: dict[str, Any] = {
+        "response_format": {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
+    }
+    rest = {k: v for k, v in config.items() if k != "format"}
+    return {**out, "output_config": rest} if rest else out
 
 
 def _function_tool(tool: Any) -> Any:

@@ -12,7 +12,8 @@ _RESPONSES_ONLY = frozenset(("input", "instructions", "text_format"))
 
 def structured(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """``response_format`` (``parse``) or ``text_format`` given as a Pydantic class, as the
-    JSON schema response format the SDK sends."""
+    JSON schema response format the SDK sends; Anthropic's ``output_format`` class
+    (``messages.parse``/``stream``) as the ``output_config.format`` it sends."""
     out: dict[str, Any] = {}
     response_format = kwargs.get("response_format", kwargs.get("text_format"))
     if isinstance(response_format, type):
@@ -20,6 +21,15 @@ def structured(kwargs: Mapping[str, Any]) -> dict[str, Any]:
 
         param: Any = type_to_response_format_param(response_format)
         out["response_format"] = dict(param)
+    output_format = kwargs.get("output_format")
+    if isinstance(output_format, type):
+        from anthropic.lib._parse._transform import transform_schema
+        from pydantic import TypeAdapter
+
+        schema = transform_schema(TypeAdapter(output_format).json_schema())
+        config = kwargs.get("output_config")
+        config = dict(config) if isinstance(config, Mapping) else {}
+        out["output_config"] = {**config, "format": {"type": "json_schema", "schema": schema}}
     return out
 
 

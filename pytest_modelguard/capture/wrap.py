@@ -1,7 +1,7 @@
 """``capture(client, db=...)``: a drop-in proxy of an OpenAI or Anthropic client that records calls.
 
 Wrapped: OpenAI's ``chat.completions`` and ``responses`` (``create``, ``parse``, ``stream``)
-and Anthropic's ``messages`` (``create``, ``stream``), each also through
+and Anthropic's ``messages`` (``create``, ``parse``, ``stream``), each also through
 ``with_raw_response`` and ``with_streaming_response`` (recorded when the body is parsed);
 every other attribute is the client's own. Results, streams and exceptions reach the caller
 unchanged; recording never raises into the caller.
@@ -24,7 +24,7 @@ ClientT = TypeVar("ClientT")
 
 _NOT_PARAMS = frozenset((
     "model", "messages", "system", "stream", "stream_options", "extra_headers", "extra_query",
-    "extra_body", "timeout",
+    "extra_body", "timeout", "output_format",
 ))  # fmt: skip
 _MIN_SECRET_LEN = 8
 
@@ -277,15 +277,37 @@ def _parsed(raw: Any, call: Call) -> Any:
     return raw
 
 
+async def _parsed_async(raw: Any, call: Call) -> Any:
+    """``_parsed`` for async clients: Anthropic's ``AsyncAPIResponse.parse`` is awaited (it
+    caches the result for the caller too); OpenAI's legacy raw response parses at once."""
+    try:
+        parsed = raw.parse()
+        if inspect.isawaitable(parsed):
+            parsed = await parsed
+    except Exception as exc:
+        call.failed(exc)
+        return raw
+    call.returned(parsed)
+    return raw
+
+
 class _SyncRaw(_Proxy):
-    """``with_raw_response``: ``create`` returns the raw response; its parse is recorded."""
+    """``with_raw_response``: ``create`` and ``parse`` return the raw response; its parse is
+    recorded (langchain-openai takes both paths)."""
 
     def create(self, *args: Any, **kwargs: Any) -> Any:
+        return self._raw("create", args, kwargs)
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        return self._raw("parse", args, kwargs)
+
+    def _raw(self, name: str, args: Any, kwargs: dict[str, Any]) -> Any:
         call = self._start(kwargs)
+        method = getattr(self._target, name)
         if call is None:
-            return self._target.create(*args, **kwargs)
+            return method(*args, **kwargs)
         try:
-            raw = self._target.create(*args, **kwargs)
+            raw = method(*args, **kwargs)
         except Exception as exc:
             call.failed(exc)
             raise
@@ -296,15 +318,22 @@ class _AsyncRaw(_Proxy):
     """Async ``with_raw_response``."""
 
     async def create(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._raw("create", args, kwargs)
+
+    async def parse(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._raw("parse", args, kwargs)
+
+    async def _raw(self, name: str, args: Any, kwargs: dict[str, Any]) -> Any:
         call = self._start(kwargs)
+        method = getattr(self._target, name)
         if call is None:
-            return await self._target.create(*args, **kwargs)
+            return await method(*args, **kwargs)
         try:
-            raw = await self._target.create(*args, **kwargs)
+            raw = await method(*args, **kwargs)
         except Exception as exc:
             call.failed(exc)
             raise
-        return _parsed(raw, call)
+        return await _parsed_async(raw, call)
 
 
 class _SyncStreaming(_Proxy):

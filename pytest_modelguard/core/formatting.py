@@ -1,11 +1,13 @@
 """Figures and words as every message prints them: money, percentages, p-values,
-plurals, near misses. Pure, standard library only."""
+plurals, near misses, answers with their tool calls. Pure, standard library only."""
 
 from __future__ import annotations
 
 import difflib
+import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 def money(value: float | None, symbol: str = "$") -> str:
@@ -37,3 +39,13 @@ def did_you_mean(word: object, choices: Iterable[object]) -> str:
     """`` (did you mean 'x'?)`` for a near miss among ``choices``, else ``''``."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def answer_shown(text: str | None, tool_calls: Iterable[Mapping[str, Any]] = ()) -> str:
+    """An answer as reports show it: its text, then each tool call as
+    ``→ name({arguments})``."""
+    shown = [
+        f"→ {c.get('name')}({json.dumps(c.get('arguments'), sort_keys=True, ensure_ascii=False)})"
+        for c in tool_calls
+    ]
+    return " ".join([text or "", *shown]).strip()

@@ -10,12 +10,11 @@ it can neither break the table nor mention anyone.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..core.formatting import money, p_value, percent
+from ..core.formatting import answer_shown, money, p_value, percent
 from ..core.safety import printable
 from ..core.vocabulary import FAILING, Verdict
 
@@ -172,9 +171,7 @@ def _failing_candidates(doc: Doc) -> list[str]:
 
 def answer_text(case: Mapping[str, Any]) -> str:
     """A case's answer as shown: its text, then each tool call as ``→ name({arguments})``."""
-    calls = case.get("tool_calls") or ()
-    shown = [f"→ {c.get('name')}({json.dumps(c.get('arguments'), sort_keys=True)})" for c in calls]
-    return " ".join([str(case.get("output") or ""), *shown]).strip()
+    return answer_shown(str(case.get("output") or ""), case.get("tool_calls") or ())
 
 
 def _regressed(doc: Doc, name: str) -> str:

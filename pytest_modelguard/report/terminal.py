@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..core.formatting import money, p_value, percent, plural
+from ..core.formatting import answer_shown, money, p_value, percent, plural
 from ..engine.spend import DryRunLine
 from ..records.results import ItemResult
 from ..verdict.drift import DriftReport, ModelDrift
@@ -149,8 +149,10 @@ def worst_case_lines(
         lines.append(
             f"    {case_id}  {b.score:.2f} → {r.score:.2f}" + (f"  ({failed})" if failed else "")
         )
-        lines.append(f"      baseline:  {_abridge(b.output)}")
-        lines.append(f"      candidate: {_abridge(r.error or r.output)}")
+        lines.append(f"      baseline:  {_abridge(answer_shown(b.output, b.tool_calls))}")
+        lines.append(
+            f"      candidate: {_abridge(r.error or answer_shown(r.output, r.tool_calls))}"
+        )
     return lines
 
 
