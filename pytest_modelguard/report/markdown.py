@@ -34,7 +34,8 @@ Doc = Mapping[str, Any]
 
 def render_markdown(doc: Doc) -> str:
     """The whole Markdown report of a JSON report document."""
-    parts = [_headline(doc), _table(doc), *_reasons(doc), _judges(doc), _drift(doc), _footer(doc)]
+    parts = [_headline(doc), _table(doc), *_reasons(doc), _dimensions(doc), _judges(doc)]
+    parts += [_drift(doc), _footer(doc)]
     parts += [_regressed(doc, name) for name in _failing_candidates(doc)]
     return "\n\n".join(p for p in parts if p) + "\n"
 
@@ -268,6 +269,24 @@ def _savings(cost: float | None, base_cost: float | None, is_baseline: bool) -> 
     if per_1k >= 0:
         return f"saves {money(per_1k)}"
     return f"costs {money(-per_1k)} more"
+
+
+def _dimensions(doc: Doc) -> str:
+    """Per model and dimension: the mean, and a candidate's delta with CI and p (descriptive)."""
+    from .dimensions_table import DIMENSION_HEAD, DIMENSIONS_NOTE, dimension_rows, has_deltas
+
+    rows = dimension_rows(doc)
+    if not rows:
+        return ""
+    head = "| " + " | ".join(DIMENSION_HEAD) + " |"
+    lines = ["**Dimensions**", "", head, "|---|---|--:|---|--:|"]
+    lines += [
+        f"| {_code(model)} | {_text(dimension)} | {score} | {delta} | {p} |"
+        for model, dimension, score, delta, p in rows
+    ]
+    if has_deltas(doc):
+        lines += ["", f"<sub>{_text(DIMENSIONS_NOTE)}</sub>"]
+    return "\n".join(lines)
 
 
 def _judges(doc: Doc) -> str:

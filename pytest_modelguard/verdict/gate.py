@@ -12,11 +12,11 @@ import numpy as np
 from ..config import Budgets
 from ..core.formatting import p_value, percent
 from ..core.vocabulary import FAILING, Gate, GateRule, Interval, Verdict
-from ..records.grades import dimension_scores
 from ..records.results import ItemResult
 from . import stats
 from .compare import Comparison, cases_needed, compare, compare_family
-from .pairing import CaseScoreLists, answered, answers, case_scores, paired
+from .dimensions import dimension_deltas, dimension_means
+from .pairing import CaseScoreLists, answers, case_scores, paired
 
 if TYPE_CHECKING:
     from .drift import DriftReport
@@ -97,6 +97,8 @@ class ModelSummary:
     token_outliers: tuple[TokenOutlier, ...] = ()
     judge_cost_usd: float | None = 0.0  # llm_judge calls grading this model's answers
     dimensions: Mapping[str, float] = field(default_factory=dict)  # mean score per dimension
+    # per dimension, the paired delta against the baseline: descriptive, never gating
+    dimension_deltas: Mapping[str, Comparison] = field(default_factory=dict)
     repeat_agreement: float | None = None  # how often a case's repeats score alike
     verdicts: tuple[str, ...] = ()  # every verdict that applies, worst first (`verdict`)
     sequential: Mapping[str, Any] | None = None  # a sequential run's figures (sequential_gate)
@@ -162,6 +164,7 @@ def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
         seed=config.seed, method=config.interval, resamples=config.resamples,
     )  # fmt: skip
     models = {name: _summarise(name, by_model[name], deltas.get(name), config) for name in names}
+    models = _with_dimension_deltas(models, by_model, baseline, config)
     models = _with_cost_ratios(models, config.baseline)
     judging = _judging(results, config)
     if judging is not None and config.gate_on == "human":
@@ -236,6 +239,26 @@ def _on_human_labels(
     return out
 
 
+def _with_dimension_deltas(
+    models: dict[str, ModelSummary],
+    by_model: Mapping[str, Sequence[ItemResult]],
+    baseline: Sequence[ItemResult],
+    config: GateConfig,
+) -> dict[str, ModelSummary]:
+    """Each candidate's per-dimension deltas: two-sided at the run's confidence, no Holm."""
+    if not baseline:
+        return models
+    out = dict(models)
+    for name in config.candidates:
+        if name in out:
+            found = dimension_deltas(
+                baseline, by_model[name], confidence=config.confidence, margin=config.margin,
+                seed=config.seed, method=config.interval, resamples=config.resamples,
+            )  # fmt: skip
+            out[name] = replace(out[name], dimension_deltas=found)
+    return out
+
+
 def _with_cost_ratios(
     models: dict[str, ModelSummary], baseline: str | None
 ) -> dict[str, ModelSummary]:
@@ -261,16 +284,6 @@ def _notes(config: GateConfig, deltas: Mapping[str, Comparison]) -> Iterable[str
         yield "selection left cases out: the gate ran on a subset of the suites"
     if config.not_gated is not None:
         yield f"gate not evaluated: {config.not_gated}"
-
-
-def _dimension_means(answered: Sequence[ItemResult]) -> dict[str, float]:
-    """Per dimension, the mean over answers of each answer's weighted dimension score."""
-    per_answer = [dimension_scores(r.grades) for r in answered]
-    names = sorted({name for scores in per_answer for name in scores})
-    return {
-        name: float(np.mean([scores[name] for scores in per_answer if name in scores]))
-        for name in names
-    }
 
 
 def _total(costs: Sequence[float | None]) -> float | None:
@@ -320,7 +333,7 @@ def _summarise(
         reasoning_tokens=sum(r.reasoning_tokens for r in given),
         token_outliers=_token_outliers(given),
         judge_cost_usd=_total([r.judge_cost_usd for r in results]),
-        dimensions=_dimension_means(answered(results)),
+        dimensions=dimension_means(results),
         repeat_agreement=stats.repeat_agreement(list(by_case.values())),
         latency_p50_s=_percentile(latencies, 50),
         latency_p95_s=_percentile(latencies, 95),
