@@ -180,14 +180,14 @@ def _regressed(doc: Doc, name: str) -> str:
         f"<details><summary>Regressed cases: {html.escape(name)} — the {len(shown)} worst of "
         f"{len(drops)} scored below the baseline</summary>",
         "",
-        "| case | baseline answer | candidate answer | score | why |",
-        "|---|---|---|--:|---|",
+        "| case | baseline answer | candidate answer | score | check | why |",
+        "|---|---|---|--:|---|---|",
     ]
     for base, cand in shown:
         lines.append(
             f"| {_code(cand['id'])} | {_code(answer_text(base), ANSWER_CHARS)} | "
             f"{_code(answer_text(cand), ANSWER_CHARS)} | {base['score']:.2f} → {cand['score']:.2f} "
-            f"| {_why(cand)} |"
+            f"| {_checks(base, cand)} | {_why(cand)} |"
         )
     lines += ["", "</details>"]
     return "\n".join(lines)
@@ -209,6 +209,17 @@ def _drops(doc: Doc, name: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
             pairs.append((base, case))
     pairs.sort(key=lambda p: (p[1]["score"] - p[0]["score"], p[1]["suite"], p[1]["id"]))
     return pairs
+
+
+def _checks(base: Mapping[str, Any], case: Mapping[str, Any]) -> str:
+    """The graders behind the drop: those the answer failed, else those scoring below the
+    baseline's same grader; each named once."""
+    grades = case.get("grades", ())
+    names = [g["name"] for g in grades if not g["passed"]]
+    if not names:
+        before = {g["name"]: g["score"] for g in base.get("grades", ())}
+        names = [g["name"] for g in grades if g["score"] < before.get(g["name"], g["score"])]
+    return ", ".join(_code(n) for n in dict.fromkeys(names)) or "—"
 
 
 def _why(case: Mapping[str, Any]) -> str:
