@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from ..core.formatting import plural
 from ..core.vocabulary import RecordMode
 from ..records.calls import Completion, Provider, ProviderError, Request, Warmable
 from .cache import Cache, private_dir
@@ -142,7 +143,7 @@ class Keeper:
         else:
             where = f"they could not be kept elsewhere either ({self.fallback_error})"
         return (
-            f"{self.unsaved} paid answers could not be saved under {self.cache.root} "
+            f"{plural(self.unsaved, 'paid answer')} could not be saved under {self.cache.root} "
             f"({self.error}); this run graded them from memory, and {where}"
         )
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..core.formatting import money, p_value, percent
+from ..core.formatting import money, p_value, percent, plural
 from ..core.safety import printable
 from ..core.vocabulary import FAILING, Verdict
 
@@ -313,7 +313,8 @@ def _judges(doc: Doc) -> str:
         return out + ["| " + " | ".join(_text(c) for c in row) + " |" for row in body]
 
     labelled = (doc.get("judges") or {}).get("labelled_answers", 0)
-    lines = [f"**Judges** ({labelled} answers labelled by people)", "", *table(JUDGE_HEAD, rows)]
+    lines = [f"**Judges** ({plural(labelled, 'answer')} labelled by people)", ""]
+    lines += table(JUDGE_HEAD, rows)
     deltas = delta_rows(doc)
     if deltas:
         lines += ["", *table(DELTA_HEAD, deltas)]

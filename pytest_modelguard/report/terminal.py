@@ -251,10 +251,11 @@ def _drift_figures(m: ModelDrift) -> str:
 
 
 def _drift_counts(m: ModelDrift) -> str:
-    errors = [f"{m.errors_now} errors now"] if m.errors_now else []
+    errors = [f"{plural(m.errors_now, 'error')} now"] if m.errors_now else []
     if m.delta is None:
         return ", ".join(["no case answered in both runs", *errors])
-    counts = [f"{m.n_pairs} cases paired", f"{m.answers_changed} answers changed", *errors]
+    counts = [f"{plural(m.n_pairs, 'case')} paired"]
+    counts += [f"{plural(m.answers_changed, 'answer')} changed", *errors]
     if m.only_now or m.only_then:
         counts.append(f"unmatched: {m.only_now} only now, {m.only_then} only then")
     if m.cost_change is not None:
@@ -328,7 +329,7 @@ def judge_lines(report: GateReport) -> list[str]:
     judges = report.judges
     if judges is None:
         return []
-    lines = [f"judges ({judges.labelled} answers labelled by people):"]
+    lines = [f"judges ({plural(judges.labelled, 'answer')} labelled by people):"]
     for j in judges.judges:
         parts = []
         ag = j.agreement

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..config import Budgets
-from ..core.formatting import p_value, percent
+from ..core.formatting import p_value, percent, plural
 from ..core.vocabulary import FAILING, Gate, GateRule, Interval, Verdict
 from ..records.results import ItemResult
 from . import stats
@@ -429,8 +429,8 @@ def _budget_reasons(
         if over:
             worst = max(r.total_tokens for r in over)
             reasons.append(
-                f"max_tokens_per_case: {len(over)} answers over {budgets.max_tokens_per_case} "
-                f"tokens (largest {worst})"
+                f"max_tokens_per_case: {plural(len(over), 'answer')} over "
+                f"{budgets.max_tokens_per_case} tokens (largest {worst})"
             )
     checks = (
         ("max_cost_per_case_usd", summary.cost_per_case_usd, "${:.6f}"),
