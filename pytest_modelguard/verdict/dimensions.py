@@ -19,7 +19,7 @@ from ..core.vocabulary import Interval
 from ..records.grades import dimension_scores
 from ..records.results import ItemResult
 from .compare import Comparison, compare
-from .pairing import CaseScores, answered, paired
+from .pairing import CaseScores, answered, common_checks, paired
 
 DimensionScores = dict[str, CaseScores]  # per dimension, per case, the score of each answer
 
@@ -60,8 +60,8 @@ def dimension_deltas(
     resamples: int = 10_000,
 ) -> dict[str, Comparison]:
     """Per dimension both graded, the candidate's paired delta; descriptive (see module)."""
-    base = dimension_case_scores(baseline)
-    cand = dimension_case_scores(candidate)
+    kept = common_checks(baseline, candidate)
+    base, cand = dimension_case_scores(kept[0]), dimension_case_scores(kept[1])
     out: dict[str, Comparison] = {}
     for name in sorted(set(base) & set(cand)):
         pairs = paired(base[name], cand[name])

@@ -16,7 +16,7 @@ from ..records.results import ItemResult
 from . import stats
 from .compare import Comparison, cases_needed, compare, compare_family
 from .dimensions import dimension_deltas, dimension_means
-from .pairing import CaseScoreLists, answers, case_scores, paired
+from .pairing import CaseScoreLists, answers, case_scores, paired_results
 
 if TYPE_CHECKING:
     from .drift import DriftReport
@@ -155,10 +155,7 @@ def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
     names += sorted(set(by_model) - set(names))
     baseline = by_model.get(config.baseline or "", [])
     compared = [m for m in config.candidates if m in by_model and baseline]
-    base_scores = case_scores(baseline)
-    pairs = {
-        m: p for m in compared if (p := paired(base_scores, case_scores(by_model[m]))) is not None
-    }
+    pairs = {m: p for m in compared if (p := paired_results(baseline, by_model[m])) is not None}
     deltas = compare_family(
         pairs, gate=config.gate, margin=config.margin, confidence=config.confidence,
         seed=config.seed, method=config.interval, resamples=config.resamples,
@@ -385,7 +382,13 @@ def _quality(
 ) -> tuple[list[str], list[str], int | None]:
     """The quality verdict, its reasons, and the cases a decision would need when too few."""
     if delta is None:
-        return [Verdict.ERROR], ["no case answered by both this model and the baseline"], None
+        why = "no case answered by both this model and the baseline"
+        if config.subset:
+            why += (
+                " on the same checks: the baseline's runs of this model's checks were not "
+                "selected (select the baseline's Python tests too, e.g. drop the model from -k)"
+            )
+        return [Verdict.ERROR], [why], None
     ci = f"{percent(delta.confidence)} CI [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}]"
     p = (
         f"Holm p {p_value(delta.p_adjusted)}"
@@ -469,7 +472,7 @@ def _tag_summaries(
             tagged = [r for r in results if tag in r.tags]
             given = answers(tagged)
             is_baseline = name == config.baseline
-            pairs = None if is_baseline else paired(case_scores(base_tagged), case_scores(tagged))
+            pairs = None if is_baseline else paired_results(base_tagged, tagged)
             scores = [s for case in case_scores(tagged).values() for s in case]
             latencies = [r.latency_s for r in given if r.latency_s is not None]
             row[name] = TagSummary(
