@@ -382,13 +382,13 @@ def _quality(
 ) -> tuple[list[str], list[str], int | None]:
     """The quality verdict, its reasons, and the cases a decision would need when too few."""
     if delta is None:
-        why = "no case answered by both this model and the baseline"
+        missing = "no case answered by both this model and the baseline"
         if config.subset:
-            why += (
+            missing += (
                 " on the same checks: the baseline's runs of this model's checks were not "
                 "selected (select the baseline's Python tests too, e.g. drop the model from -k)"
             )
-        return [Verdict.ERROR], [why], None
+        return [Verdict.ERROR], [missing], None
     ci = f"{percent(delta.confidence)} CI [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}]"
     p = (
         f"Holm p {p_value(delta.p_adjusted)}"
