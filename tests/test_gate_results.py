@@ -150,3 +150,55 @@ def test_budget_flag_overrides_the_pyproject_budgets(project: pytest.Pytester) -
     bad = project.runpytest("--modelguard-budget", "max_latency_p95_s")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*--modelguard-budget 'max_latency_p95_s': expected KEY=NUMBER*"])
+
+
+def test_failed_first_runs_the_failures_first_and_still_gates(project: pytest.Pytester) -> None:
+    project.makefile(
+        ".modelguard.yaml",
+        echo=suite(30).replace(
+            "prompt: 'say w5'", "prompt: 'say w5'\n    graders: [{equals: {}, required: true}]"
+        ),
+    )
+    project.runpytest("--modelguard-record", "once", "--models", BAD, "-p", "cacheprovider")
+    result = project.runpytest("--models", BAD, "--ff", "-v", "-p", "cacheprovider")
+    ran = [line for line in result.outlines if line.startswith("echo.modelguard.yaml::")]
+    assert ran[0].startswith(f"echo.modelguard.yaml::c005[{BAD}] FAILED")  # the failure first
+    assert len(ran) == 60  # and then everything else: a whole run, gated
+    result.assert_outcomes(passed=59, failed=2)
+    result.stdout.fnmatch_lines([f"modelguard gate FAILED: {BAD} (regression)"])
+    result.stdout.no_fnmatch_line("*not evaluated*")
+
+
+LENIENT_TEST = """
+import pytest
+from pytest_modelguard import grader
+
+@grader
+def answered(answer):
+    return bool(answer.strip())
+
+@pytest.mark.modelguard(suite="echo.modelguard.yaml")
+def test_echo(model, case):
+    answered(model.complete(case.messages))
+"""
+
+
+def test_k_with_python_tests_pairs_only_the_checks_both_sides_ran(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(test_echo=LENIENT_TEST)
+    project.runpytest("--modelguard-record", "once", "--models", BAD)
+    full = project.runpytest("--models", BAD, "--modelguard-json", "full.json")
+    full.assert_outcomes(passed=120, failed=1)
+    both = json.loads((project.path / "full.json").read_text())["models"][BAD]["delta"]
+    assert both["n_pairs"] == 30 and both["mean"] == -0.5  # equals 0 and answered 1, vs 1 and 1
+    result = project.runpytest("--models", BAD, "-k", "bad", "--modelguard-json", "r.json")
+    result.assert_outcomes(passed=60, failed=1, deselected=60)
+    bad = json.loads((project.path / "r.json").read_text())["models"][BAD]
+    # the baseline's suite items were left out: its recorded answers are graded by the suite's
+    # checks, and its Python test did not run, so only the suite's check pairs, not a mean
+    # of two checks against one
+    assert bad["verdict"] == "regression" and bad["delta"]["n_pairs"] == 30
+    assert bad["delta"]["mean"] == -1.0
+    alone = project.runpytest("--models", BAD, "-k", "test_echo and bad")
+    alone.stdout.fnmatch_lines(["*the baseline's runs of this model's checks were not selected*"])

@@ -75,6 +75,8 @@ def test_pairwise_judge_grades_costs_apart_and_replays(
     assert cand["cost_usd"] is None  # the candidate has no price; the judge's cost is not mixed in
     base = report["models"]["sim:base-1"]
     assert base["mean_score"] == 0.5 and base["judge_cost_usd"] == 0
+    cost = f"${cand['judge_cost_usd']:.4f}"  # $0.0048: dollars, two significant figures
+    first.stdout.fnmatch_lines([f"sim:cand-1: llm_judge cost {cost} (not in the model's cost)"])
     before = server.count()
     again = project.runpytest()
     again.assert_outcomes(passed=40, failed=1)  # + the gate result

@@ -111,8 +111,27 @@ def test_regressed_cases_show_both_answers_safely_escaped(doc: dict[str, Any]) -
         answer = row[2]
         assert answer.startswith("```a") and answer.endswith(")```")  # fence beats the ``two``
         assert "\n" not in answer and "<script>" in answer  # inside a code span: shown, not run
-        assert "expected ok" in row[4] and "@\u200boctocat" in row[4]  # no mention in plain text
+        assert row[4] == "`equals`"  # the check that produced the failing score
+        assert "expected ok" in row[5] and "@\u200boctocat" in row[5]  # no mention in plain text
     assert "Regressed cases: good" not in md
+
+
+def test_a_drop_without_a_failed_check_names_the_check_that_scored_lower() -> None:
+    def graded(model: str, i: int, similar: float) -> ItemResult:
+        grades = (Grade("length", 1.0, True), Grade("similarity", similar, similar >= 0.8))
+        return ItemResult(suite="s", case_id=f"c{i}", model=model, score=(1 + similar) / 2,
+                          passed=True, grades=grades, cost_usd=0.001)  # fmt: skip
+
+    results = [graded(BASE, i, 1.0) for i in range(N)]
+    results += [graded(BAD, i, 0.0 if i % 2 else 0.85) for i in range(N)]
+    config = GateConfig(baseline=BASE, candidates=(BAD,), resamples=500)
+    openai = ProviderSpec("openai", "openai")
+    settings = Settings(baseline=ModelSpec(BASE, openai, BASE),
+                        candidates=(ModelSpec(BAD, openai, BAD),), resamples=500)  # fmt: skip
+    doc = json.loads(json.dumps(build_json(evaluate(results, config), results, settings)))
+    doc["cases"] = [c for c in doc["cases"] if c["id"] == "c0" or c["model"] == BASE]
+    _header, body = rows(render_markdown(doc), "check")
+    assert [(row[0], row[3], row[4]) for row in body] == [("`c0`", "1.00 → 0.93", "`similarity`")]
 
 
 def test_passing_run_names_the_saving_and_is_short() -> None:

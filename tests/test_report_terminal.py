@@ -105,3 +105,108 @@ def test_colours_only_when_asked_or_on_a_terminal(project: pytest.Pytester) -> N
     assert "\x1b[31m" in rows["broken"]  # red
     assert "\x1b[32m" in rows["cheap"]  # green
     assert "\x1b[3" not in rows["python:answers:good"]  # the baseline row stays plain
+
+
+@pytest.mark.parametrize("verbosity", [(), ("-v",)])
+def test_a_failing_candidate_shows_its_3_worst_cases_with_both_answers(
+    project: pytest.Pytester, verbosity: tuple[str, ...]
+) -> None:
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--modelguard-record", "new", *verbosity
+    )
+    lines = section(result.outlines)
+    start = lines.index("  broken: the 3 worst of 40 cases scored below the baseline:")
+    shown = lines[start + 1 : start + 10]
+    for i, (case, base, cand) in enumerate(zip(shown[::3], shown[1::3], shown[2::3], strict=True)):
+        assert case == f"    c{i:03d}  1.00 → 0.00  (equals: expected 'w{i}', got 'nope')"
+        assert base == f"      baseline:  'w{i}'"
+        assert cand == "      candidate: 'nope'"
+    assert lines[start + 10] == "modelguard gate FAILED: broken (regression)"
+    assert not any("cheap: the" in line for line in lines)  # passing candidates show none
+
+
+def test_quiet_keeps_the_worst_cases_to_the_gate_results_failure(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--modelguard-record", "new", "-q"
+    )
+    assert not any("worst" in line for line in section(result.outlines))  # one line per model
+    title = re.compile(r"^_+ gate\[broken\] _+$")
+    failure = next(i for i, line in enumerate(result.outlines) if title.match(line))
+    assert result.outlines[failure + 2] == (
+        "  broken: the 3 worst of 40 cases scored below the baseline:"
+    )
+
+
+def test_verbose_shows_each_items_score_and_failing_checks(project: pytest.Pytester) -> None:
+    project.makefile(
+        ".modelguard.yaml",
+        echo=suite(40).replace("graders: [equals]", "graders: [equals, {length: {max: 2}}]"),
+    )
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--modelguard-record", "new", "-v"
+    )
+    result.stdout.fnmatch_lines([
+        "echo.modelguard.yaml::c000[[]python:answers:good[]] PASSED score 1.00 *",
+        "echo.modelguard.yaml::c000[[]broken[]] PASSED score 0.00 (failed: equals, length) *",
+    ])  # fmt: skip
+    # w10 is three characters: the good models fail its length check only
+    result.stdout.fnmatch_lines(
+        ["echo.modelguard.yaml::c010[[]cheap[]] PASSED score 0.50 (failed: length) *"]
+    )
+    plain = project.runpytest_subprocess("-p", "no:cacheprovider")
+    plain.stdout.no_fnmatch_line("*score 0.00*")  # scores are -v's
+
+
+def header_of(result: pytest.RunResult) -> list[str]:
+    lines = section(result.outlines)
+    return next(line for line in lines if line.startswith("model ")).split()
+
+
+def test_the_table_uses_the_terminal_width(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.runpytest_subprocess("-p", "no:cacheprovider", "--modelguard-record", "new")
+    widths = {}
+    headers = {}
+    for columns in ("80", "160"):
+        monkeypatch.setenv("COLUMNS", columns)
+        result = project.runpytest_subprocess("-p", "no:cacheprovider")
+        rows = [line for line in section(result.outlines) if line.startswith(("model ", "broken"))]
+        widths[columns] = max(map(len, rows))
+        headers[columns] = header_of(result)
+    assert widths["80"] <= 100 < widths["160"] <= 159  # never narrower than 100, else the terminal
+    assert {"total", "tokens", "evidence", "p"} <= set(headers["160"])  # every column fits
+    assert not {"total", "tokens"} & set(headers["80"])  # the least important go first
+    # on a wide terminal, the columns do not depend on the run's figures
+    project.makefile(".modelguard.yaml", echo=suite(3))
+    monkeypatch.setenv("COLUMNS", "160")
+    small = project.runpytest_subprocess("-p", "no:cacheprovider", "--modelguard-record", "new")
+    assert header_of(small) == headers["160"]
+
+
+def test_p_values_read_alike_in_the_terminal_and_the_markdown(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--modelguard-record", "new", "--modelguard-markdown=r.md"
+    )
+    lines = section(result.outlines)
+    header = next(line for line in lines if line.startswith("model "))
+    row = next(line for line in lines if line.startswith("broken "))
+    at = header.index(" p ") + 1
+    assert row[at - 6 : at + 1].strip() == "<0.001"
+    assert any(line.startswith("broken: quality dropped") and "p <0.001" in line for line in lines)
+    markdown = (project.path / "r.md").read_text()
+    broken = next(line for line in markdown.splitlines() if "| `broken` |" in line)
+    assert "| <0.001 |" in broken
+
+
+def test_one_answer_is_one_answer(project: pytest.Pytester) -> None:
+    project.makefile(".modelguard.yaml", echo=suite(1))
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--modelguard-record", "new", "--models", "python:answers:good"
+    )
+    result.stdout.fnmatch_lines(["modelguard: 1/1 answer (0 cached, 1 new, 0 failed)*"])

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from ..core.formatting import plural
 from ..core.vocabulary import RecordMode
-from ..records.calls import Completion, Provider, ProviderError, Request
+from ..records.calls import Completion, Provider, ProviderError, Request, Warmable
 from .cache import Cache, private_dir
 from .calling import AdaptiveLimit, Outcome, RetryPolicy, Stop, call
 from .spend import SpendCap
@@ -142,7 +143,7 @@ class Keeper:
         else:
             where = f"they could not be kept elsewhere either ({self.fallback_error})"
         return (
-            f"{self.unsaved} paid answers could not be saved under {self.cache.root} "
+            f"{plural(self.unsaved, 'paid answer')} could not be saved under {self.cache.root} "
             f"({self.error}); this run graded them from memory, and {where}"
         )
 
@@ -192,6 +193,7 @@ async def answer_all(
                 cached_keys.add(key)
     if to_call:
         cache.check_writable()
+        _warm(providers, [request for _, request in to_call])
     stop = stop or Stop()
     keeper = Keeper(cache, stop)
     # A held claim is an open file: bounded too (a request waiting for a slot holds none),
@@ -250,6 +252,17 @@ async def answer_all(
         if note is not None and notes is not None:
             notes.append(note)
     return results
+
+
+def _warm(providers: Mapping[str, Provider], requests: Sequence[Request]) -> None:
+    """Each provider about to be called does its start-up work before the first clock starts."""
+    models: dict[str, set[str]] = {}
+    for request in requests:
+        models.setdefault(request.provider, set()).add(request.model)
+    for name, wanted in models.items():
+        provider = providers.get(name)
+        if isinstance(provider, Warmable):
+            provider.warm(sorted(wanted))
 
 
 def _recorded_meanwhile(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ..core.errors import ModelguardError
 from ..core.safety import valid_text
@@ -244,6 +244,19 @@ class Provider(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class Warmable(Protocol):
+    """A provider with one-time start-up work (imports, a client) to do before any clock runs.
+
+    The fan-out warms every provider it will call before the first call starts, so no
+    answer's latency counts a client's construction, its own or another provider's.
+    """
+
+    def warm(self, models: Collection[str]) -> None:
+        """Do the start-up work for these models; failures are left to the calls to report."""
         ...
 
 

@@ -46,6 +46,7 @@ def render_html(doc: Doc) -> str:
         render_chart(doc),
         "<h2>Per tag</h2>",
         _tags_table(doc),
+        *_dimensions_section(doc),
         *_judges_section(doc),
         *_drift_section(doc),
         "<h2>Cases</h2>",
@@ -235,6 +236,18 @@ def _delta(delta: Mapping[str, Any] | None) -> str:
     if not delta:
         return "—"
     return f"{delta['mean']:+.3f} [{delta['ci_low']:+.3f}, {delta['ci_high']:+.3f}]"
+
+
+def _dimensions_section(doc: Doc) -> list[str]:
+    """Per model and dimension: the mean, and a candidate's delta with CI and p (descriptive)."""
+    from .dimensions_table import DIMENSION_HEAD, DIMENSIONS_NOTE, dimension_rows, has_deltas
+
+    rows = dimension_rows(doc)
+    if not rows:
+        return []
+    cells = [[_td(escape(c), "num" if i >= 2 else "") for i, c in enumerate(row)] for row in rows]
+    note = [f"<p class='muted'>{escape(DIMENSIONS_NOTE)}.</p>"] if has_deltas(doc) else []
+    return ["<h2>Per dimension</h2>", _table(DIMENSION_HEAD, cells), *note]
 
 
 def _judges_section(doc: Doc) -> list[str]:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..core.formatting import answer_shown, money, p_value, percent
+from ..core.formatting import answer_shown, money, p_value, percent, plural
 from ..core.safety import printable
 from ..core.vocabulary import FAILING, Verdict
 
@@ -38,7 +38,8 @@ Doc = Mapping[str, Any]
 
 def render_markdown(doc: Doc) -> str:
     """The whole Markdown report of a JSON report document."""
-    parts = [_headline(doc), _table(doc), *_reasons(doc), _judges(doc), _drift(doc), _footer(doc)]
+    parts = [_headline(doc), _table(doc), *_reasons(doc), _dimensions(doc), _judges(doc)]
+    parts += [_drift(doc), _footer(doc)]
     parts += [_regressed(doc, name) for name in _failing_candidates(doc)]
     return "\n\n".join(p for p in parts if p) + "\n"
 
@@ -184,14 +185,14 @@ def _regressed(doc: Doc, name: str) -> str:
         f"<details><summary>Regressed cases: {html.escape(name)} — the {len(shown)} worst of "
         f"{len(drops)} scored below the baseline</summary>",
         "",
-        "| case | baseline answer | candidate answer | score | why |",
-        "|---|---|---|--:|---|",
+        "| case | baseline answer | candidate answer | score | check | why |",
+        "|---|---|---|--:|---|---|",
     ]
     for base, cand in shown:
         lines.append(
             f"| {_code(cand['id'])} | {_code(answer_text(base), ANSWER_CHARS)} | "
             f"{_code(answer_text(cand), ANSWER_CHARS)} | {base['score']:.2f} → {cand['score']:.2f} "
-            f"| {_why(cand)} |"
+            f"| {_checks(base, cand)} | {_why(cand)} |"
         )
     lines += ["", "</details>"]
     return "\n".join(lines)
@@ -213,6 +214,17 @@ def _drops(doc: Doc, name: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
             pairs.append((base, case))
     pairs.sort(key=lambda p: (p[1]["score"] - p[0]["score"], p[1]["suite"], p[1]["id"]))
     return pairs
+
+
+def _checks(base: Mapping[str, Any], case: Mapping[str, Any]) -> str:
+    """The graders behind the drop: those the answer failed, else those scoring below the
+    baseline's same grader; each named once."""
+    grades = case.get("grades", ())
+    names = [g["name"] for g in grades if not g["passed"]]
+    if not names:
+        before = {g["name"]: g["score"] for g in base.get("grades", ())}
+        names = [g["name"] for g in grades if g["score"] < before.get(g["name"], g["score"])]
+    return ", ".join(_code(n) for n in dict.fromkeys(names)) or "—"
 
 
 def _why(case: Mapping[str, Any]) -> str:
@@ -277,6 +289,24 @@ def _savings(cost: float | None, base_cost: float | None, is_baseline: bool) -> 
     return f"costs {money(-per_1k)} more"
 
 
+def _dimensions(doc: Doc) -> str:
+    """Per model and dimension: the mean, and a candidate's delta with CI and p (descriptive)."""
+    from .dimensions_table import DIMENSION_HEAD, DIMENSIONS_NOTE, dimension_rows, has_deltas
+
+    rows = dimension_rows(doc)
+    if not rows:
+        return ""
+    head = "| " + " | ".join(DIMENSION_HEAD) + " |"
+    lines = ["**Dimensions**", "", head, "|---|---|--:|---|--:|"]
+    lines += [
+        f"| {_code(model)} | {_text(dimension)} | {score} | {delta} | {p} |"
+        for model, dimension, score, delta, p in rows
+    ]
+    if has_deltas(doc):
+        lines += ["", f"<sub>{_text(DIMENSIONS_NOTE)}</sub>"]
+    return "\n".join(lines)
+
+
 def _judges(doc: Doc) -> str:
     """Trusting the judge (#19): a small table per judge and per candidate, with notes."""
     from .judges_table import DELTA_HEAD, JUDGE_HEAD, delta_rows, judge_notes, judge_rows
@@ -290,7 +320,8 @@ def _judges(doc: Doc) -> str:
         return out + ["| " + " | ".join(_text(c) for c in row) + " |" for row in body]
 
     labelled = (doc.get("judges") or {}).get("labelled_answers", 0)
-    lines = [f"**Judges** ({labelled} answers labelled by people)", "", *table(JUDGE_HEAD, rows)]
+    lines = [f"**Judges** ({plural(labelled, 'answer')} labelled by people)", ""]
+    lines += table(JUDGE_HEAD, rows)
     deltas = delta_rows(doc)
     if deltas:
         lines += ["", *table(DELTA_HEAD, deltas)]

@@ -13,6 +13,7 @@ from ..verdict.drift import DriftReport, ModelDrift
 from ..verdict.gate import GateReport, ModelSummary
 from ..verdict.judges import NOISY_SHARE
 from ..verdict.planning import Plan
+from .dimensions_table import DIMENSIONS_NOTE
 
 WIDTH = 100
 """The table never gets wider: columns are dropped, least important first, to fit."""
@@ -80,11 +81,7 @@ def reason_lines(report: GateReport, width: int = WIDTH) -> list[str]:
     models = failing_first(report)
     reasons = [(s.name, r) for s in models for r in s.reasons]
     reasons += [(s.name, _outliers(s)) for s in models if s.token_outliers]
-    reasons += [
-        (s.name, "dimensions: " + ", ".join(f"{k} {v:.3f}" for k, v in s.dimensions.items()))
-        for s in models
-        if s.dimensions
-    ]
+    reasons += [(s.name, line) for s in models for line in _dimensions(s)]
     reasons += [
         (s.name, f"llm_judge cost {money(s.judge_cost_usd)} (not in the model's cost)")
         for s in models
@@ -92,11 +89,30 @@ def reason_lines(report: GateReport, width: int = WIDTH) -> list[str]:
     ]
     lines = [f"{name}: {reason}" for name, reason in reasons]
     lines += [f"note: {note}" for note in report.notes]
+    lines += [f"note: {DIMENSIONS_NOTE}"] if any(s.dimension_deltas for s in models) else []
     return [
         part
         for line in lines
         for part in textwrap.wrap(line, width, subsequent_indent="  ", break_on_hyphens=False)
     ]
+
+
+def _dimensions(s: ModelSummary) -> list[str]:
+    """The dimensions' means on one line; a candidate's, one line each with delta, CI and p."""
+    if not s.dimension_deltas:
+        means = ", ".join(f"{k} {v:.3f}" for k, v in s.dimensions.items())
+        return [f"dimensions: {means}"] if means else []
+    width = max(map(len, s.dimensions))
+    lines = []
+    for name, mean in s.dimensions.items():
+        d = s.dimension_deltas.get(name)
+        figures = (
+            ""
+            if d is None
+            else f"  {d.mean:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}]  p {p_value(d.p_value)}"
+        )
+        lines.append(f"dimension {name.ljust(width)}  {mean:.3f}{figures}")
+    return lines
 
 
 def verdict_lines(report: GateReport) -> list[str]:
@@ -244,10 +260,11 @@ def _drift_figures(m: ModelDrift) -> str:
 
 
 def _drift_counts(m: ModelDrift) -> str:
-    errors = [f"{m.errors_now} errors now"] if m.errors_now else []
+    errors = [f"{plural(m.errors_now, 'error')} now"] if m.errors_now else []
     if m.delta is None:
         return ", ".join(["no case answered in both runs", *errors])
-    counts = [f"{m.n_pairs} cases paired", f"{m.answers_changed} answers changed", *errors]
+    counts = [f"{plural(m.n_pairs, 'case')} paired"]
+    counts += [f"{plural(m.answers_changed, 'answer')} changed", *errors]
     if m.only_now or m.only_then:
         counts.append(f"unmatched: {m.only_now} only now, {m.only_then} only then")
     if m.cost_change is not None:
@@ -344,7 +361,7 @@ def judge_lines(report: GateReport) -> list[str]:
     judges = report.judges
     if judges is None:
         return []
-    lines = [f"judges ({judges.labelled} answers labelled by people):"]
+    lines = [f"judges ({plural(judges.labelled, 'answer')} labelled by people):"]
     for j in judges.judges:
         parts = []
         ag = j.agreement

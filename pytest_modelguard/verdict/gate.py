@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..config import Budgets
-from ..core.formatting import p_value, percent
+from ..core.formatting import p_value, percent, plural
 from ..core.vocabulary import FAILING, Gate, GateRule, Interval, Verdict
-from ..records.grades import dimension_scores
 from ..records.results import ItemResult
 from . import stats
 from .compare import Comparison, cases_needed, compare, compare_family
-from .pairing import CaseScoreLists, answered, answers, case_scores, paired
+from .dimensions import dimension_deltas, dimension_means
+from .pairing import CaseScoreLists, answers, case_scores, paired_results
 
 if TYPE_CHECKING:
     from .drift import DriftReport
@@ -97,6 +97,8 @@ class ModelSummary:
     token_outliers: tuple[TokenOutlier, ...] = ()
     judge_cost_usd: float | None = 0.0  # llm_judge calls grading this model's answers
     dimensions: Mapping[str, float] = field(default_factory=dict)  # mean score per dimension
+    # per dimension, the paired delta against the baseline: descriptive, never gating
+    dimension_deltas: Mapping[str, Comparison] = field(default_factory=dict)
     repeat_agreement: float | None = None  # how often a case's repeats score alike
     verdicts: tuple[str, ...] = ()  # every verdict that applies, worst first (`verdict`)
     sequential: Mapping[str, Any] | None = None  # a sequential run's figures (sequential_gate)
@@ -153,15 +155,13 @@ def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
     names += sorted(set(by_model) - set(names))
     baseline = by_model.get(config.baseline or "", [])
     compared = [m for m in config.candidates if m in by_model and baseline]
-    base_scores = case_scores(baseline)
-    pairs = {
-        m: p for m in compared if (p := paired(base_scores, case_scores(by_model[m]))) is not None
-    }
+    pairs = {m: p for m in compared if (p := paired_results(baseline, by_model[m])) is not None}
     deltas = compare_family(
         pairs, gate=config.gate, margin=config.margin, confidence=config.confidence,
         seed=config.seed, method=config.interval, resamples=config.resamples,
     )  # fmt: skip
     models = {name: _summarise(name, by_model[name], deltas.get(name), config) for name in names}
+    models = _with_dimension_deltas(models, by_model, baseline, config)
     models = _with_cost_ratios(models, config.baseline)
     judging = _judging(results, config)
     if judging is not None and config.gate_on == "human":
@@ -236,6 +236,26 @@ def _on_human_labels(
     return out
 
 
+def _with_dimension_deltas(
+    models: dict[str, ModelSummary],
+    by_model: Mapping[str, Sequence[ItemResult]],
+    baseline: Sequence[ItemResult],
+    config: GateConfig,
+) -> dict[str, ModelSummary]:
+    """Each candidate's per-dimension deltas: two-sided at the run's confidence, no Holm."""
+    if not baseline:
+        return models
+    out = dict(models)
+    for name in config.candidates:
+        if name in out:
+            found = dimension_deltas(
+                baseline, by_model[name], confidence=config.confidence, margin=config.margin,
+                seed=config.seed, method=config.interval, resamples=config.resamples,
+            )  # fmt: skip
+            out[name] = replace(out[name], dimension_deltas=found)
+    return out
+
+
 def _with_cost_ratios(
     models: dict[str, ModelSummary], baseline: str | None
 ) -> dict[str, ModelSummary]:
@@ -261,16 +281,6 @@ def _notes(config: GateConfig, deltas: Mapping[str, Comparison]) -> Iterable[str
         yield "selection left cases out: the gate ran on a subset of the suites"
     if config.not_gated is not None:
         yield f"gate not evaluated: {config.not_gated}"
-
-
-def _dimension_means(answered: Sequence[ItemResult]) -> dict[str, float]:
-    """Per dimension, the mean over answers of each answer's weighted dimension score."""
-    per_answer = [dimension_scores(r.grades) for r in answered]
-    names = sorted({name for scores in per_answer for name in scores})
-    return {
-        name: float(np.mean([scores[name] for scores in per_answer if name in scores]))
-        for name in names
-    }
 
 
 def _total(costs: Sequence[float | None]) -> float | None:
@@ -320,7 +330,7 @@ def _summarise(
         reasoning_tokens=sum(r.reasoning_tokens for r in given),
         token_outliers=_token_outliers(given),
         judge_cost_usd=_total([r.judge_cost_usd for r in results]),
-        dimensions=_dimension_means(answered(results)),
+        dimensions=dimension_means(results),
         repeat_agreement=stats.repeat_agreement(list(by_case.values())),
         latency_p50_s=_percentile(latencies, 50),
         latency_p95_s=_percentile(latencies, 95),
@@ -372,7 +382,13 @@ def _quality(
 ) -> tuple[list[str], list[str], int | None]:
     """The quality verdict, its reasons, and the cases a decision would need when too few."""
     if delta is None:
-        return [Verdict.ERROR], ["no case answered by both this model and the baseline"], None
+        missing = "no case answered by both this model and the baseline"
+        if config.subset:
+            missing += (
+                " on the same checks: the baseline's runs of this model's checks were not "
+                "selected (select the baseline's Python tests too, e.g. drop the model from -k)"
+            )
+        return [Verdict.ERROR], [missing], None
     ci = f"{percent(delta.confidence)} CI [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}]"
     p = (
         f"Holm p {p_value(delta.p_adjusted)}"
@@ -416,8 +432,8 @@ def _budget_reasons(
         if over:
             worst = max(r.total_tokens for r in over)
             reasons.append(
-                f"max_tokens_per_case: {len(over)} answers over {budgets.max_tokens_per_case} "
-                f"tokens (largest {worst})"
+                f"max_tokens_per_case: {plural(len(over), 'answer')} over "
+                f"{budgets.max_tokens_per_case} tokens (largest {worst})"
             )
     checks = (
         ("max_cost_per_case_usd", summary.cost_per_case_usd, "${:.6f}"),
@@ -456,7 +472,7 @@ def _tag_summaries(
             tagged = [r for r in results if tag in r.tags]
             given = answers(tagged)
             is_baseline = name == config.baseline
-            pairs = None if is_baseline else paired(case_scores(base_tagged), case_scores(tagged))
+            pairs = None if is_baseline else paired_results(base_tagged, tagged)
             scores = [s for case in case_scores(tagged).values() for s in case]
             latencies = [r.latency_s for r in given if r.latency_s is not None]
             row[name] = TagSummary(

@@ -9,7 +9,7 @@ and a case's repeats stay together as one cluster.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ..records.results import ItemResult
 
@@ -39,6 +39,31 @@ def case_scores(results: Iterable[ItemResult]) -> CaseScores:
     for (case, _repeat), values in sorted(checks.items()):
         scores[case].append(sum(values) / len(values))
     return dict(scores)
+
+
+def common_checks(
+    baseline: Sequence[ItemResult], candidate: Sequence[ItemResult]
+) -> tuple[list[ItemResult], list[ItemResult]]:
+    """Each side's scored results of the checks both sides graded, case by case.
+
+    A case's score is the mean of its checks; when selection (``-k``) ran a check on one
+    side only (a Python test over the case, run for the candidate alone), comparing the
+    means would compare different checks: only the checks both graded are paired.
+    """
+    both = {(r.pair_key, r.suite) for r in answered(baseline)}
+    both &= {(r.pair_key, r.suite) for r in answered(candidate)}
+    return (
+        [r for r in answered(baseline) if (r.pair_key, r.suite) in both],
+        [r for r in answered(candidate) if (r.pair_key, r.suite) in both],
+    )
+
+
+def paired_results(
+    baseline: Sequence[ItemResult], candidate: Sequence[ItemResult]
+) -> tuple[CaseScoreLists, CaseScoreLists] | None:
+    """``paired`` case scores over the checks both sides graded; None: no case in common."""
+    base, cand = common_checks(baseline, candidate)
+    return paired(case_scores(base), case_scores(cand))
 
 
 def paired(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import email.utils
 import functools
@@ -11,7 +12,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Generic, TypeVar
 
 from ...core.safety import scrub_secrets, scrub_url
@@ -169,6 +170,19 @@ class SdkProvider(Generic[ClientT]):
 
     def _to_completion(self, response: Any, latency_s: float) -> Completion:
         raise NotImplementedError
+
+    def _touch(self, client: ClientT) -> None:
+        """Reach the SDK resource the calls use: it is imported on first access."""
+
+    def warm(self, models: Collection[str]) -> None:
+        """Build the client (and its resource) now, on the running loop, outside every clock.
+
+        Built lazily inside the first call, the SDK's import and the client's construction
+        block the loop while other calls' clocks run: their first answers read seconds
+        slower than the rest. A missing key is left for the call to report.
+        """
+        with contextlib.suppress(ProviderError):
+            self._touch(self.client())
 
     async def complete(self, request: Request) -> Completion:
         """One call, timed; SDK failures become ProviderError (the runner retries)."""

@@ -35,6 +35,9 @@ class AnthropicProvider(SdkProvider["AsyncAnthropic"]):
             api_key=api_key, base_url=self.base_url, timeout=self.timeout_s, max_retries=0
         )
 
+    def _touch(self, client: AsyncAnthropic) -> None:
+        client.messages  # noqa: B018 - imported on first access
+
     async def _create(self, client: AsyncAnthropic, request: Request, label: str) -> Any:
         import anthropic
 

@@ -25,6 +25,9 @@ class OpenAIProvider(SdkProvider["AsyncOpenAI"]):
             api_key=api_key, base_url=self.base_url, timeout=self.timeout_s, max_retries=0
         )
 
+    def _touch(self, client: AsyncOpenAI) -> None:
+        client.chat.completions  # noqa: B018 - imported on first access
+
     async def _create(self, client: AsyncOpenAI, request: Request, label: str) -> Any:
         import openai
 

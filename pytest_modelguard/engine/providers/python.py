@@ -10,7 +10,7 @@ import importlib
 import inspect
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ...core.safety import describe
@@ -52,6 +52,12 @@ class PythonProvider:
             raise ProviderError(f"{label} raised {describe(exc.exit)}", transient=False) from None
         except Exception as exc:
             raise ProviderError(f"{label} raised {describe(exc)}", transient=False) from None
+
+    def warm(self, models: Collection[str]) -> None:
+        """Import the functions before any clock runs; an import error is left to the call."""
+        for reference in models:
+            with contextlib.suppress(ProviderError):
+                self._function(reference, f"{self.name}:{reference}")
 
     def _function(self, reference: str, label: str) -> Pipeline:
         if reference not in self._functions:

@@ -24,6 +24,9 @@ _RENAMED = {"max_tokens": "max_output_tokens", "max_completion_tokens": "max_out
 class OpenAIResponsesProvider(OpenAIProvider):
     """``client.responses.create`` with the Chat Completions provider's error mapping."""
 
+    def _touch(self, client: AsyncOpenAI) -> None:
+        client.responses  # noqa: B018 - imported on first access
+
     async def _call(self, client: AsyncOpenAI, request: Request) -> Any:
         create = client.responses.create
         params = responses_params(request.params)
