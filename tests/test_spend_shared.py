@@ -43,6 +43,22 @@ def answer(call: Call) -> Reply:
     return Reply(text=call.prompt.split()[-1], input_tokens=10, output_tokens=2)
 
 
+class OverlappingRuns:
+    """Answers runs "a" and "b", holding each call that comes before the other run's first
+    for OVERLAP_S: the two runs are surely alive at once, however slowly either starts."""
+
+    OVERLAP_S = 10.0
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def __call__(self, call: Call) -> Reply:
+        word = call.prompt.split()[-1]
+        self.seen.add(word[0])
+        hold = self.OVERLAP_S if self.seen != {"a", "b"} else None
+        return Reply(text=word, input_tokens=10, output_tokens=2, latency_s=hold)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _warm(tmp_path_factory: pytest.TempPathFactory) -> None:
     warm_sdks(tmp_path_factory.mktemp("warm"))
@@ -99,12 +115,12 @@ def test_the_cap_holds_across_workers_and_concurrent_runs(
         calls = srv.count() - mark
         assert calls * COST <= CAP, f"-n {workers}: {calls} calls cost ${calls * COST:.3f}"
         assert calls <= serial + CONCURRENCY
-    mark = srv.count()
-    shared = tmp_path / "shared"
-    runs = [start(project(tmp_path / w, srv, shared, w, 20), "-n", "0") for w in ("a", "b")]
-    for run in runs:
-        finish(run)
-    calls = srv.count() - mark
+    with LoopbackServer(OverlappingRuns()) as both:
+        shared = tmp_path / "shared"
+        runs = [start(project(tmp_path / w, both, shared, w, 20), "-n", "0") for w in ("a", "b")]
+        for run in runs:
+            finish(run)
+        calls = both.count()
     assert calls * COST <= CAP, f"two runs: {calls} calls cost ${calls * COST:.3f}"
     assert calls <= serial + CONCURRENCY
 
@@ -120,6 +136,23 @@ def test_overlapping_runs_share_the_pool_until_the_last_ends(tmp_path: Path) -> 
     assert second.reserve(0.5, 1.0) is None
     second.settle(0.5, 0.5)
     second.leave()
+    assert Ledger(path, "run-3").reserve(1.0, 1.0) is None  # all ended: a fresh pool
+
+
+def test_a_worker_starting_after_its_siblings_ended_counts_their_spend(tmp_path: Path) -> None:
+    path = str(tmp_path / "ledger.json")
+    early = Ledger(path, "run-1")
+    early.me = f"{os.getppid()}:run-1"  # another worker of the same run (a live pid)
+    assert early.reserve(0.6, 1.0) is None
+    early.settle(0.6, 0.5)
+    early.leave()  # every sibling has finished before this worker's first call
+    late = Ledger(path, "run-1")
+    assert late.reserve(0.6, 1.0) == pytest.approx((0.5, 0.0))
+    assert late.reserve(0.5, 1.0) is None
+    other = Ledger(path, "run-2")
+    assert other.reserve(1.0, 1.0) == pytest.approx((0.5, 0.5))  # run-1 is live
+    late.leave()
+    other.leave()
     assert Ledger(path, "run-3").reserve(1.0, 1.0) is None  # all ended: a fresh pool
 
 

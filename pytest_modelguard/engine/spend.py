@@ -54,13 +54,16 @@ class Ledger:
     one record: what it ``spent`` and what it ``held`` in reservations for calls in flight.
     The cap applies to the pool: the sum over every record. A record stays in the pool while
     any process in it is alive and not finished, so two overlapping runs share one cap; once
-    all have ended the pool starts empty. A killed process's reservations are dropped at the
-    next access (its pid is gone), so it never blocks later runs. Every access holds an
-    exclusive ``flock`` on ``path + '.lock'``; the file is replaced atomically.
+    all have ended the pool starts empty, except for the records of this process's own run: a
+    worker that starts after its siblings have finished still counts what they spent. A
+    killed process's reservations are dropped at the next access (its pid is gone), so it
+    never blocks later runs. Every access holds an exclusive ``flock`` on
+    ``path + '.lock'``; the file is replaced atomically.
     """
 
     def __init__(self, path: str, run_id: str) -> None:
         self.path = path
+        self.run_id = run_id
         self.me = f"{os.getpid()}:{run_id}"
 
     def reserve(self, worst: float, limit: float) -> tuple[float, float] | None:
@@ -94,7 +97,7 @@ class Ledger:
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-            records = _live_pool(self._read())
+            records = _live_pool(self._read(), self.run_id)
             yield records
             tmp = f"{self.path}.{os.getpid()}.tmp"
             with open(tmp, "w", encoding="utf-8") as handle:
@@ -112,12 +115,12 @@ class Ledger:
         return data if isinstance(data, dict) else {}
 
 
-def _live_pool(records: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The records that still count: none once every process has ended, else all of them
-    with the reservations of ended processes dropped."""
+def _live_pool(records: dict[str, dict[str, Any]], run_id: str) -> dict[str, dict[str, Any]]:
+    """The records that still count, with the reservations of ended processes dropped: all
+    of them while a process in the pool is alive and not finished, else those of ``run_id``."""
     live = {me for me, r in records.items() if not r.get("done") and _alive(int(me.split(":")[0]))}
     if not live:
-        return {}
+        records = {me: r for me, r in records.items() if me.split(":", 1)[1] == run_id}
     for me, record in records.items():
         if me not in live:
             record["held"] = 0.0
