@@ -20,18 +20,17 @@ T is decreasing in d; the interval is {d: |T(d)| <= z}.
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import numpy as np
 
+from ._compare_score import InvertedScore
 from .bootstrap import FloatArray
 
-NORMAL = NormalDist()
 _NEWTON = 100  # safeguarded Newton steps for lambda (it converges in about 5)
 _STEPS = 200  # for an endpoint (it converges in about 10)
 
 
-class ClusterScoreTest:
+class ClusterScoreTest(InvertedScore):
     """The null-variance score test of the mean of per-case deltas in [-1, 1]."""
 
     method = "cluster-score"
@@ -92,19 +91,6 @@ class ClusterScoreTest:
             lam = step
         return lam
 
-    def p_above(self, boundary: float) -> float:
-        """One-sided p of H0: delta <= boundary."""
-        return _upper_tail(self.statistic(boundary))
-
-    def p_below(self, boundary: float) -> float:
-        """One-sided p of H0: delta >= boundary."""
-        return _upper_tail(-self.statistic(boundary))
-
-    def bounds(self, tail: float) -> tuple[float, float]:
-        """The interval {d: |T(d)| <= z} with `tail` in each tail."""
-        z = NORMAL.inv_cdf(1 - tail)
-        return self._crossing(z), self._crossing(-z)
-
     def _crossing(self, level: float) -> float:
         """The least d in [-1, 1] with T(d) <= level (T is decreasing).
 
@@ -145,8 +131,3 @@ def _f(counts: FloatArray, x: FloatArray, n: float, lam: float) -> tuple[float, 
         return math.inf if lam < 0 else -math.inf, -math.inf
     ratio = x / denominator
     return float(counts @ ratio), -float(counts @ (ratio * ratio))
-
-
-def _upper_tail(t: float) -> float:
-    """P(Z > t) for a standard normal Z, accurate far into the tail."""
-    return 0.5 * math.erfc(t / math.sqrt(2))

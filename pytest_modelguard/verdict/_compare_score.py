@@ -23,34 +23,20 @@ NORMAL = NormalDist()
 _BISECTIONS = 64  # enough to reach adjacent floats on [-1, 1]
 
 
-class ScoreTest:
-    """Tango's test of the paired difference of proportions at any boundary."""
-
-    method = "tango-score"
-
-    def __init__(self, better: int, worse: int, n: int) -> None:
-        self.better, self.worse, self.n = better, worse, n
+class InvertedScore:
+    """A score statistic T(d), decreasing in d, as one-sided tests and their interval."""
 
     def statistic(self, delta: float) -> float:
-        """T(delta), +-inf where the variance vanishes (delta = +-1), 0 when 0/0."""
-        b, c, n = self.better, self.worse, self.n
-        a_ = 2 * n
-        b_ = -b - c + (2 * n - b + c) * delta
-        c_ = -c * delta * (1 - delta)
-        p21 = max(0.0, (math.sqrt(max(0.0, b_ * b_ - 4 * a_ * c_)) - b_) / (2 * a_))
-        variance = n * (2 * p21 + delta * (1 - delta))
-        numerator = b - c - n * delta
-        if variance <= 0:
-            return 0.0 if numerator == 0 else math.copysign(math.inf, numerator)
-        return numerator / math.sqrt(variance)
+        """T(delta) for H0: the mean delta is ``delta``."""
+        raise NotImplementedError
 
     def p_above(self, boundary: float) -> float:
         """One-sided p of H0: delta <= boundary."""
-        return _upper_tail(self.statistic(boundary))
+        return upper_tail(self.statistic(boundary))
 
     def p_below(self, boundary: float) -> float:
         """One-sided p of H0: delta >= boundary."""
-        return _upper_tail(-self.statistic(boundary))
+        return upper_tail(-self.statistic(boundary))
 
     def bounds(self, tail: float) -> tuple[float, float]:
         """The interval {d: |T(d)| <= z} with `tail` in each tail."""
@@ -75,6 +61,28 @@ class ScoreTest:
         return high
 
 
-def _upper_tail(t: float) -> float:
+class ScoreTest(InvertedScore):
+    """Tango's test of the paired difference of proportions at any boundary."""
+
+    method = "tango-score"
+
+    def __init__(self, better: int, worse: int, n: int) -> None:
+        self.better, self.worse, self.n = better, worse, n
+
+    def statistic(self, delta: float) -> float:
+        """T(delta), +-inf where the variance vanishes (delta = +-1), 0 when 0/0."""
+        b, c, n = self.better, self.worse, self.n
+        a_ = 2 * n
+        b_ = -b - c + (2 * n - b + c) * delta
+        c_ = -c * delta * (1 - delta)
+        p21 = max(0.0, (math.sqrt(max(0.0, b_ * b_ - 4 * a_ * c_)) - b_) / (2 * a_))
+        variance = n * (2 * p21 + delta * (1 - delta))
+        numerator = b - c - n * delta
+        if variance <= 0:
+            return 0.0 if numerator == 0 else math.copysign(math.inf, numerator)
+        return numerator / math.sqrt(variance)
+
+
+def upper_tail(t: float) -> float:
     """P(Z > t) for a standard normal Z, accurate far into the tail."""
     return 0.5 * math.erfc(t / math.sqrt(2))
