@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -228,6 +228,14 @@ class _Reader:
             self.fail(key, f"must be between {low} and {high}, got {value!r}")
         return value
 
+    def choice(self, key: str, value: Any, choices: Sequence[str], described: str = "") -> str:
+        """``value`` (``key``'s, or a flag's) when it is one of ``choices``; ``described``
+        spells them out in the message (default: "a, b or c")."""
+        if value not in choices:
+            listed = described or " or ".join(filter(None, (", ".join(choices[:-1]), choices[-1])))
+            self.fail(key, f"must be {listed}, got {value!r}{did_you_mean(str(value), choices)}")
+        return str(value)
+
     def whole(self, key: str, default: int, low: int, high: int) -> int:
         """A whole number from ``low`` to ``high``."""
         value = self.number(key, default, low, high)
@@ -237,23 +245,17 @@ class _Reader:
 
 
 def _interval(reader: _Reader) -> Interval:
-    interval = reader.get("interval", str, "auto")
-    if interval not in INTERVALS:
-        hint = did_you_mean(interval, INTERVALS)
-        reader.fail("interval", f"must be auto or bca, got {interval!r}{hint}")
-    return cast(Interval, interval)
+    return cast(Interval, reader.choice("interval", reader.get("interval", str, "auto"), INTERVALS))
 
 
 def _drift(reader: _Reader) -> str:
-    drift = reader.get("drift", str, "fixed-n")
-    if drift not in DRIFT_MODES:
-        hint = did_you_mean(drift, DRIFT_MODES)
-        reader.fail(
-            "drift",
-            f"must be fixed-n (each run against the stored one) or accumulate (every night "
-            f"against one reference, valid over all nights), got {drift!r}{hint}",
-        )
-    return str(drift)
+    return reader.choice(
+        "drift",
+        reader.get("drift", str, "fixed-n"),
+        DRIFT_MODES,
+        "fixed-n (each run against the stored one) or accumulate (every night against one "
+        "reference, valid over all nights)",
+    )
 
 
 def _error(source: str, path: tuple[str, ...], problem: str) -> ConfigError:
@@ -413,14 +415,11 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         for name in dict.fromkeys(m.strip() for m in _model_list(reader, flags.models))
         if name != (baseline.name if baseline else None)
     )
-    record = flags.record or reader.get("record", str, "none")
-    if record not in {m.value for m in RecordMode}:
-        hint = did_you_mean(record, [m.value for m in RecordMode])
-        reader.fail("record", f"must be none, once, new or all, got {record!r}{hint}")
-    gate = flags.gate or reader.get("gate", str, "regression")
-    if gate not in GATES:
-        hint = did_you_mean(gate, GATES)
-        reader.fail("gate", f"must be regression or non-inferiority, got {gate!r}{hint}")
+    record_modes = [m.value for m in RecordMode]
+    record = reader.choice(
+        "record", flags.record or reader.get("record", str, "none"), record_modes
+    )
+    gate = reader.choice("gate", flags.gate or reader.get("gate", str, "regression"), GATES)
     margin = flags.margin if flags.margin is not None else float(reader.number("margin", 0.0, 0, 1))
     if gate == "non-inferiority" and not margin > 0:
         where = "--modelguard-margin" if flags.margin is not None else "margin"
@@ -439,14 +438,12 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
     judge_name = reader.get("judge", str)
     if judge_name is not None and not judge_name.strip():
         reader.fail("judge", "an empty model name; write judge = 'PROVIDER:MODEL'")
-    gate_on = reader.get("gate_on", str, "judge")
-    if gate_on not in GATE_ON:
-        hint = did_you_mean(gate_on, GATE_ON)
-        reader.fail(
-            "gate_on",
-            f"must be judge (the judge's scores) or human (the judge corrected by the human "
-            f"labels, PPI), got {gate_on!r}{hint}",
-        )
+    gate_on = reader.choice(
+        "gate_on",
+        reader.get("gate_on", str, "judge"),
+        GATE_ON,
+        "judge (the judge's scores) or human (the judge corrected by the human labels, PPI)",
+    )
     min_agreement = reader.number("judge_min_agreement", None, -1, 1)
     return Settings(
         judge=_resolve(resolver, reader, "judge", judge_name, from_flag=False),
