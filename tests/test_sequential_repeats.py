@@ -3,10 +3,15 @@ pytester is in test_sequential_plugin.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from pytest_modelguard.config.settings import Overrides, load_settings
+from pytest_modelguard.engine.answers import Answers
 from pytest_modelguard.engine.sequential import SequentialPlan
 from pytest_modelguard.engine.sequential_repeats import RepeatRule
+from pytest_modelguard.suite import Case
 
 
 def test_full_repeats_until_enough_cases_agreed() -> None:
@@ -72,3 +77,20 @@ def test_without_adaptive_repeats_every_repeat_is_asked() -> None:
         assert step is not None
         plan.record(step[0], {m: {step[0][0]: [1.0, 1.0, 1.0]} for m in step[1]})
     assert all(plan.repeats_of(u, m) == 3 for u in units for m in ("base", "cand"))
+
+
+def test_answers_ask_only_the_first_k_repeats_of_one_case_and_model(tmp_path: Path) -> None:
+    table = {"baseline": "python:m:base", "models": ["python:m:cand"]}
+    settings = load_settings("pyproject.toml", table, Overrides(), tmp_path)
+    answers = Answers(settings, run_id="r", started=0.0)
+    case = Case("s", "c1", ({"role": "user", "content": "hi"},), repeat=3)
+    other = Case("s", "c2", ({"role": "user", "content": "hi"},), repeat=3)
+    base, cand = settings.models
+    answers.ask_repeats(case, cand, 1)
+    assert [r.repeat for r in answers.requests_for(case, cand)] == [0]
+    assert [r.repeat for r in answers.requests_for(case, base)] == [0, 1, 2]
+    assert len(answers.requests_for(other, cand)) == 3
+    answers.ask_repeats(case, base, 5)  # never more than the case's repeats
+    assert len(answers.requests_for(case, base)) == 3
+    with pytest.raises(ValueError, match="at least one repeat"):
+        answers.ask_repeats(case, cand, 0)
