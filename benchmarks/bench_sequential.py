@@ -17,6 +17,12 @@ run (the plugin's `drift = "accumulate"` path: `drift_state.accumulate_night` on
 state saved through JSON each night, next to the naive ways), the issue's 600-case scenario,
 the suite-mean (WoR) sequence judged against the model, and CPU per update.
 
+`--repeats-only`: adaptive repeats (`engine/sequential_repeats.py`) through the plugin's
+own `SequentialPlan`, `repeat = 3`: each case's three repeats drawn once, the run with
+adaptive repeats taking the first k the plan gives, the full run all three (same data).
+A model's repeats of a case are identical with probability `agree` (temperature 0:
+1.0; rare disagreement: 0.97, which switches the rule back mid-run; noisy: 0.0, i.i.d.).
+
     nice -n 10 python benchmarks/bench_sequential.py            # 2,000 runs per setting
     python benchmarks/bench_sequential.py --reps 200 --sizes 300 --kinds binary-0.9
 """
@@ -31,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pytest_modelguard.engine.sequential import SequentialPlan
 from pytest_modelguard.verdict.compare import compare, compare_family
 from pytest_modelguard.verdict.drift_state import accumulate_night
 from pytest_modelguard.verdict.sequential import (
@@ -252,6 +259,98 @@ def cpu_ms_per_update(n: int = 2000, batch: int = 50, calls: int = 50) -> float:
     return (time.process_time() - start) / calls * 1000
 
 
+REPEATS = 3
+AGREE = {"temperature 0": 1.0, "rare disagreement": 0.97, "noisy": 0.0}
+
+
+def repeated(p: FloatArray, agree: float, rng: np.random.Generator) -> FloatArray:
+    """Cases x REPEATS 0/1 scores: a case's repeats identical with probability `agree`."""
+    scores = (rng.random((p.size, REPEATS)) < p[:, None]).astype(float)
+    same = rng.random(p.size) < agree
+    scores[same] = scores[same, :1]
+    return scores
+
+
+def planned(
+    base: FloatArray, cand: FloatArray, gate: str, margin: float, batch: int, adaptive: bool
+) -> tuple[Look, int, int]:
+    """The plugin's plan on pre-drawn repeats: last look, repeats asked, repeats nominal."""
+    units = [f"c{i:04d}" for i in range(base.shape[0])]
+    index = {u: i for i, u in enumerate(units)}
+    plan = SequentialPlan(
+        units,
+        "base",
+        ["cand"],
+        seed=0,
+        batch=batch,
+        gate=gate,  # type: ignore[arg-type]
+        margin=margin,
+        repeats=dict.fromkeys(units, REPEATS),
+        adaptive_repeats=adaptive,
+    )
+    data = {"base": base, "cand": cand}
+    asked = nominal = 0
+    while (step := plan.next_batch()) is not None:
+        cases, models = step
+        scores = {}
+        for m in models:
+            ks = {c: plan.repeats_of(c, m) for c in cases}
+            asked += sum(ks.values())
+            nominal += REPEATS * len(cases)
+            scores[m] = {c: list(data[m][index[c], : ks[c]]) for c in cases}
+        plan.record(cases, scores)
+    return plan.final_looks()["cand"], asked, nominal
+
+
+def print_repeats_table(reps: int, seed: int, sizes: list[int]) -> None:
+    """A/A regression and NI at the margin with adaptive vs full repeats, and repeats saved."""
+    print(f"\nadaptive repeats, repeat = {REPEATS}, binary 0.9, both models alike ({reps} runs)")
+    print(
+        "| N | repeats | A/A false regression: adaptive / all | NI false pass at m: "
+        "adaptive / all | repeat calls saved (A/A, NI) | cases asked: adaptive / all |"
+    )
+    print("|---|---|---|---|---|---|")
+    worst = 0.0
+    for i, n in enumerate(sizes):
+        setting = Setting("binary", 0.9, n)
+        for j, (label, agree) in enumerate(AGREE.items()):
+            rng = np.random.default_rng(seed + 1000 * i + 10 * j)
+            hits = {(s, a): 0 for s in ("aa", "at_margin") for a in (True, False)}
+            saved = {"aa": [0, 0], "at_margin": [0, 0]}
+            seen = {True: 0, False: 0}
+            for _ in range(reps):
+                for scenario, (drop, gate, margin, target) in (
+                    ("aa", SCENARIOS["aa"]),
+                    ("at_margin", SCENARIOS["at_margin"]),
+                ):
+                    p = difficulty(setting, rng)
+                    base = repeated(p, agree, rng)
+                    cand = repeated(p * (1 - drop / setting.accuracy), agree, rng)
+                    for adaptive in (True, False):
+                        look, asked, nominal = planned(
+                            base, cand, gate, margin, setting.batch, adaptive
+                        )
+                        hits[(scenario, adaptive)] += look.verdict == target
+                        seen[adaptive] += look.n_seen
+                        if adaptive:
+                            saved[scenario][0] += nominal - asked
+                            saved[scenario][1] += nominal
+            rate = {key: count / reps for key, count in hits.items()}
+            worst = max(worst, rate[("aa", True)], rate[("at_margin", True)])
+            share = {k: v[0] / v[1] for k, v in saved.items()}
+            print(
+                f"| {n} | {label} | {rate[('aa', True)]:.2%} / {rate[('aa', False)]:.2%} "
+                f"| {rate[('at_margin', True)]:.2%} / {rate[('at_margin', False)]:.2%} "
+                f"| {share['aa']:.1%}, {share['at_margin']:.1%} "
+                f"| {seen[True] / (2 * reps):.0f} / {seen[False] / (2 * reps):.0f} |",
+                flush=True,
+            )
+    print(
+        f"worst adaptive error: {worst:.2%} (nominal 2.5 %; MC SE at 2.5 %: "
+        f"{mc_se(0.025, reps):.2%})"
+    )
+
+
 def mc_se(rate: float, reps: int) -> float:
     return math.sqrt(max(rate * (1 - rate), 0.025 * 0.975) / reps)
 
@@ -322,8 +421,12 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--drift-only", action="store_true", help="only the 30-night table")
+    parser.add_argument("--repeats-only", action="store_true", help="only adaptive repeats")
     args = parser.parse_args()
     settings = [Setting(*KINDS[k], n) for k in args.kinds for n in args.sizes]
+    if args.repeats_only:
+        print_repeats_table(args.reps, args.seed, args.sizes)
+        return
     if args.drift_only:
         print_drift_table(settings, args.drift_reps, args.seed)
         return

@@ -231,3 +231,67 @@ def test_continue_refuses_a_different_run(pytester: pytest.Pytester) -> None:
     fewer = pytester.runpytest("--modelguard-sequential", "--modelguard-continue", "--models=same")
     assert fewer.ret == pytest.ExitCode.USAGE_ERROR
     fewer.stderr.fnmatch_lines(["*the saved run differs: models*"])
+
+
+NOISY = """
+
+def noisy(request):
+    _log("noisy", request)
+    word = _word(request)
+    return "nope" if int(word[1:]) % 10 == 0 and request.repeat == 1 else word
+"""
+
+REPEATED = PYPROJECT.replace('["worse", "same"]', '["worse", "same", "python:answers:noisy"]')
+
+
+def test_deterministic_models_save_most_repeats_with_the_full_runs_verdicts(
+    pytester: pytest.Pytester,
+) -> None:
+    """repeat = 3: the models whose repeats agree ask one repeat of most cases after the
+    first batch; the noisy one (repeats disagree on 10 % of cases) keeps all three."""
+    make_project(
+        pytester, 600, REPEATED.replace("margin = 0.1\n", "margin = 0.1\nsequential_batch = 20\n")
+    )
+    (pytester.path / "answers.py").write_text((pytester.path / "answers.py").read_text() + NOISY)
+    text = suite(600).replace("defaults:\n", "defaults:\n  repeat: 3\n")
+    pytester.makefile(".modelguard.yaml", echo=text)
+    full, full_doc = run_json(pytester)
+    assert len(calls(pytester.path)) == 600 * 4 * 3
+    (pytester.path / "calls.log").unlink()
+    shutil.rmtree(pytester.path / ".modelguard")
+
+    seq, doc = run_json(pytester, "--modelguard-sequential", "-v")
+    log = calls(pytester.path)
+    for name in ("worse", "same", "python:answers:noisy"):
+        assert doc["models"][name]["verdict"] == full_doc["models"][name]["verdict"]
+    assert seq.ret == full.ret == pytest.ExitCode.TESTS_FAILED
+    assert seq.parseoutcomes().get("error", 0) == 0
+    for name, logged in (("python:answers:good", "good"), ("same", "same")):
+        model = doc["models"][name]
+        made = sum(1 for line in log if line.startswith(logged + " "))
+        nominal = 3 * model["n_asked"]
+        assert made + model["repeats_saved"] == nominal
+        assert model["n_asked"] > 20  # ran past the first batch
+        assert model["repeats_saved"] > 0.5 * 2 * model["n_asked"]  # most repeats 2 and 3
+    noisy = doc["models"]["python:answers:noisy"]
+    assert noisy["repeats_saved"] == 0
+    assert sum(1 for line in log if line.startswith("noisy ")) == 3 * noisy["n_asked"]
+    seq.stdout.fnmatch_lines(["*same: sequential: asked * of 600 cases; * repeats saved*"])
+    seq.stdout.fnmatch_lines(["*PASSED score 1.00; repeats 2-3 not asked: repeats agreed*"])
+
+
+def test_adaptive_repeats_off_asks_every_repeat(pytester: pytest.Pytester) -> None:
+    make_project(
+        pytester,
+        120,
+        REPEATED.replace("margin = 0.1\n", "margin = 0.1\nadaptive_repeats = false\n"),
+    )
+    (pytester.path / "answers.py").write_text((pytester.path / "answers.py").read_text() + NOISY)
+    pytester.makefile(
+        ".modelguard.yaml", echo=suite(120).replace("defaults:\n", "defaults:\n  repeat: 3\n")
+    )
+    _, doc = run_json(pytester, "--modelguard-sequential")
+    log = calls(pytester.path)
+    good = doc["models"]["python:answers:good"]
+    assert good["repeats_saved"] == 0
+    assert sum(1 for line in log if line.startswith("good ")) == 3 * good["n_asked"]

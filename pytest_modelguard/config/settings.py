@@ -37,7 +37,7 @@ TOP_KEYS = (
     "baseline", "models", "record", "cache_dir", "concurrency", "confidence", "interval",
     "resamples", "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s",
     "retry_deadline_s", "providers", "aliases", "budgets", "judge", "judge_min_agreement",
-    "gate_on", "sequential", "sequential_batch", "drift",
+    "gate_on", "sequential", "sequential_batch", "adaptive_repeats", "drift",
 )  # fmt: skip
 DRIFT_MODES = ("fixed-n", "accumulate")
 GATE_ON = ("judge", "human")
@@ -118,6 +118,7 @@ class Settings:
     resolver: ModelResolver | None = field(default=None, compare=False, repr=False)
     sequential: bool = False  # ask in seeded batches, stop a candidate once its verdict settles
     sequential_batch: int = 50  # cases per batch of a sequential run
+    adaptive_repeats: bool = True  # a sequential run asks fewer repeats where they agreed
     drift: str = "fixed-n"  # "accumulate": --modelguard-compare adds nights against a reference
 
     def resolve(self, name: str) -> ModelSpec:
@@ -469,5 +470,6 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         budgets=budgets,
         sequential=flags.sequential or bool(reader.get("sequential", bool, False)),
         sequential_batch=reader.whole("sequential_batch", 50, 1, 1_000_000),
+        adaptive_repeats=bool(reader.get("adaptive_repeats", bool, True)),
         drift=flags.drift or _drift(reader),
     )

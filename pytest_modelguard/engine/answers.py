@@ -70,16 +70,27 @@ class Answers:
         # reads still to come, counted at the prefetch (``expect``): at 0 an answer is dropped
         self.uses: dict[str, int] = {}  # request key → items that will read its answer
         self.case_uses: dict[tuple[str, str, str], int] = {}  # case → items grading it
+        # a sequential run's adaptive repeats: (case, model) → how many repeats are asked
+        self.repeat_caps: dict[tuple[str, str, str, str], int] = {}
 
     @cached_property
     def cache(self) -> Cache:
         return Cache(self.settings.cache_dir)
 
     def requests_for(self, case: Case, model: ModelSpec) -> list[Request]:
-        """One request per repeat (none when the suite's recorded baseline answers)."""
+        """One request per repeat asked (none when the suite's recorded baseline answers):
+        every repeat, or the first k when ``ask_repeats`` said so."""
         if self.recorded(case, model, case.messages) is not None:
             return []
-        return [model_request(model, case.messages, case.params, r) for r in range(case.repeat)]
+        asked = min(case.repeat, self.repeat_caps.get((*_where(case), model.name), case.repeat))
+        return [model_request(model, case.messages, case.params, r) for r in range(asked)]
+
+    def ask_repeats(self, case: Case, model: ModelSpec, k: int) -> None:
+        """Ask only the first ``k`` of the case's repeats of ``model`` (a sequential run's
+        adaptive repeats); every request, answer and grade of the pair follows."""
+        if k < 1:
+            raise ValueError(f"at least one repeat is asked, got {k}")
+        self.repeat_caps[(*_where(case), model.name)] = k
 
     def recorded(
         self, case: Case | None, model: ModelSpec, messages: Sequence[Message]

@@ -4,6 +4,8 @@ The cases (the gate's units, `ItemResult.pair_key`) are asked in a seeded random
 (`ask_order`), `batch` at a time. After each batch every still-open candidate's
 `SequentialTest` sees the batch's paired per-case scores; a settled candidate is not
 asked again, and the baseline is asked only for a batch some candidate still needs.
+With `adaptive_repeats`, each model's `RepeatRule` (``sequential_repeats.py``) fixes,
+before a batch is asked, how many of each case's repeats it asks (`repeats_of`).
 The plugin does the asking and grading; this module only decides and counts.
 """
 
@@ -19,6 +21,7 @@ from ..records.pricing import Price
 from ..verdict.pairing import CaseScores
 from ..verdict.sequential import Look, SequentialTest, ask_order
 from ..verdict.sequential_gate import SequentialOutcome
+from .sequential_repeats import RepeatRule
 from .spend import worst_case_cost
 
 DEFAULT_BATCH = 50
@@ -39,7 +42,11 @@ class SequentialPlan:
         margin: float = 0.0,
         confidence: float = 0.95,
         resume: Mapping[str, Any] | None = None,
+        repeats: Mapping[str, int] | None = None,
+        adaptive_repeats: bool = False,
     ) -> None:
+        """``repeats``: each case's nominal repeats (1 when absent); ``adaptive_repeats``:
+        ask fewer of them where a model's earlier repeats agreed (``RepeatRule``)."""
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")
         seen = list(resume["seen"]) if resume is not None else []
@@ -64,6 +71,10 @@ class SequentialPlan:
         self.asked: dict[str, list[str]] = {name: [] for name in (baseline, *candidates)}
         self.settled_after: dict[str, int] = {}
         self.position = 0
+        self.nominal = dict(repeats or {})
+        self.rules = {name: RepeatRule() for name in self.asked} if adaptive_repeats else {}
+        self.repeats: dict[tuple[str, str], int] = {}  # (case, model) → repeats asked
+        self.why: dict[tuple[str, str], str] = {}  # (case, model) → why fewer were asked
 
     @property
     def open(self) -> list[str]:
@@ -75,11 +86,23 @@ class SequentialPlan:
         still = self.open
         if not still or self.position >= len(self.order):
             return None
-        cases = self.order[self.position : self.position + self.batch]
+        start = self.position
+        cases = self.order[start : start + self.batch]
         self.position += len(cases)
         for name in (self.baseline, *still):
             self.asked[name] += cases
+            rule = self.rules.get(name)
+            for offset, case in enumerate(cases):
+                nominal = self.nominal.get(case, 1)
+                k = nominal if rule is None else rule.repeats(start + offset, nominal)
+                self.repeats[(case, name)] = k
+                if rule is not None and k < nominal:
+                    self.why[(case, name)] = rule.reason(k, nominal)
         return cases, [self.baseline, *still]
+
+    def repeats_of(self, case: str, model: str) -> int:
+        """How many of the case's repeats `model` is asked (fixed by `next_batch`)."""
+        return self.repeats.get((case, model), self.nominal.get(case, 1))
 
     def state(self) -> dict[str, Any]:
         """What a run continuing this one resumes: the cases counted and each sequence."""
@@ -89,6 +112,9 @@ class SequentialPlan:
 
     def record(self, cases: Sequence[str], scores: Mapping[str, CaseScores]) -> dict[str, Look]:
         """The batch's per-case scores by model: each open candidate's next Look."""
+        for name, rule in self.rules.items():  # what the next batches' repeats go by
+            mine = scores.get(name, {})
+            rule.observe({c: mine[c] for c in cases if c in mine})
         base = scores.get(self.baseline, {})
         looks = {}
         for name in self.open:
@@ -130,9 +156,13 @@ class SequentialPlan:
         )
 
     def outcomes(
-        self, unasked: Mapping[str, Sequence[Request]], prices: Mapping[str, Price | None]
+        self,
+        unasked: Mapping[str, Sequence[Request]],
+        prices: Mapping[str, Price | None],
+        repeats_saved: Mapping[str, int] | None = None,
     ) -> dict[str, SequentialOutcome]:
-        """Per model: cases asked, when it settled, calls never asked and their worst-case price."""
+        """Per model: cases asked, when it settled, calls never asked and their worst-case
+        price, and the repeats of asked cases not asked (``repeats_saved``)."""
         looks = self.final_looks()
         return {
             name: SequentialOutcome(
@@ -144,6 +174,7 @@ class SequentialPlan:
                 calls_saved=len(unasked.get(name, ())),
                 usd_saved=saved_usd(unasked.get(name, ()), prices.get(name)),
                 batch=self.batch,
+                repeats_saved=(repeats_saved or {}).get(name, 0),
             )
             for name, asked in self.asked.items()
         }

@@ -24,6 +24,7 @@ SUITE_SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
 RESULTS = pytest.StashKey[list[ItemResult]]()  # an item's results, carried to its report
 READS = pytest.StashKey[tuple[str, ...]]()  # the answers (request keys) an item will read
 GRADED = pytest.StashKey[list[ItemResult]]()  # results graded before setup (a sequential batch)
+UNASKED = pytest.StashKey[str]()  # why some of the item's repeats were not asked (adaptive)
 
 
 def is_suite_path(name: str) -> bool:

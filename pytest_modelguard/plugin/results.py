@@ -9,7 +9,7 @@ import pytest
 
 from ..records.results import ItemResult
 from . import xdist
-from .items import CLEAN_ERRORS, READS, RESULTS, CaseItem
+from .items import CLEAN_ERRORS, READS, RESULTS, UNASKED, CaseItem
 from .keys import session_of
 from .session import ModelguardSession
 
@@ -31,7 +31,9 @@ def on_report(
         report.longrepr = clean
     results = item.stash.get(RESULTS, None)
     if results and report.when == "call" and isinstance(item, CaseItem):
-        setattr(report, SCORE_ATTR, _scored([r for r in results if r.model == item.model.name]))
+        scored = _scored([r for r in results if r.model == item.model.name])
+        unasked = item.stash.get(UNASKED, None)
+        setattr(report, SCORE_ATTR, scored if unasked is None else f"{scored}; {unasked}")
     if results and _is_final(report):
         if xdist.is_worker(item.config):  # xdist: the report carries them to the controller
             setattr(report, REPORT_ATTR, [r.to_dict() for r in results])

@@ -5,7 +5,10 @@ requests (and its llm_judge calls) are prefetched, graded by the items' own code
 (``ItemGrader.grade_item``), and scored per case for the plan. Items of
 (case, model) pairs never asked get a skip marker with the reason, so pytest reports
 them as SKIPPED; the gate then takes each candidate's verdict from its sequence
-(``verdict/sequential_gate.py``).
+(``verdict/sequential_gate.py``). With adaptive repeats an asked item is asked only the
+repeats the plan gave it (``Answers.ask_repeats``); the repeats not asked are no item of
+their own: the item says why in its ``user_properties`` and -v line, and the run counts
+them as ``repeats_saved``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ..engine.runner import Progress
 from ..engine.sequential import SequentialPlan
 from ..records.calls import Request
 from ..verdict.pairing import case_scores
-from .items import GRADED, CaseItem
+from .items import GRADED, UNASKED, CaseItem
 from .session import ModelguardSession
 
 
@@ -35,6 +38,10 @@ def _plan(
 ) -> SequentialPlan:
     settings = mg.settings
     assert settings.baseline is not None
+    nominal: dict[str, int] = {}
+    for item in cases:
+        unit = unit_of(item)
+        nominal[unit] = max(nominal.get(unit, 1), item.case.repeat)
     return SequentialPlan(
         (unit_of(item) for item in cases),
         settings.baseline.name,
@@ -45,7 +52,30 @@ def _plan(
         margin=settings.margin,
         confidence=settings.confidence,
         resume=mg.resume,
+        repeats=nominal,
+        adaptive_repeats=settings.adaptive_repeats,
     )
+
+
+def _ask_repeats(
+    item: CaseItem, unit: str, plan: SequentialPlan, mg: ModelguardSession, saved: dict[str, int]
+) -> None:
+    """Cap the item's repeats (and its companion baseline's) at the plan's; count the
+    repeats not asked in ``saved`` by model."""
+    answers = mg.answers
+    for model in (item.model, item.companion):
+        if model is None:
+            continue
+        full = len(answers.requests_for(item.case, model))
+        k = plan.repeats_of(unit, model.name)
+        if not full or k >= full:
+            continue
+        answers.ask_repeats(item.case, model, k)
+        saved[model.name] += full - len(answers.requests_for(item.case, model))
+        if model is item.model:
+            reason = plan.why.get((unit, model.name), f"{k} of {full} repeats asked")
+            item.stash[UNASKED] = reason
+            item.user_properties.append(("modelguard_repeats_not_asked", reason))
 
 
 def run(
@@ -73,9 +103,15 @@ def run(
         raise pytest.UsageError(
             f"--modelguard-continue: {exc}; run without --modelguard-continue to start fresh"
         ) from None
+    repeats_saved: dict[str, int] = defaultdict(int)
     while (step := plan.next_batch()) is not None:
         units, models = step
-        batch = [item for unit in units for model in models for item in by_pair[(unit, model)]]
+        batch = []
+        for unit in units:
+            for model in models:
+                for item in by_pair[(unit, model)]:
+                    _ask_repeats(item, unit, plan, mg, repeats_saved)
+                    batch.append(item)
         mg.answers.prefetch([r for item in batch for r in item.requests], progress)
         mg.answers.prefetch([r for item in batch for r in item.judge_requests()], progress)
         results = []
@@ -96,6 +132,6 @@ def run(
                 unasked[model] += mg.answers.requests_for(item.case, item.model)
             item.add_marker(pytest.mark.skip(reason=reason))
     prices = {m.name: m.price for m in settings.models}
-    mg.sequential = plan.outcomes(unasked, prices)
+    mg.sequential = plan.outcomes(unasked, prices, repeats_saved)
     sequential_state.save(settings, plan.state())
     return [item for item in items if not isinstance(item, CaseItem)]

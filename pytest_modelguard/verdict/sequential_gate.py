@@ -28,7 +28,8 @@ class SequentialOutcome:
     `look` is the candidate's last Look (None for the baseline); `settled_after` the
     cases seen when the sequence settled the verdict (None: the suite ran out first);
     `calls_saved` the requests never asked and `usd_saved` their worst-case price
-    (None: a model without a price).
+    (None: a model without a price); `repeats_saved` the repeats of asked cases that
+    adaptive repeats did not ask.
     """
 
     model: str
@@ -39,6 +40,7 @@ class SequentialOutcome:
     calls_saved: int
     usd_saved: float | None
     batch: int
+    repeats_saved: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report's per-model sequential fields."""
@@ -48,6 +50,7 @@ class SequentialOutcome:
             "n_total": self.n_total,
             "settled_after": self.settled_after,
             "calls_saved": self.calls_saved,
+            "repeats_saved": self.repeats_saved,
             "usd_saved": self.usd_saved,
             "batch": self.batch,
             "method": self.look.method if self.look is not None else None,
@@ -55,12 +58,16 @@ class SequentialOutcome:
         }
 
     def saved_text(self) -> str:
-        """ "asked 140 of 600 cases; 460 calls saved (up to $0.0123)"."""
+        """ "asked 140 of 600 cases; 460 calls saved (up to $0.0123); 180 repeats saved"."""
         money = "" if self.usd_saved is None else f" (up to ${self.usd_saved:.4f})"
         calls = "call" if self.calls_saved == 1 else "calls"
+        repeats = ""
+        if self.repeats_saved:
+            plural = "repeat" if self.repeats_saved == 1 else "repeats"
+            repeats = f"; {self.repeats_saved} {plural} saved (adaptive repeats)"
         return (
             f"sequential: asked {self.n_asked} of {self.n_total} cases; "
-            f"{self.calls_saved} {calls} saved{money}"
+            f"{self.calls_saved} {calls} saved{money}{repeats}"
         )
 
 
