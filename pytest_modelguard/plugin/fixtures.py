@@ -17,10 +17,9 @@ from ..grading.decorator import recording
 from ..suite import Case, Suite, load_suite
 from .client import ModelClient
 from .items import READS, RESULTS, CaseItem
-from .keys import session_of
+from .keys import MARKER, session_of
 
 CLIENT = pytest.StashKey[ModelClient]()
-MARKER = "modelguard"
 
 
 def pytest_configure(config: pytest.Config) -> None:
