@@ -311,3 +311,25 @@ def test_no_counterparts_when_the_selection_has_the_baseline(project: pytest.Pyt
     candidate_only = project.runpytest("--models", BAD, "-k", "bad and not test_echo")
     candidate_only.assert_outcomes(passed=30, failed=1, deselected=90)  # suite items: no tests
     candidate_only.stdout.no_fnmatch_line("*also ran*")
+
+
+def test_python_tests_without_graders_say_why_nothing_pairs(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_plain="""
+import pytest
+
+@pytest.mark.modelguard(suite="echo.modelguard.yaml")
+def test_plain(model, case):
+    assert model.complete(case.messages)
+"""
+    )
+    project.runpytest("--modelguard-record", "once", "--models", BAD)
+    result = project.runpytest("--models", BAD, "-k", "test_plain and bad")
+    result.stdout.fnmatch_lines(["modelguard: also ran 30 baseline counterparts of selected *"])
+    result.stdout.fnmatch_lines(
+        [
+            f"{BAD}: error: no case answered by both this model and the baseline on the same "
+            "checks: no selected check scored a case on both sides (a Python test is scored "
+            "only by its @grader calls)"
+        ]
+    )
