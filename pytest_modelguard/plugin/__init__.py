@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from . import configure, counterparts, finishing, options, prefetch, results, summary
+from . import configure, finishing, options, prefetch, results, summary
 from .items import CaseItem, SuiteFile, is_suite_path, pair_with_baseline
 from .keys import SESSION, session_of
 
@@ -57,14 +57,6 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
     modelguard = [item for item in items if isinstance(item, CaseItem)]
     if modelguard:
         modelguard[0].mg.deselected += len(modelguard)
-    counterparts.remember(items)
-
-
-@pytest.hookimpl(trylast=True)  # after -k, -m and --deselect have chosen
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    baseline = session_of(config).settings.baseline
-    if baseline is not None:
-        counterparts.restore(config, items, baseline.name)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
