@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from pytest_modelguard.config import Budgets
 from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.verdict.gate import GateConfig, evaluate
+from pytest_modelguard.verdict.pairing import common_checks, paired_results
 
 BASE = "base"
 
@@ -258,3 +261,19 @@ def test_dimension_means_per_model() -> None:
     rows = results(BASE, [0.5] * 10) + [graded(i) for i in range(10)]
     summary = evaluate(rows, config("cand")).models["cand"]
     assert summary.dimensions == {"correctness": 0.5, "format": 1.0}
+
+
+def test_only_the_checks_both_sides_graded_pair() -> None:
+    """A check one side alone ran (a Python test whose baseline run errored, say) is left
+    out rather than averaged against the other side's remaining checks."""
+
+    def checks(model: str, scores: list[float], suite: str = "s") -> list[ItemResult]:
+        return [replace(r, suite=suite, unit=r.case_id) for r in results(model, scores)]
+
+    suite_base, suite_cand = checks(BASE, [1.0] * 3), checks("cand", [0.0] * 3)
+    extra = checks("cand", [1.0] * 3, "s::test_x")
+    base, cand = common_checks(suite_base, suite_cand + extra)
+    assert {r.suite for r in base + cand} == {"s"} and len(base) == len(cand) == 3
+    assert paired_results(suite_base, suite_cand + extra) == ([[1.0]] * 3, [[0.0]] * 3)
+    both = checks(BASE, [1.0] * 3, "s::test_x")
+    assert paired_results(suite_base + both, suite_cand + extra) == ([[1.0]] * 3, [[0.5]] * 3)

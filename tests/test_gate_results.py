@@ -9,6 +9,7 @@ import pytest
 from test_plugin import ANSWERS, PYPROJECT, suite
 
 BAD = "python:answers:bad"
+GOOD = "python:answers:good"
 
 
 @pytest.fixture
@@ -183,7 +184,7 @@ def test_echo(model, case):
 """
 
 
-def test_k_with_python_tests_pairs_only_the_checks_both_sides_ran(
+def test_k_leaving_out_the_baseline_pairs_every_check_of_the_full_run(
     project: pytest.Pytester,
 ) -> None:
     project.makepyfile(test_echo=LENIENT_TEST)
@@ -193,12 +194,142 @@ def test_k_with_python_tests_pairs_only_the_checks_both_sides_ran(
     both = json.loads((project.path / "full.json").read_text())["models"][BAD]["delta"]
     assert both["n_pairs"] == 30 and both["mean"] == -0.5  # equals 0 and answered 1, vs 1 and 1
     result = project.runpytest("--models", BAD, "-k", "bad", "--modelguard-json", "r.json")
-    result.assert_outcomes(passed=60, failed=1, deselected=60)
-    bad = json.loads((project.path / "r.json").read_text())["models"][BAD]
     # the baseline's suite items were left out: its recorded answers are graded by the suite's
-    # checks, and its Python test did not run, so only the suite's check pairs, not a mean
-    # of two checks against one
+    # checks; its Python test was put back beside the candidate's: both checks pair, as in
+    # the full run
+    result.assert_outcomes(passed=90, failed=1, deselected=30)
+    bad = json.loads((project.path / "r.json").read_text())["models"][BAD]
     assert bad["verdict"] == "regression" and bad["delta"]["n_pairs"] == 30
-    assert bad["delta"]["mean"] == -1.0
-    alone = project.runpytest("--models", BAD, "-k", "test_echo and bad")
-    alone.stdout.fnmatch_lines(["*the baseline's runs of this model's checks were not selected*"])
+    assert bad["delta"]["mean"] == both["mean"]
+    alone = project.runpytest(
+        "--models", BAD, "-k", "test_echo and bad", "--modelguard-json", "alone.json"
+    )
+    alone.assert_outcomes(passed=61, deselected=60)  # the gate passes on that check
+    # the baseline's run of test_echo was put back to pair: on that one check (answered),
+    # the bad model answers as the baseline does
+    delta = json.loads((project.path / "alone.json").read_text())["models"][BAD]["delta"]
+    assert delta["n_pairs"] == 30 and delta["mean"] == 0.0
+    alone.stdout.fnmatch_lines(["modelguard: also ran 30 baseline counterparts of selected *"])
+    alone.stdout.no_fnmatch_line("*were not selected*")
+
+
+STRICT_TEST = """
+import pytest
+from pytest_modelguard import grader
+
+@grader
+def matches(answer, expected):
+    return answer.strip() == expected
+
+@pytest.mark.modelguard(suite="echo.modelguard.yaml")
+def test_echo(model, case):
+    matches(model.complete(case.messages), case.expected)
+"""
+
+
+def verdicts(project: pytest.Pytester, name: str) -> dict[str, tuple[str, int | None]]:
+    """Per candidate in a JSON report: its verdict and how many cases paired."""
+    models = json.loads((project.path / name).read_text())["models"]
+    return {
+        model: (data["verdict"], data["delta"]["n_pairs"] if data["delta"] else None)
+        for model, data in models.items()
+        if data["verdict"] != "baseline"
+    }
+
+
+def ran(result: pytest.RunResult) -> list[str]:
+    """The node ids -v reports as run, with or without xdist (gate results aside)."""
+    outcomes = {"PASSED", "FAILED", "ERROR"}
+    nodes = []
+    for line in result.outlines:
+        words = line.split()
+        items = [w for w in words if w.startswith(("test_echo.py::", "echo.modelguard.yaml::"))]
+        if items and outcomes & set(words):
+            nodes.append(items[0])
+    return nodes
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_k_selecting_only_a_candidates_python_tests_pairs_them_with_the_baseline(
+    project: pytest.Pytester, workers: int
+) -> None:
+    project.makepyfile(test_echo=STRICT_TEST)
+    models = ("--models", f"{BAD},good2", "-p", "no:randomly")
+    project.runpytest("--modelguard-record", "once", *models)
+    project.runpytest(*models, "--modelguard-json", "full.json")
+    full = verdicts(project, "full.json")
+    assert full == {BAD: ("regression", 30), "good2": ("pass", 30)}
+    xdist = ("-n", str(workers)) if workers else ()
+    for model in (BAD, "good2"):
+        chosen = "bad" if model == BAD else "good2"
+        result = project.runpytest_subprocess(
+            *models, "-k", f"test_echo and {chosen}", "-v", "--modelguard-json", "k.json", *xdist
+        )
+        assert verdicts(project, "k.json") == {model: full[model]}  # the full run's verdict
+        result.stdout.fnmatch_lines(
+            ["modelguard: also ran 30 baseline counterparts of selected tests to pair them *"]
+        )
+        nodes = ran(result)
+        assert sorted(nodes) == sorted(
+            [f"test_echo.py::test_echo[c{i:03d}-{m}]" for i in range(30) for m in (model, GOOD)]
+        )  # the candidate's selection unchanged, and the baseline's run of each of its cases
+        if not workers:  # xdist's controller does not count deselected items
+            result.assert_outcomes(
+                passed=60 if model == BAD else 61, failed=1 if model == BAD else 0, deselected=120
+            )
+            result.stdout.fnmatch_lines(["*collected 180 items / 120 deselected / 60 selected"])
+        else:
+            result.stdout.fnmatch_lines(["2 workers [[]60 items[]]"])
+
+
+def test_m_tag_with_a_candidates_python_tests_pairs_the_tagged_cases(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(test_echo=STRICT_TEST)
+    models = ("--models", f"{BAD},good2")
+    project.runpytest("--modelguard-record", "once", *models)
+    tagged = project.runpytest(*models, "-m", "t1", "--modelguard-json", "tag.json")
+    tagged.stdout.no_fnmatch_line("*also ran*")  # the baseline's items were selected: none added
+    tagged.assert_outcomes(passed=61, failed=1, deselected=120)
+    alone = project.runpytest(
+        *models, "-m", "t1", "-k", "test_echo and bad", "-v", "--modelguard-json", "k.json"
+    )
+    assert verdicts(project, "k.json") == {BAD: verdicts(project, "tag.json")[BAD]}
+    assert verdicts(project, "k.json")[BAD] == ("regression", 10)
+    alone.stdout.fnmatch_lines(["modelguard: also ran 10 baseline counterparts of selected *"])
+    assert sorted(ran(alone)) == sorted(
+        f"test_echo.py::test_echo[c{i:03d}-{m}]" for i in range(1, 30, 3) for m in (BAD, GOOD)
+    )  # the t1 cases only
+
+
+def test_no_counterparts_when_the_selection_has_the_baseline(project: pytest.Pytester) -> None:
+    project.makepyfile(test_echo=STRICT_TEST)
+    project.runpytest("--modelguard-record", "once", "--models", BAD)
+    result = project.runpytest("--models", BAD, "-k", "test_echo")
+    result.assert_outcomes(passed=60, failed=1, deselected=60)
+    result.stdout.no_fnmatch_line("*also ran*")
+    candidate_only = project.runpytest("--models", BAD, "-k", "bad and not test_echo")
+    candidate_only.assert_outcomes(passed=30, failed=1, deselected=90)  # suite items: no tests
+    candidate_only.stdout.no_fnmatch_line("*also ran*")
+
+
+def test_python_tests_without_graders_say_why_nothing_pairs(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_plain="""
+import pytest
+
+@pytest.mark.modelguard(suite="echo.modelguard.yaml")
+def test_plain(model, case):
+    assert model.complete(case.messages)
+"""
+    )
+    project.runpytest("--modelguard-record", "once", "--models", BAD)
+    result = project.runpytest("--models", BAD, "-k", "test_plain and bad")
+    result.stdout.fnmatch_lines(["modelguard: also ran 30 baseline counterparts of selected *"])
+    result.stdout.fnmatch_lines(
+        [
+            f"{BAD}: error: no case answered by both this model and the baseline on the same "
+            "checks: no selected check scored a case on both sides (a Python test is scored "
+            "only by its @grader calls)"
+        ]
+    )

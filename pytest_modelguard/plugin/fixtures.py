@@ -1,4 +1,5 @@
-"""pytest glue for Python tests: the ``model`` and ``case`` fixtures and their results.
+"""pytest glue for Python tests: the ``model`` and ``case`` fixtures, their results, and
+the baseline's runs put back beside a selected candidate's (``counterparts``).
 
 Only tests marked ``@pytest.mark.modelguard`` are parametrized, so a project's own
 ``model`` or ``case`` fixtures are left alone.
@@ -15,12 +16,12 @@ import pytest
 from ..core.errors import GraderConfigError, SuiteError
 from ..grading.decorator import recording
 from ..suite import Case, Suite, load_suite
+from . import counterparts
 from .client import ModelClient
 from .items import READS, RESULTS, CaseItem
-from .keys import session_of
+from .keys import MARKER, session_of
 
 CLIENT = pytest.StashKey[ModelClient]()
-MARKER = "modelguard"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -74,6 +75,18 @@ def _tag_marks(config: pytest.Config, case: Case) -> list[pytest.MarkDecorator]:
             registered.add(tag)
             config.addinivalue_line("markers", f"{tag}: modelguard case tag")
     return [getattr(pytest.mark, tag) for tag in case.tags if tag.isidentifier()]
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    counterparts.remember(items)
+
+
+@pytest.hookimpl(trylast=True)  # after -k, -m and --deselect have chosen
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A selected candidate's run of a test over a case brings back the baseline's."""
+    baseline = session_of(config).settings.baseline
+    if baseline is not None:
+        counterparts.restore(config, items, baseline.name)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""What the plugin's modules keep on pytest objects: the session on the config."""
+"""What the plugin's modules keep on pytest objects (the session on the config); the marker."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from .session import ModelguardSession
 
 SESSION = pytest.StashKey[ModelguardSession]()
+MARKER = "modelguard"  # @pytest.mark.modelguard: a Python test over models (and cases)
 
 
 def session_of(config: pytest.Config) -> ModelguardSession:

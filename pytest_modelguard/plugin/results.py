@@ -9,12 +9,14 @@ import pytest
 
 from ..records.results import ItemResult
 from . import xdist
+from .counterparts import COUNTERPART
 from .items import CLEAN_ERRORS, READS, RESULTS, UNASKED, CaseItem
 from .keys import session_of
 from .session import ModelguardSession
 
 REPORT_ATTR = "modelguard"
 SCORE_ATTR = "modelguard_score"  # -v: the item's score and failing checks, in one string
+COUNTERPART_ATTR = "modelguard_counterpart"  # run only to pair a selected item (counted)
 
 
 def on_report(
@@ -29,6 +31,8 @@ def on_report(
             else str(call.excinfo.value)
         )
         report.longrepr = clean
+    if item.stash.get(COUNTERPART, False) and _is_final(report):
+        setattr(report, COUNTERPART_ATTR, True)
     results = item.stash.get(RESULTS, None)
     if results and report.when == "call" and isinstance(item, CaseItem):
         scored = _scored([r for r in results if r.model == item.model.name])
@@ -75,6 +79,8 @@ class ResultCollector:
         self.mg = mg
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if getattr(report, COUNTERPART_ATTR, False):
+            self.mg.counterparts += 1
         data = getattr(report, REPORT_ATTR, None)
         if data:
             self.mg.results.extend(ItemResult.from_dict(d) for d in data)

@@ -36,6 +36,7 @@ class ModelguardSession:
     registered_tags: set[str] = field(default_factory=set)
     results: list[ItemResult] = field(default_factory=list)
     deselected: int = 0
+    counterparts: int = 0  # baseline runs of Python tests put back to pair selected ones
     report: GateReport | None = None
     compare: StoredRun | None = None  # --modelguard-compare: the run to pair this one with
     saved: Path | None = None  # --modelguard-save: where this run's report was kept

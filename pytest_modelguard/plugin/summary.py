@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.formatting import plural
 from ..verdict.history import shown_path
 from .session import ModelguardSession
 
@@ -12,6 +13,8 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
     """The modelguard section: notes, the verdict table or lines, drift, where the run went."""
     for note in mg.notes:
         terminalreporter.write_line(f"modelguard: {note}", red=True, bold=True)
+    if mg.counterparts:
+        terminalreporter.write_line(f"modelguard: {counterparts_line(mg.counterparts)}")
     report = mg.report
     if report is None:
         return
@@ -99,3 +102,11 @@ def _judges(terminalreporter: Any, report: Any) -> None:
     for line in lines:
         failed = line.lstrip().startswith(("FAILED:", "warning:"))
         terminalreporter.write_line(line, red=failed, yellow=False)
+
+
+def counterparts_line(count: int) -> str:
+    """What selection left out and modelguard ran anyway, so the counts add up."""
+    return (
+        f"also ran {plural(count, 'baseline counterpart')} of selected tests to pair them "
+        "(counted as selected, not deselected)"
+    )

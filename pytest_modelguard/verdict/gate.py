@@ -385,8 +385,8 @@ def _quality(
         missing = "no case answered by both this model and the baseline"
         if config.subset:
             missing += (
-                " on the same checks: the baseline's runs of this model's checks were not "
-                "selected (select the baseline's Python tests too, e.g. drop the model from -k)"
+                " on the same checks: no selected check scored a case on both sides (a Python "
+                "test is scored only by its @grader calls)"
             )
         return [Verdict.ERROR], [missing], None
     ci = f"{percent(delta.confidence)} CI [{delta.ci_low:+.3f}, {delta.ci_high:+.3f}]"
