@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from itertools import pairwise
+from itertools import pairwise, product
 
 import numpy as np
 import pytest
@@ -255,6 +255,38 @@ def test_cluster_score_null_variance_is_the_constrained_maximum_likelihood(
         assert test.null_variance(d) == pytest.approx(reference, rel=1e-4)
     values = [test.statistic(d) for d in np.linspace(-0.999, 0.999, 801)]
     assert all(a > b for a, b in pairwise(values))
+
+
+def test_cluster_score_lambda_is_a_root_even_next_to_a_pole() -> None:
+    """Newton's first step from 0 can land a few ulps inside f's pole at an observed bound,
+    where its steps are tiny though f is huge: that is not convergence. Here (2 repeats,
+    14 of 20 cases lost) T(0) came out as -1.7e-7, not -2.74, and a regression passed."""
+    base = [[0, 0]] + [[1, 1]] * 19
+    cand = [[1, 1]] + [[1, 0]] * 8 + [[0, 0]] * 6 + [[1, 1]] * 5
+    test = _compare_cluster.ClusterScoreTest(np.subtract(cand, base).mean(axis=1))
+    assert test.statistic(0.0) == pytest.approx(test.statistic(1e-9), rel=1e-6)
+    assert test.statistic(0.0) < -2.5
+    assert compare(base, cand).verdict == "regression"
+
+
+def test_cluster_score_lambda_solves_its_equation_where_newton_meets_the_pole() -> None:
+    """2-repeat deltas whose first Newton step at d = 0 lands on f's pole (-1 observed and
+    n(0.5) = 8 n(-1) + 3 n(-0.5)), and their mirror images (the pole at +1): lambda is a
+    root of f wherever it is inside its bracket, and T is continuous at 0."""
+    for low_count, half_low, zeros, ones in product(
+        range(1, 4), range(4), range(0, 6, 2), range(3)
+    ):
+        counts = {-1.0: low_count, -0.5: half_low, 0.5: 8 * low_count + 3 * half_low}
+        counts |= {0.0: zeros, 1.0: ones}
+        deltas = np.repeat(list(counts), list(counts.values()))
+        for sign in (1, -1):
+            test = _compare_cluster.ClusterScoreTest(sign * deltas)
+            x, n = test.values, test.n
+            lam, value = test._lambda(x, 0.0)
+            assert value == _compare_cluster._f(test.counts, x, n, lam)[0]
+            if -n < lam < n:
+                assert abs(lam * value / n) < 1e-9
+            assert test.statistic(0.0) == pytest.approx(test.statistic(1e-9), rel=1e-5, abs=1e-6)
 
 
 def test_cluster_score_for_repeats_and_its_ties_width() -> None:

@@ -26,7 +26,7 @@ import numpy as np
 from ._compare_score import InvertedScore
 from .bootstrap import FloatArray
 
-_NEWTON = 100  # safeguarded Newton steps for lambda (it converges in about 5)
+_NEWTON = 400  # safeguarded Newton steps for lambda (it converges in about 5)
 _STEPS = 200  # for an endpoint (it converges in about 10)
 
 
@@ -52,44 +52,60 @@ class ClusterScoreTest(InvertedScore):
     def null_variance(self, delta: float) -> float:
         """The variance of the maximum-likelihood law with mean `delta` (-1 < delta < 1)."""
         x, counts, n = self.values - delta, self.counts, self.n
-        lam = self._lambda(x, delta)
+        lam, value = self._lambda(x, delta)
         weights = counts / (n + lam * x)
         variance = float(weights @ (x * x))
-        rest = 1.0 - float(weights.sum())
+        rest = lam * value / n  # the mass the observed values leave: exactly 1 - sum(weights)
         if rest > 0:  # mass on the bound the observed values cannot reach
             bound = 1.0 if lam < 0 else -1.0
             variance += rest * (bound - delta) ** 2
         return variance
 
-    def _lambda(self, x: FloatArray, delta: float) -> float:
-        """The root of f(l) = sum n_j x_j / (n + l x_j) on [-n / (1 - d), n / (1 + d)].
+    def _lambda(self, x: FloatArray, delta: float) -> tuple[float, float]:
+        """The root of f(l) = sum n_j x_j / (n + l x_j) on [-n / (1 - d), n / (1 + d)],
+        and f there.
 
         f decreases; at a bound not observed f may keep its sign: lambda is that bound
-        (the bound then carries the missing mass). Safeguarded Newton.
+        (the bound then carries the missing mass). Newton's method inside a bracket that
+        every step shrinks, bisecting when a step leaves it; a step too small to move is
+        taken as converged when the mass it leaves, l f(l) / n, is negligible or f changes
+        sign just beyond it (a few ulps from an observed bound, f's pole, Newton's steps
+        are tiny too, far from the root).
         """
         counts, n = self.counts, self.n
         low, high = -n / (1 - delta), n / (1 + delta)
         top_seen, bottom_seen = self.values[-1] >= 1, self.values[0] <= -1
-        if not top_seen and _f(counts, x, n, low)[0] <= 0:
-            return low
-        if not bottom_seen and _f(counts, x, n, high)[0] >= 0:
-            return high
+        at_low, at_high = _f(counts, x, n, low)[0], _f(counts, x, n, high)[0]
+        if not top_seen and at_low <= 0:
+            return low, at_low
+        if not bottom_seen and at_high >= 0:
+            return high, at_high
         lam = 0.0
         for _ in range(_NEWTON):
             value, slope = _f(counts, x, n, lam)
             if value == 0:
-                return lam
+                return lam, value
             if value > 0:
                 low = lam
             else:
                 high = lam
             step = lam - value / slope if slope < 0 else math.nan
             if not low < step < high:
-                step = (low + high) / 2
-            if step in (low, high) or abs(step - lam) <= 1e-15 * max(1.0, abs(lam)):
-                return step
-            lam = step
-        return lam
+                lam = (low + high) / 2
+                if lam in (low, high):
+                    return lam, _f(counts, x, n, lam)[0]
+                continue
+            move = step - lam
+            if abs(move) > 1e-14 * max(n, abs(lam)):  # lambda's scale is n
+                lam = step
+                continue
+            if abs(lam * value) <= 1e-12 * n:
+                return lam, value
+            probe = lam + math.copysign(max(4 * abs(move), 8 * math.ulp(lam)), move)
+            if low < probe < high and (_f(counts, x, n, probe)[0] > 0) != (value > 0):
+                return lam, value
+            lam = (low + high) / 2
+        return lam, _f(counts, x, n, lam)[0]
 
     def _crossing(self, level: float) -> float:
         """The least d in [-1, 1] with T(d) <= level (T is decreasing).
