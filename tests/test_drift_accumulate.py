@@ -9,11 +9,17 @@ very reports); accumulated, with the reference's own luck bounded, they do not.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from pytest_modelguard.config import Settings
+from pytest_modelguard.core.errors import HistoryError
+from pytest_modelguard.plugin.session import ModelguardSession
+from pytest_modelguard.verdict import drift_state, history
 from pytest_modelguard.verdict.drift import compare_runs
 from pytest_modelguard.verdict.drift_state import (
     STATE_FILE,
@@ -190,3 +196,165 @@ def test_the_saved_state_resumes_exactly(tmp_path: Path) -> None:
     assert resumed.look == fresh.look and resumed.look.nights == 2
     other = accumulate_night(loaded["models"]["m"], reference, tonight, 0.9)  # another level
     assert other.look.nights == 1
+
+
+PYTHON_TEST = """
+import pytest
+from pytest_modelguard import grader
+
+@grader
+def answered(answer):
+    return bool(answer.strip())
+
+@pytest.mark.modelguard(suite="nightly.modelguard.yaml")
+def test_answered(model, case):
+    answered(model.complete(case.messages))
+"""
+
+
+def test_a_partial_saved_run_is_not_accepted_as_the_reference(project: pytest.Pytester) -> None:
+    assert night(project, "ref71", "--modelguard-save").ret == pytest.ExitCode.OK
+    reference = runs(project)[0]
+    assert night(project, "1", "--modelguard-compare", "last").ret == pytest.ExitCode.OK
+    assert nights(project) == 1
+    smoke = night(project, "2", "--modelguard-save", "-k", "c0")
+    smoke.stdout.fnmatch_lines(["not accepted as the drift reference: a partial run (selection*"])
+    partial = runs(project)[-1]
+    assert json.loads(partial.read_text())["partial"].startswith("selection left cases")
+    assert state(project)["reference"]["name"] == reference.name  # the state was kept
+    after = night(project, "3", "--modelguard-compare", "last")
+    after.stdout.fnmatch_lines([f"drift against .modelguard/runs/{reference.name} (accumulated*"])
+    assert nights(project) == 2
+    # named explicitly, a partial run is refused as a reference
+    named = night(project, "4", "--modelguard-compare", str(partial))
+    assert named.ret == pytest.ExitCode.USAGE_ERROR
+    named.stderr.fnmatch_lines(["*a partial run (selection*) is no reference*"])
+
+
+def test_last_without_a_state_skips_partial_runs(project: pytest.Pytester) -> None:
+    assert night(project, "ref71", "--modelguard-save").ret == pytest.ExitCode.OK
+    reference = runs(project)[0]
+    assert night(project, "1", "--modelguard-save", "-k", "c1").ret == pytest.ExitCode.OK
+    assert len(runs(project)) == 2 and not (project.path / ".modelguard/runs" / STATE_FILE).exists()
+    result = night(project, "2", "--modelguard-compare", "last")
+    result.stdout.fnmatch_lines([f"drift against .modelguard/runs/{reference.name} (accumulated*"])
+    reference.unlink()  # only the partial run is left
+    refused = night(project, "3", "--modelguard-compare", "last")
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines(["*every stored run in * is partial*"])
+
+
+def test_deselected_python_tests_make_a_partial_run(project: pytest.Pytester) -> None:
+    project.makepyfile(test_nightly=PYTHON_TEST)
+    assert night(project, "ref71", "--modelguard-save").ret == pytest.ExitCode.OK
+    assert night(project, "1", "--modelguard-compare", "last").ret == pytest.ExitCode.OK
+    # every suite item runs; only the Python test over the cases is left out
+    result = night(project, "2", "--modelguard-save", "-k", "not test_answered")
+    result.stdout.fnmatch_lines(["not accepted as the drift reference: a partial run*"])
+    assert (project.path / ".modelguard" / "runs" / STATE_FILE).exists()
+
+
+def test_a_night_with_other_checks_is_not_counted(project: pytest.Pytester) -> None:
+    assert night(project, "ref71", "--modelguard-save").ret == pytest.ExitCode.OK
+    assert night(project, "1", "--modelguard-compare", "last").ret == pytest.ExitCode.OK
+    project.makepyfile(test_nightly=PYTHON_TEST)  # a Python test over the cases joins
+    result = night(project, "2", "--modelguard-compare", "last")
+    result.stdout.fnmatch_lines(["*not counted tonight: the checks differ*"])
+    assert nights(project) == 1
+
+
+def test_a_broken_accumulator_is_a_usage_error_naming_it(project: pytest.Pytester) -> None:
+    assert night(project, "ref71", "--modelguard-save").ret == pytest.ExitCode.OK
+    assert night(project, "1", "--modelguard-compare", "last").ret == pytest.ExitCode.OK
+    doc = state(project)
+    del doc["models"][NOISY]["accumulator"]["cs"]
+    (project.path / ".modelguard" / "runs" / STATE_FILE).write_text(json.dumps(doc))
+    result = night(project, "2", "--modelguard-compare", "last")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{STATE_FILE}: models.{NOISY}: not a saved accumulator*"])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_load_state_rejects_a_malformed_accumulator(tmp_path: Path) -> None:
+    for broken in ({}, {"accumulator": {"nights": 1}}, {"accumulator": "x"}, None):
+        doc = {"version": 1, "reference": {"name": "r"}, "models": {"m": broken}}
+        save_state(tmp_path, doc)
+        with pytest.raises(HistoryError, match=r"models\.m: not a saved accumulator"):
+            load_state(tmp_path)
+
+
+def test_the_state_is_read_and_written_under_an_exclusive_lock(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held: list[bool] = []
+    real = drift_state.save_state
+
+    def checking(cache_dir: Path, doc: dict) -> Path:
+        fd = os.open(f"{drift_state.state_path(cache_dir)}.lock", os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held.append(True)
+        else:
+            held.append(False)
+        finally:
+            os.close(fd)
+        return real(cache_dir, doc)
+
+    monkeypatch.setattr(drift_state, "save_state", checking)
+    assert night(project, "ref71", "--modelguard-save").ret == pytest.ExitCode.OK
+    assert night(project, "1", "--modelguard-compare", "last").ret == pytest.ExitCode.OK
+    assert held == [True]
+
+
+def test_a_change_of_confidence_restarts_and_says_so() -> None:
+    reference = {f"c{i}": [float(i % 4 != 0)] for i in range(40)}
+    first = accumulate_night(None, reference, reference, 0.95)
+    again = accumulate_night(first.entry, reference, reference, 0.95)
+    assert again.look.nights == 2 and again.note is None
+    other = accumulate_night(again.entry, reference, reference, 0.9)
+    assert other.look.nights == 1 and other.counted
+    assert other.note == "started again tonight: confidence 0.9 (was 0.95)"
+
+
+def test_checks_that_differ_are_named_and_not_counted() -> None:
+    reference = {f"c{i}": [float(i % 4 != 0)] for i in range(40)}
+    same = {case: ["nightly: equals"] for case in reference}
+    other = {**same, "c3": ["nightly: contains"]}
+    counted = accumulate_night(None, reference, reference, 0.95, (same, same))
+    assert counted.counted and counted.look.nights == 1
+    skipped = accumulate_night(counted.entry, reference, reference, 0.95, (same, other))
+    assert not skipped.counted and skipped.look.nights == 1
+    assert skipped.note == (
+        "not counted tonight: the checks differ from the reference's "
+        "(c3: +nightly: contains; -nightly: equals)"
+    )
+
+
+def test_the_state_is_cleared_only_once_the_reference_is_saved(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert night(project, "ref71", "--modelguard-save").ret == pytest.ExitCode.OK
+    assert night(project, "1", "--modelguard-compare", "last").ret == pytest.ExitCode.OK
+
+    def failing(doc: dict, cache_dir: Path) -> Path:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(history, "save_run", failing)
+    assert night(project, "2", "--modelguard-save").ret != pytest.ExitCode.OK
+    assert nights(project) == 1  # the save failed: the accumulated nights are kept
+
+
+@pytest.mark.parametrize(
+    ("session", "why"),
+    [
+        ({"lf": True}, "--lf reran only the last failures"),
+        ({"sequential": {}}, "--modelguard-sequential asked only some cases"),
+        ({"deselected": 3}, "selection left cases or Python tests out"),
+        ({"deselected_tests": 1}, "selection left cases or Python tests out"),
+        ({}, None),
+    ],
+)
+def test_what_makes_a_run_partial(session: dict, why: str | None) -> None:
+    mg = ModelguardSession(settings=Settings(baseline=None, candidates=()), **session)
+    assert mg.partial() == why

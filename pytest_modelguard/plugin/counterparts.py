@@ -21,11 +21,12 @@ DESELECTED = pytest.StashKey[list[pytest.Item]]()  # Python tests over cases, de
 COUNTERPART = pytest.StashKey[bool]()  # an item run only to pair a selected one
 
 
-def remember(items: Sequence[pytest.Item]) -> None:
-    """``pytest_deselected``: keep the deselected Python tests over cases."""
+def remember(items: Sequence[pytest.Item]) -> int:
+    """``pytest_deselected``: keep the deselected Python tests over cases; how many."""
     tests = [item for item in items if _key(item) is not None]
     if tests:
         tests[0].config.stash.setdefault(DESELECTED, []).extend(tests)
+    return len(tests)
 
 
 def restore(config: pytest.Config, items: list[pytest.Item], baseline: str) -> None:

@@ -78,7 +78,9 @@ def _tag_marks(config: pytest.Config, case: Case) -> list[pytest.MarkDecorator]:
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
-    counterparts.remember(items)
+    tests = counterparts.remember(items)
+    if tests:
+        session_of(items[0].config).deselected_tests += tests
 
 
 @pytest.hookimpl(trylast=True)  # after -k, -m and --deselect have chosen

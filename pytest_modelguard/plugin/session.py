@@ -36,6 +36,7 @@ class ModelguardSession:
     registered_tags: set[str] = field(default_factory=set)
     results: list[ItemResult] = field(default_factory=list)
     deselected: int = 0
+    deselected_tests: int = 0  # Python tests over cases left out by selection
     counterparts: int = 0  # baseline runs of Python tests put back to pair selected ones
     report: GateReport | None = None
     compare: StoredRun | None = None  # --modelguard-compare: the run to pair this one with
@@ -84,6 +85,7 @@ class ModelguardSession:
             not_gated=not_gated or self._lf_subset(),
             compare=self.compare,
             sequential=self.sequential,
+            partial=self.partial(),
         )
         self.report = finished.report
         if finished.saved is not None:
@@ -91,6 +93,16 @@ class ModelguardSession:
         if finished.unsaved is not None:
             self.unsaved = finished.unsaved
         return self.report
+
+    def partial(self) -> str | None:
+        """Why this run left cases or checks out (it is then no drift reference)."""
+        if self.lf:
+            return "--lf reran only the last failures"
+        if self.sequential is not None:
+            return "--modelguard-sequential asked only some cases"
+        if self.deselected or self.deselected_tests:
+            return "selection left cases or Python tests out"
+        return None
 
     def _lf_subset(self) -> str | None:
         if not self.lf:

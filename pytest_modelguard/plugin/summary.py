@@ -84,6 +84,11 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
         terminalreporter.write_line(
             f"run saved to {shown_path(mg.saved)} (compare with --modelguard-compare last)"
         )
+        partial = mg.partial()
+        if partial and mg.compare is None and mg.settings.drift == "accumulate":
+            terminalreporter.write_line(
+                f"not accepted as the drift reference: a partial run ({partial})", yellow=True
+            )
     if mg.unsaved is not None:
         terminalreporter.write_line("")
         terminalreporter.write_line(f"run not saved: {mg.unsaved}", yellow=True)

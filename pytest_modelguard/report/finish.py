@@ -70,10 +70,12 @@ def finish_run(
     not_gated: str | None,
     compare: StoredRun | None = None,
     sequential: Mapping[str, SequentialOutcome] | None = None,
+    partial: str | None = None,
 ) -> Finished:
     """Judge ``results`` (sorted), with drift against ``compare``; write and save the reports.
 
     ``sequential``: a ``--modelguard-sequential`` run's outcomes, which decide its candidates.
+    ``partial``: why the run left cases or checks out; saved, it is no drift reference.
     """
     from ..verdict.gate import evaluate, with_drift  # numpy: only with something to judge
     from ..verdict.history import save_run
@@ -91,14 +93,15 @@ def finish_run(
         report = with_drift(report, drift_report(results, compare, settings))
     if not outputs.any:
         return Finished(report)
-    doc = build_json(report, results, settings)
+    doc = build_json(report, results, settings, partial)
     write_outputs(doc, outputs)
     if outputs.runs is None:
         return Finished(report)
     if report.drift is not None and report.drift.degraded:
         return Finished(report, unsaved=DEGRADED_UNSAVED)
-    if compare is None:  # a run saved without a comparison is the new reference
+    saved = save_run(doc, outputs.runs)
+    if compare is None and partial is None:  # saved without a comparison: the new reference
         from ..verdict.drift_state import clear_state
 
         clear_state(outputs.runs)
-    return Finished(report, saved=save_run(doc, outputs.runs))
+    return Finished(report, saved=saved)

@@ -14,9 +14,15 @@ VERSION = 1
 
 
 def build_json(
-    report: GateReport, results: Sequence[ItemResult], settings: Settings
+    report: GateReport,
+    results: Sequence[ItemResult],
+    settings: Settings,
+    partial: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON-able report: settings used, per model, per tag, per case."""
+    """The JSON-able report: settings used, per model, per tag, per case.
+
+    ``partial``: why the run left cases or checks out (no drift reference then).
+    """
     specs = {m.name: m for m in settings.models}
     return {
         "version": VERSION,
@@ -28,6 +34,7 @@ def build_json(
         "margin": settings.margin,
         "verdict": report.verdict,
         "not_gated": report.not_gated,
+        "partial": partial,
         "notes": list(report.notes),
         "models": {
             name: _model(summary, specs.get(name)) for name, summary in report.models.items()

@@ -9,37 +9,51 @@ tonight to a `DriftAccumulator` per model, kept in ``<cache_dir>/runs/drift-stat
 The rules, kept here and in the README:
 
 - the reference is the last *accepted* run: ``--modelguard-compare last`` resolves to
-  the state's reference while its file is in ``runs/``, not to the newest save;
-- a run saved without ``--modelguard-compare`` accepts itself as the new reference: the
-  state is cleared (`clear_state`), as is any state of another reference when a run
-  names a different one;
-- a night counts for a model only when it answered every case the reference answered
-  (a subset chosen by what happened tonight would bias the nightly mean); a night that
-  does not is said and not counted, and the state is kept as it was;
+  the state's reference while its file is in ``runs/``, else to the newest *complete*
+  stored run (a partial one, `StoredRun.partial`, is refused as a reference);
+- a complete run saved without ``--modelguard-compare`` accepts itself as the new
+  reference once saved: the state is cleared (`clear_state`), as is any state of another
+  reference when a run names a different one. A partial run (a selection, ``--lf``,
+  ``--modelguard-sequential``) is saved but accepted as nothing;
+- a night counts for a model only when it answered every case the reference answered,
+  with the same checks (a subset chosen by what happened tonight would bias the nightly
+  mean, other checks would grade another thing); a night that does not is said and not
+  counted, and the state is kept as it was; a change of confidence starts over, said;
 - the state is updated on every night that is looked at, saved or not: a look that
-  is not counted would be a free second chance.
+  is not counted would be a free second chance. Its read-modify-write holds an
+  exclusive ``flock`` on ``drift-state.json.lock``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from ..config import Settings
 from ..core.errors import HistoryError
 from ..core.jsonfile import write_json_atomic
 from ..records.results import ItemResult
 from .drift import DriftReport, ModelDrift, compare_runs
-from .history import LAST, StoredRun, find_run, load_run, runs_dir, shown_path
-from .pairing import CaseScores, case_scores
+from .history import LAST, StoredRun, find_run, load_run, runs_dir, shown_path, stored_paths
+from .pairing import CaseScores, answered, case_scores
 from .sequential import DriftAccumulator, DriftLook
 
 STATE_FILE = "drift-state.json"
 VERSION = 1
+FIX = "delete it to start accumulating again from the next reference"
+
+Checks = dict[str, list[str]]  # per case, the checks that grade it (suite: grader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +83,10 @@ def drift_report(
     )
     if settings.drift != "accumulate":
         return report
-    state = load_state(settings.cache_dir)
-    report, state = accumulate(report, results, stored, state, settings.confidence)
-    save_state(settings.cache_dir, state)  # every look counts, saved run or not
+    with state_lock(settings.cache_dir):  # two runs at once: neither night is lost
+        state = load_state(settings.cache_dir)
+        report, state = accumulate(report, results, stored, state, settings.confidence)
+        save_state(settings.cache_dir, state)  # every look counts, saved run or not
     return report
 
 
@@ -80,25 +95,58 @@ def accumulate_night(
     reference: CaseScores,
     tonight: CaseScores,
     confidence: float,
+    checks: tuple[Checks, Checks] | None = None,
 ) -> Night:
     """Add tonight's scores (per case) to the model's saved `entry` (None: the first night).
 
     The reference's cases, in a fixed order, are the night's cases; an entry for other
-    cases or another confidence starts over (it belongs to another reference).
+    cases starts over (it belongs to another reference), as does one of another
+    confidence (said). ``checks``: the reference's and tonight's checks per case; a
+    night whose checks differ is not counted.
     """
     cases = sorted(reference)
+    notes = []
     if entry is not None and entry.get("cases") == cases and entry.get("confidence") == confidence:
         accumulator = DriftAccumulator.from_state(entry["accumulator"])
     else:
         accumulator = DriftAccumulator([reference[k] for k in cases], confidence)
-    answered = sum(1 for k in cases if k in tonight)
-    note = None
-    if answered == len(cases):
-        accumulator.add_night([tonight[k] for k in cases])
+        if entry is not None and entry.get("cases") == cases:
+            was = entry.get("confidence")
+            notes.append(f"started again tonight: confidence {confidence:g} (was {was})")
+    got = sum(1 for k in cases if k in tonight)
+    differ = _checks_differ(cases, *checks) if checks is not None else None
+    if got < len(cases):
+        notes.append(f"not counted tonight: {got} of {len(cases)} reference cases answered")
+    elif differ is not None:
+        notes.append(f"not counted tonight: the checks differ from the reference's ({differ})")
     else:
-        note = f"not counted tonight: {answered} of {len(cases)} reference cases answered"
+        accumulator.add_night([tonight[k] for k in cases])
     saved = {"cases": cases, "confidence": confidence, "accumulator": accumulator.to_state()}
-    return Night(accumulator.look, saved, note is None, note)
+    counted = got == len(cases) and differ is None
+    return Night(accumulator.look, saved, counted, "; ".join(notes) or None)
+
+
+def case_checks(results: Iterable[ItemResult]) -> Checks:
+    """Per case (its pairing key), the checks its answers were graded by: every suite or
+    Python test over it, with its graders' names."""
+    checks: dict[str, set[str]] = defaultdict(set)
+    for r in answered(results):
+        names = sorted({g.name for g in r.grades})
+        checks[r.pair_key].add(f"{r.suite}: {', '.join(names)}" if names else r.suite)
+    return {case: sorted(found) for case, found in checks.items()}
+
+
+def _checks_differ(cases: Sequence[str], reference: Checks, tonight: Checks) -> str | None:
+    """How tonight's checks of the reference's cases differ from the reference's (the first
+    case that differs), or None when they are the same."""
+    for case in cases:
+        then, now = set(reference.get(case, ())), set(tonight.get(case, ()))
+        if then != now:
+            shown = case.replace("\x00", "::")
+            added, dropped = sorted(now - then), sorted(then - now)
+            parts = [f"+{x}" for x in added] + [f"-{x}" for x in dropped]
+            return f"{shown}: {'; '.join(parts)}"
+    return None
 
 
 def reference_id(stored: StoredRun) -> dict[str, str | None]:
@@ -123,7 +171,14 @@ def accumulate(
     for name, drift in report.models.items():
         if drift.delta is None or name not in then or name not in tonight:
             continue
-        night = accumulate_night(entries.get(name), then[name], tonight[name], confidence)
+        checks = (case_checks(then[name]), case_checks(tonight[name]))
+        night = accumulate_night(
+            entries.get(name),
+            case_scores(then[name]),
+            case_scores(tonight[name]),
+            confidence,
+            checks,
+        )
         entries[name] = night.entry
         models[name] = _accumulated(drift, night)
     doc = {"version": VERSION, "reference": key, "models": entries}
@@ -152,11 +207,11 @@ def _accumulated(drift: ModelDrift, night: Night) -> ModelDrift:
     )
 
 
-def _by_model(results: Iterable[ItemResult]) -> dict[str, CaseScores]:
+def _by_model(results: Iterable[ItemResult]) -> dict[str, list[ItemResult]]:
     by_model: dict[str, list[ItemResult]] = defaultdict(list)
     for result in results:
         by_model[result.model].append(result)
-    return {model: case_scores(mine) for model, mine in by_model.items()}
+    return dict(by_model)
 
 
 def state_path(cache_dir: Path) -> Path:
@@ -168,17 +223,42 @@ def load_state(cache_dir: Path) -> dict[str, Any] | None:
     path = state_path(cache_dir)
     if not path.is_file():
         return None
-    fix = "delete it to start accumulating again from the next reference"
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HistoryError(f"{path}: not a drift state ({exc}); {fix}") from None
+        raise HistoryError(f"{path}: not a drift state ({exc}); {FIX}") from None
     if not (isinstance(doc, dict) and doc.get("version") == VERSION):
-        raise HistoryError(f"{path}: not a drift state of version {VERSION}; {fix}")
+        raise HistoryError(f"{path}: not a drift state of version {VERSION}; {FIX}")
     models, key = doc.get("models"), doc.get("reference")
     if not (isinstance(models, dict) and isinstance(key, dict)):
-        raise HistoryError(f"{path}: no 'reference' and 'models'; {fix}")
+        raise HistoryError(f"{path}: no 'reference' and 'models'; {FIX}")
+    for name, entry in models.items():
+        _check_entry(path, name, entry)
     return doc
+
+
+def _check_entry(path: Path, name: str, entry: Any) -> None:
+    """A model's saved accumulator must read back; a broken one names itself."""
+    try:
+        DriftAccumulator.from_state(entry["accumulator"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise HistoryError(
+            f"{path}: models.{name}: not a saved accumulator ({type(exc).__name__}: {exc}); {FIX}"
+        ) from None
+
+
+@contextlib.contextmanager
+def state_lock(cache_dir: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``drift-state.json.lock`` (two runs at once)."""
+    path = state_path(cache_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # drops the lock
 
 
 def save_state(cache_dir: Path, doc: dict[str, Any]) -> Path:
@@ -190,20 +270,49 @@ def save_state(cache_dir: Path, doc: dict[str, Any]) -> Path:
 
 def clear_state(cache_dir: Path) -> None:
     """A new reference was accepted: nights start again from it."""
-    state_path(cache_dir).unlink(missing_ok=True)
+    with state_lock(cache_dir):
+        state_path(cache_dir).unlink(missing_ok=True)
 
 
 def stored_run(spec: str | None, settings: Settings, cwd: Path) -> StoredRun | None:
     """The run ``--modelguard-compare`` names (None without it), read now so a bad one stops
     the run before it costs. With ``drift = "accumulate"``, ``last`` is the state's
-    reference while it is stored (the last accepted run), else the newest stored run."""
+    reference while it is stored (the last accepted run), else the newest complete stored
+    run; a partial run (`StoredRun.partial`) is refused as a reference."""
     if not spec:
         return None
     cache_dir = settings.cache_dir
-    if spec == LAST and settings.drift == "accumulate":
-        state = load_state(cache_dir)
+    if settings.drift != "accumulate":
+        return load_run(find_run(spec, cache_dir, cwd))
+    state = load_state(cache_dir)  # a broken state stops the run here, before it costs
+    if spec == LAST:
         name = state["reference"].get("name") if state is not None else None
         pinned = runs_dir(cache_dir) / name if isinstance(name, str) else None
         if pinned is not None and pinned.name == name and pinned.is_file():
             return load_run(pinned)
-    return load_run(find_run(spec, cache_dir, cwd))
+        return _newest_complete(cache_dir, cwd)
+    stored = load_run(find_run(spec, cache_dir, cwd))
+    if stored.partial is not None:
+        raise HistoryError(f"{spec}: {_no_reference(stored.partial)}")
+    return stored
+
+
+def _newest_complete(cache_dir: Path, cwd: Path) -> StoredRun:
+    """``last`` without an accepted reference: the newest stored run that is not partial."""
+    newest = find_run(LAST, cache_dir, cwd)  # no stored run at all: its message
+    for path in reversed(stored_paths(cache_dir)):
+        stored = load_run(path)
+        if stored.partial is None:
+            return stored
+    partial = load_run(newest).partial or ""
+    raise HistoryError(
+        f"--modelguard-compare last: every stored run in {runs_dir(cache_dir)} is partial "
+        f"(the newest: {_no_reference(partial)})"
+    )
+
+
+def _no_reference(partial: str) -> str:
+    return (
+        f'a partial run ({partial}) is no reference for drift = "accumulate": '
+        "save a complete run without --modelguard-compare"
+    )

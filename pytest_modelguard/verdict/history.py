@@ -30,6 +30,7 @@ class StoredRun:
     path: Path
     saved_at: str | None
     results: tuple[ItemResult, ...]
+    partial: str | None = None  # why the run left cases or checks out (None: complete)
 
 
 def runs_dir(cache_dir: Path) -> Path:
@@ -76,12 +77,18 @@ def _saved_order(path: Path) -> tuple[str, int]:
     return match[1], int(match[2] or 0)
 
 
+def stored_paths(cache_dir: Path) -> list[Path]:
+    """The stored runs, oldest first."""
+    directory = runs_dir(cache_dir)
+    found = directory.glob("*.json") if directory.is_dir() else []
+    return sorted((p for p in found if _RUN_NAME.fullmatch(p.name)), key=_saved_order)
+
+
 def find_run(spec: str, cache_dir: Path, cwd: Path) -> Path:
     """``last`` → the newest stored run; anything else is a path to a JSON report."""
     if spec == LAST:
         directory = runs_dir(cache_dir)
-        found = directory.glob("*.json") if directory.is_dir() else []
-        stored = sorted((p for p in found if _RUN_NAME.fullmatch(p.name)), key=_saved_order)
+        stored = stored_paths(cache_dir)
         if not stored:
             raise HistoryError(
                 f"--modelguard-compare last: no stored run in {directory}; "
@@ -118,11 +125,12 @@ def load_run(path: Path) -> StoredRun:
     cases = doc.get("cases") if isinstance(doc, dict) else None
     if not isinstance(cases, list):
         raise HistoryError(f"{path}: not a modelguard JSON report (no 'cases' list)")
-    saved_at = doc.get("saved_at")
+    saved_at, partial = doc.get("saved_at"), doc.get("partial")
     return StoredRun(
         path=path,
         saved_at=saved_at if isinstance(saved_at, str) else None,
         results=tuple(_result(path, i, case) for i, case in enumerate(cases)),
+        partial=partial if isinstance(partial, str) else None,
     )
 
 
