@@ -123,3 +123,38 @@ def test_a_run_without_dimensions_shows_no_dimension_section(pytester: pytest.Py
     result.stdout.no_fnmatch_line("*: dimension*")
     result.stdout.no_fnmatch_line("note: dimension*")
     assert "Dimensions" not in (pytester.path / "r.md").read_text()
+
+
+def test_a_sequential_run_shows_dimension_deltas_without_ci_or_p(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.syspathinsert()
+    pytester.makepyfile(answers=ANSWERS)
+    pytester.makefile(".toml", pyproject=PYPROJECT)
+    pytester.makefile(".modelguard.yaml", echo=SUITE)
+    models = ("--models", "python:answers:bad")
+    pytester.runpytest("--modelguard-record", "once", *models)
+    reports = ("--modelguard-json=r.json", "--modelguard-markdown=r.md", "--modelguard-html=r.html")
+    pytester.runpytest(*models, "--modelguard-json=fixed.json")
+    fixed = json.loads((pytester.path / "fixed.json").read_text())
+    result = pytester.runpytest(*models, "--modelguard-sequential", *reports)
+    bad = json.loads((pytester.path / "r.json").read_text())["models"]["python:answers:bad"]
+    assert bad["sequential"] is True
+    correctness = bad["dimension_deltas"]["correctness"]
+    before = fixed["models"]["python:answers:bad"]["dimension_deltas"]["correctness"]
+    assert correctness["mean"] == before["mean"] and correctness["n_pairs"] == before["n_pairs"]
+    assert before["ci_low"] is not None and before["p_value"] is not None
+    for key in ("ci_low", "ci_high", "p_value", "p_noninferior", "verdict", "evidence"):
+        assert correctness[key] is None, key  # not valid after optional stopping
+    mean = f"{correctness['mean']:+.3f}"
+    result.stdout.fnmatch_lines([
+        f"python:answers:bad: dimension correctness  0.000  {mean}",
+        "note: dimension deltas are descriptive, not gating, and shown without CI or p: a*",
+    ])  # fmt: skip
+    result.stdout.no_fnmatch_line("*dimension correctness*[[]*")
+    result.stdout.no_fnmatch_line("*dimension format*  p *")
+    markdown = (pytester.path / "r.md").read_text()
+    assert f"| `python:answers:bad` | correctness | 0.000 | {mean} | — |" in markdown
+    assert "optional stopping" in markdown
+    html = (pytester.path / "r.html").read_text()
+    assert f"<td class='num'>{mean}</td>" in html and "optional stopping" in html

@@ -213,6 +213,33 @@ def test_k_leaving_out_the_baseline_pairs_every_check_of_the_full_run(
     alone.stdout.no_fnmatch_line("*were not selected*")
 
 
+def test_only_k_or_m_leaving_the_baseline_out_for_its_model_puts_it_back(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(test_echo=LENIENT_TEST)
+    project.runpytest("--modelguard-record", "once", "--models", BAD)
+    left_out = "test_echo.py::test_echo[c000-python:answers:good]"
+    runs = {
+        "excluded": ("-k", "not good"),  # the baseline named and excluded: left out
+        "deselect": ("-k", "test_echo and bad", "--deselect", left_out),  # that one left out
+        "off": ("-k", "test_echo and bad"),  # pair_deselected = false: none put back
+    }
+    for name, args in runs.items():
+        if name == "off":
+            off = PYPROJECT.replace("resamples = 1000", "resamples = 1000\npair_deselected = false")
+            project.makefile(".toml", pyproject=off)
+        result = project.runpytest("--models", BAD, *args, "-v", "-p", "no:randomly")
+        nodes = ran(result)
+        baseline = [n for n in nodes if n.startswith("test_echo.py") and "answers:good]" in n]
+        assert any("answers:bad]" in n for n in nodes)
+        if name == "deselect":
+            assert left_out not in nodes and len(baseline) == 29
+            result.stdout.fnmatch_lines(["modelguard: also ran 29 baseline counterparts *"])
+        else:
+            assert baseline == []
+            result.stdout.no_fnmatch_line("*also ran*")
+
+
 STRICT_TEST = """
 import pytest
 from pytest_modelguard import grader

@@ -37,7 +37,7 @@ TOP_KEYS = (
     "baseline", "models", "record", "cache_dir", "concurrency", "confidence", "interval",
     "resamples", "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s",
     "retry_deadline_s", "providers", "aliases", "budgets", "judge", "judge_min_agreement",
-    "gate_on", "sequential", "sequential_batch", "adaptive_repeats", "drift",
+    "gate_on", "sequential", "sequential_batch", "adaptive_repeats", "drift", "pair_deselected",
 )  # fmt: skip
 DRIFT_MODES = ("fixed-n", "accumulate")
 GATE_ON = ("judge", "human")
@@ -120,6 +120,7 @@ class Settings:
     sequential_batch: int = 50  # cases per batch of a sequential run
     adaptive_repeats: bool = True  # a sequential run asks fewer repeats where they agreed
     drift: str = "fixed-n"  # "accumulate": --modelguard-compare adds nights against a reference
+    pair_deselected: bool = True  # -k/-m leaving out the baseline's Python tests puts them back
 
     def resolve(self, name: str) -> ModelSpec:
         """Any model string or alias, as configured (ConfigError when unknown)."""
@@ -472,4 +473,5 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         sequential_batch=reader.whole("sequential_batch", 50, 1, 1_000_000),
         adaptive_repeats=bool(reader.get("adaptive_repeats", bool, True)),
         drift=flags.drift or _drift(reader),
+        pair_deselected=bool(reader.get("pair_deselected", bool, True)),
     )

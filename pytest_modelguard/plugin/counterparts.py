@@ -1,19 +1,27 @@
 """Selection that keeps the gate pairing Python tests: a candidate's selected run of a test
-over a case brings back the baseline's deselected run of the same test and case.
+over a case brings back the baseline's run of the same test and case that ``-k`` or ``-m``
+left out only for not naming the candidate.
 
 ``-k "test_x and mini"`` selects a candidate's Python-test items alone; the baseline's run
-of the test would be missing and the candidate's check could not pair. After every other
-selection (``-k``, ``-m``, ``--deselect``: this hook runs last), each such baseline
-counterpart is put back just before the first selected item it pairs with, and taken off
-the terminal's deselected count. Collection is deterministic, so every xdist worker puts
-back the same items in the same places.
+of the test would be missing and the candidate's check could not pair. This hook is
+``trylast`` (after ``-k``, ``-m`` and ``--deselect``; wrappers such as ``--lf``, ``--nf``
+and ``--sw`` finish after it). A deselected baseline item comes back only when ``-k`` or
+``-m`` rejects it, yet both accept it with the candidate's keywords and markers added to
+its own (``test_x and mini`` does, ``not <baseline>`` does not), and no ``--deselect``
+names it; items other plugins deselected (shards, ``--sw``) never come back. It is put
+back just before the first selected item it pairs with, and taken off the terminal's
+deselected count. Collection is deterministic, so every xdist worker puts back the same
+items in the same places. ``pair_deselected = false`` turns this off.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
 
 import pytest
+from _pytest.mark import KeywordMatcher, MarkMatcher  # how -k and -m match an item
+from _pytest.mark.expression import Expression
 
 from .keys import MARKER
 
@@ -44,13 +52,52 @@ def restore(config: pytest.Config, items: list[pytest.Item], baseline: str) -> N
     back: list[pytest.Item] = []
     for item in items:
         counterpart = waiting.pop(_key(item), None) if _model(item) != baseline else None
-        if counterpart is not None:
+        if counterpart is not None and _left_out_for_its_model(config, counterpart, item):
             counterpart.stash[COUNTERPART] = True
             selected.append(counterpart)
             back.append(counterpart)
         selected.append(item)
     items[:] = selected
     _undeselect(config, back)
+
+
+Matcher = Callable[..., bool]
+
+
+def _left_out_for_its_model(config: pytest.Config, base: pytest.Item, cand: pytest.Item) -> bool:
+    """Whether ``-k``/``-m`` rejected ``base`` but accept it given ``cand``'s keywords and
+    markers too (its model id the only reason), and no ``--deselect`` names it."""
+    prefixes = tuple(config.getoption("deselect", None) or ())
+    if prefixes and base.nodeid.startswith(prefixes):
+        return False
+    checks = [
+        (_expression(config.getoption("keyword", "")), _keywords),
+        (_expression(config.getoption("markexpr", "")), _markers),
+    ]
+    own = all(e.evaluate(of(base)) for e, of in checks if e is not None)
+    both = all(e.evaluate(_either(of(base), of(cand))) for e, of in checks if e is not None)
+    return not own and both
+
+
+def _expression(text: str) -> Expression | None:
+    return Expression.compile(text.strip()) if text and text.strip() else None
+
+
+def _keywords(item: pytest.Item) -> Matcher:
+    return KeywordMatcher.from_item(item)
+
+
+def _markers(item: pytest.Item) -> Matcher:
+    if hasattr(MarkMatcher, "from_markers"):  # pytest 8.2+
+        return MarkMatcher.from_markers(item.iter_markers())
+    return MarkMatcher.from_item(item)  # type: ignore[attr-defined,no-any-return,unused-ignore]
+
+
+def _either(first: Matcher, second: Matcher) -> Matcher:
+    def matches(name: str, /, **kwargs: Any) -> bool:
+        return first(name, **kwargs) or second(name, **kwargs)
+
+    return matches
 
 
 def _undeselect(config: pytest.Config, back: list[pytest.Item]) -> None:

@@ -86,8 +86,9 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 @pytest.hookimpl(trylast=True)  # after -k, -m and --deselect have chosen
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A selected candidate's run of a test over a case brings back the baseline's."""
-    baseline = session_of(config).settings.baseline
-    if baseline is not None:
+    settings = session_of(config).settings
+    baseline = settings.baseline
+    if baseline is not None and settings.pair_deselected:
         counterparts.restore(config, items, baseline.name)
 
 

@@ -240,13 +240,13 @@ def _delta(delta: Mapping[str, Any] | None) -> str:
 
 def _dimensions_section(doc: Doc) -> list[str]:
     """Per model and dimension: the mean, and a candidate's delta with CI and p (descriptive)."""
-    from .dimensions_table import DIMENSION_HEAD, DIMENSIONS_NOTE, dimension_rows, has_deltas
+    from .dimensions_table import DIMENSION_HEAD, dimension_rows, has_deltas, note_of
 
     rows = dimension_rows(doc)
     if not rows:
         return []
     cells = [[_td(escape(c), "num" if i >= 2 else "") for i, c in enumerate(row)] for row in rows]
-    note = [f"<p class='muted'>{escape(DIMENSIONS_NOTE)}.</p>"] if has_deltas(doc) else []
+    note = [f"<p class='muted'>{escape(note_of(doc))}.</p>"] if has_deltas(doc) else []
     return ["<h2>Per dimension</h2>", _table(DIMENSION_HEAD, cells), *note]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..config import Settings
 from ..records.results import ItemResult
+from ..verdict import dimensions
 from ..verdict.gate import GateReport, ModelSummary, TagSummary
 
 VERSION = 1
@@ -64,7 +65,10 @@ def _model(summary: ModelSummary, spec: Any) -> dict[str, Any]:
         "cost_vs_baseline": summary.cost_vs_baseline,
         "judge_cost_usd": summary.judge_cost_usd,
         "dimensions": dict(summary.dimensions),
-        "dimension_deltas": {k: d.to_dict() for k, d in summary.dimension_deltas.items()},
+        "dimension_deltas": {
+            k: dimensions.as_dict(d, sequential=summary.sequential is not None)
+            for k, d in summary.dimension_deltas.items()
+        },
         "input_tokens": summary.input_tokens,
         "output_tokens": summary.output_tokens,
         "cached_input_tokens": summary.cached_input_tokens,

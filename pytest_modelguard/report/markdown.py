@@ -291,7 +291,7 @@ def _savings(cost: float | None, base_cost: float | None, is_baseline: bool) -> 
 
 def _dimensions(doc: Doc) -> str:
     """Per model and dimension: the mean, and a candidate's delta with CI and p (descriptive)."""
-    from .dimensions_table import DIMENSION_HEAD, DIMENSIONS_NOTE, dimension_rows, has_deltas
+    from .dimensions_table import DIMENSION_HEAD, dimension_rows, has_deltas, note_of
 
     rows = dimension_rows(doc)
     if not rows:
@@ -303,7 +303,7 @@ def _dimensions(doc: Doc) -> str:
         for model, dimension, score, delta, p in rows
     ]
     if has_deltas(doc):
-        lines += ["", f"<sub>{_text(DIMENSIONS_NOTE)}</sub>"]
+        lines += ["", f"<sub>{_text(note_of(doc))}</sub>"]
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from ..verdict.drift import DriftReport, ModelDrift
 from ..verdict.gate import GateReport, ModelSummary
 from ..verdict.judges import NOISY_SHARE
 from ..verdict.planning import Plan
-from .dimensions_table import DIMENSIONS_NOTE
+from .dimensions_table import dimensions_note
 
 WIDTH = 100
 """The table never gets wider: columns are dropped, least important first, to fit."""
@@ -89,7 +89,9 @@ def reason_lines(report: GateReport, width: int = WIDTH) -> list[str]:
     ]
     lines = [f"{name}: {reason}" for name, reason in reasons]
     lines += [f"note: {note}" for note in report.notes]
-    lines += [f"note: {DIMENSIONS_NOTE}"] if any(s.dimension_deltas for s in models) else []
+    if any(s.dimension_deltas for s in models):
+        sequential = any(s.sequential is not None for s in models)
+        lines.append(f"note: {dimensions_note(sequential)}")
     return [
         part
         for line in lines
@@ -98,7 +100,8 @@ def reason_lines(report: GateReport, width: int = WIDTH) -> list[str]:
 
 
 def _dimensions(s: ModelSummary) -> list[str]:
-    """The dimensions' means on one line; a candidate's, one line each with delta, CI and p."""
+    """The dimensions' means on one line; a candidate's, one line each with delta, CI and p
+    (a sequential run's: the delta alone)."""
     if not s.dimension_deltas:
         means = ", ".join(f"{k} {v:.3f}" for k, v in s.dimensions.items())
         return [f"dimensions: {means}"] if means else []
@@ -106,11 +109,12 @@ def _dimensions(s: ModelSummary) -> list[str]:
     lines = []
     for name, mean in s.dimensions.items():
         d = s.dimension_deltas.get(name)
-        figures = (
-            ""
-            if d is None
-            else f"  {d.mean:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}]  p {p_value(d.p_value)}"
-        )
+        if d is None:
+            figures = ""
+        elif s.sequential is not None:  # no CI or p after optional stopping (dimensions.py)
+            figures = f"  {d.mean:+.3f}"
+        else:
+            figures = f"  {d.mean:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}]  p {p_value(d.p_value)}"
         lines.append(f"dimension {name.ljust(width)}  {mean:.3f}{figures}")
     return lines
 

@@ -5,7 +5,9 @@ dimension's score is the weighted mean of that answer's grades in it (averaged o
 checks of one answer, as the gate averages them); per case, its repeats stay together and
 ``compare`` averages them — the case is the unit, as for the gate. The deltas are
 descriptive: each is two-sided at the run's confidence, with no correction across
-dimensions or candidates (no Holm), and none decides the gate.
+dimensions or candidates (no Holm), and none decides the gate. In a sequential run the
+stopping time depends on the overall score, so a dimension's fixed-n CI and p-value are
+not valid (optional stopping): its JSON keeps the means and drops them (`as_dict`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from .compare import Comparison, compare
 from .pairing import CaseScores, answered, common_checks, paired
 
 DimensionScores = dict[str, CaseScores]  # per dimension, per case, the score of each answer
+NOT_ANYTIME = ("verdict", "evidence", "ci_low", "ci_high", "p_value", "p_noninferior",
+               "p_adjusted", "mc_error")  # fmt: skip
+"""A dimension delta's fields that a sequential run's stopping invalidates."""
 
 
 def dimension_means(results: Iterable[ItemResult]) -> dict[str, float]:
@@ -72,3 +77,12 @@ def dimension_deltas(
             resamples=resamples,
         )  # fmt: skip
     return out
+
+
+def as_dict(delta: Comparison, *, sequential: bool) -> dict[str, float | int | str | bool | None]:
+    """A dimension delta, JSON-safe; in a sequential run its CI, p-values and what they
+    show are null (see module)."""
+    data = delta.to_dict()
+    if sequential:
+        data.update(dict.fromkeys(NOT_ANYTIME))
+    return data
