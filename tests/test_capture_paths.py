@@ -14,13 +14,13 @@ from typing import Any
 import anthropic
 import openai
 import pytest
-from loopback import Call, LoopbackServer, Reply
-from pydantic import BaseModel
+from loopback import LoopbackServer
+from weather import Weather, respond
+from weather import recorded as traces
 
 from pytest_modelguard.capture import capture
 from pytest_modelguard.capture.export import case_of
-from pytest_modelguard.capture.read import TraceDb
-from pytest_modelguard.capture.store import Trace, TraceStore, open_store
+from pytest_modelguard.capture.store import open_store
 
 KEY = "sk-capture-paths-key-1"
 CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
@@ -28,31 +28,10 @@ TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": CI
 FLAT_TOOL = {"type": "function", **TOOL["function"]}  # the Responses API's form
 
 
-class Weather(BaseModel):
-    city: str
-    temp_c: int
-
-
-def respond(call: Call) -> Reply:
-    """A tool call when tools are offered, JSON when a schema is asked for, else an echo."""
-    if call.tool_names:
-        return Reply("", tool_calls=({"name": "get_weather", "arguments": {"city": "Oslo"}},))
-    if {"response_format", "text", "output_config"} & call.params.keys():
-        return Reply(json.dumps({"city": "Oslo", "temp_c": 3}))
-    return Reply(f"echo {call.prompt}")
-
-
 @pytest.fixture
 def server() -> Iterator[LoopbackServer]:
     with LoopbackServer(respond) as srv:
         yield srv
-
-
-def traces(store: TraceStore, path: Path) -> list[Trace]:
-    assert store.flush(10)
-    with TraceDb(path) as db:
-        found = db.traces(list(range(1, 50)))
-    return [found[i] for i in sorted(found)]
 
 
 def user(text: str) -> list[Any]:

@@ -151,7 +151,7 @@ def test_system_exit_in_a_python_model_is_an_item_error(pytester: pytest.Pyteste
     assert "Traceback" not in result.stdout.str()
 
 
-SECRET = "sk-fake-hardening-not-a-real-key"  # distinctive, to search every file for
+SECRET = "planted-hardening-value-not-a-key"  # distinctive, to search every file for
 SECRET_PROJECT = """
 [tool.modelguard]
 baseline = "sim:base"

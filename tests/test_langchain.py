@@ -17,13 +17,12 @@ from typing import Any
 
 import openai
 import pytest
-from loopback import Call, LoopbackServer, Reply
-from pydantic import BaseModel
+from loopback import LoopbackServer
+from weather import Weather, recorded, respond
 
 from pytest_modelguard.capture import capture
 from pytest_modelguard.capture.export import case_of
-from pytest_modelguard.capture.read import TraceDb
-from pytest_modelguard.capture.store import Trace, TraceStore, open_store
+from pytest_modelguard.capture.store import TraceStore, open_store
 
 langchain_openai = pytest.importorskip(
     "langchain_openai",
@@ -31,15 +30,8 @@ langchain_openai = pytest.importorskip(
     "(it needs openai>=2.45, above the oldest edge's openai 1.92)",
 )
 
-KEY = "sk-langchain-test-key-1"
+KEY = "loopback-langchain-key"
 CITY = {"city": "Oslo"}
-
-
-class Weather(BaseModel):
-    """The weather in a city."""
-
-    city: str
-    temp_c: int
 
 
 def get_weather(city: str) -> str:
@@ -47,26 +39,10 @@ def get_weather(city: str) -> str:
     return f"sunny in {city}"
 
 
-def respond(call: Call) -> Reply:
-    """A tool call when tools are offered, JSON when a schema is asked for, else an echo."""
-    if call.tool_names:
-        return Reply("", tool_calls=({"name": "get_weather", "arguments": CITY},))
-    if "response_format" in call.params or "text" in call.params:
-        return Reply(json.dumps({"city": "Oslo", "temp_c": 3}))
-    return Reply(f"echo {call.prompt}")
-
-
 @pytest.fixture
 def server() -> Iterator[LoopbackServer]:
     with LoopbackServer(respond) as srv:
         yield srv
-
-
-def recorded(store: TraceStore, path: Path) -> list[Trace]:
-    assert store.flush(10)
-    with TraceDb(path) as db:
-        found = db.traces(list(range(1, 50)))
-    return [found[i] for i in sorted(found)]
 
 
 def chat_model(server: LoopbackServer, store: TraceStore, **options: Any) -> Any:
