@@ -26,6 +26,7 @@ from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.report.finish import finish_run
 from pytest_modelguard.report.outputs import Outputs
 from pytest_modelguard.report.shown import shown_case
+from pytest_modelguard.suite import load_suite
 from pytest_modelguard.suite.labels import (
     SHEET_CHARS,
     LabelsError,
@@ -362,8 +363,13 @@ def test_spoil_the_outputs():
 def test_unwritable_outputs_after_the_run_are_warnings_and_the_exit_status_stays(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    (project.path / "echo.labels.yaml").write_text(
+        f"labels:\n- {{suite: echo, case: gone, model: m, answer_sha: '{SHA}', label: 1}}\n"
+    )  # a label of a case the suite no longer has: said, not used
     clean = _run(project)
     assert clean.ret == pytest.ExitCode.OK
+    clean.stdout.fnmatch_lines(["*echo.labels.yaml:2: 1 label(s) of echo.modelguard.yaml name a "
+                                "case this suite does not have (first: case 'gone')*"])  # fmt: skip
     calls = len(_answers(project))
     project.makepyfile(test_spoil=SPOIL)  # spoils two outputs while the run goes
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(project.path / "no" / "dir" / "summary.md"))
@@ -499,6 +505,25 @@ def test_a_hostile_labels_file_names_file_and_line(
     said = str(caught.value)
     assert said.startswith(str(path)) and re.search(message, said), said
     assert path.read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    ("label", "first"),
+    [("suite: t, case: gone", "case 'gone'"), ("suite: other, case: c0", "suite 'other'")],
+)
+def test_labels_that_apply_to_no_case_of_the_suite_are_said(
+    tmp_path: Path, label: str, first: str
+) -> None:
+    suite = tmp_path / "t.modelguard.yaml"
+    suite.write_text(LABEL_SUITE)
+    rows = f"- {{suite: t, case: c0, model: m, answer_sha: '{SHA}', label: 1}}\n"
+    rows += f"- {{{label}, model: m, answer_sha: '{SHA}', label: 0}}\n"
+    (tmp_path / "t.labels.yaml").write_text("labels:\n" + rows)
+    loaded = load_suite(suite, tmp_path)
+    (note,) = loaded.notes
+    assert note.startswith(f"{tmp_path / 't.labels.yaml'}:3: 1 label(s) of t.modelguard.yaml ")
+    assert f"(first: {first}); they are not used" in note
+    assert loaded.cases[0].answer_labels == {("m", SHA): 1.0}  # the good label still applies
 
 
 @pytest.mark.parametrize("kind", ["dir", "sparse"])
