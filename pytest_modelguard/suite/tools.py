@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..core.formatting import did_you_mean
@@ -68,7 +69,7 @@ def _tools_problem(value: Any) -> Problem | None:
     for index, tool in enumerate(value):
         problem = _tool_problem(tool)
         if problem:
-            return problem[0], f"tool #{index + 1}: {problem[1]}"
+            return _item(value, index, problem[0]), f"tool #{index + 1}: {problem[1]}"
         name = tool["function"]["name"]
         if name in first_at:
             return tool, (
@@ -77,6 +78,19 @@ def _tools_problem(value: Any) -> Problem | None:
             )
         first_at[name] = index + 1
     return None
+
+
+@dataclass(frozen=True)
+class _Line:
+    line: int
+
+
+def _item(items: Any, index: int, node: Any) -> Any:
+    """``node`` when it knows its line, else the line of item ``index`` of ``items``."""
+    if getattr(node, "line", 0):
+        return node
+    lines = getattr(items, "item_lines", [])
+    return _Line(lines[index]) if index < len(lines) else node
 
 
 def _tool_problem(tool: Any) -> Problem | None:
