@@ -809,3 +809,58 @@ def test_a_hostile_provider_answer_is_stored_valid_and_scrubbed_and_replays_free
         if answer.ids is not None:
             assert tuple(c["id"] for c in record["tool_calls"]) == answer.ids
     assert replay["cached"] is True
+
+
+@pytest.mark.parametrize("arguments", ["city=Oslo", "[1, 2]", 3, None, "null"])
+def test_anthropic_never_sends_non_object_history_arguments_as_an_empty_object(
+    arguments: Any,
+) -> None:
+    """A Python test's history bypasses the suite checks: the translation refuses it."""
+    from pytest_modelguard.engine.providers.tools import anthropic_messages
+
+    function = {"name": "f", "arguments": arguments}
+    history = [
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "function": function}]}
+    ]
+    with pytest.raises(
+        ValueError, match=r"tool call 'f' in the history has arguments that are not"
+    ):
+        anthropic_messages(history)
+
+
+def test_the_tool_call_grader_resolves_references_inside_the_schema(guard: Guard) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"$ref": "#/$defs/city"}},
+        "$defs": {"city": {"type": "string"}},
+    }
+    offered = ({"type": "function", "function": {"name": "f", "parameters": schema}},)
+    grader = build_grader(GraderSpec("tool_call", {"schema": True}, source="s.yaml:3"))
+    scores = []
+    guard.active = True
+    for city in ("Oslo", 3):
+        call = {"id": "1", "name": "f", "arguments": {"city": city}}
+        scores.append(grader(Answer("", {"tool_calls": [call]}, tool_calls=(call,), tools=offered)))
+    guard.active = False
+    assert [grade.score for grade in scores] == [1.0, 0.0]
+    assert "$.city" in scores[1].reason and guard.connected == []
+
+
+@pytest.mark.parametrize(
+    ("url", "secrets"),
+    [
+        ("https://h/v1?api_key=abcdefgh1234&x=1", ("abcdefgh1234",)),
+        ("https://user:hunter2hunter2@h/v1", ("hunter2hunter2",)),
+        ("https://h/openai?api-version=2024-10-21", ()),  # a date, not a token
+        ("https://h/openai?api-version=2024-02-15-preview&flag=true", ()),
+        ("https://h/v1?tok=short", ()),  # too short to scrub without mauling answers
+        ("https://h/v1", ()),
+        ("http://[::1", ()),  # unparsable: nothing to take from it
+    ],
+)
+def test_base_url_tokens_scrubbed_are_its_password_and_long_query_values(
+    url: str, secrets: tuple[str, ...]
+) -> None:
+    from pytest_modelguard.core.safety import url_secrets
+
+    assert url_secrets(url) == secrets
