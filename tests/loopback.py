@@ -113,12 +113,19 @@ class Reply:
     finish_reason: Literal["stop", "length"] = "stop"
     latency_s: float | None = None
     fault: Fault | None = None
-    tool_calls: tuple[dict[str, Any], ...] = ()  # {name, arguments (data), id (optional)}
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    """{name, arguments (data), id (optional), type (optional: "custom" for a custom tool's
+    call, whose arguments are its free-text input; OpenAI wires only)}."""
 
     def calls(self) -> list[dict[str, Any]]:
-        """The scripted tool calls, each with an id."""
+        """The scripted tool calls, each with an id and a type."""
         return [
-            {"id": c.get("id") or f"call_{i}", "name": c["name"], "arguments": c["arguments"]}
+            {
+                "id": c.get("id") or f"call_{i}",
+                "name": c["name"],
+                "arguments": c["arguments"],
+                "type": c.get("type", "function"),
+            }
             for i, c in enumerate(self.tool_calls)
         ]
 
@@ -248,7 +255,9 @@ def anthropic_usage(call: Call, reply: Reply) -> dict[str, Any]:
 
 def _openai_tool_calls(reply: Reply) -> list[dict[str, Any]]:
     return [
-        {
+        {"id": c["id"], "type": "custom", "custom": {"name": c["name"], "input": c["arguments"]}}
+        if c["type"] == "custom"
+        else {
             "id": c["id"],
             "type": "function",
             "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])},
@@ -331,6 +340,11 @@ def _responses_body(call: Call, reply: Reply, ident: str) -> dict[str, Any]:
                        "role": "assistant", "content": [text]})  # fmt: skip
     output += [
         {
+            "type": "custom_tool_call", "id": f"ctc_{c['id']}", "call_id": c["id"],
+            "name": c["name"], "input": c["arguments"], "status": "completed",
+        }
+        if c["type"] == "custom"
+        else {
             "type": "function_call",
             "id": f"fc_{c['id']}",
             "call_id": c["id"],
@@ -339,7 +353,7 @@ def _responses_body(call: Call, reply: Reply, ident: str) -> dict[str, Any]:
             "status": "completed",
         }
         for c in reply.calls()
-    ]
+    ]  # fmt: skip
     return {
         "id": ident, "object": "response", "created_at": int(time.time()), "status": "completed",
         "model": call.model, "output": output, "parallel_tool_calls": True,
@@ -521,7 +535,7 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
         body = await reader.readexactly(int(headers.get("content-length", "0")))
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
         return None
-    return method, path.split("?", 1)[0], headers, body
+    return method, _route(path), headers, body
 
 
 _ROUTES: dict[str, Wire] = {
@@ -529,6 +543,18 @@ _ROUTES: dict[str, Wire] = {
     "/v1/messages": "anthropic",
     "/v1/responses": "openai",
 }
+_TAILS = {"chat/completions": "/v1/chat/completions", "messages": "/v1/messages",
+          "responses": "/v1/responses"}  # fmt: skip
+
+
+def _route(target: str) -> str:
+    """The route a request target asks for. The SDKs append the route after a query that
+    ``base_url`` carries (``/v1/?key=v`` + ``chat/completions``); such a target is served
+    as the route it ends with, as a lenient gateway would."""
+    path, _, query = target.partition("?")
+    if path in _ROUTES or not query:
+        return path
+    return next((route for tail, route in _TAILS.items() if query.endswith(tail)), path)
 
 
 @dataclass

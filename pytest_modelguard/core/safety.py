@@ -6,9 +6,10 @@ import os
 import re
 import stat
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from .errors import FileRefused
 
@@ -31,6 +32,51 @@ def scrub_secrets(text: str, secrets: Sequence[str | None]) -> str:
         if secret:
             text = text.replace(secret, REDACTED)
     return text
+
+
+def map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` (JSON-like data) with ``change`` applied to every string, mapping keys too.
+
+    Tuples stay tuples; anything else that is not a string, mapping or list is kept.
+    """
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, Mapping):
+        return {change(str(k)): map_strings(v, change) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(map_strings(v, change) for v in value)
+    return value
+
+
+MIN_SECRET_LEN = 8
+"""Shorter values are never treated as secrets: scrubbing ``1`` or ``en`` would maul answers."""
+_NOT_SECRET = re.compile(r"[0-9][0-9.\-]*(-preview)?|true|false", re.IGNORECASE)
+"""Query values that are versions or flags (Azure's ``api-version=2024-10-21``), not tokens."""
+
+
+def url_secrets(url: str | None) -> tuple[str, ...]:
+    """The values of ``url`` that may be credentials: its password and query values."""
+    if not url:
+        return ()
+    try:
+        parts = urlsplit(url)
+        values = [parts.password or "", *(v for _, v in parse_qsl(parts.query))]
+    except ValueError:
+        return ()
+    return tuple(v for v in values if len(v) >= MIN_SECRET_LEN and not _NOT_SECRET.fullmatch(v))
+
+
+_AUTH_FIELD = re.compile(
+    r"""((?:authorization|x-api-key|api[_-]?key)["']?\s*[:=]\s*["']?(?:bearer\s+|basic\s+)?)"""
+    r"""[^\s"',;&}\]]+""",
+    re.IGNORECASE,
+)
+
+
+def scrub_auth_fields(text: str) -> str:
+    """``text`` with the values of ``Authorization``, ``x-api-key`` and ``api_key`` fields
+    (as an error body or a header dump writes them) replaced by ``[redacted]``."""
+    return _AUTH_FIELD.sub(lambda m: m.group(1) + REDACTED, text)
 
 
 def scrub_url(url: str) -> str:

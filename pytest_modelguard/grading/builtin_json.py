@@ -16,6 +16,7 @@ from typing import Any
 from ..core.errors import FileRefused
 from ..core.safety import MAX_FILE_BYTES, read_regular_file
 from ..records.grades import Answer
+from ..suite.json_schema import offline_validator, schema_problem
 from ._options import Built, Kind, Options, cut, show
 
 _FENCE = re.compile(r"\A\s*```[ \t]*(?:json)?[ \t]*\r?\n(.*?)\r?\n[ \t]*```\s*\Z", re.S | re.I)
@@ -94,70 +95,12 @@ def _read_schema(opts: Options, ref: str) -> Any:
         raise opts.error(f"$ref: {path} is not valid JSON: {exc}") from None
 
 
-_REF_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
-
-
-def _refs(schema: Any) -> list[str]:
-    """Every reference string in ``schema``."""
-    refs, stack = [], [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Mapping):
-            refs += [v for k in _REF_KEYS if isinstance(v := node.get(k), str)]
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return refs
-
-
-def _check_refs(opts: Options, schema: Any) -> None:
-    """Every reference resolves within the schema: nothing is fetched, now or when grading."""
-    from referencing import Registry, Resource
-    from referencing.exceptions import Unresolvable
-    from referencing.jsonschema import DRAFT202012
-
-    refs = _refs(schema)
-    if not refs:
-        return
-    resource = Resource.from_contents(schema, default_specification=DRAFT202012)
-    resolver = Registry().with_resource("", resource).resolver()
-    for ref in refs:
-        if not ref.startswith("#"):
-            raise opts.error(
-                f"schema $ref {cut(ref, 80)!r}: only references within the schema ('#/...') "
-                "are resolved; nothing is fetched over the network or from other files"
-            )
-        try:
-            resolver.lookup(ref)
-        except Unresolvable:
-            problem = f"schema $ref {cut(ref, 80)!r} points at nothing in the schema"
-            raise opts.error(problem) from None
-
-
-def _no_retrieval(uri: str) -> Any:
-    raise LookupError(f"{uri!r} is not fetched: schemas resolve only '#...' references")
-
-
-def _schema_validator(opts: Options, schema: Any) -> tuple[Any, Callable[[Any], Any]]:
-    """A checked validator for the schema (its `$schema` draft, else 2020-12) and best_match."""
-    try:
-        from jsonschema import exceptions, validators
-    except ImportError:
-        raise opts.error("needs the jsonschema package: pip install jsonschema") from None
-    if not isinstance(schema, (Mapping, bool)):
-        raise opts.error(f"a schema must be a mapping or a boolean, got {type(schema).__name__}")
-    _check_refs(opts, schema)
-    cls = validators.validator_for(schema, default=validators.Draft202012Validator)
-    try:
-        cls.check_schema(schema)
-    except exceptions.SchemaError as exc:
-        raise opts.error(f"invalid schema at {exc.json_path}: {cut(exc.message, 120)}") from None
-    except RecursionError:
-        raise opts.error("the schema is nested too deeply") from None
-    from referencing import Registry
-
-    registry: Any = Registry(retrieve=_no_retrieval)  # type: ignore[call-arg]  # attrs alias
-    return cls(schema, registry=registry), exceptions.best_match
+def _schema_validator(opts: Options, schema: Any) -> Any:
+    """A checked validator for the schema (its `$schema` draft, else 2020-12); never fetches."""
+    problem = schema_problem(schema)
+    if problem:
+        raise opts.error(problem)
+    return offline_validator(schema)
 
 
 def build_json_schema(opts: Options) -> Built:
@@ -166,8 +109,9 @@ def build_json_schema(opts: Options) -> Built:
         raise opts.error("give either `$ref: path/to/schema.json` or `schema: {...}` (inline)")
     ref = opts.text("$ref")
     schema = _read_schema(opts, ref) if ref is not None else opts.get("schema")
-    validator, best_match = _schema_validator(opts, schema)
+    validator = _schema_validator(opts, schema)
     strict = opts.flag("strict", False)
+    from jsonschema.exceptions import best_match
 
     def check(answer: Answer) -> tuple[float, str]:
         try:

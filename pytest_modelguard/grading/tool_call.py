@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..records.grades import Answer
+from ..suite.json_schema import offline_validator, schema_problem
 from ._options import Built, Kind, Options, cut
 
 Call = Mapping[str, Any]
@@ -88,7 +89,7 @@ def build_tool_call(opts: Options) -> Built:
             return 1.0, f"no tool call, as {label}"
         if reference and not actual:
             return 0.0, f"answered with text, no tool call: {cut(repr(answer.output), 60)}"
-        invalid = _schema_failures(actual, answer.tools) if schema else {}
+        invalid = _schema_failures(opts, actual, answer.tools) if schema else {}
         usable = [c for i, c in enumerate(actual) if i not in invalid]
         matched = _count_matches(reference, usable, matches, ordered)
         score = matched / max(len(reference), len(actual))
@@ -117,9 +118,16 @@ def _count_matches(
     return count
 
 
-def _schema_failures(actual: Sequence[Call], tools: Sequence[Mapping[str, Any]]) -> dict[int, str]:
-    """Calls whose arguments break their tool's ``parameters`` schema (or name no tool)."""
-    from jsonschema import Draft202012Validator, exceptions
+def _schema_failures(
+    opts: Options, actual: Sequence[Call], tools: Sequence[Mapping[str, Any]]
+) -> dict[int, str]:
+    """Calls whose arguments break their tool's ``parameters`` schema (or name no tool).
+
+    The schemas are checked as a suite's are (references only inside the schema) and
+    validated offline: a ``$ref`` to a URL or a file is an error, never fetched or read.
+    """
+    from jsonschema import exceptions
+    from referencing.exceptions import Unresolvable
 
     schemas = {
         (t.get("function") or {}).get("name"): (t.get("function") or {}).get("parameters")
@@ -131,9 +139,15 @@ def _schema_failures(actual: Sequence[Call], tools: Sequence[Mapping[str, Any]])
         if name not in schemas:
             failures[index] = f"{name!r} is not one of the offered tools"
             continue
-        error = exceptions.best_match(
-            Draft202012Validator(schemas[name] or {}).iter_errors(_normal(call.get("arguments")))
-        )
+        schema = schemas[name] or {}
+        problem = schema_problem(schema)
+        if problem:
+            raise opts.error(f"tool {name!r}: parameters: {problem}")
+        errors = offline_validator(schema).iter_errors(_normal(call.get("arguments")))
+        try:
+            error = exceptions.best_match(errors)
+        except (Unresolvable, RecursionError) as exc:
+            raise opts.error(f"tool {name!r}: parameters cannot be checked: {exc}") from None
         if error is not None:
             failures[index] = f"{name} arguments at {error.json_path}: {cut(error.message, 80)}"
     return failures

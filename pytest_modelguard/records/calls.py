@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from ..core.errors import ModelguardError
-from ..core.safety import valid_text
+from ..core.safety import map_strings, valid_text
 
 Message = Mapping[str, Any]
 
@@ -163,7 +163,25 @@ class Completion:
     tool_calls: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "text", valid_text(self.text))  # storable as UTF-8
+        """Every string made storable as UTF-8 (a lone surrogate becomes U+FFFD)."""
+        object.__setattr__(self, "text", valid_text(self.text))
+        for name in ("model", "finish_reason"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, valid_text(value))
+        calls = tuple(map_strings(dict(call), valid_text) for call in self.tool_calls)
+        object.__setattr__(self, "tool_calls", calls)
+
+    def map_text(self, change: Callable[[str], str]) -> Completion:
+        """A copy with ``change`` applied to every string: text, tool calls, model, reason."""
+        finish = self.finish_reason
+        return replace(
+            self,
+            text=change(self.text),
+            model=change(self.model),
+            finish_reason=None if finish is None else change(finish),
+            tool_calls=tuple(map_strings(dict(call), change) for call in self.tool_calls),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

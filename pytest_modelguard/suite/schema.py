@@ -17,7 +17,7 @@ from ..core.formatting import did_you_mean
 from ..records.calls import Message, prompt_key, tool_calls_from
 from ..records.grades import RESERVED_KEYS as GRADER_RESERVED
 from ..records.grades import GraderSpec
-from .tools import message_problem, request_problem
+from .tools import combined_problem, history_problem, message_problem, request_problem
 from .yaml_loader import LineDict, read_yaml
 
 SUITE_KEYS = ("suite", "description", "tags", "defaults", "cases")
@@ -97,10 +97,12 @@ class _Where:
         self.path = path
         self.root = root  # the project: files a suite refers to must lie inside it
 
-    def fail(self, node: Any, key: str | None, problem: str) -> SuiteError:
+    def fail(self, node: Any, key: str | None, problem: str, at: Any = None) -> SuiteError:
+        """The error at ``node``'s ``key`` (or at the line of ``at``, a node inside it)."""
         line = getattr(node, "line", 0)
         if key is not None and isinstance(node, LineDict):
             line = node.key_lines.get(key, line)
+        line = getattr(at, "line", 0) or line
         where = f"{self.path}:{line}" if line else self.path
         return SuiteError(f"{where}: {key + ': ' if key else ''}{problem}")
 
@@ -325,20 +327,35 @@ def _message_list(where: _Where, node: Mapping[str, Any]) -> list[Message]:
         if problem:
             raise where.fail(item, problem[0], problem[1])
         messages.append(dict(item))
+    unpaired = history_problem(messages)
+    if unpaired:
+        index, key, text = unpaired
+        raise where.fail(raw[index], key, text)
     return messages
 
 
 def _params(where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """Defaults' params, then the case's; ``tools`` and the like written beside them join them."""
+    """Defaults' params, then the case's; ``tools`` and the like written beside them join them.
+
+    Tool settings are checked wherever they are written, beside ``params`` or inside it.
+    """
     params: dict[str, Any] = {}
+    owners: dict[str, Mapping[str, Any]] = {}  # who wrote each tool setting last
     for owner in (defaults, node):
-        params.update(_mapping(where, owner, "params"))
-        for key in REQUEST_KEYS:
-            if key in owner:
-                problem = request_problem(key, owner[key])
-                if problem:
-                    raise where.fail(owner, key, problem)
-                params[key] = owner[key]
+        inside = _mapping(where, owner, "params")
+        for holder, values in ((owner.get("params"), inside), (owner, owner)):
+            for key in REQUEST_KEYS:
+                if key in values:
+                    wrong = request_problem(key, values[key])
+                    if wrong:
+                        raise where.fail(holder, key, wrong[1], at=wrong[0])
+                    owners[key] = holder if isinstance(holder, Mapping) else owner
+        params.update(inside)
+        params.update({key: owner[key] for key in REQUEST_KEYS if key in owner})
+    disagreement = combined_problem(params)
+    if disagreement:
+        key, problem = disagreement
+        raise where.fail(owners.get(key, node), key, problem)
     return params
 
 

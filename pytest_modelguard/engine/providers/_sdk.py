@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import email.utils
 import functools
 import inspect
@@ -12,10 +11,16 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from ...core.safety import scrub_secrets, scrub_url
+from ...core.safety import (
+    MIN_SECRET_LEN,
+    scrub_auth_fields,
+    scrub_secrets,
+    scrub_url,
+    url_secrets,
+)
 from ...records.calls import Completion, ProviderError, Request
 
 ClientT = TypeVar("ClientT")
@@ -61,16 +66,15 @@ def _parameter_names(function: Callable[..., Any]) -> frozenset[str]:
     return frozenset(inspect.signature(function).parameters)
 
 
-def without_secret(error: ProviderError, secret: str | None) -> ProviderError:
-    """The error with the key scrubbed out: some endpoints quote the key they refused."""
+def without_secrets(error: ProviderError, secrets: Sequence[str]) -> ProviderError:
+    """The error with secrets scrubbed out, by value and in auth fields: some endpoints
+    quote the key they refused, the headers they got or the URL they were called at."""
     text = str(error)
-    if not secret or secret not in text:
+    scrubbed = scrub_auth_fields(scrub_secrets(text, secrets))
+    if scrubbed == text:
         return error
     return ProviderError(
-        scrub_secrets(text, [secret]),
-        transient=error.transient,
-        status=error.status,
-        retry_after=error.retry_after,
+        scrubbed, transient=error.transient, status=error.status, retry_after=error.retry_after
     )
 
 
@@ -187,15 +191,28 @@ class SdkProvider(Generic[ClientT]):
     async def complete(self, request: Request) -> Completion:
         """One call, timed; SDK failures become ProviderError (the runner retries)."""
         client = self.client()
+        label = f"{self.name}:{request.model}"
+        secrets = self.secrets(client)
         start = time.monotonic()
-        outcome = await self._create(client, request, f"{self.name}:{request.model}")
-        key = getattr(client, "api_key", None)
+        try:
+            outcome = await self._create(client, request, label)
+        except Exception as exc:  # a bug, bad params: the message may quote the URL
+            outcome = ProviderError(f"{label}: {type(exc).__name__}: {exc}", transient=False)
         if isinstance(outcome, ProviderError):
             # raised outside the SDK's except block: no SDK object is chained
-            raise without_secret(outcome, key)
-        completion = self._to_completion(outcome, time.monotonic() - start)
-        text = scrub_secrets(completion.text, [key])  # an endpoint that echoes the key
-        return completion if text == completion.text else dataclasses.replace(completion, text=text)
+            raise without_secrets(outcome, secrets)
+        try:
+            completion = self._to_completion(outcome, time.monotonic() - start)
+        except Exception as exc:  # an answer of a shape the SDK let through
+            raise without_secrets(malformed_error(label, exc), secrets) from None
+        # an endpoint that echoes the key or a base_url token, in any field of the answer
+        return completion.map_text(lambda text: scrub_secrets(text, secrets))
+
+    def secrets(self, client: ClientT) -> tuple[str, ...]:
+        """What never leaves this provider: the key it sends and the base_url's tokens."""
+        key = getattr(client, "api_key", None)
+        keys = (key,) if isinstance(key, str) and len(key) >= MIN_SECRET_LEN else ()
+        return keys + url_secrets(self.base_url)
 
     def client(self) -> ClientT:
         """The SDK client for the running loop (a new loop gets a new client)."""

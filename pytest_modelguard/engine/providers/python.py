@@ -8,13 +8,14 @@ import contextvars
 import dataclasses
 import importlib
 import inspect
+import json
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ...core.safety import describe
-from ...records.calls import Completion, ProviderError, Request, Usage
+from ...records.calls import Completion, ProviderError, Request, Usage, tool_calls_from
 
 Pipeline = Callable[[Request], Any]
 
@@ -147,7 +148,12 @@ def to_completion(result: Any, latency_s: float, model: str, label: str) -> Comp
     if isinstance(result, str):
         return Completion(text=result, latency_s=latency_s, model=model)
     if isinstance(result, Completion):
-        return dataclasses.replace(result, latency_s=latency_s, model=result.model or model)
+        return dataclasses.replace(
+            result,
+            latency_s=latency_s,
+            model=result.model or model,
+            tool_calls=_tool_calls(result.tool_calls, label),
+        )
     if isinstance(result, Mapping) and isinstance(result.get("text"), str):
         usage = result.get("usage")
         return Completion(
@@ -162,6 +168,20 @@ def to_completion(result: Any, latency_s: float, model: str, label: str) -> Comp
         "or a dict with a 'text' string",
         transient=False,
     )
+
+
+def _tool_calls(calls: Any, label: str) -> tuple[dict[str, Any], ...]:
+    """A returned Completion's tool calls as stored ones; a permanent ProviderError when they
+    are not ``{id, name, arguments}`` with JSON data for arguments."""
+    try:
+        kept = tool_calls_from(list(calls))
+        json.dumps(kept)
+    except (ValueError, TypeError, RecursionError) as exc:
+        problem = str(exc) if isinstance(exc, ValueError) else f"not JSON data ({exc})"
+        raise ProviderError(
+            f"{label} returned bad tool_calls: {problem}", transient=False
+        ) from None
+    return kept
 
 
 def _usage(usage: Any, label: str) -> Usage:

@@ -98,6 +98,8 @@ def to_completion(response: Any, latency_s: float) -> Completion:
             text += [part.text for part in item.content if part.type == "output_text"]
         elif item.type == "function_call":
             calls.append(tool_call(item.name, item.arguments, item.call_id))
+        elif item.type == "custom_tool_call":  # a custom tool's free-text input
+            calls.append(tool_call(item.name, item.input, item.call_id))
     incomplete = getattr(response, "incomplete_details", None)
     if response.status == "incomplete" and incomplete is not None:
         finish: str | None = incomplete.reason

@@ -78,11 +78,15 @@ def anthropic_messages(chat: Sequence[Message]) -> list[dict[str, Any]]:
             if _text(content):
                 blocks.append({"type": "text", "text": _text(content)})
             for call in message["tool_calls"]:
-                parsed = tool_call(call["function"]["name"], call["function"].get("arguments"))
-                arguments = parsed["arguments"]
+                parsed = tool_call(call["function"]["name"], call["function"].get("arguments", {}))
+                if not isinstance(parsed["arguments"], Mapping):
+                    raise ValueError(
+                        f"tool call {parsed['name']!r} in the history has arguments that are not "
+                        "a JSON object; Anthropic's tool_use input must be one"
+                    )
                 blocks.append({
                     "type": "tool_use", "id": call.get("id", ""), "name": parsed["name"],
-                    "input": arguments if isinstance(arguments, Mapping) else {},
+                    "input": parsed["arguments"],
                 })  # fmt: skip
             out.append({"role": "assistant", "content": blocks})
         else:
@@ -117,13 +121,26 @@ def _json_text(function: Mapping[str, Any]) -> str:
 
 
 def openai_tool_calls(message: Any) -> tuple[dict[str, Any], ...]:
-    """The tool calls of a Chat Completions message."""
-    calls = getattr(message, "tool_calls", None) or ()
-    return tuple(
-        tool_call(c.function.name, c.function.arguments, c.id)
-        for c in calls
-        if getattr(c, "function", None) is not None
-    )
+    """The tool calls of a Chat Completions message: function calls and custom tools' calls
+    (``type: custom``, whose free-text ``input`` is kept as their arguments)."""
+    calls = []
+    for call in getattr(message, "tool_calls", None) or ():
+        function, custom = _field(call, "function"), _field(call, "custom")
+        if function is not None:
+            name, arguments = _field(function, "name"), _field(function, "arguments")
+        elif custom is not None:
+            name, arguments = _field(custom, "name"), _field(custom, "input")
+        else:
+            raise ValueError(f"a tool call of unknown type {_field(call, 'type')!r}")
+        calls.append(tool_call(name, arguments, _field(call, "id")))
+    return tuple(calls)
+
+
+def _field(item: Any, name: str) -> Any:
+    """``item.name``, or ``item[name]`` when the SDK kept an unknown part as a dict."""
+    if isinstance(item, Mapping):
+        return item.get(name)
+    return getattr(item, name, None)
 
 
 def anthropic_tool_calls(content: Sequence[Any]) -> tuple[dict[str, Any], ...]:
