@@ -81,9 +81,7 @@ def test_the_table_fits_100_columns_with_failing_rows_first(project: pytest.Pyte
 
 
 def test_quiet_shows_only_the_verdicts(project: pytest.Pytester) -> None:
-    result = project.runpytest(
-        "-p", "no:cacheprovider", "--modelguard-record", "new", "-q"
-    )
+    result = project.runpytest("-p", "no:cacheprovider", "--modelguard-record", "new", "-q")
     lines = section(result.outlines)
     assert lines[0].startswith("regression  broken")  # a failing line keeps delta, CI, reason
     assert "quality dropped: delta -1.000" in lines[0] and "Holm p" in lines[0]
@@ -111,9 +109,7 @@ def test_colours_only_when_asked_or_on_a_terminal(project: pytest.Pytester) -> N
 def test_a_failing_candidate_shows_its_3_worst_cases_with_both_answers(
     project: pytest.Pytester, verbosity: tuple[str, ...]
 ) -> None:
-    result = project.runpytest(
-        "-p", "no:cacheprovider", "--modelguard-record", "new", *verbosity
-    )
+    result = project.runpytest("-p", "no:cacheprovider", "--modelguard-record", "new", *verbosity)
     lines = section(result.outlines)
     start = lines.index("  broken: the 3 worst of 40 cases scored below the baseline:")
     shown = lines[start + 1 : start + 10]
@@ -128,9 +124,7 @@ def test_a_failing_candidate_shows_its_3_worst_cases_with_both_answers(
 def test_quiet_keeps_the_worst_cases_to_the_gate_results_failure(
     project: pytest.Pytester,
 ) -> None:
-    result = project.runpytest(
-        "-p", "no:cacheprovider", "--modelguard-record", "new", "-q"
-    )
+    result = project.runpytest("-p", "no:cacheprovider", "--modelguard-record", "new", "-q")
     assert not any("worst" in line for line in section(result.outlines))  # one line per model
     title = re.compile(r"^_+ gate\[broken\] _+$")
     failure = next(i for i, line in enumerate(result.outlines) if title.match(line))
@@ -144,9 +138,7 @@ def test_verbose_shows_each_items_score_and_failing_checks(project: pytest.Pytes
         ".modelguard.yaml",
         echo=suite(40).replace("graders: [equals]", "graders: [equals, {length: {max: 2}}]"),
     )
-    result = project.runpytest(
-        "-p", "no:cacheprovider", "--modelguard-record", "new", "-v"
-    )
+    result = project.runpytest("-p", "no:cacheprovider", "--modelguard-record", "new", "-v")
     result.stdout.fnmatch_lines([
         "echo.modelguard.yaml::c000[[]python:answers:good[]] PASSED score 1.00 *",
         "echo.modelguard.yaml::c000[[]broken[]] PASSED score 0.00 (failed: equals, length) *",
