@@ -30,6 +30,8 @@ def check_state(doc: Any) -> dict[str, Any]:
     """``doc`` as a version 2 state, or StateInvalid naming the first field that is wrong."""
     state = _mapping(doc, "the file")
     version = state.get("version")
+    if "version" not in state:
+        raise StateInvalid("version", f"missing; this modelguard reads 1 and {VERSION}")
     if version not in (1, VERSION) or isinstance(version, bool):
         raise StateInvalid("version", f"{version!r}; this modelguard reads 1 and {VERSION}")
     for name in ("key", "seen", "tests"):
