@@ -192,7 +192,8 @@ def test_gate_on_human_uses_the_corrected_interval(project: pytest.Pytester) -> 
     result = project.runpytest("--modelguard-json", "r.json")
     report = json.loads((project.path / "r.json").read_text())
     cand = report["models"]["python:sim:cand"]
-    assert cand["delta"]["mean"] > 0  # the judge alone: the candidate looks better
+    assert cand["judge_delta"] > 0  # the judge alone: the candidate looks better
+    assert cand["delta"]["mean"] < 0 and cand["delta"]["method"] == "ppi++"  # what decided
     assert cand["verdict"] == "regression"
     assert cand["reasons"][0].startswith("gate_on = human: corrected delta -0.150")
     assert result.ret == pytest.ExitCode.TESTS_FAILED

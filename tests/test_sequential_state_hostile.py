@@ -114,9 +114,7 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("change", "field"), [b[1:] for b in BROKEN], ids=[b[0] for b in BROKEN]
-)
+@pytest.mark.parametrize(("change", "field"), [b[1:] for b in BROKEN], ids=[b[0] for b in BROKEN])
 def test_a_broken_state_is_refused_naming_file_and_field(
     tmp_path: Path, change: Callable[[dict[str, Any]], None], field: str
 ) -> None:
@@ -160,7 +158,7 @@ def test_bytes_and_a_directory_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_sound_state_loads_and_resumes(tmp_path: Path) -> None:
-    settings, _, doc = _saved(tmp_path)
+    settings, _, _ = _saved(tmp_path)
     state = sequential_state.load(settings)
     assert len(sequential_state.saved_results(state)) == 12
     plan = SequentialPlan(UNITS, BASE, [CAND], seed=0, batch=6, resume=state)
@@ -178,7 +176,7 @@ def test_a_version_1_state_migrates(tmp_path: Path) -> None:
 
 def test_a_changed_run_says_what_changed(tmp_path: Path) -> None:
     _saved(tmp_path)
-    with pytest.raises(ConfigError, match="the saved run differs: margin 0.0 → 0.05"):
+    with pytest.raises(ConfigError, match=r"the saved run differs: margin 0\.0 → 0\.05"):
         sequential_state.load(_settings(tmp_path, margin=0.05))
 
 

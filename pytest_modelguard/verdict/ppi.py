@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -82,6 +82,42 @@ class PPIResult:
         out["judge_only_ci"] = list(self.judge_only_ci)
         out["labelled_only_ci"] = list(self.labelled_only_ci)
         return out
+
+    def comparison(self, judge: Comparison, gate: str, margin: float, verdict: str) -> Comparison:
+        """The corrected delta as the gate's `Comparison` (what `gate_on = "human"` decided
+        by): its mean, CI, p-values (t on `df`) and evidence; `judge` gives the rest."""
+        p_noninferior = t_upper_tail((self.mean + margin) / self.se, self.df) if self.se else 0.0
+        low, high = self.ci_low, self.ci_high
+        if low > 0:
+            evidence = "superior"
+        elif high < 0:
+            evidence = "inferior"
+        elif margin > 0 and -margin < low and high < margin:
+            evidence = "equivalent"
+        elif margin > 0 and low > -margin:
+            evidence = "non-inferior"
+        else:
+            evidence = "inconclusive"
+        return replace(
+            judge,
+            verdict=verdict,
+            evidence=evidence,
+            mean=self.mean,
+            ci_low=low,
+            ci_high=high,
+            p_value=p_noninferior if gate == "non-inferiority" else self.p_value,
+            p_noninferior=p_noninferior,
+            p_adjusted=None,
+            n_pairs=self.n_total,
+            std_delta=self.se * math.sqrt(self.n_total),
+            method=self.method,
+            confidence=self.confidence,
+            gate=gate,
+            margin=margin,
+            too_few=False,
+            mc_error=None,
+            resamples=0,
+        )
 
 
 def ppi_delta(
