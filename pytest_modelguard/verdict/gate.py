@@ -203,7 +203,7 @@ def _on_human_labels(
     models: dict[str, ModelSummary], judging: JudgesReport, config: GateConfig
 ) -> dict[str, ModelSummary]:
     """`gate_on = "human"`: each candidate's quality verdict from its PPI-corrected interval."""
-    from .judges import human_verdict
+    from .judges import human_verdict, label_plan
 
     out = dict(models)
     for name, found in judging.candidates.items():
@@ -224,6 +224,8 @@ def _on_human_labels(
                 f"{ppi.n_total} cases labelled; judge only: {ppi.judge_only_mean:+.3f} "
                 f"[{low:+.3f}, {high:+.3f}])"
             )
+            plan = label_plan(ppi, config.gate, config.margin)
+            why += f"; {plan}" if plan else ""
             if summary.delta is not None:  # the row shows what decided, the judge's beside
                 corrected = ppi.comparison(summary.delta, config.gate, config.margin, verdict)
                 summary = replace(
