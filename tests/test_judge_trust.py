@@ -275,3 +275,18 @@ def test_label_import_refuses_a_sheet_of_an_unknown_suite(
     )
     assert cli(["label", "import", str(sheet)]) == 4
     assert "suite 'nosuch' has no *.modelguard.yaml under ." in capsys.readouterr().err
+
+
+def test_the_dry_run_plans_the_labels_from_the_last_saved_run(project: pytest.Pytester) -> None:
+    """gate_on = "human" with 20 labelled cases: the interval cannot decide yet, and the dry
+    run says what labelling could do, from the saved run's labels and judge scores."""
+    labelled_project(project)
+    project.makefile(".toml", pyproject=PYPROJECT.format(extra='gate_on = "human"\nmargin = 0.1'))
+    project.runpytest("--modelguard-save", "--modelguard-json", "r.json")
+    cand = json.loads((project.path / "r.json").read_text())["models"]["python:sim:cand"]
+    plan = cand["reasons"][0].split("]); ")[1]  # after the corrected and judge-only figures
+    assert "label" in plan and "20 now" in plan
+    dry = project.runpytest("--modelguard-dry-run")
+    lines = dry.stdout.lines
+    assert "modelguard label planning (gate_on = human):" in lines
+    assert any(line.startswith(f"  python:sim:cand: {plan} (from ") for line in lines), lines

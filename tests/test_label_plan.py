@@ -3,11 +3,14 @@ how many labelled cases let the corrected interval decide at the margin, and is 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.verdict.gate import GateConfig, evaluate
 from pytest_modelguard.verdict.judges import label_plan
+from pytest_modelguard.verdict.planning import label_plans
 from pytest_modelguard.verdict.ppi import PPIResult, labels_needed, ppi_delta
 
 N, MARGIN, AGREE = 400, 0.1, 0.9  # cases; NI margin; how often the judge matches a person
@@ -83,3 +86,10 @@ def test_the_gate_says_how_many_labels_to_add() -> None:
     assert summary.verdict == "not-non-inferior"
     assert "label about " in summary.reasons[0]
     assert f"({FIRST} now;" in summary.reasons[0]
+
+
+def test_no_saved_run_no_label_plan(tmp_path: Path) -> None:
+    plans = label_plans(
+        tmp_path, "base", ["cand"], gate="non-inferiority", margin=MARGIN, confidence=0.95
+    )
+    assert plans == []
