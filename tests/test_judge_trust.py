@@ -192,7 +192,8 @@ def test_gate_on_human_uses_the_corrected_interval(project: pytest.Pytester) -> 
     result = project.runpytest("--modelguard-json", "r.json")
     report = json.loads((project.path / "r.json").read_text())
     cand = report["models"]["python:sim:cand"]
-    assert cand["delta"]["mean"] > 0  # the judge alone: the candidate looks better
+    assert cand["judge_delta"] > 0  # the judge alone: the candidate looks better
+    assert cand["delta"]["mean"] < 0 and cand["delta"]["method"] == "ppi++"  # what decided
     assert cand["verdict"] == "regression"
     assert cand["reasons"][0].startswith("gate_on = human: corrected delta -0.150")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -274,3 +275,18 @@ def test_label_import_refuses_a_sheet_of_an_unknown_suite(
     )
     assert cli(["label", "import", str(sheet)]) == 4
     assert "suite 'nosuch' has no *.modelguard.yaml under ." in capsys.readouterr().err
+
+
+def test_the_dry_run_plans_the_labels_from_the_last_saved_run(project: pytest.Pytester) -> None:
+    """gate_on = "human" with 20 labelled cases: the interval cannot decide yet, and the dry
+    run says what labelling could do, from the saved run's labels and judge scores."""
+    labelled_project(project)
+    project.makefile(".toml", pyproject=PYPROJECT.format(extra='gate_on = "human"\nmargin = 0.1'))
+    project.runpytest("--modelguard-save", "--modelguard-json", "r.json")
+    cand = json.loads((project.path / "r.json").read_text())["models"]["python:sim:cand"]
+    plan = cand["reasons"][0].split("]); ")[1]  # after the corrected and judge-only figures
+    assert "label" in plan and "20 now" in plan
+    dry = project.runpytest("--modelguard-dry-run")
+    lines = dry.stdout.lines
+    assert "modelguard label planning (gate_on = human):" in lines
+    assert any(line.startswith(f"  python:sim:cand: {plan} (from ") for line in lines), lines

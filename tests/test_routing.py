@@ -199,3 +199,45 @@ def test_router_needs_a_default(tmp_path: Path) -> None:
     path.write_text("- not a routes file\n")
     with pytest.raises(ValueError, match="not a modelguard routes file"):
         Router.from_file(path)
+
+
+def _both(model: str, losses: int, n: int, cost: float) -> list[ItemResult]:
+    """`n` cases tagged both `a` and `b`; the model loses the last `losses` of them."""
+    return [
+        ItemResult(suite="s", case_id=f"ab-{i}", model=model, tags=("a", "b"),
+                   score=0.0 if i >= n - losses else 1.0, passed=True, cost_usd=cost,
+                   latency_s=0.1)
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_a_candidate_worse_where_tags_meet_is_never_routed_there(tmp_path: Path) -> None:
+    """Issue 24: non-inferior on `a` and on `b`, 0.2 worse on requests tagged both."""
+    only, both, worse = 300, 100, 20
+    results = tagged(BASE, "a", [1.0] * only, 0.001) + tagged(BASE, "b", [1.0] * only, 0.001)
+    results += tagged("cheap", "a", [1.0] * only, 0.0001)
+    results += tagged("cheap", "b", [1.0] * only, 0.0001)
+    results += _both(BASE, 0, both, 0.001) + _both("cheap", worse, both, 0.0001)
+    doc = report_doc(results, ("cheap",), gate="non-inferiority")
+    assert doc["models"]["cheap"]["verdict"] == "pass"  # 0.029 worse overall: within 0.1
+    routes = build_routes(doc)
+    assert routes["routes"]["a"]["model"] == routes["routes"]["b"]["model"] == "cheap"
+    [veto] = routes["intersections"]
+    assert veto["tags"] == ["a", "b"] and veto["vetoed"]["cheap"]["n"] == both
+    assert veto["vetoed"]["cheap"]["delta"] == pytest.approx(-worse / both)
+    path = tmp_path / "routes.yaml"
+    path.write_text(render_routes_yaml(doc))
+    router = Router.from_file(path)
+    assert router.model_for(["a"]) == router.model_for(["b"]) == "cheap"
+    assert router.model_for(["a", "b"]) == BASE
+    assert router.model_for(iter(["b", "a", "other"])) == BASE  # any iterable of tags
+    # where the candidate holds up on both tags together, nothing is vetoed
+    fair = [r for r in results if r.model != "cheap" or len(r.tags) == 1]
+    fair += _both("cheap", 0, both, 0.0001)
+    fair_doc = report_doc(fair, ("cheap",), gate="non-inferiority")
+    assert build_routes(fair_doc)["intersections"] == []
+
+
+def test_a_bad_intersections_entry_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="'intersections' entry needs 'tags'"):
+        Router({"default": BASE, "intersections": [{"tags": "ab"}]})

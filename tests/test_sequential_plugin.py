@@ -295,3 +295,71 @@ def test_adaptive_repeats_off_asks_every_repeat(pytester: pytest.Pytester) -> No
     good = doc["models"]["python:answers:good"]
     assert good["repeats_saved"] == 0
     assert sum(1 for line in log if line.startswith("good ")) == 3 * good["n_asked"]
+
+
+REGRESSION = PYPROJECT.replace('gate = "non-inferiority"\nmargin = 0.1', 'gate = "regression"')
+
+
+def _outputs(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict, str, str]:
+    """A sequential run's JSON, JUnit and Markdown (written afresh)."""
+    for name in ("report.json", "junit.xml", "report.md"):
+        (pytester.path / name).unlink(missing_ok=True)
+    result, doc = run_json(
+        pytester,
+        "--modelguard-sequential",
+        f"--junitxml={pytester.path / 'junit.xml'}",
+        f"--modelguard-markdown={pytester.path / 'report.md'}",
+        *args,
+    )
+    junit = (pytester.path / "junit.xml").read_text()
+    return result, doc, junit, (pytester.path / "report.md").read_text()
+
+
+def _row(doc: dict, name: str) -> tuple:
+    model = doc["models"][name]
+    delta = model["delta"] or {}
+    return (
+        model["verdict"], model["n"], model.get("n_asked"), model.get("settled_after"),
+        model.get("calls_saved"), delta.get("mean"), delta.get("ci_low"), delta.get("ci_high"),
+    )  # fmt: skip
+
+
+def test_a_settled_regression_continued_with_nothing_new_still_fails(
+    pytester: pytest.Pytester,
+) -> None:
+    """Issue 24's "done when": the retried job re-states the verdicts, it never goes green."""
+    make_project(pytester, 200, REGRESSION)
+    first, doc, _, markdown = _outputs(pytester)
+    assert first.ret == pytest.ExitCode.TESTS_FAILED
+    assert doc["models"]["worse"]["verdict"] == "regression"
+    (pytester.path / "calls.log").unlink()
+
+    again, redo, junit2, markdown2 = _outputs(pytester, "--modelguard-continue")
+    assert calls(pytester.path) == []  # nothing new to ask
+    assert again.ret == pytest.ExitCode.TESTS_FAILED
+    assert again.parseoutcomes()["failed"] == 1  # the gate's testcase
+    again.stdout.fnmatch_lines(["*_ gate[[]worse[]] _*", "worse: regression: quality dropped*"])
+    for name in ("python:answers:good", "worse", "same"):
+        assert _row(redo, name) == _row(doc, name)
+    assert redo["verdict"] == doc["verdict"] == "fail"
+    assert 'name="gate[worse]"' in junit2 and "<failure" in junit2.split('gate[worse]"')[1]
+    assert 'name="gate[same]"' in junit2
+    assert markdown2.count("regression") == markdown.count("regression") > 0
+    again.stdout.fnmatch_lines(["*worse*regression*", "*same*pass*"])
+
+
+def test_a_grown_suite_still_shows_the_candidate_settled_earlier(
+    pytester: pytest.Pytester,
+) -> None:
+    make_project(pytester, 100, REGRESSION)
+    _, doc, _, _ = _outputs(pytester)
+    assert doc["models"]["worse"]["look"]["decided_by"] == "sequence"
+    assert doc["models"]["same"]["look"]["decided_by"] == "end"  # still open
+    pytester.makefile(".modelguard.yaml", echo=suite(160))
+    (pytester.path / "calls.log").unlink()
+    grown, redo, junit, _ = _outputs(pytester, "--modelguard-continue")
+    assert not any(line.startswith("worse ") for line in calls(pytester.path))  # settled
+    assert grown.ret == pytest.ExitCode.TESTS_FAILED
+    assert redo["models"]["worse"]["verdict"] == "regression"
+    assert redo["models"]["worse"]["n_asked"] == doc["models"]["worse"]["n_asked"]
+    assert 'name="gate[worse]"' in junit

@@ -11,7 +11,7 @@ from ..core.errors import CacheError, CorruptEntryError
 from ..grading.judging import is_judge
 from ..records.calls import Answered, Request
 from ..report import terminal
-from ..verdict.planning import Plan, plan
+from ..verdict.planning import Plan, label_plans, plan
 from .items import CaseItem
 from .session import ModelguardSession
 
@@ -22,7 +22,19 @@ def dry_run_lines(
     """The dry run's report: calls and costs per model, then each candidate's plan."""
     settings = mg.settings
     lines = terminal.dry_run_lines(mg.answers.dry_run(requests), settings.record.value)
-    return lines + terminal.plan_lines(plans(items, mg), settings.gate, settings.confidence)
+    lines += terminal.plan_lines(plans(items, mg), settings.gate, settings.confidence)
+    if settings.gate_on == "human" and settings.baseline is not None:
+        labels = label_plans(
+            settings.cache_dir,
+            settings.baseline.name,
+            [m.name for m in settings.candidates],
+            gate=settings.gate,
+            margin=settings.margin,
+            confidence=settings.confidence,
+        )
+        lines += ["modelguard label planning (gate_on = human):"] if labels else []
+        lines += [f"  {line}" for line in labels]
+    return lines
 
 
 def plans(items: Sequence[pytest.Item], mg: ModelguardSession) -> list[Plan]:

@@ -9,6 +9,10 @@ them as SKIPPED; the gate then takes each candidate's verdict from its sequence
 repeats the plan gave it (``Answers.ask_repeats``); the repeats not asked are no item of
 their own: the item says why in its ``user_properties`` and -v line, and the run counts
 them as ``repeats_saved``.
+
+A continued run (``--modelguard-continue``) gates on the results the saved sequences
+counted as well as its own, so it re-states every candidate's verdict, settled ones
+included, and with nothing new to ask reports what the run that settled them did.
 """
 
 from __future__ import annotations
@@ -104,6 +108,8 @@ def run(
             f"--modelguard-continue: {exc}; run without --modelguard-continue to start fresh"
         ) from None
     repeats_saved: dict[str, int] = defaultdict(int)
+    counted = sequential_state.saved_results(mg.resume or {})  # what the sequences counted
+    mg.results.extend(counted)  # the gate re-states them: every candidate, settled ones included
     while (step := plan.next_batch()) is not None:
         units, models = step
         batch = []
@@ -119,6 +125,7 @@ def run(
             graded = mg.grader.grade_item(item.case, item.model, item.graders, item.keys)
             item.stash[GRADED] = graded
             results += graded
+        counted += results
         plan.record(units, {m: case_scores(r for r in results if r.model == m) for m in models})
     asked = {(unit, model) for model, units in plan.asked.items() for unit in units}
     unasked: dict[str, list[Request]] = defaultdict(list)
@@ -132,6 +139,7 @@ def run(
                 unasked[model] += mg.answers.requests_for(item.case, item.model)
             item.add_marker(pytest.mark.skip(reason=reason))
     prices = {m.name: m.price for m in settings.models}
-    mg.sequential = plan.outcomes(unasked, prices, repeats_saved)
-    sequential_state.save(settings, plan.state())
+    outcomes = plan.outcomes(unasked, prices, repeats_saved)
+    mg.sequential = sequential_state.restate(outcomes, mg.resume)
+    sequential_state.save(settings, plan.state(), counted, mg.sequential)
     return [item for item in items if not isinstance(item, CaseItem)]

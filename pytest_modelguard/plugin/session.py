@@ -74,7 +74,7 @@ class ModelguardSession:
 
         ``not_gated``: why the gate cannot be applied to this run (figures are still reported).
         """
-        if not self.results:
+        if not self.results and self.sequential is None:
             return None
         # arrival order differs with xdist; sums and reports must not
         self.results.sort(key=lambda r: (r.suite, r.case_id, r.model, r.repeat))

@@ -83,6 +83,19 @@ def _model(summary: ModelSummary, spec: Any) -> dict[str, Any]:
         "verdicts": list(summary.verdicts),
         "reasons": list(summary.reasons),
         **(summary.sequential or {}),  # --modelguard-sequential: asked, settled, saved
+        **_judge_only(summary),
+    }
+
+
+def _judge_only(summary: ModelSummary) -> dict[str, Any]:
+    """gate_on = "human": the judge-only delta beside the corrected one in ``delta``."""
+    judge = summary.judge_delta
+    if judge is None:
+        return {}
+    return {
+        "judge_delta": judge.mean,
+        "judge_ci_low": judge.ci_low,
+        "judge_ci_high": judge.ci_high,
     }
 
 

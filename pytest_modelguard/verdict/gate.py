@@ -102,6 +102,8 @@ class ModelSummary:
     repeat_agreement: float | None = None  # how often a case's repeats score alike
     verdicts: tuple[str, ...] = ()  # every verdict that applies, worst first (`verdict`)
     sequential: Mapping[str, Any] | None = None  # a sequential run's figures (sequential_gate)
+    # gate_on = "human": `delta` is the label-corrected one that decided; this the judge's
+    judge_delta: Comparison | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +203,7 @@ def _on_human_labels(
     models: dict[str, ModelSummary], judging: JudgesReport, config: GateConfig
 ) -> dict[str, ModelSummary]:
     """`gate_on = "human"`: each candidate's quality verdict from its PPI-corrected interval."""
-    from .judges import human_verdict
+    from .judges import human_verdict, label_plan
 
     out = dict(models)
     for name, found in judging.candidates.items():
@@ -215,11 +217,25 @@ def _on_human_labels(
             why = f"gate_on = human: no corrected delta ({found.ppi_note or 'no labelled cases'})"
         else:
             verdict = human_verdict(ppi, config.gate, config.margin)
+            low, high = ppi.judge_only_ci
             why = (
                 f"gate_on = human: corrected delta {ppi.mean:+.3f}, {percent(ppi.confidence)} CI "
                 f"[{ppi.ci_low:+.3f}, {ppi.ci_high:+.3f}] (PPI++, {ppi.n_labelled} of "
-                f"{ppi.n_total} cases labelled; the judge alone {ppi.judge_only_mean:+.3f})"
+                f"{ppi.n_total} cases labelled; judge only: {ppi.judge_only_mean:+.3f} "
+                f"[{low:+.3f}, {high:+.3f}])"
             )
+            plan = label_plan(ppi, config.gate, config.margin)
+            why += f"; {plan}" if plan else ""
+            if summary.delta is not None:  # the row shows what decided, the judge's beside
+                corrected = ppi.comparison(summary.delta, config.gate, config.margin, verdict)
+                summary = replace(
+                    summary,
+                    delta=corrected,
+                    judge_delta=summary.delta,
+                    p_adjusted=None,
+                    evidence=corrected.evidence,
+                    cases_needed=None,
+                )
         kept = [v for v in summary.verdicts if v not in (*_QUALITY, "pass")]
         verdicts = [v for v in ("error",) if v in kept]
         verdicts += [verdict] if verdict != "pass" else []

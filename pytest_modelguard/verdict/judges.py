@@ -41,7 +41,7 @@ from .calibration import (
     self_consistency,
 )
 from .pairing import answered, answers, case_scores, paired
-from .ppi import PPIResult, judge_noise_share, ppi_delta
+from .ppi import PPIResult, judge_noise_share, labels_needed, ppi_delta
 
 __all__ = [
     "NOISY_SHARE",
@@ -321,3 +321,31 @@ def human_verdict(ppi: PPIResult, gate: str, margin: float) -> str:
     if gate == "non-inferiority" and ppi.ci_low <= -margin:
         return "not-non-inferior"
     return "pass"
+
+
+DEFAULT_LABEL_MARGIN = 0.05  # the drop a regression gate without a margin plans for
+
+
+def label_plan(ppi: PPIResult, gate: str, margin: float) -> str | None:
+    """`gate_on = "human"`: about how many labelled cases would let the corrected interval
+    decide at the margin (`labels_needed`), while it does not; None once it does."""
+    drop = margin or DEFAULT_LABEL_MARGIN
+    if gate == "non-inferiority":
+        decided = ppi.ci_low > -drop or ppi.ci_high < -drop
+        goal = f"rule out a drop of {drop:.2f} were the candidate as good as the baseline"
+    else:
+        decided = ppi.ci_high < 0 or ppi.ci_low > -drop
+        goal = f"show a drop of {drop:.2f} below 0"
+    if decided:
+        return None
+    needed = labels_needed(ppi, drop)
+    basis = f"{ppi.n_labelled} now; from how far the labels so far stray from the judge"
+    if needed is None:
+        return (
+            f"labels alone cannot {goal.split(' were')[0]}: even all {ppi.n_total} cases "
+            f"labelled would leave the interval too wide ({basis}); add cases"
+        )
+    return (
+        f"label about {needed} cases (both answers) for the corrected interval to {goal}, "
+        f"80% of the time ({basis})"
+    )

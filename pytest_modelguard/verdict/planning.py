@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from ..core.errors import HistoryError
 from .compare import cases_needed, planning_deltas
 from .gate import DEFAULT_POWER_MARGIN
 
@@ -33,3 +35,42 @@ def plan(
     needed = cases_needed(deltas, margin, confidence=confidence)
     mean = sum(baseline_scores) / len(baseline_scores)
     return Plan(model, cases, len(baseline_scores), mean, margin, needed)
+
+
+def label_plans(
+    cache_dir: Path,
+    baseline: str,
+    candidates: Sequence[str],
+    *,
+    gate: str,
+    margin: float,
+    confidence: float,
+) -> list[str]:
+    """`gate_on = "human"`: per candidate, the labels to add, planned from the newest stored
+    run (``--modelguard-save``) with its labels and judge scores; [] without one."""
+    from .history import load_run, shown_path, stored_paths
+    from .judges import judges_report, label_plan
+
+    stored = stored_paths(cache_dir)
+    if not stored:
+        return []
+    try:
+        run = load_run(stored[-1])
+    except HistoryError as exc:  # the real run will say what is wrong with it
+        return [f"no label plan: {exc}"]
+    found = judges_report(run.results, baseline, candidates, confidence=confidence)
+    where = shown_path(stored[-1])
+    lines = []
+    for name in candidates:
+        judging = found.candidates.get(name) if found is not None else None
+        if judging is None:
+            continue
+        ppi = judging.ppi
+        if ppi is None:
+            lines.append(
+                f"{name}: no corrected delta in {where} ({judging.ppi_note or 'no labels'})"
+            )
+            continue
+        plan = label_plan(ppi, gate, margin)
+        lines.append(f"{name}: {plan or 'the corrected interval decided'} (from {where})")
+    return lines

@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from statistics import NormalDist
 
 import numpy as np
 
@@ -75,6 +76,8 @@ class PPIResult:
     n_total: int
     confidence: float
     method: str = "ppi++"
+    rectifier_var: float = 0.0  # per labelled case: var(h - lam j), the judge's misses
+    imputed_var: float = 0.0  # the unlabelled cases' share of se squared
 
     def to_dict(self) -> dict[str, object]:
         """Every field, JSON-safe (the intervals as lists)."""
@@ -82,6 +85,42 @@ class PPIResult:
         out["judge_only_ci"] = list(self.judge_only_ci)
         out["labelled_only_ci"] = list(self.labelled_only_ci)
         return out
+
+    def comparison(self, judge: Comparison, gate: str, margin: float, verdict: str) -> Comparison:
+        """The corrected delta as the gate's `Comparison` (what `gate_on = "human"` decided
+        by): its mean, CI, p-values (t on `df`) and evidence; `judge` gives the rest."""
+        p_noninferior = t_upper_tail((self.mean + margin) / self.se, self.df) if self.se else 0.0
+        low, high = self.ci_low, self.ci_high
+        if low > 0:
+            evidence = "superior"
+        elif high < 0:
+            evidence = "inferior"
+        elif margin > 0 and -margin < low and high < margin:
+            evidence = "equivalent"
+        elif margin > 0 and low > -margin:
+            evidence = "non-inferior"
+        else:
+            evidence = "inconclusive"
+        return replace(
+            judge,
+            verdict=verdict,
+            evidence=evidence,
+            mean=self.mean,
+            ci_low=low,
+            ci_high=high,
+            p_value=p_noninferior if gate == "non-inferiority" else self.p_value,
+            p_noninferior=p_noninferior,
+            p_adjusted=None,
+            n_pairs=self.n_total,
+            std_delta=self.se * math.sqrt(self.n_total),
+            method=self.method,
+            confidence=self.confidence,
+            gate=gate,
+            margin=margin,
+            too_few=False,
+            mc_error=None,
+            resamples=0,
+        )
 
 
 def ppi_delta(
@@ -140,7 +179,34 @@ def ppi_delta(
         n_labelled=n,
         n_total=judge.size,
         confidence=confidence,
+        rectifier_var=rect_var * n,
+        imputed_var=imp_var,
     )
+
+
+PLANNED_POWER = 0.8
+
+
+def labels_needed(ppi: PPIResult, drop: float) -> int | None:
+    """About how many cases labelled on both sides let the corrected interval tell a drop
+    of `drop` from none 80% of the time (as `cases_needed` plans cases: its end clears
+    the other). From the labels so far: how far the people's deltas stray from the
+    judge's (`rectifier_var` per labelled case, at a 90% upper bound as `cases_needed`
+    takes the spread), the unlabelled cases' share kept as measured. None: not within
+    the suite's cases; more cases, not only labels, are needed.
+    """
+    z = NormalDist().inv_cdf(1 - (1 - ppi.confidence) / 2) + NormalDist().inv_cdf(PLANNED_POWER)
+    room = (drop / z) ** 2 - ppi.imputed_var
+    if room <= 0:
+        return None
+    spread = ppi.rectifier_var * _variance_upper(ppi.n_labelled)
+    needed = math.ceil(spread / room)
+    return needed if needed <= ppi.n_total else None
+
+
+def _variance_upper(n: int) -> float:
+    """A variance measured on n cases, at its 90% upper bound (normal approximation)."""
+    return 1 + NormalDist().inv_cdf(0.9) * math.sqrt(2 / max(n - 1, 1))
 
 
 def _case_means(scores: Scores) -> FloatArray:

@@ -11,20 +11,37 @@ all routes the chance of any route to a model worse by the margin stays within t
 run's 1 - confidence. With margin 0 that asks for a significant improvement. The
 route is the cheapest earner, else the baseline.
 
+Tags together: a candidate that earned tag ``a`` and tag ``b`` may still be worse on
+the requests that carry both. For every set of two or more tags that cases carry
+together, each candidate that earned all of them is compared with the baseline on
+those cases alone; where its two-sided CI at the run's confidence lies wholly below
+-margin (shown worse than the margin there) it is *vetoed* for that set, listed under
+``intersections``, and ``Router`` never sends a request carrying those tags to it. A
+veto only takes routes away, so it needs no correction: the family-wise claim above
+(Holm across the tag tests that earn routes) stays true, and a veto wrongly raised
+(at most the one-sided rate per set) costs money, never quality. A set is not proven
+safe by its tags: with few cases there, no veto means no evidence against, not proof.
+
 The runtime side, ``Router`` (``router.py``), reads the table back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
+from ..records.results import ItemResult
+from .compare import compare
+from .pairing import paired_results
 from .stats import holm
 
-VERSION = 2
+VERSION = 3
 CORRECTION = "holm"
+MAX_TAGS_TOGETHER = 6  # a case with more tags: only its pairs of tags are checked
 
 
 def build_routes(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,6 +65,8 @@ def build_routes(doc: Mapping[str, Any]) -> dict[str, Any]:
         tag: _route(row, baseline, {n for t, n in earned if t == tag})
         for tag, row in sorted(doc["tags"].items())
     }
+    earners = {tag: set(route["earned"]) for tag, route in routes.items()}
+    intersections = _vetoes(doc, baseline, earners, margin)
     return {
         "version": VERSION,
         "baseline": baseline,
@@ -56,7 +75,48 @@ def build_routes(doc: Mapping[str, Any]) -> dict[str, Any]:
         "margin": margin,
         "correction": f"{CORRECTION} across {len(tests)} tag x candidate tests",
         "routes": routes,
+        "intersections": intersections,
     }
+
+
+def _vetoes(
+    doc: Mapping[str, Any], baseline: str | None, earners: Mapping[str, set[str]], margin: float
+) -> list[dict[str, Any]]:
+    """Per set of tags cases carry together: the candidates that earned each tag but are
+    shown worse than `margin` on the cases carrying them all (only sets with a veto)."""
+    results = [ItemResult.from_dict(c) for c in doc.get("cases") or ()]
+    by_model: dict[str, list[ItemResult]] = defaultdict(list)
+    for result in results:
+        by_model[result.model].append(result)
+    confidence = float(doc.get("confidence") or 0.95)
+    out = []
+    for tags in _tag_sets(results):
+        names = set.intersection(*(earners.get(t, set()) for t in tags))
+        inside = [r for r in by_model.get(baseline or "", []) if set(tags) <= set(r.tags)]
+        vetoed = {}
+        for name in sorted(names):
+            mine = [r for r in by_model[name] if set(tags) <= set(r.tags)]
+            pairs = paired_results(inside, mine)
+            if pairs is None:
+                continue
+            delta = compare(*pairs, margin=margin, confidence=confidence)
+            if delta.ci_high < -margin:
+                vetoed[name] = {
+                    "n": delta.n_pairs, "delta": delta.mean, "ci": [delta.ci_low, delta.ci_high]
+                }  # fmt: skip
+        if vetoed:
+            out.append({"tags": list(tags), "vetoed": vetoed})
+    return out
+
+
+def _tag_sets(results: Sequence[ItemResult]) -> list[tuple[str, ...]]:
+    """Every set of two or more tags some case carries together, sorted."""
+    found: set[tuple[str, ...]] = set()
+    for tags in {tuple(sorted(set(r.tags))) for r in results}:
+        sizes = range(2, len(tags) + 1) if len(tags) <= MAX_TAGS_TOGETHER else (2,)
+        for size in sizes:
+            found.update(itertools.combinations(tags, size))
+    return sorted(found)
 
 
 def _test(row: Mapping[str, Any], baseline: str | None, name: str) -> float | None:
@@ -96,7 +156,8 @@ def render_routes_yaml(doc: Mapping[str, Any]) -> str:
         "# every tag x candidate test, see `correction`), else the baseline.\n"
         "# `earned` lists every such model with its cost per answer on the tag, cheapest first;\n"
         "# Router.model_for(tags) picks the cheapest model in `earned` of every known tag\n"
-        "# (edit `earned` or `default` to change the routes), else `default`.\n"
+        "# and vetoed under no `intersections` entry whose tags the request carries (shown\n"
+        "# worse than the margin on cases with those tags together), else `default`.\n"
         "# Use: pytest_modelguard.routing.Router.from_file(path).model_for(tags)\n"
     )
     body = yaml.safe_dump(

@@ -80,9 +80,7 @@ def apply_sequential(
     """The report with each candidate's quality verdict and interval from its sequence."""
     models = dict(report.models)
     for name, outcome in outcomes.items():
-        summary = models.get(name)
-        if summary is None:
-            continue
+        summary = models.get(name) or _bare(name, config)  # a sequence without results
         mine = [r for r in results if r.model == name]
         models[name] = _summary(summary, outcome, mine, config)
     failing = config.gating and (
@@ -93,6 +91,17 @@ def apply_sequential(
     notes = [n for n in report.notes if "Holm's step-down" not in n]
     notes.insert(0, _note(outcomes, config))
     return replace(report, models=models, verdict=verdict, notes=tuple(notes))
+
+
+def _bare(name: str, config: GateConfig) -> ModelSummary:
+    """A row for a model the saved sequence settled but no result of which is at hand
+    (a state saved before it kept results): its verdict comes from the sequence alone."""
+    return ModelSummary(
+        name=name, n=0, errors=0, mean_score=None, pass_rate=None, cost_usd=None,
+        cost_per_case_usd=None, input_tokens=0, output_tokens=0, cached_input_tokens=0,
+        reasoning_tokens=0, latency_p50_s=None, latency_p95_s=None, delta=None,
+        p_adjusted=None, verdict="baseline" if name == config.baseline else "pass", reasons=(),
+    )  # fmt: skip
 
 
 def _note(outcomes: Mapping[str, SequentialOutcome], config: GateConfig) -> str:
