@@ -46,9 +46,10 @@ def test_jsonl_pairs_and_batch_files_import_with_bad_lines_counted(
     assert main(["import", *files, "--db", str(tmp_path / "t.db"), "--tag", "imported"]) == 0
     out = capsys.readouterr().out
     assert "imported 6 calls" in out
-    assert f"skipped 1: not valid JSON (first at {tmp_path / 'log.jsonl'}:6)" in out
+    assert "skipped 1: not valid JSON: Expecting property name enclosed in double quotes" in out
+    assert f"(first at {tmp_path / 'log.jsonl'}:6)" in out
     assert "skipped 1: not a JSON object" in out
-    assert "skipped 1: response without choices" in out
+    assert "skipped 1: request.messages is empty or holds a message without a role" in out
     assert "skipped 1: the call failed" in out
     assert "skipped 1: Batch API input without its output line" in out
     with TraceDb(tmp_path / "t.db") as db:
