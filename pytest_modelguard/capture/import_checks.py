@@ -163,4 +163,4 @@ def _scrubbed(value: Any, scrub: _Scrub, depth: int) -> Any:
         }
     if isinstance(value, list | tuple):
         return [_scrubbed(v, scrub, depth + 1) for v in value]
-    return clean(value)  # numbers: finite and within 64 bits, or Malformed
+    return clean(value)  # numbers finite and within 64 bits, nothing Invalid; else Malformed

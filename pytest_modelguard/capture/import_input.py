@@ -69,53 +69,75 @@ def shown(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def load_json(text: str) -> Any:
-    """Parsed JSON with every string valid; Malformed for invalid, non-finite or too deep data."""
+class Invalid:
+    """A value the policy refuses, left in place in a whole document so that only the record
+    (span) holding it is skipped; every type check treats it as the wrong type."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def load_json(text: str, *, strict: bool = True) -> Any:
+    """Parsed JSON with every string valid; Malformed for invalid, non-finite or too deep data.
+
+    Not ``strict``: refused values (NaN, out-of-range numbers, nesting deeper than
+    ``MAX_DEPTH``) are left as ``Invalid`` for the record holding them to be skipped.
+    """
     try:
-        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        data = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
     except RecursionError:
         raise Malformed(f"nested deeper than {MAX_DEPTH} levels") from None
-    except Malformed:
-        raise
     except json.JSONDecodeError as exc:
         raise Malformed(f"not valid JSON: {exc.msg}", exc.lineno) from None
-    except ValueError as exc:  # an integer of more digits than Python converts
-        raise Malformed(f"not valid JSON: {' '.join(str(exc).split())[:80]}") from None
-    return clean(data)
+    return clean(data, strict=strict)
 
 
-def clean(value: Any, depth: int = 0) -> Any:
-    """JSON data with strings made valid; Malformed when too deep or a number is out of range."""
+def clean(value: Any, depth: int = 0, *, strict: bool = True) -> Any:
+    """JSON data with strings made valid; refused values raise Malformed (``strict``) or stay
+    ``Invalid``."""
     if depth > MAX_DEPTH:
-        raise Malformed(f"nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, str):
+        value = Invalid(f"nested deeper than {MAX_DEPTH} levels")
+    elif isinstance(value, str):
         return valid_text(value)
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        if not -_INT_LIMIT <= value < _INT_LIMIT:
-            raise Malformed("a whole number beyond 64 bits")
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise Malformed("a number that is NaN or infinite")
-        return value
-    if isinstance(value, Mapping):
-        return {valid_text(str(k)): clean(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(v, depth + 1) for v in value]
-    raise Malformed(f"a value of type {type(value).__name__}")
-
-
-def _no_constant(name: str) -> Any:
-    raise Malformed(f"not valid JSON: {name} is not a number JSON allows")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise Malformed("a number too large for a float")
+    elif isinstance(value, Mapping):
+        return {valid_text(str(k)): clean(v, depth + 1, strict=strict) for k, v in value.items()}
+    elif isinstance(value, list | tuple):
+        return [clean(v, depth + 1, strict=strict) for v in value]
+    elif isinstance(value, float) and not math.isfinite(value):
+        value = Invalid("a number that is NaN or infinite")
+    elif isinstance(value, int) and not -_INT_LIMIT <= value < _INT_LIMIT:
+        value = Invalid("a whole number beyond 64 bits")
+    elif not isinstance(value, int | float | bool | None | Invalid):
+        value = Invalid(f"a value of type {type(value).__name__}")
+    if strict and isinstance(value, Invalid):
+        raise Malformed(value.reason)
     return value
+
+
+def refused(value: Any) -> str | None:
+    """Why a cleaned value holds something refused (its first ``Invalid``), or None."""
+    try:
+        clean(value)
+    except Malformed as exc:
+        return str(exc)
+    return None
+
+
+def _constant(name: str) -> Invalid:
+    return Invalid(f"{name}, which JSON does not allow")
+
+
+def _float(text: str) -> float | Invalid:
+    value = float(text)
+    return value if math.isfinite(value) else Invalid("a number too large for a float")
+
+
+def _int(text: str) -> int | Invalid:
+    if len(text.lstrip("-")) > 19:  # also spares int() thousands of digits
+        return Invalid("a whole number beyond 64 bits")
+    return int(text)
 
 
 def records(path: Path, result: ImportResult) -> Iterator[Record]:
@@ -131,13 +153,17 @@ def records(path: Path, result: ImportResult) -> Iterator[Record]:
     if data.lstrip()[:1] in (b"{", b"["):
         text, bad = _decoded(data)
         try:
-            whole = load_json(text)
+            whole = load_json(text, strict=False)
         except Malformed as exc:
             whole, problem = None, exc
         if bad and whole is not None:
             result.note(str(path), _INVALID_UTF8)
-        if isinstance(whole, Mapping):
-            yield f"{path}:1", whole
+        if isinstance(whole, Mapping):  # refused values: per span, or the record
+            reason = _refused_record(whole)
+            if reason:
+                result.skip(f"{path}:1", reason)
+            else:
+                yield f"{path}:1", whole
             return
         if isinstance(whole, list):
             yield from _items(path, whole, result)
@@ -146,19 +172,21 @@ def records(path: Path, result: ImportResult) -> Iterator[Record]:
 
 
 def _items(path: Path, items: list[Any], result: ImportResult) -> Iterator[Record]:
+    """The objects of a JSON list, each ``file item N``."""
     for number, item in enumerate(items, start=1):
         where = f"{path} item {number}"
-        if isinstance(item, Mapping):
-            yield where, item
+        problem = _refused_record(item)
+        if problem:
+            result.skip(where, problem)
         else:
-            result.skip(where, "not a JSON object")
+            yield where, item
 
 
 def _lines(
     path: Path, data: bytes, result: ImportResult, whole: Malformed | None
 ) -> Iterator[Record]:
     """JSON Lines; when no line reads and the file failed as one document, one skip says why."""
-    before = ImportResult()  # what failed before the first good line
+    before = ImportResult()  # what failed before the first line that is JSON
     read_any = False
     lines = 0
     for number, line in enumerate(data.split(b"\n"), start=1):
@@ -166,12 +194,11 @@ def _lines(
             continue
         lines += 1
         where = f"{path}:{number}"
-        sink = result if read_any else before
-        record = _line(where, line, sink)
-        if record is not None:
-            if not read_any:
-                result.merge(before)
-                read_any = True
+        record = _line(where, line, result if read_any else before)
+        if record is not None and not read_any:
+            result.merge(before)
+            read_any = True
+        if isinstance(record, Mapping):
             yield where, record
     if not read_any:
         if whole is not None and lines > 1:  # one document over many lines, broken
@@ -181,23 +208,32 @@ def _lines(
             result.merge(before)
 
 
-def _line(where: str, line: bytes, result: ImportResult) -> Mapping[str, Any] | None:
+def _line(where: str, line: bytes, result: ImportResult) -> Mapping[str, Any] | bool | None:
+    """The record on a line; False for JSON that is no record, None for a line that is no JSON."""
     if len(line) > MAX_LINE_BYTES:
         size = len(line) / 2**20
         result.skip(where, f"line of {size:.0f} MB (the limit is {MAX_LINE_BYTES // 2**20} MB)")
         return None
     text, bad = _decoded(line)
     try:
-        record = load_json(text)
+        record = load_json(text, strict=False)
     except Malformed as exc:
         result.skip(where, str(exc))
         return None
-    if not isinstance(record, Mapping):
-        result.skip(where, "not a JSON object")
-        return None
+    reason = _refused_record(record)
+    if reason:
+        result.skip(where, reason)
+        return False
     if bad:
         result.note(where, _INVALID_UTF8)
     return record
+
+
+def _refused_record(record: Any) -> str | None:
+    """Why a parsed value is no record to read (OTLP documents are checked span by span)."""
+    if not isinstance(record, Mapping):
+        return "not a JSON object"
+    return None if "resourceSpans" in record else refused(record)
 
 
 def _decoded(data: bytes) -> tuple[str, bool]:

@@ -173,7 +173,14 @@ def _batch_call(body: Any, output: Mapping[str, Any], note: Note) -> Trace | str
 
 
 def trace_of_pair(request: Any, response: Any, note: Note) -> Trace | str:
-    """A Trace from an OpenAI Chat Completions request body and its response body."""
+    """A Trace from an OpenAI Chat Completions request body and its response body, or why not."""
+    try:
+        return _pair(request, response, note)
+    except Malformed as exc:
+        return str(exc)
+
+
+def _pair(request: Any, response: Any, note: Note) -> Trace | str:
     from openai.types.chat import ChatCompletion
     from pydantic import ValidationError
 
