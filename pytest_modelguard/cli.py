@@ -393,14 +393,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     from .capture.importing import import_files
     from .core.errors import FileRefused
-    from .core.safety import valid_text
 
     missing = [str(p) for p in args.files if not p.exists()]
     if missing:
         return _fail(FileNotFoundError(f"no such file: {', '.join(missing)}"))
-    tags = tuple(valid_text(tag) for tag in args.tag)
     try:
-        done = import_files(list(args.files), args.db, tags=tags)
+        done = import_files(list(args.files), args.db, tags=tuple(args.tag))
     except FileRefused as exc:
         return _fail(exc)
     except (sqlite3.Error, OSError) as exc:
