@@ -236,64 +236,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return status
 
 
-def _suite_files(root: Path) -> dict[str, Path]:
-    """Suite name → its file, for every ``*.modelguard.yaml`` under ``root`` that loads."""
-    import os
-
-    from .core.errors import SuiteError
-    from .suite import load_suite
-
-    found: dict[str, Path] = {}
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "node_modules")
-        for name in sorted(files):
-            if name.endswith((".modelguard.yaml", ".modelguard.yml")):
-                path = Path(folder) / name
-                try:
-                    found.setdefault(load_suite(path, root).name, path)
-                except SuiteError:
-                    continue  # not ours to report here; pytest will
-    return found
-
-
-def _prompts(suites: dict[str, Path], root: Path) -> dict[tuple[str, str], str]:
-    """(suite, case) → the case's last user message, as shown in the label sheet."""
-    from .suite import load_suite
-
-    prompts = {}
-    for path in suites.values():
-        suite = load_suite(path, root)
-        for case in suite.cases:
-            users = [m for m in case.messages if m.get("role") == "user"] or list(case.messages)
-            content = users[-1].get("content", "") if users else ""
-            prompts[(suite.name, case.id)] = content if isinstance(content, str) else str(content)
-    return prompts
-
-
 def cmd_label_sample(args: argparse.Namespace) -> int:
     """A seeded sample of a JSON report's answers (whole cases) written as a CSV to label."""
-    from .suite.labels import Answered, sample_for_labelling, write_label_sheet
+    from .report.labelling import sample_sheet
 
     try:
-        doc = json.loads(args.report.read_text(encoding="utf-8"))
-        cases = doc["cases"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return _fail(ValueError(f"{args.report}: not a modelguard JSON report ({exc})"))
-    prompts = _prompts(_suite_files(args.root), args.root)
-    seen: dict[tuple[str, str, str], Answered] = {}
-    for row in cases:
-        if row.get("error") or row.get("repeat", 0) != 0 or "::" in row["suite"]:
-            continue  # errors have no answer; Python tests have no suite case to label
-        key = (row["suite"], row["id"], row["model"])
-        prompt = prompts.get((row["suite"], row["id"]), "")
-        seen.setdefault(key, Answered(*key, prompt, str(row.get("output", ""))))
-    if not seen:
-        return _fail(ValueError(f"{args.report}: no answered suite cases to label"))
-    try:
-        sample = sample_for_labelling(list(seen.values()), args.n, args.seed)
-    except ValueError as exc:
+        sample = sample_sheet(args.report, args.n, args.seed, args.output, args.root)
+    except ValueError as exc:  # HistoryError: the report, naming its field
         return _fail(exc)
-    write_label_sheet(args.output, sample)
     n_cases = len({(a.suite, a.case) for a in sample})
     print(
         f"wrote {len(sample)} answers ({n_cases} cases, every model's answer, drawn uniformly "
@@ -304,40 +254,18 @@ def cmd_label_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_label_import(args: argparse.Namespace) -> int:
-    """Merge a filled label sheet into the labels file beside each suite."""
-    from .suite.labels import (
-        Labels,
-        LabelsError,
-        labels_path,
-        load_labels,
-        read_label_sheet,
-        write_labels,
-    )
+    """Merge a filled label sheet into the labels file beside each suite; rows that cannot
+    apply are skipped, counted by reason."""
+    from .report.labelling import import_sheet, project_models, skipped_lines
 
     try:
-        sheet = read_label_sheet(args.sheet)
-    except LabelsError as exc:
+        done = import_sheet(args.sheet, args.root, project_models(args.root))
+    except ValueError as exc:  # LabelsError: the sheet or a labels file, naming file and line
         return _fail(exc)
-    if not len(sheet):
-        return _fail(ValueError(f"{args.sheet}: no row has a label yet (fill the label column)"))
-    suites = _suite_files(args.root)
-    by_suite: dict[str, list[Any]] = {}
-    for label in sheet:
-        by_suite.setdefault(label.suite, []).append(label)
-    missing = sorted(set(by_suite) - set(suites))
-    if missing:
-        where = f"{args.sheet}: suite {missing[0]!r}"
-        return _fail(ValueError(f"{where} has no *.modelguard.yaml under {args.root}"))
-    for name, new in sorted(by_suite.items()):
-        path = labels_path(suites[name])
-        try:
-            old = load_labels(path) if path.is_file() else Labels()
-        except LabelsError as exc:
-            return _fail(exc)
-        keys = {label.key for label in new}
-        merged = [label for label in old if label.key not in keys] + new
-        write_labels(path, merged)
-        print(f"suite {name}: {len(new)} labels written to {path} ({len(merged)} in all)")
+    for name, path, new, total in done.written:
+        print(f"suite {name}: {new} labels written to {path} ({total} in all)")
+    for line in skipped_lines(done):
+        print(line)
     return 0
 
 

@@ -1,5 +1,8 @@
 """Shared test setup.
 
+The statistical simulations (``tests/*_simulation.py``, marked ``simulation``) are long: a
+plain ``pytest tests`` leaves them out and says so; ``--simulations`` runs them too (CI does).
+
 pytester's in-process runs forget modules first imported inside them; numpy's C core
 cannot be imported twice in one process, so the heavy modules are imported here, once.
 """
@@ -15,3 +18,38 @@ import scipy.stats  # noqa: F401
 def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs inside our tests never append to the CI's own $GITHUB_STEP_SUMMARY."""
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+SIMULATIONS = "--simulations"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        SIMULATIONS,
+        action="store_true",
+        help="also run the statistical simulations (tests/*_simulation.py); CI runs them",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "simulation: a statistical simulation (run with --simulations)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name.endswith("_simulation.py"):
+            item.add_marker(pytest.mark.simulation)
+    if config.getoption(SIMULATIONS):
+        return
+    simulations = [item for item in items if item.get_closest_marker("simulation")]
+    if simulations:
+        config.hook.pytest_deselected(items=simulations)
+        items[:] = [item for item in items if not item.get_closest_marker("simulation")]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if config.getoption(SIMULATIONS):
+        return None
+    return f"statistical simulations left out (tests/*_simulation.py): add {SIMULATIONS}"

@@ -180,8 +180,14 @@ def test_no_stored_run_says_how_to_make_one(tmp_path: Path) -> None:
         ('{"cases": [\n  1,\n', r"bad\.json:3: not a modelguard JSON report"),
         ('{"models": {}}', r"bad\.json: not a modelguard JSON report \(no 'cases' list\)"),
         ("[1, 2]", r"no 'cases' list"),
-        ('{"cases": [{"suite": "s", "model": "m"}]}', r"cases\[0\]: missing key 'id'"),
-        ('{"cases": [{"suite": "s", "id": "c", "model": "m", "repeat": "x"}]}', r"cases\[0\]"),
+        (
+            '{"version": 1, "cases": [{"suite": "s", "model": "m"}]}',
+            r"cases\[0\]: missing key 'id'",
+        ),
+        (
+            '{"version": 1, "cases": [{"suite": "s", "id": "c", "model": "m", "repeat": "x"}]}',
+            r"cases\[0\]",
+        ),
     ],
 )
 def test_an_unreadable_stored_run_names_the_file(tmp_path: Path, text: str, message: str) -> None:
@@ -378,7 +384,7 @@ def test_a_stored_score_out_of_range_is_a_usage_error(
     case = {"suite": "drift", "id": "c00", "model": "python:answers:stable", "score": None}
     for bad in ("NaN", "2", '"1"', "true"):
         (project.path / "bad.json").write_text(
-            '{"cases": [' + json.dumps(case).replace("null", bad) + "]}"
+            '{"version": 1, "cases": [' + json.dumps(case).replace("null", bad) + "]}"
         )
         result = live(project, "--modelguard-compare", "bad.json")
         assert result.ret == pytest.ExitCode.USAGE_ERROR, bad

@@ -84,7 +84,7 @@ SHA = answer_sha("x")
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("labels: [\n", r"t.labels.yaml:2: not valid YAML"),
+        ("labels: [\n", r"t.labels.yaml:2: invalid YAML"),
         ("- 1\n", r"t.labels.yaml:1: expected `labels:` and a list"),
         ("labels: 3\n", r"t.labels.yaml:1: `labels:` must be a list"),
         ("labels:\n- 3\n", r"t.labels.yaml:2: expected a mapping"),
@@ -128,7 +128,7 @@ def test_unreadable_files(tmp_path: Path) -> None:
         load_labels(tmp_path / "missing.labels.yaml")
     binary = tmp_path / "b.labels.yaml"
     binary.write_bytes(b"labels: \xff\n")
-    with pytest.raises(LabelsError, match=r"b\.labels\.yaml: not UTF-8 text"):
+    with pytest.raises(LabelsError, match=r"b\.labels\.yaml:1: cannot read labels file: not UTF-8"):
         load_labels(binary)
 
 

@@ -63,7 +63,7 @@ def section(lines: list[str]) -> list[str]:
 
 
 def test_the_table_fits_100_columns_with_failing_rows_first(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--modelguard-record", "new")
+    result = project.runpytest("-p", "no:cacheprovider", "--modelguard-record", "new")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     lines = section(result.outlines)
     assert all(len(line) <= 100 for line in lines), max(lines, key=len)
@@ -81,7 +81,7 @@ def test_the_table_fits_100_columns_with_failing_rows_first(project: pytest.Pyte
 
 
 def test_quiet_shows_only_the_verdicts(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess(
+    result = project.runpytest(
         "-p", "no:cacheprovider", "--modelguard-record", "new", "-q"
     )
     lines = section(result.outlines)
@@ -96,9 +96,9 @@ def test_quiet_shows_only_the_verdicts(project: pytest.Pytester) -> None:
 
 
 def test_colours_only_when_asked_or_on_a_terminal(project: pytest.Pytester) -> None:
-    plain = project.runpytest_subprocess("-p", "no:cacheprovider", "--modelguard-record", "new")
+    plain = project.runpytest("-p", "no:cacheprovider", "--modelguard-record", "new")
     assert not any(ANSI.search(line) for line in plain.outlines)
-    coloured = project.runpytest_subprocess(
+    coloured = project.runpytest(
         "-p", "no:cacheprovider", "--modelguard-record", "new", "--color=yes"
     )
     rows = {ANSI.sub("", line).split()[0]: line for line in coloured.outlines if "  " in line}
@@ -111,7 +111,7 @@ def test_colours_only_when_asked_or_on_a_terminal(project: pytest.Pytester) -> N
 def test_a_failing_candidate_shows_its_3_worst_cases_with_both_answers(
     project: pytest.Pytester, verbosity: tuple[str, ...]
 ) -> None:
-    result = project.runpytest_subprocess(
+    result = project.runpytest(
         "-p", "no:cacheprovider", "--modelguard-record", "new", *verbosity
     )
     lines = section(result.outlines)
@@ -128,7 +128,7 @@ def test_a_failing_candidate_shows_its_3_worst_cases_with_both_answers(
 def test_quiet_keeps_the_worst_cases_to_the_gate_results_failure(
     project: pytest.Pytester,
 ) -> None:
-    result = project.runpytest_subprocess(
+    result = project.runpytest(
         "-p", "no:cacheprovider", "--modelguard-record", "new", "-q"
     )
     assert not any("worst" in line for line in section(result.outlines))  # one line per model
@@ -144,7 +144,7 @@ def test_verbose_shows_each_items_score_and_failing_checks(project: pytest.Pytes
         ".modelguard.yaml",
         echo=suite(40).replace("graders: [equals]", "graders: [equals, {length: {max: 2}}]"),
     )
-    result = project.runpytest_subprocess(
+    result = project.runpytest(
         "-p", "no:cacheprovider", "--modelguard-record", "new", "-v"
     )
     result.stdout.fnmatch_lines([
@@ -155,7 +155,7 @@ def test_verbose_shows_each_items_score_and_failing_checks(project: pytest.Pytes
     result.stdout.fnmatch_lines(
         ["echo.modelguard.yaml::c010[[]cheap[]] PASSED score 0.50 (failed: length) *"]
     )
-    plain = project.runpytest_subprocess("-p", "no:cacheprovider")
+    plain = project.runpytest("-p", "no:cacheprovider")
     plain.stdout.no_fnmatch_line("*score 0.00*")  # scores are -v's
 
 
@@ -167,12 +167,12 @@ def header_of(result: pytest.RunResult) -> list[str]:
 def test_the_table_uses_the_terminal_width(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project.runpytest_subprocess("-p", "no:cacheprovider", "--modelguard-record", "new")
+    project.runpytest("-p", "no:cacheprovider", "--modelguard-record", "new")
     widths = {}
     headers = {}
     for columns in ("80", "160"):
         monkeypatch.setenv("COLUMNS", columns)
-        result = project.runpytest_subprocess("-p", "no:cacheprovider")
+        result = project.runpytest("-p", "no:cacheprovider")
         rows = [line for line in section(result.outlines) if line.startswith(("model ", "broken"))]
         widths[columns] = max(map(len, rows))
         headers[columns] = header_of(result)
@@ -182,7 +182,7 @@ def test_the_table_uses_the_terminal_width(
     # on a wide terminal, the columns do not depend on the run's figures
     project.makefile(".modelguard.yaml", echo=suite(3))
     monkeypatch.setenv("COLUMNS", "160")
-    small = project.runpytest_subprocess("-p", "no:cacheprovider", "--modelguard-record", "new")
+    small = project.runpytest("-p", "no:cacheprovider", "--modelguard-record", "new")
     assert header_of(small) == headers["160"]
 
 
@@ -190,7 +190,7 @@ def test_p_values_read_alike_in_the_terminal_and_the_markdown(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "160")
-    result = project.runpytest_subprocess(
+    result = project.runpytest(
         "-p", "no:cacheprovider", "--modelguard-record", "new", "--modelguard-markdown=r.md"
     )
     lines = section(result.outlines)
@@ -206,7 +206,7 @@ def test_p_values_read_alike_in_the_terminal_and_the_markdown(
 
 def test_one_answer_is_one_answer(project: pytest.Pytester) -> None:
     project.makefile(".modelguard.yaml", echo=suite(1))
-    result = project.runpytest_subprocess(
+    result = project.runpytest(
         "-p", "no:cacheprovider", "--modelguard-record", "new", "--models", "python:answers:good"
     )
     result.stdout.fnmatch_lines(["modelguard: 1/1 answer (0 cached, 1 new, 0 failed)*"])

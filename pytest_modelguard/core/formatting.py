@@ -4,6 +4,7 @@ plurals, near misses, answers with their tool calls. Pure, standard library only
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -49,3 +50,29 @@ def answer_shown(text: str | None, tool_calls: Iterable[Mapping[str, Any]] = ())
         for c in tool_calls
     ]
     return " ".join([text or "", *shown]).strip()
+
+
+SHOWN_CHARS = 64_000
+"""Characters of one answer, tool-call argument or reason a report shows (the cache keeps all)."""
+
+
+def size(n_bytes: int) -> str:
+    """A size as reports say it: '900 B', '12.5 KB', '5.0 MB'."""
+    if n_bytes < 1024:
+        return f"{n_bytes} B"
+    if n_bytes < 2**20:
+        return f"{n_bytes / 1024:.1f} KB"
+    return f"{n_bytes / 2**20:.1f} MB"
+
+
+def capped(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` whole up to ``limit`` characters, else its start and what was left out:
+    ``… (5.0 MB, 4.9 MB not shown; answer_sha 3f2a…)``, the hash of the whole text (so
+    two texts that differ past the cut still differ). Capping twice changes nothing."""
+    if len(text) <= limit:
+        return text
+    whole = text.encode("utf-8", "surrogatepass")
+    head = text[: max(0, limit - 200)]
+    left = len(whole) - len(head.encode("utf-8", "surrogatepass"))
+    digest = hashlib.sha256(whole).hexdigest()[:16]
+    return f"{head}… ({size(len(whole))}, {size(left)} not shown; answer_sha {digest})"

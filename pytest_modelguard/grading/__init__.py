@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..core.errors import BadGrade, GraderConfigError, GraderFailed
-from ..core.formatting import did_you_mean
+from ..core.formatting import capped, did_you_mean
 from ..core.safety import describe, valid_text
 from ..records.grades import (
     RESERVED_KEYS,
@@ -156,9 +156,13 @@ def run_grader(grader: GradeFn, answer: Answer) -> Grade:
         raise GraderFailed(f"grader {name} raised {describe(exc)}") from None
 
 
+FAILURE_CHARS = 2_000
+"""Of a failing item's message (terminal, JUnit): a 5 MB reason is cut there, its size said."""
+
+
 def required_failure(grades: Sequence[object]) -> str | None:
     """The first failed ``required`` grade, as the item's failure message."""
     for grade in grades:
         if getattr(grade, "required", False) and not grade:
-            return f"required grader {grade!r}"
+            return capped(f"required grader {grade!r}", FAILURE_CHARS)  # the terminal shows it
     return None

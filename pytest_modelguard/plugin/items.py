@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..config import ModelSpec
-from ..core.errors import ConfigError, GraderConfigError, ModelCallFailed, SuiteError
+from ..core.errors import (
+    ConfigError,
+    GraderConfigError,
+    ModelCallFailed,
+    ModelguardWarning,
+    SuiteError,
+)
 from ..engine.providers.tools import anthropic_output_format
 from ..records.calls import Request
 from ..records.grades import GradeFn
@@ -53,6 +60,8 @@ class SuiteFile(pytest.File):
     def collect(self) -> Iterator[CaseItem]:
         try:
             suite = load_suite(self.path, self.config.rootpath)
+            for note in suite.notes:  # shown in pytest's warnings summary
+                warnings.warn(ModelguardWarning(note), stacklevel=1)
             models = self._models()
             built: dict[int, tuple[GradeFn, ...]] = {}
             marks: dict[str, pytest.MarkDecorator] = {}

@@ -42,6 +42,7 @@ class ModelguardSession:
     compare: StoredRun | None = None  # --modelguard-compare: the run to pair this one with
     saved: Path | None = None  # --modelguard-save: where this run's report was kept
     unsaved: str | None = None  # --modelguard-save: why this run was not kept
+    unwritten: tuple[str, ...] = ()  # reports that could not be written after the run
     started: float = field(default_factory=time.time)  # xdist workers get the controller's
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # xdist: the controller's
     suite_cases: dict[tuple[str, str], str] = field(default_factory=dict)  # → the file
@@ -92,6 +93,7 @@ class ModelguardSession:
             self.saved = finished.saved
         if finished.unsaved is not None:
             self.unsaved = finished.unsaved
+        self.unwritten = finished.problems
         return self.report
 
     def partial(self) -> str | None:

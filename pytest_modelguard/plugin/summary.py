@@ -92,6 +92,8 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
     if mg.unsaved is not None:
         terminalreporter.write_line("")
         terminalreporter.write_line(f"run not saved: {mg.unsaved}", yellow=True)
+    for problem in mg.unwritten:
+        terminalreporter.write_line(f"modelguard warning: {problem}", yellow=True, bold=True)
     terminalreporter.write_line(
         verdict_line(report), red=report.failed, green=not report.failed, bold=True
     )

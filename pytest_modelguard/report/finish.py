@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..records.results import ItemResult
-from .outputs import Outputs, write_outputs
+from .outputs import Outputs, unwritten, write_outputs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -34,6 +34,7 @@ class Finished:
     report: GateReport
     saved: Path | None = None  # --modelguard-save: where the run's report was kept
     unsaved: str | None = None  # --modelguard-save: why the run was not kept
+    problems: tuple[str, ...] = ()  # reports that could not be written, each path and why
 
 
 def gate_config(settings: Settings, *, subset: bool, not_gated: str | None) -> GateConfig:
@@ -78,7 +79,7 @@ def finish_run(
     ``partial``: why the run left cases or checks out; saved, it is no drift reference.
     """
     from ..verdict.gate import evaluate, with_drift  # numpy: only with something to judge
-    from ..verdict.history import save_run
+    from ..verdict.history import runs_dir, save_run
     from .json_report import build_json
 
     config = gate_config(settings, subset=subset, not_gated=not_gated)
@@ -94,14 +95,21 @@ def finish_run(
     if not outputs.any:
         return Finished(report)
     doc = build_json(report, results, settings, partial)
-    write_outputs(doc, outputs)
+    problems = write_outputs(doc, outputs).problems
     if outputs.runs is None:
-        return Finished(report)
+        return Finished(report, problems=problems)
     if report.drift is not None and report.drift.degraded:
-        return Finished(report, unsaved=DEGRADED_UNSAVED)
-    saved = save_run(doc, outputs.runs)
+        return Finished(report, unsaved=DEGRADED_UNSAVED, problems=problems)
+    try:
+        saved = save_run(doc, outputs.runs)
+    except (OSError, UnicodeError) as exc:
+        why = unwritten("the run", runs_dir(outputs.runs), exc)
+        return Finished(report, unsaved=why, problems=problems)
     if compare is None and partial is None:  # saved without a comparison: the new reference
         from ..verdict.drift_state import clear_state
 
-        clear_state(outputs.runs)
-    return Finished(report, saved=saved)
+        try:
+            clear_state(outputs.runs)
+        except OSError as exc:
+            problems += (f"the drift state under {runs_dir(outputs.runs)} not reset: {exc}",)
+    return Finished(report, saved=saved, problems=problems)

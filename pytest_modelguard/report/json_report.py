@@ -10,8 +10,8 @@ from ..config import Settings
 from ..records.results import ItemResult
 from ..verdict import dimensions
 from ..verdict.gate import GateReport, ModelSummary, TagSummary
-
-VERSION = 1
+from ..verdict.run_schema import VERSION
+from .shown import shown_case
 
 
 def build_json(
@@ -48,7 +48,7 @@ def build_json(
         "judges": report.judges.to_dict() if report.judges is not None else None,
         "gate_on": settings.gate_on,
         "judge_min_agreement": settings.judge_min_agreement,
-        "cases": [r.to_dict() for r in results],
+        "cases": [shown_case(r.to_dict()) for r in results],  # huge texts capped
     }
 
 

@@ -1,4 +1,9 @@
-"""Writes the report files a run asked for, all rendered from the one JSON document."""
+"""Writes the report files a run asked for, all rendered from the one JSON document.
+
+A report that cannot be written after the run (its directory gone, the disk full, a
+file where a directory belongs) is not the run's failure: it is told as a warning naming
+the path and the reason, and the other reports are still written.
+"""
 
 from __future__ import annotations
 
@@ -27,34 +32,61 @@ class Outputs:
         return any(paths)
 
 
-def write_outputs(doc: dict[str, Any], outputs: Outputs) -> list[Path]:
-    """Render and write every requested report; returns the paths written."""
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The reports written, and a warning per report that could not be."""
+
+    paths: tuple[Path, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def unwritten(what: str, path: Path, exc: BaseException) -> str:
+    """The warning for a report that could not be written: what, where, why."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"{what} not written to {path}: {reason} (the verdict stands)"
+
+
+def write_outputs(doc: dict[str, Any], outputs: Outputs) -> Written:
+    """Render and write every requested report; one that cannot be written is a problem."""
     from ..verdict.routing import render_routes_yaml
     from .html import render_html
     from .markdown import render_markdown
 
+    jobs: list[tuple[str, Path | None, Callable[[Path], None]]] = [
+        ("--modelguard-json report", outputs.json, lambda p: _write_json(p, doc)),
+        ("--modelguard-markdown report", outputs.markdown,
+         lambda p: _write(p, render_markdown(doc))),
+        ("--modelguard-html report", outputs.html, lambda p: _write(p, render_html(doc))),
+        ("--modelguard-routes file", outputs.routes, lambda p: _write(p, render_routes_yaml(doc))),
+        ("$GITHUB_STEP_SUMMARY", outputs.step_summary,
+         lambda p: _append(p, render_markdown(doc) + "\n")),
+    ]  # fmt: skip
     written: list[Path] = []
-    if outputs.json is not None:
-        outputs.json.parent.mkdir(parents=True, exist_ok=True)
-        with outputs.json.open("w", encoding="utf-8") as handle:
-            write_json(doc, handle)
-        written.append(outputs.json)
-    rendered: dict[Path | None, Callable[[], str]] = {
-        outputs.markdown: lambda: render_markdown(doc),
-        outputs.html: lambda: render_html(doc),
-        outputs.routes: lambda: render_routes_yaml(doc),
-    }
-    for path, render in rendered.items():
-        if path is not None:
-            _write(path, render())
+    problems: list[str] = []
+    for what, path, write in jobs:
+        if path is None:
+            continue
+        try:
+            write(path)
+        except (OSError, UnicodeError) as exc:
+            problems.append(unwritten(what, path, exc))
+        else:
             written.append(path)
-    if outputs.step_summary is not None:
-        with outputs.step_summary.open("a", encoding="utf-8") as handle:
-            handle.write(render_markdown(doc) + "\n")
-        written.append(outputs.step_summary)
-    return written
+    return Written(tuple(written), tuple(problems))
+
+
+def _write_json(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        write_json(doc, handle)
 
 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def _append(path: Path, text: str) -> None:
+    """$GITHUB_STEP_SUMMARY is the CI's file: appended to, its directory never made."""
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)

@@ -31,6 +31,11 @@ from typing import Any
 
 import yaml
 
+from ..core.errors import FileRefused, SuiteError
+from ..core.formatting import capped
+from ..core.safety import MAX_FILE_BYTES, read_regular_file
+from .yaml_loader import LineDict, LineList, read_yaml
+
 __all__ = [
     "SHEET_COLUMNS",
     "Answered",
@@ -42,6 +47,7 @@ __all__ = [
     "load_labels",
     "read_label_sheet",
     "sample_for_labelling",
+    "sheet_rows",
     "write_label_sheet",
     "write_labels",
 ]
@@ -50,6 +56,8 @@ KEY_FIELDS = ("suite", "case", "model", "answer_sha")
 FIELDS = (*KEY_FIELDS, "label")
 SHEET_COLUMNS = ("suite", "case", "model", "answer_sha", "prompt", "answer", "label")
 SHA_HEX = 16
+SHEET_CHARS = 32_000
+"""Of a prompt or answer in the label sheet: spreadsheets hold 32,767 characters a cell."""
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
 
 
@@ -98,10 +106,11 @@ class Answered:
     model: str
     prompt: str
     text: str
+    sha: str = ""  # the whole answer's hash when ``text`` is cut (a report's `answer_sha`)
 
     @property
     def answer_sha(self) -> str:
-        return answer_sha(self.text)
+        return self.sha or answer_sha(self.text)
 
 
 class Labels:
@@ -150,35 +159,31 @@ class Labels:
 
 
 def load_labels(path: str | Path) -> Labels:
-    """The labels of a `.labels.yaml` file or of a (filled) label sheet `.csv`."""
+    """The labels of a `.labels.yaml` file or of a (filled) label sheet `.csv`.
+
+    The YAML file is read like a suite (`yaml_loader`: size, depth and alias limits, no
+    tags); every problem is a LabelsError naming the file and line."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
         return read_label_sheet(path)
-    text = _read(path)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise LabelsError(f"{path}{line}: not valid YAML: {problem}") from None
+        root = read_yaml(path, str(path), "labels file")
+    except SuiteError as exc:
+        raise LabelsError(str(exc)) from None
     return Labels(_label(path, line, entry) for line, entry in _entries(path, root))
 
 
-def _entries(path: Path, root: yaml.Node | None) -> Iterator[tuple[int, Any]]:
+def _entries(path: Path, root: Any) -> Iterator[tuple[int, Any]]:
     """(line, value) of each item of the top-level `labels:` list."""
     if root is None:
         return
-    items = root.value if isinstance(root, yaml.MappingNode) else None
-    found = [v for k, v in items or [] if isinstance(k, yaml.ScalarNode) and k.value == "labels"]
-    if items is None or len(items) != len(found) or not found:
-        raise LabelsError(f"{path}:{root.start_mark.line + 1}: expected `labels:` and a list")
-    sequence = found[0]
-    if not isinstance(sequence, yaml.SequenceNode):
-        raise LabelsError(f"{path}:{sequence.start_mark.line + 1}: `labels:` must be a list")
-    constructor = yaml.SafeLoader("")
-    for node in sequence.value:
-        yield node.start_mark.line + 1, constructor.construct_object(node, deep=True)
+    if not isinstance(root, LineDict) or set(root) != {"labels"}:
+        line = getattr(root, "line", 1)
+        raise LabelsError(f"{path}:{line}: expected `labels:` and a list")
+    items = root["labels"]
+    if not isinstance(items, LineList):
+        raise LabelsError(f"{path}:{root.key_lines['labels']}: `labels:` must be a list")
+    yield from zip(items.item_lines, items, strict=True)
 
 
 def _label(path: Path, line: int, entry: Any) -> Label:
@@ -248,7 +253,9 @@ def write_labels(path: str | Path, labels: Iterable[Label]) -> None:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return read_regular_file(path, MAX_FILE_BYTES).decode("utf-8-sig")
+    except FileRefused as exc:
+        raise LabelsError(f"{path}: not read: it {exc}") from None
     except OSError as exc:
         raise LabelsError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -291,7 +298,9 @@ def write_label_sheet(path: str | Path, sample: Iterable[Answered]) -> None:
     """The sample as a CSV to fill in: SHEET_COLUMNS, `label` empty; opens in a spreadsheet.
 
     UTF-8 with a byte-order mark (so spreadsheets read it as UTF-8); a prompt or answer
-    cell that a spreadsheet would run as a formula is shown with a leading apostrophe.
+    cell that a spreadsheet would run as a formula is shown with a leading apostrophe;
+    one longer than ``SHEET_CHARS`` is cut, its size said (`answer_sha` stays the whole
+    answer's, so the label still applies to it).
     """
     with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
@@ -302,24 +311,36 @@ def write_label_sheet(path: str | Path, sample: Iterable[Answered]) -> None:
 
 
 def _cell(text: str) -> str:
+    text = capped(text, SHEET_CHARS)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def read_label_sheet(path: str | Path) -> Labels:
     """The labels of a filled sheet; rows whose `label` is blank are not labelled yet."""
+    return Labels(label for label, _answer in sheet_rows(path))
+
+
+def sheet_rows(path: str | Path) -> list[tuple[Label, str]]:
+    """Each labelled row of a filled sheet: its label (`where` is file:line) and the answer
+    cell as the sheet shows it ("" without an `answer` column)."""
     path = Path(path)
     lines = _read(path).splitlines(keepends=True)
     reader = csv.DictReader(lines)
-    missing = [c for c in FIELDS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise LabelsError(f"{path}:1: the header lacks the column(s) {', '.join(missing)}")
-    labels = []
-    start = reader.line_num + 1
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, MAX_FILE_BYTES))  # cells of sheets written before caps
     try:
+        missing = [c for c in FIELDS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise LabelsError(f"{path}:1: the header lacks the column(s) {', '.join(missing)}")
+        rows = []
+        start = reader.line_num + 1
         for row in reader:
             if (row.get("label") or "").strip():
-                labels.append(_checked(f"{path}:{start}", {k: row[k] for k in FIELDS}))
+                label = _checked(f"{path}:{start}", {k: row[k] for k in FIELDS})
+                rows.append((label, row.get("answer") or ""))
             start = reader.line_num + 1
     except csv.Error as exc:
         raise LabelsError(f"{path}:{start}: not valid CSV: {exc}") from None
-    return Labels(labels)
+    finally:
+        csv.field_size_limit(limit)
+    return rows

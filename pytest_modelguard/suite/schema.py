@@ -87,6 +87,7 @@ class Suite:
     name: str
     path: str
     cases: tuple[Case, ...]
+    notes: tuple[str, ...] = ()  # what loading it must tell (labels that apply to nothing)
 
 
 class _Where:
@@ -161,30 +162,47 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
             )
         seen[case.id] = case.line
         cases.append(case)
-    return Suite(name=name, path=shown, cases=_with_labels(path, shown, name, cases))
+    labelled, notes = _with_labels(path, shown, name, cases)
+    return Suite(name=name, path=shown, cases=labelled, notes=notes)
 
 
-def _with_labels(path: Path, shown: str, suite: str, cases: list[Case]) -> tuple[Case, ...]:
-    """The cases with the human labels of ``<suite>.labels.yaml`` beside the suite, if any."""
+def _with_labels(
+    path: Path, shown: str, suite: str, cases: list[Case]
+) -> tuple[tuple[Case, ...], tuple[str, ...]]:
+    """The cases with the human labels of ``<suite>.labels.yaml`` beside the suite, if any,
+    and a note on its labels that apply to no case of the suite (never used silently)."""
     from dataclasses import replace
 
     from .labels import LabelsError, labels_path, load_labels
 
     file = labels_path(path)
     if not file.is_file():
-        return tuple(cases)
+        return tuple(cases), ()
     try:
         labels = load_labels(file)
     except LabelsError as exc:
         raise SuiteError(str(exc)) from None
+    ids = {case.id for case in cases}
     by_case: dict[str, dict[tuple[str, str], float]] = {}
+    unused = []
     for label in labels:
-        if label.suite == suite:
+        if label.suite == suite and label.case in ids:
             by_case.setdefault(label.case, {})[(label.model, label.answer_sha)] = label.score
-    return tuple(
+        else:
+            unused.append(label)
+    labelled = tuple(
         replace(case, answer_labels=by_case[case.id]) if case.id in by_case else case
         for case in cases
     )
+    if not unused:
+        return labelled, ()
+    first = unused[0]
+    what = f"suite {first.suite!r}" if first.suite != suite else f"case {first.case!r}"
+    note = (
+        f"{first.where}: {len(unused)} label(s) of {shown} name a case this suite does not "
+        f"have (first: {what}); they are not used: remove them"
+    )
+    return labelled, (note,)
 
 
 def _type_name(value: Any) -> str:

@@ -144,21 +144,23 @@ def _at(event: Any, problem: str) -> SuiteError:
     return SuiteError(f"line {event.start_mark.line + 1}: {problem}")
 
 
-def read_yaml(path: Path, shown: str) -> Any:
-    """The file's YAML document, read safely; SuiteError naming ``path:line`` otherwise."""
+def read_yaml(path: Path, shown: str, what: str = "suite") -> Any:
+    """The file's YAML document, read safely; SuiteError naming ``path:line`` otherwise.
+
+    ``what`` the file is, in messages: a suite, a labels file."""
     try:
         raw = read_regular_file(path, MAX_FILE_BYTES)
     except FileRefused as exc:
-        hint = " (split it into several suites)" if "MB" in str(exc) else ""
-        raise SuiteError(f"{shown}: the suite {exc}{hint}") from None
+        hint = " (split it into several suites)" if "MB" in str(exc) and what == "suite" else ""
+        raise SuiteError(f"{shown}: the {what} {exc}{hint}") from None
     except OSError as exc:
-        raise SuiteError(f"{shown}: cannot read suite: {exc.strerror or exc}") from None
+        raise SuiteError(f"{shown}: cannot read {what}: {exc.strerror or exc}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SuiteError(
-            f"{shown}:{line}: cannot read suite: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
+            f"{shown}:{line}: cannot read {what}: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
             "save the file as UTF-8"
         ) from None
     try:

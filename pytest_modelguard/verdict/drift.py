@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.formatting import capped
 from ..core.vocabulary import Interval
 from ..records.results import ItemResult
 from .compare import Comparison, compare_family
@@ -176,7 +177,7 @@ def _sides(results: Iterable[ItemResult]) -> dict[str, _Side]:
 def _side(results: Sequence[ItemResult]) -> _Side:
     outputs: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for result in answers(results):
-        outputs[result.pair_key].append((result.repeat, result.output))
+        outputs[result.pair_key].append((result.repeat, capped(result.output)))  # as stored
     costs = [r.cost_usd for r in answers(results)]
     known = [c for c in costs if c is not None]
     return _Side(

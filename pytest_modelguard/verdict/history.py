@@ -6,7 +6,6 @@ atomically so an interrupted save never leaves half a report to compare against.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -18,6 +17,7 @@ from typing import Any
 from ..core.errors import HistoryError
 from ..core.jsonfile import write_json
 from ..records.results import ItemResult
+from .run_schema import read_report
 
 RUNS_DIR = "runs"
 LAST = "last"
@@ -111,39 +111,15 @@ def shown_path(path: Path) -> str:
 
 
 def load_run(path: Path) -> StoredRun:
-    """Read a stored run (or any ``--modelguard-json`` report) back into its results."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise HistoryError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise HistoryError(f"{path}: not a modelguard JSON report (not UTF-8 text)") from None
-    except json.JSONDecodeError as exc:
-        raise HistoryError(
-            f"{path}:{exc.lineno}: not a modelguard JSON report ({exc.msg})"
-        ) from None
-    cases = doc.get("cases") if isinstance(doc, dict) else None
-    if not isinstance(cases, list):
-        raise HistoryError(f"{path}: not a modelguard JSON report (no 'cases' list)")
-    saved_at, partial = doc.get("saved_at"), doc.get("partial")
+    """Read a stored run (or any ``--modelguard-json`` report) back into its results.
+
+    Checked against the report's schema (``run_schema``): HistoryError naming the file
+    and the field of anything a report never holds.
+    """
+    doc = read_report(path)
     return StoredRun(
         path=path,
-        saved_at=saved_at if isinstance(saved_at, str) else None,
-        results=tuple(_result(path, i, case) for i, case in enumerate(cases)),
-        partial=partial if isinstance(partial, str) else None,
+        saved_at=doc.get("saved_at"),
+        results=tuple(ItemResult.from_dict(case) for case in doc["cases"]),
+        partial=doc.get("partial"),
     )
-
-
-def _result(path: Path, index: int, case: Any) -> ItemResult:
-    try:
-        result = ItemResult.from_dict(case)
-    except KeyError as exc:
-        raise HistoryError(f"{path}: cases[{index}]: missing key {exc}") from None
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise HistoryError(f"{path}: cases[{index}]: {exc}") from None
-    score = result.score
-    if score is not None and not (
-        isinstance(score, (int, float)) and not isinstance(score, bool) and 0 <= score <= 1
-    ):
-        raise HistoryError(f"{path}: cases[{index}]: score {score!r} is not a number in [0, 1]")
-    return result
