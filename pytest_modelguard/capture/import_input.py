@@ -221,8 +221,8 @@ def _line(where: str, line: bytes, result: ImportResult) -> Mapping[str, Any] | 
         result.skip(where, str(exc))
         return None
     reason = _refused_record(record)
-    if reason:
-        result.skip(where, reason)
+    if reason or not isinstance(record, Mapping):
+        result.skip(where, reason or "not a JSON object")
         return False
     if bad:
         result.note(where, _INVALID_UTF8)
