@@ -341,3 +341,18 @@ def test_a_stored_time_past_2100_is_a_clean_error_in_stats(
     capsys.readouterr()
     assert main(["traces", "stats", str(db)]) == 4
     assert "row 1: started_at: expected a time before 2100" in capsys.readouterr().err
+
+
+def test_the_summary_names_twenty_reasons_then_counts_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = span({"gen_ai.request.model": "m", "gen_ai.prompt.0.role": "user",
+                 "gen_ai.prompt.0.content": "hi", "gen_ai.completion.0.content": "yo"})  # fmt: skip
+    bad = [span({"gen_ai.request.model": "m", f"gen_ai.prompt.{n}.role": 5}) for n in range(25)]
+    document = {"resourceSpans": [{"scopeSpans": [{"spans": [good, *bad]}]}]}
+    (tmp_path / "spans.json").write_text(json.dumps(document))
+    assert main(["import", str(tmp_path / "spans.json"), "--db", str(tmp_path / "t.db")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("imported 1 calls")
+    assert len([line for line in out if line.startswith("  skipped 1: gen_ai.prompt.")]) == 20
+    assert out[-1] == "  skipped 5 more, for 5 other reasons"

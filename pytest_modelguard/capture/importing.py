@@ -144,7 +144,10 @@ def _paired(batch: _Batch, result: ImportResult) -> list[Made]:
                 result.skip(where, _AMBIGUOUS)
         else:
             (_, body, secrets_in), (where, output, secrets_out) = inputs[0], outputs[0]
-            trace = _batch_call(body, output, _noter(result, where))
+            try:
+                trace = _batch_call(body, output, _noter(result, where))
+            except (*_BROKEN, RecursionError) as exc:  # a shape no check foresaw
+                trace = f"unreadable record ({type(exc).__name__})"
             made.append((where, trace, secrets_in | secrets_out))
     return made
 
