@@ -11,6 +11,7 @@ them; bearer tokens and ``api_key=...`` written in text are scrubbed too.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -33,6 +34,8 @@ _FIELDS = frozenset((
 _TRANSPORT = frozenset(("headers", "extra_headers", "extra_query", "extra_body", "timeout"))
 """Request fields an SDK sends as transport, not as the call: never kept as params."""
 _BEARER = re.compile(r"(?i)\b(bearer\s+)((?=\S*\d)[\w.~+/=-]{8,}|[\w.~+/=-]{16,})")
+_HINTS = ("key", "token", "secret", "authorization")
+"""Words one of which every text ``_KEYED`` matches holds (a cheap test before the regex)."""
 _KEYED = re.compile(
     r"""(?ix)
     ((?:x-)?(?:api[_-]?key|api[_-]?token|access[_-]?token|auth[_-]?token|client[_-]?secret
@@ -43,6 +46,7 @@ _KEYED = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_field(name: str) -> bool:
     """A field (or OTLP attribute, e.g. ``http.request.header.authorization``) holding a key."""
     return name.rsplit(".", 1)[-1].lower().replace("-", "_") in _FIELDS
@@ -73,12 +77,16 @@ class _Scrub:
         self.values = values
 
     def __call__(self, text: str) -> str:
-        text = valid_text(text)
+        text = text if text.isascii() else valid_text(text)
         for value in self.values:
             if value in text:
                 text = text.replace(value, REDACTED)
-        text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
-        return _KEYED.sub(lambda m: m.group(1) + REDACTED, text)
+        low = text.lower()
+        if "bearer" in low:
+            text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+        if any(hint in low for hint in _HINTS):
+            text = _KEYED.sub(lambda m: m.group(1) + REDACTED, text)
+        return text
 
 
 def _collect(value: Any, found: set[str], depth: int) -> None:

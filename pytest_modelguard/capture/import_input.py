@@ -100,9 +100,9 @@ def clean(value: Any, depth: int = 0, *, strict: bool = True) -> Any:
     if depth > MAX_DEPTH:
         value = Invalid(f"nested deeper than {MAX_DEPTH} levels")
     elif isinstance(value, str):
-        return valid_text(value)
+        return value if value.isascii() else valid_text(value)
     elif isinstance(value, Mapping):
-        return {valid_text(str(k)): clean(v, depth + 1, strict=strict) for k, v in value.items()}
+        return {_text(str(k)): clean(v, depth + 1, strict=strict) for k, v in value.items()}
     elif isinstance(value, list | tuple):
         return [clean(v, depth + 1, strict=strict) for v in value]
     elif isinstance(value, float) and not math.isfinite(value):
@@ -114,6 +114,10 @@ def clean(value: Any, depth: int = 0, *, strict: bool = True) -> Any:
     if strict and isinstance(value, Invalid):
         raise Malformed(value.reason)
     return value
+
+
+def _text(text: str) -> str:
+    return text if text.isascii() else valid_text(text)
 
 
 def refused(value: Any) -> str | None:
@@ -216,13 +220,18 @@ def _line(where: str, line: bytes, result: ImportResult) -> Mapping[str, Any] | 
         return None
     text, bad = _decoded(line)
     try:
-        record = load_json(text, strict=False)
-    except Malformed as exc:
-        result.skip(where, str(exc))
-        return None
-    reason = _refused_record(record)
-    if reason or not isinstance(record, Mapping):
-        result.skip(where, reason or "not a JSON object")
+        record = load_json(text)
+    except Malformed as exc:  # not JSON, or a refused value: an OTLP document keeps its spans
+        try:
+            record = load_json(text, strict=False)
+        except Malformed:
+            result.skip(where, str(exc))
+            return None
+        if not (isinstance(record, Mapping) and "resourceSpans" in record):
+            result.skip(where, str(exc))
+            return False
+    if not isinstance(record, Mapping):
+        result.skip(where, "not a JSON object")
         return False
     if bad:
         result.note(where, _INVALID_UTF8)
