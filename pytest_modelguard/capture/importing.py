@@ -72,6 +72,9 @@ def import_files(
             traces.append(checked(replace(trace, tags=tags or trace.tags), secrets.scrubber(own)))
         except Malformed as exc:
             result.skip(where, str(exc))
+            continue
+        if trace.latency_s is None and "#span " not in where:  # spans note their own reason
+            result.note(where, _UNTIMED)
     _write(db, traces)
     result.imported = len(traces)
     result.failed = sum(1 for t in traces if t.error is not None)
@@ -117,8 +120,7 @@ def _calls(
             batch.outputs.setdefault(str(ident), []).append((where, record, own))
         return []
     if "request" in record and "response" in record:
-        note = _noter(result, where)
-        return [(where, trace_of_pair(record["request"], record["response"], note), own)]
+        return [(where, trace_of_pair(record["request"], record["response"]), own)]
     raise Malformed("not a request/response pair, Batch API line or OTLP JSON")
 
 
@@ -145,7 +147,7 @@ def _paired(batch: _Batch, result: ImportResult) -> list[Made]:
         else:
             (_, body, secrets_in), (where, output, secrets_out) = inputs[0], outputs[0]
             try:
-                trace = _batch_call(body, output, _noter(result, where))
+                trace = _batch_call(body, output)
             except (*_BROKEN, RecursionError) as exc:  # a shape no check foresaw
                 trace = f"unreadable record ({type(exc).__name__})"
             made.append((where, trace, secrets_in | secrets_out))
@@ -163,7 +165,7 @@ def _once(lines: list[Any], result: ImportResult) -> list[Any]:
     return list(seen.values())
 
 
-def _batch_call(body: Any, output: Mapping[str, Any], note: Note) -> Trace | str:
+def _batch_call(body: Any, output: Mapping[str, Any]) -> Trace | str:
     response = output.get("response")
     if output.get("error") or response is None:
         return "the call failed"
@@ -172,18 +174,18 @@ def _batch_call(body: Any, output: Mapping[str, Any], note: Note) -> Trace | str
     status = response.get("status_code")
     if isinstance(status, int) and not isinstance(status, bool) and status >= 400:
         return "the call failed"
-    return trace_of_pair(body, response.get("body"), note)
+    return trace_of_pair(body, response.get("body"))
 
 
-def trace_of_pair(request: Any, response: Any, note: Note) -> Trace | str:
+def trace_of_pair(request: Any, response: Any) -> Trace | str:
     """A Trace from an OpenAI Chat Completions request body and its response body, or why not."""
     try:
-        return _pair(request, response, note)
+        return _pair(request, response)
     except Malformed as exc:
         return str(exc)
 
 
-def _pair(request: Any, response: Any, note: Note) -> Trace | str:
+def _pair(request: Any, response: Any) -> Trace | str:
     from openai.types.chat import ChatCompletion
     from pydantic import ValidationError
 
@@ -211,7 +213,6 @@ def _pair(request: Any, response: Any, note: Note) -> Trace | str:
     if not (model or done.model):
         return "no model named in the request or the response"
     started = seconds(response.get("created"), "response.created")
-    note(_UNTIMED)
     params = {k: v for k, v in request.items() if k not in ("model", "messages", "stream")}
     return Trace(
         provider="openai", model=model or done.model, messages=tuple(messages), params=params,
