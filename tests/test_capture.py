@@ -21,7 +21,7 @@ from loopback import Fault, LoopbackServer, Reply, fail_first
 
 from pytest_modelguard.capture import Trace, TraceDb, TraceStore, capture
 from pytest_modelguard.capture.export import ExportOptions, export_suite
-from pytest_modelguard.capture.store import Pending
+from pytest_modelguard.capture.store import SCHEMA_VERSION, Pending
 from pytest_modelguard.capture.streams import INCOMPLETE
 from pytest_modelguard.suite import load_suite
 
@@ -480,7 +480,7 @@ def test_database_is_wal_and_versioned(srv: LoopbackServer, store: TraceStore) -
     assert store.flush(5)
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

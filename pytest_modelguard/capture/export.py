@@ -264,7 +264,8 @@ def baseline_of(trace: Trace) -> dict[str, Any]:
         baseline.update({k: v for k, v in extras.items() if v})
     if trace.cost_usd is not None:
         baseline["cost_usd"] = float(f"{trace.cost_usd:.6g}")
-    baseline["latency_s"] = round(trace.latency_s, 4)
+    if trace.latency_s is not None:
+        baseline["latency_s"] = round(trace.latency_s, 4)
     baseline["model"] = f"{trace.provider}:{trace.response_model or trace.model}"
     if trace.tool_calls:
         baseline["tool_calls"] = [

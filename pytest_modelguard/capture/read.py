@@ -15,7 +15,7 @@ from typing import Any
 
 from ..core.errors import TraceDbError
 from ..records.calls import Usage, tool_calls_from
-from .store import COLUMNS, PROVIDERS, SCHEMA_VERSION, USAGE_FIELDS, Trace
+from .store import COLUMNS, LATEST_TIME, PROVIDERS, SCHEMA_VERSION, USAGE_FIELDS, Trace
 
 _READABLE = frozenset(("id", *COLUMNS))
 _CHUNK = 500
@@ -168,7 +168,9 @@ def _model_clause(name: str, args: list[Any]) -> str:
 
 
 _NUMBERS = frozenset(("id", *USAGE_FIELDS, "cost_usd", "latency_s", "started_at", "stream"))
-_NULLABLE = frozenset((*USAGE_FIELDS, "cost_usd", "output", "finish_reason", "error", "tool_calls"))
+_NULLABLE = frozenset(
+    (*USAGE_FIELDS, "cost_usd", "latency_s", "output", "finish_reason", "error", "tool_calls")
+)
 _JSON = {"messages": list, "params": dict, "tags": list, "tool_calls": list}
 
 
@@ -178,6 +180,8 @@ def _problem(column: str, value: Any) -> str | None:
         return None if column in _NULLABLE else "missing"
     if column in _NUMBERS:
         ok = isinstance(value, int | float) and math.isfinite(value) and value >= 0
+        if ok and column == "started_at" and value >= LATEST_TIME:
+            return f"expected a time before 2100, got {value!r}"
         return None if ok else f"expected a number >= 0, got {str(value)[:40]!r}"
     if column in _JSON:
         try:
@@ -200,7 +204,8 @@ def _from_row(row: dict[str, Any]) -> Trace:
         provider=row["provider"], model=row["model"],
         messages=tuple(json.loads(row["messages"])), params=json.loads(row["params"]),
         output=row["output"], usage=usage, cost_usd=row["cost_usd"],
-        latency_s=float(row["latency_s"]), started_at=float(row["started_at"]),
+        latency_s=None if row["latency_s"] is None else float(row["latency_s"]),
+        started_at=float(row["started_at"]),
         tags=tuple(json.loads(row["tags"])), stream=bool(row["stream"]),
         response_model=row["response_model"], finish_reason=row["finish_reason"],
         error=row["error"], host=row["host"],

@@ -12,30 +12,38 @@ from typing import Any
 from .read import EVERYTHING, TraceDb, TraceFilter
 
 _COLUMNS = (
-    "started_at", "provider", "model", "input_tokens", "output_tokens", "cost_usd", "latency_s",
-    "tags", "error",
+    "started_at", "provider", "host", "model", "input_tokens", "output_tokens", "cost_usd",
+    "latency_s", "tags", "error",
 )  # fmt: skip
+IMPORTED = "import"
+"""The host of calls ``modelguard import`` wrote."""
 
 
 @dataclass(slots=True)
 class Tally:
-    """Totals over a group of calls; cost sums only the calls whose cost is known."""
+    """Totals over a group of calls; cost and latency over the calls where they are known."""
 
     calls: int = 0
     errors: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     usage_unknown: int = 0
+    usage_unknown_imported: int = 0
     cost_usd: float = 0.0
     cost_unknown: int = 0
+    latency_unknown: int = 0
     latencies: list[float] = field(default_factory=list)
 
     def add(self, row: dict[str, Any]) -> None:
         self.calls += 1
         self.errors += row["error"] is not None
-        self.latencies.append(float(row["latency_s"]))
+        if row["latency_s"] is None:
+            self.latency_unknown += 1
+        else:
+            self.latencies.append(float(row["latency_s"]))
         if row["input_tokens"] is None:
             self.usage_unknown += row["error"] is None
+            self.usage_unknown_imported += row["error"] is None and row["host"] == IMPORTED
         else:
             self.input_tokens += row["input_tokens"]
             self.output_tokens += row["output_tokens"]
@@ -56,7 +64,7 @@ class Tally:
             "calls": self.calls, "errors": self.errors,
             "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
             "usage_unknown": self.usage_unknown, "cost_usd": round(self.cost_usd, 8),
-            "cost_unknown": self.cost_unknown,
+            "cost_unknown": self.cost_unknown, "latency_unknown": self.latency_unknown,
             "latency_p50_s": self.latency(0.5), "latency_p95_s": self.latency(0.95),
         }  # fmt: skip
 
@@ -134,7 +142,23 @@ def format_summary(path: str, summary: Summary) -> str:
     lines.append("tags: " + ", ".join(f"{tag} {n}" for tag, n in summary.tags.most_common()))
     if total.cost_unknown or total.usage_unknown:
         lines.append(
-            f"cost unknown for {total.cost_unknown} answered calls (+? above); usage "
-            f"unknown for {total.usage_unknown} (OpenAI streams without include_usage)"
+            f"cost unknown for {total.cost_unknown} answered calls (+? above): {_why(total)}"
+        )
+    if total.latency_unknown:
+        lines.append(
+            f"latency unknown for {total.latency_unknown} calls (imported JSONL and Batch "
+            "records carry no timing); p50 and p95 are over the others"
         )
     return "\n".join(lines)
+
+
+def _why(total: Tally) -> str:
+    """Why cost is unknown: usage not reported (captured or imported), or no price known."""
+    captured = total.usage_unknown - total.usage_unknown_imported
+    unpriced = max(0, total.cost_unknown - total.usage_unknown)
+    causes = [
+        (captured, "captured without usage (OpenAI streams without include_usage)"),
+        (total.usage_unknown_imported, "imported without token counts (the records had none)"),
+        (unpriced, "with usage but no built-in price for the model"),
+    ]
+    return "; ".join(f"{n} {cause}" for n, cause in causes if n)

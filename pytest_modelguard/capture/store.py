@@ -28,7 +28,9 @@ from ..records.pricing import table_price
 
 log = logging.getLogger("pytest_modelguard.capture")
 
-SCHEMA_VERSION = 2  # 2: the tool_calls column
+SCHEMA_VERSION = 3  # 2: the tool_calls column; 3: latency_s may be NULL (unknown)
+LATEST_TIME = 4_102_444_800.0
+"""2100-01-01 UTC: a call time after it (or before 1970) is refused, never stored."""
 PROVIDERS = ("openai", "anthropic")
 USAGE_FIELDS = tuple(Usage.__dataclass_fields__)
 _SCHEMA = f"""
@@ -46,11 +48,11 @@ CREATE TABLE IF NOT EXISTS traces (
     finish_reason TEXT,
     {", ".join(f"{name} INTEGER" for name in USAGE_FIELDS)},  -- NULL when unknown
     cost_usd REAL,                 -- NULL when usage or price is unknown
-    latency_s REAL NOT NULL,
+    latency_s REAL,                -- NULL when unknown (imported records without timing)
     stream INTEGER NOT NULL,
     tags TEXT NOT NULL,            -- JSON list
     error TEXT,
-    tool_calls TEXT                -- JSON list of the answer's tool calls; NULL when none
+    tool_calls TEXT                -- JSON list of the answer's tool calls, NULL when none
 );
 CREATE INDEX IF NOT EXISTS traces_started_at ON traces (started_at);
 """
@@ -67,7 +69,9 @@ class Trace:
     """One captured call: request, answer (or error), usage, cost, latency, tags.
 
     ``usage`` is None when the provider did not report it (an OpenAI stream without
-    ``stream_options={"include_usage": True}``); ``cost_usd`` is filled in when stored.
+    ``stream_options={"include_usage": True}``, an imported record without token counts);
+    ``latency_s`` is None when unknown (imported JSONL and Batch records carry no timing);
+    ``cost_usd`` is filled in when stored.
     """
 
     provider: str
@@ -77,7 +81,7 @@ class Trace:
     output: str | None = None
     usage: Usage | None = None
     cost_usd: float | None = None
-    latency_s: float = 0.0
+    latency_s: float | None = 0.0
     started_at: float = 0.0
     tags: tuple[str, ...] = ()
     stream: bool = False
@@ -205,24 +209,59 @@ def connect(path: Path, timeout_s: float) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=timeout_s)
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(
-                f"schema version {version} is newer than this modelguard's ({SCHEMA_VERSION}); "
-                "upgrade pytest-modelguard"
-            )
+        version = _version(conn)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         if version < SCHEMA_VERSION:
-            with conn:
-                if version == 1:  # a version 1 database gains the tool_calls column
-                    conn.execute("ALTER TABLE traces ADD COLUMN tool_calls TEXT")
-                conn.executescript(_SCHEMA)
-                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            _upgrade(conn)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(
+            f"schema version {version} is newer than this modelguard's ({SCHEMA_VERSION}); "
+            "upgrade pytest-modelguard"
+        )
+    return version
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Create the schema, or bring an older one up to date, in one immediate transaction.
+
+    Version 1 gains the tool_calls column; versions 1 and 2 are copied into a table whose
+    latency_s may be NULL (SQLite cannot drop a NOT NULL constraint in place).
+    """
+    level = conn.isolation_level
+    conn.isolation_level = None
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = _version(conn)  # again: another process may have upgraded meanwhile
+            if version == 1:
+                conn.execute("ALTER TABLE traces ADD COLUMN tool_calls TEXT")
+            if version in (1, 2):
+                conn.execute("ALTER TABLE traces RENAME TO traces_old")
+                conn.execute("DROP INDEX IF EXISTS traces_started_at")
+            if version < SCHEMA_VERSION:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            if version in (1, 2):
+                names = ", ".join(("id", *COLUMNS))
+                conn.execute(f"INSERT INTO traces ({names}) SELECT {names} FROM traces_old")
+                conn.execute("DROP TABLE traces_old")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.isolation_level = level
 
 
 class TraceStore:
