@@ -1,0 +1,307 @@
+"""Drift as change detection: nights against one reference run, a late drop seen. Pure.
+
+An average over every night since the reference dilutes a drop that starts late (issue
+#24: a 0.1 drop after 10 steady nights was found in 8 % of histories). `DriftDetector`
+is instead an e-detector (Shin, Ramdas & Rinaldo 2023, "E-detectors: a nonparametric
+framework for sequential change detection"): for every night k a drop may have started
+on, a betting e-process over the nights from k on, tested against the model's level
+*before* k; their mixture over k (weight 1 / (k (k + 1))) and over a few stakes is a
+nonnegative supermartingale while the model has not dropped, so by Ville's inequality
+it ever crosses 1 / alpha with probability at most alpha, however many nights come.
+
+The level before k (the model's mean score) is bounded below by the larger of two
+bounds, each valid at every night: the reference run's own luck (Chernoff-Hoeffding for
+a mean of N independent scores in [0, 1]) and a betting confidence sequence over the
+nights before k against the reference (`ConfidenceSequence`, one stake per night). A
+night's bets are on its per-case scores minus a running per-case anchor (each case's
+mean over the reference and the earlier nights; predictable, so it changes the
+variance, not the validity). Each side's (1 - confidence) / 2 is split: 1/5 the
+reference's luck, 1/5 the level's sequence, 3/5 the detector; "improved" mirrors it.
+
+The null it guards: the model never dropped below its level at the reference or on the
+nights before. Under it, false "degraded" <= (1 - confidence) / 2 over every night.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from .bootstrap import FloatArray
+from .compare import Scores, paired_deltas
+from .drift_detect_state import checked_state
+from .sequential import ConfidenceSequence
+
+DEGRADED, IMPROVED, STEADY = "degraded", "improved", "steady"
+STAKES = np.array([1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4])  # shares of the largest safe stake
+GRID_POINTS = 401  # the level's sequence: steps of 0.005 on [-1, 1]
+MAX_STARTS = 120  # nights a drop is looked for as having started on: the latest ones
+_SPLIT = {"reference": 0.2, "level": 0.2, "detector": 0.6}
+_EDGE = 1e-9
+METHOD = "e-detector+chernoff-reference"
+
+
+@dataclass(frozen=True, slots=True)
+class DriftLook:
+    """Tonight against the reference run, and the watch's status so far.
+
+    `mean` is tonight's mean per-case delta against the reference run, `ci_low` /
+    `ci_high` tonight's interval for the drift (the model now minus the model at the
+    reference), valid over every night at once. `status` is the detector's (degraded
+    and improved are kept once seen); `since` the night the change most likely began;
+    `visible_drop` (steady nights) the smallest drop in tonight's mean score that
+    would have made tonight's look say "degraded" (None: none would have).
+    """
+
+    status: str
+    ci_low: float
+    ci_high: float
+    mean: float
+    nights: int
+    n_cases: int
+    reference_error: tuple[float, float]
+    method: str
+    confidence: float
+    since: int | None
+    visible_drop: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-safe."""
+        return asdict(self)
+
+
+class DriftDetector:
+    """One model's nights against one fixed reference run (its per-case scores)."""
+
+    def __init__(self, reference: Scores, confidence: float = 0.95) -> None:
+        if not 0 < confidence < 1:
+            raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+        means, _ = paired_deltas(np.zeros(len(reference)), reference)
+        self.reference: FloatArray = means
+        self.confidence = confidence
+        self.anchor: FloatArray = means.copy()
+        self.nights = 0
+        self.level = ConfidenceSequence(self._tail("level"), points=GRID_POINTS)
+        self.reference_error = _chernoff_error(means, self._tail("reference"))
+        self.starts: list[int] = []
+        self.bounds = np.zeros((0, 2))  # per start: the level's lower and upper bound
+        self.log_e = np.zeros((0, 2, STAKES.size))  # per start: log e-values down, up
+        self.degraded: int | None = None
+        self.improved: int | None = None
+        self.since: int | None = None
+        self._tonight = self._look(0.0, None)
+
+    def _tail(self, part: str) -> float:
+        return (1 - self.confidence) / 2 * _SPLIT[part]
+
+    @property
+    def look(self) -> DriftLook:
+        return self._tonight
+
+    def add_night(self, scores: Scores) -> DriftLook:
+        """This night's per-case scores, in the reference's case order."""
+        if len(scores) != self.reference.size:
+            raise ValueError(f"{len(scores)} cases tonight, {self.reference.size} in the reference")
+        night, _ = paired_deltas(np.zeros(len(scores)), scores)
+        self.nights += 1
+        self._start_here()
+        x = (night - self.anchor + 1) / 2
+        down, up = self._bounds_now()
+        before = self.log_e.copy()
+        self.log_e[:, 0] += _log_e(x, down, up=False)
+        self.log_e[:, 1] += _log_e(x, up, up=True)
+        threshold = math.log(1 / self._tail("detector"))
+        for side in (0, 1):
+            if self._mixture(self.log_e[:, side]) >= threshold:
+                self._flag(side)
+        visible = None
+        if self.degraded is None and self.improved is None:
+            visible = _visible_drop(before[:, 0], self._log_weights(), x, down, threshold)
+        self._tonight = self._look(float(np.mean(night - self.reference)), visible, night)
+        self.level.update(night - self.reference, per_batch_bet=True)
+        self.anchor = (self.anchor * self.nights + night) / (self.nights + 1)
+        self._prune()
+        return self._tonight
+
+    def _start_here(self) -> None:
+        """Tonight may be the first night of a change: its test of the level so far."""
+        base = float(self.reference.mean())
+        below, above = self.reference_error
+        low, high = base - below, base + above
+        if self.level.n:
+            low, high = max(low, base + self.level.low), min(high, base + self.level.high)
+        self.starts.append(self.nights)
+        self.bounds = np.vstack([self.bounds, [[low, high]]])
+        self.log_e = np.concatenate([self.log_e, np.zeros((1, 2, STAKES.size))])
+
+    def _bounds_now(self) -> tuple[FloatArray, FloatArray]:
+        """Per start, the null's boundary in tonight's x = (score - anchor + 1) / 2."""
+        shift = float(self.anchor.mean())
+        lows = np.clip((self.bounds[:, 0] - shift + 1) / 2, _EDGE, 1 - _EDGE)
+        highs = np.clip((self.bounds[:, 1] - shift + 1) / 2, _EDGE, 1 - _EDGE)
+        return lows, highs
+
+    def _log_weights(self) -> FloatArray:
+        k = np.asarray(self.starts, float)
+        weights: FloatArray = -np.log(k * (k + 1))
+        return weights
+
+    def _mixture(self, log_e: FloatArray) -> float:
+        """log of the mixture over starts (weights 1 / (k (k + 1))) and stakes (equal)."""
+        terms = self._log_weights()[:, None] + log_e
+        return float(np.logaddexp.reduce(terms.ravel())) - math.log(STAKES.size)
+
+    def _flag(self, side: int) -> None:
+        if side == 0 and self.degraded is None:
+            self.degraded = self.nights
+        elif side == 1 and self.improved is None:
+            self.improved = self.nights
+        else:
+            return
+        terms = np.logaddexp.reduce(self._log_weights()[:, None] + self.log_e[:, side], axis=1)
+        self.since = self.starts[int(np.argmax(terms))]
+
+    def _prune(self) -> None:
+        """Keep the latest starts: dropping terms of the mixture only makes it smaller."""
+        if len(self.starts) > MAX_STARTS:
+            self.starts = self.starts[-MAX_STARTS:]
+            self.bounds, self.log_e = self.bounds[-MAX_STARTS:], self.log_e[-MAX_STARTS:]
+
+    def _look(
+        self, mean: float, visible: float | None, night: FloatArray | None = None
+    ) -> DriftLook:
+        """The status so far, and tonight's interval: tonight's bets alone at its share
+        (weight 1 / (t (t + 1)) of (1 - confidence) / 4 per side), widened by the
+        reference's luck at (1 - confidence) / 4."""
+        status = DEGRADED if self.degraded else IMPROVED if self.improved else STEADY
+        t = self.nights
+        below, above = _chernoff_error(self.reference, (1 - self.confidence) / 4)
+        low, high = -1.0, 1.0
+        if night is not None:
+            ends = _night_interval(
+                night - self.reference, (1 - self.confidence) / 4 / (t * (t + 1))
+            )
+            low, high = max(-1.0, ends[0] - above), min(1.0, ends[1] + below)
+        return DriftLook(
+            status=status,
+            ci_low=low,
+            ci_high=high,
+            mean=mean,
+            nights=t,
+            n_cases=self.reference.size,
+            reference_error=self.reference_error,
+            method=METHOD,
+            confidence=self.confidence,
+            since=self.since,
+            visible_drop=visible,
+        )
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-able state to carry to the next night (`from_state` reads it back)."""
+        return {
+            "reference": self.reference.tolist(),
+            "anchor": self.anchor.tolist(),
+            "confidence": self.confidence,
+            "nights": self.nights,
+            "level": self.level.to_state(),
+            "starts": list(self.starts),
+            "bounds": self.bounds.tolist(),
+            "log_e": self.log_e.tolist(),
+            "degraded": self.degraded,
+            "improved": self.improved,
+            "since": self.since,
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> DriftDetector:
+        """The detector `to_state` saved; ValueError naming the field when it is not one."""
+        checked = checked_state(state, stakes=STAKES.size, max_starts=MAX_STARTS)
+        drift = cls(checked["reference"], checked["confidence"])
+        drift.anchor = np.asarray(checked["anchor"], float)
+        drift.nights = checked["nights"]
+        drift.level = ConfidenceSequence.from_state(checked["level"])
+        drift.starts = list(checked["starts"])
+        drift.bounds = np.asarray(checked["bounds"], float).reshape(-1, 2)
+        drift.log_e = np.asarray(checked["log_e"], float).reshape(-1, 2, STAKES.size)
+        drift.degraded, drift.improved = checked["degraded"], checked["improved"]
+        drift.since = checked["since"]
+        drift._tonight = drift._look(0.0, None)
+        return drift
+
+
+def _log_e(x: FloatArray, m: FloatArray, *, up: bool) -> FloatArray:
+    """Per start (boundary m) and stake: log prod_i of one night's betting factors.
+
+    Down (null: the mean of x is at least m): 1 - c (x - m) / (1 - m); up (at most m):
+    1 + c (x - m) / m. Each factor is at least 1 - c > 0; with independent cases and any
+    per-case means whose average meets the null, the product's expectation is <= 1
+    (AM-GM), so one stake for the whole night is valid.
+    """
+    dev = x[:, None, None] - m[None, :, None]
+    scale = m[None, :, None] if up else (m[None, :, None] - 1)
+    factors = 1 + STAKES[None, None, :] * dev / scale
+    logs: FloatArray = np.log(factors).sum(axis=0)
+    return logs
+
+
+def _night_interval(deltas: FloatArray, tail: float) -> tuple[float, float]:
+    """One night's interval for its mean delta (in [-1, 1]): every grid value that the
+    night's bets (mixed over the stakes) do not reject at `tail` per side."""
+    x = (deltas + 1) / 2
+    grid = np.linspace(_EDGE, 1 - _EDGE, GRID_POINTS)
+    threshold = math.log(1 / tail) + math.log(STAKES.size)
+    below = np.logaddexp.reduce(_log_e(x, grid, up=True), axis=1) >= threshold
+    above = np.logaddexp.reduce(_log_e(x, grid, up=False), axis=1) >= threshold
+    low = grid[np.flatnonzero(below)[-1]] if below.any() else 0.0
+    high = grid[np.flatnonzero(above)[0]] if above.any() else 1.0
+    return 2 * float(low) - 1, 2 * float(high) - 1
+
+
+def _visible_drop(
+    before: FloatArray, log_weights: FloatArray, x: FloatArray, m: FloatArray, threshold: float
+) -> float | None:
+    """The smallest drop in tonight's mean score (every case's delta lowered by it) that
+    would have crossed the "degraded" threshold tonight; None when no drop would have."""
+
+    def crosses(drop: float) -> bool:
+        logs = before + _log_e(x - drop / 2, m, up=False)
+        total = np.logaddexp.reduce((log_weights[:, None] + logs).ravel())
+        return bool(total - math.log(STAKES.size) >= threshold)
+
+    if not crosses(1.0):
+        return None
+    low, high = 0.0, 1.0
+    for _ in range(30):
+        middle = (low + high) / 2
+        low, high = (low, middle) if crosses(middle) else (middle, high)
+    return high
+
+
+def _chernoff_error(scores: FloatArray, tail: float) -> tuple[float, float]:
+    """How far below and above its expectation a mean of independent [0, 1] scores may be.
+
+    {p: n KL(mean || p) <= log(1 / tail)} on each side (bisection): the expectation
+    lies within [mean - below, mean + above] except with probability `tail` per side
+    (Hoeffding 1963, Thm 1: any spread of per-case means).
+    """
+    n, mean = scores.size, float(scores.mean())
+    budget = math.log(1 / tail) / n
+
+    def kl(a: float, p: float) -> float:
+        left = a * math.log(a / p) if a > 0 else 0.0
+        right = (1 - a) * math.log((1 - a) / (1 - p)) if a < 1 else 0.0
+        return left + right
+
+    def bound(inside: float, outside: float) -> float:
+        for _ in range(60):
+            middle = (inside + outside) / 2
+            inside, outside = (middle, outside) if kl(mean, middle) <= budget else (inside, middle)
+        return outside
+
+    low_p = bound(mean, 0.0) if mean > 0 else 0.0
+    high_p = bound(mean, 1.0) if mean < 1 else 1.0
+    return mean - low_p, high_p - mean
