@@ -42,7 +42,7 @@ GRID_POINTS = 401  # the level's sequence: steps of 0.005 on [-1, 1]
 MAX_STARTS = 120  # nights a drop is looked for as having started on: the latest ones
 _SPLIT = {"reference": 0.2, "level": 0.2, "detector": 0.6}
 _EDGE = 1e-9
-METHOD = "e-detector+chernoff-reference"
+METHOD = "betting-cs-night+chernoff-reference"  # tonight's interval (the status: e-detector)
 
 
 @dataclass(frozen=True, slots=True)
