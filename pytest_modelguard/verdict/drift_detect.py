@@ -15,8 +15,12 @@ a mean of N independent scores in [0, 1]) and a betting confidence sequence over
 nights before k against the reference (`ConfidenceSequence`, one stake per night). A
 night's bets are on its per-case scores minus a running per-case anchor (each case's
 mean over the reference and the earlier nights; predictable, so it changes the
-variance, not the validity). Each side's (1 - confidence) / 2 is split: 1/5 the
-reference's luck, 1/5 the level's sequence, 3/5 the detector; "improved" mirrors it.
+variance, not the validity). Beside it, each night alone is tested against the
+reference run with both as draws of the model (no bound on the reference's luck
+needed: a large drop right after the reference shows that night), at its weight
+1 / (t (t + 1)) of its share (a union over nights). Each side's (1 - confidence) / 2 is
+split: 15 % the reference's luck, 15 % the level's sequence, 50 % the detector, 20 %
+the nights alone; "improved" mirrors it.
 
 The null it guards: the model never dropped below its level at the reference or on the
 nights before. Under it, false "degraded" <= (1 - confidence) / 2 over every night.
@@ -25,7 +29,7 @@ nights before. Under it, false "degraded" <= (1 - confidence) / 2 over every nig
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -38,10 +42,11 @@ from .sequential import ConfidenceSequence
 
 DEGRADED, IMPROVED, STEADY = "degraded", "improved", "steady"
 STAKES = np.array([1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4])  # shares of the largest safe stake
-GRID_POINTS = 401  # the level's sequence: steps of 0.005 on [-1, 1]
+GRID_POINTS = 201  # the level's sequence: steps of 0.01 on [-1, 1] (ends rounded outwards)
 MAX_STARTS = 120  # nights a drop is looked for as having started on: the latest ones
-_SPLIT = {"reference": 0.2, "level": 0.2, "detector": 0.6}
+_SPLIT = {"reference": 0.15, "level": 0.15, "detector": 0.5, "alone": 0.2}
 _EDGE = 1e-9
+_BISECTIONS = 20  # ends and drops to about 1e-6
 METHOD = "betting-cs-night+chernoff-reference"  # tonight's interval (the status: e-detector)
 
 
@@ -87,6 +92,7 @@ class DriftDetector:
         self.nights = 0
         self.level = ConfidenceSequence(self._tail("level"), points=GRID_POINTS)
         self.reference_error = _chernoff_error(means, self._tail("reference"))
+        self._interval_error = _chernoff_error(means, (1 - confidence) / 4)
         self.starts: list[int] = []
         self.bounds = np.zeros((0, 2))  # per start: the level's lower and upper bound
         self.log_e = np.zeros((0, 2, STAKES.size))  # per start: log e-values down, up
@@ -115,17 +121,38 @@ class DriftDetector:
         self.log_e[:, 0] += _log_e(x, down, up=False)
         self.log_e[:, 1] += _log_e(x, up, up=True)
         threshold = math.log(1 / self._tail("detector"))
+        alone = self._alone(night - self.reference)
         for side in (0, 1):
-            if self._mixture(self.log_e[:, side]) >= threshold:
+            if self._mixture(self.log_e[:, side]) >= threshold or alone[side]:
                 self._flag(side)
         visible = None
         if self.degraded is None and self.improved is None:
-            visible = _visible_drop(before[:, 0], self._log_weights(), x, down, threshold)
+            weights = self._log_weights()[:, None]
+
+            def shows(drop: float) -> bool:
+                logs = weights + before[:, 0] + _log_e(x - drop / 2, down, up=False)
+                mixed = np.logaddexp.reduce(logs.ravel()) - math.log(STAKES.size)
+                return bool(mixed >= threshold) or self._alone(night - self.reference - drop)[0]
+
+            visible = _visible_drop(shows)
         self._tonight = self._look(float(np.mean(night - self.reference)), visible, night)
         self.level.update(night - self.reference, per_batch_bet=True)
         self.anchor = (self.anchor * self.nights + night) / (self.nights + 1)
         self._prune()
         return self._tonight
+
+    def _alone(self, deltas: FloatArray) -> tuple[bool, bool]:
+        """Tonight alone against the reference run, both as draws of the model: the paired
+        deltas' mean is 0 while nothing changed. Each night's test is valid on its own
+        (the reference is shared, so not as a product): its share of the budget is the
+        night's weight 1 / (t (t + 1)), a union over nights."""
+        x = (deltas + 1) / 2
+        t = self.nights
+        threshold = math.log(t * (t + 1) / self._tail("alone")) + math.log(STAKES.size)
+        half = np.array([0.5])
+        down = np.logaddexp.reduce(_log_e(x, half, up=False)[0]) >= threshold
+        up = np.logaddexp.reduce(_log_e(x, half, up=True)[0]) >= threshold
+        return bool(down), bool(up)
 
     def _start_here(self) -> None:
         """Tonight may be the first night of a change: its test of the level so far."""
@@ -179,7 +206,7 @@ class DriftDetector:
         reference's luck at (1 - confidence) / 4."""
         status = DEGRADED if self.degraded else IMPROVED if self.improved else STEADY
         t = self.nights
-        below, above = _chernoff_error(self.reference, (1 - self.confidence) / 4)
+        below, above = self._interval_error
         low, high = -1.0, 1.0
         if night is not None:
             ends = _night_interval(
@@ -249,35 +276,38 @@ def _log_e(x: FloatArray, m: FloatArray, *, up: bool) -> FloatArray:
 
 
 def _night_interval(deltas: FloatArray, tail: float) -> tuple[float, float]:
-    """One night's interval for its mean delta (in [-1, 1]): every grid value that the
-    night's bets (mixed over the stakes) do not reject at `tail` per side."""
+    """One night's interval for its mean delta (in [-1, 1]): the values the night's bets
+    (mixed over the stakes) do not reject at `tail` per side. Each side's e-value is
+    monotone in the value tested, so each end is found by bisection."""
     x = (deltas + 1) / 2
-    grid = np.linspace(_EDGE, 1 - _EDGE, GRID_POINTS)
     threshold = math.log(1 / tail) + math.log(STAKES.size)
-    below = np.logaddexp.reduce(_log_e(x, grid, up=True), axis=1) >= threshold
-    above = np.logaddexp.reduce(_log_e(x, grid, up=False), axis=1) >= threshold
-    low = grid[np.flatnonzero(below)[-1]] if below.any() else 0.0
-    high = grid[np.flatnonzero(above)[0]] if above.any() else 1.0
-    return 2 * float(low) - 1, 2 * float(high) - 1
+
+    def rejected(m: float, *, up: bool) -> bool:
+        logs = _log_e(x, np.array([m]), up=up)[0]
+        return bool(np.logaddexp.reduce(logs) >= threshold)
+
+    def end(inside: float, outside: float, *, up: bool) -> float:
+        if not rejected(outside, up=up):
+            return outside
+        for _ in range(_BISECTIONS):
+            middle = (inside + outside) / 2
+            inside, outside = (middle, outside) if not rejected(middle, up=up) else (inside, middle)
+        return outside
+
+    middle = float(np.clip(x.mean(), _EDGE, 1 - _EDGE))
+    low, high = end(middle, _EDGE, up=True), end(middle, 1 - _EDGE, up=False)
+    return 2 * low - 1, 2 * high - 1
 
 
-def _visible_drop(
-    before: FloatArray, log_weights: FloatArray, x: FloatArray, m: FloatArray, threshold: float
-) -> float | None:
+def _visible_drop(shows: Callable[[float], bool]) -> float | None:
     """The smallest drop in tonight's mean score (every case's delta lowered by it) that
-    would have crossed the "degraded" threshold tonight; None when no drop would have."""
-
-    def crosses(drop: float) -> bool:
-        logs = before + _log_e(x - drop / 2, m, up=False)
-        total = np.logaddexp.reduce((log_weights[:, None] + logs).ravel())
-        return bool(total - math.log(STAKES.size) >= threshold)
-
-    if not crosses(1.0):
+    `shows` (tonight's looks would have said "degraded"); None when no drop would have."""
+    if not shows(1.0):
         return None
     low, high = 0.0, 1.0
-    for _ in range(30):
+    for _ in range(_BISECTIONS):
         middle = (low + high) / 2
-        low, high = (low, middle) if crosses(middle) else (middle, high)
+        low, high = (low, middle) if shows(middle) else (middle, high)
     return high
 
 

@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 MAX_CASES = 1_000_000
 MAX_NIGHTS = 1_000_000
 
@@ -125,6 +127,10 @@ def _floats(
     values = _list(doc, key, most, prefix=prefix)
     if len(values) < min_size:
         raise StateError(field, f"has {len(values)} entries, fewer than {min_size}")
+    if all(type(x) is float for x in values):  # the common case, checked at once
+        array = np.asarray(values, float)
+        if np.all(np.isfinite(array) & (array >= low) & (array <= high)):
+            return list(values)
     return [_float(x, f"{field}[{i}]", low, high) for i, x in enumerate(values)]
 
 
