@@ -121,9 +121,9 @@ class DriftDetector:
         self.log_e[:, 0] += _log_e(x, down, up=False)
         self.log_e[:, 1] += _log_e(x, up, up=True)
         threshold = math.log(1 / self._tail("detector"))
-        alone = self._alone(night - self.reference)
         for side in (0, 1):
-            if self._mixture(self.log_e[:, side]) >= threshold or alone[side]:
+            alone = self._alone(night - self.reference, up=bool(side))
+            if self._mixture(self.log_e[:, side]) >= threshold or alone:
                 self._flag(side)
         visible = None
         if self.degraded is None and self.improved is None:
@@ -132,7 +132,9 @@ class DriftDetector:
             def shows(drop: float) -> bool:
                 logs = weights + before[:, 0] + _log_e(x - drop / 2, down, up=False)
                 mixed = np.logaddexp.reduce(logs.ravel()) - math.log(STAKES.size)
-                return bool(mixed >= threshold) or self._alone(night - self.reference - drop)[0]
+                return bool(mixed >= threshold) or self._alone(
+                    night - self.reference - drop, up=False
+                )
 
             visible = _visible_drop(shows)
         self._tonight = self._look(float(np.mean(night - self.reference)), visible, night)
@@ -141,18 +143,15 @@ class DriftDetector:
         self._prune()
         return self._tonight
 
-    def _alone(self, deltas: FloatArray) -> tuple[bool, bool]:
+    def _alone(self, deltas: FloatArray, *, up: bool) -> bool:
         """Tonight alone against the reference run, both as draws of the model: the paired
         deltas' mean is 0 while nothing changed. Each night's test is valid on its own
         (the reference is shared, so not as a product): its share of the budget is the
         night's weight 1 / (t (t + 1)), a union over nights."""
-        x = (deltas + 1) / 2
         t = self.nights
         threshold = math.log(t * (t + 1) / self._tail("alone")) + math.log(STAKES.size)
-        half = np.array([0.5])
-        down = np.logaddexp.reduce(_log_e(x, half, up=False)[0]) >= threshold
-        up = np.logaddexp.reduce(_log_e(x, half, up=True)[0]) >= threshold
-        return bool(down), bool(up)
+        logs = _log_e((deltas + 1) / 2, np.array([0.5]), up=up)[0]
+        return bool(np.logaddexp.reduce(logs) >= threshold)
 
     def _start_here(self) -> None:
         """Tonight may be the first night of a change: its test of the level so far."""
