@@ -122,7 +122,13 @@ HOSTILE: list[tuple[str, Edit, str]] = [
     ("n-negative", edit(f"{D}.level.n", -1), r"level\.n: -1 is not in"),
     ("tail-zero", edit(f"{D}.level.tail", 0), r"level\.tail: 0\.0 is not in"),
     ("horizon-set", edit(f"{D}.level.horizon", 5), r"level\.horizon: must be null"),
-    ("flags-strings", edit(f"{D}.level.out_low", ["no"] * 401), r"level\.out_low: not 401"),
+    (
+        "flags-strings",
+        lambda d: at(
+            d, f"{D}.level.out_low", ["no"] * len(d["models"]["m"]["detector"]["level"]["grid"])
+        ),
+        r"level\.out_low: not \d+ true/false values",
+    ),
     ("log-e-string", edit(f"{D}.log_e.0.0.0", "x"), r"log_e\[0\]\.s\[0\]: is a string"),
     ("starts-empty", edit(f"{D}.starts", []), r"starts: does not end on the last night"),
     ("starts-beyond", edit(f"{D}.starts", [1, 5]), r"starts\[1\]: 5 is not in \[1, 2\]"),

@@ -1,4 +1,4 @@
-"""Reading ``drift-state.json``: the input policy, then its schema, before it is trusted.
+"""Reading and writing ``drift-state.json``: the input policy, then its schema, on read.
 
 A regular file of at most `MAX_FILE_BYTES` (never a directory or a device), UTF-8 JSON
 without NaN or Infinity, not nested past the parser's limit; then version 2, the
@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import FileRefused, HistoryError
+from ..core.jsonfile import write_json_atomic
 from ..core.safety import MAX_FILE_BYTES, read_regular_file
 from .drift_detect import MAX_STARTS, STAKES
 from .drift_detect_state import MAX_CASES, StateError, checked_state
 
-__all__ = ["VERSION", "StateError", "broken", "read_state"]
+__all__ = ["VERSION", "StateError", "broken", "read_state", "write_state"]
 
 VERSION = 2
 
@@ -67,6 +68,11 @@ def read_state(path: Path) -> dict[str, Any] | None:
         return checked_doc(doc)
     except StateError as exc:
         raise broken(path, exc.field, exc.reason) from None
+
+
+def write_state(path: Path, doc: dict[str, Any]) -> None:
+    """Write the state atomically (a crash leaves the old one or the new one, whole)."""
+    write_json_atomic(path, doc)
 
 
 def checked_doc(doc: Any) -> dict[str, Any]:

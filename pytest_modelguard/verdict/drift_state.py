@@ -45,11 +45,10 @@ except ImportError:  # pragma: no cover - Windows
 
 from ..config import Settings
 from ..core.errors import HistoryError
-from ..core.jsonfile import write_json_atomic
 from ..records.results import ItemResult
 from .drift import DriftReport, ModelDrift, compare_runs
 from .drift_detect import DriftDetector, DriftLook
-from .drift_file import VERSION, StateError, broken, read_state
+from .drift_file import VERSION, StateError, broken, read_state, write_state
 from .history import LAST, StoredRun, find_run, load_run, runs_dir, shown_path, stored_paths
 from .pairing import CaseScores, answered, case_scores
 
@@ -271,7 +270,7 @@ def state_lock(cache_dir: Path) -> Iterator[None]:
 def save_state(cache_dir: Path, doc: dict[str, Any]) -> Path:
     """Write the state atomically (a crash leaves the old one or the new one, whole)."""
     path = state_path(cache_dir)
-    write_json_atomic(path, doc)
+    write_state(path, doc)
     return path
 
 
