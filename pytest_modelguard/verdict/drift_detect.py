@@ -22,8 +22,9 @@ needed: a large drop right after the reference shows that night), at its weight
 split: 15 % the reference's luck, 15 % the level's sequence, 50 % the detector, 20 %
 the nights alone; "improved" mirrors it.
 
-The null it guards: the model never dropped below its level at the reference or on the
-nights before. Under it, false "degraded" <= (1 - confidence) / 2 over every night.
+The guarantee: a model that has not changed since the reference run is called
+"degraded" with probability at most (1 - confidence) / 2 over every night to come. A
+model that improved and later fell back can be called "degraded": the fall is real.
 """
 
 from __future__ import annotations
