@@ -250,3 +250,19 @@ def test_a_directory_in_place_of_the_state_stops_the_run(project: pytest.Pyteste
 
     result = _run_with(project, swap)
     result.stderr.fnmatch_lines(["*drift-state.json: not a drift state: it is not a regular file*"])
+
+
+def test_a_state_broken_while_the_run_asks_stops_it_at_the_end(project: pytest.Pytester) -> None:
+    """Valid when the run starts, broken before it finishes: exit 4 naming it, kept."""
+    project.makeconftest(
+        "import pathlib\n"
+        "def pytest_collection_finish(session):\n"
+        "    pathlib.Path('.modelguard/runs/drift-state.json').write_text('{broken')\n"
+    )
+    result = project.runpytest(
+        "-p", "no:cacheprovider", "--modelguard-record", "all", "--modelguard-compare", "last"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(["ERROR: *drift-state.json: not a drift state: not JSON*"])
+    assert (project.path / ".modelguard" / "runs" / STATE_FILE).read_text() == "{broken"
