@@ -12,9 +12,10 @@ margin 0.05); the non-inferiority gate's false "pass" with the candidate exactly
 (`final="fixed-n"`) and for the fixed-n `compare` on all N; calls saved on a
 30-point drop (regression gate) and on an equal model (NI, margin 0.1); power
 against fixed-n at the same N (a drop of 0.05 under the regression gate, an equal
-model under NI at 0.05). Then 30 nights of an unchanged model against one reference
-run (the plugin's `drift = "accumulate"` path: `drift_state.accumulate_night` on the
-state saved through JSON each night, next to the naive ways), the issue's 600-case scenario,
+model under NI at 0.05). Then drift against one reference run (the plugin's `drift =
+"accumulate"` path, the change detector: `drift_state.accumulate_night` on the state
+saved through JSON each night): 30 nights of an unchanged model (next to nightly
+`compare`), and drops that start late (`--drift-rows`), the issue's 600-case scenario,
 the suite-mean (WoR) sequence judged against the model, and CPU per update.
 
 `--repeats-only`: adaptive repeats (`engine/sequential_repeats.py`) through the plugin's
@@ -167,42 +168,68 @@ def run_scenario(setting: Setting, name: str, reps: int, seed: int) -> Tally:
 
 
 def drift_false_degraded(
-    setting: Setting, reps: int, seed: int, drop: float = 0.0
+    setting: Setting,
+    reps: int,
+    seed: int,
+    drop: float = 0.0,
+    start: int = NIGHTS + 1,
+    nights: int = NIGHTS,
+    naive: bool = True,
 ) -> dict[str, float]:
-    """30 nights against one reference run: P(any "degraded"), four ways; nights to detect."""
+    """Nights against one reference run, the model `drop` worse from night `start` on.
+
+    "accumulator": P(any "degraded") on the plugin's path (`drift_state.accumulate_night`
+    on the state saved through JSON each night); "before": P("degraded" before `start`);
+    "within5": P(first "degraded" in nights start .. start + 4); "first_night": on
+    night `start` itself; "median_nights": the median delay (nights after `start`, 0 =
+    that night) of the histories flagged. With `naive`, each night also judged alone by
+    `compare` against the reference and against the night before.
+    """
     rng = np.random.default_rng(seed)
     counts = dict.fromkeys(
-        ("accumulator", "naive-cs", "nightly-vs-reference", "nightly-vs-last"), 0
+        (
+            "accumulator",
+            "before",
+            "within5",
+            "first_night",
+            "nightly-vs-reference",
+            "nightly-vs-last",
+        ),
+        0,
     )
-    first: list[int] = []
+    delays: list[int] = []
     for _ in range(reps):
         p = difficulty(setting, rng)
         reference = answers(setting, p, rng)
         cases = {f"c{i:04d}": [float(x)] for i, x in enumerate(reference)}
         entry: dict | None = None
-        naive = ConfidenceSequence(0.025, boundaries=(0.0,), points=401)
         flags = dict.fromkeys(counts, False)
         last = reference
         q = p * (1 - drop / setting.accuracy)
-        for night in range(1, NIGHTS + 1):
-            scores = answers(setting, q, rng)
+        for night in range(1, nights + 1):
+            scores = answers(setting, q if night >= start else p, rng)
             # the plugin's path: the saved state, through JSON, plus tonight's cases
             tonight = {key: [float(x)] for key, x in zip(cases, scores, strict=True)}
             saved = json.loads(json.dumps(entry)) if entry is not None else None
             night_ = accumulate_night(saved, cases, tonight, 0.95)
             entry = night_.entry
             if night_.look.status == "degraded" and not flags["accumulator"]:
-                first.append(night)
                 flags["accumulator"] = True
-            naive.update(scores - reference, per_batch_bet=True)
-            flags["naive-cs"] |= naive.excludes_at_or_above(0.0)
-            flags["nightly-vs-reference"] |= compare(reference, scores).verdict == "regression"
-            flags["nightly-vs-last"] |= compare(last, scores).verdict == "regression"
+                flags["before"] = night < start
+                flags["within5"] = start <= night < start + 5
+                flags["first_night"] = night == start
+                if night >= start:
+                    delays.append(night - start)
+                if not naive:
+                    break
+            if naive:
+                flags["nightly-vs-reference"] |= compare(reference, scores).verdict == "regression"
+                flags["nightly-vs-last"] |= compare(last, scores).verdict == "regression"
             last = scores
         for key, flag in flags.items():
             counts[key] += flag
     out = {key: count / reps for key, count in counts.items()}
-    out["median_nights"] = float(np.median(first)) if first else math.inf
+    out["median_nights"] = float(np.median(delays)) if delays else math.inf
     return out
 
 
@@ -395,20 +422,41 @@ def print_main_table(settings: list[Setting], reps: int, seed: int) -> dict[str,
     return worst
 
 
-def print_drift_table(settings: list[Setting], reps: int, seed: int) -> None:
-    print(f"\n{NIGHTS} nights of an unchanged model against one reference run: P(any degraded)")
+DRIFT_ROWS = {
+    # name: (setting, drop, start, nights, naive columns)
+    "aa-300": (Setting("binary", 0.9, 300), 0.0, NIGHTS + 1, NIGHTS, False),
+    "aa-100": (Setting("binary", 0.9, 100), 0.0, NIGHTS + 1, NIGHTS, True),
+    "late-0.1": (Setting("binary", 0.9, 300), 0.1, 11, 15, False),
+    "late-0.15": (Setting("binary", 0.9, 300), 0.15, 11, 15, False),
+    "big-0.35-n100": (Setting("binary", 0.9, 100), 0.35, 11, 11, False),
+    "first-0.35-n100": (Setting("binary", 0.9, 100), 0.35, 1, 1, False),
+}
+
+
+def print_drift_table(rows: list[str], reps: int, seed: int) -> None:
+    """drift = "accumulate" (the change detector) by simulation: one row per scenario."""
+    print(f"\ndrift = accumulate: P(flag) over histories ({reps} per row; MC SE beside)")
     print(
-        "| setting | accumulator | naive CS (reference noise ignored) | nightly compare vs "
-        "reference | nightly compare vs last | accumulator, drop 0.1: found, median night |"
+        "| scenario | setting | false degraded before the change | flagged within 5 nights "
+        "of it | flagged its first night | median delay | nightly compare vs reference / "
+        "vs last (A/A) |"
     )
-    print("|---|---|---|---|---|---|")
-    for i, setting in enumerate(s for s in settings if s.kind != "binary" or s.accuracy == 0.9):
-        aa = drift_false_degraded(setting, reps, seed + 7 * i)
-        down = drift_false_degraded(setting, reps // 5, seed + 7 * i + 1, 0.1)
+    print("|---|---|---|---|---|---|---|")
+    for i, name in enumerate(rows):
+        setting, drop, start, nights, naive = DRIFT_ROWS[name]
+        r = drift_false_degraded(setting, reps, seed + 7 * i, drop, start, nights, naive)
+        se = mc_se
+        changed = drop > 0
+        within = f"{pct(r['within5'])} ± {pct(se(r['within5'], reps))}" if changed else "—"
+        first = f"{pct(r['first_night'])} ± {pct(se(r['first_night'], reps))}" if changed else "—"
+        median = f"{r['median_nights']:g}" if changed else "—"
+        naive_cols = (
+            f"{pct(r['nightly-vs-reference'])} / {pct(r['nightly-vs-last'])}" if naive else "—"
+        )
+        what = f"drop {drop:g} from night {start}" if changed else f"no change, {nights} nights"
         print(
-            f"| {setting.label()} | {aa['accumulator']:.2%} | {aa['naive-cs']:.2%} "
-            f"| {aa['nightly-vs-reference']:.2%} | {aa['nightly-vs-last']:.2%} "
-            f"| {down['accumulator']:.0%}, {down['median_nights']:g} |",
+            f"| {name}: {what} | {setting.label()} | {pct(r['before'])} ± "
+            f"{pct(se(r['before'], reps))} | {within} | {first} | {median} | {naive_cols} |",
             flush=True,
         )
 
@@ -420,7 +468,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--drift-only", action="store_true", help="only the 30-night table")
+    parser.add_argument("--drift-only", action="store_true", help="only the drift table")
+    parser.add_argument(
+        "--drift-rows", nargs="+", default=list(DRIFT_ROWS), choices=list(DRIFT_ROWS)
+    )
     parser.add_argument("--repeats-only", action="store_true", help="only adaptive repeats")
     args = parser.parse_args()
     settings = [Setting(*KINDS[k], n) for k in args.kinds for n in args.sizes]
@@ -428,7 +479,7 @@ def main() -> None:
         print_repeats_table(args.reps, args.seed, args.sizes)
         return
     if args.drift_only:
-        print_drift_table(settings, args.drift_reps, args.seed)
+        print_drift_table(args.drift_rows, args.drift_reps, args.seed)
         return
     worst = print_main_table(settings, args.reps, args.seed)
     print(
@@ -437,7 +488,7 @@ def main() -> None:
         f"{worst['at_margin_fb']:.2%}); fewest calls saved at N >= 300 {worst['saved']:.1%} "
         f"(MC SE of a 2.5% rate: {mc_se(0.025, args.reps):.2%})"
     )
-    print_drift_table(settings, args.drift_reps, args.seed)
+    print_drift_table(args.drift_rows, args.drift_reps, args.seed)
     result = done_when(args.reps // 4, args.seed)
     print(
         f"\n600 cases, worse (-0.3) + equal candidates, NI margin 0.1 ({args.reps // 4} runs): "

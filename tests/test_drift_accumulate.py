@@ -4,23 +4,27 @@ The model answers each case right with probability 0.75, drawn afresh every nigh
 (the night's number seeds it). The reference run (seed ``ref71``) was lucky: 54 of
 60 right. Judged alone against it, an unchanged model's night reads as a drop, and
 fixed-n comparisons of the same nights raise a false "degraded" (checked below on the
-very reports); accumulated, with the reference's own luck bounded, they do not.
+very reports); watched by the change detector, with the reference's own luck bounded,
+they do not. A drop that starts after ten steady nights is seen within a few nights.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pytest_modelguard.config import Settings
 from pytest_modelguard.core.errors import HistoryError
 from pytest_modelguard.plugin.session import ModelguardSession
-from pytest_modelguard.verdict import drift_state, history
+from pytest_modelguard.verdict import drift_detect, drift_state, history
 from pytest_modelguard.verdict.drift import compare_runs
+from pytest_modelguard.verdict.drift_detect import DriftDetector
 from pytest_modelguard.verdict.drift_state import (
     STATE_FILE,
     accumulate_night,
@@ -94,7 +98,7 @@ def state(project: pytest.Pytester) -> dict:
 
 
 def nights(project: pytest.Pytester, model: str = NOISY) -> int:
-    return int(state(project)["models"][model]["accumulator"]["nights"])
+    return int(state(project)["models"][model]["detector"]["nights"])
 
 
 def test_unchanged_nights_never_accumulate_a_false_degraded(project: pytest.Pytester) -> None:
@@ -107,15 +111,19 @@ def test_unchanged_nights_never_accumulate_a_false_degraded(project: pytest.Pyte
         # `last` is the accepted reference, not the night saved before this one
         result.stdout.fnmatch_lines(
             [
-                f"drift against .modelguard/runs/{reference.name} (accumulated, 95% per model):",
+                f"drift against .modelguard/runs/{reference.name} (watched for a change, 95% *",
                 f"  {NOISY}   steady  0.900 → * {n} night*",
+                "*steady: a drop of 0.* or more would have shown",
             ]
         )
         assert nights(project) == n
         doc = json.loads((project.path / f"night{n}.json").read_text())
         assert doc["drift"]["accumulated"] is True
-        delta = doc["drift"]["models"][NOISY]["delta"]
-        assert delta["method"].startswith("betting-cs") and delta["p_value"] is None
+        model = doc["drift"]["models"][NOISY]
+        assert (
+            model["delta"]["method"].startswith("betting-cs") and model["delta"]["p_value"] is None
+        )
+        assert 0 < model["visible_drop"] < 1 and model["since_night"] is None
     assert len(runs(project)) == 6  # every steady night was saved, none replaced the reference
     # the same nights, each judged alone against the reference, raise a false alarm
     stored = load_run(reference)
@@ -137,9 +145,10 @@ def test_a_real_regression_is_flagged_and_stays_flagged(project: pytest.Pytester
         [f"  {NOISY}*degraded  * 2 nights", f"modelguard gate FAILED: {NOISY} (drift: degraded)"]
     )
     assert len(runs(project)) == 2  # the degraded night is not saved
+    worse.stdout.fnmatch_lines(["*degraded since night 2"])
     markdown = (project.path / "r.md").read_text()
-    assert "accumulated over every night since it was accepted" in markdown
-    # a degraded sequence stays degraded: its interval only narrows
+    assert "watched over every night since it was accepted" in markdown
+    # a degraded model stays degraded against this reference
     (project.path / "rate.txt").write_text("0.75")
     again = night(project, "3", *nightly)
     assert again.ret == pytest.ExitCode.TESTS_FAILED
@@ -160,7 +169,7 @@ def test_the_state_resets_when_a_reference_is_accepted(project: pytest.Pytester)
     assert not (project.path / ".modelguard" / "runs" / STATE_FILE).exists()
     newest = runs(project)[-1]
     after = night(project, "4", "--modelguard-compare", "last")
-    after.stdout.fnmatch_lines([f"drift against .modelguard/runs/{newest.name} (accumulated*"])
+    after.stdout.fnmatch_lines([f"drift against .modelguard/runs/{newest.name} (watched*"])
     assert state(project)["reference"]["name"] == newest.name
     assert nights(project) == 1
 
@@ -172,7 +181,7 @@ def test_fixed_n_drift_is_the_default_and_keeps_no_state(project: pytest.Pyteste
     result.stdout.fnmatch_lines(["drift against * (95% family-wise, Holm):"])
     assert not (project.path / ".modelguard" / "runs" / STATE_FILE).exists()
     flagged = night(project, "1", "--modelguard-compare", "last", "--modelguard-drift=accumulate")
-    flagged.stdout.fnmatch_lines(["drift against * (accumulated, 95% per model):"])
+    flagged.stdout.fnmatch_lines(["drift against * (watched for a change, 95% per model):"])
 
 
 def test_a_broken_state_file_is_a_usage_error_naming_it(project: pytest.Pytester) -> None:
@@ -180,14 +189,14 @@ def test_a_broken_state_file_is_a_usage_error_naming_it(project: pytest.Pytester
     (project.path / ".modelguard" / "runs" / STATE_FILE).write_text("{not json")
     result = night(project, "1", "--modelguard-compare", "last")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*{STATE_FILE}: not a drift state*delete it*"])
+    result.stderr.fnmatch_lines([f"*{STATE_FILE}: not a drift state: not JSON*to reset, delete*"])
 
 
 def test_the_saved_state_resumes_exactly(tmp_path: Path) -> None:
     reference = {f"c{i}": [float(i % 4 != 0)] for i in range(40)}
     tonight = {f"c{i}": [float(i % 5 != 0)] for i in range(40)}
     first = accumulate_night(None, reference, tonight, 0.95)
-    doc = {"version": 1, "reference": {"name": "r", "saved_at": None}, "models": {"m": first.entry}}
+    doc = {"version": 2, "reference": {"name": "r", "saved_at": None}, "models": {"m": first.entry}}
     save_state(tmp_path, doc)
     loaded = load_state(tmp_path)
     assert loaded is not None
@@ -223,7 +232,7 @@ def test_a_partial_saved_run_is_not_accepted_as_the_reference(project: pytest.Py
     assert json.loads(partial.read_text())["partial"].startswith("selection left cases")
     assert state(project)["reference"]["name"] == reference.name  # the state was kept
     after = night(project, "3", "--modelguard-compare", "last")
-    after.stdout.fnmatch_lines([f"drift against .modelguard/runs/{reference.name} (accumulated*"])
+    after.stdout.fnmatch_lines([f"drift against .modelguard/runs/{reference.name} (watched*"])
     assert nights(project) == 2
     # named explicitly, a partial run is refused as a reference
     named = night(project, "4", "--modelguard-compare", str(partial))
@@ -237,7 +246,7 @@ def test_last_without_a_state_skips_partial_runs(project: pytest.Pytester) -> No
     assert night(project, "1", "--modelguard-save", "-k", "c1").ret == pytest.ExitCode.OK
     assert len(runs(project)) == 2 and not (project.path / ".modelguard/runs" / STATE_FILE).exists()
     result = night(project, "2", "--modelguard-compare", "last")
-    result.stdout.fnmatch_lines([f"drift against .modelguard/runs/{reference.name} (accumulated*"])
+    result.stdout.fnmatch_lines([f"drift against .modelguard/runs/{reference.name} (watched*"])
     reference.unlink()  # only the partial run is left
     refused = night(project, "3", "--modelguard-compare", "last")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
@@ -263,23 +272,25 @@ def test_a_night_with_other_checks_is_not_counted(project: pytest.Pytester) -> N
     assert nights(project) == 1
 
 
-def test_a_broken_accumulator_is_a_usage_error_naming_it(project: pytest.Pytester) -> None:
+def test_a_broken_detector_is_a_usage_error_naming_it(project: pytest.Pytester) -> None:
     assert night(project, "ref71", "--modelguard-save").ret == pytest.ExitCode.OK
     assert night(project, "1", "--modelguard-compare", "last").ret == pytest.ExitCode.OK
     doc = state(project)
-    del doc["models"][NOISY]["accumulator"]["cs"]
+    del doc["models"][NOISY]["detector"]["level"]
     (project.path / ".modelguard" / "runs" / STATE_FILE).write_text(json.dumps(doc))
     result = night(project, "2", "--modelguard-compare", "last")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*{STATE_FILE}: models.{NOISY}: not a saved accumulator*"])
+    result.stderr.fnmatch_lines(
+        [f"*{STATE_FILE}: models.{NOISY}.detector.level: is null, not an object*"]
+    )
     assert "Traceback" not in result.stderr.str()
 
 
-def test_load_state_rejects_a_malformed_accumulator(tmp_path: Path) -> None:
-    for broken in ({}, {"accumulator": {"nights": 1}}, {"accumulator": "x"}, None):
-        doc = {"version": 1, "reference": {"name": "r"}, "models": {"m": broken}}
+def test_load_state_rejects_a_malformed_detector(tmp_path: Path) -> None:
+    for broken in ({}, {"detector": {"nights": 1}}, {"detector": "x"}, None):
+        doc = {"version": 2, "reference": {"name": "r"}, "models": {"m": broken}}
         save_state(tmp_path, doc)
-        with pytest.raises(HistoryError, match=r"models\.m: not a saved accumulator"):
+        with pytest.raises(HistoryError, match=r"models\.m[.:]"):
             load_state(tmp_path)
 
 
@@ -360,3 +371,147 @@ def test_the_state_is_cleared_only_once_the_reference_is_saved(
 def test_what_makes_a_run_partial(session: dict, why: str | None) -> None:
     mg = ModelguardSession(settings=Settings(baseline=None, candidates=()), **session)
     assert mg.partial() == why
+
+
+# --- a late change: the change detector ---------------------------------------------------
+
+LATE = 300  # cases of the done-when project
+
+
+@pytest.fixture
+def late_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """One model (the baseline), 300 cases, right with probability rate.txt each night."""
+    pytester.makepyfile(answers=ANSWERS)
+    pytester.makefile(
+        ".toml",
+        pyproject='[tool.modelguard]\nbaseline = "python:answers:noisy"\ndrift = "accumulate"\n',
+    )
+    pytester.makefile(".ini", pytest="[pytest]\npythonpath = .\n")
+    cases = "".join(
+        f"  - {{id: c{i:03d}, prompt: 'say w{i}', expected: w{i}}}\n" for i in range(LATE)
+    )
+    pytester.makefile(
+        ".modelguard.yaml",
+        nightly=f"suite: nightly\ndefaults:\n  graders:\n    - equals: {{}}\ncases:\n{cases}",
+    )
+    (pytester.path / "rate.txt").write_text("0.9")
+    return pytester
+
+
+def test_a_drop_after_ten_steady_nights_is_flagged_within_five(
+    late_project: pytest.Pytester,
+) -> None:
+    """The done-when: 0.15 down after 10 steady nights (300 cases) is "degraded" within 5
+    nights of the drop and never before; the all-nights average missed such drops."""
+    project = late_project
+    assert night(project, "late-ref", "--modelguard-save", "-q").ret == pytest.ExitCode.OK
+    nightly = ("--modelguard-compare", "last", "-q", "--modelguard-json=n.json")
+    for n in range(1, 11):
+        steady = night(project, f"late{n}", *nightly)
+        assert steady.ret == pytest.ExitCode.OK, steady.stdout.str()
+        doc = json.loads((project.path / "n.json").read_text())["drift"]["models"][NOISY]
+        assert doc["status"] == "steady" and doc["visible_drop"] < 0.2, n
+    (project.path / "rate.txt").write_text("0.75")
+    for n in range(11, 16):
+        dropped = night(project, f"late{n}", *nightly)
+        if dropped.ret == pytest.ExitCode.TESTS_FAILED:
+            break
+    assert dropped.ret == pytest.ExitCode.TESTS_FAILED
+    dropped.stdout.fnmatch_lines([f"  {NOISY}*degraded*", "*degraded since night 1*"])
+    doc = json.loads((project.path / "n.json").read_text())["drift"]["models"][NOISY]
+    assert doc["status"] == "degraded" and 11 <= doc["since_night"] <= n
+
+
+def detector_nights(
+    drop: float, start: int, nights: int, seed: int, n: int = 300
+) -> tuple[list[str], DriftDetector]:
+    """Statuses night by night of a 0.9 model dropping `drop` from night `start`."""
+    rng = np.random.default_rng(seed)
+    p = rng.beta(1.8, 0.2, n)
+    detector = DriftDetector((rng.random(n) < p).astype(float))
+    statuses = []
+    for t in range(1, nights + 1):
+        q = p * (1 - drop / 0.9) if t >= start else p
+        state = json.loads(json.dumps(detector.to_state()))
+        detector = DriftDetector.from_state(state)  # through JSON, as the plugin keeps it
+        statuses.append(detector.add_night((rng.random(n) < q).astype(float)).status)
+    return statuses, detector
+
+
+def test_the_detector_sees_a_late_drop_the_average_would_dilute() -> None:
+    statuses, detector = detector_nights(0.1, 11, 16, seed=5)
+    assert statuses[:10] == ["steady"] * 10
+    assert "degraded" in statuses[10:]
+    assert detector.look.since is not None and detector.look.since >= 11
+    # the all-nights average of the same deltas: the late drop is diluted away
+    rng = np.random.default_rng(5)
+    p = rng.beta(1.8, 0.2, 300)
+    reference = (rng.random(300) < p).astype(float)
+    tonight = [(rng.random(300) < (p * (1 - 0.1 / 0.9) if t >= 11 else p)) for t in range(1, 17)]
+    average = np.mean([np.mean(y - reference) for y in tonight])
+    assert average > -0.05  # a third of the drop: what averaging over nights shows
+
+
+def test_a_steady_night_says_the_smallest_drop_it_would_have_shown() -> None:
+    """Graded scores in [0.3, 0.9]: a night can be lowered case by case exactly. The drop
+    a steady night names, a bit more, is flagged that night; a bit less is not."""
+    rng = np.random.default_rng(6)
+    level = rng.uniform(0.35, 0.85, 300)
+
+    def night_scores() -> np.ndarray:
+        return np.clip(level + rng.uniform(-0.05, 0.05, 300), 0.3, 0.9)
+
+    detector = DriftDetector(night_scores())
+    for _ in range(4):
+        assert detector.add_night(night_scores()).status == "steady"
+    state = json.loads(json.dumps(detector.to_state()))
+    tonight = night_scores()
+    look = DriftDetector.from_state(state).add_night(tonight)
+    assert look.status == "steady" and look.visible_drop is not None
+    assert 0 < look.visible_drop < 0.25
+    for drop, status in (
+        (look.visible_drop + 0.005, "degraded"),
+        (look.visible_drop - 0.005, "steady"),
+    ):
+        assert DriftDetector.from_state(state).add_night(tonight - drop).status == status, drop
+
+
+def test_a_large_drop_on_a_small_suite_is_flagged_the_first_night() -> None:
+    """0.35 down on 100 cases (issue #24: 0.85 to about 0.5 stayed steady for four nights)."""
+    flagged = 0
+    for seed in range(20):
+        statuses, _ = detector_nights(0.35, 4, 4, seed=100 + seed, n=100)
+        assert statuses[:3] == ["steady"] * 3
+        flagged += statuses[3] == "degraded"
+    assert flagged >= 15
+
+
+def test_the_reference_error_solves_the_chernoff_equation() -> None:
+    reference = (np.arange(300) % 10 != 0).astype(float)  # mean 0.9
+    tail = 0.05 / 4
+    below, above = drift_detect._chernoff_error(reference, tail)
+
+    def kl(a: float, p: float) -> float:
+        return a * math.log(a / p) + (1 - a) * math.log((1 - a) / (1 - p))
+
+    assert 300 * kl(0.9, 0.9 - below) == pytest.approx(math.log(1 / tail), rel=1e-6)
+    assert 300 * kl(0.9, 0.9 + above) == pytest.approx(math.log(1 / tail), rel=1e-6)
+    assert 0 < above < below  # the mean is near 1: less room above
+
+
+def test_a_degraded_model_stays_degraded_and_a_wrong_night_is_refused() -> None:
+    statuses, detector = detector_nights(0.25, 3, 8, seed=7)
+    first = statuses.index("degraded")
+    assert all(s == "degraded" for s in statuses[first:])
+    assert detector.look.ci_low < detector.look.mean < detector.look.ci_high
+    with pytest.raises(ValueError, match="reference"):
+        detector.add_night([1.0] * 10)
+
+
+def test_old_starts_are_pruned_and_the_state_stays_small() -> None:
+    _, detector = detector_nights(0.0, 999, drift_detect.MAX_STARTS + 5, seed=8, n=20)
+    state = detector.to_state()
+    assert len(state["starts"]) == drift_detect.MAX_STARTS
+    assert state["starts"][-1] == drift_detect.MAX_STARTS + 5
+    resumed = DriftDetector.from_state(json.loads(json.dumps(state)))
+    assert resumed.to_state() == state and resumed.look.status == detector.look.status

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 
 import numpy as np
@@ -12,7 +11,6 @@ import pytest
 from pytest_modelguard.verdict.compare import compare
 from pytest_modelguard.verdict.sequential import (
     ConfidenceSequence,
-    DriftAccumulator,
     SequentialTest,
     ask_order,
 )
@@ -227,38 +225,3 @@ def test_repeats_are_averaged_per_case_and_the_look_is_json() -> None:
 def test_bad_options_are_refused(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         SequentialTest(**kwargs)  # type: ignore[arg-type]
-
-
-# --- drift across nights ------------------------------------------------------------------
-
-
-def test_the_reference_error_solves_the_chernoff_equation() -> None:
-    reference = (np.arange(300) % 10 != 0).astype(float)  # mean 0.9
-    drift = DriftAccumulator(reference)
-    below, above = drift.reference_error
-    tail = 0.05 / 4
-
-    def kl(a: float, p: float) -> float:
-        return a * math.log(a / p) + (1 - a) * math.log((1 - a) / (1 - p))
-
-    assert 300 * kl(0.9, 0.9 - below) == pytest.approx(math.log(1 / tail), rel=1e-6)
-    assert 300 * kl(0.9, 0.9 + above) == pytest.approx(math.log(1 / tail), rel=1e-6)
-    assert 0 < above < below  # the mean is near 1: less room above
-
-
-def test_a_degraded_model_is_found_and_the_state_carries_over() -> None:
-    rng = np.random.default_rng(13)
-    p = rng.beta(1.8, 0.2, 300)
-    reference = (rng.random(300) < p).astype(float)
-    drift = DriftAccumulator(reference)
-    state = json.loads(json.dumps(drift.to_state()))
-    for _ in range(3):
-        drift = DriftAccumulator.from_state(state)
-        look = drift.add_night((rng.random(300) < p).astype(float))
-        state = json.loads(json.dumps(drift.to_state()))
-    assert look.status == "steady" and look.nights == 3 and look.ci_low < 0 < look.ci_high
-    for _ in range(5):
-        look = drift.add_night((rng.random(300) < p * 0.75).astype(float))
-    assert look.status == "degraded" and look.ci_high < 0
-    with pytest.raises(ValueError, match="reference"):
-        drift.add_night([1.0] * 10)

@@ -2,7 +2,8 @@
 
 Targets from issue #17: error over every look at most the nominal 2.5% + 1 point for
 A/A "regression", for a false non-inferiority "pass" exactly at the margin and for a
-false "degraded" over 30 nights; at least 40% of the calls saved on a 30-point drop
+false "degraded" over 30 nights (issue #24: a 0.1 drop after 10 steady nights seen
+within 5 nights in at least 80% of histories); at least 40% of the calls saved on a 30-point drop
 and on an equal model at margin 0.1; the 600-case scenario gives the full run's
 verdicts with at most 60% of its calls. Run with -s to see the rates.
 """
@@ -42,11 +43,19 @@ def test_error_over_every_look(scenario: str, seed: int) -> None:
 
 
 def test_thirty_nights_against_one_reference_run() -> None:
-    """The accumulator stays under the nominal rate where nightly compare() does not."""
-    rates = bench.drift_false_degraded(bench.Setting("binary", 0.9, 100), 150, seed=13)
+    """The change detector stays under the nominal rate where nightly compare() does not."""
+    rates = bench.drift_false_degraded(bench.Setting("binary", 0.9, 100), 80, seed=13)
     print(f"\n30 nights: {rates}")
     assert rates["accumulator"] <= NOMINAL + TOLERANCE
     assert rates["nightly-vs-last"] > 4 * NOMINAL
+
+
+def test_a_drop_after_ten_steady_nights_is_seen_within_five() -> None:
+    """Issue #24's target: a 0.1 drop from night 11 (300 cases) within 5 nights in >= 80%."""
+    setting = bench.Setting("binary", 0.9, 300)
+    rates = bench.drift_false_degraded(setting, 40, 16, 0.1, 11, 15, naive=False)
+    print(f"\nlate drop: {rates}")
+    assert rates["within5"] >= 0.8 and rates["before"] <= NOMINAL + TOLERANCE
 
 
 @pytest.mark.parametrize("scenario", ["big_drop", "equal_easy"])

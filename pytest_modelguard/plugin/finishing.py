@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ..core.errors import HistoryError
 from . import gate_results, options, xdist
 from .keys import session_of
 from .session import ModelguardSession
@@ -18,9 +19,16 @@ def finish(session: pytest.Session, exitstatus: int) -> None:
     stopped = _stopped(session, exitstatus)
     if session.config.getoption("modelguard_save") and stopped:
         mg.unsaved = "the run stopped early, and half a run is no reference"
-    report = mg.finish(
-        not_gated=stopped, outputs=options.outputs(session.config, stopped is None, mg)
-    )
+    try:
+        report = mg.finish(
+            not_gated=stopped, outputs=options.outputs(session.config, stopped is None, mg)
+        )
+    except HistoryError as exc:  # e.g. drift-state.json broken while the run was asked
+        writer = session.config.get_terminal_writer()
+        writer.line()
+        writer.line(f"ERROR: {exc}", red=True)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        return
     if report is None:
         return
     gate_results.log(session, gate_results.outcomes(report, mg.settings.gate, _worst(mg)))

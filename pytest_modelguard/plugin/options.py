@@ -146,8 +146,9 @@ def add(parser: pytest.Parser) -> None:
         "--modelguard-drift",
         choices=("fixed-n", "accumulate"),
         help="with --modelguard-compare: fixed-n judges this run against the stored one "
-        "alone; accumulate adds it to every night since the reference was accepted "
-        "(false 'degraded' at most at the nominal rate over any number of nights)",
+        "alone; accumulate watches every night since the reference was accepted for a "
+        "change, late ones too (false 'degraded' at most at the nominal rate over any "
+        "number of nights)",
     )
 
 

@@ -26,7 +26,10 @@ DRIFT_ICONS = {"degraded": "📉", "improved": "📈", "steady": "➖"}
 WORST_CASES = 5
 ANSWER_CHARS = 80
 REASON_CHARS = 160
-ACCUMULATED = ", accumulated over every night since it was accepted (p: —, see the interval)"
+ACCUMULATED = (
+    ", watched over every night since it was accepted: the status is the change detector's, "
+    "the interval tonight's (p: —)"
+)
 ANYTIME_NOTE = (
     "\n<sub>p: — for a confidence sequence (`betting-cs`): a fixed-n p-value is not valid "
     "after looks, so the sequence's interval alone decides</sub>"

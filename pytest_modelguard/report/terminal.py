@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -230,7 +231,7 @@ def drift_lines(drift: DriftReport) -> list[str]:
     """Each model against the stored run, degraded first: status, score then → now, delta, p;
     then how many cases paired, how many answers changed and the change in cost."""
     how = (
-        f"accumulated, {percent(drift.confidence)} per model"
+        f"watched for a change, {percent(drift.confidence)} per model"
         if drift.accumulated
         else f"{percent(drift.confidence)} family-wise, Holm"
     )
@@ -275,7 +276,22 @@ def _drift_counts(m: ModelDrift) -> str:
         counts.append(f"$/answer {m.cost_change:+.0%}")
     if m.night_note is not None:
         counts.append(m.night_note)
-    return ", ".join(counts)
+    return ", ".join([*counts, *_watch(m)])
+
+
+def _watch(m: ModelDrift) -> list[str]:
+    """drift = "accumulate": when a seen change began, or what a steady night could see."""
+    if m.nights is None or (m.night_note is not None and m.night_note.startswith("not counted")):
+        return []
+    if m.since is not None and m.status != "steady":
+        return [f"{m.status} since night {m.since}"]
+    if m.status != "steady":
+        return []
+    if m.visible_drop is None:
+        return ["steady: no drop tonight could have shown"]
+    return [
+        f"steady: a drop of {math.ceil(m.visible_drop * 100) / 100:.2f} or more would have shown"
+    ]
 
 
 def _fit(text: str, width: int) -> str:

@@ -43,6 +43,8 @@ class ModelDrift:
     cost_per_answer_now: float | None
     nights: int | None = None  # drift = "accumulate": nights counted against the reference
     night_note: str | None = None  # drift = "accumulate": why tonight did not count
+    since: int | None = None  # drift = "accumulate": the night a seen change most likely began
+    visible_drop: float | None = None  # a steady night: the smallest drop it would have shown
 
     @property
     def n_pairs(self) -> int:
@@ -76,6 +78,8 @@ class ModelDrift:
             "cost_change": self.cost_change,
             "nights": self.nights,
             "night_note": self.night_note,
+            "since_night": self.since,
+            "visible_drop": self.visible_drop,
         }
 
 
@@ -88,7 +92,7 @@ class DriftReport:
     confidence: float  # family-wise, Holm across models; each delta has its own level
     models: Mapping[str, ModelDrift]
     models_gone: tuple[str, ...]  # in the stored run, not in this one
-    accumulated: bool = False  # drift = "accumulate": statuses over every night since
+    accumulated: bool = False  # drift = "accumulate": statuses watched over every night since
 
     @property
     def degraded(self) -> tuple[str, ...]:

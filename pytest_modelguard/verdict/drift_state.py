@@ -1,10 +1,11 @@
-"""Accumulated drift: every night against one fixed reference run, valid over all nights.
+"""Watched drift: every night against one fixed reference run, a late change seen.
 
 With ``drift = "accumulate"`` a ``--modelguard-compare`` run does not judge tonight
 against the stored run afresh (each such look is another chance of a false
 "degraded": 52 % of 30-night A/A histories against ``last``, issue #17); it adds
-tonight to a `DriftAccumulator` per model, kept in ``<cache_dir>/runs/drift-state.json``
-(written atomically) and keyed by the reference run (its file name and save time).
+tonight to a `DriftDetector` per model (change detection, `drift_detect.py`), kept in
+``<cache_dir>/runs/drift-state.json`` (written atomically, checked field by field on
+read) and keyed by the reference run (its file name and save time).
 
 The rules, kept here and in the README:
 
@@ -21,13 +22,15 @@ The rules, kept here and in the README:
   counted, and the state is kept as it was; a change of confidence starts over, said;
 - the state is updated on every night that is looked at, saved or not: a look that
   is not counted would be a free second chance. Its read-modify-write holds an
-  exclusive ``flock`` on ``drift-state.json.lock``.
+  exclusive ``flock`` on ``drift-state.json.lock``;
+- a state that is not one (any field of the wrong type or range, case ids that are not
+  the reference's, an older version) is a usage error naming the file, the field and
+  how to reset; it is never overwritten.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -42,16 +45,14 @@ except ImportError:  # pragma: no cover - Windows
 
 from ..config import Settings
 from ..core.errors import HistoryError
-from ..core.jsonfile import write_json_atomic
 from ..records.results import ItemResult
 from .drift import DriftReport, ModelDrift, compare_runs
+from .drift_detect import DriftDetector, DriftLook
+from .drift_file import VERSION, StateError, broken, read_state, write_state
 from .history import LAST, StoredRun, find_run, load_run, runs_dir, shown_path, stored_paths
 from .pairing import CaseScores, answered, case_scores
-from .sequential import DriftAccumulator, DriftLook
 
 STATE_FILE = "drift-state.json"
-VERSION = 1
-FIX = "delete it to start accumulating again from the next reference"
 
 Checks = dict[str, list[str]]  # per case, the checks that grade it (suite: grader)
 
@@ -85,7 +86,10 @@ def drift_report(
         return report
     with state_lock(settings.cache_dir):  # two runs at once: neither night is lost
         state = load_state(settings.cache_dir)
-        report, state = accumulate(report, results, stored, state, settings.confidence)
+        try:
+            report, state = accumulate(report, results, stored, state, settings.confidence)
+        except StateError as exc:
+            raise broken(state_path(settings.cache_dir), exc.field, exc.reason) from None
         save_state(settings.cache_dir, state)  # every look counts, saved run or not
     return report
 
@@ -106,11 +110,15 @@ def accumulate_night(
     """
     cases = sorted(reference)
     notes = []
-    if entry is not None and entry.get("cases") == cases and entry.get("confidence") == confidence:
-        accumulator = DriftAccumulator.from_state(entry["accumulator"])
+    if entry is not None and entry.get("cases") != cases:
+        unknown = sorted(set(entry.get("cases") or ()) - set(cases))
+        what = f"case ids not in the reference run ({unknown[0]!r}…)" if unknown else ""
+        raise StateError("cases", what or "not the reference run's cases")
+    if entry is not None and entry.get("confidence") == confidence:
+        detector = DriftDetector.from_state(entry["detector"])
     else:
-        accumulator = DriftAccumulator([reference[k] for k in cases], confidence)
-        if entry is not None and entry.get("cases") == cases:
+        detector = DriftDetector([reference[k] for k in cases], confidence)
+        if entry is not None:
             was = entry.get("confidence")
             notes.append(f"started again tonight: confidence {confidence:g} (was {was})")
     got = sum(1 for k in cases if k in tonight)
@@ -120,10 +128,10 @@ def accumulate_night(
     elif differ is not None:
         notes.append(f"not counted tonight: the checks differ from the reference's ({differ})")
     else:
-        accumulator.add_night([tonight[k] for k in cases])
-    saved = {"cases": cases, "confidence": confidence, "accumulator": accumulator.to_state()}
+        detector.add_night([tonight[k] for k in cases])
+    saved = {"cases": cases, "confidence": confidence, "detector": detector.to_state()}
     counted = got == len(cases) and differ is None
-    return Night(accumulator.look, saved, counted, "; ".join(notes) or None)
+    return Night(detector.look, saved, counted, "; ".join(notes) or None)
 
 
 def case_checks(results: Iterable[ItemResult]) -> Checks:
@@ -172,13 +180,16 @@ def accumulate(
         if drift.delta is None or name not in then or name not in tonight:
             continue
         checks = (case_checks(then[name]), case_checks(tonight[name]))
-        night = accumulate_night(
-            entries.get(name),
-            case_scores(then[name]),
-            case_scores(tonight[name]),
-            confidence,
-            checks,
-        )
+        try:
+            night = accumulate_night(
+                entries.get(name),
+                case_scores(then[name]),
+                case_scores(tonight[name]),
+                confidence,
+                checks,
+            )
+        except StateError as exc:
+            raise StateError(f"models.{name}.{exc.field}", exc.reason) from None
         entries[name] = night.entry
         models[name] = _accumulated(drift, night)
     doc = {"version": VERSION, "reference": key, "models": entries}
@@ -204,6 +215,8 @@ def _accumulated(drift: ModelDrift, night: Night) -> ModelDrift:
         p_adjusted=None,
         nights=look.nights,
         night_note=night.note,
+        since=look.since,
+        visible_drop=look.visible_drop,
     )
 
 
@@ -219,32 +232,25 @@ def state_path(cache_dir: Path) -> Path:
 
 
 def load_state(cache_dir: Path) -> dict[str, Any] | None:
-    """The saved state (None when there is none); a broken file names itself and the fix."""
-    path = state_path(cache_dir)
-    if not path.is_file():
-        return None
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HistoryError(f"{path}: not a drift state ({exc}); {FIX}") from None
-    if not (isinstance(doc, dict) and doc.get("version") == VERSION):
-        raise HistoryError(f"{path}: not a drift state of version {VERSION}; {FIX}")
-    models, key = doc.get("models"), doc.get("reference")
-    if not (isinstance(models, dict) and isinstance(key, dict)):
-        raise HistoryError(f"{path}: no 'reference' and 'models'; {FIX}")
-    for name, entry in models.items():
-        _check_entry(path, name, entry)
-    return doc
+    """The saved state (None when there is none), checked; a broken one is a usage error
+    naming the file, the field and how to reset."""
+    return read_state(state_path(cache_dir))
 
 
-def _check_entry(path: Path, name: str, entry: Any) -> None:
-    """A model's saved accumulator must read back; a broken one names itself."""
-    try:
-        DriftAccumulator.from_state(entry["accumulator"])
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise HistoryError(
-            f"{path}: models.{name}: not a saved accumulator ({type(exc).__name__}: {exc}); {FIX}"
-        ) from None
+def check_cases(state: Mapping[str, Any], stored: StoredRun, path: Path) -> None:
+    """Each model's saved case ids must be the reference run's (a state of this reference)."""
+    if state.get("reference") != reference_id(stored):
+        return
+    then = _by_model(stored.results)
+    for name, entry in state["models"].items():
+        cases = sorted(case_scores(then.get(name, [])))
+        unknown = sorted(set(entry["cases"]) - set(cases))
+        if unknown:
+            why = f"{len(unknown)} ids not in the reference run (first: {unknown[0]!r})"
+            raise broken(path, f"models.{name}.cases", why)
+        if entry["cases"] != cases:
+            why = f"{len(entry['cases'])} ids, the reference run has {len(cases)}"
+            raise broken(path, f"models.{name}.cases", why)
 
 
 @contextlib.contextmanager
@@ -264,14 +270,14 @@ def state_lock(cache_dir: Path) -> Iterator[None]:
 def save_state(cache_dir: Path, doc: dict[str, Any]) -> Path:
     """Write the state atomically (a crash leaves the old one or the new one, whole)."""
     path = state_path(cache_dir)
-    write_json_atomic(path, doc)
+    write_state(path, doc)
     return path
 
 
 def clear_state(cache_dir: Path) -> None:
     """A new reference was accepted: nights start again from it."""
-    with state_lock(cache_dir):
-        state_path(cache_dir).unlink(missing_ok=True)
+    with state_lock(cache_dir), contextlib.suppress(IsADirectoryError):
+        state_path(cache_dir).unlink(missing_ok=True)  # a directory: the next look names it
 
 
 def stored_run(spec: str | None, settings: Settings, cwd: Path) -> StoredRun | None:
@@ -285,6 +291,13 @@ def stored_run(spec: str | None, settings: Settings, cwd: Path) -> StoredRun | N
     if settings.drift != "accumulate":
         return load_run(find_run(spec, cache_dir, cwd))
     state = load_state(cache_dir)  # a broken state stops the run here, before it costs
+    stored = _reference(spec, state, cache_dir, cwd)
+    if state is not None:
+        check_cases(state, stored, state_path(cache_dir))
+    return stored
+
+
+def _reference(spec: str, state: Mapping[str, Any] | None, cache_dir: Path, cwd: Path) -> StoredRun:
     if spec == LAST:
         name = state["reference"].get("name") if state is not None else None
         pinned = runs_dir(cache_dir) / name if isinstance(name, str) else None

@@ -27,8 +27,7 @@ case is (N m - sum of earlier x) / (N - i + 1)); it closes on that mean at the l
 case, which is right for the N recorded answers but claims far more than the full run
 could about the model, so it is opt-in.
 
-`DriftAccumulator` carries the same kind of sequence from night to night against one
-fixed reference run, with the reference run's own noise bounded separately.
+`drift_detect.DriftDetector` bets on nights against one fixed reference run with it.
 """
 
 from __future__ import annotations
@@ -47,8 +46,6 @@ from .compare import SCORE_KINDS, ScoreKind, Scores, compare_deltas, paired_delt
 
 __all__ = [
     "ConfidenceSequence",
-    "DriftAccumulator",
-    "DriftLook",
     "Look",
     "SequentialTest",
     "ask_order",
@@ -57,7 +54,6 @@ __all__ = [
 Population = Literal["cases", "suite"]
 Final = Literal["fixed-n", "cs"]
 GRID_POINTS = 1001  # the delta grid: steps of 0.002 on [-1, 1]
-DRIFT_GRID_POINTS = 401  # steps of 0.005: a night bets on every case at once, and is saved
 _BET_CAP = 0.75  # a bet stakes at most this share of what keeps the capital positive
 _PRIOR_MEAN, _PRIOR_VAR = 0.5, 0.25  # WSR's pseudo-observation for the plug-in bet
 
@@ -413,132 +409,3 @@ class SequentialTest:
             gate=self.gate,
             margin=self.margin,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class DriftLook:
-    """Nights so far against the reference run: the delta's interval and the status.
-
-    `status` is "degraded" (upper end below 0), "improved" (lower end above 0) or
-    "steady"; the interval is valid over every night at once.
-    """
-
-    status: str
-    ci_low: float
-    ci_high: float
-    mean: float  # the mean nightly delta against the reference, over every night
-    nights: int
-    n_cases: int
-    reference_error: tuple[float, float]
-    method: str
-    confidence: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field, JSON-safe."""
-        return asdict(self)
-
-
-class DriftAccumulator:
-    """Nightly runs against one fixed reference run: false "degraded" <= (1 - confidence) / 2.
-
-    A night's per-case deltas (night - reference, the same cases in the same order)
-    are independent given the reference answers, with mean theta = mean_i(q_i) -
-    mean_i(r_i): the model's expected score now minus the reference run's realised
-    scores. A confidence sequence over nights covers theta (one stake per night,
-    judged at the night's end; `ConfidenceSequence(per_batch_bet=True)`) at
-    (1 - confidence) / 4 per side. But theta is not the drift: the reference run's own luck,
-    mean_i(r_i) - mean_i(p_i), never averages out however many nights come, and
-    ignoring it gives an unchanged model a false "degraded" about half the time in
-    the long run. It is bounded once, by the Chernoff-Hoeffding bound for a mean of
-    N independent scores in [0, 1] (any spread of per-case means: Hoeffding 1963,
-    Thm 1) at the other (1 - confidence) / 4; the drift interval is theta's plus
-    that bound. The nights must ask the reference's cases, all of them.
-    """
-
-    def __init__(self, reference: Scores, confidence: float = 0.95) -> None:
-        if not 0 < confidence < 1:
-            raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-        means, _ = paired_deltas(np.zeros(len(reference)), reference)
-        self.reference: FloatArray = means
-        self.confidence = confidence
-        tail = (1 - confidence) / 4
-        self.reference_error = _chernoff_error(means, tail)
-        below, above = self.reference_error
-        self.cs = ConfidenceSequence(
-            tail, boundaries=(0.0, -below, above), points=DRIFT_GRID_POINTS
-        )
-        self.nights = 0
-
-    def add_night(self, scores: Scores) -> DriftLook:
-        """This night's per-case scores, in the reference's case order."""
-        if len(scores) != self.reference.size:
-            raise ValueError(f"{len(scores)} cases tonight, {self.reference.size} in the reference")
-        night, _ = paired_deltas(np.zeros(len(scores)), scores)
-        self.cs.update(night - self.reference, per_batch_bet=True)
-        self.nights += 1
-        return self.look
-
-    @property
-    def look(self) -> DriftLook:
-        """The drift interval: theta's sequence widened by the reference run's error."""
-        below, above = self.reference_error  # mean(r) - mean(p) lies in [-above, below]
-        low, high = max(-1.0, self.cs.low - above), min(1.0, self.cs.high + below)
-        if self.nights and self.cs.excludes_at_or_above(-below):
-            status = "degraded"
-        elif self.nights and self.cs.excludes_at_or_below(above):
-            status = "improved"
-        else:
-            status = "steady"
-        return DriftLook(
-            status=status,
-            ci_low=low,
-            ci_high=high,
-            mean=2 * self.cs.total / self.cs.n - 1 if self.cs.n else 0.0,
-            nights=self.nights,
-            n_cases=self.reference.size,
-            reference_error=self.reference_error,
-            method="betting-cs-nightly+chernoff-reference",
-            confidence=self.confidence,
-        )
-
-    def to_state(self) -> dict[str, Any]:
-        """JSON-able state to carry to the next night."""
-        return {
-            "reference": self.reference.tolist(),
-            "confidence": self.confidence,
-            "nights": self.nights,
-            "cs": self.cs.to_state(),
-        }
-
-    @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> DriftAccumulator:
-        """The accumulator `to_state` saved."""
-        drift = cls(state["reference"], state["confidence"])
-        drift.nights = int(state["nights"])
-        drift.cs = ConfidenceSequence.from_state(state["cs"])
-        return drift
-
-
-def _chernoff_error(scores: FloatArray, tail: float) -> tuple[float, float]:
-    """How far below and above its expectation a mean of independent [0, 1] scores may be.
-
-    {p: n KL(mean || p) <= log(1 / tail)} on each side (bisection): the expectation
-    lies within [mean - above, mean + below] except with probability `tail` per side.
-    """
-    n, mean = scores.size, float(scores.mean())
-    budget = math.log(1 / tail) / n
-
-    def kl(a: float, p: float) -> float:
-        left = a * math.log(a / p) if a > 0 else 0.0
-        right = (1 - a) * math.log((1 - a) / (1 - p)) if a < 1 else 0.0
-        return left + right
-
-    def bound(inside: float, outside: float) -> float:
-        for _ in range(60):
-            middle = (inside + outside) / 2
-            inside, outside = (middle, outside) if kl(mean, middle) <= budget else (inside, middle)
-        return outside
-
-    low_p = bound(mean, 0.0) if mean > 0 else 0.0
-    high_p = bound(mean, 1.0) if mean < 1 else 1.0
-    return mean - low_p, high_p - mean
