@@ -1,19 +1,21 @@
-"""A score test of the mean per-case delta, variance under the null: 0/1 scores with repeats.
+"""A score test of the mean per-case delta, variance under the null: any scores in [0, 1].
 
 Tango's test generalised from the three paired outcomes {-1, 0, 1} to any per-case
-deltas in [-1, 1] (the case is the cluster; its repeats are averaged). For
-H0: delta = d the deltas' law is estimated by maximum likelihood on the observed
-values plus the bounds -1 and 1 (a multinomial whose mean is d: the empirical
-likelihood weights p_j = n_j / (n + lambda (v_j - d)), with the rest of the mass on
-a bound when the observed values alone cannot reach mean d), and
+deltas in [-1, 1]: 0/1 scores with repeats (the case is the cluster; its repeats are
+averaged), partial credit, rubric and judge scores. For H0: delta = d the deltas' law is
+estimated by maximum likelihood on the observed values plus the bounds -1 and 1 (a
+multinomial whose mean is d: the empirical likelihood weights
+p_j = n_j / (n + lambda (v_j - d)), with the rest of the mass on a bound when the
+observed values alone cannot reach mean d), and
 
     T(d) = (mean - d) / sqrt(V(d) / n),   V(d) = the variance of that law.
 
 With one 0/1 answer per case this is exactly Tango's T. Estimating the variance
 under the null is what the Student t on the same deltas lacks: at accuracy 0.98 the
 deltas are rare and skewed, a sample with few losses has both a high mean and a small
-s², and the t's upper tail is too heavy (NI false passes 0.75% at a nominal 0.5%,
-bench_verdicts.py). n tied cases get Tango's half-width z² / (n + z²): no floor needed.
+s², and the t's upper tail is too heavy (NI false passes 0.75% at a nominal 0.5% with
+repeats; 4.5% at 2.5% for a 0/1 suite with one half-credit case; bench_verdicts.py).
+n tied cases get Tango's half-width z² / (n + z²): no floor needed.
 T is decreasing in d; the interval is {d: |T(d)| <= z}.
 """
 
