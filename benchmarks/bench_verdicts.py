@@ -18,16 +18,19 @@ candidates each exactly at the margin give the family-wise false-pass rate of
 exactly by enumerating the trinomial law of (b, c). Last, CPU ms per call.
 
 --scores: the suites users mix (issue 24), shared difficulty, accuracy 0.9 / 0.98,
-margins 0.02 / 0.05 / 0.1, n = 30 / 100 / 400, and a family of five per kind: "mixed"
+margins 0.02 / 0.05 / 0.1, n = 30 / 100 / 400, and a family of five per kind: "half"
+(0/1, one answer, but the first case scored 1/2 by both: one partial credit), "mixed"
 (0/1, one answer, but 5% of cases graded {0, 1/2, 1}), "rubric" ({0, 1/2, 1}: two 0/1
 checks a case), "graded" ({0, 1/4, ..., 1}), "noise" (0/1 with float noise: 1 - 1e-12
 and 1e-12) and "continuous" (judge-like Beta scores). --exact: Tango's rates by
-enumeration at every n from 10 to --exact-max (accuracy 0.9 / 0.98 / 0.995).
+enumeration at every n from 10 to --exact-max (accuracy 0.9 / 0.98 / 0.995). --bca:
+method="bca" at the margin, where alone it passed 30 tied cases.
 
     python benchmarks/bench_verdicts.py                 # 4,000 suites per setting
     python benchmarks/bench_verdicts.py --reps 1000 --before-reps 0 --kinds binary
     nice python benchmarks/bench_verdicts.py --scores --kinds rubric --accuracy 0.98 --reps 2000
     nice python benchmarks/bench_verdicts.py --exact
+    nice python benchmarks/bench_verdicts.py --bca --reps 1000
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ FloatArray = np.ndarray
 SETTINGS = ((0.5, 0.05), (0.9, 0.05), (0.98, 0.02))  # (accuracy, margin)
 SIZES = (10, 30, 100, 400)
 KINDS = ("binary", "repeats", "continuous")
-SCORE_KINDS = ("mixed", "rubric", "graded", "noise", "continuous")
+SCORE_KINDS = ("half", "mixed", "rubric", "graded", "noise", "continuous")
 SCORE_GRID = ((0.9, (0.02, 0.05, 0.1)), (0.98, (0.02, 0.05, 0.1)))  # accuracy, margins
 SCORE_SIZES = (30, 100, 400)
 PRECISION = 10.0  # of the Beta law of a continuous score around its case's mean
@@ -88,6 +91,11 @@ def simulate(setting: Setting, drop: float, reps: int, seed: int) -> tuple[Float
         base = np.where(partial, rng.binomial(2, p) / 2, rng.random((reps, n, 1)) < p)
         cand = np.where(partial, rng.binomial(2, q) / 2, rng.random((reps, n, 1)) < q)
         return base.astype(float), cand.astype(float)
+    if setting.kind == "half":  # 0/1, but both sides gave the first case half credit
+        base = (rng.random((reps, n, 1)) < p).astype(float)
+        cand = (rng.random((reps, n, 1)) < q).astype(float)
+        base[:, 0], cand[:, 0] = 0.5, 0.5
+        return base, cand
     if setting.kind == "noise":
         base = (rng.random((reps, n, 1)) < p).astype(float)
         cand = (rng.random((reps, n, 1)) < q).astype(float)
@@ -314,6 +322,41 @@ def print_scores_table(
     )
 
 
+BCA_SETTINGS = (
+    Setting("binary", True, 0.98, 0.02, 30),
+    Setting("binary", True, 0.98, 0.02, 100),
+    Setting("binary", False, 0.9, 0.05, 30),
+    Setting("continuous", True, 0.9, 0.05, 30),
+    Setting("rubric", True, 0.98, 0.02, 400),
+    Setting("mixed", True, 0.9, 0.05, 100),
+)
+
+
+def print_bca(reps: int, seed: int) -> None:
+    """method="bca" (1,000 first resamples) at the margin: NI false pass, next to auto."""
+    print("| setting | NI false pass, bca | NI false pass, auto | NI power (δ=0), bca / auto |")
+    print("|---|---|---|---|")
+    for i, setting in enumerate(BCA_SETTINGS):
+        m, rates = setting.margin, []
+        for drop in (m, 0.0):
+            base, cand = simulate(setting, drop, reps, seed + 10 * i + int(drop > 0))
+            for method in ("bca", "auto"):
+                passed = [
+                    compare(
+                        b, c, gate="non-inferiority", margin=m, method=method, resamples=1000
+                    ).verdict
+                    == "pass"
+                    for b, c in zip(base, cand, strict=True)
+                ]
+                rates.append(float(np.mean(passed)))
+        print(
+            f"| {setting.label()} | {rates[0]:.2%} | {rates[1]:.2%} "
+            f"| {rates[2]:.1%} / {rates[3]:.1%} |",
+            flush=True,
+        )
+    print(f"(MC SE of a 2.5% rate: {mc_se(0.025, reps):.2%})")
+
+
 def family_false_pass(setting: Setting, candidates: int, reps: int, seed: int) -> float:
     """P(any of `candidates`, each exactly margin worse, passes NI under compare_family)."""
     suites = [simulate(setting, setting.margin, reps, seed + 100 * j) for j in range(candidates)]
@@ -359,10 +402,14 @@ def main() -> None:
     parser.add_argument("--scores", action="store_true", help="the mixed-scores table only")
     parser.add_argument("--exact", action="store_true", help="Tango at every n only")
     parser.add_argument("--exact-max", type=int, default=1000)
+    parser.add_argument("--bca", action="store_true", help="method='bca' at the margin only")
     parser.add_argument("--accuracy", type=float, nargs="+", help="--scores: these only")
     args = parser.parse_args()
     if args.exact:
         print_exact_every_n(args.exact_max)
+        return
+    if args.bca:
+        print_bca(args.reps, args.seed)
         return
     if args.scores:
         accuracies = tuple(args.accuracy or (a for a, _ in SCORE_GRID))

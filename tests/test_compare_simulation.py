@@ -47,7 +47,7 @@ def test_replications_resolve_the_tolerance() -> None:
         ("repeats", False, 0.9, 0.05, 30),
         ("continuous", False, 0.98, 0.02, 100),
         ("continuous", True, 0.5, 0.05, 30),
-        ("mixed", True, 0.98, 0.02, 400),  # the floored t passed 4.5% here (issue 24)
+        ("half", True, 0.98, 0.05, 100),  # the floored t passed 5.7% here (issue 24)
         ("rubric", True, 0.9, 0.1, 100),
     ],
 )
