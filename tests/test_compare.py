@@ -252,7 +252,7 @@ def test_cluster_score_null_variance_is_the_constrained_maximum_likelihood(
     deltas = cand.mean(axis=1) - base.mean(axis=1)
     lattice = np.arange(-3, 4) / 3
     counts = np.array([np.sum(np.isclose(deltas, v)) for v in lattice])
-    test = _compare_cluster.ClusterScoreTest(deltas)
+    test = _compare_cluster.ClusterScoreTest(deltas, reach=1.0)  # the law on [-1, 1]
     for d in (-0.3, -0.05, float(deltas.mean()) + 0.01, 0.2):
         fit = optimize.minimize(
             lambda p: -counts @ np.log(np.maximum(p, 1e-300)),

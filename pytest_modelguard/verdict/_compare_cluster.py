@@ -31,6 +31,7 @@ from .bootstrap import FloatArray
 _NEWTON = 400  # safeguarded Newton steps for lambda (it converges in about 5)
 _STEPS = 200  # for an endpoint (it converges in about 10)
 _SMALL = 16  # up to this many distinct deltas, f in plain floats (rubric scores: 5)
+_SEEN = 10  # non-zero deltas from which their largest size bounds the null law
 
 
 class ClusterScoreTest(InvertedScore):
@@ -38,14 +39,25 @@ class ClusterScoreTest(InvertedScore):
 
     method = "cluster-score"
 
-    def __init__(self, deltas: FloatArray) -> None:
-        values, counts = np.unique(deltas, return_counts=True)
+    def __init__(self, deltas: FloatArray, reach: float | None = None) -> None:
+        """`reach`: the bounds of the deltas' law (default: `reach_of(deltas)`)."""
+        self.reach = reach_of(deltas) if reach is None else reach
+        values, counts = np.unique(deltas / self.reach, return_counts=True)
         self.values, self.counts = values, counts.astype(float)
         self.n = float(deltas.size)
         self.mean = float(values @ self.counts) / self.n
 
     def statistic(self, delta: float) -> float:
-        """T(delta): +-inf where the null variance vanishes, 0 when 0/0."""
+        """T(delta): +-inf where the null variance vanishes (|delta| >= reach), 0 when 0/0."""
+        return self._scaled(delta / self.reach)
+
+    def bounds(self, tail: float) -> tuple[float, float]:
+        """The interval {d: |T(d)| <= z} with `tail` in each tail."""
+        low, high = super().bounds(tail)
+        return low * self.reach, high * self.reach
+
+    def _scaled(self, delta: float) -> float:
+        """T at `delta` in units of the reach: the law's bounds are -1 and 1."""
         numerator = self.mean - delta
         variance = self.null_variance(delta) if -1 < delta < 1 else 0.0
         if variance <= 0:
@@ -53,7 +65,8 @@ class ClusterScoreTest(InvertedScore):
         return numerator / math.sqrt(variance / self.n)
 
     def null_variance(self, delta: float) -> float:
-        """The variance of the maximum-likelihood law with mean `delta` (-1 < delta < 1)."""
+        """The variance, in units of the reach squared, of the maximum-likelihood law with
+        mean `delta` (in units of the reach, -1 < delta < 1)."""
         x, counts, n = self.values - delta, self.counts, self.n
         lam, value = self._lambda(x, delta)
         weights = counts / (n + lam * x)
@@ -117,7 +130,7 @@ class ClusterScoreTest(InvertedScore):
         whenever an end is infinite; to within 1e-15.
         """
         low, high = -1.0, 1.0
-        g_low, g_high = self.statistic(low) - level, self.statistic(high) - level
+        g_low, g_high = self._scaled(low) - level, self._scaled(high) - level
         if g_low <= 0:
             return low
         if g_high > 0:
@@ -131,7 +144,7 @@ class ClusterScoreTest(InvertedScore):
                 middle = (low * g_high - high * g_low) / (g_high - g_low)
                 if not low < middle < high:
                     middle = (low + high) / 2
-            g = self.statistic(middle) - level
+            g = self._scaled(middle) - level
             if g > 0:
                 low, g_low = middle, g
                 g_high = g_high / 2 if side == 1 else g_high
@@ -141,6 +154,16 @@ class ClusterScoreTest(InvertedScore):
                 g_low = g_low / 2 if side == -1 else g_low
                 side = -1
         return high
+
+
+def reach_of(deltas: FloatArray) -> float:
+    """How far the null law may put the mass the observed deltas leave: 1 (the bound of a
+    delta of [0, 1] scores) until `_SEEN` deltas differ from 0, then the largest |delta|
+    seen. Ten half-credit losses and no gain then weigh as ten losses of 1 would (Tango):
+    an unseen gain of a whole point, once ten cases have shown how far the deltas go, is
+    not the likeliest law."""
+    nonzero = deltas[deltas != 0]
+    return 1.0 if nonzero.size < _SEEN else float(np.max(np.abs(nonzero)))
 
 
 def _f(counts: FloatArray, x: FloatArray, n: float, lam: float) -> tuple[float, float]:
