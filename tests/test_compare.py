@@ -490,3 +490,18 @@ def test_to_dict_is_json_safe_and_complete() -> None:
     data = result.to_dict()
     assert json.loads(json.dumps(data)) == data
     assert set(data) == set(Comparison.__dataclass_fields__)
+
+
+def test_half_credit_losses_weigh_as_tangos_losses() -> None:
+    """Ten of 20 cases lose half a point, none gains: with the law's bounds at +-1 the
+    score test put the unseen mass on a gain of a whole point and passed (p 0.025, Holm
+    needs < 0.025 with two candidates); once ten cases differ the law reaches as far as
+    the deltas seen (0.5), the same T as Tango's for ten whole losses."""
+    base, cand = [1.0] * 20, [0.5, 1.0] * 10
+    family = compare_family({"wrong": (base, cand), "same": (base, base)})
+    assert family["wrong"].verdict == "regression" and family["wrong"].ci_high < 0
+    tango = compare(*binary(0, 10, 20))
+    assert compare(base, cand).p_value == pytest.approx(tango.p_value, rel=1e-9)
+    nine = compare([1.0] * 20, [0.5] * 9 + [1.0] * 11)  # fewer than ten differ: reach 1
+    assert _compare_cluster.reach_of(np.array([-0.5] * 9 + [0.0] * 11)) == 1.0
+    assert nine.method == "cluster-score"
