@@ -164,9 +164,9 @@ def reach_of(deltas: FloatArray) -> float:
     half-credit losses and no gain then weigh as Tango's ten losses of 1: an unseen gain
     of a whole point is not the likeliest law. Continuous (judge) deltas keep 1: a plug-in
     bound from their largest value passed 7% of 10-case suites at the margin."""
-    sizes = np.unique(np.round(np.abs(deltas[deltas != 0]), 9))
-    seen = np.count_nonzero(deltas)
-    return float(sizes[-1]) if seen >= _SEEN and sizes.size <= _LATTICE else 1.0
+    nonzero = np.abs(deltas[deltas != 0])
+    sizes = np.unique(np.round(nonzero, 9)).size
+    return float(nonzero.max()) if nonzero.size >= _SEEN and sizes <= _LATTICE else 1.0
 
 
 def _f(counts: FloatArray, x: FloatArray, n: float, lam: float) -> tuple[float, float]:
