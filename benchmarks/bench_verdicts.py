@@ -17,8 +17,20 @@ candidates each exactly at the margin give the family-wise false-pass rate of
 `compare_family`. For 0/1 scores, one answer, the Tango rates are also computed
 exactly by enumerating the trinomial law of (b, c). Last, CPU ms per call.
 
+--scores: the suites users mix (issue 24), shared difficulty, accuracy 0.9 / 0.98,
+margins 0.02 / 0.05 / 0.1, n = 30 / 100 / 400, and a family of five per kind: "half"
+(0/1, one answer, but the first case scored 1/2 by both: one partial credit), "mixed"
+(0/1, one answer, but 5% of cases graded {0, 1/2, 1}), "rubric" ({0, 1/2, 1}: two 0/1
+checks a case), "graded" ({0, 1/4, ..., 1}), "noise" (0/1 with float noise: 1 - 1e-12
+and 1e-12) and "continuous" (judge-like Beta scores). --exact: Tango's rates by
+enumeration at every n from 10 to --exact-max (accuracy 0.9 / 0.98 / 0.995). --bca:
+method="bca" at the margin, where alone it passed 30 tied cases.
+
     python benchmarks/bench_verdicts.py                 # 4,000 suites per setting
     python benchmarks/bench_verdicts.py --reps 1000 --before-reps 0 --kinds binary
+    nice python benchmarks/bench_verdicts.py --scores --kinds rubric --accuracy 0.98 --reps 2000
+    nice python benchmarks/bench_verdicts.py --exact
+    nice python benchmarks/bench_verdicts.py --bca --reps 1000
 """
 
 from __future__ import annotations
@@ -26,20 +38,26 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from pytest_modelguard.verdict import stats
-from pytest_modelguard.verdict._compare_score import ScoreTest
+from pytest_modelguard.verdict._compare_score import NORMAL, ScoreTest
 from pytest_modelguard.verdict.compare import compare, compare_family
 
 FloatArray = np.ndarray
 SETTINGS = ((0.5, 0.05), (0.9, 0.05), (0.98, 0.02))  # (accuracy, margin)
 SIZES = (10, 30, 100, 400)
 KINDS = ("binary", "repeats", "continuous")
+SCORE_KINDS = ("half", "mixed", "rubric", "graded", "noise", "continuous")
+SCORE_GRID = ((0.9, (0.02, 0.05, 0.1)), (0.98, (0.02, 0.05, 0.1)))  # accuracy, margins
+SCORE_SIZES = (30, 100, 400)
 PRECISION = 10.0  # of the Beta law of a continuous score around its case's mean
+MIXED_SHARE = 0.05  # of "mixed" suites' cases graded {0, 1/2, 1}
+STEPS = {"rubric": 2, "graded": 4}  # checks a case: scores k / steps
+EXACT = ((0.9, (0.05, 0.1)), (0.98, (0.02, 0.05)), (0.995, (0.02, 0.05)))
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,23 @@ def simulate(setting: Setting, drop: float, reps: int, seed: int) -> tuple[Float
     else:
         p = np.full((reps, n, 1), acc)
     q = p * (1 - drop / acc)
+    if setting.kind in STEPS:
+        steps = STEPS[setting.kind]
+        return rng.binomial(steps, p) / steps, rng.binomial(steps, q) / steps
+    if setting.kind == "mixed":
+        partial = rng.random((reps, n, 1)) < MIXED_SHARE
+        base = np.where(partial, rng.binomial(2, p) / 2, rng.random((reps, n, 1)) < p)
+        cand = np.where(partial, rng.binomial(2, q) / 2, rng.random((reps, n, 1)) < q)
+        return base.astype(float), cand.astype(float)
+    if setting.kind == "half":  # 0/1, but both sides gave the first case half credit
+        base = (rng.random((reps, n, 1)) < p).astype(float)
+        cand = (rng.random((reps, n, 1)) < q).astype(float)
+        base[:, 0], cand[:, 0] = 0.5, 0.5
+        return base, cand
+    if setting.kind == "noise":
+        base = (rng.random((reps, n, 1)) < p).astype(float)
+        cand = (rng.random((reps, n, 1)) < q).astype(float)
+        return [x + (1 - 2 * x) * 1e-12 * rng.random(x.shape) for x in (base, cand)]  # type: ignore[return-value]
     if setting.kind == "continuous":
         p, q = np.clip(p, 1e-9, 1 - 1e-9), np.clip(q, 1e-9, 1 - 1e-9)
         base = rng.beta(PRECISION * p, PRECISION * (1 - p))
@@ -161,6 +196,167 @@ def exact_tango(setting: Setting, drop: float, tail: float = 0.025) -> tuple[flo
     return below, above
 
 
+def tango_rates_every_n(
+    accuracy: float, drop: float, shared: bool, sizes: Sequence[int], tail: float = 0.025
+) -> tuple[FloatArray, FloatArray]:
+    """P(CI wholly below the truth), P(CI wholly above it) at each n of `sizes`: Tango,
+    0/1 scores, one answer, every (b, c) with trinomial probability above ~1e-15,
+    vectorised (the statistic of `ScoreTest`, at the truth; the CI excludes the truth
+    exactly when T(truth) is beyond the normal quantile)."""
+    from scipy import special
+    from scipy import stats as sps
+
+    k = 1 - drop / accuracy
+    if shared:
+        a, b = 2 * accuracy, 2 * (1 - accuracy)
+        second = accuracy * (a + 1) / (a + b + 1)  # E[p^2] of Beta(a, b)
+        better, worse = k * accuracy - k * second, accuracy - k * second
+    else:
+        better, worse = k * accuracy * (1 - accuracy), (1 - k * accuracy) * accuracy
+    truth, z = better - worse, NORMAL.inv_cdf(1 - tail)
+    below, above = np.zeros(len(sizes)), np.zeros(len(sizes))
+    for i, n in enumerate(sizes):
+        bs = np.arange(sps.binom.ppf(1e-16, n, better), sps.binom.isf(1e-16, n, better) + 1)
+        cs = np.arange(sps.binom.ppf(1e-16, n, worse), sps.binom.isf(1e-16, n, worse) + 1)
+        bb, cc = np.meshgrid(bs, cs, indexing="ij")
+        ok = bb + cc <= n
+        bb, cc = bb[ok], cc[ok]
+        log_pmf = (
+            special.gammaln(n + 1) - special.gammaln(bb + 1) - special.gammaln(cc + 1)
+            - special.gammaln(n - bb - cc + 1) + special.xlogy(bb, better)
+            + special.xlogy(cc, worse) + special.xlog1py(n - bb - cc, -better - worse)
+        )  # fmt: skip
+        pmf = np.exp(log_pmf)
+        t = tango_statistic(bb, cc, n, truth)
+        below[i], above[i] = pmf[t < -z].sum(), pmf[t > z].sum()
+    return below, above
+
+
+def tango_statistic(b: FloatArray, c: FloatArray, n: int, delta: float) -> FloatArray:
+    """`ScoreTest.statistic` on arrays of (b, c), at -1 < delta < 1."""
+    a_ = 2 * n
+    b_ = -b - c + (2 * n - b + c) * delta
+    c_ = -c * delta * (1 - delta)
+    p21 = np.maximum(0.0, (np.sqrt(np.maximum(0.0, b_ * b_ - 4 * a_ * c_)) - b_) / (2 * a_))
+    variance = n * (2 * p21 + delta * (1 - delta))
+    numerator = b - c - n * delta
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = numerator / np.sqrt(variance)
+    return np.where(variance > 0, t, np.where(numerator == 0, 0.0, np.copysign(np.inf, numerator)))
+
+
+def print_exact_every_n(largest: int) -> None:
+    """Per (accuracy, difficulty, truth): over every n from 10 to `largest`, the worst
+    two-sided coverage, the worst gate error (A/A: CI below 0; at -m: CI above -m, the NI
+    false pass) and the worst other tail, each with its n; and coverage per band of n."""
+    sizes = range(10, largest + 1)
+    bands = [(10, 29), (30, 99), (100, 199), (200, 399), (400, largest)]
+    print(f"\nExact Tango rates at every n from 10 to {largest} (one-sided nominal 2.5%):")
+    print(
+        "| accuracy | difficulty | truth | worst coverage (n) | worst gate error (n) "
+        "| worst other tail (n) | " + " | ".join(f"coverage n {lo}-{hi}" for lo, hi in bands) + " |"
+    )
+    print("|---|---|---|---|---|---|" + "---|" * len(bands))
+    for accuracy, margins in EXACT:
+        for shared in (True, False):
+            for drop in (0.0, *margins):
+                below, above = tango_rates_every_n(accuracy, drop, shared, sizes)
+                gate, other = (below, above) if drop == 0 else (above, below)
+                coverage = 1 - below - above
+                per_band = [coverage[lo - 10 : hi - 9].min() for lo, hi in bands]
+                print(
+                    f"| {accuracy} | {'shared' if shared else 'indep'} | "
+                    f"{'0' if drop == 0 else f'-{drop}'} | {coverage.min():.2%} "
+                    f"({sizes[int(coverage.argmin())]}) | {gate.max():.2%} "
+                    f"({sizes[int(gate.argmax())]}) | {other.max():.2%} "
+                    f"({sizes[int(other.argmax())]}) | "
+                    + " | ".join(f"{c:.2%}" for c in per_band)
+                    + " |",
+                    flush=True,
+                )
+
+
+def print_scores_table(
+    kinds: tuple[str, ...], accuracies: tuple[float, ...], reps: int, seed: int
+) -> None:
+    """The suites users mix: A/A false alarm, NI false pass at the margin, coverage, power,
+    and a family of five at the margin (Holm), `reps` suites per rate. "score test" is
+    the share of A/A suites `compare` judged by the score test on per-case deltas (the
+    rest are all-0/1 suites: Tango)."""
+    print(
+        "| setting | score test | A/A false alarm | NI false pass | coverage of 0 / of -m "
+        "| NI power (δ=0) | five at the margin: any passes |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    worst = 0.0
+    for kind in kinds:
+        for accuracy, margins in SCORE_GRID:
+            if accuracy not in accuracies:
+                continue
+            for margin in margins:
+                for n in SCORE_SIZES:
+                    setting = Setting(kind, True, accuracy, margin, n)
+                    i = SCORE_KINDS.index(kind) * 1000 + int(accuracy * 100) * 10 + n
+                    (r,) = run_setting(setting, reps, 0, seed + 10 * i + int(margin * 100))
+                    family = "–"
+                    if n == 400 or (n == 100 and margin == 0.05):
+                        rate = family_false_pass(setting, 5, reps // 2, seed + 10 * i + 5)
+                        family, worst = f"{rate:.2%}", max(worst, rate)
+                    base, cand = simulate(setting, 0.0, 100, seed)
+                    method = np.mean(
+                        [
+                            compare(b, c).method == "cluster-score"
+                            for b, c in zip(base, cand, strict=True)
+                        ]
+                    )
+                    worst = max(worst, r.false_alarm, r.false_pass)
+                    print(
+                        f"| {setting.label()} | {method:.0%} | {r.false_alarm:.2%} "
+                        f"| {r.false_pass:.2%} | {r.coverage_aa:.1%} / {r.coverage_drop:.1%} "
+                        f"| {r.ni_power:.1%} | {family} |",
+                        flush=True,
+                    )
+    print(
+        f"\nworst rate: {worst:.2%} (MC SE of a 2.5% rate: {mc_se(0.025, reps):.2%}, "
+        f"of a family's: {mc_se(0.025, reps // 2):.2%})"
+    )
+
+
+BCA_SETTINGS = (
+    Setting("binary", True, 0.98, 0.02, 30),
+    Setting("binary", True, 0.98, 0.02, 100),
+    Setting("binary", False, 0.9, 0.05, 30),
+    Setting("continuous", True, 0.9, 0.05, 30),
+    Setting("rubric", True, 0.98, 0.02, 400),
+    Setting("mixed", True, 0.9, 0.05, 100),
+)
+
+
+def print_bca(reps: int, seed: int) -> None:
+    """method="bca" (1,000 first resamples) at the margin: NI false pass, next to auto."""
+    print("| setting | NI false pass, bca | NI false pass, auto | NI power (δ=0), bca / auto |")
+    print("|---|---|---|---|")
+    for i, setting in enumerate(BCA_SETTINGS):
+        m, rates = setting.margin, []
+        for drop in (m, 0.0):
+            base, cand = simulate(setting, drop, reps, seed + 10 * i + int(drop > 0))
+            for method in ("bca", "auto"):
+                passed = [
+                    compare(
+                        b, c, gate="non-inferiority", margin=m, method=method, resamples=1000
+                    ).verdict
+                    == "pass"
+                    for b, c in zip(base, cand, strict=True)
+                ]
+                rates.append(float(np.mean(passed)))
+        print(
+            f"| {setting.label()} | {rates[0]:.2%} | {rates[1]:.2%} "
+            f"| {rates[2]:.1%} / {rates[3]:.1%} |",
+            flush=True,
+        )
+    print(f"(MC SE of a 2.5% rate: {mc_se(0.025, reps):.2%})")
+
+
 def family_false_pass(setting: Setting, candidates: int, reps: int, seed: int) -> float:
     """P(any of `candidates`, each exactly margin worse, passes NI under compare_family)."""
     suites = [simulate(setting, setting.margin, reps, seed + 100 * j) for j in range(candidates)]
@@ -201,9 +397,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=4000)
     parser.add_argument("--before-reps", type=int, default=1000)
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--kinds", nargs="+", choices=sorted({*KINDS, *SCORE_KINDS}))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--scores", action="store_true", help="the mixed-scores table only")
+    parser.add_argument("--exact", action="store_true", help="Tango at every n only")
+    parser.add_argument("--exact-max", type=int, default=1000)
+    parser.add_argument("--bca", action="store_true", help="method='bca' at the margin only")
+    parser.add_argument("--accuracy", type=float, nargs="+", help="--scores: these only")
     args = parser.parse_args()
+    if args.exact:
+        print_exact_every_n(args.exact_max)
+        return
+    if args.bca:
+        print_bca(args.reps, args.seed)
+        return
+    if args.scores:
+        accuracies = tuple(args.accuracy or (a for a, _ in SCORE_GRID))
+        print_scores_table(tuple(args.kinds or SCORE_KINDS), accuracies, args.reps, args.seed)
+        return
+    args.kinds = args.kinds or list(KINDS)
     print(
         "| setting | method | A/A false alarm | coverage of 0 | NI false pass | coverage of -m "
         "| NI power (δ=0) | power (δ=-m) | before: false alarm / false pass / coverage |"

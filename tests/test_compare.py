@@ -58,12 +58,16 @@ def test_thirty_ties_do_not_pass_non_inferiority_and_get_the_score_width() -> No
     assert result.evidence == "inconclusive" and result.mean == 0.0
 
 
-def test_thirty_continuous_ties_get_the_same_floor() -> None:
-    """The t method's variance floor gives n ties the score interval's half-width."""
+@pytest.mark.parametrize(
+    ("method", "name"), [("t", "student-t-floored"), ("auto", "cluster-score")]
+)
+def test_thirty_continuous_ties_get_the_same_floor(method: str, name: str) -> None:
+    """The t method's variance floor gives n ties the score interval's half-width; the
+    score test on per-case deltas (the default for graded scores) gets it by itself."""
     scores = [[0.5, 0.7]] * 30
-    result = compare(scores, scores, gate="non-inferiority", margin=0.02)
-    assert result.method == "student-t-floored"
-    assert result.ci_high == pytest.approx(Z95**2 / (30 + Z95**2), abs=1e-12)
+    result = compare(scores, scores, gate="non-inferiority", margin=0.02, method=method)  # type: ignore[arg-type]
+    assert result.method == name
+    assert result.ci_high == pytest.approx(Z95**2 / (30 + Z95**2), abs=1e-9)
     assert result.verdict == "not-non-inferior"
 
 
@@ -143,7 +147,7 @@ def test_input_shapes_agree() -> None:
     mixed = compare([1.0, [1.0, 0.0], 0.0, 1, 1, 1, 1], [[1.0], 1.0, 1.0, 1, 1, 0, 1])
     assert mixed.n_pairs == 7 and mixed.method == "cluster-score"  # 0/1, one case repeated
     graded = compare([1.0, [1.0, 0.5], 0.0, 1, 1, 1, 1], [[1.0], 1.0, 1.0, 1, 1, 0, 1])
-    assert graded.method == "student-t-floored"
+    assert graded.method == "cluster-score"  # one method for any scores in [0, 1]
 
 
 @pytest.mark.parametrize(
@@ -168,8 +172,7 @@ def test_bad_options() -> None:
         compare([1.0] * 8, [1.0] * 8, method="wald")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="confidence"):
         compare([1.0] * 8, [1.0] * 8, confidence=1.0)
-    with pytest.raises(ValueError, match="score"):
-        compare([0.5] * 8, [1.0] * 8, method="score")
+    assert compare([0.5] * 8, [1.0] * 8, method="score").method == "cluster-score"
 
 
 # --- references ----------------------------------------------------------------------------
@@ -249,7 +252,7 @@ def test_cluster_score_null_variance_is_the_constrained_maximum_likelihood(
     deltas = cand.mean(axis=1) - base.mean(axis=1)
     lattice = np.arange(-3, 4) / 3
     counts = np.array([np.sum(np.isclose(deltas, v)) for v in lattice])
-    test = _compare_cluster.ClusterScoreTest(deltas)
+    test = _compare_cluster.ClusterScoreTest(deltas, reach=1.0)  # the law on [-1, 1]
     for d in (-0.3, -0.05, float(deltas.mean()) + 0.01, 0.2):
         fit = optimize.minimize(
             lambda p: -counts @ np.log(np.maximum(p, 1e-300)),
@@ -323,7 +326,7 @@ def test_cluster_score_for_repeats_and_its_ties_width() -> None:
 def test_floored_t_is_scipys_t_when_the_floor_is_inactive() -> None:
     base, cand = continuous(200, 5, shift=-0.04)
     deltas = cand - base
-    result = compare(base, cand, gate="non-inferiority", margin=0.1)
+    result = compare(base, cand, gate="non-inferiority", margin=0.1, method="t")
     assert result.method == "student-t-floored"
     assert deltas.var(ddof=1) > _compare_t.variance_floor(200, 0.95)
     low, high = sps.t.interval(0.95, 199, loc=deltas.mean(), scale=sps.sem(deltas))
@@ -331,7 +334,7 @@ def test_floored_t_is_scipys_t_when_the_floor_is_inactive() -> None:
     assert result.ci_high == pytest.approx(high, abs=1e-12)
     greater = sps.ttest_1samp(deltas, -0.1, alternative="greater").pvalue
     assert result.p_noninferior == pytest.approx(greater, rel=1e-9)
-    two_sided = compare(base, cand).p_value
+    two_sided = compare(base, cand, method="t").p_value
     assert two_sided == pytest.approx(sps.ttest_1samp(deltas, 0).pvalue, rel=1e-9)
 
 
@@ -487,3 +490,18 @@ def test_to_dict_is_json_safe_and_complete() -> None:
     data = result.to_dict()
     assert json.loads(json.dumps(data)) == data
     assert set(data) == set(Comparison.__dataclass_fields__)
+
+
+def test_half_credit_losses_weigh_as_tangos_losses() -> None:
+    """Ten of 20 cases lose half a point, none gains: with the law's bounds at +-1 the
+    score test put the unseen mass on a gain of a whole point and passed (p 0.025, Holm
+    needs < 0.025 with two candidates); once ten cases differ the law reaches as far as
+    the deltas seen (0.5), the same T as Tango's for ten whole losses."""
+    base, cand = [1.0] * 20, [0.5, 1.0] * 10
+    family = compare_family({"wrong": (base, cand), "same": (base, base)})
+    assert family["wrong"].verdict == "regression" and family["wrong"].ci_high < 0
+    tango = compare(*binary(0, 10, 20))
+    assert compare(base, cand).p_value == pytest.approx(tango.p_value, rel=1e-9)
+    nine = compare([1.0] * 20, [0.5] * 9 + [1.0] * 11)  # fewer than ten differ: reach 1
+    assert _compare_cluster.reach_of(np.array([-0.5] * 9 + [0.0] * 11)) == 1.0
+    assert nine.method == "cluster-score"

@@ -3,6 +3,11 @@
 Resamples double (up to `GROWTH` times the first count) while an endpoint sits within 3 Monte-Carlo
 standard errors of a boundary the verdict depends on, so the verdict rarely hangs on
 the seed. The p-value inverts the same interval (`stats_bootstrap.bootstrap_p`).
+
+`GuardedBca` holds it to the default test's fail-safe rules: each p-value is the larger
+of the two and the interval spans both, so BCa never passes or flags where the default
+would not. Alone, BCa passed 30 tied cases (CI [0, 0]) and, exactly at the margin, 37%
+of 30-case suites at accuracy 0.98: a bootstrap sees no spread where no case differs.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from statistics import NormalDist
+from typing import Protocol
 
 import numpy as np
 
@@ -85,6 +91,38 @@ class BcaTest:
         """The BCa interval with `tail` in each tail."""
         low, high, _ = interval(self.deltas, self.means, 1 - 2 * tail, "bca")
         return low, high
+
+
+class Test(Protocol):
+    """A one-sided test at any boundary and the interval it inverts."""
+
+    method: str
+
+    def p_above(self, boundary: float) -> float: ...
+    def p_below(self, boundary: float) -> float: ...
+    def bounds(self, tail: float) -> tuple[float, float]: ...
+
+
+class GuardedBca:
+    """BCa never less cautious than `default`: the larger p, the union of the intervals."""
+
+    method = BcaTest.method
+
+    def __init__(self, bca: BcaTest, default: Test) -> None:
+        self.bca, self.default = bca, default
+
+    def p_above(self, boundary: float) -> float:
+        """One-sided p of H0: delta <= boundary."""
+        return max(self.bca.p_above(boundary), self.default.p_above(boundary))
+
+    def p_below(self, boundary: float) -> float:
+        """One-sided p of H0: delta >= boundary."""
+        return max(self.bca.p_below(boundary), self.default.p_below(boundary))
+
+    def bounds(self, tail: float) -> tuple[float, float]:
+        """The smallest interval holding both."""
+        (low, high), (d_low, d_high) = self.bca.bounds(tail), self.default.bounds(tail)
+        return min(low, d_low), max(high, d_high)
 
 
 def _levels(bca: Bca | None, z: float) -> tuple[float, float]:

@@ -51,13 +51,13 @@ class FlooredT:
         return t_upper_tail((boundary - self.mean) / self.se, self.n - 1)
 
     def bounds(self, tail: float) -> tuple[float, float]:
-        """mean -+ t quantile x se, with `tail` in each tail."""
+        """mean -+ t quantile x se, with `tail` in each tail, within [-1, 1]."""
         half = t_quantile(self.n - 1, 1 - 2 * tail) * self.se
-        return self.mean - half, self.mean + half
+        return max(-1.0, self.mean - half), min(1.0, self.mean + half)
 
 
 def t_upper_tail(t: float, df: int) -> float:
-    """P(T > t) for Student's T with integer `df`, consistent with `t_quantile`.
+    """P(T > t) for Student's T with integer `df`, consistent with `t_quantile`; in [0, 1].
 
     Up to df 500 the exact finite sum `t_quantile` inverts; beyond, the normal tail
     at the z whose Cornish-Fisher quantile is |t| (Newton with the derivative's
@@ -73,4 +73,5 @@ def t_upper_tail(t: float, df: int) -> float:
         for _ in range(12):
             z -= (_cornish_fisher(z, df) - x) / (1 + (3 * z * z + 1) / (4 * df))
         tail = 0.5 * math.erfc(z / math.sqrt(2))
+    tail = min(0.5, max(0.0, tail))  # the finite sum can overshoot 1 by an ulp
     return tail if t >= 0 else 1 - tail

@@ -5,10 +5,14 @@
 test used; `cases_needed` plans a suite. Methods (method="auto"):
 
 - every score 0/1, one repeat per case: Tango's score interval (`_compare_score`);
-- every score 0/1, some case with repeats: the same score test on per-case mean
-  deltas, its variance estimated under the null (`_compare_cluster`);
-- otherwise Student t on per-case mean deltas with a variance floor (`_compare_t`);
-- method="bca": the BCa bootstrap, resampling more near a boundary (`_compare_bca`).
+- any other scores in [0, 1] (repeats, partial credit, rubric or judge scores): the
+  same score test on per-case mean deltas, its variance that of the maximum-likelihood
+  law under the null (`_compare_cluster`);
+- method="t": Student t on per-case mean deltas with a variance floor (`_compare_t`);
+- method="bca": the BCa bootstrap, resampling more near a boundary (`_compare_bca`),
+  held to the default test's fail-safe rules (it never decides where that would not).
+
+Too few cases for any test (`stats.min_pairs`) give no test at all: CI [-1, 1], p 1.
 
 Every verdict is read off one-sided p-values at the boundary (0 or -margin) and the
 interval endpoints are then clamped onto the same side of it: the interval's lower
@@ -20,14 +24,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Literal, Protocol, TypeAlias
+from typing import Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from ..core.vocabulary import Evidence, Gate, GateRule, Verdict
 from . import stats
-from ._compare_bca import RESAMPLES, BcaTest
+from ._compare_bca import RESAMPLES, BcaTest, GuardedBca
+from ._compare_bca import Test as _Test
 from ._compare_cluster import ClusterScoreTest
 from ._compare_score import ScoreTest
 from ._compare_t import NORMAL, FlooredT, variance_floor
@@ -57,14 +62,6 @@ holm = stats.holm  # Holm-adjusted p-values of a Mapping[str, float], e.g. routi
 _FEW_DIFFER = 10  # below this many non-zero deltas their spread says little: bound by their share
 _ZERO = 1e-12  # per-case deltas and means this close to 0 are 0 (float noise of averaging)
 _ON_BOUNDARY = 1e-9  # a p within this relative distance of the tail sits on the boundary
-
-
-class _Test(Protocol):
-    method: str
-
-    def p_above(self, boundary: float) -> float: ...
-    def p_below(self, boundary: float) -> float: ...
-    def bounds(self, tail: float) -> tuple[float, float]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +106,23 @@ class Comparison:
         look, where a fixed-n p-value is not, so none is reported."""
         return self.method.startswith("betting-cs")
 
+    @property
+    def reason(self) -> str:
+        """The verdict in one sentence, e.g. for one case: why it is inconclusive."""
+        if self.too_few:
+            return (
+                f"inconclusive: {self.n_pairs} paired case(s), fewer than the "
+                f"{stats.min_pairs(self.confidence)} any test at {self.confidence:.0%} rests on"
+            )
+        ci = f"CI [{self.ci_low:+.3f}, {self.ci_high:+.3f}] on {self.n_pairs} cases"
+        if self.gate == "regression":
+            side = "wholly below 0" if self.verdict == Verdict.REGRESSION else "not below 0"
+        elif self.verdict == Verdict.PASS:
+            side = f"lower end above -{self.margin:g}"
+        else:
+            side = f"lower end not above -{self.margin:g}"
+        return f"{self.verdict}: {ci}, {side}"
+
     def to_dict(self) -> dict[str, float | int | str | bool | None]:
         """Every field, JSON-safe; the p-values null for a confidence sequence."""
         data: dict[str, float | int | str | bool | None] = asdict(self)
@@ -130,10 +144,11 @@ def compare(
 ) -> Comparison:
     """Judge `candidate` against `baseline`: paired per-case scores in [0, 1].
 
-    Each case is a score or a sequence of its repeats' scores (averaged: the case is
-    the unit), or a cases x repeats array. ValueError names the case of a NaN, a
-    score outside [0, 1] or a case without scores; also for unequal lengths, no
-    case, a bad option, or non-inferiority with margin <= 0.
+    Each case is a score (a real number) or a sequence of its repeats' scores
+    (averaged: the case is the unit), or a cases x repeats array. ValueError names the
+    case of a string, None, a boolean, a NaN, a score outside [0, 1] or a case without
+    scores; also for unequal lengths, no case, a bad option, or non-inferiority with
+    margin <= 0. Anything else returns a Comparison: one case is `inconclusive`.
     """
     _check_options(gate, margin, confidence, method)
     deltas, kind = paired_deltas(baseline, candidate)
@@ -152,8 +167,7 @@ def compare_deltas(
 ) -> Comparison:
     """`compare` of per-case deltas of the given kind (checked options)."""
     test = _test(deltas, kind, gate, margin, confidence, seed, method, resamples)
-    too_few = deltas.size < stats.min_pairs(confidence)
-    return _comparison(test, deltas, gate, margin, (1 - confidence) / 2, too_few)
+    return _comparison(test, deltas, gate, margin, (1 - confidence) / 2)
 
 
 def compare_family(
@@ -174,14 +188,16 @@ def compare_family(
     the boundary. `p_adjusted` holds the Holm-adjusted p-values.
     """
     _check_options(gate, margin, confidence, method)
-    tests: dict[str, tuple[_Test, FloatArray, bool]] = {}
+    tests: dict[str, tuple[_Test, FloatArray]] = {}
     raw: dict[str, float] = {}
     for name, (baseline, candidate) in pairs.items():
-        deltas, kind = paired_deltas(baseline, candidate)
+        try:
+            deltas, kind = paired_deltas(baseline, candidate)
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
         test = _test(deltas, kind, gate, margin, confidence, seed, method, resamples)
-        too_few = deltas.size < stats.min_pairs(confidence)
-        tests[name] = test, deltas, too_few
-        raw[name] = 1.0 if too_few else _gate_p(test, gate, margin)
+        tests[name] = test, deltas
+        raw[name] = _gate_p(test, gate, margin)
     adjusted = holm(raw)
     m, step_tail = len(raw), (1 - confidence) / 2
     out: dict[str, Comparison] = {}
@@ -189,7 +205,7 @@ def compare_family(
     for rank, name in enumerate(sorted(raw, key=raw.__getitem__)):
         if rejecting:
             step_tail = (1 - confidence) / 2 / (m - rank)
-        comparison = _comparison(*tests[name][:2], gate, margin, step_tail, tests[name][2])
+        comparison = _comparison(*tests[name], gate, margin, step_tail)
         level = 2 * step_tail if gate == "regression" else step_tail
         rejecting = rejecting and comparison.p_value < level
         out[name] = replace(comparison, p_adjusted=adjusted[name])
@@ -199,8 +215,8 @@ def compare_family(
 def _gate_p(test: _Test, gate: Gate, margin: float) -> float:
     """The gate's p-value: two-sided at 0 (regression) or of delta <= -margin."""
     if gate == "regression":
-        return min(1.0, 2 * min(test.p_above(0.0), test.p_below(0.0)))
-    return test.p_above(-margin)
+        return _unit(2 * min(test.p_above(0.0), test.p_below(0.0)))
+    return _unit(test.p_above(-margin))
 
 
 def _check_options(gate: str, margin: float, confidence: float, method: str) -> None:
@@ -222,33 +238,61 @@ def _check_options(gate: str, margin: float, confidence: float, method: str) -> 
 def paired_deltas(baseline: Scores, candidate: Scores) -> tuple[FloatArray, ScoreKind]:
     """Per-case mean deltas (candidate - baseline, float noise set to 0) and the scores'
     kind (see `ScoreKind`): what `compare` tests, for callers that test it otherwise (the
-    sequential verdicts)."""
-    if len(baseline) != len(candidate):
-        raise ValueError(f"{len(baseline)} baseline cases but {len(candidate)} candidate cases")
-    if len(baseline) == 0:
+    sequential verdicts). ValueError names the case of a score that is not a number
+    in [0, 1] (see `compare`)."""
+    base_cases, cand_cases = _as_cases(baseline, "baseline"), _as_cases(candidate, "candidate")
+    if len(base_cases) != len(cand_cases):
+        raise ValueError(f"{len(base_cases)} baseline cases but {len(cand_cases)} candidate cases")
+    if len(base_cases) == 0:
         raise ValueError("no paired case to compare")
-    base_cases, cand_cases = _as_cases(baseline), _as_cases(candidate)
-    base, base_binary = stats._case_means(base_cases, "baseline")
-    cand, cand_binary = stats._case_means(cand_cases, "candidate")
+    base, base_binary, base_01 = stats._case_means(base_cases, "baseline")
+    cand, cand_binary, cand_01 = stats._case_means(cand_cases, "candidate")
     deltas = cand - base
     deltas[np.abs(deltas) <= _ZERO] = 0.0
     if base_binary and cand_binary:
         return deltas, "binary"
-    return deltas, "zero-one" if _zero_one(base_cases) and _zero_one(cand_cases) else "scores"
+    return deltas, "zero-one" if base_01 and cand_01 else "scores"
 
 
-def _zero_one(cases: stats.Scores) -> bool:
-    """Whether every score is 0 or 1 (any number of repeats)."""
-    if isinstance(cases, np.ndarray):
-        return bool(np.all((cases == 0) | (cases == 1)))
-    return all(x in (0, 1) for case in cases for x in case)
+_NUMBER_TYPES = {int, float, np.float64, np.float32, np.int64, np.int32}
 
 
-def _as_cases(scores: Scores) -> stats.Scores:
-    """Scores as cases x repeats: a bare number is a case with one repeat."""
-    if isinstance(scores, np.ndarray):
+def _is_number(x: object) -> bool:
+    """A real number, not a boolean (True is not a score of 1 by accident)."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(
+        x, (bool, np.bool_)
+    )
+
+
+def _as_cases(scores: Scores, who: str) -> stats.Scores:
+    """Scores as cases x repeats: a bare number is a case with one repeat.
+
+    ValueError for anything but real numbers: a string (not read as its characters),
+    None or a boolean, naming the case.
+    """
+    if isinstance(scores, np.ndarray) and scores.dtype.kind in "iuf":
+        if scores.ndim not in (1, 2):
+            raise ValueError(f"{who} scores: expected 1 or 2 dimensions, got {scores.ndim}")
         return scores.reshape(-1, 1) if scores.ndim == 1 else scores
-    return [[x] if isinstance(x, (int, float, np.number)) else x for x in scores]
+    if isinstance(scores, (str, bytes, Mapping)) or not hasattr(scores, "__len__"):
+        raise ValueError(
+            f"{who} scores must be a sequence of per-case scores, got {type(scores).__name__}"
+        )
+    if set(map(type, scores)) <= _NUMBER_TYPES:  # the common case, fast: plain numbers
+        return np.asarray(scores, dtype=float).reshape(-1, 1)
+    cases: list[Sequence[float]] = []
+    for case, x in enumerate(scores):
+        if _is_number(x):
+            cases.append([x])
+            continue
+        if isinstance(x, (str, bytes, Mapping)) or not hasattr(x, "__len__"):
+            raise ValueError(f"case {case}: {who} score {x!r} is not a number in [0, 1]")
+        repeats = list(x)
+        for r in repeats:
+            if not _is_number(r):
+                raise ValueError(f"case {case}: {who} score {r!r} is not a number in [0, 1]")
+        cases.append(repeats)
+    return cases
 
 
 def _test(
@@ -261,35 +305,63 @@ def _test(
     method: Method,
     resamples: int,
 ) -> _Test:
-    if method == "bca":
-        boundaries = (0.0, -margin) if gate != "regression" else (0.0,)
-        return BcaTest(deltas, seed, confidence, boundaries, resamples)
-    if method == "score" and kind == "scores":
-        raise ValueError("method 'score' needs 0/1 scores")
-    if kind == "binary" and method != "t":
+    """The method's test; too few cases (`stats.min_pairs`) get none (`_TooFew`)."""
+    if deltas.size < stats.min_pairs(confidence):
+        return _TooFew(_method_name(kind, method))
+    default = _default(deltas, kind, method, confidence)
+    if method != "bca":
+        return default
+    boundaries = (0.0, -margin) if gate != "regression" else (0.0,)
+    return GuardedBca(BcaTest(deltas, seed, confidence, boundaries, resamples), default)
+
+
+def _default(deltas: FloatArray, kind: ScoreKind, method: Method, confidence: float) -> _Test:
+    """Tango for 0/1 single answers, else the score test on per-case deltas; "t" the t."""
+    if method == "t":
+        return FlooredT(deltas, confidence)
+    if kind == "binary":
         better, worse = int(np.count_nonzero(deltas > 0)), int(np.count_nonzero(deltas < 0))
         return ScoreTest(better, worse, deltas.size)
-    if kind == "zero-one" and method != "t":
-        return ClusterScoreTest(deltas)
-    return FlooredT(deltas, confidence)
+    return ClusterScoreTest(deltas)
+
+
+def _method_name(kind: ScoreKind, method: Method) -> str:
+    """The `method` the test of `_test` reports."""
+    if method in ("t", "bca"):
+        return FlooredT.method if method == "t" else BcaTest.method
+    return ScoreTest.method if kind == "binary" else ClusterScoreTest.method
+
+
+class _TooFew:
+    """No test: too few cases for any at this confidence. CI [-1, 1], every p 1."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+
+    def p_above(self, boundary: float) -> float:
+        return 1.0
+
+    def p_below(self, boundary: float) -> float:
+        return 1.0
+
+    def bounds(self, tail: float) -> tuple[float, float]:
+        return -1.0, 1.0
 
 
 def _comparison(
-    test: _Test, deltas: FloatArray, gate: Gate, margin: float, tail: float, too_few: bool
+    test: _Test, deltas: FloatArray, gate: Gate, margin: float, tail: float
 ) -> Comparison:
     """The Comparison at `tail` per side: p-values at the boundaries decide, the CI agrees.
 
     Too few cases (`stats.min_pairs` at the run's confidence): CI [-1, 1], p-values 1.
     """
     n = deltas.size
+    too_few = isinstance(test, _TooFew)
     mean = float(np.mean(deltas))
     mean = 0.0 if abs(mean) <= _ZERO else mean
     p_above = {b: _snap(test.p_above(b), tail) for b in {0.0, -margin}}
     p_below = {b: _snap(test.p_below(b), tail) for b in {0.0, margin}}
-    low, high = (-1.0, 1.0) if too_few else test.bounds(tail)
-    if too_few:
-        p_above = dict.fromkeys(p_above, 1.0)
-        p_below = dict.fromkeys(p_below, 1.0)
+    low, high = test.bounds(tail)
     for b, p in p_above.items():  # low > b exactly when p of "delta <= b" < tail
         low = max(low, math.nextafter(b, math.inf)) if p < tail else min(low, b)
     for b, p in p_below.items():  # high < b exactly when p of "delta >= b" < tail
@@ -302,7 +374,7 @@ def _comparison(
         verdict = Verdict.REGRESSION if p_below[0.0] < tail else Verdict.PASS
     else:
         verdict = Verdict.PASS if p_ni < tail else Verdict.NOT_NON_INFERIOR
-    bca = test if isinstance(test, BcaTest) else None
+    bca = test.bca if isinstance(test, GuardedBca) else None
     return Comparison(
         verdict=verdict,
         evidence=_evidence(p_above, p_below, margin, tail),
@@ -326,8 +398,15 @@ def _comparison(
 
 
 def _snap(p: float, tail: float) -> float:
-    """A p-value within float noise of the tail is the tail: the boundary is not excluded."""
+    """A p-value within float noise of the tail is the tail: the boundary is not excluded.
+    Any p is in [0, 1] (see `_unit`)."""
+    p = _unit(p)
     return tail if abs(p - tail) <= _ON_BOUNDARY * tail else p
+
+
+def _unit(p: float) -> float:
+    """A probability in [0, 1]: float noise of a tail (e.g. -2e-16) is 0, NaN is 1."""
+    return 1.0 if math.isnan(p) else min(1.0, max(0.0, p))
 
 
 def _evidence(

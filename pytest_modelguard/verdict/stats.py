@@ -119,8 +119,8 @@ def paired_delta(
         raise ValueError(f"{len(candidate)} candidate cases but {len(baseline)} baseline cases")
     if len(candidate) == 0:
         return None
-    cand, cand_binary = _case_means(candidate, "candidate")
-    base, base_binary = _case_means(baseline, "baseline")
+    cand, cand_binary, _ = _case_means(candidate, "candidate")
+    base, base_binary, _ = _case_means(baseline, "baseline")
     deltas = cand - base
     n = deltas.size
     if n < min_pairs(confidence):
@@ -174,10 +174,12 @@ def _check_options(confidence: float, resamples: int, method: str) -> None:
         raise ValueError(f"method must be 'bca' or 'percentile', got {method!r}")
 
 
-def _case_means(scores: Scores, who: str) -> tuple[FloatArray, bool]:
-    """Per-case mean of the repeats, and whether every score is 0/1 with one repeat per case.
+def _case_means(scores: Scores, who: str) -> tuple[FloatArray, bool, bool]:
+    """Per-case mean of the repeats, whether every score is 0/1 with one repeat per case,
+    and whether every score is 0/1 (any repeats).
 
-    A 2-D array (cases x repeats) is read as is; anything else case by case.
+    A 2-D array (cases x repeats) is read as is; anything else case by case. A score
+    within float noise (1e-9) of 0 or 1 is that atom: `1 - 1e-12` is a 1.
     """
     if isinstance(scores, np.ndarray) and scores.ndim == 2:
         lengths = np.full(scores.shape[0], scores.shape[1], dtype=np.intp)
@@ -195,9 +197,10 @@ def _case_means(scores: Scores, who: str) -> tuple[FloatArray, bool]:
         raise ValueError(
             f"case {case}: {who} score {float(flat[bad[0]])!r} is not a number in [0, 1]"
         )
+    flat = np.where(flat <= _SCORE_ATOL, 0.0, np.where(flat >= 1 - _SCORE_ATOL, 1.0, flat))
     means: FloatArray = np.add.reduceat(flat, ends - lengths) / lengths
-    binary = bool(np.all(lengths == 1) and np.all((flat == 0) | (flat == 1)))
-    return means, binary
+    zero_one = bool(np.all((flat == 0) | (flat == 1)))
+    return means, zero_one and bool(np.all(lengths == 1)), zero_one
 
 
 def _std(deltas: FloatArray) -> float:
