@@ -296,35 +296,48 @@ def _replay(cache: Cache, request: Request, key: str, mode: RecordMode) -> Outco
 
 
 INTERRUPT_GRACE_S = 5.0
-"""After a first Ctrl-C, how long the calls in flight may take to arrive (and be saved)."""
+"""After a first Ctrl-C or SIGTERM, how long the calls in flight may take to arrive (and be
+saved)."""
+
+STOP_SIGNALS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+"""Ctrl-C, and what CI systems send on cancel or timeout: both keep the calls in flight."""
 
 
-def _on_sigint(stop: Stop) -> Callable[[], None]:
-    """First Ctrl-C: launch nothing more, give the calls in flight INTERRUPT_GRACE_S to
-    arrive; a second: stop at once. Returns what removes the handler (a no-op off the
-    main thread or without loop signal handlers, where asyncio's default applies)."""
+def _on_signals(stop: Stop) -> Callable[[], None]:
+    """First SIGINT or SIGTERM: launch nothing more, give the calls in flight
+    INTERRUPT_GRACE_S to arrive; a second (of either): stop at once. Returns what removes
+    the handlers (a no-op off the main thread or without loop signal handlers, where the
+    default handling applies)."""
     loop = asyncio.get_running_loop()
 
-    def handle() -> None:
+    def handle(signum: signal.Signals) -> None:
         stop.interrupts += 1
+        what = STOP_SIGNALS[signum]
         if stop.interrupts > 1:
             stop.cancel()
-            sys.stderr.write("\nmodelguard: interrupted again: stopping now\n")
+            sys.stderr.write(f"\nmodelguard: {what} again: stopping now\n")
             return
-        stop.reason = "not called: the run was interrupted"
+        stop.reason = f"not called: the run was {what}"
         loop.call_later(INTERRUPT_GRACE_S, stop.cancel)
         sys.stderr.write(
-            f"\nmodelguard: interrupted: saving the answers in flight (up to "
+            f"\nmodelguard: {what}: saving the answers in flight (up to "
             f"{INTERRUPT_GRACE_S:g}s; Ctrl-C again to stop now)\n"
         )
 
+    before: dict[signal.Signals, Any] = {}
     try:
-        loop.add_signal_handler(signal.SIGINT, handle)
+        for signum in STOP_SIGNALS:
+            previous = signal.getsignal(signum)
+            loop.add_signal_handler(signum, handle, signum)
+            before[signum] = previous
     except (ValueError, RuntimeError, NotImplementedError):
-        return lambda: None
+        pass
 
     def remove() -> None:
-        loop.remove_signal_handler(signal.SIGINT)
+        for signum, previous in before.items():
+            loop.remove_signal_handler(signum)
+            if previous is not None:  # the handler the run had before (pytest's, a user's)
+                signal.signal(signum, previous)
 
     return remove
 
@@ -344,12 +357,13 @@ def answer_all_sync(
 ) -> dict[str, Outcome]:
     """``answer_all`` in one ``asyncio.run``; the providers' connections are closed at its end.
 
-    Ctrl-C (see ``_on_sigint``) raises KeyboardInterrupt once the loop has closed cleanly.
+    Ctrl-C or SIGTERM (see ``_on_signals``) raises KeyboardInterrupt once the loop has closed
+    cleanly, every answer that arrived saved.
     """
     stop = Stop()
 
     async def run() -> dict[str, Outcome]:
-        remove = _on_sigint(stop)
+        remove = _on_signals(stop)
         try:
             return await answer_all(
                 requests, providers, cache, record, concurrency, retry, progress, spend,
