@@ -152,7 +152,9 @@ def table(rows: Rows, reference: str, title: str) -> None:
     ref = med[reference]
     print(f"\n{title} (median of {len(rows[reference])} runs; ratios to {reference})")
     width = max(map(len, rows))
-    print(f"  {'':<{width}}  {'wall s':>7} {'user s':>7} {'RSS MiB':>8}  {'wall x':>6} {'user x':>6} {'RSS x':>6}  walls")
+    print(
+        f"  {'':<{width}}  {'wall s':>7} {'user s':>7} {'RSS MiB':>8}  {'wall x':>6} {'user x':>6} {'RSS x':>6}  walls"
+    )
     for name, m in med.items():
         walls = ", ".join(f"{f.wall:.2f}" for f in rows[name])
         print(

@@ -1,7 +1,8 @@
 """The fan-out: answer many requests at once, cache first, bounded, retried, with progress.
 
 Identical requests are called once; each paid answer is cached the moment it
-arrives, so an interrupted run keeps what it bought. Errors are returned as data.
+arrives (by a writer thread, before its call's slot is freed), so an interrupted run keeps
+what it bought. Errors are returned as data.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import random
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +39,8 @@ __all__ = [
 ]
 
 DEFAULT_RETRY = RetryPolicy()
+WRITERS = 2
+"""Threads writing answers to the cache: a write waits for the disk, not for the GIL."""
 CLAIM_POLL_S = 0.02
 """How often a request held by another process checks whether it was released."""
 
@@ -112,24 +116,28 @@ class Keeper:
         self.error = ""
         self.fallback: Cache | None = None
         self.fallback_error = ""
+        self._failing = threading.Lock()  # writer threads share the failure bookkeeping
 
     def put(self, request: Request, completion: Completion) -> None:
+        """Save one answer (called from writer threads)."""
         try:
             self.cache.put(request, completion)
             return
         except OSError as exc:
+            failure = f"{type(exc).__name__}: {exc}"
+        with self._failing:
             self.unsaved += 1
-            self.error = self.error or f"{type(exc).__name__}: {exc}"
-        self.stop.reason = self.stop.reason or (
-            f"not called: answers could not be saved under {self.cache.root} ({self.error})"
-        )
-        try:
-            if self.fallback is None:
-                stamp = time.strftime("%Y%m%dT%H%M%S")
-                self.fallback = Cache(Path(private_dir(), f"unsaved-{stamp}-{os.getpid()}"))
-            self.fallback.put(request, completion)
-        except OSError as exc:
-            self.fallback_error = self.fallback_error or f"{type(exc).__name__}: {exc}"
+            self.error = self.error or failure
+            self.stop.reason = self.stop.reason or (
+                f"not called: answers could not be saved under {self.cache.root} ({self.error})"
+            )
+            try:
+                if self.fallback is None:
+                    stamp = time.strftime("%Y%m%dT%H%M%S")
+                    self.fallback = Cache(Path(private_dir(), f"unsaved-{stamp}-{os.getpid()}"))
+                self.fallback.put(request, completion)
+            except OSError as exc:
+                self.fallback_error = self.fallback_error or f"{type(exc).__name__}: {exc}"
 
     def note(self) -> str | None:
         """What the user must know about answers that were paid for but not saved."""
@@ -196,6 +204,16 @@ async def answer_all(
         _warm(providers, [request for _, request in to_call])
     stop = stop or Stop()
     keeper = Keeper(cache, stop)
+    # Writes run in threads, off the loop (a put is 0.3 ms, several under a busy disk, nearly
+    # all of it in system calls that release the GIL). Each is awaited inside its call's slot
+    # (the next launch sees a failed write's stop) and shielded from cancellation: a write
+    # once started is never dropped, and the pool is drained on every way out (below).
+    writer = ThreadPoolExecutor(WRITERS, thread_name_prefix="modelguard-cache")
+    loop = asyncio.get_running_loop()
+
+    async def keep(request: Request, completion: Completion) -> None:
+        await asyncio.shield(loop.run_in_executor(writer, keeper.put, request, completion))
+
     # A held claim is an open file: bounded too (a request waiting for a slot holds none),
     # with room for as many again in retry backoff, which waits outside the call limit.
     claims = asyncio.Semaphore(2 * concurrency)
@@ -221,11 +239,7 @@ async def answer_all(
                 if cached_keys is not None:
                     cached_keys.add(key)
                 return
-            outcome = await call(providers, request, limit, retry, rng, spend, stop)
-            if isinstance(outcome, Completion):
-                # On the loop, not in a thread: a put is ~0.3 ms, and handing it to a thread
-                # costs more (GIL hand-offs) than it saves. See benchmarks/bench_live.py.
-                keeper.put(request, outcome)
+            outcome = await call(providers, request, limit, retry, rng, spend, stop, keep)
         finally:
             claim.release()
         results[key] = outcome
@@ -246,6 +260,7 @@ async def answer_all(
     finally:
         for task in tasks:  # after an interrupt: stop spending
             task.cancel()
+        writer.shutdown(wait=True)  # every answer handed to a writer is on disk
         if progress is not None:
             progress.finish(tally.event())
         note = keeper.note()
