@@ -82,7 +82,8 @@ class _Tally:
         self.cached = self.new = self.failed = 0
         self.started = time.monotonic()
 
-    def add(self, outcome: Outcome, *, cached: bool) -> None:
+    def add(self, outcome: Outcome | None, *, cached: bool) -> None:
+        """One request settled (None: found in the cache, left there to be read later)."""
         if isinstance(outcome, ProviderError):
             self.failed += 1
         elif cached:
@@ -169,6 +170,7 @@ async def answer_all(
     run_started: float | None = None,
     stop: Stop | None = None,
     notes: list[str] | None = None,
+    on_disk: dict[str, str] | None = None,
 ) -> dict[str, Outcome]:
     """Answer every request, keyed by ``request.key()``: a Completion or the final ProviderError.
 
@@ -180,7 +182,9 @@ async def answer_all(
     mode ``all`` reuse what another process of the same run recorded while this one waited
     for it. Once ``stop`` has a reason nothing more is launched; what the user must know
     (answers that could not be saved) is appended to ``notes``. A cache that cannot be
-    written raises CacheError before anything is called.
+    written raises CacheError before anything is called. Given ``on_disk``, a recorded
+    answer is not read: its key and file go there, to be read when it is needed
+    (``Cache.read``), so a replay holds only the answers of the items about to run.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -190,7 +194,12 @@ async def answer_all(
     tally = _Tally(len(unique), progress, limit)
     results: dict[str, Outcome] = {}
     to_call: list[tuple[str, Request]] = []
+    peek = on_disk if mode is not RecordMode.ALL else None
     for key, request in unique.items():
+        if peek is not None and (path := cache.file_of(request, key)) is not None:
+            peek[key] = path
+            tally.add(None, cached=True)
+            continue
         found = _replay(cache, request, key, mode)
         if found is None:
             to_call.append((key, request))
@@ -369,6 +378,7 @@ def answer_all_sync(
     cached_keys: set[str] | None = None,
     run_started: float | None = None,
     notes: list[str] | None = None,
+    on_disk: dict[str, str] | None = None,
 ) -> dict[str, Outcome]:
     """``answer_all`` in one ``asyncio.run``; the providers' connections are closed at its end.
 
@@ -382,7 +392,7 @@ def answer_all_sync(
         try:
             return await answer_all(
                 requests, providers, cache, record, concurrency, retry, progress, spend,
-                cached_keys, run_started, stop, notes,
+                cached_keys, run_started, stop, notes, on_disk,
             )  # fmt: skip
         finally:
             await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
