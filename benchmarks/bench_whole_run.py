@@ -148,18 +148,22 @@ def rounds(commands: dict[str, tuple[list[str], Path, dict[str, str], str]], run
 
 def table(rows: Rows, reference: str, title: str) -> None:
     """Median wall, user CPU and peak RSS per command, and each one's ratios to ``reference``."""
-    med = {n: Figures(*(statistics.median(getattr(f, k) for f in fs) for k in Figures.__annotations__)) for n, fs in rows.items()}  # fmt: skip
+    med = {
+        name: Figures(
+            *(statistics.median(getattr(f, k) for f in fs) for k in ("wall", "user", "rss"))
+        )
+        for name, fs in rows.items()
+    }
     ref = med[reference]
     print(f"\n{title} (median of {len(rows[reference])} runs; ratios to {reference})")
     width = max(map(len, rows))
-    print(
-        f"  {'':<{width}}  {'wall s':>7} {'user s':>7} {'RSS MiB':>8}  {'wall x':>6} {'user x':>6} {'RSS x':>6}  walls"
-    )
+    heads = ("wall s", "user s", "RSS MiB", "wall x", "user x", "RSS x")
+    print(f"  {'':<{width}}  " + " ".join(f"{h:>7}" for h in heads) + "  walls")
     for name, m in med.items():
         walls = ", ".join(f"{f.wall:.2f}" for f in rows[name])
         print(
-            f"  {name:<{width}}  {m.wall:7.2f} {m.user:7.2f} {m.rss:8.1f}  "
-            f"{m.wall / ref.wall:6.3f} {m.user / ref.user:6.3f} {m.rss / ref.rss:6.3f}  {walls}"
+            f"  {name:<{width}}  {m.wall:7.2f} {m.user:7.2f} {m.rss:7.1f} "
+            f"{m.wall / ref.wall:7.3f} {m.user / ref.user:7.3f} {m.rss / ref.rss:7.3f}  {walls}"
         )
     pairs = [n for n in rows if n != reference]
     for name in pairs:
@@ -190,13 +194,14 @@ def live(args: argparse.Namespace, base: Path, envs: dict[str, dict[str, str]]) 
             )
             (project / "live.modelguard.yaml").write_text(live_suite(args.cases))
             run = [sys.executable, *PYTEST, "--modelguard-record", "all"]
-            commands[f"whole run {label}"] = (run, project, {**env, KEY_ENV: "loopback-bench-key"}, "gate passed")  # fmt: skip
+            keyed = {**env, KEY_ENV: "loopback-bench-key"}
+            commands[f"whole run {label}"] = (run, project, keyed, "gate passed")
         ideal = calls / args.concurrency * args.latency
         print(
             f"\nlive: {args.cases} cases x 2 models = {calls} calls, latency {args.latency} s, "
             f"concurrency {args.concurrency}; ideal bound {ideal:.2f} s; load {load()}"
         )
-        for name, (cmd, cwd, env, expect) in commands.items():  # warm-up: bytecode, OS caches
+        for cmd, cwd, env, expect in commands.values():  # warm-up: bytecode, OS caches
             measure(cmd, cwd, env, expect)
             shutil.rmtree(cwd / ".modelguard", ignore_errors=True)
         rows = rounds(commands, args.runs)
