@@ -21,6 +21,7 @@ measured in the same rounds, so a before/after pair shares the machine's load::
     python benchmarks/bench_whole_run.py --package /work/other --package .   # before, after
     python benchmarks/bench_whole_run.py --cases 200 --runs 2 --items 4000 --items 50000
     python benchmarks/bench_whole_run.py --no-live      # replay only (or --no-replay)
+    python benchmarks/bench_whole_run.py --no-live --items 50000 --replay-runs 1 --no-warmup
 
 Goals (issue #26): whole live run <= 1.15x the bare loop; replay <= 1.2x bare pytest at
 4,000 items and <= 1.1x at 50,000, peak RSS <= 1.3x bare at 50,000.
@@ -224,7 +225,7 @@ def replay(args: argparse.Namespace, base: Path, envs: dict[str, dict[str, str]]
             run = [sys.executable, *PYTEST]
             commands[f"replay {label}"] = (run, project, env, "passed")
         print(f"\nreplay: N = {items} items; load {load()}")
-        for cmd, cwd, env, expect in commands.values():  # warm-up
+        for cmd, cwd, env, expect in commands.values() if args.warmup else ():  # warm-up
             measure(cmd, cwd, env, expect)
         rows = rounds(commands, args.replay_runs or args.runs)
         table(rows, "bare pytest", f"replay N = {items}, load now {load()}")
@@ -249,6 +250,12 @@ def main() -> None:
         type=Path,
         action="append",
         help="a directory holding pytest_modelguard (repeatable; default: this tree)",
+    )
+    parser.add_argument(
+        "--no-warmup",
+        dest="warmup",
+        action="store_false",
+        help="no untimed first replay runs (peak RSS does not need them)",
     )
     parser.add_argument("--no-live", action="store_true")
     parser.add_argument("--no-replay", action="store_true")
