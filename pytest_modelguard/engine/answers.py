@@ -110,9 +110,9 @@ class Answers:
         if recorded is not None:
             return [recorded]
         if keys:
-            found = [self._lookup(key) for key in keys]
-            if all(answer is not None for answer in found):
-                return found  # type: ignore[return-value]  # no None, checked just above
+            found = [answer for key in keys if (answer := self._lookup(key)) is not None]
+            if len(found) == len(keys):
+                return found
         return [self.answer(r) for r in self.requests_for(case, model)]
 
     def _lookup(self, key: str) -> Answered | None:
