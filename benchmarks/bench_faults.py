@@ -7,8 +7,9 @@ Against the loopback server (``tests/loopback.py``, in this process, on 127.0.0.
    while 25% of calls fail with a 429 or a 500 (seeded, independent per call). Counted from
    the server and the JSON report: faults injected, items errored, items lost (no result),
    items mis-scored (every answer is right, so any score below 1).
-2. **SIGINT**: 40 requests at concurrency 16, each answer taking 1 s; one SIGINT once 16 are in
-   flight, then a rerun. Counted: answers paid before the signal, and paid again on the rerun.
+2. **SIGINT**, then **SIGTERM**: 40 requests at concurrency 16, each answer taking 1 s; one
+   signal once 16 are in flight, then a rerun. Counted: answers paid before the signal, and
+   paid again on the rerun.
 3. **payments under concurrency**: two processes record the same 120 requests into one
    cache at once. Counted: calls made against unique requests (each paid once is 120).
 4. **spend cap**: ``max_spend_usd = 0.1`` with calls costing $0.012 (each reserving its worst
@@ -121,25 +122,29 @@ def bench_faults(srv: LoopbackServer, base: Path, env: dict[str, str]) -> list[s
 
 
 def bench_sigint(srv: LoopbackServer, base: Path, env: dict[str, str]) -> list[str]:
-    root = project(
-        base / "sigint", pyproject(srv.openai_base_url, base / "sigint-cache", 16), "w", 40
-    )
-    srv.latency_s, mark = 1.0, srv.count()
-    process = start(root, env)
-    while srv.in_flight < 16 and process.poll() is None:
-        time.sleep(0.01)
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=60)
-    before = {(c.model, c.prompt) for c in srv.calls[mark:]}
-    srv.latency_s, mark = 0.0, srv.count()
-    subprocess.run(pytest_cmd("--modelguard-record", "once"), cwd=root, env=env,
-                   capture_output=True, check=False)  # fmt: skip
-    again = [(c.model, c.prompt) for c in srv.calls[mark:]]
-    repaid = sum(call in before for call in again)
-    return [
-        f"| SIGINT with 16 calls in flight | {len(before)} paid before | {repaid} re-paid on "
-        f"rerun | exit {process.returncode} |"
-    ]
+    """The interrupt row, for Ctrl-C and for SIGTERM (what CI sends on cancel or timeout)."""
+    rows = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        name = signal.Signals(signum).name
+        where = base / name.lower()
+        root = project(where, pyproject(srv.openai_base_url, base / f"{name}-cache", 16), "w", 40)
+        srv.latency_s, mark = 1.0, srv.count()
+        process = start(root, env)
+        while srv.in_flight < 16 and process.poll() is None:
+            time.sleep(0.01)
+        process.send_signal(signum)
+        process.communicate(timeout=60)
+        before = {(c.model, c.prompt) for c in srv.calls[mark:]}
+        srv.latency_s, mark = 0.0, srv.count()
+        subprocess.run(pytest_cmd("--modelguard-record", "once"), cwd=root, env=env,
+                       capture_output=True, check=False)  # fmt: skip
+        again = [(c.model, c.prompt) for c in srv.calls[mark:]]
+        repaid = sum(call in before for call in again)
+        rows.append(
+            f"| {name} with 16 calls in flight | {len(before)} paid before | {repaid} re-paid "
+            f"on rerun | exit {process.returncode} |"
+        )
+    return rows
 
 
 def bench_concurrent_payments(srv: LoopbackServer, base: Path, env: dict[str, str]) -> list[str]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .grading.decorator import grader
-from .records.calls import Completion
-from .records.grades import Grade
-from .suite import Case
-
 if TYPE_CHECKING:
+    from .grading.decorator import grader
+    from .records.calls import Completion
+    from .records.grades import Grade
+    from .suite import Case
     from .verdict.compare import Comparison, cases_needed, compare, compare_family
 
 __all__ = [
@@ -23,13 +23,23 @@ __all__ = [
     "grader",
 ]
 __version__ = "0.1.0"
-_VERDICT = ("Comparison", "cases_needed", "compare", "compare_family")
+
+_EXPORTS = {
+    "Case": ".suite",
+    "Completion": ".records.calls",
+    "Grade": ".records.grades",
+    "Comparison": ".verdict.compare",
+    "cases_needed": ".verdict.compare",
+    "compare": ".verdict.compare",
+    "compare_family": ".verdict.compare",
+    "grader": ".grading.decorator",
+}
+"""Each name's module, imported on first use: every pytest run with the plugin installed
+imports this package, and a run that uses no modelguard feature needs none of them."""
 
 
 def __getattr__(name: str) -> Any:
-    """The verdict API on first use: it brings numpy, which a plain pytest run never needs."""
-    if name in _VERDICT:
-        from .verdict import compare
-
-        return getattr(compare, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(module, __name__), name)

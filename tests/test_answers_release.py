@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from loopback import Call, LoopbackServer, Reply
 
-from pytest_modelguard.config import Settings
+from pytest_modelguard.config import ProviderSpec, Settings
+from pytest_modelguard.core.vocabulary import RecordMode
 from pytest_modelguard.engine.answers import Answers
-from pytest_modelguard.records.calls import Answered, Completion, Usage
+from pytest_modelguard.records.calls import Answered, Completion, Request, Usage
 
 
 def respond(call: Call) -> Reply:
@@ -155,3 +157,34 @@ def test_an_answer_read_by_two_items_stays_until_both_are_done() -> None:
     assert set(answers.known) == {"unannounced"}  # fetched on a miss, never announced: kept
     answers.release(["shared", "unannounced"])  # releasing again is harmless
     assert set(answers.known) == {"unannounced"} and answers.uses == {}
+
+
+def test_a_replay_reads_each_answer_when_an_item_needs_it(tmp_path: Path) -> None:
+    """The prefetch only notes which answers are recorded: a replay holds the answers of the
+    items running, not every answer of the run before the first item (#26)."""
+    sim = ProviderSpec("sim", "openai", "http://127.0.0.1:9/v1", "NO_SUCH_KEY")  # never called
+    settings = Settings(
+        baseline=None,
+        candidates=(),
+        cache_dir=tmp_path,
+        record=RecordMode.ONCE,
+        providers={"sim": sim},
+    )
+    answers = Answers(settings, run_id="r", started=0.0)
+    requests = [Request("sim", "m", ({"role": "user", "content": f"q{i}"},)) for i in range(50)]
+    for i, request in enumerate(requests):
+        answers.cache.put(request, Completion(f"a{i}", Usage(1, 1)))
+    keys = [r.key() for r in requests]
+    answers.prefetch(requests)  # every answer is recorded: nothing is called
+    answers.expect(keys[:2])
+    answers.expect(keys[2:])
+    assert answers.known == {} and set(answers.on_disk) == set(keys)
+    first = answers.answer(requests[0])
+    assert first.completion is not None and first.completion.text == "a0" and first.cached
+    assert set(answers.known) == {keys[0]}  # read when asked for, not before
+    answers.release(keys[:2])  # done: the one read and the one never read are both dropped
+    assert answers.known == {} and keys[1] not in answers.on_disk
+    answers.cache.path_for(requests[2]).write_text("{torn", encoding="utf-8")
+    assert "not a valid modelguard cache entry" in (answers.answer(requests[2]).error or "")
+    answers.release(keys[2:])
+    assert answers.known == {} and answers.on_disk == {}

@@ -254,16 +254,18 @@ def fast_then_slow(fast: int, slow_s: float) -> Callable[[Call], Reply]:
     return respond
 
 
-def test_first_sigint_saves_the_answers_in_flight(
-    pytester: pytest.Pytester, srv: LoopbackServer
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_first_signal_saves_the_answers_in_flight(
+    pytester: pytest.Pytester, srv: LoopbackServer, signum: int
 ) -> None:
+    """Ctrl-C, or SIGTERM (what CI sends on cancel or timeout): the calls in flight are kept."""
     n, fast = 10, 5
     cache = project(pytester, srv, n, concurrency=64, models='["sim:cand"]')
     srv.responder = fast_then_slow(fast, slow_s=1.5)  # well within the grace period
     process = start(pytester.path)
     wait_for(lambda: len(entries(cache)) >= 2 * fast, process, "the fast answers were cached")
     wait_for(lambda: srv.in_flight == 2 * (n - fast), process, "the slow calls were in flight")
-    status, output = stop(process, signal.SIGINT)
+    status, output = stop(process, signum)
     assert status == pytest.ExitCode.INTERRUPTED, output
     assert "Traceback" not in output and "saving the answers in flight" in output
     assert len(kept(cache)) == 2 * n  # the calls in flight were paid: they are kept
@@ -273,8 +275,13 @@ def test_first_sigint_saves_the_answers_in_flight(
     assert calls_since(srv, mark) == []  # nothing paid twice
 
 
-def test_second_sigint_stops_at_once_without_a_traceback(
-    pytester: pytest.Pytester, srv: LoopbackServer
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(signal.SIGINT, signal.SIGINT), (signal.SIGTERM, signal.SIGTERM)],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_second_signal_stops_at_once_without_a_traceback(
+    pytester: pytest.Pytester, srv: LoopbackServer, first: int, second: int
 ) -> None:
     n, fast = 10, 5
     cache = project(pytester, srv, n, concurrency=64, models="[]")
@@ -282,12 +289,12 @@ def test_second_sigint_stops_at_once_without_a_traceback(
     process = start(pytester.path)
     wait_for(lambda: len(entries(cache)) >= fast, process, "the fast answers were cached")
     wait_for(lambda: srv.in_flight == n - fast, process, "the slow calls were in flight")
-    process.send_signal(signal.SIGINT)
+    process.send_signal(first)
     time.sleep(0.3)
-    status, output = stop(process, signal.SIGINT)
-    # the second Ctrl-C cancels the calls in flight at once instead of waiting out the grace
+    status, output = stop(process, second)
+    # the second signal cancels the calls in flight at once instead of waiting out the grace
     # period (said, not timed: a loaded machine's slow exit must not make this flaky)
-    assert "interrupted again: stopping now" in output, output
+    assert "again: stopping now" in output, output
     assert status == pytest.ExitCode.INTERRUPTED, output
     assert "Traceback" not in output, output
     assert len(kept(cache)) == fast

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import scipy
@@ -95,3 +96,35 @@ def test_judging_binary_scores_does_not_import_scipy() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "False"
+
+
+GATE_WITHOUT_JUDGES = """
+import sys
+from pytest_modelguard.records.grades import Grade
+from pytest_modelguard.records.results import ItemResult
+from pytest_modelguard.verdict.gate import GateConfig, evaluate
+from pytest_modelguard.report.terminal import judge_lines
+label = float(sys.argv[1]) if len(sys.argv) > 1 else None
+def result(model, i, score):
+    grade = Grade("equals", score, score == 1.0)
+    return ItemResult("s", f"c{i}", model, score=score, passed=True, grades=(grade,),
+                      human_label=label if i == 0 else None)
+results = [result(m, i, float(i % 7 != 0)) for m in ("a", "b") for i in range(400)]
+report = evaluate(results, GateConfig(baseline="a", candidates=("b",)))
+assert report.models["b"].verdict == "pass", report.models["b"]
+judge_lines(report)
+print(report.judges is not None, "scipy" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("label", "judged"), [((), "False"), (("1.0",), "True")])
+def test_a_gate_without_judges_or_labels_does_not_import_scipy(
+    label: tuple[str, ...], judged: str, tmp_path: Path
+) -> None:
+    """scipy (about 1 s to import) loads for the judges' calibration only: a run with no
+    llm_judge grade and no human label never imports it."""
+    run = subprocess.run(
+        [sys.executable, "-c", GATE_WITHOUT_JUDGES, *label],
+        capture_output=True, text=True, check=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.stdout.split() == [judged, judged]

@@ -6,6 +6,7 @@ import asyncio
 import os
 import random
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,48 @@ def test_unexpected_exceptions_become_permanent_errors(cache: Cache) -> None:
     error = results[req("x").key()]
     assert isinstance(error, ProviderError) and not error.transient
     assert "RuntimeError: bug in provider" in str(error) and Broken.calls == 1
+
+
+class SlowDisk(Cache):
+    """A cache whose first write blocks until every other answer has been written."""
+
+    def __init__(self, root: Path, others: int) -> None:
+        super().__init__(root)
+        self.first: threading.Event | None = None
+        self.others = others
+        self.written = 0
+        self.waited: list[bool] = []
+
+    def put(self, request: Request, completion: Completion) -> Path:
+        if self.first is None:
+            self.first = threading.Event()
+            self.waited.append(self.first.wait(timeout=3))  # False: the others never came
+        path = super().put(request, completion)
+        self.written += 1
+        if self.written == self.others:
+            assert self.first is not None
+            self.first.set()
+        return path
+
+
+def test_a_slow_cache_write_does_not_hold_up_the_other_calls(tmp_path: Path) -> None:
+    """Writes leave the event loop: while one answer waits for the disk, the rest are called
+    and saved; and every answer is written by the time the run returns."""
+
+    class Instant:
+        async def complete(self, request: Request) -> Completion:
+            return Completion(request.messages[-1]["content"])
+
+        async def aclose(self) -> None:
+            pass
+
+    n = 12
+    disk = SlowDisk(tmp_path / "cache", others=n - 1)
+    requests = [req(f"p{i}") for i in range(n)]
+    results = run(requests, {"openai": Instant()}, disk, concurrency=4)
+    assert disk.waited == [True], "the first write held up every other call"
+    assert all(isinstance(results[r.key()], Completion) for r in requests)
+    assert all(disk.get(r) is not None for r in requests)  # written before the run returned
 
 
 def test_unknown_provider_is_an_error_naming_it(cache: Cache) -> None:

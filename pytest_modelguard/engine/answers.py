@@ -64,6 +64,8 @@ class Answers:
         self.run_id = run_id  # xdist: the controller's, whose spend ledger workers share
         self.started = started  # what mode ``all`` recorded since
         self.known: dict[str, Answered] = {}
+        # recorded answers seen at the prefetch, read when an item needs them (key → file)
+        self.on_disk: dict[str, str] = {}
         self.notes: list[str] = []  # what the run must tell (unsaved answers)
         self.pending: Callable[[], list[Request]] = list  # requests likely needed next
         self.baseline_outputs: dict[tuple[str, str, str], Completion | None] = {}
@@ -107,15 +109,37 @@ class Answers:
         recorded = self.recorded(case, model, case.messages)
         if recorded is not None:
             return [recorded]
-        known = self.known
-        if keys and all(key in known for key in keys):
-            return [known[key] for key in keys]
+        if keys:
+            found = [answer for key in keys if (answer := self._lookup(key)) is not None]
+            if len(found) == len(keys):
+                return found
         return [self.answer(r) for r in self.requests_for(case, model)]
 
+    def _lookup(self, key: str) -> Answered | None:
+        """The answer in memory, or read now from the file the prefetch saw (kept until
+        released); None when neither (or the file is gone since)."""
+        found = self.known.get(key)
+        if found is not None:
+            return found
+        path = self.on_disk.pop(key, None)
+        if path is None:
+            return None
+        try:
+            completion = self.cache.read(path, key)
+        except ValueError as exc:  # corrupt since the prefetch: never overwritten
+            found = Answered(None, False, error=str(exc))
+        else:
+            if completion is None:
+                return None
+            found = Answered(completion, cached=True)
+        self.known[key] = found
+        return found
+
     def prefetch(self, requests: Sequence[Request], progress: Progress | None = None) -> None:
-        """Answer every request concurrently before the first item runs."""
-        known = self.known
-        todo = {key: r for r in requests if (key := r.key()) not in known}
+        """Answer every request concurrently before the first item runs; recorded answers
+        are only noted (``on_disk``) and read when their item runs."""
+        known, on_disk = self.known, self.on_disk
+        todo = {key: r for r in requests if (key := r.key()) not in known and key not in on_disk}
         if not todo:
             return
         settings = self.settings
@@ -136,6 +160,7 @@ class Answers:
             cached_keys=cached,
             run_started=self.started,
             notes=self.notes,
+            on_disk=on_disk,
         )
         for key, outcome in answers.items():
             if isinstance(outcome, ProviderError):
@@ -146,7 +171,7 @@ class Answers:
     def answer(self, request: Request) -> Answered:
         """The prefetched answer; on a miss, fetched now with everything else pending."""
         key = request.key()
-        found = self.known.get(key)
+        found = self._lookup(key)
         if found is None:
             batch = [request, *self.pending()]
             told = len(self.notes)
@@ -158,7 +183,14 @@ class Answers:
             for note in self.notes[told:]:  # in an item (an xdist worker's): its warnings show it
                 warnings.warn(ModelguardWarning(note), stacklevel=3)
             del self.notes[told:]
-            found = self.known[key]
+            found = self._lookup(key)
+            if found is None:  # its file was there at the prefetch and is gone now
+                found = Answered(
+                    None,
+                    False,
+                    error=f"{request.provider}:{request.model}: its recorded answer (case key "
+                    f"{key[:12]}) was deleted during the run; run again",
+                )
         return found
 
     def expect(self, keys: Iterable[str], case: Case | None = None) -> None:
@@ -189,6 +221,7 @@ class Answers:
             else:
                 del uses[key]
                 self.known.pop(key, None)
+                self.on_disk.pop(key, None)
         if case is not None:
             where = _where(case)
             left = self.case_uses.get(where)

@@ -184,6 +184,22 @@ class Cache:
         root = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:16]
         return os.path.join(private_dir(), root)
 
+    def file_of(self, request: Request, key: str) -> str | None:
+        """The path of the request's entry when one is recorded (a stat, nothing read)."""
+        path = self._file(request, key)
+        return path if os.path.isfile(path) else None
+
+    def read(self, path: str, key: str) -> Completion | None:
+        """The entry at ``path`` (from ``file_of``), or None when it is gone since."""
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except IsADirectoryError as exc:
+            raise CorruptEntryError(f"{path}: a directory, not a cache entry; delete it") from exc
+        return parse_entry(text, path, key)
+
     def get(self, request: Request, recorded_after: float | None = None) -> Completion | None:
         """The recorded answer, or None when absent or (given ``recorded_after``, a Unix time)
         written before then. A corrupt file raises CorruptEntryError."""

@@ -12,13 +12,15 @@ import asyncio
 import collections
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from ..records.calls import Completion, Provider, ProviderError, Request
 from .spend import SpendCap
 
 Outcome = Completion | ProviderError
+Keep = Callable[[Request, Completion], Awaitable[None]]
+"""Saves a paid answer; awaited inside the call's slot, so a failed save stops what follows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +122,12 @@ async def call(
     rng: random.Random,
     spend: SpendCap | None,
     stop: Stop,
+    keep: Keep | None = None,
 ) -> Outcome:
-    """Call the request's provider, retrying transient errors with backoff outside the limit."""
+    """Call the request's provider, retrying transient errors with backoff outside the limit.
+
+    A Completion is handed to ``keep`` before its slot is freed: the next call launched sees
+    a ``stop`` that saving it set."""
     provider = providers.get(request.provider)
     if provider is None:
         known = ", ".join(sorted(providers)) or "none"
@@ -133,7 +139,7 @@ async def call(
     started = time.monotonic()
     attempt = 1
     while True:
-        outcome = await _launch(provider, request, limit, spend, stop)
+        outcome = await _launch(provider, request, limit, spend, stop, keep)
         if isinstance(outcome, Completion):
             return outcome
         delay = retry.delay_s(attempt, outcome.retry_after, rng)
@@ -150,6 +156,7 @@ async def _launch(
     limit: AdaptiveLimit,
     spend: SpendCap | None,
     stop: Stop,
+    keep: Keep | None,
 ) -> Outcome:
     """One attempt in a slot of ``limit`` and within the spend cap; refused once stopped."""
     launch = await limit.acquire()
@@ -163,6 +170,8 @@ async def _launch(
         outcome = await _attempt(provider, request)
         if spend is not None:
             spend.settle(request, outcome if isinstance(outcome, Completion) else None)
+        if keep is not None and isinstance(outcome, Completion):
+            await keep(request, outcome)
         return outcome
     finally:
         limit.release(launch, outcome)

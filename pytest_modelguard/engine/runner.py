@@ -1,7 +1,8 @@
 """The fan-out: answer many requests at once, cache first, bounded, retried, with progress.
 
 Identical requests are called once; each paid answer is cached the moment it
-arrives, so an interrupted run keeps what it bought. Errors are returned as data.
+arrives (by a writer thread, before its call's slot is freed), so an interrupted run keeps
+what it bought. Errors are returned as data.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import random
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +39,8 @@ __all__ = [
 ]
 
 DEFAULT_RETRY = RetryPolicy()
+WRITERS = 2
+"""Threads writing answers to the cache: a write waits for the disk, not for the GIL."""
 CLAIM_POLL_S = 0.02
 """How often a request held by another process checks whether it was released."""
 
@@ -78,7 +82,8 @@ class _Tally:
         self.cached = self.new = self.failed = 0
         self.started = time.monotonic()
 
-    def add(self, outcome: Outcome, *, cached: bool) -> None:
+    def add(self, outcome: Outcome | None, *, cached: bool) -> None:
+        """One request settled (None: found in the cache, left there to be read later)."""
         if isinstance(outcome, ProviderError):
             self.failed += 1
         elif cached:
@@ -112,24 +117,28 @@ class Keeper:
         self.error = ""
         self.fallback: Cache | None = None
         self.fallback_error = ""
+        self._failing = threading.Lock()  # writer threads share the failure bookkeeping
 
     def put(self, request: Request, completion: Completion) -> None:
+        """Save one answer (called from writer threads)."""
         try:
             self.cache.put(request, completion)
             return
         except OSError as exc:
+            failure = f"{type(exc).__name__}: {exc}"
+        with self._failing:
             self.unsaved += 1
-            self.error = self.error or f"{type(exc).__name__}: {exc}"
-        self.stop.reason = self.stop.reason or (
-            f"not called: answers could not be saved under {self.cache.root} ({self.error})"
-        )
-        try:
-            if self.fallback is None:
-                stamp = time.strftime("%Y%m%dT%H%M%S")
-                self.fallback = Cache(Path(private_dir(), f"unsaved-{stamp}-{os.getpid()}"))
-            self.fallback.put(request, completion)
-        except OSError as exc:
-            self.fallback_error = self.fallback_error or f"{type(exc).__name__}: {exc}"
+            self.error = self.error or failure
+            self.stop.reason = self.stop.reason or (
+                f"not called: answers could not be saved under {self.cache.root} ({self.error})"
+            )
+            try:
+                if self.fallback is None:
+                    stamp = time.strftime("%Y%m%dT%H%M%S")
+                    self.fallback = Cache(Path(private_dir(), f"unsaved-{stamp}-{os.getpid()}"))
+                self.fallback.put(request, completion)
+            except OSError as exc:
+                self.fallback_error = self.fallback_error or f"{type(exc).__name__}: {exc}"
 
     def note(self) -> str | None:
         """What the user must know about answers that were paid for but not saved."""
@@ -161,6 +170,7 @@ async def answer_all(
     run_started: float | None = None,
     stop: Stop | None = None,
     notes: list[str] | None = None,
+    on_disk: dict[str, str] | None = None,
 ) -> dict[str, Outcome]:
     """Answer every request, keyed by ``request.key()``: a Completion or the final ProviderError.
 
@@ -172,7 +182,9 @@ async def answer_all(
     mode ``all`` reuse what another process of the same run recorded while this one waited
     for it. Once ``stop`` has a reason nothing more is launched; what the user must know
     (answers that could not be saved) is appended to ``notes``. A cache that cannot be
-    written raises CacheError before anything is called.
+    written raises CacheError before anything is called. Given ``on_disk``, a recorded
+    answer is not read: its key and file go there, to be read when it is needed
+    (``Cache.read``), so a replay holds only the answers of the items about to run.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -182,7 +194,12 @@ async def answer_all(
     tally = _Tally(len(unique), progress, limit)
     results: dict[str, Outcome] = {}
     to_call: list[tuple[str, Request]] = []
+    peek = on_disk if mode is not RecordMode.ALL else None
     for key, request in unique.items():
+        if peek is not None and (path := cache.file_of(request, key)) is not None:
+            peek[key] = path
+            tally.add(None, cached=True)
+            continue
         found = _replay(cache, request, key, mode)
         if found is None:
             to_call.append((key, request))
@@ -196,6 +213,16 @@ async def answer_all(
         _warm(providers, [request for _, request in to_call])
     stop = stop or Stop()
     keeper = Keeper(cache, stop)
+    # Writes run in threads, off the loop (a put is 0.3 ms, several under a busy disk, nearly
+    # all of it in system calls that release the GIL). Each is awaited inside its call's slot
+    # (the next launch sees a failed write's stop) and shielded from cancellation: a write
+    # once started is never dropped, and the pool is drained on every way out (below).
+    writer = ThreadPoolExecutor(WRITERS, thread_name_prefix="modelguard-cache")
+    loop = asyncio.get_running_loop()
+
+    async def keep(request: Request, completion: Completion) -> None:
+        await asyncio.shield(loop.run_in_executor(writer, keeper.put, request, completion))
+
     # A held claim is an open file: bounded too (a request waiting for a slot holds none),
     # with room for as many again in retry backoff, which waits outside the call limit.
     claims = asyncio.Semaphore(2 * concurrency)
@@ -221,11 +248,7 @@ async def answer_all(
                 if cached_keys is not None:
                     cached_keys.add(key)
                 return
-            outcome = await call(providers, request, limit, retry, rng, spend, stop)
-            if isinstance(outcome, Completion):
-                # On the loop, not in a thread: a put is ~0.3 ms, and handing it to a thread
-                # costs more (GIL hand-offs) than it saves. See benchmarks/bench_live.py.
-                keeper.put(request, outcome)
+            outcome = await call(providers, request, limit, retry, rng, spend, stop, keep)
         finally:
             claim.release()
         results[key] = outcome
@@ -246,6 +269,7 @@ async def answer_all(
     finally:
         for task in tasks:  # after an interrupt: stop spending
             task.cancel()
+        writer.shutdown(wait=True)  # every answer handed to a writer is on disk
         if progress is not None:
             progress.finish(tally.event())
         note = keeper.note()
@@ -296,35 +320,48 @@ def _replay(cache: Cache, request: Request, key: str, mode: RecordMode) -> Outco
 
 
 INTERRUPT_GRACE_S = 5.0
-"""After a first Ctrl-C, how long the calls in flight may take to arrive (and be saved)."""
+"""After a first Ctrl-C or SIGTERM, how long the calls in flight may take to arrive (and be
+saved)."""
+
+STOP_SIGNALS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+"""Ctrl-C, and what CI systems send on cancel or timeout: both keep the calls in flight."""
 
 
-def _on_sigint(stop: Stop) -> Callable[[], None]:
-    """First Ctrl-C: launch nothing more, give the calls in flight INTERRUPT_GRACE_S to
-    arrive; a second: stop at once. Returns what removes the handler (a no-op off the
-    main thread or without loop signal handlers, where asyncio's default applies)."""
+def _on_signals(stop: Stop) -> Callable[[], None]:
+    """First SIGINT or SIGTERM: launch nothing more, give the calls in flight
+    INTERRUPT_GRACE_S to arrive; a second (of either): stop at once. Returns what removes
+    the handlers (a no-op off the main thread or without loop signal handlers, where the
+    default handling applies)."""
     loop = asyncio.get_running_loop()
 
-    def handle() -> None:
+    def handle(signum: signal.Signals) -> None:
         stop.interrupts += 1
+        what = STOP_SIGNALS[signum]
         if stop.interrupts > 1:
             stop.cancel()
-            sys.stderr.write("\nmodelguard: interrupted again: stopping now\n")
+            sys.stderr.write(f"\nmodelguard: {what} again: stopping now\n")
             return
-        stop.reason = "not called: the run was interrupted"
+        stop.reason = f"not called: the run was {what}"
         loop.call_later(INTERRUPT_GRACE_S, stop.cancel)
         sys.stderr.write(
-            f"\nmodelguard: interrupted: saving the answers in flight (up to "
+            f"\nmodelguard: {what}: saving the answers in flight (up to "
             f"{INTERRUPT_GRACE_S:g}s; Ctrl-C again to stop now)\n"
         )
 
+    before: dict[signal.Signals, Any] = {}
     try:
-        loop.add_signal_handler(signal.SIGINT, handle)
+        for signum in STOP_SIGNALS:
+            previous = signal.getsignal(signum)
+            loop.add_signal_handler(signum, handle, signum)
+            before[signum] = previous
     except (ValueError, RuntimeError, NotImplementedError):
-        return lambda: None
+        pass
 
     def remove() -> None:
-        loop.remove_signal_handler(signal.SIGINT)
+        for signum, previous in before.items():
+            loop.remove_signal_handler(signum)
+            if previous is not None:  # the handler the run had before (pytest's, a user's)
+                signal.signal(signum, previous)
 
     return remove
 
@@ -341,19 +378,21 @@ def answer_all_sync(
     cached_keys: set[str] | None = None,
     run_started: float | None = None,
     notes: list[str] | None = None,
+    on_disk: dict[str, str] | None = None,
 ) -> dict[str, Outcome]:
     """``answer_all`` in one ``asyncio.run``; the providers' connections are closed at its end.
 
-    Ctrl-C (see ``_on_sigint``) raises KeyboardInterrupt once the loop has closed cleanly.
+    Ctrl-C or SIGTERM (see ``_on_signals``) raises KeyboardInterrupt once the loop has closed
+    cleanly, every answer that arrived saved.
     """
     stop = Stop()
 
     async def run() -> dict[str, Outcome]:
-        remove = _on_sigint(stop)
+        remove = _on_signals(stop)
         try:
             return await answer_all(
                 requests, providers, cache, record, concurrency, retry, progress, spend,
-                cached_keys, run_started, stop, notes,
+                cached_keys, run_started, stop, notes, on_disk,
             )  # fmt: skip
         finally:
             await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)

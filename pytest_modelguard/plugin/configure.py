@@ -6,7 +6,6 @@ import pytest
 
 from ..config import Overrides, Settings, load_settings, read_pyproject
 from ..core.errors import ConfigError, HistoryError
-from ..verdict.drift_state import stored_run
 from . import options, xdist
 from .keys import SESSION
 from .results import ResultCollector
@@ -28,7 +27,11 @@ def configure(config: pytest.Config) -> None:
             resume = options.check_sequential(config, settings)
         spec = config.getoption("modelguard_compare")
         cwd = config.invocation_params.dir
-        compare = None if xdist.is_worker(config) else stored_run(spec, settings, cwd)
+        compare = None
+        if spec and not xdist.is_worker(config):
+            from ..verdict.drift_state import stored_run  # numpy: only for a compare
+
+            compare = stored_run(spec, settings, cwd)
     except (ConfigError, HistoryError) as exc:
         raise pytest.UsageError(str(exc)) from None
     lf = bool(config.getoption("lf", False)) and options.last_failed_items(config)

@@ -16,6 +16,8 @@ def finish(session: pytest.Session, exitstatus: int) -> None:
     if xdist.is_worker(session.config):
         return  # xdist worker: the controller gates
     mg = session_of(session.config)
+    if not mg.results:
+        return  # nothing of modelguard's ran: nothing to gate or write
     stopped = _stopped(session, exitstatus)
     if session.config.getoption("modelguard_save") and stopped:
         mg.unsaved = "the run stopped early, and half a run is no reference"

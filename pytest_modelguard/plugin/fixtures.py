@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..core.errors import GraderConfigError, SuiteError
-from ..grading.decorator import recording
-from ..suite import Case, Suite, load_suite
 from . import counterparts
-from .client import ModelClient
 from .items import READS, RESULTS, CaseItem
 from .keys import MARKER, session_of
 
-CLIENT = pytest.StashKey[ModelClient]()
+if TYPE_CHECKING:  # loaded when a test over models runs: a plain pytest run never does
+    from ..suite import Case, Suite
+    from .client import ModelClient
+
+CLIENT: pytest.StashKey[ModelClient] = pytest.StashKey()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,6 +43,8 @@ def _suite_for(metafunc: pytest.Metafunc, marker: pytest.Mark) -> Suite:
         )
     path = Path(metafunc.definition.path).parent / suite
     try:
+        from ..suite import load_suite
+
         return load_suite(path, metafunc.config.rootpath)
     except (SuiteError, GraderConfigError) as exc:
         pytest.fail(str(exc), pytrace=False)
@@ -107,6 +110,8 @@ def model(request: pytest.FixtureRequest) -> ModelClient:
     if not hasattr(request, "param"):
         pytest.fail("the `model` fixture needs @pytest.mark.modelguard", pytrace=False)
     mg = session_of(request.config)
+    from .client import ModelClient
+
     the_case = request.getfixturevalue("case") if "case" in request.fixturenames else None
     client = ModelClient(mg.answers, mg.settings.model_named(request.param), the_case)
     if the_case is not None:
@@ -123,6 +128,8 @@ def prefetch_requests(items: list[pytest.Item]) -> list[Any]:
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if "model" in params and "case" in params and item.get_closest_marker(MARKER):
+            from .client import ModelClient
+
             mg = session_of(item.config)
             the_case: Case = params["case"]
             client = ModelClient(mg.answers, mg.settings.model_named(params["model"]), the_case)
@@ -138,6 +145,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     client = item.stash.get(CLIENT, None)
     if client is None:
         return (yield)
+    from ..grading.decorator import recording
+
     grader = session_of(item.config).grader
     test = getattr(item, "originalname", item.name)
     case, spec, answered = client.case, client.spec, client.answered

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..config import ModelSpec
 from ..core.errors import (
     ConfigError,
     GraderConfigError,
@@ -16,21 +15,25 @@ from ..core.errors import (
     ModelguardWarning,
     SuiteError,
 )
-from ..engine.providers.tools import anthropic_output_format
-from ..records.calls import Request
-from ..records.grades import GradeFn
-from ..records.results import ItemResult
-from ..suite import Case, claim_cases, load_suite
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the suite reader and the rest load when a suite is collected
     from pathlib import Path
 
+    from ..config import ModelSpec
+    from ..records.calls import Request
+    from ..records.grades import GradeFn
+    from ..records.results import ItemResult
+    from ..suite import Case
     from .session import ModelguardSession
 
 SUITE_SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
-RESULTS = pytest.StashKey[list[ItemResult]]()  # an item's results, carried to its report
+RESULTS: pytest.StashKey[list[ItemResult]] = (
+    pytest.StashKey()
+)  # an item's results, carried to its report
 READS = pytest.StashKey[tuple[str, ...]]()  # the answers (request keys) an item will read
-GRADED = pytest.StashKey[list[ItemResult]]()  # results graded before setup (a sequential batch)
+GRADED: pytest.StashKey[list[ItemResult]] = (
+    pytest.StashKey()
+)  # results graded before setup (a sequential batch)
 UNASKED = pytest.StashKey[str]()  # why some of the item's repeats were not asked (adaptive)
 
 
@@ -58,6 +61,8 @@ class SuiteFile(pytest.File):
     mg: ModelguardSession
 
     def collect(self) -> Iterator[CaseItem]:
+        from ..suite import claim_cases, load_suite
+
         try:
             suite = load_suite(self.path, self.config.rootpath)
             for note in suite.notes:  # shown in pytest's warnings summary
@@ -226,6 +231,8 @@ def _check_request(case: Case, model: ModelSpec) -> None:
     """A request the model's provider kind cannot express fails collection, not the call."""
     if model.provider.kind != "anthropic":
         return
+    from ..engine.providers.tools import anthropic_output_format  # the SDK layer: when used
+
     try:
         anthropic_output_format(case.params.get("response_format"))
     except ValueError as exc:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from .session import ModelguardSession
+if TYPE_CHECKING:
+    from .session import ModelguardSession
 
-SESSION = pytest.StashKey[ModelguardSession]()
+SESSION: pytest.StashKey[ModelguardSession] = pytest.StashKey()
 MARKER = "modelguard"  # @pytest.mark.modelguard: a Python test over models (and cases)
 
 

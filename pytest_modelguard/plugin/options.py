@@ -6,7 +6,7 @@ import argparse
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,10 +14,11 @@ from ..config import MAX_SEED, Overrides, Settings
 from ..core.errors import ConfigError
 from ..core.safety import output_problem
 from ..core.vocabulary import GateRule, RecordMode
-from ..engine import sequential_state
-from ..report.outputs import Outputs
 from .gate_results import GATE_PATH
-from .session import ModelguardSession
+
+if TYPE_CHECKING:  # loaded when a run writes reports or resumes: a plain run does neither
+    from ..report.outputs import Outputs
+    from .session import ModelguardSession
 
 REPORT_OPTIONS = ("modelguard_json", "modelguard_markdown", "modelguard_html", "modelguard_routes")
 
@@ -164,6 +165,8 @@ def outputs(config: pytest.Config, complete: bool, mg: ModelguardSession) -> Out
         value = config.getoption(option)
         return Path(value) if value else None
 
+    from ..report.outputs import Outputs
+
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     save = config.getoption("modelguard_save") and complete  # half a run is no reference
     return Outputs(
@@ -237,7 +240,11 @@ def check_sequential(config: pytest.Config, settings: Settings) -> dict[str, Any
             "every batch which cases to ask next, which needs every answer in one process; "
             "drop -n (the calls within a batch still run concurrently)"
         )
-    return sequential_state.load(settings) if config.getoption("modelguard_continue") else None
+    if not config.getoption("modelguard_continue"):
+        return None
+    from ..engine import sequential_state
+
+    return sequential_state.load(settings)
 
 
 def last_failed_items(config: pytest.Config) -> bool:

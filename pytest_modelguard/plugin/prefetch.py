@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from ..core.errors import CacheError
-from ..report.progress import TerminalProgress
-from . import sequential, xdist
+from . import xdist
 from .items import READS, CaseItem
 from .keys import session_of
 
@@ -37,6 +36,8 @@ def prefetch(session: pytest.Session) -> bool | None:
         for line in lines:
             reporter.write_line(line)
         return True  # the loop is done: no item runs, nothing is called
+    from ..report.progress import TerminalProgress  # the runner: only for a run that asks
+
     progress = None
     if reporter is not None:
         progress = TerminalProgress(
@@ -45,6 +46,8 @@ def prefetch(session: pytest.Session) -> bool | None:
     items = session.items
     try:
         if mg.settings.sequential:  # batch by batch; returns the items it left to prefetch
+            from . import sequential  # numpy: only for a sequential run
+
             items = sequential.run(items, mg, progress)
             requests = requests_of(items)
         mg.answers.prefetch(requests, progress)

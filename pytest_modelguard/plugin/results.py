@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..records.results import ItemResult
 from . import xdist
 from .counterparts import COUNTERPART
 from .items import CLEAN_ERRORS, READS, RESULTS, UNASKED, CaseItem
 from .keys import session_of
-from .session import ModelguardSession
+
+if TYPE_CHECKING:
+    from ..records.results import ItemResult
+    from .session import ModelguardSession
 
 REPORT_ATTR = "modelguard"
 SCORE_ATTR = "modelguard_score"  # -v: the item's score and failing checks, in one string
@@ -83,6 +85,8 @@ class ResultCollector:
             self.mg.counterparts += 1
         data = getattr(report, REPORT_ATTR, None)
         if data:
+            from ..records.results import ItemResult
+
             self.mg.results.extend(ItemResult.from_dict(d) for d in data)
 
 

@@ -8,15 +8,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings
-from ..engine.answers import Answers
-from ..grading.item import ItemGrader
-from ..records.results import ItemResult
-from ..report.finish import finish_run
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # loaded when a run uses it: a plain pytest run never does
     from pathlib import Path
 
+    from ..config import Settings
+    from ..engine.answers import Answers
+    from ..grading.item import ItemGrader
+    from ..records.results import ItemResult
     from ..report.finish import SequentialOutcome
     from ..report.outputs import Outputs
     from ..verdict.gate import GateReport
@@ -52,17 +50,21 @@ class ModelguardSession:
     @cached_property
     def answers(self) -> Answers:
         """The run's answers (made on first use: a worker learns ``started`` and ``run_id``)."""
+        from ..engine.answers import Answers
+
         return Answers(self.settings, run_id=self.run_id, started=self.started)
 
     @cached_property
     def grader(self) -> ItemGrader:
         """Grades items from ``answers`` (``grade_item``, ``judge_requests``, ``test_result``)."""
+        from ..grading.item import ItemGrader
+
         return ItemGrader(self.settings, self.answers)
 
     @property
-    def notes(self) -> list[str]:
-        """What the run must tell (e.g. answers not saved)."""
-        return self.answers.notes
+    def notes(self) -> tuple[str, ...]:
+        """What the run must tell (e.g. answers not saved); nothing when nothing was asked."""
+        return tuple(self.answers.notes) if "answers" in self.__dict__ else ()
 
     def close(self) -> None:
         """The run is over in this process: its reservations are released."""
@@ -76,6 +78,8 @@ class ModelguardSession:
         """
         if not self.results and self.sequential is None:
             return None
+        from ..report.finish import finish_run
+
         # arrival order differs with xdist; sums and reports must not
         self.results.sort(key=lambda r: (r.suite, r.case_id, r.model, r.repeat))
         finished = finish_run(

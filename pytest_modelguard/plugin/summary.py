@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.formatting import plural
-from ..verdict.history import shown_path
-from .session import ModelguardSession
+
+if TYPE_CHECKING:
+    from .session import ModelguardSession
 
 
 def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
@@ -29,6 +30,7 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
         worst_case_lines,
     )
     from ..verdict.gate import fails
+    from ..verdict.history import shown_path
 
     settings = mg.settings
     methods = sorted({s.delta.method for s in report.models.values() if s.delta is not None})

@@ -12,7 +12,6 @@ from ..engine.spend import DryRunLine
 from ..records.results import ItemResult
 from ..verdict.drift import DriftReport, ModelDrift
 from ..verdict.gate import GateReport, ModelSummary
-from ..verdict.judges import NOISY_SHARE
 from ..verdict.planning import Plan
 from .dimensions_table import dimensions_note
 
@@ -416,6 +415,8 @@ def judge_lines(report: GateReport) -> list[str]:
             lines.append(f"  {name}: no corrected delta: {c.ppi_note}")
         share = c.judge_noise_share
         if share is not None:
+            from ..verdict.judges import NOISY_SHARE  # loads scipy: only when a judge graded
+
             noisy = ": wider because the judge is noisy" if share > NOISY_SHARE else ""
             lines.append(f"  {name}: judge noise is {share:.0%} of the delta's variance{noisy}")
     lines += [f"  warning: {w}" for w in judges.warnings]

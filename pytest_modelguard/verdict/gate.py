@@ -183,6 +183,10 @@ def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
 
 
 def _judging(results: Sequence[ItemResult], config: GateConfig) -> JudgesReport | None:
+    """The judges' report; None, without importing it (it loads scipy), when no judge graded
+    and no answer is labelled."""
+    if not any(r.human_label is not None or any(g.judge for g in r.grades) for r in results):
+        return None
     from .judges import judges_report
 
     return judges_report(
