@@ -24,6 +24,16 @@ for _module in pkgutil.walk_packages(pytest_modelguard.__path__, "pytest_modelgu
     importlib.import_module(_module.name)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sdks_warm(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The SDKs' HTTP stack imported and used once per process before any pytester run, so
+    no in-process run is the first to import it (see sdkwarm.py): test files pass in any
+    order and under any xdist split."""
+    from sdkwarm import warm_sdks
+
+    warm_sdks(tmp_path_factory.mktemp("sdkwarm"))
+
+
 @pytest.fixture(autouse=True)
 def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs inside our tests never append to the CI's own $GITHUB_STEP_SUMMARY."""
