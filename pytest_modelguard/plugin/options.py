@@ -12,7 +12,7 @@ import pytest
 
 from ..config import MAX_SEED, Overrides, Settings
 from ..core.errors import ConfigError
-from ..core.safety import output_problem
+from ..core.safety import output_problem, write_problem
 from ..core.vocabulary import GateRule, RecordMode
 from ..engine import sequential_state
 from ..report.outputs import Outputs
@@ -217,6 +217,13 @@ def check_outputs(config: pytest.Config) -> None:
         problem = output_problem(Path(value)) if value else None
         if problem:
             raise ConfigError(f"{option}: {problem}")
+    junit = config.getoption("xmlpath", None)
+    # pytest's own writer (off on xdist workers) would raise after the verdict
+    if junit and not hasattr(config, "workerinput"):
+        path = os.path.abspath(os.path.expanduser(os.path.expandvars(junit)))
+        problem = write_problem(Path(os.path.normpath(path)))
+        if problem:
+            raise ConfigError(f"--junitxml: {problem}")
 
 
 def check_sequential(config: pytest.Config, settings: Settings) -> dict[str, Any] | None:
