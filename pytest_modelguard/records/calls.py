@@ -84,6 +84,10 @@ OWN_PARAMS = {
 }
 """Params each call sets itself: one written in a suite or an alias would break every call."""
 _CREDENTIAL_FIELDS = frozenset(("authorization", "proxy_authorization", "api_key", "x_api_key"))
+_CREDENTIAL = (
+    "a credential here would be stored with every request (cache, reports); "
+    "give the provider's api_key_env instead"
+)
 
 
 def params_problem(params: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -93,10 +97,16 @@ def params_problem(params: Mapping[str, Any]) -> tuple[str, str] | None:
     for key, value in params.items():
         if key in OWN_PARAMS:
             return key, f"remove it: {OWN_PARAMS[key]}"
+        if _credential(key, value):
+            return key, _CREDENTIAL
         problem = _value_problem(value, 0)
         if problem:
             return key, problem
     return None
+
+
+def _credential(name: Any, value: Any) -> bool:
+    return isinstance(value, str) and str(name).lower().replace("-", "_") in _CREDENTIAL_FIELDS
 
 
 def _value_problem(value: Any, depth: int) -> str | None:
@@ -104,12 +114,8 @@ def _value_problem(value: Any, depth: int) -> str | None:
         return f"{value} is not a number JSON can carry; write a finite number"
     if isinstance(value, Mapping) and depth < 64:
         for name, item in value.items():
-            field_name = str(name).lower().replace("-", "_")
-            if field_name in _CREDENTIAL_FIELDS and isinstance(item, str):
-                return (
-                    f"{name}: a credential here would be stored with every request (cache, "
-                    "reports); give the provider's api_key_env instead"
-                )
+            if _credential(name, item):
+                return f"{name}: {_CREDENTIAL}"
             problem = _value_problem(item, depth + 1)
             if problem:
                 return problem
