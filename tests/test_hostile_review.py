@@ -136,6 +136,22 @@ def test_params_a_call_can_be_made_with_still_load(tmp_path: Path) -> None:
     assert load_suite(path).cases[0].params["temperature"] == 0.5
 
 
+def test_an_export_leaves_out_a_call_whose_params_no_suite_may_hold(tmp_path: Path) -> None:
+    """An imported chat request carrying ``input`` (or NaN-free but unusable params) is left
+    out with its reason; the export still writes the others (not: the whole export refused)."""
+    source = tmp_path / "pairs.jsonl"
+    first, second = json.loads(_pair(1, {})), json.loads(_pair(2, {}))
+    first["request"]["input"] = "hi"
+    second["request"]["reasoning"] = {"api_key": "[redacted]"}  # redacted already: no credential
+    source.write_text(json.dumps(first) + "\n" + json.dumps(second) + "\n")
+    assert import_files([source], tmp_path / "t.db").imported == 2
+    exported = export_suite(tmp_path / "t.db", tmp_path / "o.modelguard.yaml", ExportOptions())
+    assert exported.cases == 1 and exported.reasons == {"unsupported input": 1}
+    assert load_suite(tmp_path / "o.modelguard.yaml", tmp_path).cases[0].params["reasoning"] == {
+        "api_key": "[redacted]"
+    }
+
+
 # ------------------------------------------------------------- --junitxml that cannot be written
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from ..core.errors import ModelguardError
-from ..core.safety import map_strings, valid_text
+from ..core.safety import REDACTED, map_strings, valid_text
 
 Message = Mapping[str, Any]
 
@@ -106,7 +106,9 @@ def params_problem(params: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def _credential(name: Any, value: Any) -> bool:
-    return isinstance(value, str) and str(name).lower().replace("-", "_") in _CREDENTIAL_FIELDS
+    """A credential field's value (one already redacted is none)."""
+    named = str(name).lower().replace("-", "_") in _CREDENTIAL_FIELDS
+    return named and isinstance(value, str) and value != REDACTED
 
 
 def _value_problem(value: Any, depth: int) -> str | None:
