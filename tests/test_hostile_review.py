@@ -10,6 +10,7 @@ run instead of pytest's writer raising after the verdict.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,27 @@ def test_an_export_leaves_out_a_call_whose_params_no_suite_may_hold(tmp_path: Pa
     assert load_suite(tmp_path / "o.modelguard.yaml", tmp_path).cases[0].params["reasoning"] == {
         "api_key": "[redacted]"
     }
+
+
+# ---------------------------------------------------- a labels file that is not a regular file
+
+
+@pytest.mark.parametrize("kind", ["directory", "dangling-link", "fifo"])
+def test_a_labels_path_that_is_no_file_is_an_error_not_no_labels(tmp_path: Path, kind: str) -> None:
+    suite = tmp_path / "t.modelguard.yaml"
+    suite.write_text(
+        "defaults:\n  graders: [{length: {min: 0}}]\ncases:\n  - {id: a, prompt: hi}\n"
+    )
+    labels = tmp_path / "t.labels.yaml"
+    if kind == "directory":
+        labels.mkdir()
+    elif kind == "dangling-link":
+        labels.symlink_to(tmp_path / "gone.yaml")
+    else:
+        os.mkfifo(labels)
+    with pytest.raises(SuiteError, match=r"t\.labels\.yaml") as caught:
+        load_suite(suite, tmp_path)
+    assert "not a regular file" in str(caught.value) or "no such file" in str(caught.value).lower()
 
 
 # ------------------------------------------------------------- --junitxml that cannot be written

@@ -178,7 +178,7 @@ def _with_labels(
     from .labels import LabelsError, labels_path, load_labels
 
     file = labels_path(path)
-    if not file.is_file():
+    if not file.exists() and not file.is_symlink():  # a directory or a FIFO there: an error
         return tuple(cases), ()
     try:
         labels = load_labels(file)
