@@ -202,3 +202,33 @@ def test_a_writable_junitxml_tried_leaves_no_file_when_the_run_stops_early(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--modelguard-continue" in result.stderr.str()
     assert not (pytester.path / "out" / "j.xml").exists()
+
+
+# ------------------------------------------------ a report over an input or another report
+
+TARGETS = [
+    ("two-reports", ["--modelguard-json=r.out", "--modelguard-html=r.out"],
+     "--modelguard-json and --modelguard-html both name r.out"),
+    ("report-and-junit", ["--modelguard-json=r.xml", "--junitxml=r.xml"],
+     "--modelguard-json and --junitxml both name r.xml"),
+    ("over-the-suite", ["--modelguard-markdown=t.modelguard.yaml"],
+     "--modelguard-markdown: t.modelguard.yaml is an input of the run"),
+    ("over-pyproject", ["--modelguard-json=pyproject.toml"],
+     "--modelguard-json: pyproject.toml is an input of the run"),
+    ("over-labels", ["--modelguard-html=t.labels.yaml"],
+     "--modelguard-html: t.labels.yaml is an input of the run"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "message"), [t[1:] for t in TARGETS], ids=[t[0] for t in TARGETS])
+def test_a_report_over_an_input_or_another_report_is_a_usage_error(
+    pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
+    pytester.makefile(".toml", pyproject='[tool.modelguard]\nbaseline = "python:m:f"\n')
+    suite = "cases:\n  - {id: a, prompt: hi}\n"
+    pytester.makefile(".modelguard.yaml", t=suite)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+    assert (pytester.path / "t.modelguard.yaml").read_text().strip() == suite.strip()
+    assert "baseline" in (pytester.path / "pyproject.toml").read_text()

@@ -218,12 +218,31 @@ def check_outputs(config: pytest.Config) -> None:
         if problem:
             raise ConfigError(f"{option}: {problem}")
     junit = config.getoption("xmlpath", None)
+    if junit:
+        named["--junitxml"] = os.path.expanduser(os.path.expandvars(junit))
+    _check_targets(named, pyproject(config))
     # pytest's own writer (off on xdist workers) would raise after the verdict
     if junit and not hasattr(config, "workerinput"):
-        path = os.path.abspath(os.path.expanduser(os.path.expandvars(junit)))
-        problem = write_problem(Path(os.path.normpath(path)))
+        problem = write_problem(Path(os.path.normpath(os.path.abspath(named["--junitxml"]))))
         if problem:
             raise ConfigError(f"--junitxml: {problem}")
+
+
+_INPUT_SUFFIXES = (".modelguard.yaml", ".modelguard.yml", ".labels.yaml")
+
+
+def _check_targets(named: dict[str, str | None], project: Path) -> None:
+    """No output written over another output, the pyproject or a suite or labels file."""
+    seen: dict[Path, str] = {}
+    for option, value in named.items():
+        if not value:
+            continue
+        path = Path(os.path.abspath(value)).resolve()
+        if path == project.resolve() or path.name.endswith(_INPUT_SUFFIXES):
+            raise ConfigError(f"{option}: {value} is an input of the run; name another file")
+        if path in seen and (path.is_file() or not path.exists()):  # /dev/null twice is fine
+            raise ConfigError(f"{seen[path]} and {option} both name {value}; give each its file")
+        seen[path] = option
 
 
 def check_sequential(config: pytest.Config, settings: Settings) -> dict[str, Any] | None:
