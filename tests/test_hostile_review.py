@@ -232,3 +232,41 @@ def test_a_report_over_an_input_or_another_report_is_a_usage_error(
     assert message in result.stderr.str()
     assert (pytester.path / "t.modelguard.yaml").read_text().strip() == suite.strip()
     assert "baseline" in (pytester.path / "pyproject.toml").read_text()
+
+
+# ------------------------------------------------------------ tool settings an alias adds
+
+ALIAS_TOOLS = [
+    ("tools-a-number", "{tools = 3}", "tools: must be a non-empty list of tools"),
+    ("choice-a-number", "{tool_choice = 3}", "tool_choice: must be auto, required, none"),
+    ("bad-tool-name", '{tools = [{type = "function", function = {name = "a b"}}]}',
+     "function name 'a b'"),
+    ("choice-naming-no-tool", '{tool_choice = {type = "function", function = {name = "g"}}}',
+     "tool_choice: names 'g', which is not an offered tool (f)"),
+    ("parallel-a-string", '{parallel_tool_calls = "yes"}', "must be true or false"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("params", "message"), [a[1:] for a in ALIAS_TOOLS], ids=[a[0] for a in ALIAS_TOOLS]
+)
+def test_tool_settings_an_alias_adds_are_checked_at_collection(
+    pytester: pytest.Pytester, params: str, message: str
+) -> None:
+    pytester.makefile(
+        ".toml",
+        pyproject='[tool.modelguard]\nbaseline = "python:m:f"\nrecord = "once"\n'
+        f'[tool.modelguard.aliases.fast]\nmodel = "python:m:f"\nparams = {params}\n',
+    )
+    pytester.makepyfile(m="def f(request):\n    raise AssertionError('never called')\n")
+    pytester.makefile(
+        ".modelguard.yaml",
+        t="defaults:\n  graders: [{length: {min: 0}}]\n"
+        "  tools: [{type: function, function: {name: f, parameters: {type: object}}}]\n"
+        "cases:\n  - {id: a, prompt: hi}\n",
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--models", "fast")
+    output = result.stdout.str()
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error: nothing ran
+    assert message in output and "aliases.fast.params" in output
+    assert "t.modelguard.yaml:" in output
