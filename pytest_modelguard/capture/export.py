@@ -20,6 +20,7 @@ import yaml
 
 from ..core.errors import ExportError, SuiteError
 from ..core.safety import output_problem
+from ..records.calls import params_problem
 from ..suite import REQUEST_KEYS, ROLES, load_suite
 from ..suite.tools import message_problem, request_problem
 from .export_tools import graders_for, openai_form
@@ -220,6 +221,8 @@ def case_of(trace: Trace) -> dict[str, Any] | str:
 def _param_problem(key: str, value: Any) -> str | None:
     """Why a captured request param cannot go into a suite as written (tools and the like)."""
     if key in REQUEST_KEYS and request_problem(key, value):
+        return f"unsupported {key}"
+    if params_problem({key: value}):  # NaN, a param each call sets, a credential
         return f"unsupported {key}"
     return None
 

@@ -34,9 +34,8 @@ _FIELDS = frozenset((
 _TRANSPORT = frozenset(("headers", "extra_headers", "extra_query", "extra_body", "timeout"))
 """Request fields an SDK sends as transport, not as the call: never kept as params."""
 _BEARER = re.compile(r"(?i)\b(bearer\s+)((?=\S*\d)[\w.~+/=-]{8,}|[\w.~+/=-]{16,})")
-_HINTS = ("key", "token", "secret", "authorization")
-"""Words one of which every text ``_KEYED`` matches holds (a cheap test before the regex)."""
-_KEYED = re.compile(
+
+_KEYED = re.compile(  # every text it matches holds "key", "token", "secret" or "authorization"
     r"""(?ix)
     ((?:x-)?(?:api[_-]?key|api[_-]?token|access[_-]?token|auth[_-]?token|client[_-]?secret
          |authorization)
@@ -84,24 +83,31 @@ class _Scrub:
         low = text.lower()
         if "bearer" in low:
             text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
-        if any(hint in low for hint in _HINTS):
-            text = _KEYED.sub(lambda m: m.group(1) + REDACTED, text)
+        if "key" in low or "token" in low or "secret" in low or "authorization" in low:
+            text = _KEYED.sub(lambda m: m.group(1) + REDACTED, text)  # only texts with a hint
         return text
 
 
-def _collect(value: Any, found: set[str], depth: int) -> None:
-    if depth > VALUE_DEPTH * 2:
+def _credential(name: str, value: Any, names: bool) -> bool:
+    """Whether ``value`` under ``name`` is a credential: not when ``name`` is a property a
+    JSON Schema defines (a tool's ``api_key`` parameter), whose value is its schema."""
+    return is_secret_field(name) and not (names and isinstance(value, Mapping))
+
+
+def _collect(value: Any, found: set[str], depth: int, names: bool = False) -> None:
+    kind = type(value)
+    if depth > VALUE_DEPTH * 2 or kind is str or kind is int or kind is float:
         return
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         key = value.get("key")
         if isinstance(key, str) and "value" in value and is_secret_field(key):  # OTLP attribute
             _credentials(value["value"], found, depth)
         for name, item in value.items():
-            if is_secret_field(str(name)):
+            if _credential(str(name), item, names):
                 _credentials(item, found, depth)
             else:
-                _collect(item, found, depth + 1)
-    elif isinstance(value, list | tuple):
+                _collect(item, found, depth + 1, name == "properties")
+    elif kind is list or isinstance(value, list | tuple):
         for item in value:
             _collect(item, found, depth + 1)
 
@@ -157,18 +163,26 @@ def checked(trace: Trace, scrub: _Scrub) -> Trace:
     )
 
 
-def _scrubbed(value: Any, scrub: _Scrub, depth: int) -> Any:
+def _scrubbed(value: Any, scrub: _Scrub, depth: int, names: bool = False) -> Any:
+    """``value`` scrubbed; ``names``: its keys are a JSON Schema's property names."""
     if depth > VALUE_DEPTH:
         raise Malformed(f"a message, param or tool call nested deeper than {VALUE_DEPTH} levels")
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return scrub(value)
-    if isinstance(value, Mapping):
-        return {
-            scrub(str(k)): REDACTED
-            if v and is_secret_field(str(k))
-            else _scrubbed(v, scrub, depth + 1)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
+    if kind is dict or isinstance(value, Mapping):
+        scrubbed = {}
+        for k, v in value.items():
+            name = k if type(k) is str else str(k)
+            if v and _credential(name, v, names):
+                scrubbed[scrub(name)] = REDACTED
+            elif type(v) is str and depth < VALUE_DEPTH:  # the common leaf, without a call
+                scrubbed[scrub(name)] = scrub(v)
+            else:
+                scrubbed[scrub(name)] = _scrubbed(v, scrub, depth + 1, name == "properties")
+        return scrubbed
+    if kind is list or isinstance(value, list | tuple):
         return [_scrubbed(v, scrub, depth + 1) for v in value]
+    if kind is bool or value is None:
+        return value
     return clean(value)  # numbers finite and within 64 bits, nothing Invalid; else Malformed

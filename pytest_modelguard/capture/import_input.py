@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from ..suite.yaml_loader import MAX_DEPTH
 MAX_LINE_BYTES = 16 * 2**20
 """A JSON Lines record longer than this is skipped (a chat call with its answer is far less)."""
 _INT_LIMIT = 2**63
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""A JSON escape of a UTF-16 surrogate (a lone one becomes U+FFFD)."""
 _INVALID_UTF8 = "invalid UTF-8, read with U+FFFD in place of the bad bytes"
 Record = tuple[str, Mapping[str, Any]]
 """A JSON object and where it was read (``file:line``, ``file item N``)."""
@@ -85,20 +88,55 @@ def load_json(text: str, *, strict: bool = True) -> Any:
     Not ``strict``: refused values (NaN, out-of-range numbers, nesting deeper than
     ``MAX_DEPTH``) are left as ``Invalid`` for the record holding them to be skipped.
     """
+    hooks = _STRICT_HOOKS if strict else _HOOKS
     try:
-        data = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
+        data = json.loads(text, parse_constant=hooks[0], parse_float=hooks[1], parse_int=hooks[2])
     except RecursionError:
         raise Malformed(f"nested deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as exc:
         raise Malformed(f"not valid JSON: {exc.msg}", exc.lineno) from None
+    if strict and _as_parsed(text):
+        return data  # the hooks refused every number clean() would: nothing left to change
     return clean(data, strict=strict)
+
+
+def _as_parsed(text: str) -> bool:
+    """Whether ``clean`` cannot change what ``text`` parses to: no lone-surrogate escape, and
+    fewer brackets than the depth limit (so no value nests deeper than it)."""
+    return text.count("{") + text.count("[") <= MAX_DEPTH and not _SURROGATE_ESCAPE.search(text)
+
+
+def _refused(hook: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``hook`` raising Malformed for the value it would leave ``Invalid``."""
+
+    def parse(text: str) -> Any:
+        value = hook(text)
+        if isinstance(value, Invalid):
+            raise Malformed(value.reason)
+        return value
+
+    return parse
 
 
 def clean(value: Any, depth: int = 0, *, strict: bool = True) -> Any:
     """JSON data with strings made valid; refused values raise Malformed (``strict``) or stay
     ``Invalid``."""
+    kind = type(value)  # what json.loads makes, by exact type first: no ABC checks
     if depth > MAX_DEPTH:
         value = Invalid(f"nested deeper than {MAX_DEPTH} levels")
+    elif kind is str:
+        return value if value.isascii() else valid_text(value)
+    elif kind is dict:
+        return {
+            (k if type(k) is str and k.isascii() else _text(str(k))): clean(
+                v, depth + 1, strict=strict
+            )
+            for k, v in value.items()
+        }
+    elif kind is list:
+        return [clean(v, depth + 1, strict=strict) for v in value]
+    elif kind is bool or value is None or _finite(kind, value):
+        return value
     elif isinstance(value, str):
         return value if value.isascii() else valid_text(value)
     elif isinstance(value, Mapping):
@@ -114,6 +152,13 @@ def clean(value: Any, depth: int = 0, *, strict: bool = True) -> Any:
     if strict and isinstance(value, Invalid):
         raise Malformed(value.reason)
     return value
+
+
+def _finite(kind: type, value: Any) -> bool:
+    """A float that is finite or an int within 64 bits (exactly those types)."""
+    if kind is float:
+        return math.isfinite(value)
+    return kind is int and -_INT_LIMIT <= value < _INT_LIMIT
 
 
 def _text(text: str) -> str:
@@ -139,9 +184,14 @@ def _float(text: str) -> float | Invalid:
 
 
 def _int(text: str) -> int | Invalid:
-    if len(text.lstrip("-")) > 19:  # also spares int() thousands of digits
+    value = int(text) if len(text.lstrip("-")) <= 19 else None  # spares int() long digits
+    if value is None or not -_INT_LIMIT <= value < _INT_LIMIT:
         return Invalid("a whole number beyond 64 bits")
-    return int(text)
+    return value
+
+
+_HOOKS = (_constant, _float, _int)
+_STRICT_HOOKS = tuple(map(_refused, _HOOKS))
 
 
 def records(path: Path, result: ImportResult) -> Iterator[Record]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import FileRefused
-from .import_checks import Secrets, checked, seconds, token_count
+from .import_checks import MAX_TOKENS, Secrets, checked, seconds, token_count
 from .import_input import ImportResult, Malformed, Record, records, shown
 from .otel import Note, spans_of, trace_of_span
 from .store import INSERT, Pending, Trace, connect, to_row
@@ -232,17 +232,19 @@ def _check_usage(usage: Any) -> None:
         return
     if not isinstance(usage, Mapping):
         raise Malformed("response.usage is not an object")
-    for key, value in _counts(usage, "response.usage"):
-        token_count(value, key)
+    for path, value in _counts(usage, ("response.usage",)):
+        if type(value) is not int or not 0 <= value <= MAX_TOKENS:  # named only when wrong
+            token_count(value, ".".join(shown(str(key)) for key in path))
 
 
-def _counts(usage: Mapping[str, Any], prefix: str) -> Iterable[tuple[str, Any]]:
+def _counts(
+    usage: Mapping[str, Any], path: tuple[Any, ...]
+) -> Iterable[tuple[tuple[Any, ...], Any]]:
     for key, value in usage.items():
-        name = f"{prefix}.{shown(str(key))}"
         if isinstance(value, Mapping):  # prompt_tokens_details and the like
-            yield from _counts(value, name)
+            yield from _counts(value, (*path, key))
         elif str(key).endswith("tokens") and value is not None:
-            yield name, value
+            yield (*path, key), value
 
 
 def _first_error(exc: Any) -> str:

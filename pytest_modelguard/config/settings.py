@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..core.errors import ConfigError
 from ..core.formatting import did_you_mean
 from ..core.vocabulary import GATES, INTERVALS, Gate, Interval, RecordMode
+from ..records.calls import params_problem
 from ..records.pricing import Price, cost_usd, table_price
 from .toml_lines import key_line
 
@@ -342,6 +343,9 @@ class ModelResolver:
             self.budgets,
         )
         params = dict(reader.get("params", dict, {}))
+        wrong = params_problem(params)
+        if wrong:
+            reader.fail("params", f"{wrong[0]}: {wrong[1]}")
         return replace(base, name=alias, params=params, price=price, budgets=budgets)
 
 

@@ -163,6 +163,24 @@ def output_problem(path: Path) -> str | None:
     return None
 
 
+def write_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be written, found by trying: its directories are made (as the
+    writer would) and the file opened for appending, then removed if this made it."""
+    problem = output_problem(path)
+    if problem:
+        return problem
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        return f"{path} cannot be written: {exc.strerror or exc}"
+    if not existed:
+        path.unlink(missing_ok=True)
+    return None
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 

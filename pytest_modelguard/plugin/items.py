@@ -228,7 +228,20 @@ class CaseItem(pytest.Item):
 
 
 def _check_request(case: Case, model: ModelSpec) -> None:
-    """A request the model's provider kind cannot express fails collection, not the call."""
+    """A request the model's provider kind cannot express fails collection, not the call;
+    so do tool settings an alias's params add that the APIs would refuse."""
+    from ..suite import REQUEST_KEYS, combined_problem, request_problem
+
+    own = [key for key in REQUEST_KEYS if key in model.params]
+    wrong = next(((k, p[1]) for k in own if (p := request_problem(k, model.params[k]))), None)
+    joined = {**case.params, **model.params}
+    wrong = wrong or (combined_problem(joined) if own else None)
+    if wrong:
+        where = f"{case.path}:{case.line}" if case.path else case.suite
+        raise SuiteError(
+            f"{where}: case {case.id!r}: {wrong[0]}: {wrong[1]} (with the params of "
+            f"{model.name} in [tool.modelguard] aliases.{model.name}.params)"
+        )
     if model.provider.kind != "anthropic":
         return
     from ..engine.providers.tools import anthropic_output_format  # the SDK layer: when used

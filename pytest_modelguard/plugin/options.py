@@ -12,7 +12,7 @@ import pytest
 
 from ..config import MAX_SEED, Overrides, Settings
 from ..core.errors import ConfigError
-from ..core.safety import output_problem
+from ..core.safety import output_problem, write_problem
 from ..core.vocabulary import GateRule, RecordMode
 from .gate_results import GATE_PATH
 
@@ -221,6 +221,32 @@ def check_outputs(config: pytest.Config) -> None:
         problem = output_problem(Path(value)) if value else None
         if problem:
             raise ConfigError(f"{option}: {problem}")
+    junit = config.getoption("xmlpath", None)
+    if junit:
+        named["--junitxml"] = os.path.expanduser(os.path.expandvars(junit))
+    _check_targets(named, pyproject(config))
+    # pytest's own writer (off on xdist workers) would raise after the verdict
+    if junit and not hasattr(config, "workerinput"):
+        problem = write_problem(Path(os.path.normpath(os.path.abspath(named["--junitxml"]))))
+        if problem:
+            raise ConfigError(f"--junitxml: {problem}")
+
+
+_INPUT_SUFFIXES = (".modelguard.yaml", ".modelguard.yml", ".labels.yaml")
+
+
+def _check_targets(named: dict[str, str | None], project: Path) -> None:
+    """No output written over another output, the pyproject or a suite or labels file."""
+    seen: dict[Path, str] = {}
+    for option, value in named.items():
+        if not value:
+            continue
+        path = Path(os.path.abspath(value)).resolve()
+        if path == project.resolve() or path.name.endswith(_INPUT_SUFFIXES):
+            raise ConfigError(f"{option}: {value} is an input of the run; name another file")
+        if path in seen and (path.is_file() or not path.exists()):  # /dev/null twice is fine
+            raise ConfigError(f"{seen[path]} and {option} both name {value}; give each its file")
+        seen[path] = option
 
 
 def check_sequential(config: pytest.Config, settings: Settings) -> dict[str, Any] | None:

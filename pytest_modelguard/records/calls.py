@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from ..core.errors import ModelguardError
-from ..core.safety import map_strings, valid_text
+from ..core.safety import REDACTED, map_strings, valid_text
 
 Message = Mapping[str, Any]
 
@@ -74,6 +74,59 @@ def canonical_key(canonical: Mapping[str, Any]) -> str:
     """sha256 of a canonical request's JSON: the cache key, also of a request read back."""
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+OWN_PARAMS = {
+    "model": "the model is set by --models and aliases",
+    "messages": "messages are the case's prompt and messages",
+    "input": "the input is the case's prompt and messages",
+    "stream": "modelguard reads whole answers (a streamed one would be paid and lost)",
+}
+"""Params each call sets itself: one written in a suite or an alias would break every call."""
+_CREDENTIAL_FIELDS = frozenset(("authorization", "proxy_authorization", "api_key", "x_api_key"))
+_CREDENTIAL = (
+    "a credential here would be stored with every request (cache, reports); "
+    "give the provider's api_key_env instead"
+)
+
+
+def params_problem(params: Mapping[str, Any]) -> tuple[str, str] | None:
+    """``(key, problem)`` for params no call can be made with, or None: a param modelguard sets
+    itself, a number that is NaN or infinite (not JSON), a credential (stored with the
+    request in the cache and reports)."""
+    for key, value in params.items():
+        if key in OWN_PARAMS:
+            return key, f"remove it: {OWN_PARAMS[key]}"
+        if _credential(key, value):
+            return key, _CREDENTIAL
+        problem = _value_problem(value, 0)
+        if problem:
+            return key, problem
+    return None
+
+
+def _credential(name: Any, value: Any) -> bool:
+    """A credential field's value (one already redacted is none)."""
+    named = str(name).lower().replace("-", "_") in _CREDENTIAL_FIELDS
+    return named and isinstance(value, str) and value != REDACTED
+
+
+def _value_problem(value: Any, depth: int) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a number JSON can carry; write a finite number"
+    if isinstance(value, Mapping) and depth < 64:
+        for name, item in value.items():
+            if _credential(name, item):
+                return f"{name}: {_CREDENTIAL}"
+            problem = _value_problem(item, depth + 1)
+            if problem:
+                return problem
+    if isinstance(value, list | tuple) and depth < 64:
+        for item in value:
+            problem = _value_problem(item, depth + 1)
+            if problem:
+                return problem
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..core.errors import SuiteError
 from .schema import REQUEST_KEYS, ROLES, Case, RecordedAnswer, Suite, claim_cases, load_suite
+from .tools import combined_problem, request_problem
 
 __all__ = [
     "REQUEST_KEYS",
@@ -13,5 +14,7 @@ __all__ = [
     "Suite",
     "SuiteError",
     "claim_cases",
+    "combined_problem",
     "load_suite",
+    "request_problem",
 ]

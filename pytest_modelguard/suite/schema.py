@@ -14,7 +14,7 @@ from typing import Any
 
 from ..core.errors import SuiteError
 from ..core.formatting import did_you_mean
-from ..records.calls import Message, prompt_key, tool_calls_from
+from ..records.calls import Message, params_problem, prompt_key, tool_calls_from
 from ..records.grades import RESERVED_KEYS as GRADER_RESERVED
 from ..records.grades import GraderSpec
 from .tools import combined_problem, history_problem, message_problem, request_problem
@@ -178,7 +178,7 @@ def _with_labels(
     from .labels import LabelsError, labels_path, load_labels
 
     file = labels_path(path)
-    if not file.is_file():
+    if not file.exists() and not file.is_symlink():  # a directory or a FIFO there: an error
         return tuple(cases), ()
     try:
         labels = load_labels(file)
@@ -343,6 +343,9 @@ def _params(where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any])
     owners: dict[str, Mapping[str, Any]] = {}  # who wrote each tool setting last
     for owner in (defaults, node):
         inside = _mapping(where, owner, "params")
+        wrong = params_problem(inside)
+        if wrong:
+            raise where.fail(owner.get("params"), "params." + wrong[0], wrong[1])
         for holder, values in ((owner.get("params"), inside), (owner, owner)):
             for key in REQUEST_KEYS:
                 if key in values:
