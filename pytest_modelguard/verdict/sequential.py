@@ -390,6 +390,9 @@ class SequentialTest:
             self.margin,
             1 - (1 - self.confidence) / self.candidates,
         )
+        if result.too_few:  # no fixed-n test on so few cases: the gate's default, as "cs"
+            verdict = "pass" if self.gate == "regression" else "not-non-inferior"
+            return verdict, "end", f"the suite ran out; {result.reason}"
         return result.verdict, "fixed-n", f"the fixed-n test on all {deltas.size} cases"
 
     def _make_look(self, verdict: str | None, decided_by: str | None, reason: str) -> Look:
