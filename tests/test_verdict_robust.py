@@ -22,6 +22,7 @@ import pytest
 
 from pytest_modelguard.config import ModelSpec, ProviderSpec, Settings
 from pytest_modelguard.engine.sequential import SequentialPlan
+from pytest_modelguard.records.grades import Grade, JudgeRecord
 from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.report.json_report import build_json
 from pytest_modelguard.verdict.compare import Comparison
@@ -89,8 +90,10 @@ def model_results(
     *,
     cost: float | None,
     error_share: float,
+    labelled: float = 0.0,
 ) -> list[ItemResult]:
-    """One model's ItemResults: one per repeat, some errored (no score), as the runner records."""
+    """One model's ItemResults: one per repeat, some errored (no score), as the runner records;
+    the score an llm_judge's grade on a dimension, and a share `labelled` by a person."""
     out = []
     for i, case in enumerate(cases):
         for repeat, score in enumerate(case):
@@ -107,6 +110,14 @@ def model_results(
                     input_tokens=int(rng.integers(0, 200)), output_tokens=10,
                     latency_s=float(rng.random()), cached=bool(rng.random() < 0.5),
                     output=f"answer {score}",
+                    grades=(
+                        Grade("llm_judge", float(score), bool(score >= 1), dimension="quality",
+                              judge=JudgeRecord("judge", scale=5, draws=(float(score),))),
+                    ),
+                    human_label=(
+                        float(rng.choice([0.0, 0.5, 1.0, float(score)]))
+                        if rng.random() < labelled else None
+                    ),
                 )
             )  # fmt: skip
     return out
@@ -120,13 +131,18 @@ def random_run(rng: np.random.Generator, n: int, candidates: int) -> list[ItemRe
     tag_sets = [(), ("a",), ("b",), ("a", "b"), ("a", "b", "c")]
     tags = [tag_sets[int(rng.integers(len(tag_sets)))] for _ in range(n)]
     errors = float(rng.choice([0.0, 0.0, 0.02, 0.3]))
-    results = model_results(rng, BASE, kind(rng, n, acc, ragged), tags, cost=0.001, error_share=errors)
+    labelled = float(rng.choice([0.0, 0.0, 0.3, 1.0]))
+    results = model_results(
+        rng, BASE, kind(rng, n, acc, ragged), tags, cost=0.001, error_share=errors,
+        labelled=labelled,
+    )  # fmt: skip
     for k in range(candidates):
         shifted = float(np.clip(acc + rng.choice([-0.1, 0.0, 0.0, 0.05]), 0, 1))
         cost = None if rng.random() < 0.1 else float(rng.choice([0.0001, 0.002]))
         results += model_results(
-            rng, f"cand{k}", kind(rng, n, shifted, ragged), tags, cost=cost, error_share=errors
-        )
+            rng, f"cand{k}", kind(rng, n, shifted, ragged), tags, cost=cost, error_share=errors,
+            labelled=labelled,
+        )  # fmt: skip
     return results
 
 
@@ -203,6 +219,7 @@ def random_config(rng: np.random.Generator, candidates: int, **kwargs: Any) -> G
         margin=margin,
         confidence=float(rng.choice([0.9, 0.95, 0.99])),
         seed=int(rng.integers(100)),
+        gate_on=str(rng.choice(["judge", "judge", "human"])),
         **{"interval": str(rng.choice(["auto", "auto", "t", "score"])), **kwargs},
     )
 
