@@ -29,6 +29,7 @@ from pytest_modelguard.verdict.compare import Comparison
 from pytest_modelguard.verdict.drift import compare_runs
 from pytest_modelguard.verdict.drift_detect import DriftDetector, DriftLook
 from pytest_modelguard.verdict.gate import GateConfig, GateReport, evaluate
+from pytest_modelguard.verdict.pairing import case_scores
 from pytest_modelguard.verdict.router import Router
 from pytest_modelguard.verdict.routing import build_routes
 from pytest_modelguard.verdict.sequential import Look, SequentialTest
@@ -52,7 +53,13 @@ def zero_one(rng: np.random.Generator, n: int, acc: float, ragged: bool) -> Case
 
 def rubric(rng: np.random.Generator, n: int, acc: float, ragged: bool) -> Cases:
     return [
-        list(rng.choice([0.0, 0.5, 1.0], _repeats(rng, ragged), p=[1 - acc, 0, acc] if acc in (0, 1) else None))
+        list(
+            rng.choice(
+                [0.0, 0.5, 1.0],
+                _repeats(rng, ragged),
+                p=[1 - acc, 0, acc] if acc in (0, 1) else None,
+            )
+        )
         for _ in range(n)
     ]
 
@@ -209,8 +216,10 @@ def settings_for(config: GateConfig) -> Settings:
 
 def random_config(rng: np.random.Generator, candidates: int, **kwargs: Any) -> GateConfig:
     gate = str(rng.choice(["regression", "non-inferiority"]))
-    margin = float(rng.choice([0.02, 0.05, 0.1])) if gate == "non-inferiority" else float(
-        rng.choice([0.0, 0.05])
+    margin = (
+        float(rng.choice([0.02, 0.05, 0.1]))
+        if gate == "non-inferiority"
+        else float(rng.choice([0.0, 0.05]))
     )
     return GateConfig(
         baseline=BASE,
@@ -271,6 +280,49 @@ def test_the_issues_graded_repro_through_the_gate() -> None:
         check_report(evaluate(base + cand, config))
 
 
+JUNK: tuple[object, ...] = (None, "x", 5, True, math.nan, [], {}, ["a"], {"x": 1})
+
+
+def test_a_router_reads_any_edited_table_or_says_what_is_wrong() -> None:
+    """A routes file is the user's to edit: any node replaced by junk gives a route or a
+    ValueError naming what is wrong (a cost of None, a list for a mapping... crashed)."""
+    rng = np.random.default_rng(9)
+    results = tagged_run(rng)
+    config = GateConfig(BASE, ("cand0", "cand1"), gate="non-inferiority", margin=0.1)
+    doc = json.loads(no_nan(build_json(evaluate(results, config), results, settings_for(config))))
+    table = build_routes(doc)
+    assert any(route["earned"] for route in table["routes"].values())
+    for _ in range(300):
+        edited = json.loads(json.dumps(table))
+        node, path = edited, []
+        while isinstance(node, (dict, list)) and node and rng.random() < 0.75:
+            key = (
+                list(node)[int(rng.integers(len(node)))]
+                if isinstance(node, dict)
+                else int(rng.integers(len(node)))
+            )
+            path.append((node, key))
+            node = node[key]
+        if not path:
+            continue
+        parent, key = path[-1]
+        parent[key] = JUNK[int(rng.integers(len(JUNK)))]
+        with verdict_or_value_error():
+            assert Router(edited).model_for(["a", "b"]) in {BASE, "cand0", "cand1"} | set(
+                map(str, JUNK)
+            )
+
+
+def tagged_run(rng: np.random.Generator) -> list[ItemResult]:
+    """Cheaper candidates as good as the baseline on tags a and b: they earn routes."""
+    tags = [("a",), ("b",), ("a", "b")] * 40
+    out = []
+    for name, cost in ((BASE, 0.002), ("cand0", 0.0005), ("cand1", 0.001)):
+        cases = [[1.0] for _ in tags]
+        out += model_results(rng, name, cases, tags, cost=cost, error_share=0.0)
+    return out
+
+
 # --- drift --------------------------------------------------------------------------------
 
 
@@ -288,7 +340,13 @@ def test_drift_against_a_stored_run_on_random_runs() -> None:
             for drift in report.models.values():
                 check_delta(drift.delta)
                 unit(drift.p_adjusted)
-                assert drift.status in ("degraded", "improved", "steady", "too-few-cases", "unpaired")
+                assert drift.status in (
+                    "degraded",
+                    "improved",
+                    "steady",
+                    "too-few-cases",
+                    "unpaired",
+                )
             no_nan(report.to_dict())
 
 
@@ -353,9 +411,22 @@ def test_sequential_tests_on_random_batches() -> None:
                 at += step
             if final == "cs":
                 resumed = SequentialTest(
-                    gate, margin, test.confidence, n_total=n, candidates=test.candidates  # type: ignore[arg-type]
+                    test.gate, margin, test.confidence, n_total=n, candidates=test.candidates
                 )
                 check_sequential_look(resumed.resume(json.loads(no_nan(test.to_state()))))
+
+
+@pytest.mark.parametrize(("gate", "margin", "verdict"), [
+    ("non-inferiority", 0.1, "not-non-inferior"), ("regression", 0.0, "pass"),
+])  # fmt: skip
+def test_a_fixed_n_end_on_too_few_cases_is_the_gates_default(
+    gate: str, margin: float, verdict: str
+) -> None:
+    """It said "inconclusive", which the sequential gate read as a non-inferiority pass."""
+    test = SequentialTest(gate, margin, n_total=3, final="fixed-n")  # type: ignore[arg-type]
+    look = test.update([1.0, 0.5, 1.0], [1.0, 0.5, 1.0])
+    assert (look.verdict, look.decided_by) == (verdict, "end")
+    assert "fewer than the" in look.reason
 
 
 def test_sequential_gate_on_random_runs() -> None:
@@ -364,23 +435,21 @@ def test_sequential_gate_on_random_runs() -> None:
         results = random_run(rng, n, k)
         config = random_config(rng, k)
         units = sorted({r.pair_key for r in results})
+        by_model = {
+            m: case_scores([r for r in results if r.model == m]) for m in (BASE, *config.candidates)
+        }
         with verdict_or_value_error():
             plan = SequentialPlan(
                 units, BASE, list(config.candidates), seed=1, batch=int(rng.integers(1, 50)),
                 gate=config.gate, margin=config.margin, confidence=config.confidence,
             )  # fmt: skip
             while (batch := plan.next_batch()) is not None:
-                cases, models = batch
-                scores = {
-                    m: {
-                        u: [r.score for r in results if r.model == m and r.pair_key == u and r.score is not None]
-                        for u in cases
-                    }
-                    for m in (BASE, *config.candidates)
-                }
-                scores = {m: {u: s for u, s in by.items() if s} for m, by in scores.items()}
-                plan.record(cases, scores)  # type: ignore[arg-type]
-            report = apply_sequential(evaluate(results, config), plan.outcomes({}, {}), results, config)
+                cases, models = batch  # the baseline, then the candidates still open
+                scores = {m: {u: by_model[m][u] for u in cases if u in by_model[m]} for m in models}
+                plan.record(cases, scores)
+            report = apply_sequential(
+                evaluate(results, config), plan.outcomes({}, {}), results, config
+            )
             check_report(report)
             no_nan(build_json(report, results, settings_for(config)))
 
@@ -408,8 +477,7 @@ def test_one_graded_case_selected_by_k_ends_with_a_verdict(pytester: pytest.Pyte
     )
     pytester.makefile(".ini", pytest="[pytest]\npythonpath = .\n")
     cases = "".join(
-        f"  - {{id: q{i}, prompt: 'say {i}', expected: the cat sat on the mat}}\n"
-        for i in range(8)
+        f"  - {{id: q{i}, prompt: 'say {i}', expected: the cat sat on the mat}}\n" for i in range(8)
     )
     pytester.makefile(
         ".modelguard.yaml",
