@@ -429,6 +429,17 @@ def test_a_fixed_n_end_on_too_few_cases_is_the_gates_default(
     assert "fewer than the" in look.reason
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{"n_total": 0}, {"n_total": -1}, {"n_total": 2.5}, {"n_total": math.nan},
+     {"candidates": 2.5}, {"candidates": True}, {"confidence": math.nan}],
+)  # fmt: skip
+def test_a_sequence_of_no_cases_or_a_fraction_of_one_is_refused(options: dict[str, Any]) -> None:
+    """n_total 0 settled "pass" on no case at all; NaN reached the Look's n_total."""
+    with pytest.raises(ValueError, match="must be"):
+        SequentialTest(**options)
+
+
 def test_sequential_gate_on_random_runs() -> None:
     """The plan as the plugin drives it, then the gate with the sequences' verdicts."""
     for rng, n, k in draws(3, 40):

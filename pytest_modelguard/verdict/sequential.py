@@ -231,6 +231,11 @@ def _finite(values: FloatArray) -> list[float]:
     return out
 
 
+def _count(x: object) -> bool:
+    """A whole number >= 1 (not a bool, a float or NaN)."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and bool(x >= 1)
+
+
 @dataclass(frozen=True, slots=True)
 class Look:
     """One candidate after a batch: the interval so far and whether the verdict is settled.
@@ -303,8 +308,10 @@ class SequentialTest:
             raise ValueError(f"gate must be 'regression' or 'non-inferiority', got {gate!r}")
         if not 0 <= margin < 1 or (gate == "non-inferiority" and margin <= 0):
             raise ValueError(f"margin must be in [0, 1) (> 0 for non-inferiority), got {margin}")
-        if not 0 < confidence < 1 or candidates < 1:
-            raise ValueError("confidence must be in (0, 1) and candidates at least 1")
+        if not 0 < confidence < 1 or not _count(candidates):
+            raise ValueError("confidence must be in (0, 1) and candidates a whole number >= 1")
+        if n_total is not None and not _count(n_total):  # 0 cases would settle on nothing
+            raise ValueError(f"n_total must be a whole number of cases >= 1, got {n_total!r}")
         if population == "suite" and n_total is None:
             raise ValueError("population 'suite' needs n_total")
         if final not in ("fixed-n", "cs") or population not in ("cases", "suite"):
