@@ -186,6 +186,22 @@ def no_nan(doc: Any) -> str:
     return json.dumps(doc, allow_nan=False)
 
 
+def check_doc(doc: Any, key: str = "") -> None:
+    """Every p-value of a JSON document in [0, 1], every CI end in [-1, 1]."""
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            check_doc(v, str(k))
+    elif isinstance(doc, list):
+        if key in ("ci", "judge_only_ci") and doc and all(isinstance(x, float) for x in doc):
+            assert -1.0 <= doc[0] <= doc[-1] <= 1.0, (key, doc)
+        for v in doc:
+            check_doc(v, key)
+    elif isinstance(doc, float) and (key.startswith("p_") or key in ("p", "p_value")):
+        assert 0.0 <= doc <= 1.0, (key, doc)
+    elif isinstance(doc, float) and key in ("ci_low", "ci_high"):
+        assert -1.0 <= doc <= 1.0, (key, doc)
+
+
 def check_report(report: GateReport) -> None:
     assert report.verdict in ("pass", "fail", "not-gated")
     for summary in report.models.values():
@@ -254,6 +270,7 @@ def test_the_gate_report_and_routes_on_random_runs() -> None:
             report = evaluate(results, config)
             check_report(report)
             doc = json.loads(no_nan(build_json(report, results, settings_for(config))))
+            check_doc(doc)
             routes = build_routes(doc)
             no_nan(routes)
             router = Router(routes)
@@ -280,6 +297,39 @@ def test_the_issues_graded_repro_through_the_gate() -> None:
         check_report(evaluate(base + cand, config))
 
 
+def test_routes_and_intersection_vetoes_on_random_tagged_runs() -> None:
+    """Cheap candidates near the baseline on tags a and b, some worse where a and b meet:
+    routes are earned and vetoed on random graded scores, every figure in range."""
+    rng = np.random.default_rng(8)
+    earned = vetoed = 0
+    for _ in range(20):
+        kind = KINDS[str(rng.choice(["zero_one", "rubric", "judge", "noise", "partial"]))]
+        ragged, sizes = bool(rng.random() < 0.4), [*rng.integers(60, 120, 2), rng.integers(1, 16)]
+        tags = [("a",)] * sizes[0] + [("b",)] * sizes[1] + [("a", "b")] * sizes[2]
+        cut = int(sizes[0] + sizes[1])
+        results = model_results(rng, BASE, kind(rng, len(tags), 1.0, ragged), tags,
+                                cost=0.002, error_share=0.0)  # fmt: skip
+        for k in range(2):
+            cases = kind(rng, len(tags), 1.0, ragged)
+            cases[cut:] = kind(rng, len(tags) - cut, float(rng.choice([1.0, 0.5, 0.0])), ragged)
+            results += model_results(rng, f"cand{k}", cases, tags, cost=0.0005 * (k + 1),
+                                     error_share=0.0)  # fmt: skip
+        config = GateConfig(BASE, ("cand0", "cand1"), gate="non-inferiority", margin=0.3,
+                            confidence=float(rng.choice([0.9, 0.95])))  # fmt: skip
+        with verdict_or_value_error():
+            report = evaluate(results, config)
+            check_report(report)
+            doc = json.loads(no_nan(build_json(report, results, settings_for(config))))
+            table = build_routes(doc)
+            check_doc(json.loads(no_nan(table)))
+            earned += any(route["earned"] for route in table["routes"].values())
+            vetoed += bool(table["intersections"])
+            router = Router(table)
+            for request in (["a"], ["b"], ["a", "b"], ["b", "a", "z"]):
+                assert router.model_for(request) in {BASE, "cand0", "cand1"}
+    assert earned and vetoed  # both paths were taken
+
+
 JUNK: tuple[object, ...] = (None, "x", 5, True, math.nan, [], {}, ["a"], {"x": 1})
 
 
@@ -292,7 +342,7 @@ def test_a_router_reads_any_edited_table_or_says_what_is_wrong() -> None:
     doc = json.loads(no_nan(build_json(evaluate(results, config), results, settings_for(config))))
     table = build_routes(doc)
     assert any(route["earned"] for route in table["routes"].values())
-    for _ in range(300):
+    for _ in range(25):
         edited = json.loads(json.dumps(table))
         node, path = edited, []
         while isinstance(node, (dict, list)) and node and rng.random() < 0.75:
@@ -347,7 +397,7 @@ def test_drift_against_a_stored_run_on_random_runs() -> None:
                     "too-few-cases",
                     "unpaired",
                 )
-            no_nan(report.to_dict())
+            check_doc(json.loads(no_nan(report.to_dict())))
 
 
 def check_look(look: DriftLook) -> None:
@@ -462,7 +512,7 @@ def test_sequential_gate_on_random_runs() -> None:
                 evaluate(results, config), plan.outcomes({}, {}), results, config
             )
             check_report(report)
-            no_nan(build_json(report, results, settings_for(config)))
+            check_doc(json.loads(no_nan(build_json(report, results, settings_for(config)))))
 
 
 # --- end to end: a graded suite selected down to one case ---------------------------------
