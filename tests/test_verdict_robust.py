@@ -547,4 +547,6 @@ def test_one_graded_case_selected_by_k_ends_with_a_verdict(pytester: pytest.Pyte
     result = pytester.runpytest("-k", "q3", "-p", "no:cacheprovider", "--modelguard-record", "all")
     out = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in out and "INTERNALERROR" not in out, out
-    assert "inconclusive" in out, out
+    assert result.ret == 1, out  # too few cases fail the non-inferiority gate
+    assert "too few cases for a verdict on quality: 1 pairs" in out, out
+    assert "modelguard gate FAILED: python:answers:candidate (inconclusive)" in out, out
