@@ -15,6 +15,8 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +30,9 @@ from pytest_modelguard.report.json_report import build_json
 from pytest_modelguard.verdict.compare import Comparison
 from pytest_modelguard.verdict.drift import compare_runs
 from pytest_modelguard.verdict.drift_detect import DriftDetector, DriftLook
+from pytest_modelguard.verdict.drift_state import drift_report
 from pytest_modelguard.verdict.gate import GateConfig, GateReport, evaluate
+from pytest_modelguard.verdict.history import StoredRun
 from pytest_modelguard.verdict.pairing import case_scores
 from pytest_modelguard.verdict.router import Router
 from pytest_modelguard.verdict.routing import build_routes
@@ -398,6 +402,27 @@ def test_drift_against_a_stored_run_on_random_runs() -> None:
                     "unpaired",
                 )
             check_doc(json.loads(no_nan(report.to_dict())))
+
+
+def test_accumulated_drift_as_the_plugin_runs_it(tmp_path: Path) -> None:
+    """`drift = "accumulate"`: random nights (errors, ragged repeats, graded scores) against
+    one stored reference, the state saved and read back each night."""
+    for index, (rng, n, k) in enumerate(draws(29, 16)):
+        then = tuple(random_run(rng, n, k))
+        config = random_config(rng, k)
+        settings = replace(
+            settings_for(config), drift="accumulate", cache_dir=tmp_path / str(index)
+        )
+        path = tmp_path / str(index) / "runs" / "20261201T000000Z.json"
+        stored = StoredRun(path, "2026-12-01T00:00:00Z", then)
+        for _ in range(3):
+            with verdict_or_value_error():
+                report = drift_report(random_run(rng, n, k), stored, settings)
+                assert report.accumulated
+                for drift in report.models.values():
+                    check_delta(drift.delta)
+                    assert drift.visible_drop is None or 0 < drift.visible_drop <= 1
+                check_doc(json.loads(no_nan(report.to_dict())))
 
 
 def check_look(look: DriftLook) -> None:
