@@ -37,7 +37,7 @@ from pytest_modelguard.verdict.pairing import case_scores
 from pytest_modelguard.verdict.router import Router
 from pytest_modelguard.verdict.routing import build_routes
 from pytest_modelguard.verdict.sequential import Look, SequentialTest
-from pytest_modelguard.verdict.sequential_gate import apply_sequential
+from pytest_modelguard.verdict.sequential_gate import SequentialOutcome, apply_sequential
 
 BASE = "base"
 SIZES = (1, 2, 3, 10, 400)
@@ -513,6 +513,29 @@ def test_a_sequence_of_no_cases_or_a_fraction_of_one_is_refused(options: dict[st
     """n_total 0 settled "pass" on no case at all; NaN reached the Look's n_total."""
     with pytest.raises(ValueError, match="must be"):
         SequentialTest(**options)
+
+
+def test_the_sequential_gate_reads_any_look_open_or_settled() -> None:
+    """Each candidate's Look straight from its SequentialTest, after any number of cases:
+    an open non-inferiority sequence (nothing ruled out) passed the gate."""
+    for rng, n, k in draws(13, 40):
+        results = random_run(rng, n, k)
+        config = random_config(rng, k)
+        base = case_scores([r for r in results if r.model == BASE])
+        outcomes = {}
+        for name in config.candidates:
+            mine = case_scores([r for r in results if r.model == name])
+            both = [c for c in sorted(base) if c in mine][: int(rng.integers(0, n + 1))]
+            test = SequentialTest(config.gate, config.margin, config.confidence, candidates=k)
+            if both:
+                test.update([base[c] for c in both], [mine[c] for c in both])
+            outcomes[name] = SequentialOutcome(name, test.look, len(both), n, None, 0, None, 10)
+        report = apply_sequential(evaluate(results, config), outcomes, results, config)
+        check_report(report)
+        for name, outcome in outcomes.items():
+            row, look = report.models[name], outcome.look
+            if config.gate == "non-inferiority" and look is not None and look.verdict != "pass":
+                assert "not-non-inferior" in row.verdicts and report.failed, (look, row)
 
 
 def test_sequential_gate_on_random_runs() -> None:

@@ -49,6 +49,7 @@ __all__ = [
     "Look",
     "SequentialTest",
     "ask_order",
+    "end_verdict",
 ]
 
 Population = Literal["cases", "suite"]
@@ -231,6 +232,12 @@ def _finite(values: FloatArray) -> list[float]:
     return out
 
 
+def end_verdict(gate: str) -> str:
+    """An open sequence's verdict when no more cases come: the gate's default, "pass" for
+    regression (no drop shown), "not-non-inferior" for non-inferiority (none ruled out)."""
+    return "pass" if gate == "regression" else "not-non-inferior"
+
+
 def _count(x: object) -> bool:
     """A whole number >= 1 (not a bool, a float or NaN)."""
     return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and bool(x >= 1)
@@ -387,7 +394,7 @@ class SequentialTest:
     def _at_the_end(self) -> tuple[str, str, str]:
         """The verdict when the suite runs out with the sequence still open."""
         if self.final == "cs":
-            verdict = "pass" if self.gate == "regression" else "not-non-inferior"
+            verdict = end_verdict(self.gate)
             return verdict, "end", "the suite ran out with the sequence open"
         deltas = np.concatenate(self._deltas)
         result = compare_deltas(
@@ -398,7 +405,7 @@ class SequentialTest:
             1 - (1 - self.confidence) / self.candidates,
         )
         if result.too_few:  # no fixed-n test on so few cases: the gate's default, as "cs"
-            verdict = "pass" if self.gate == "regression" else "not-non-inferior"
+            verdict = end_verdict(self.gate)
             return verdict, "end", f"the suite ran out; {result.reason}"
         return result.verdict, "fixed-n", f"the fixed-n test on all {deltas.size} cases"
 
