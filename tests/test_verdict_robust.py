@@ -267,7 +267,7 @@ def draws(seed: int, count: int) -> Iterator[tuple[np.random.Generator, int, int
 
 
 def test_the_gate_report_and_routes_on_random_runs() -> None:
-    for rng, n, k in draws(24, 120):
+    for rng, n, k in draws(24, 100):
         results = random_run(rng, n, k)
         config = random_config(rng, k)
         with verdict_or_value_error():
@@ -407,7 +407,7 @@ def test_drift_against_a_stored_run_on_random_runs() -> None:
 def test_accumulated_drift_as_the_plugin_runs_it(tmp_path: Path) -> None:
     """`drift = "accumulate"`: random nights (errors, ragged repeats, graded scores) against
     one stored reference, the state saved and read back each night."""
-    for index, (rng, n, k) in enumerate(draws(29, 16)):
+    for index, (rng, n, k) in enumerate(draws(29, 12)):
         then = tuple(random_run(rng, n, k))
         config = random_config(rng, k)
         settings = replace(
