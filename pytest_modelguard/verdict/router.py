@@ -13,6 +13,7 @@ import ``Router`` from ``pytest_modelguard.routing``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,14 +25,22 @@ class Router:
     """Chooses a model per request from a routing table (``build_routes`` or its YAML)."""
 
     def __init__(self, routes: Mapping[str, Any]) -> None:
+        if not isinstance(routes, Mapping):
+            raise ValueError(f"routes: expected a mapping, got {type(routes).__name__}")
         default = routes.get("default") or routes.get("baseline")
         if not isinstance(default, str):
             raise ValueError(
                 "routes have no default model (the run had no baseline): set 'default'"
             )
         self.default: str = default
-        self.routes: Mapping[str, Mapping[str, Any]] = routes.get("routes") or {}
-        self.vetoes = [_veto(entry) for entry in routes.get("intersections") or ()]
+        table = routes.get("routes") or {}
+        if not isinstance(table, Mapping):
+            raise ValueError(f"routes: 'routes' must map each tag to its route, got {table!r}")
+        self.routes = {str(tag): _route(tag, route) for tag, route in table.items()}
+        together = routes.get("intersections") or []
+        if not isinstance(together, list):
+            raise ValueError(f"routes: 'intersections' must be a list, got {together!r}")
+        self.vetoes = [_veto(entry) for entry in together]
 
     @classmethod
     def from_file(cls, path: str | Path) -> Router:
@@ -48,15 +57,29 @@ class Router:
         known = [self.routes[t] for t in carried if t in self.routes]
         if not known:
             return self.default
-        common: set[str] = set(known[0].get("earned") or {})
+        common: set[str] = set(known[0])
         for route in known[1:]:
-            common &= set(route.get("earned") or {})
+            common &= set(route)
         for together, vetoed in self.vetoes:
             if together <= set(carried):
                 common -= vetoed
         if not common:
             return self.default
-        return min(common, key=lambda m: (sum(float(r["earned"][m]) for r in known), m))
+        return min(common, key=lambda m: (sum(r[m] for r in known), m))
+
+
+def _route(tag: object, route: Any) -> dict[str, float]:
+    """A tag's route: the models that earned it and their cost per answer (numbers)."""
+    earned = route.get("earned") if isinstance(route, Mapping) else None
+    earned = {} if earned is None and isinstance(route, Mapping) else earned
+    if not isinstance(earned, Mapping) or not all(
+        isinstance(cost, (int, float)) and not isinstance(cost, bool) and math.isfinite(cost)
+        for cost in earned.values()
+    ):
+        raise ValueError(
+            f"routes: tag {tag!r} needs 'earned', a mapping of model to cost per answer: {route!r}"
+        )
+    return {str(model): float(cost) for model, cost in earned.items()}
 
 
 def _veto(entry: Any) -> tuple[frozenset[str], set[str]]:

@@ -49,6 +49,7 @@ __all__ = [
     "Look",
     "SequentialTest",
     "ask_order",
+    "end_verdict",
 ]
 
 Population = Literal["cases", "suite"]
@@ -231,6 +232,17 @@ def _finite(values: FloatArray) -> list[float]:
     return out
 
 
+def end_verdict(gate: str) -> str:
+    """An open sequence's verdict when no more cases come: the gate's default, "pass" for
+    regression (no drop shown), "not-non-inferior" for non-inferiority (none ruled out)."""
+    return "pass" if gate == "regression" else "not-non-inferior"
+
+
+def _count(x: object) -> bool:
+    """A whole number >= 1 (not a bool, a float or NaN)."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and bool(x >= 1)
+
+
 @dataclass(frozen=True, slots=True)
 class Look:
     """One candidate after a batch: the interval so far and whether the verdict is settled.
@@ -303,8 +315,10 @@ class SequentialTest:
             raise ValueError(f"gate must be 'regression' or 'non-inferiority', got {gate!r}")
         if not 0 <= margin < 1 or (gate == "non-inferiority" and margin <= 0):
             raise ValueError(f"margin must be in [0, 1) (> 0 for non-inferiority), got {margin}")
-        if not 0 < confidence < 1 or candidates < 1:
-            raise ValueError("confidence must be in (0, 1) and candidates at least 1")
+        if not 0 < confidence < 1 or not _count(candidates):
+            raise ValueError("confidence must be in (0, 1) and candidates a whole number >= 1")
+        if n_total is not None and not _count(n_total):  # 0 cases would settle on nothing
+            raise ValueError(f"n_total must be a whole number of cases >= 1, got {n_total!r}")
         if population == "suite" and n_total is None:
             raise ValueError("population 'suite' needs n_total")
         if final not in ("fixed-n", "cs") or population not in ("cases", "suite"):
@@ -380,7 +394,7 @@ class SequentialTest:
     def _at_the_end(self) -> tuple[str, str, str]:
         """The verdict when the suite runs out with the sequence still open."""
         if self.final == "cs":
-            verdict = "pass" if self.gate == "regression" else "not-non-inferior"
+            verdict = end_verdict(self.gate)
             return verdict, "end", "the suite ran out with the sequence open"
         deltas = np.concatenate(self._deltas)
         result = compare_deltas(
@@ -390,6 +404,9 @@ class SequentialTest:
             self.margin,
             1 - (1 - self.confidence) / self.candidates,
         )
+        if result.too_few:  # no fixed-n test on so few cases: the gate's default, as "cs"
+            verdict = end_verdict(self.gate)
+            return verdict, "end", f"the suite ran out; {result.reason}"
         return result.verdict, "fixed-n", f"the fixed-n test on all {deltas.size} cases"
 
     def _make_look(self, verdict: str | None, decided_by: str | None, reason: str) -> Look:

@@ -16,7 +16,7 @@ from ..core.formatting import percent
 from ..records.results import ItemResult
 from .compare import Comparison
 from .gate import ERROR_RATE_LIMIT, GateConfig, GateReport, ModelSummary, _budget_reasons, fails
-from .sequential import Look
+from .sequential import Look, end_verdict
 
 QUALITY_FAILS = ("regression", "not-non-inferior")
 
@@ -137,9 +137,10 @@ def _summary(
             f"{summary.errors} of {total} answers errored ({summary.errors / total:.0%} > "
             f"{ERROR_RATE_LIMIT:.0%})"
         )
-    if look.verdict in QUALITY_FAILS:
-        verdicts.append(str(look.verdict))
-        what = "quality dropped" if look.verdict == "regression" else "not shown non-inferior"
+    quality = look.verdict or end_verdict(look.gate)  # open: nothing more will be asked
+    if quality in QUALITY_FAILS:
+        verdicts.append(quality)
+        what = "quality dropped" if quality == "regression" else "not shown non-inferior"
         reasons.append(f"{what}: {look.reason}")
     else:
         reasons.append(look.reason)
@@ -152,7 +153,7 @@ def _summary(
     verdicts = verdicts or ["pass"]
     return replace(
         summary,
-        delta=_delta(summary.delta, look),
+        delta=_delta(summary.delta, look, quality),
         p_adjusted=None,
         evidence=_evidence(look),
         verdict=verdicts[0],
@@ -163,13 +164,13 @@ def _summary(
     )
 
 
-def _delta(delta: Comparison | None, look: Look) -> Comparison | None:
+def _delta(delta: Comparison | None, look: Look, verdict: str) -> Comparison | None:
     """`compare`'s figures on what was asked, with the sequence's interval and verdict."""
     if delta is None:
         return None
     return replace(
         delta,
-        verdict=look.verdict or "pass",
+        verdict=verdict,
         evidence=_evidence(look),
         mean=look.mean,
         ci_low=look.ci_low,
