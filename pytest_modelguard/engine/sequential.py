@@ -19,7 +19,7 @@ from ..core.vocabulary import Gate
 from ..records.calls import Request
 from ..records.pricing import Price
 from ..verdict.pairing import CaseScores
-from ..verdict.sequential import Look, SequentialTest, ask_order
+from ..verdict.sequential import Look, SequentialTest, ask_order, end_verdict
 from ..verdict.sequential_gate import SequentialOutcome
 from .sequential_repeats import RepeatRule
 from .spend import worst_case_cost
@@ -134,11 +134,10 @@ class SequentialPlan:
         for name, test in self.tests.items():
             look = test.look
             if not look.settled:
-                verdict = "pass" if test.gate == "regression" else "not-non-inferior"
                 look = replace(
                     look,
                     settled=True,
-                    verdict=verdict,
+                    verdict=end_verdict(test.gate),
                     decided_by="end",
                     reason="the suite ran out with the sequence open",
                 )
