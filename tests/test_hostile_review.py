@@ -24,7 +24,7 @@ from pytest_modelguard.suite import SuiteError, load_suite
 
 # ------------------------------------------------- import: a tool parameter named like a key
 
-KEY = "sk-review-planted-value-0123456789"
+KEY = "planted-review-value-0123456789"  # scrubbed by field and value, not by shape
 SCHEMA = {"type": "string", "description": "the account password of the weather service"}
 
 
