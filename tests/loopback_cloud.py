@@ -16,6 +16,7 @@ on to the loopback's OpenAI or Anthropic wire with the model its path names:
 
 from __future__ import annotations
 
+import functools
 import hmac
 import itertools
 import json
@@ -140,19 +141,24 @@ def sigv4_problem(method: str, target: str, headers: dict[str, str], body: bytes
 
 
 def service_account_key(token_uri: str, project: str = "loopback-project") -> dict[str, Any]:
-    """A service account key file's content, with a fresh RSA key, whose tokens come from
-    ``token_uri`` (this server's ``/token``): application default credentials, offline."""
+    """A service account key file's content, with an RSA key made for it, whose tokens come
+    from ``token_uri`` (this server's ``/token``): application default credentials, offline."""
+    return {
+        "type": "service_account", "project_id": project, "private_key_id": "loopback",
+        "private_key": _private_key(), "client_id": "1", "token_uri": token_uri,
+        "client_email": f"loopback@{project}.iam.gserviceaccount.com",
+    }  # fmt: skip
+
+
+@functools.cache
+def _private_key() -> str:
+    """A fresh RSA key in PEM, made once per process."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
+    return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
-    return {
-        "type": "service_account", "project_id": project, "private_key_id": "loopback",
-        "private_key": pem, "client_email": f"loopback@{project}.iam.gserviceaccount.com",
-        "client_id": "1", "token_uri": token_uri,
-    }  # fmt: skip

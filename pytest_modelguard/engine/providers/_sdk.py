@@ -202,12 +202,12 @@ class SdkProvider(Generic[ClientT]):
         """One call, timed; SDK failures become ProviderError (the runner retries)."""
         client = self.client()
         label = f"{self.name}:{request.model}"
-        secrets = self.secrets(client)
         start = time.monotonic()
         try:
             outcome = await self._create(client, request, label)
         except Exception as exc:  # a bug, bad params: the message may quote the URL
             outcome = ProviderError(f"{label}: {type(exc).__name__}: {exc}", transient=False)
+        secrets = self.secrets(client)  # after the call: a token fetched for it included
         if isinstance(outcome, ProviderError):
             # raised outside the SDK's except block: no SDK object is chained
             raise without_secrets(outcome, secrets)

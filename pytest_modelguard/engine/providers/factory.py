@@ -6,13 +6,9 @@ from collections.abc import Mapping
 
 from ...records.calls import Provider
 from ._sdk import default_key_env
+from .clouds import CLOUD_KINDS, make_cloud_provider
 
-KINDS = (
-    "openai", "openai-responses", "anthropic", "python", "azure-openai", "bedrock", "vertex",
-    "gemini",
-)  # fmt: skip
-GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
-"""Google's OpenAI-compatible endpoint for the Gemini API."""
+KINDS = ("openai", "openai-responses", "anthropic", "python", *CLOUD_KINDS)
 
 
 def make_provider(
@@ -28,32 +24,20 @@ def make_provider(
 
     Without ``api_key_env``, ``openai``/``anthropic`` read ``OPENAI_API_KEY`` /
     ``ANTHROPIC_API_KEY``; any other name reads ``NAME_API_KEY`` (``groq`` → ``GROQ_API_KEY``),
-    so one vendor's key is never sent to another's endpoint. ``options`` are the kind's own
-    settings (``azure_endpoint``, ``aws_region``, ``project_id``...), checked by config.
+    so one vendor's key is never sent to another's endpoint. ``options`` are a cloud kind's
+    own settings (``azure_endpoint``, ``aws_region``, ``project_id``...).
     """
-    given = dict(options or {})
     if kind == "python":
         from .python import PythonProvider
 
         return PythonProvider(name, timeout_s=timeout_s)
-    if kind == "bedrock":
-        from .bedrock import BedrockProvider
-
-        return BedrockProvider(name, base_url=base_url, timeout_s=timeout_s, **given)
-    if kind == "vertex":
-        from .vertex import VertexProvider
-
-        return VertexProvider(name, base_url=base_url, timeout_s=timeout_s, **given)
     key_env = api_key_env or default_key_env(name, kind)
-    if kind == "azure-openai":
-        from .azure import AzureOpenAIProvider
-
-        return AzureOpenAIProvider(name, api_key_env=key_env, timeout_s=timeout_s, **given)
-    if kind in ("openai", "gemini"):
+    if kind in CLOUD_KINDS:
+        return make_cloud_provider(kind, name, base_url, key_env, timeout_s, options or {})
+    if kind == "openai":
         from .openai import OpenAIProvider
 
-        url = base_url or (GEMINI_BASE_URL if kind == "gemini" else None)
-        return OpenAIProvider(name, base_url=url, api_key_env=key_env, timeout_s=timeout_s)
+        return OpenAIProvider(name, base_url=base_url, api_key_env=key_env, timeout_s=timeout_s)
     if kind == "openai-responses":
         from .responses import OpenAIResponsesProvider
 

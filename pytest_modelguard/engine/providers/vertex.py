@@ -13,6 +13,7 @@ import importlib.util
 import os
 from typing import TYPE_CHECKING, Any, cast
 
+from ...core.safety import MIN_SECRET_LEN, url_secrets
 from ...records.calls import ProviderError, Request
 from .anthropic import AnthropicProvider
 
@@ -74,6 +75,14 @@ class VertexProvider(AnthropicProvider):
             max_retries=0,
         )
         return cast("AsyncAnthropic", client)  # the same Messages API
+
+    def secrets(self, client: AsyncAnthropic) -> tuple[str, ...]:
+        """The access token the calls carried (fetched by the first call), and the
+        base_url's tokens."""
+        found: Any = client
+        token = getattr(getattr(found, "credentials", None), "token", None) or found.access_token
+        own = (token,) if isinstance(token, str) and len(token) >= MIN_SECRET_LEN else ()
+        return own + url_secrets(self.base_url)
 
     async def _create(self, client: AsyncAnthropic, request: Request, label: str) -> Any:
         from google.auth import exceptions
