@@ -26,7 +26,7 @@ from pytest_modelguard.capture.wrap import _secrets_of
 from pytest_modelguard.config import ConfigError, Overrides, load_settings, read_pyproject
 from pytest_modelguard.core.safety import scrub_auth_fields
 from pytest_modelguard.engine.providers import make_provider
-from pytest_modelguard.records.calls import Completion, ProviderError, Request
+from pytest_modelguard.records.calls import Completion, ProviderError, Request, params_problem
 from pytest_modelguard.records.pricing import table_price
 
 AZURE_KEY = "azure-loopback-key-0123456789"
@@ -405,7 +405,8 @@ def test_a_suite_runs_on_every_cloud_through_429_and_503(
     srv.faults = lambda call, n: (
         (Fault.http(429, retry_after=0.01), Fault.http(503))[n] if n < 2 else None
     )
-    result = pytester.runpytest("--modelguard-record", "once", "--modelguard-json", "r.json")
+    reports = ("--modelguard-json=r.json", "--modelguard-markdown=r.md", "--modelguard-html=r.html")
+    result = pytester.runpytest("--modelguard-record", "once", *reports, "--junitxml=junit.xml")
     result.assert_outcomes(passed=12 + 3)  # + a gate result per candidate
     result.stdout.fnmatch_lines(["*12/12 answers (0 cached, 12 new, 0 failed)*"])
     report = json.loads((pytester.path / "r.json").read_text("utf-8"))
@@ -429,6 +430,15 @@ def test_a_suite_runs_on_every_cloud_through_429_and_503(
         monkeypatch.delenv(name)
     again = pytester.runpytest("--modelguard-record", "none")
     again.assert_outcomes(passed=12 + 3)
+    secrets = [AZURE_KEY, GEMINI_KEY, cloud.AWS_ACCESS_KEY, cloud.AWS_SECRET_KEY, "ya29."]
+    written = [p for p in pytester.path.rglob("*") if p.is_file()]
+    assert len(written) > 12 and {"r.json", "r.md", "r.html", "junit.xml"} <= {
+        p.name for p in written
+    }
+    for text in [p.read_bytes().decode("utf-8", "replace") for p in written] + [
+        result.stdout.str()
+    ]:
+        assert not [s for s in secrets if s in text]
     assert len(srv.calls) == 36  # replayed from the cache: no call, no credential needed
 
 
@@ -474,3 +484,21 @@ def test_captured_and_imported_cloud_credentials_are_known_as_secrets() -> None:
         "http.request.header.x-amz-security-token",
     ):
         assert is_secret_field(field), field
+    for field in (
+        "aws_secret_access_key",
+        "x-amz-security-token",
+        "azure_ad_token",
+        "x-goog-api-key",
+    ):
+        problem = params_problem({"extra_headers": {field: "value-of-a-credential"}})
+        assert problem is not None and "credential" in problem[1], field
+
+
+def test_gemini_only_fields_ride_in_extra_body(srv: LoopbackServer) -> None:
+    thinking = {"google": {"thinking_config": {"thinking_budget": 0}}}
+    req = Request(
+        "gemini", MODELS["gemini"], ({"role": "user", "content": "hi"},), {"extra_body": thinking}
+    )
+    assert params_problem(req.params) is None
+    complete(provider_for("gemini", srv), req)
+    assert srv.calls[0].params == thinking
