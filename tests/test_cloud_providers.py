@@ -241,12 +241,13 @@ def test_azure_without_key_token_or_azure_identity_says_what_to_set(
 
 
 @pytest.mark.parametrize(
-    ("kind", "unset", "message"),
+    ("kind", "unset", "blank", "message"),
     [
-        ("bedrock", ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), "no AWS credentials found"),
-        ("azure-openai", ("AZURE_OPENAI_ENDPOINT",), "no azure_endpoint: set it under"),
-        ("vertex", ("CLOUD_ML_REGION",), "no region: set it under"),
-        ("gemini", ("GEMINI_API_KEY",), "environment variable GEMINI_API_KEY is not set"),
+        ("bedrock", ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), "", "no AWS credentials found"),
+        ("bedrock", ("AWS_REGION", "AWS_DEFAULT_REGION"), "aws_region", "no aws_region: set it"),
+        ("azure-openai", ("AZURE_OPENAI_ENDPOINT",), "azure_endpoint", "no azure_endpoint: set it"),
+        ("vertex", ("CLOUD_ML_REGION",), "region", "no region: set it under"),
+        ("gemini", ("GEMINI_API_KEY",), "", "environment variable GEMINI_API_KEY is not set"),
     ],
 )
 def test_missing_credentials_or_settings_are_permanent_and_clear(
@@ -254,12 +255,13 @@ def test_missing_credentials_or_settings_are_permanent_and_clear(
     monkeypatch: pytest.MonkeyPatch,
     kind: str,
     unset: tuple[str, ...],
+    blank: str,
     message: str,
 ) -> None:
     for name in unset:
         monkeypatch.delenv(name, raising=False)
-    blank = {"azure-openai": {"azure_endpoint": ""}, "vertex": {"region": ""}}.get(kind, {})
-    error = error_of(provider_for(kind, srv, **blank), request(kind))
+    options = {blank: ""} if blank else {}
+    error = error_of(provider_for(kind, srv, **options), request(kind))
     assert message in str(error) and not error.transient and srv.count() == 0
 
 
@@ -502,3 +504,18 @@ def test_gemini_only_fields_ride_in_extra_body(srv: LoopbackServer) -> None:
     assert params_problem(req.params) is None
     complete(provider_for("gemini", srv), req)
     assert srv.calls[0].params == thinking
+
+
+@pytest.mark.parametrize("broken", ["no file", "refused"])
+def test_vertex_without_usable_credentials_is_permanent_and_names_adc(
+    srv: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    key = tmp_path / "refused.json"
+    key.write_text(json.dumps(cloud.service_account_key(srv.url + "/refuse")), "utf-8")
+    monkeypatch.setenv(
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        str(tmp_path / "none.json" if broken == "no file" else key),
+    )
+    error = error_of(provider_for("vertex", srv), request("vertex"))
+    assert not error.transient and "application default credentials" in str(error), error
+    assert srv.count() == 0

@@ -55,24 +55,30 @@ class BedrockProvider(AnthropicProvider):
         try:
             session = boto3.Session(profile_name=self.aws_profile, region_name=self.aws_region)
             found = session.get_credentials()
-            client = anthropic.AsyncAnthropicBedrock(
-                aws_region=self.aws_region or session.region_name,
-                aws_profile=self.aws_profile,
-                base_url=self.base_url,
-                timeout=self.timeout_s,
-                max_retries=0,
-            )
-        except (botocore.exceptions.BotoCoreError, ValueError) as exc:
+            frozen = found.get_frozen_credentials() if found is not None else None
+        except botocore.exceptions.BotoCoreError as exc:  # no such profile, an expired SSO...
             raise ProviderError(f"{self.name}: {exc}", transient=False) from None
-        if found is None:
+        if frozen is None:
             raise ProviderError(
                 f"{self.name}: no AWS credentials found; set {CHAIN}, or replay recorded "
                 "answers with --modelguard-record none",
                 transient=False,
             )
-        frozen = found.get_frozen_credentials()
+        if not session.region_name:
+            raise ProviderError(
+                f"{self.name}: no aws_region: set it under [tool.modelguard.providers.{self.name}] "
+                "(or AWS_REGION, or a region in the profile)",
+                transient=False,
+            )
         values = (frozen.access_key, frozen.secret_key, frozen.token)
         self._secrets = tuple(v for v in values if v and len(v) >= MIN_SECRET_LEN)
+        client = anthropic.AsyncAnthropicBedrock(
+            aws_region=session.region_name,
+            aws_profile=self.aws_profile,
+            base_url=self.base_url,
+            timeout=self.timeout_s,
+            max_retries=0,
+        )
         return cast("AsyncAnthropic", client)  # the same Messages API
 
     def secrets(self, client: AsyncAnthropic) -> tuple[str, ...]:
