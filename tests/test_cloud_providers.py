@@ -519,3 +519,20 @@ def test_vertex_without_usable_credentials_is_permanent_and_names_adc(
     error = error_of(provider_for("vertex", srv), request("vertex"))
     assert not error.transient and "application default credentials" in str(error), error
     assert srv.count() == 0
+
+
+@pytest.mark.parametrize("model", ["bedrock:anthropic.claude-x-v1:0", "vertex:claude-x@1"])
+def test_json_object_for_claude_on_a_cloud_fails_collection(
+    pytester: pytest.Pytester, model: str
+) -> None:
+    pytester.makefile(".toml", pyproject=f'[tool.modelguard]\nbaseline = "{model}"\nmodels = []\n')
+    pytester.makefile(
+        ".modelguard.yaml",
+        fmt="cases:\n  - id: a\n    prompt: hi\n    graders: [json_valid]\n"
+        "    response_format: {type: json_object}\n",
+    )
+    result = pytester.runpytest("--collect-only")
+    result.stdout.fnmatch_lines(
+        ["*fmt.modelguard.yaml:2: case 'a': response_format: *json_object* has no Anthropic*"]
+    )
+    assert result.ret != pytest.ExitCode.OK
