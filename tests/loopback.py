@@ -30,7 +30,10 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal
 
-import loopback_cloud
+try:  # run as a script, or imported with tests/ on the path
+    import loopback_cloud
+except ModuleNotFoundError:  # imported as tests.loopback (examples/)
+    from tests import loopback_cloud
 
 Wire = Literal["openai", "anthropic"]
 FaultKind = Literal["status", "hang", "reset", "malformed"]

@@ -24,6 +24,8 @@ CHAIN = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE (or aws_profil
 class BedrockProvider(AnthropicProvider):
     """Messages on Bedrock, signed with the credentials the AWS chain finds."""
 
+    default_key_env = ""  # no API key: the cloud's own credentials
+
     def __init__(
         self,
         name: str,
@@ -33,7 +35,7 @@ class BedrockProvider(AnthropicProvider):
         base_url: str | None = None,
         timeout_s: float = 60.0,
     ) -> None:
-        super().__init__(name, base_url=base_url, api_key_env="", timeout_s=timeout_s)
+        super().__init__(name, base_url=base_url, timeout_s=timeout_s)
         self.aws_region, self.aws_profile = aws_region, aws_profile
         self._secrets: tuple[str, ...] = ()
 

@@ -29,6 +29,8 @@ ADC = (
 class VertexProvider(AnthropicProvider):
     """Messages on Vertex AI, authenticated by application default credentials."""
 
+    default_key_env = ""  # no API key: the cloud's own credentials
+
     def __init__(
         self,
         name: str,
@@ -38,7 +40,7 @@ class VertexProvider(AnthropicProvider):
         base_url: str | None = None,
         timeout_s: float = 60.0,
     ) -> None:
-        super().__init__(name, base_url=base_url, api_key_env="", timeout_s=timeout_s)
+        super().__init__(name, base_url=base_url, timeout_s=timeout_s)
         self.project_id, self.region = project_id, region
 
     @property
