@@ -521,6 +521,17 @@ def test_vertex_without_usable_credentials_is_permanent_and_names_adc(
     assert srv.count() == 0
 
 
+@pytest.mark.parametrize("env", ["AWS_REGION", "AWS_DEFAULT_REGION"])
+def test_bedrock_takes_its_region_from_the_environment(
+    srv: LoopbackServer, monkeypatch: pytest.MonkeyPatch, env: str
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(env, "eu-west-3")
+    complete(provider_for("bedrock", srv, aws_region=""), request("bedrock"))
+    assert "/eu-west-3/bedrock/aws4_request" in srv.calls[0].headers["authorization"]
+
+
 @pytest.mark.parametrize("model", ["bedrock:anthropic.claude-x-v1:0", "vertex:claude-x@1"])
 def test_json_object_for_claude_on_a_cloud_fails_collection(
     pytester: pytest.Pytester, model: str

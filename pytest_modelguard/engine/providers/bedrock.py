@@ -9,6 +9,7 @@ id (``anthropic.claude-sonnet-4-5-20250929-v1:0``); the SDK calls ``/model/{id}/
 from __future__ import annotations
 
 import importlib.util
+import os
 from typing import TYPE_CHECKING, cast
 
 from ...core.safety import MIN_SECRET_LEN, url_secrets
@@ -54,8 +55,9 @@ class BedrockProvider(AnthropicProvider):
         import boto3
         import botocore.exceptions
 
+        region = self.aws_region or os.environ.get("AWS_REGION")  # as the SDK reads it
         try:
-            session = boto3.Session(profile_name=self.aws_profile, region_name=self.aws_region)
+            session = boto3.Session(profile_name=self.aws_profile, region_name=region or None)
             found = session.get_credentials()
             frozen = found.get_frozen_credentials() if found is not None else None
         except botocore.exceptions.BotoCoreError as exc:  # no such profile, an expired SSO...
@@ -69,7 +71,7 @@ class BedrockProvider(AnthropicProvider):
         if not session.region_name:
             raise ProviderError(
                 f"{self.name}: no aws_region: set it under [tool.modelguard.providers.{self.name}] "
-                "(or AWS_REGION, or a region in the profile)",
+                "(or AWS_REGION, AWS_DEFAULT_REGION, or a region in the profile)",
                 transient=False,
             )
         values = (frozen.access_key, frozen.secret_key, frozen.token)
