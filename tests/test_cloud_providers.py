@@ -23,10 +23,20 @@ from loopback import Call, Fault, LoopbackServer, Reply, fail_first
 
 from pytest_modelguard.capture.import_checks import is_secret_field
 from pytest_modelguard.capture.wrap import _secrets_of
-from pytest_modelguard.config import ConfigError, Overrides, load_settings, read_pyproject
+from pytest_modelguard.config import (
+    ConfigError,
+    ModelSpec,
+    Overrides,
+    ProviderSpec,
+    load_settings,
+    read_pyproject,
+)
 from pytest_modelguard.core.safety import scrub_auth_fields
 from pytest_modelguard.engine.providers import make_provider
+from pytest_modelguard.grading.judging import judge_requests
+from pytest_modelguard.grading.llm_judge import JudgeGrader
 from pytest_modelguard.records.calls import Completion, ProviderError, Request, params_problem
+from pytest_modelguard.records.grades import Answer
 from pytest_modelguard.records.pricing import table_price
 
 AZURE_KEY = "azure-loopback-key-0123456789"
@@ -547,3 +557,13 @@ def test_json_object_for_claude_on_a_cloud_fails_collection(
         ["*fmt.modelguard.yaml:2: case 'a': response_format: *json_object* has no Anthropic*"]
     )
     assert result.ret != pytest.ExitCode.OK
+
+
+@pytest.mark.parametrize(
+    ("kind", "seeded"), [("azure-openai", True), ("bedrock", False), ("vertex", False)]
+)
+def test_an_azure_judge_gets_a_seed_per_repeat_as_openai_does(kind: str, seeded: bool) -> None:
+    spec = ModelSpec("judge", ProviderSpec(kind, kind), MODELS[kind])
+    requests = judge_requests(JudgeGrader(rubric="Polite?", repeats=2), spec, Answer("hi"), ())
+    seeds = [{"seed": s} if seeded else {} for s in (0, 1)]
+    assert [r.params for r in requests] == [{"temperature": 0, **seed} for seed in seeds]
