@@ -240,6 +240,26 @@ def test_promptfoo_results_pair_by_prompt_and_test(tmp_path: Path) -> None:
     assert status == 1
 
 
+def test_a_real_promptfoo_export_pairs_one_prompt_across_its_providers(tmp_path: Path) -> None:
+    """promptfoo numbers each prompt × provider (promptIdx 0 for gpt-5, 1 for gpt-5-mini):
+    the rows of one prompt and test still pair (by promptId); failureReason 1 (an assertion
+    failed) keeps its score."""
+    export = Path(__file__).parent / "fixtures" / "promptfoo_results" / "sample-export.json"
+    rows = json.loads(export.read_text())["results"]["results"]
+    score = {(r["provider"]["id"], r["testIdx"]): r["score"] for r in rows}
+    status, doc, text, _ = run_cli(
+        "compare", export, export, "--base-model", "openai:gpt-5",
+        "--candidate-model", "openai:gpt-5-mini", "--json", tmp_path / "r.out.json",
+    )  # fmt: skip
+    assert doc is not None and doc["comparison"]["n_pairs"] == 2
+    base = [score[("openai:gpt-5", t)] for t in (0, 1)]
+    cand = [score[("openai:gpt-5-mini", t)] for t in (0, 1)]
+    close(doc, compare(base, cand))
+    assert doc["verdict"] == "inconclusive" and status == 0  # two cases decide nothing
+    assert "test 1: 0.500 → 0.750 (+0.250)" in text
+    assert [c["id"] for c in doc["cases"]] == ["test 2", "test 1"]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -1,8 +1,10 @@
 """promptfoo's ``promptfoo eval -o results.json`` as per-test scores.
 
-A case is one (prompt, test) pair by position — ``test 3``, or ``prompt 2 · test 3`` when
-the eval has several prompts — so two runs of one config pair up; a test's description is
-shown beside it. Rows of one (prompt, test) with ``--repeat`` are its repeats. The score is
+A case is one (prompt, test) pair — ``test 3``, or ``prompt 2 · test 3`` when the eval
+has several prompts — so two runs of one config pair up. The prompt is known by its
+``promptId`` (promptfoo gives each prompt × provider its own ``promptIdx``, so the index
+would split one prompt's rows by provider), numbered in order of appearance; the test by
+``testIdx``; a test's description is shown beside it. Rows of one (prompt, test) with ``--repeat`` are its repeats. The score is
 promptfoo's weighted assertion ``score``; ``--scorer pass`` takes ``success`` as 1/0 and any
 other name a ``namedScores`` metric. A row whose call failed is counted, not scored.
 """
@@ -41,7 +43,9 @@ def read_promptfoo(
     chosen = pick(providers, model, "provider", str(path), f"--{role}-model")
     metric = scorer or "score"
     table = ScoreTable(path, KIND, chosen, metric)
-    several_prompts = len({row.get("promptIdx", 0) for _, row in checked}) > 1
+    prompts: dict[str, int] = {}
+    for _, row in checked:
+        prompts.setdefault(_prompt_key(row), len(prompts) + 1)
     for where, row in checked:
         if _provider(row) != chosen:
             continue
@@ -53,7 +57,7 @@ def read_promptfoo(
             table.leave_out(f"row without a {metric!r} score")
             continue
         score = as_score(value, f"{path}: {where}.{_field(metric)}")
-        case, label = _case(path, where, row, several_prompts)
+        case, label = _case(path, where, row, prompts)
         table.add(case, score, label)
     return table
 
@@ -84,13 +88,19 @@ def _field(metric: str) -> str:
     return {"score": "score", "pass": "success"}.get(metric, f"namedScores.{metric}")
 
 
-def _case(path: Path, where: str, row: dict[str, Any], several_prompts: bool) -> tuple[str, str]:
-    test, prompt = row.get("testIdx"), row.get("promptIdx", 0)
-    for name, index in (("testIdx", test), ("promptIdx", prompt)):
-        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            raise ScoreFileError(f"{path}: {where}.{name}: {index!r} is not a position")
-    assert isinstance(test, int) and isinstance(prompt, int)
-    case = f"prompt {prompt + 1} · test {test + 1}" if several_prompts else f"test {test + 1}"
+def _prompt_key(row: dict[str, Any]) -> str:
+    """The prompt a row answers: its ``promptId``, else its template's label, else index."""
+    prompt = row.get("prompt")
+    label = prompt.get("label") if isinstance(prompt, dict) else None
+    return str(row.get("promptId") or label or row.get("promptIdx", 0))
+
+
+def _case(path: Path, where: str, row: dict[str, Any], prompts: dict[str, int]) -> tuple[str, str]:
+    test = row.get("testIdx")
+    if isinstance(test, bool) or not isinstance(test, int) or test < 0:
+        raise ScoreFileError(f"{path}: {where}.testIdx: {test!r} is not a position")
+    number = prompts[_prompt_key(row)]
+    case = f"prompt {number} · test {test + 1}" if len(prompts) > 1 else f"test {test + 1}"
     test_case = row.get("testCase")
     described = test_case.get("description") if isinstance(test_case, dict) else None
     label = f"{case} ({described})" if isinstance(described, str) and described else case
