@@ -4,9 +4,10 @@ A case is one (prompt, test) pair — ``test 3``, or ``prompt 2 · test 3`` when
 has several prompts — so two runs of one config pair up. The prompt is known by its
 ``promptId`` (promptfoo gives each prompt × provider its own ``promptIdx``, so the index
 would split one prompt's rows by provider), numbered in order of appearance; the test by
-``testIdx``; a test's description is shown beside it. Rows of one (prompt, test) with ``--repeat`` are its repeats. The score is
-promptfoo's weighted assertion ``score``; ``--scorer pass`` takes ``success`` as 1/0 and any
-other name a ``namedScores`` metric. A row whose call failed is counted, not scored.
+``testIdx``; a test's description is shown beside it. Rows of one (prompt, test) with
+``--repeat`` are its repeats. The score is promptfoo's weighted assertion ``score``;
+``--scorer pass`` takes ``success`` as 1/0 and any other name a ``namedScores`` metric.
+A row whose call failed is counted, not scored.
 """
 
 from __future__ import annotations
