@@ -25,7 +25,6 @@ def configure(config: pytest.Config) -> None:
             settings = load_settings(str(path), table, flags, path.parent)
             options.check_outputs(config)
             resume = options.check_sequential(config, settings)
-            options.check_shard(config, settings)
         spec = config.getoption("modelguard_compare")
         cwd = config.invocation_params.dir
         compare = None
@@ -36,10 +35,7 @@ def configure(config: pytest.Config) -> None:
     except (ConfigError, HistoryError) as exc:
         raise pytest.UsageError(str(exc)) from None
     lf = bool(config.getoption("lf", False)) and options.last_failed_items(config)
-    shard = config.getoption("modelguard_shard")
-    mg = ModelguardSession(
-        settings=settings, lf=lf, compare=compare, resume=resume, shard=shard and shard.label
-    )
+    mg = ModelguardSession(settings=settings, lf=lf, compare=compare, resume=resume)
     config.stash[SESSION] = mg
     xdist.join_controller_run(config)
     xdist.register(config)

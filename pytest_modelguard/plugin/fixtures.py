@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..core.errors import GraderConfigError, SuiteError
-from . import counterparts, shard
+from . import counterparts
 from .items import READS, RESULTS, CaseItem
 from .keys import MARKER, session_of
 
@@ -88,9 +88,7 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(trylast=True)  # after -k, -m and --deselect have chosen
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """--modelguard-shard keeps its cases; then a selected candidate's run of a test over a
-    case brings back the baseline's (of the same case: in the same shard)."""
-    shard.select(config, items)
+    """A selected candidate's run of a test over a case brings back the baseline's."""
     settings = session_of(config).settings
     baseline = settings.baseline
     if baseline is not None and settings.pair_deselected:

@@ -13,7 +13,6 @@ import pytest
 from ..config import MAX_SEED, Overrides, Settings
 from ..core.errors import ConfigError
 from ..core.safety import output_problem, write_problem
-from ..core.shard import Shard
 from ..core.vocabulary import GateRule, RecordMode
 from .gate_results import GATE_PATH
 
@@ -42,13 +41,6 @@ def _margin(value: str) -> float:
     if not 0 <= margin <= 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a margin in [0, 1]")
     return margin
-
-
-def _shard(value: str) -> Shard:
-    try:
-        return Shard.parse(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add(parser: pytest.Parser) -> None:
@@ -158,14 +150,6 @@ def add(parser: pytest.Parser) -> None:
         "alone; accumulate watches every night since the reference was accepted for a "
         "change, late ones too (false 'degraded' at most at the nominal rate over any "
         "number of nights)",
-    )
-    group.addoption(
-        "--modelguard-shard",
-        metavar="I/N",
-        type=_shard,
-        help="run only shard I of N of the cases (a stable hash of suite and case id; a "
-        "case's models stay together) and record them; reports figures, gates nothing: "
-        "merge the shards' caches (modelguard cache merge) and gate the whole suite offline",
     )
 
 
@@ -287,29 +271,6 @@ def check_sequential(config: pytest.Config, settings: Settings) -> dict[str, Any
     from ..engine import sequential_state
 
     return sequential_state.load(settings)
-
-
-def check_shard(config: pytest.Config, settings: Settings) -> None:
-    """A shard is one part of a run: no sequential decisions, no drift, no stored run."""
-    shard: Shard | None = config.getoption("modelguard_shard")
-    if shard is None:
-        return
-    flag = f"--modelguard-shard {shard.label}"
-    if settings.sequential:
-        raise pytest.UsageError(
-            f"{flag} cannot run with --modelguard-sequential (or sequential = true): a "
-            "sequential run decides which cases to ask from every answer so far, and a shard "
-            "sees only its own; shard a fixed-n run, or run the sequential one on one machine"
-        )
-    for option, why in (
-        ("modelguard_compare", "drift is judged on the whole suite"),
-        ("modelguard_save", "a shard is no complete run to keep"),
-    ):
-        if config.getoption(option):
-            raise pytest.UsageError(
-                f"{flag} cannot run with --{option.replace('_', '-')}: {why}; pass it to the "
-                "final job, which gates the merged caches offline"
-            )
 
 
 def last_failed_items(config: pytest.Config) -> bool:
