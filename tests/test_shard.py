@@ -64,7 +64,9 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
         ("-1/3", "is not I/N"),
         ("a/b", "is not I/N"),
         ("1/3/4", "is not I/N"),
-        ("1/99999999", "is not I/N"),
+        ("1/99999999", "the number of shards must be from 1 to 10000"),
+        ("1/" + "9" * 30, "is not I/N"),
+        ("1/\u0663", "is not I/N"),  # an Arabic-Indic digit: int() would take it
         ("1/\ud800", "is not I/N"),
     ],
 )

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 MAX_SHARDS = 10_000
-_FORM = re.compile(r"\s*(\d{1,6})\s*/\s*(\d{1,6})\s*")
+_FORM = re.compile(r"\s*(\d{1,20})\s*/\s*(\d{1,20})\s*", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
