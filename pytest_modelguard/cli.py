@@ -76,6 +76,9 @@ def cmd_cache_merge(args: argparse.Namespace) -> int:
     except CacheError as exc:
         print(f"modelguard: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # every entry written is whole: a rerun adds the rest
+        print(f"modelguard: interrupted; merge again to add the rest to {into}", file=sys.stderr)
+        return 130
     for line in merged.corrupt:
         print(f"corrupt: {line}", file=sys.stderr)
     for line in merged.conflicts:

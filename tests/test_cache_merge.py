@@ -158,3 +158,36 @@ def test_an_unwritable_into_is_an_error_naming_the_file(
     assert code == 1 and "Traceback" not in err
     assert f"{into / 'answers'}" in err and "cannot be written" in err
     assert "0 entries were merged before it, none lost" in err
+
+
+def test_an_oversized_entry_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pytest_modelguard.engine.cache_merge as cache_merge
+
+    _cache(tmp_path / "a", {"w1": "w1"})
+    monkeypatch.setattr(cache_merge, "MAX_ENTRY_BYTES", 64)
+    merged = merge_caches([tmp_path / "a"], tmp_path / "m")
+    assert merged.added == 0 and "over the 64 a cache entry may have" in merged.corrupt[0]
+
+
+def test_an_interrupted_merge_leaves_whole_entries_and_says_to_rerun(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pytest_modelguard.engine.cache_merge as cache_merge
+
+    _cache(tmp_path / "a", {f"w{i}": f"w{i}" for i in range(4)})
+    real, calls = cache_merge._write_new, []
+
+    def interrupted(target: Path, text: str) -> bool:
+        calls.append(target)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(target, text)
+
+    monkeypatch.setattr(cache_merge, "_write_new", interrupted)
+    code, _, err = _run(capsys, str(tmp_path / "a"), "--into", str(tmp_path / "m"))
+    assert code == 130 and "interrupted; merge again" in err
+    monkeypatch.setattr(cache_merge, "_write_new", real)
+    again = merge_caches([tmp_path / "a"], tmp_path / "m")
+    assert (again.added, again.shared, again.ok) == (2, 2, True)
