@@ -58,6 +58,40 @@ def cmd_cache_check(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_cache_merge(args: argparse.Namespace) -> int:
+    """Union the recorded answers of several caches into one (e.g. of CI shards)."""
+    from .core.errors import CacheError
+    from .engine.cache_merge import merge_caches
+
+    into: Path = args.into
+    for source in args.sources:
+        if not source.is_dir():
+            raise ConfigError(f"{source}: no such cache directory")
+        if source.resolve() == into.resolve():
+            raise ConfigError(f"{source}: is --into itself; name the caches to merge into it")
+    if into.exists() and not into.is_dir():
+        raise ConfigError(f"--into {into}: a file, not a cache directory")
+    try:
+        merged = merge_caches(args.sources, into)
+    except CacheError as exc:
+        print(f"modelguard: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # every entry written is whole: a rerun adds the rest
+        print(f"modelguard: interrupted; merge again to add the rest to {into}", file=sys.stderr)
+        return 130
+    for line in merged.corrupt:
+        print(f"corrupt: {line}", file=sys.stderr)
+    for line in merged.conflicts:
+        print(f"conflict: {line}", file=sys.stderr)
+    print(
+        f"merged {len(args.sources)} caches into {into}: {merged.read} entries read, "
+        f"{merged.added} added, {merged.shared} already there with the same answer, "
+        f"{len(merged.conflicts)} conflicts (the entry already in {into} kept), "
+        f"{len(merged.corrupt)} corrupt"
+    )
+    return 0 if merged.ok else 1
+
+
 def _fail(exc: Exception) -> int:
     print(f"modelguard: {exc}", file=sys.stderr)
     return 4
@@ -298,6 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--pyproject", type=Path, default=Path("pyproject.toml"))
     check.add_argument("--cache-dir", type=Path, default=None)
     check.set_defaults(run=cmd_cache_check)
+    cache = sub.add_parser("cache", help="manage recorded answers (merge the caches of shards)")
+    cache_sub = cache.add_subparsers(dest="cache_command", required=True)
+    merge = cache_sub.add_parser(
+        "merge", help="union caches into one, each entry checked against its key"
+    )
+    merge.add_argument("sources", nargs="+", type=Path, metavar="DIR", help="caches to merge")
+    merge.add_argument(
+        "--into", type=Path, required=True, metavar="DIR", help="the cache to merge into"
+    )
+    merge.set_defaults(run=cmd_cache_merge)
     _add_capture_commands(sub)
     _add_import_command(sub)
     _add_label_commands(sub)
