@@ -175,5 +175,7 @@ def test_a_zip_that_is_not_an_eval_log(tmp_path: Path) -> None:
     bad = tmp_path / "x.eval"
     with zipfile.ZipFile(bad, "w") as archive:
         archive.writestr("other.json", "{}")
-    with pytest.raises(ScoreFileError, match=r"no header\.json in the archive: not an Inspect \.eval log"):
+    with pytest.raises(
+        ScoreFileError, match=r"no header\.json in the archive: not an Inspect \.eval log"
+    ):
         import_inspect([bad], tmp_path / "o.modelguard.yaml", name=None, overwrite=False)
