@@ -121,6 +121,17 @@ def test_done_when_baseline_path_scores_1_candidate_0_regression_replays_offline
         monkeypatch.setenv("SHOP_LOG", str(log))
         result = pytester.runpytest("--modelguard-record=once", "--modelguard-json=r.json")
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    result.stdout.fnmatch_lines([
+        "model * pass  steps  *verdict",
+        "sim:cand-1  12  0.000 * 1.0 * regression",
+        "sim:base-1  12  1.000 * 3.0 * baseline",
+        "    refund-41  1.00 → 0.00  (trajectory: strict: got no tool call; expected"
+        " lookup_order(*",
+        '      baseline:  → lookup_order({"order_id": 41}) ⇒ {"order_id": 41, "status": '
+        '"shipped", "… → refund({"amount": 42.5, "order_id": 41}) ⇒ refunded 42.5 on order 41'
+        ' → "Refunded 42.5"',
+        '      candidate: → "Refunded"',
+    ])  # fmt: skip
     ran = log.read_text().splitlines()
     assert sorted(ran) == sorted(
         [f"lookup_order {n}" for n in ORDERS] + [f"refund {n} 42.5" for n in ORDERS]
