@@ -119,7 +119,9 @@ def test_done_when_baseline_path_scores_1_candidate_0_regression_replays_offline
         url = server.anthropic_base_url if kind == "anthropic" else server.openai_base_url
         log = project(pytester, url, kind)
         monkeypatch.setenv("SHOP_LOG", str(log))
-        result = pytester.runpytest("--modelguard-record=once", "--modelguard-json=r.json")
+        result = pytester.runpytest(
+            "--modelguard-record=once", "--modelguard-json=r.json", "--modelguard-html=r.html"
+        )
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
     result.stdout.fnmatch_lines([
         "model * pass  steps  *verdict",
@@ -149,6 +151,8 @@ def test_done_when_baseline_path_scores_1_candidate_0_regression_replays_offline
         ("refund", {"order_id": 42, "amount": 42.5}),
     ]
     assert json.loads(made[0]["result"])["status"] == "shipped"
+    page = (pytester.path / "r.html").read_text()  # the case view, step by step
+    assert 'step 2: → refund({\\"amount\\": 42.5, \\"order_id\\": 41})' in page
     # the provider is down: the replay asks nobody
     again = pytester.runpytest("--modelguard-json=r.json")
     assert again.ret == pytest.ExitCode.TESTS_FAILED, again.stdout.str()
@@ -158,3 +162,46 @@ def test_done_when_baseline_path_scores_1_candidate_0_regression_replays_offline
     assert replayed["models"]["sim:cand-1"]["verdict"] == "regression"
     assert _paths(replayed) == first
     assert log.read_text().count("lookup_order 42") == 2  # Python tools run on every run
+
+
+TEST_FILE = """\
+import pytest
+from shop_tools import lookup_order, refund
+
+from pytest_modelguard import grader
+from pytest_modelguard.grading import Answer
+
+
+@grader
+def looks_up_then_refunds(answer: Answer) -> bool:
+    names = [call["name"] for step in answer.trajectory for call in step["tool_calls"]]
+    return names == ["lookup_order", "refund"]
+
+
+@pytest.mark.modelguard
+def test_refund_agent(model):
+    path = model.run_agent("Please refund order 42", tools=[lookup_order, refund], max_steps=4)
+    assert looks_up_then_refunds(path)  # a trajectory is graded with its steps
+    assert [call.name for call in path.calls] == ["lookup_order", "refund"]
+    assert path.text == "Refunded 42.5" and path.completion.usage.input_tokens > 0
+"""
+
+
+def test_run_agent_in_a_python_test_is_cached_and_replays_offline(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIM_KEY", "sk-sim-agent-test")
+    with LoopbackServer(RESPOND) as server:
+        log = project(pytester, server.anthropic_base_url, "anthropic")
+        (pytester.path / "orders.modelguard.yaml").unlink()
+        pytester.makepyfile(test_refund=TEST_FILE)
+        monkeypatch.setenv("SHOP_LOG", str(log))
+        first = pytester.runpytest("--modelguard-record=once", "-p", "no:randomly")
+    first.stdout.fnmatch_lines(["FAILED test_refund.py::test_refund_agent[[]sim:cand-1[]]*"])
+    first.assert_outcomes(passed=2, failed=1)  # the baseline's run and the gate pass
+    calls = len(server.calls)
+    assert calls == 4
+    again = pytester.runpytest("-p", "no:randomly")
+    again.assert_outcomes(passed=2, failed=1)
+    assert len(server.calls) == calls
+    assert log.read_text().count("refund 42 42.5") == 2
