@@ -341,3 +341,27 @@ def test_steps_grader_fewer_is_better_and_zero_past_the_limit() -> None:
     grader = build_grader(GraderSpec("steps", {"max": 4}, source="t.yaml:1"))
     scores = [grader(Answer("", trajectory=({},) * n)).score for n in (1, 4, 5)]
     assert scores == [1.0, 0.25, 0.0]
+
+
+def test_llm_judge_on_trajectory_reads_every_step_and_takes_a_rubric_only() -> None:
+    from pytest_modelguard.core.errors import GraderConfigError
+
+    spec = GraderSpec(
+        "llm_judge", {"rubric": "Did it look first?", "on": "trajectory"}, source="t:1"
+    )
+    judge = build_grader(spec)
+    steps = (
+        {
+            "text": "",
+            "tool_calls": [{"name": "lookup_order", "arguments": {"id": 4}, "result": "ok"}],
+        },
+        {"text": "Refunded", "tool_calls": []},
+    )
+    (call,) = judge.calls(Answer("Refunded", trajectory=steps), [{"role": "user", "content": "q"}])
+    shown = call.messages[-1]["content"]
+    assert 'step 1: → lookup_order({"id": 4})' in shown and "⇒ ok" in shown
+    plain = build_grader(GraderSpec("llm_judge", {"rubric": "Did it look first?"}, source="t:1"))
+    (other,) = plain.calls(Answer("Refunded", trajectory=steps), [{"role": "user", "content": "q"}])
+    assert "lookup_order" not in other.messages[-1]["content"]
+    with pytest.raises(GraderConfigError, match="on: trajectory takes a rubric"):
+        build_grader(GraderSpec("llm_judge", {"pairwise": True, "on": "trajectory"}, source="t:1"))
