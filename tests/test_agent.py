@@ -4,6 +4,7 @@ that really run, recorded tool results, the trajectory graders, replay with 0 ca
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,23 @@ def test_run_agent_in_a_python_test_is_cached_and_replays_offline(
     again.assert_outcomes(passed=2, failed=1)
     assert len(server.calls) == calls
     assert log.read_text().count("refund 42 42.5") == 2
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "agent"
+
+
+def test_the_order_agent_example_replays_offline_and_the_lookup_skipper_regresses(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(EXAMPLE, pytester.path, dirs_exist_ok=True)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9")  # nothing listens: no call
+    monkeypatch.syspath_prepend(str(pytester.path))
+    result = pytester.runpytest("--models", "openai:gpt-4.1-mini,openai:gpt-4.1-nano")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([
+        "modelguard: 60/60 answers (60 cached, 0 new, 0 failed)*",
+        "openai:gpt-4.1-nano * regression",
+        "*openai:gpt-4.1-mini * pass",
+        "      candidate: → refund({\"amount\": 50.0, \"order_id\": 1002}) ⇒ error: ValueError: "
+        "order 1002 is shippe… → \"Your order 1002 has been refunded.\"",
+    ])  # fmt: skip
