@@ -226,3 +226,59 @@ def test_the_order_agent_example_replays_offline_and_the_lookup_skipper_regresse
         "      candidate: → refund({\"amount\": 50.0, \"order_id\": 1002}) ⇒ error: ValueError: "
         "order 1002 is shippe… → \"Your order 1002 has been refunded.\"",
     ])  # fmt: skip
+
+
+RECORDED_SUITE = """\
+suite: recorded
+defaults:
+  agent: {max_steps: 2, tool_results: recorded}
+  tools:
+    - type: function
+      function:
+        name: lookup_order
+        parameters: {type: object, properties: {order_id: {type: integer}}}
+  graders: [{trajectory: {mode: superset, arguments: ignore}}]
+cases:
+  - id: both
+    prompt: 'Compare orders 1 and 2'
+    expected:
+      trajectory:
+        - {name: lookup_order, arguments: {order_id: 1}, result: {status: shipped}}
+        - {name: lookup_order, arguments: {order_id: 2}, result: lost in transit}
+  - id: loops
+    prompt: 'Loop forever'
+    expected: {trajectory: []}
+"""
+
+
+def parallel_then_answer(call: Call) -> Reply | str:
+    if "Loop" in next(m["content"] for m in call.messages if m["role"] == "user"):
+        return calling("lookup_order", {"order_id": 9})
+    if not results(call):
+        return calling("lookup_order", {"order_id": 1}, ("lookup_order", {"order_id": 2}))
+    return " / ".join(results(call))
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_recorded_results_parallel_calls_and_max_steps_over_http(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    monkeypatch.setenv("SIM_KEY", "sk-sim-agent-test")
+    with LoopbackServer(scripted({"base-1": [parallel_then_answer]})) as server:
+        url = server.anthropic_base_url if kind == "anthropic" else server.openai_base_url
+        project(pytester, url, kind)
+        pytester.makefile(".modelguard.yaml", orders=RECORDED_SUITE)
+        result = pytester.runpytest(
+            "--modelguard-record=once", "--models=sim:base-1", "--modelguard-json=r.json"
+        )
+    result.stdout.fnmatch_lines(["*sim:base-1 on loops: did not finish within 2 steps*"])
+    cases = {c["id"]: c for c in _report(pytester)["cases"]}
+    both, loops = cases["both"], cases["loops"]
+    assert both["output"] == '{"status": "shipped"} / lost in transit'
+    assert both["score"] == 1.0 and both["passed"] and both["steps"] == 2
+    assert len(both["trajectory"][0]["tool_calls"]) == 2  # parallel calls, one step
+    assert loops["steps"] == 2 and not loops["passed"]
+    assert loops["unmatched_tool_calls"] == 2
+    assert loops["trajectory"][0]["tool_calls"][0]["result"] == (
+        'error: no recorded result for lookup_order({"order_id": 9})'
+    )

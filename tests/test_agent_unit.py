@@ -370,3 +370,20 @@ def test_llm_judge_on_trajectory_reads_every_step_and_takes_a_rubric_only() -> N
     assert "lookup_order" not in other.messages[-1]["content"]
     with pytest.raises(GraderConfigError, match="on: trajectory takes a rubric"):
         build_grader(GraderSpec("llm_judge", {"pairwise": True, "on": "trajectory"}, source="t:1"))
+
+
+def test_tool_output_never_carries_the_runs_keys_or_base_url_tokens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pytest_modelguard.engine.agent_tools import provider_secrets
+
+    monkeypatch.setenv("SIM_KEY", "sk-sim-provider-key-1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-default-key")
+    secrets = provider_secrets([("SIM_KEY", "http://127.0.0.1/v1?token=tok-in-the-url-9")])
+
+    def echo_env() -> str:
+        return "sk-sim-provider-key-1 sk-openai-default-key tok-in-the-url-9 Bearer abc.def"
+
+    spec = AgentSpec(8, "python", {"echo_env": impl(echo_env)})
+    result = ToolBox(spec, secrets).run({"id": "a", "name": "echo_env", "arguments": {}}).result
+    assert "sk-" not in result and "tok-in" not in result, result
