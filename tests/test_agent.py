@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from loopback import Call, LoopbackServer, Reply
-from loopback_agent import calling, results, scripted
+from loopback_agent import calling, results, scripted, turns
 
 TOOLS_MODULE = """\
 import json, os
@@ -121,7 +121,10 @@ def test_done_when_baseline_path_scores_1_candidate_0_regression_replays_offline
         log = project(pytester, url, kind)
         monkeypatch.setenv("SHOP_LOG", str(log))
         result = pytester.runpytest(
-            "--modelguard-record=once", "--modelguard-json=r.json", "--modelguard-html=r.html"
+            "--modelguard-record=once",
+            "--modelguard-json=r.json",
+            "--modelguard-html=r.html",
+            "--modelguard-markdown=r.md",
         )
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
     result.stdout.fnmatch_lines([
@@ -141,6 +144,8 @@ def test_done_when_baseline_path_scores_1_candidate_0_regression_replays_offline
     )
     calls = len(server.calls)
     assert calls == 4 * len(ORDERS)  # the baseline's 3 steps, the candidate's 1
+    rounds = [turns(call) for call in server.calls]
+    assert rounds == sorted(rounds)  # every loop's step k asked before any step k + 1
     report = _report(pytester)
     assert report["models"]["sim:cand-1"]["verdict"] == "regression"
     first = _paths(report)
@@ -152,6 +157,8 @@ def test_done_when_baseline_path_scores_1_candidate_0_regression_replays_offline
         ("refund", {"order_id": 42, "amount": 42.5}),
     ]
     assert json.loads(made[0]["result"])["status"] == "shipped"
+    markdown = (pytester.path / "r.md").read_text()  # the regressed cases show the path
+    assert '→ lookup_order({"order_id": 41}) ⇒' in markdown
     page = (pytester.path / "r.html").read_text()  # the case view, step by step
     assert 'step 2: → refund({\\"amount\\": 42.5, \\"order_id\\": 41})' in page
     # the provider is down: the replay asks nobody
