@@ -153,6 +153,20 @@ def test_bad_agent_suites_name_file_line_and_key(
     assert "Traceback" not in str(caught.value)
 
 
+def test_a_function_pydantic_cannot_describe_fails_collection_at_tools_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "odd_tools_mod.py").write_text(
+        "class Opaque:\n    pass\n\n\ndef use(thing: Opaque) -> str:\n    return ''\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = (
+        "tools_from: odd_tools_mod\ncases:\n  - {id: c, prompt: hi, graders: [equals], agent: {}}\n"
+    )
+    with pytest.raises(SuiteError, match=r"^a.modelguard.yaml:1: tools_from: use: no JSON Schema"):
+        load(tmp_path, text)
+
+
 # ------------------------------------------------------------------ the loop (no HTTP)
 
 
