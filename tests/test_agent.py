@@ -224,8 +224,20 @@ def test_the_order_agent_example_replays_offline_and_the_lookup_skipper_regresse
     shutil.copytree(EXAMPLE, pytester.path, dirs_exist_ok=True)
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9")  # nothing listens: no call
     monkeypatch.syspath_prepend(str(pytester.path))
-    result = pytester.runpytest("--models", "openai:gpt-4.1-mini,openai:gpt-4.1-nano")
+    result = pytester.runpytest(
+        "--models", "openai:gpt-4.1-mini,openai:gpt-4.1-nano", "--modelguard-json=r.json"
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = _report(pytester)
+    case = next(
+        c for c in report["cases"] if c["id"] == "refund-1001" and c["model"] == "openai:gpt-4.1"
+    )
+    usages = [step["usage"] for step in case["trajectory"]]
+    assert case["steps"] == len(usages) == 3
+    assert case["input_tokens"] == sum(u["input_tokens"] for u in usages)
+    per_step = sum(u["input_tokens"] * 2.0 + u["output_tokens"] * 8.0 for u in usages) / 1e6
+    assert case["cost_usd"] == pytest.approx(per_step)  # each step priced (gpt-4.1: $2/$8)
+    assert report["models"]["openai:gpt-4.1-nano"]["steps_per_case"] == 2.0
     result.stdout.fnmatch_lines([
         "modelguard: 60/60 answers (60 cached, 0 new, 0 failed)*",
         "openai:gpt-4.1-nano * regression",

@@ -402,3 +402,14 @@ def test_tool_output_never_carries_the_runs_keys_or_base_url_tokens(
     spec = AgentSpec(8, "python", {"echo_env": impl(echo_env)})
     result = ToolBox(spec, secrets).run({"id": "a", "name": "echo_env", "arguments": {}}).result
     assert "sk-" not in result and "tok-in" not in result, result
+
+
+def test_a_run_taking_far_more_steps_than_the_median_is_a_step_spiral() -> None:
+    from pytest_modelguard.records.results import ItemResult
+    from pytest_modelguard.verdict.gate import _step_outliers
+
+    runs = [ItemResult("s", f"c{i}", "m", steps=2, score=1.0) for i in range(9)]
+    runs.append(ItemResult("s", "spiral", "m", steps=8, score=1.0))
+    runs.append(ItemResult("s", "one-call", "m", score=1.0))  # not an agent case
+    (outlier,) = _step_outliers(runs)
+    assert (outlier.case_id, outlier.steps, outlier.times_median) == ("spiral", 8, 4.0)
