@@ -413,3 +413,20 @@ def test_a_run_taking_far_more_steps_than_the_median_is_a_step_spiral() -> None:
     runs.append(ItemResult("s", "one-call", "m", score=1.0))  # not an agent case
     (outlier,) = _step_outliers(runs)
     assert (outlier.case_id, outlier.steps, outlier.times_median) == ("spiral", 8, 4.0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("steps", "three"), ("steps", -1), ("tool_errors", 1.5), ("trajectory", [1])],
+)
+def test_a_stored_report_with_a_bad_agent_field_names_the_case_and_field(
+    tmp_path: Path, field: str, value: Any
+) -> None:
+    from pytest_modelguard.core.errors import HistoryError
+    from pytest_modelguard.verdict.history import load_run
+
+    case = {"suite": "s", "id": "c", "model": "m", field: value}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"version": 1, "cases": [case]}), encoding="utf-8")
+    with pytest.raises(HistoryError, match=rf"cases\[0\]: {field} "):
+        load_run(path)
