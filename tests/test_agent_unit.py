@@ -430,3 +430,15 @@ def test_a_stored_report_with_a_bad_agent_field_names_the_case_and_field(
     path.write_text(json.dumps({"version": 1, "cases": [case]}), encoding="utf-8")
     with pytest.raises(HistoryError, match=rf"cases\[0\]: {field} "):
         load_run(path)
+
+
+def test_reports_cap_a_huge_step_text_and_result_like_answers() -> None:
+    from pytest_modelguard.core.formatting import SHOWN_CHARS
+    from pytest_modelguard.report.shown import shown_case
+
+    huge = "y" * (SHOWN_CHARS * 3)
+    call = {"id": "a", "name": "t", "arguments": {}, "result": huge}
+    case = {"output": "", "trajectory": [{"text": huge, "tool_calls": [call]}]}
+    (step,) = shown_case(case)["trajectory"]
+    assert len(step["text"]) <= SHOWN_CHARS and len(step["tool_calls"][0]["result"]) <= SHOWN_CHARS
+    assert step["tool_calls"][0]["name"] == "t"
