@@ -147,6 +147,12 @@ _RULES: dict[str, tuple[str, Any]] = {
     "output_tokens": _COUNT,
     "cached_input_tokens": _COUNT,
     "reasoning_tokens": _COUNT,
+    "steps": ("a whole number of steps or null", lambda v: v is None or _number(
+        v, 0, MAX_COUNT, whole=True)),
+    "tool_errors": _COUNT,
+    "unmatched_tool_calls": _COUNT,
+    "trajectory": ("a list of steps", lambda v: isinstance(v, list) and all(
+        isinstance(s, dict) for s in v)),
 }  # fmt: skip
 _GRADE_RULES: dict[str, tuple[str, Any]] = {
     "name": _NAME,
