@@ -572,6 +572,7 @@ class Loopback:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    batch: Any = None  # the batch APIs' state (tests/loopback_batch.py), made on first use
 
     def count(self, *, model: str | None = None, prompt: str | None = None) -> int:
         """How many calls arrived, optionally only those for ``model`` and/or ``prompt``."""
@@ -611,6 +612,11 @@ class Loopback:
     async def _serve(self, request: _Request, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection must be dropped."""
         method, path, headers, body = request
+        if path.startswith(("/v1/files", "/v1/batches", "/v1/messages/batches")):
+            import loopback_batch  # the files and batches endpoints of both SDKs
+
+            writer.write(await loopback_batch.serve(self, request))
+            return True
         wire = _ROUTES.get(path)
         if method != "POST" or wire is None:
             error = _error_body("openai", 404, f"no route for {method} {path}")

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from ..config import ModelSpec, Settings
 from ..core.errors import GraderFailed, JudgeFailed
-from ..records.calls import Answered, Completion, Request, Usage
+from ..records.calls import Answered, Completion, Request
 from ..records.grades import Answer, Grade, GradeFn, GraderSpec
 from ..records.results import ItemResult
 from ..suite import Case
@@ -72,6 +72,7 @@ def item_result(
         latency_s=sum(latencies) if latencies and error is None else None,
         cached=all(a.cached for a in answered),
         output=output if output is not None else completions[-1].text if completions else "",
+        batch=any(c.batch for c in completions),
         error=error,
         failure=failure,
         judge_cost_usd=judge_cost_usd,
@@ -167,7 +168,7 @@ class ItemGrader:
             grades=grades,
             score=score,
             passed=passed,
-            cost_usd=self._cost(case, model, usage),
+            cost_usd=self._cost(case, model, completion),
             failure=failure,
             judge_cost_usd=judge_cost,
             human_label=case.human_label(model.name, completion.text),
@@ -184,7 +185,8 @@ class ItemGrader:
         failure: str | None,
     ) -> ItemResult:
         """What the Python test ``test`` using the ``model`` fixture contributes to the gate."""
-        costs = [model.cost_of(a.completion.usage) for a in answered if a.completion]
+        completions = [a.completion for a in answered if a.completion]
+        costs = [model.cost_of(c.usage, c.batch) for c in completions]
         return item_result(
             case,
             model.name,
@@ -215,7 +217,7 @@ class ItemGrader:
                 judge_cost = None
         return tuple(grades), judge_cost
 
-    def _cost(self, case: Case, model: ModelSpec, usage: Usage) -> float | None:
+    def _cost(self, case: Case, model: ModelSpec, completion: Completion) -> float | None:
         recorded = case.baseline
         if (
             model is self.settings.baseline
@@ -223,4 +225,4 @@ class ItemGrader:
             and recorded.cost_usd is not None
         ):
             return recorded.cost_usd
-        return model.cost_of(usage)
+        return model.cost_of(completion.usage, completion.batch)
