@@ -59,7 +59,7 @@ class Batcher:
 
     def resume_hint(self) -> str:
         return (
-            f"{plural(len(self.pending) or len(self.saved), 'batch')} saved in "
+            f"{plural(len(self.pending) or len(self.saved), 'batch', 'batches')} saved in "
             f"{self.state_file}; run again with --modelguard-batch to collect "
             "(nothing is submitted twice)"
         )

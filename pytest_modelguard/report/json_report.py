@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -25,6 +26,7 @@ def build_json(
     ``partial``: why the run left cases or checks out (no drift reference then).
     """
     specs = {m.name: m for m in settings.models}
+    by_batch = Counter(r.model for r in results if r.batch)
     return {
         "version": VERSION,
         "baseline": settings.baseline.name if settings.baseline else None,
@@ -38,7 +40,8 @@ def build_json(
         "partial": partial,
         "notes": list(report.notes),
         "models": {
-            name: _model(summary, specs.get(name)) for name, summary in report.models.items()
+            name: {**_model(summary, specs.get(name)), "batch_answers": by_batch[name]}
+            for name, summary in report.models.items()
         },
         "tags": {
             tag: {name: _tag(summary) for name, summary in row.items()}

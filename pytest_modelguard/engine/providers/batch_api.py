@@ -227,10 +227,10 @@ class OpenAIBatches(_Batches):
         if self.responses:
             from openai.types.responses import Response
 
-            return responses_wire.to_completion(Response.model_validate(body), 0.0)
+            return responses_wire.to_completion(Response.model_construct(**body), 0.0)
         from openai.types.chat import ChatCompletion
 
-        return openai_wire.to_completion(ChatCompletion.model_validate(body), 0.0)
+        return openai_wire.to_completion(ChatCompletion.model_construct(**body), 0.0)
 
 
 class AnthropicBatches(_Batches):

@@ -1,0 +1,309 @@
+"""Provider batches (#28 items 1-4, 6): the fan-out's batched requests over real HTTP through
+the SDKs against the loopback server's batch endpoints: split by limits, saved as soon as
+accepted, resumed never resubmitted, failures retried, priced at the batch rate."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import loopback_batch
+import pytest
+from loopback import Call, LoopbackServer, Reply
+from loopback_batch import BatchPlan
+
+from pytest_modelguard.core.errors import CacheError
+from pytest_modelguard.engine import batch_state
+from pytest_modelguard.engine.cache import Cache
+from pytest_modelguard.engine.providers import batch_api, make_provider
+from pytest_modelguard.engine.runner import Batcher, answer_all_sync
+from pytest_modelguard.engine.spend import SpendCap
+from pytest_modelguard.records.calls import Completion, ProviderError, Request
+from pytest_modelguard.records.pricing import Price
+
+KINDS = ("openai", "openai-responses", "anthropic")
+
+
+def respond(call: Call) -> Reply:
+    return Reply(f"{call.model} says {call.prompt.split()[-1]}", input_tokens=10, output_tokens=4)
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
+    monkeypatch.setenv("SIM_KEY", "sk-sim-batch-0123456789")
+    with LoopbackServer(respond) as srv:
+        yield srv
+
+
+def provider(server: LoopbackServer, kind: str) -> object:
+    base = server.anthropic_base_url if kind == "anthropic" else server.openai_base_url
+    return make_provider(kind, "sim", base, "SIM_KEY")
+
+
+def requests(n: int, model: str = "m-1", start: int = 0) -> list[Request]:
+    return [
+        Request("sim", model, ({"role": "user", "content": f"say w{i}"},), {"max_tokens": 16})
+        for i in range(start, start + n)
+    ]
+
+
+def run(
+    server: LoopbackServer,
+    kind: str,
+    todo: list[Request],
+    cache_dir: Path,
+    lines: list[str] | None = None,
+    spend: SpendCap | None = None,
+    wait_s: float = 60.0,
+    live_fallback: bool = False,
+) -> tuple[dict[str, object], Batcher]:
+    said = lines if lines is not None else []
+    batcher = Batcher(
+        cache_dir, lambda r: True, poll_s=0.001, wait_s=wait_s, live_fallback=live_fallback,
+        say=said.append,
+    )  # fmt: skip
+    batcher.load()
+    out = answer_all_sync(
+        todo,
+        {"sim": provider(server, kind)},  # type: ignore[dict-item]
+        Cache(cache_dir),
+        "once",
+        4,
+        batcher=batcher,
+        spend=spend,
+    )
+    return dict(out), batcher
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_request_is_answered_by_a_batch_and_cached_under_its_key(
+    server: LoopbackServer, tmp_path: Path, kind: str
+) -> None:
+    todo = requests(7)
+    lines: list[str] = []
+    out, _ = run(server, kind, todo, tmp_path, lines)
+    service = loopback_batch.service_of(server)
+    assert server.count() == 0  # no ordinary completion call
+    assert service.created == 1 and len(service.items) == 7
+    for request in todo:
+        answer = out[request.key()]
+        assert isinstance(answer, Completion) and answer.batch and answer.latency_s is None
+        assert answer.text == f"m-1 says {request.messages[0]['content'].split()[-1]}"
+        assert Cache(tmp_path).get(request) == answer  # the key an ordinary call uses
+    assert not batch_state.path_of(tmp_path).exists()  # collected: nothing left to resume
+    assert any("submitted batch" in line for line in lines)
+    assert any("7/7 completed, 0 failed" in line for line in lines)
+    again, _ = run(server, kind, todo, tmp_path)  # replayed: no batch, no call
+    assert service.created == 1 and server.count() == 0
+    assert all(isinstance(a, Completion) and a.batch for a in again.values())
+
+
+@pytest.mark.parametrize(
+    ("kind", "limit", "value", "batches"),
+    [
+        ("openai", "OPENAI_MAX_REQUESTS", 3, 3),
+        ("anthropic", "ANTHROPIC_MAX_REQUESTS", 4, 2),
+        ("openai-responses", "OPENAI_MAX_BYTES", 600, None),
+        ("anthropic", "ANTHROPIC_MAX_BYTES", 600, None),
+    ],
+)
+def test_batches_are_split_by_the_providers_limits(
+    server: LoopbackServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    limit: str,
+    value: int,
+    batches: int | None,
+) -> None:
+    monkeypatch.setattr(batch_api, limit, value)
+    out, _ = run(server, kind, requests(7), tmp_path)
+    service = loopback_batch.service_of(server)
+    assert all(isinstance(a, Completion) for a in out.values())
+    if batches is not None:
+        assert service.created == batches
+        return
+    sizes = [sum(len(json.dumps(line)) for line in b.lines) for b in service.batches.values()]
+    assert service.created > 1 and max(sizes) <= value
+
+
+def expire_first(call: Call, n: int) -> str | None:
+    return "expired" if n == 0 and call.prompt.endswith(("w1", "w3")) else None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_expired_items_go_in_the_next_batch(
+    server: LoopbackServer, tmp_path: Path, kind: str
+) -> None:
+    loopback_batch.service_of(server).plan = BatchPlan(polls=1, fault=expire_first)
+    out, _ = run(server, kind, requests(5), tmp_path)
+    service = loopback_batch.service_of(server)
+    assert service.created == 2
+    assert [len(b.lines) for b in service.batches.values()] == [5, 2]
+    assert all(isinstance(a, Completion) for a in out.values())
+    assert server.count() == 0
+
+
+def test_live_fallback_calls_what_a_batch_let_expire(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    loopback_batch.service_of(server).plan = BatchPlan(polls=1, fault=expire_first)
+    out, _ = run(server, "openai", requests(5), tmp_path, live_fallback=True)
+    assert loopback_batch.service_of(server).created == 1
+    assert server.count() == 2  # the two expired ones, as ordinary calls
+    assert all(isinstance(a, Completion) for a in out.values())
+    assert sum(a.batch for a in out.values() if isinstance(a, Completion)) == 3
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_an_invalid_item_fails_once_and_one_that_keeps_expiring_gives_up(
+    server: LoopbackServer, tmp_path: Path, kind: str
+) -> None:
+    def fault(call: Call, n: int) -> str | None:
+        return {"w0": "invalid", "w1": "expired"}.get(call.prompt.split()[-1])
+
+    loopback_batch.service_of(server).plan = BatchPlan(polls=1, fault=fault)
+    out, _ = run(server, kind, requests(3), tmp_path)
+    todo = requests(3)
+    invalid, expired, fine = (out[r.key()] for r in todo)
+    assert isinstance(invalid, ProviderError) and not invalid.transient
+    assert isinstance(expired, ProviderError) and "expired" in str(expired)
+    assert isinstance(fine, Completion)
+    assert loopback_batch.service_of(server).created == 3  # w1 sent in 3 batches, then final
+
+
+def test_a_batch_that_fails_validation_fails_its_items_with_the_reason(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    loopback_batch.service_of(server).plan = BatchPlan(polls=1, fail_batch="bad line")
+    out, _ = run(server, "openai", requests(2), tmp_path)
+    assert loopback_batch.service_of(server).created == 1  # never resubmitted
+    for answer in out.values():
+        assert isinstance(answer, ProviderError) and "loopback refused" in str(answer)
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_a_run_out_of_wait_is_collected_by_the_next_never_resubmitted(
+    server: LoopbackServer, tmp_path: Path, kind: str
+) -> None:
+    service = loopback_batch.service_of(server)
+    service.plan = BatchPlan(polls=1_000_000)
+    todo = requests(4)
+    out, batcher = run(server, kind, todo, tmp_path, wait_s=0.05)
+    assert out == {} and len(batcher.pending) == 1
+    saved = batch_state.load(tmp_path)
+    assert [b.id for b in saved] == list(service.batches)
+    assert set(saved[0].keys) == {r.key() for r in todo}
+    assert "--modelguard-batch" in batcher.resume_hint()
+    service.plan = BatchPlan(polls=1)
+    lines: list[str] = []
+    # the next run asks two more: the saved batch is collected, only the new ones are sent
+    out, batcher = run(server, kind, todo + requests(2, start=4), tmp_path, lines)
+    assert service.created == 2
+    assert [len(b.lines) for b in service.batches.values()] == [4, 2]
+    assert all(isinstance(a, Completion) for a in out.values()) and len(out) == 6
+    assert any("collecting batch" in line for line in lines)
+    assert not batch_state.path_of(tmp_path).exists()
+
+
+def test_a_batch_another_run_needs_stays_saved_with_its_keys(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    service = loopback_batch.service_of(server)
+    service.plan = BatchPlan(polls=1_000_000)
+    todo = requests(4)
+    run(server, "openai", todo, tmp_path, wait_s=0.0)
+    service.plan = BatchPlan(polls=1)
+    out, _ = run(server, "openai", todo[:1], tmp_path)  # -k: this run needs one of them
+    assert isinstance(out[todo[0].key()], Completion) and service.created == 1
+    (saved,) = batch_state.load(tmp_path)
+    assert set(saved.keys) == {r.key() for r in todo[1:]}
+    run(server, "openai", todo, tmp_path)
+    assert service.created == 1 and not batch_state.path_of(tmp_path).exists()
+
+
+def test_sigint_while_polling_keeps_the_saved_batch_and_says_how_to_resume(
+    server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = loopback_batch.service_of(server)
+    service.plan = BatchPlan(polls=1_000_000)
+    lines: list[str] = []
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(server, "anthropic", requests(3), tmp_path, lines)
+    finally:
+        timer.cancel()
+    assert service.created == 1
+    assert len(batch_state.load(tmp_path)) == 1
+    assert any("interrupted" in line and "--modelguard-batch" in line for line in lines)
+    service.plan = BatchPlan(polls=1)
+    out, _ = run(server, "anthropic", requests(3), tmp_path)
+    assert service.created == 1 and all(isinstance(a, Completion) for a in out.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"version": 9, "batches": []}', "version must be 1"),
+        ('{"version": 1, "batches": {}}', "batches must be a list"),
+        (
+            '{"version": 1, "batches": [{"provider": "sim", "id": "b/../x", "keys": [], '
+            '"submitted_at": 1}]}',
+            "batches[0].id",
+        ),
+        (
+            '{"version": 1, "batches": [{"provider": "sim", "id": "b1", "keys": ["zz"], '
+            '"submitted_at": 1}]}',
+            "batches[0].keys",
+        ),
+        (
+            '{"version": 1, "batches": [{"provider": "sim", "id": "b1", "keys": [], '
+            '"submitted_at": true}]}',
+            "batches[0].submitted_at",
+        ),
+        ("\udcff", "not valid JSON"),
+    ],
+)
+def test_a_saved_list_that_cannot_be_trusted_stops_the_run_before_any_batch(
+    server: LoopbackServer, tmp_path: Path, text: str, problem: str
+) -> None:
+    batch_state.path_of(tmp_path).write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(CacheError) as caught:
+        run(server, "openai", requests(2), tmp_path)
+    message = str(caught.value)
+    assert str(batch_state.path_of(tmp_path)) in message and problem in message
+    assert "may still be in flight" in message
+    assert loopback_batch.service_of(server).created == 0 and server.count() == 0
+
+
+def test_a_saved_list_too_large_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch_state, "MAX_BYTES", 10)
+    batch_state.path_of(tmp_path).write_text('{"version": 1, "batches": []}')
+    with pytest.raises(CacheError, match="above the 10"):
+        batch_state.load(tmp_path)
+
+
+def test_the_spend_cap_reserves_at_the_batch_price(server: LoopbackServer, tmp_path: Path) -> None:
+    full = Price(input=1000.0, output=1000.0)
+    half = full.scaled(0.5)
+    todo = requests(4)
+    worst = sum(
+        (len(r.messages[0]["content"]) // 4 + 1 + 4) * 1000 / 1e6 + 16 * 1000 / 1e6 for r in todo
+    )
+    key = ("sim", "m-1")
+    # the cap fits the four at the batch price, not at the full one
+    cap = SpendCap(limit_usd=worst * 0.75, prices={key: full}, batch_prices={key: half})
+    out, _ = run(server, "openai", todo, tmp_path, spend=cap)
+    assert all(isinstance(a, Completion) for a in out.values())
+    paid = sum(half.cost(a.usage) for a in out.values() if isinstance(a, Completion))
+    assert cap.spent_usd == pytest.approx(paid) and cap.reserved_usd == pytest.approx(0)
+    tight = SpendCap(limit_usd=worst * 0.75, prices={key: full}, batch_prices={key: full})
+    refused, _ = run(server, "openai", requests(4, start=10), tmp_path, spend=tight)
+    assert any(isinstance(a, ProviderError) and "spend cap" in str(a) for a in refused.values())
