@@ -16,14 +16,15 @@ import pytest
 from loopback import Call, LoopbackServer, Reply
 from loopback_batch import BatchPlan
 
+from pytest_modelguard.config import ModelSpec, Overrides, ProviderSpec, load_settings
 from pytest_modelguard.core.errors import CacheError
 from pytest_modelguard.engine import batch_state
 from pytest_modelguard.engine.cache import Cache
 from pytest_modelguard.engine.providers import batch_api, make_provider
 from pytest_modelguard.engine.runner import Batcher, answer_all_sync
 from pytest_modelguard.engine.spend import SpendCap
-from pytest_modelguard.records.calls import Completion, ProviderError, Request
-from pytest_modelguard.records.pricing import Price
+from pytest_modelguard.records.calls import Completion, ProviderError, Request, Usage
+from pytest_modelguard.records.pricing import Price, table_price
 
 KINDS = ("openai", "openai-responses", "anthropic")
 
@@ -307,3 +308,32 @@ def test_the_spend_cap_reserves_at_the_batch_price(server: LoopbackServer, tmp_p
     tight = SpendCap(limit_usd=worst * 0.75, prices={key: full}, batch_prices={key: full})
     refused, _ = run(server, "openai", requests(4, start=10), tmp_path, spend=tight)
     assert any(isinstance(a, ProviderError) and "spend cap" in str(a) for a in refused.values())
+
+
+def test_which_models_go_by_batch_and_at_what_price(tmp_path: Path) -> None:
+    table = {
+        "baseline": "openai:gpt-4.1",
+        "models": ["cheap", "anthropic:claude-haiku-4-5", "groq:llama"],
+        "batch": True,
+        "providers": {"anthropic": {"batch": False}, "groq": {"base_url": "http://x/v1"}},
+        "aliases": {
+            "cheap": {"model": "openai:gpt-4.1-mini", "batch": False,
+                      "price": {"input": 1.0, "output": 3.0}},
+        },
+    }  # fmt: skip
+    settings = load_settings("pyproject.toml", table, Overrides(), tmp_path)
+    base, cheap, claude, groq = settings.models
+    assert [settings.batched(m) for m in settings.models] == [True, False, False, True]
+    assert claude.provider.kind == "anthropic"  # declared without kind: the built-in's kind
+    python = ModelSpec("python:m:f", ProviderSpec("python", "python"), "m:f")
+    assert not settings.batched(python)  # no batch API: an ordinary call
+    assert base.price is not None and base.batch_price == table_price("openai", "gpt-4.1", "batch")
+    assert base.batch_price is not None and base.batch_price.input < base.price.input
+    assert cheap.batch_price == Price(0.5, 1.5)  # an alias's own price: the 50% discount
+    assert groq.batch_price is None  # no price, no batch price
+    usage = Usage(input_tokens=1_000_000, output_tokens=0)
+    assert cheap.cost_of(usage, batch=True) == pytest.approx(cheap.cost_of(usage) / 2)  # type: ignore[operator]
+    flag = load_settings(
+        "pyproject.toml", {**table, "batch": False}, Overrides(batch=True), tmp_path
+    )
+    assert flag.batched(flag.models[0])

@@ -88,7 +88,10 @@ def test_a_batch_run_makes_no_ordinary_call_and_gates_like_an_ordinary_run(
     assert calls == 3 * CASES
     shutil.rmtree(pytester.path / ".modelguard")  # the batch run records afresh
 
-    result, batched = report(pytester, "batch.json", "--modelguard-batch")
+    html = pytester.path / "batch.html"
+    result, batched = report(
+        pytester, "batch.json", "--modelguard-batch", f"--modelguard-html={html}"
+    )
     service = loopback_batch.service_of(server)
     assert server.count() == calls  # no ordinary completion call
     assert len(service.items) == 3 * CASES and service.created == 3  # one per wire format
@@ -101,6 +104,7 @@ def test_a_batch_run_makes_no_ordinary_call_and_gates_like_an_ordinary_run(
     assert {m["batch_answers"] for m in batched["models"].values()} == {CASES}
     assert not any(c["batch"] for c in plain["cases"])
     result.stdout.fnmatch_lines(["*600 of 600 results answered through provider batches*"])
+    assert html.read_text().count(f"{CASES} by batch") == 3
 
     _, again = report(pytester, "again.json")  # recorded: replays, batch-priced still
     assert service.created == 3 and server.count() == calls
