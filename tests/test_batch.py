@@ -337,3 +337,15 @@ def test_which_models_go_by_batch_and_at_what_price(tmp_path: Path) -> None:
         "pyproject.toml", {**table, "batch": False}, Overrides(batch=True), tmp_path
     )
     assert flag.batched(flag.models[0])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_missing_key_fails_each_item_with_what_to_set(
+    server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    monkeypatch.delenv("SIM_KEY")
+    out, _ = run(server, kind, requests(2), tmp_path)
+    for answer in out.values():
+        assert isinstance(answer, ProviderError) and "SIM_KEY is not set" in str(answer)
+    assert loopback_batch.service_of(server).created == 0
+    assert not batch_state.path_of(tmp_path).exists()

@@ -142,7 +142,20 @@ class _Round:
             by_provider.setdefault(request.provider, []).append(key)
         for provider, mine in by_provider.items():
             api = self.apis[provider]
-            for chunk, lines in _chunks(api, [self.requests[k] for k in mine]):
+            try:
+                chunks = _chunks(api, [self.requests[k] for k in mine])
+            except Exception as exc:  # no key, params no batch line can carry
+                error = (
+                    exc
+                    if isinstance(exc, ProviderError)
+                    else ProviderError(
+                        f"{provider} batch API: {type(exc).__name__}: {exc}", transient=False
+                    )
+                )
+                for key in mine:
+                    self._final(key, error)
+                continue
+            for chunk, lines in chunks:
                 if self.stop.reason is not None:
                     for key in chunk:
                         self._final(key, ProviderError(self.stop.reason, transient=False))
