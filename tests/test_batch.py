@@ -349,3 +349,40 @@ def test_a_missing_key_fails_each_item_with_what_to_set(
         assert isinstance(answer, ProviderError) and "SIM_KEY is not set" in str(answer)
     assert loopback_batch.service_of(server).created == 0
     assert not batch_state.path_of(tmp_path).exists()
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_a_batch_cancelled_meanwhile_is_collected_and_its_items_sent_again(
+    server: LoopbackServer, tmp_path: Path, kind: str
+) -> None:
+    import anthropic
+    import openai
+
+    service = loopback_batch.service_of(server)
+    service.plan = BatchPlan(polls=1_000_000)
+    todo = requests(3)
+    run(server, kind, todo, tmp_path, wait_s=0.0)
+    (saved,) = batch_state.load(tmp_path)
+    if kind == "openai":  # someone cancels it in the provider's console
+        openai.OpenAI(base_url=server.openai_base_url, api_key="k").batches.cancel(saved.id)
+    else:
+        client = anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="k")
+        client.messages.batches.cancel(saved.id)
+    service.plan = BatchPlan(polls=1)
+    out, _ = run(server, kind, todo, tmp_path)
+    assert service.created == 2  # the cancelled items went in a new batch
+    assert all(isinstance(a, Completion) for a in out.values()) and len(out) == 3
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_result_echoing_the_key_is_stored_without_it(
+    server: LoopbackServer, tmp_path: Path, kind: str
+) -> None:
+    secret = os.environ["SIM_KEY"]
+    server.responder = lambda call: Reply(f"your key is {secret}")
+    (request,) = requests(1)
+    out, _ = run(server, kind, [request], tmp_path)
+    answer = out[request.key()]
+    assert isinstance(answer, Completion) and answer.text.startswith("your key is ")
+    assert secret not in answer.text
+    assert secret not in "".join(p.read_text() for p in tmp_path.rglob("*.json"))

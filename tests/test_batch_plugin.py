@@ -202,3 +202,16 @@ def test_sequential_looks_are_one_batch_each_and_settled_candidates_are_not_sent
     assert sum(by_provider["/v1/chat/completions"]) == asked["cand-r"]  # the baseline's
     assert all(size <= 40 for sizes in by_provider.values() for size in sizes)
     assert len(by_provider["an"]) < len(by_provider["/v1/responses"])
+
+
+def test_a_broken_saved_list_is_a_usage_error_naming_it(
+    pytester: pytest.Pytester, server: LoopbackServer
+) -> None:
+    project(pytester, server, 2)
+    saved = pytester.path / ".modelguard" / "batches.json"
+    saved.parent.mkdir()
+    saved.write_text('{"version": 1, "batches": [{"provider": "oa"}]}')
+    result = pytester.runpytest("--modelguard-record=once", "--modelguard-batch")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*batches.json: batches[[]0[]].id must be a batch id*"])
+    assert server.count() == 0 and loopback_batch.service_of(server).created == 0
