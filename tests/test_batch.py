@@ -227,13 +227,16 @@ def test_a_batch_another_run_needs_stays_saved_with_its_keys(
     assert service.created == 1 and not batch_state.path_of(tmp_path).exists()
 
 
-def test_sigint_while_polling_keeps_the_saved_batch_and_says_how_to_resume(
-    server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("signum", "word"), [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")]
+)
+def test_a_signal_while_polling_keeps_the_saved_batch_and_says_how_to_resume(
+    server: LoopbackServer, tmp_path: Path, signum: int, word: str
 ) -> None:
     service = loopback_batch.service_of(server)
     service.plan = BatchPlan(polls=1_000_000)
     lines: list[str] = []
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signum))
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
@@ -242,7 +245,11 @@ def test_sigint_while_polling_keeps_the_saved_batch_and_says_how_to_resume(
         timer.cancel()
     assert service.created == 1
     assert len(batch_state.load(tmp_path)) == 1
-    assert any("interrupted" in line and "--modelguard-batch" in line for line in lines)
+    said = [line for line in lines if word in line]
+    assert said == [
+        f"modelguard: the run was {word}; 1 batch saved in {batch_state.path_of(tmp_path)}; "
+        "run again with --modelguard-batch to collect (nothing is submitted twice)"
+    ]
     service.plan = BatchPlan(polls=1)
     out, _ = run(server, "anthropic", requests(3), tmp_path)
     assert service.created == 1 and all(isinstance(a, Completion) for a in out.values())

@@ -215,3 +215,17 @@ def test_a_broken_saved_list_is_a_usage_error_naming_it(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*batches.json: batches[[]0[]].id must be a batch id*"])
     assert server.count() == 0 and loopback_batch.service_of(server).created == 0
+
+
+def test_the_dry_run_counts_at_the_batch_price(
+    pytester: pytest.Pytester, server: LoopbackServer
+) -> None:
+    project(pytester, server, 10)
+
+    def total(*args: str) -> float:
+        result = pytester.runpytest("--modelguard-record=once", "--modelguard-dry-run", *args)
+        (line,) = [x for x in result.stdout.lines if x.strip().startswith("total:")]
+        return float(line.rsplit("$", 1)[1])
+
+    assert total("--modelguard-batch") == pytest.approx(total() / 2, abs=1e-4)
+    assert server.count() == 0 and loopback_batch.service_of(server).created == 0

@@ -295,7 +295,10 @@ class Answers:
         )
         models = self.settings.models
         names = {(m.provider.name, m.model): m.name for m in models}
-        prices = {(m.provider.name, m.model): m.price for m in models}
+        batched = self.settings.batched
+        prices = {
+            (m.provider.name, m.model): m.batch_price if batched(m) else m.price for m in models
+        }
         return dry_run(unique, cached, names, prices)
 
     def _providers(self, names: set[str]) -> dict[str, Provider]:

@@ -108,7 +108,8 @@ class Batcher:
             await _sleep(min(self.poll_s, max(0.0, deadline - time.monotonic())), stop)
         self.pending = list(run.active) if stop.reason is None else []
         if run.active and stop.reason is not None:
-            self.say(f"modelguard: {stop.reason}; {self.resume_hint()}")
+            why = stop.reason.removeprefix("not called: ")
+            self.say(f"modelguard: {why}; {self.resume_hint()}")
         return live
 
 
