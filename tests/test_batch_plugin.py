@@ -229,3 +229,28 @@ def test_the_dry_run_counts_at_the_batch_price(
 
     assert total("--modelguard-batch") == pytest.approx(total() / 2, abs=1e-4)
     assert server.count() == 0 and loopback_batch.service_of(server).created == 0
+
+
+def test_judge_calls_are_a_second_round_of_batches(
+    pytester: pytest.Pytester, server: LoopbackServer
+) -> None:
+    def respond_judged(call: Call) -> Reply:
+        return Reply("Right.\nSCORE: 1") if call.model == "judge-1" else respond(call)
+
+    server.responder = respond_judged
+    project(pytester, server, 10, extra='judge = "an:judge-1"')
+    (pytester.path / "words.modelguard.yaml").write_text(
+        suite(10).replace("- equals: {}", "- llm_judge: {rubric: 'the word asked for'}")
+    )
+    _, document = report(pytester, "r.json", "--modelguard-batch")
+    service = loopback_batch.service_of(server)
+    assert server.count() == 0
+    judged = [c for c in service.items if c.model == "judge-1"]
+    # 3 answer batches, then the judge's: one per distinct answer (the same text is judged once)
+    distinct = {(c["id"], c["output"]) for c in document["cases"]}
+    assert len(judged) == len(distinct) and service.created == 4
+    assert list(service.batches.values())[-1].wire == "anthropic"
+    entries = list((pytester.path / ".modelguard" / "answers" / "an" / "judge-1").rglob("*.json"))
+    assert len(entries) == len(distinct)
+    assert all(json.loads(p.read_text())["completion"]["batch"] is True for p in entries)
+    assert all(c["judge_cost_usd"] is None or c["judge_cost_usd"] >= 0 for c in document["cases"])
