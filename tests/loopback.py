@@ -615,8 +615,10 @@ class Loopback:
         if path.startswith(("/v1/files", "/v1/batches", "/v1/messages/batches")):
             import loopback_batch  # the files and batches endpoints of both SDKs
 
-            writer.write(await loopback_batch.serve(self, request))
-            return True
+            response = await loopback_batch.serve(self, request)
+            if response is not None:  # None: the connection is dropped (an answer lost)
+                writer.write(response)
+            return response is not None
         wire = _ROUTES.get(path)
         if method != "POST" or wire is None:
             error = _error_body("openai", 404, f"no route for {method} {path}")

@@ -46,6 +46,7 @@ class BatchPlan:
     polls: int = 2
     fault: Callable[[Call, int], ItemFault | None] | None = None  # (item, its nth time) → fault
     fail_batch: str | None = None  # a whole OpenAI batch fails validation with this message
+    lose_creates: int = 0  # batches created whose answer is lost (the connection dropped)
 
 
 @dataclass
@@ -55,6 +56,7 @@ class _Batch:
     endpoint: str
     lines: list[dict[str, Any]]
     input_file_id: str = ""
+    metadata: dict[str, str] | None = None
     polls: int = 0
     status: str = "in_progress"
     results: list[dict[str, Any]] = field(default_factory=list)
@@ -90,14 +92,18 @@ def service_of(server: Loopback) -> BatchService:
     return service
 
 
-async def serve(server: Loopback, request: tuple[str, str, dict[str, str], bytes]) -> bytes:
-    """The response to one batch API request."""
+async def serve(server: Loopback, request: tuple[str, str, dict[str, str], bytes]) -> bytes | None:
+    """The response to one batch API request (None: the connection is dropped instead)."""
     method, path, headers, body = request
     service = service_of(server)
+    created = service.created
     try:
         status, payload = _dispatch(server, service, method, path, headers, body)
     except (ValueError, KeyError, TypeError) as exc:
         status, payload = 400, _error_body("openai", 400, f"bad batch request: {exc}")
+    if service.created > created and service.plan.lose_creates > 0:
+        service.plan.lose_creates -= 1
+        return None
     if isinstance(payload, bytes):
         return _response(status, payload, {"content-type": "application/octet-stream"})
     return _response(status, json.dumps(payload).encode())
@@ -124,8 +130,13 @@ def _dispatch(
         lines = [json.loads(line) for line in service.files[data["input_file_id"]].splitlines()]
         ident = f"batch_{next(service._ids)}"
         batch = _Batch(ident, "openai", data["endpoint"], lines, data["input_file_id"])
+        batch.metadata = data.get("metadata")
         service.batches[ident] = batch
         return 200, _openai_batch(batch)
+    if method == "GET" and parts == ["v1", "batches"]:  # newest first, one page
+        return 200, _page(
+            [_openai_batch(b) for b in service.batches.values() if b.wire == "openai"]
+        )
     if len(parts) >= 3 and parts[1] == "batches" and parts[2] in service.batches:
         batch = service.batches[parts[2]]
         if method == "POST" and parts[3:] == ["cancel"]:
@@ -265,8 +276,15 @@ def _openai_batch(batch: _Batch) -> dict[str, Any]:
             "total": total, "completed": counts.get("ok", 0) if done else 0,
             "failed": failed if done else 0,
         },
-        "metadata": None,
+        "metadata": batch.metadata,
     }  # fmt: skip
+
+
+def _page(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A listing of both APIs' form: newest first, everything on one page."""
+    items = items[::-1]
+    first, last = (items[0]["id"], items[-1]["id"]) if items else (None, None)
+    return {"object": "list", "data": items, "has_more": False, "first_id": first, "last_id": last}
 
 
 def _anthropic(
@@ -277,6 +295,9 @@ def _anthropic(
     headers: dict[str, str],
     body: bytes,
 ) -> tuple[int, Any]:
+    if method == "GET" and not rest:
+        mine = [b for b in service.batches.values() if b.wire == "anthropic"]
+        return 200, _page([_anthropic_batch(b, headers) for b in mine])
     if method == "POST" and not rest:
         lines = json.loads(body)["requests"]
         ident = f"msgbatch_{next(service._ids)}"

@@ -4,10 +4,12 @@ accepted, resumed never resubmitted, failures retried, priced at the batch rate.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -393,3 +395,78 @@ def test_a_result_echoing_the_key_is_stored_without_it(
     assert isinstance(answer, Completion) and answer.text.startswith("your key is ")
     assert secret not in answer.text
     assert secret not in "".join(p.read_text() for p in tmp_path.rglob("*.json"))
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_a_lost_answer_to_a_create_finds_the_batch_never_resubmits(
+    server: LoopbackServer, tmp_path: Path, kind: str
+) -> None:
+    service = loopback_batch.service_of(server)
+    service.plan = BatchPlan(polls=1, lose_creates=1)  # created, then the connection dropped
+    out, _ = run(server, kind, requests(3), tmp_path)
+    assert service.created == 1
+    assert all(isinstance(a, Completion) for a in out.values()) and len(out) == 3
+
+
+def submitting(tmp_path: Path, keys: list[str], tag: str, when: float) -> None:
+    """The saved list of a run killed after asking for a batch, before hearing back."""
+    entry = batch_state.SavedBatch("sim", tag, tuple(keys), when, submitting=True)
+    batch_state.save(tmp_path, [entry])
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_a_batch_a_killed_run_was_submitting_is_collected_not_resubmitted(
+    server: LoopbackServer, tmp_path: Path, kind: str
+) -> None:
+    todo = requests(3)
+    tag = "0123abcd"
+    api = batch_api.batch_api(provider(server, kind))  # type: ignore[arg-type]
+    assert api is not None
+
+    async def create() -> None:  # what the killed run's create did
+        await api.submit([api.line(r) for r in todo], tag)
+
+    started = time.time()
+    asyncio.run(create())
+    submitting(tmp_path, [r.key() for r in todo], tag, started)
+    lines: list[str] = []
+    out, _ = run(server, kind, todo, tmp_path, lines)
+    service = loopback_batch.service_of(server)
+    assert service.created == 1 and all(isinstance(a, Completion) for a in out.values())
+    assert any("was being submitted when an earlier run stopped" in line for line in lines)
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_a_batch_a_killed_run_never_got_to_submit_is_sent_now(
+    server: LoopbackServer, tmp_path: Path, kind: str
+) -> None:
+    todo = requests(3)
+    submitting(tmp_path, [r.key() for r in todo], "feedc0de", 1.0)
+    lines: list[str] = []
+    out, _ = run(server, kind, todo, tmp_path, lines)
+    assert loopback_batch.service_of(server).created == 1
+    assert all(isinstance(a, Completion) for a in out.values())
+    assert any("never reached a batch: sending them now" in line for line in lines)
+
+
+def test_two_anthropic_batches_that_fit_are_never_guessed_between(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    todo = requests(2)
+    api = batch_api.batch_api(provider(server, "anthropic"))  # type: ignore[arg-type]
+    assert api is not None
+    started = time.time()
+
+    async def create_twice() -> None:
+        for _ in range(2):
+            await api.submit([api.line(r) for r in todo], "t")
+
+    asyncio.run(create_twice())
+    submitting(tmp_path, [r.key() for r in todo], "cafe0001", started)
+    out, _ = run(server, "anthropic", todo, tmp_path)
+    assert loopback_batch.service_of(server).created == 2  # nothing more
+    for answer in out.values():
+        assert isinstance(answer, ProviderError) and "cannot be told" in str(answer)
+        assert "cafe0001" in str(answer)
+    (entry,) = batch_state.load(tmp_path)
+    assert entry.submitting and entry.id == "cafe0001"

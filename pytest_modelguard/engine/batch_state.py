@@ -37,14 +37,18 @@ class SavedBatch:
     id: str
     keys: tuple[str, ...]
     submitted_at: float  # Unix time
+    submitting: bool = False  # saved before the provider answered: ``id`` is the batch's tag
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "provider": self.provider,
             "id": self.id,
             "keys": list(self.keys),
             "submitted_at": self.submitted_at,
         }
+        if self.submitting:
+            data["submitting"] = True
+        return data
 
 
 def path_of(cache_dir: Path) -> Path:
@@ -95,7 +99,10 @@ def _entry(item: Any, where: str, path: Path) -> SavedBatch:
         raise _refused(path, f"{where}.keys must be a list of request keys (64 hex digits)")
     if isinstance(when, bool) or not isinstance(when, int | float) or not 0 <= when < 1e11:
         raise _refused(path, f"{where}.submitted_at must be a Unix time")
-    return SavedBatch(provider, ident, tuple(keys or ()), float(when))
+    submitting = item.get("submitting", False)
+    if not isinstance(submitting, bool):
+        raise _refused(path, f"{where}.submitting must be true or false")
+    return SavedBatch(provider, ident, tuple(keys or ()), float(when), submitting)
 
 
 def _refused(path: Path, problem: str) -> CacheError:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -85,6 +86,9 @@ class Batcher:
         for key, _ in live:
             del requests[key]
         run = _Round(self, apis, requests, spend, stop, keep, settle)
+        for entry in [b for b in self.saved if b.submitting and b.provider in apis]:
+            if any(k in requests for k in entry.keys):
+                await run.resolve(entry)
         active = [b for b in self.saved if any(k in requests for k in b.keys)]
         run.active = active
         for batch in active:
@@ -163,37 +167,107 @@ class _Round:
                     continue
                 await self._submit_one(api, chunk, lines)
 
+    async def resolve(
+        self, entry: SavedBatch, earlier: bool = True
+    ) -> tuple[str, SavedBatch | None]:
+        """A batch being submitted when a run was killed (``earlier``) or the provider's answer
+        was lost: adopted when the provider has it, dropped when it surely has not (its
+        requests may be sent), else its items fail saying what to check. Returns "adopted"
+        with the batch, "absent" or "unknown"."""
+        batcher, api = self.batcher, self.apis[entry.provider]
+        try:
+            known = {b.id for b in batcher.saved}
+            found = [
+                ident
+                for ident in await api.find(entry.id, entry.submitted_at, len(entry.keys))
+                if ident not in known
+            ]
+        except Exception as exc:  # cannot tell: nothing is resubmitted
+            found, why = [], f"{type(exc).__name__}: {exc}"
+        else:
+            why = ""
+        index = batcher.saved.index(entry)
+        if len(found) == 1 and not why:
+            adopted = batcher.saved[index] = replace(entry, id=found[0], submitting=False)
+            batch_state.save(batcher.cache_dir, batcher.saved)
+            if earlier:
+                batcher.say(f"modelguard: batch {found[0]} ({entry.provider}) was being "
+                            "submitted when an earlier run stopped: collecting it")  # fmt: skip
+            return "adopted", adopted
+        if not found and not why:
+            del batcher.saved[index]
+            batch_state.save(batcher.cache_dir, batcher.saved)
+            if earlier:
+                batcher.say(
+                    f"modelguard: {plural(len(entry.keys), 'request')} an earlier run was "
+                    f"submitting to {entry.provider} when it stopped never reached a batch: "
+                    "sending them now"
+                )
+            return "absent", None
+        listed = why or f"{len(found)} of its recent batches fit: {', '.join(found)}"
+        when = "an earlier run stopped" if earlier else "its submission failed"
+        error = ProviderError(
+            f"{entry.provider}: a batch with this request was being submitted when {when}, and "
+            f"it cannot be told whether the provider has it ({listed}). Check the provider's "
+            f"console, then remove the entry {entry.id} from {batcher.state_file} to submit "
+            "again",
+            transient=False,
+        )
+        for key in entry.keys:
+            if key in self.requests:
+                self._final(key, error)
+                del self.requests[key]
+        return "unknown", None
+
     async def _submit_one(self, api: BatchApi, keys: list[str], lines: list[bytes]) -> None:
-        error: ProviderError | None = None
+        batcher = self.batcher
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+            # saved before the provider is asked: a run killed meanwhile is found out next time
+            marker = SavedBatch(api.name, uuid.uuid4().hex, tuple(keys), time.time(), True)
+            batcher.saved.append(marker)
+            batch_state.save(batcher.cache_dir, batcher.saved)
             try:
-                ident = await api.submit(lines)
-            except ProviderError as exc:
-                error = exc
-                if not exc.transient or attempt == SUBMIT_ATTEMPTS:
-                    break
-                await _sleep(self.batcher.poll_s, self.stop)
-                continue
-            except Exception as exc:  # an SDK failure of another kind: the items say it
-                what = f"{api.name} batch API: {type(exc).__name__}: {exc}"
-                error = ProviderError(what, transient=False)
-                break
-            batch = SavedBatch(api.name, ident, tuple(keys), time.time())
-            batcher = self.batcher
-            batcher.saved.append(batch)
-            batch_state.save(batcher.cache_dir, batcher.saved)  # before anything else
-            batcher.submitted += 1
-            self.active.append(batch)
-            for key in keys:
-                self.sent[key] = self.sent.get(key, 0) + 1
-            batcher.say(
-                f"modelguard: submitted batch {ident} to {api.name}: "
-                f"{plural(len(keys), 'request')} (saved in {batcher.state_file})"
-            )
+                ident = await api.submit(lines, marker.id)
+            except Exception as exc:  # the provider may have it all the same (a timeout)
+                error = (
+                    exc
+                    if isinstance(exc, ProviderError)
+                    else ProviderError(
+                        f"{api.name} batch API: {type(exc).__name__}: {exc}", transient=False
+                    )
+                )
+                if error.transient and error.status is None:  # no answer: it may have it
+                    outcome, adopted = await self.resolve(marker, earlier=False)
+                else:  # the provider answered with an error, or nothing was sent
+                    batcher.saved.remove(marker)
+                    batch_state.save(batcher.cache_dir, batcher.saved)
+                    outcome, adopted = "absent", None
+                if adopted is not None:
+                    self._accepted(adopted)
+                elif outcome == "absent":  # surely not sent
+                    if error.transient and attempt < SUBMIT_ATTEMPTS:
+                        await _sleep(batcher.poll_s, self.stop)
+                        continue
+                    for key in keys:
+                        self._final(key, error)
+                return
+            batch = replace(marker, id=ident, submitting=False)
+            batcher.saved[batcher.saved.index(marker)] = batch
+            batch_state.save(batcher.cache_dir, batcher.saved)
+            self._accepted(batch)
             return
-        assert error is not None
-        for key in keys:
-            self._final(key, error)
+
+    def _accepted(self, batch: SavedBatch) -> None:
+        """A batch the provider accepted (or an earlier run's, found): polled from now on."""
+        batcher = self.batcher
+        batcher.submitted += 1
+        self.active.append(batch)
+        for key in batch.keys:
+            self.sent[key] = self.sent.get(key, 0) + 1
+        batcher.say(
+            f"modelguard: submitted batch {batch.id} to {batch.provider}: "
+            f"{plural(len(batch.keys), 'request')} (saved in {batcher.state_file})"
+        )
 
     async def check(self, batch: SavedBatch) -> list[str]:
         """Poll one batch; once ended, collect it. Returns the keys to send again."""

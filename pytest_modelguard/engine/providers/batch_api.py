@@ -34,6 +34,10 @@ ANTHROPIC_MAX_BYTES = 256 * 1024 * 1024
 OPENAI_ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
 RETRIED_CODES = frozenset({"batch_expired", "batch_cancelled", "expired", "canceled"})
 TRANSIENT_TYPES = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
+LIST_PAGES = 10
+"""Pages of recent batches looked through for one a killed run was submitting."""
+CLOCK_SKEW_S = 120.0
+"""How far the provider's clock may be behind ours when matching a batch by its time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +64,14 @@ class BatchApi(Protocol):
         """The request as one line of a batch (its size counts toward ``max_bytes``)."""
         ...
 
-    async def submit(self, lines: Sequence[bytes]) -> str:
-        """Create a batch of these lines; its id (ProviderError when refused)."""
+    async def submit(self, lines: Sequence[bytes], tag: str) -> str:
+        """Create a batch of these lines, tagged ``tag`` where the API keeps metadata; its id
+        (ProviderError when refused)."""
+        ...
+
+    async def find(self, tag: str, submitted_at: float, count: int) -> list[str]:
+        """The batches that may be the one a run was killed while submitting: tagged ``tag``
+        (OpenAI), or of ``count`` requests created since ``submitted_at`` (Anthropic)."""
         ...
 
     async def status(self, batch_id: str) -> BatchStatus: ...
@@ -155,7 +165,7 @@ class OpenAIBatches(_Batches):
         }
         return json.dumps(line, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n"
 
-    async def submit(self, lines: Sequence[bytes]) -> str:
+    async def submit(self, lines: Sequence[bytes], tag: str) -> str:
         data = b"".join(lines)
         upload = await self._sdk(
             "upload",
@@ -169,10 +179,24 @@ class OpenAIBatches(_Batches):
                 input_file_id=upload.id,
                 endpoint=self.endpoint,
                 completion_window="24h",
-                metadata={"source": "pytest-modelguard"},
+                metadata={"source": "pytest-modelguard", "modelguard_tag": tag},
             ),
         )
         return str(batch.id)
+
+    async def find(self, tag: str, submitted_at: float, count: int) -> list[str]:
+        page = await self._sdk("list", lambda c: c.batches.list(limit=100))
+        found: list[str] = []
+        for _ in range(LIST_PAGES):
+            for batch in page.data:
+                metadata = getattr(batch, "metadata", None) or {}
+                if metadata.get("modelguard_tag") == tag:
+                    found.append(str(batch.id))
+            older = any(b.created_at < submitted_at - CLOCK_SKEW_S for b in page.data)
+            if found or older or not page.has_next_page():
+                break
+            page = await self._sdk("list", _next_page(page))
+        return found
 
     async def status(self, batch_id: str) -> BatchStatus:
         batch = await self._sdk("retrieve", lambda c: c.batches.retrieve(batch_id))
@@ -251,10 +275,23 @@ class AnthropicBatches(_Batches):
         line = {"custom_id": request.key(), "params": params}
         return json.dumps(line, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n"
 
-    async def submit(self, lines: Sequence[bytes]) -> str:
+    async def submit(self, lines: Sequence[bytes], tag: str) -> str:
         requests = [json.loads(line) for line in lines]
         batch = await self._sdk("create", lambda c: c.messages.batches.create(requests=requests))
         return str(batch.id)
+
+    async def find(self, tag: str, submitted_at: float, count: int) -> list[str]:
+        page = await self._sdk("list", lambda c: c.messages.batches.list(limit=100))
+        found: list[str] = []
+        for batch in page.data:  # newest first; Message Batches keep no metadata
+            counts = batch.request_counts
+            total = (
+                counts.processing + counts.succeeded + counts.errored + counts.canceled
+                + counts.expired
+            )  # fmt: skip
+            if batch.created_at.timestamp() >= submitted_at - CLOCK_SKEW_S and total == count:
+                found.append(str(batch.id))
+        return found
 
     async def status(self, batch_id: str) -> BatchStatus:
         batch = await self._sdk("retrieve", lambda c: c.messages.batches.retrieve(batch_id))
@@ -302,3 +339,8 @@ async def _guarded(api: _Batches, stream: Any) -> AsyncIterator[Any]:
 def _content_of(file_id: str) -> Callable[[Any], Awaitable[Any]]:
     """What reads one OpenAI file (an output or error file of a batch)."""
     return lambda client: client.files.content(file_id)
+
+
+def _next_page(page: Any) -> Callable[[Any], Awaitable[Any]]:
+    """What reads the page after ``page`` of a listing."""
+    return lambda _client: page.get_next_page()
