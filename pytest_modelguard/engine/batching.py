@@ -97,8 +97,8 @@ class Batcher:
         fresh = [key for key in requests if key not in collecting]
         deadline = time.monotonic() + self.wait_s
         while True:
-            if fresh and stop.reason is None:
-                await run.submit(fresh)
+            if fresh:
+                await run.submit(fresh)  # once stopping, each fails saying why
             fresh = []
             for batch in list(run.active):
                 fresh += await run.check(batch)
@@ -140,6 +140,9 @@ class _Round:
         by_provider: dict[str, list[str]] = {}
         for key in keys:
             request = self.requests[key]
+            if self.stop.reason is not None:
+                self._final(key, ProviderError(self.stop.reason, transient=False))
+                continue
             refused = self.spend.try_reserve(request, batch=True) if self.spend else None
             if refused is not None:
                 self._final(key, ProviderError(refused, transient=False))
