@@ -15,6 +15,7 @@ from ..core.formatting import did_you_mean
 from ..core.vocabulary import GATES, INTERVALS, Gate, Interval, RecordMode
 from ..records.calls import params_problem
 from ..records.pricing import Price, batch_price, cost_usd, table_price
+from .provider_kinds import KIND_KEYS, KIND_PRICES, kind_key_problem, value_problem
 from .toml_lines import key_line
 
 if TYPE_CHECKING:
@@ -25,8 +26,20 @@ BUILTIN_PROVIDERS = {
     "openai-responses": "openai-responses",
     "anthropic": "anthropic",
     "python": "python",
+    "azure-openai": "azure-openai",
+    "bedrock": "bedrock",
+    "vertex": "vertex",
+    "gemini": "gemini",
 }
-SDK_KINDS = ("openai", "openai-responses", "anthropic")
+SDK_KINDS = (
+    "openai",
+    "openai-responses",
+    "anthropic",
+    "azure-openai",
+    "bedrock",
+    "vertex",
+    "gemini",
+)
 BUDGET_KEYS = (
     "max_cost_per_case_usd",
     "max_cost_usd",
@@ -42,9 +55,17 @@ TOP_KEYS = (
     "batch", "batch_wait_s", "batch_poll_s", "batch_fallback",
 )  # fmt: skip
 BATCH_FALLBACKS = ("batch", "live")
+BATCH_KINDS = ("openai", "openai-responses", "anthropic")
+"""Provider kinds whose batch API a run uses (the cloud kinds' batch jobs are not)."""
 DRIFT_MODES = ("fixed-n", "accumulate")
 GATE_ON = ("judge", "human")
-PROVIDER_KEYS = ("kind", "base_url", "api_key_env", "batch")
+PROVIDER_KEYS = (
+    "kind",
+    "base_url",
+    "api_key_env",
+    "batch",
+    *(k for keys in KIND_KEYS.values() for k in keys),
+)
 ALIAS_KEYS = ("model", "params", "price", "budgets", "batch")
 MAX_SEED = 2**32 - 1
 """The bootstrap's generator takes seeds from 0 to this."""
@@ -52,6 +73,8 @@ DEFAULT_KEY_ENV = {
     "openai": "OPENAI_API_KEY",
     "openai-responses": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",
+    "azure-openai": "AZURE_OPENAI_API_KEY",
+    "gemini": "GEMINI_API_KEY",
 }
 PRICE_PROVIDER = {"openai-responses": "openai"}
 """Built-in providers priced under another name in genai-prices' table."""
@@ -62,9 +85,10 @@ class ProviderSpec:
     """A provider: built in, or an OpenAI-compatible endpoint declared in config."""
 
     name: str
-    kind: str  # openai | openai-responses | anthropic | python
+    kind: str  # openai | openai-responses | anthropic | python | azure-openai | bedrock | ...
     base_url: str | None = None
     api_key_env: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)  # the kind's own keys
     batch: bool | None = None  # None: as [tool.modelguard] batch says
 
 
@@ -147,8 +171,8 @@ class Settings:
 
     def batched(self, model: ModelSpec) -> bool:
         """Whether ``model``'s uncached requests go to its provider's batch API: the alias's
-        ``batch``, else its provider's, else the run's (never for ``python:`` models)."""
-        if model.provider.kind not in SDK_KINDS:
+        ``batch``, else its provider's, else the run's (only for ``BATCH_KINDS``)."""
+        if model.provider.kind not in BATCH_KINDS:
             return False
         for choice in (model.batch, model.provider.batch):
             if choice is not None:
@@ -301,14 +325,32 @@ def _providers(source: str, table: Mapping[str, Any]) -> dict[str, ProviderSpec]
         kind = reader.get("kind", str, BUILTIN_PROVIDERS.get(name, "openai"))
         if kind not in SDK_KINDS:
             reader.fail("kind", f"must be one of {', '.join(SDK_KINDS)}, got {kind!r}")
+        options = _kind_options(reader, kind)
         providers[name] = ProviderSpec(
             name=name,
             kind=kind,
             base_url=reader.get("base_url", str),
-            api_key_env=reader.get("api_key_env", str, DEFAULT_KEY_ENV[kind]),
+            api_key_env=reader.get("api_key_env", str, DEFAULT_KEY_ENV.get(kind)),
+            options=options,
             batch=reader.get("batch", bool),
         )
     return providers
+
+
+def _kind_options(reader: _Reader, kind: str) -> dict[str, str]:
+    """The keys of ``kind`` (``azure_endpoint``, ``aws_region``...) set on this provider."""
+    options: dict[str, str] = {}
+    for key in reader.table:
+        problem = kind_key_problem(kind, key)
+        if problem:
+            reader.fail(key, problem)
+        if key in KIND_KEYS.get(kind, ()):
+            value = reader.get(key, str)
+            problem = value_problem(key, value)
+            if problem:
+                reader.fail(key, problem)
+            options[key] = value
+    return options
 
 
 class ModelResolver:
@@ -336,7 +378,9 @@ class ModelResolver:
                 f"{self.source}: unknown provider {provider_name!r} in model {name!r}{hint}; "
                 "declare it under [tool.modelguard.providers]"
             )
-        price_id = PRICE_PROVIDER.get(provider.name, provider.name)
+        price_id = KIND_PRICES.get(provider.kind) or PRICE_PROVIDER.get(
+            provider.name, provider.name
+        )
         if provider.kind == "python":
             return ModelSpec(name=name, provider=provider, model=model, budgets=self.budgets)
         price = table_price(price_id, model)

@@ -11,6 +11,7 @@ from ..config import Settings
 from ..records.results import ItemResult
 from ..verdict import dimensions
 from ..verdict.gate import GateReport, ModelSummary, TagSummary
+from ..verdict.reliability import pass_k_by_model
 from ..verdict.run_schema import VERSION
 from .shown import shown_case
 
@@ -27,6 +28,7 @@ def build_json(
     """
     specs = {m.name: m for m in settings.models}
     by_batch = Counter(r.model for r in results if r.batch)
+    reliability = pass_k_by_model(results)  # pass^k, pass@k: only where cases repeat
     return {
         "version": VERSION,
         "baseline": settings.baseline.name if settings.baseline else None,
@@ -40,7 +42,11 @@ def build_json(
         "partial": partial,
         "notes": list(report.notes),
         "models": {
-            name: {**_model(summary, specs.get(name)), "batch_answers": by_batch[name]}
+            name: {
+                **_model(summary, specs.get(name)),
+                "pass_k": k.to_dict() if (k := reliability.get(name)) else None,
+                "batch_answers": by_batch[name],
+            }
             for name, summary in report.models.items()
         },
         "tags": {

@@ -83,10 +83,11 @@ class BatchApi(Protocol):
 
 def batch_api(provider: Provider) -> BatchApi | None:
     """The batch API of ``provider``'s SDK (None for a provider that has none)."""
-    if isinstance(provider, openai_wire.OpenAIProvider):
-        return OpenAIBatches(provider)
-    if isinstance(provider, anthropic_wire.AnthropicProvider):
-        return AnthropicBatches(provider)
+    kind = type(provider)  # not the cloud kinds built on these: their batch jobs differ
+    if kind in (openai_wire.OpenAIProvider, responses_wire.OpenAIResponsesProvider):
+        return OpenAIBatches(provider)  # type: ignore[arg-type]
+    if kind is anthropic_wire.AnthropicProvider:
+        return AnthropicBatches(provider)  # type: ignore[arg-type]
     return None
 
 
