@@ -324,7 +324,12 @@ def test_which_models_go_by_batch_and_at_what_price(tmp_path: Path) -> None:
         "baseline": "openai:gpt-4.1",
         "models": ["cheap", "anthropic:claude-haiku-4-5", "groq:llama"],
         "batch": True,
-        "providers": {"anthropic": {"batch": False}, "groq": {"base_url": "http://x/v1"}},
+        "providers": {
+            "anthropic": {"batch": False},
+            "groq": {"base_url": "http://x/v1"},
+            "azure": {"kind": "azure-openai", "azure_endpoint": "https://x.openai.azure.com",
+                      "api_version": "2024-10-21", "batch": True},
+        },
         "aliases": {
             "cheap": {"model": "openai:gpt-4.1-mini", "batch": False,
                       "price": {"input": 1.0, "output": 3.0}},
@@ -336,6 +341,8 @@ def test_which_models_go_by_batch_and_at_what_price(tmp_path: Path) -> None:
     assert claude.provider.kind == "anthropic"  # declared without kind: the built-in's kind
     python = ModelSpec("python:m:f", ProviderSpec("python", "python"), "m:f")
     assert not settings.batched(python)  # no batch API: an ordinary call
+    for cloud in ("bedrock:claude-x", "gemini:gemini-2.5-flash", "azure:gpt-4o"):
+        assert not settings.batched(settings.resolve(cloud))  # their batch jobs differ
     assert base.price is not None and base.batch_price == table_price("openai", "gpt-4.1", "batch")
     assert base.batch_price is not None and base.batch_price.input < base.price.input
     assert cheap.batch_price == Price(0.5, 1.5)  # an alias's own price: the 50% discount
