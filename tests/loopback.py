@@ -580,6 +580,7 @@ class Loopback:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    batch: Any = None  # the batch APIs' state (tests/loopback_batch.py), made on first use
 
     def count(self, *, model: str | None = None, prompt: str | None = None) -> int:
         """How many calls arrived, optionally only those for ``model`` and/or ``prompt``."""
@@ -619,6 +620,13 @@ class Loopback:
     async def _serve(self, request: _Request, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection must be dropped."""
         method, path, headers, body = request
+        if path.startswith(("/v1/files", "/v1/batches", "/v1/messages/batches")):
+            import loopback_batch  # the files and batches endpoints of both SDKs
+
+            response = await loopback_batch.serve(self, request)
+            if response is not None:  # None: the connection is dropped (an answer lost)
+                writer.write(response)
+            return response is not None
         wire = _ROUTES.get(path)
         cloud = None if wire else loopback_cloud.route(method, path, headers, body)
         if cloud is not None and cloud.reply is not None:  # refused, or a token issued

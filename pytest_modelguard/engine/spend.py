@@ -140,14 +140,19 @@ class SpendCap:
     limit_usd: float
     prices: Mapping[tuple[str, str], Price | None]  # (provider, model) → price
     ledger: Ledger | None = None
+    batch_prices: Mapping[tuple[str, str], Price | None] = field(default_factory=dict)
     spent_usd: float = 0.0
     reserved_usd: float = 0.0
     refused: int = 0
     _holds: dict[str, float] = field(default_factory=dict)
 
-    def try_reserve(self, request: Request) -> str | None:
-        """Reserve the call's worst case; None when allowed, else why it is refused."""
-        price = self.prices.get((request.provider, request.model))
+    def _price(self, request: Request, batch: bool) -> Price | None:
+        return (self.batch_prices if batch else self.prices).get((request.provider, request.model))
+
+    def try_reserve(self, request: Request, batch: bool = False) -> str | None:
+        """Reserve the call's worst case (at the batch price for a ``batch`` request); None
+        when allowed, else why it is refused."""
+        price = self._price(request, batch)
         if price is None:
             self.refused += 1
             return (
@@ -182,10 +187,11 @@ class SpendCap:
             return self.spent_usd, self.reserved_usd
 
     def settle(self, request: Request, completion: Completion | None) -> None:
-        """Replace the reservation with what the call cost (nothing when it failed)."""
+        """Replace the reservation with what the call cost (nothing when it failed; at the
+        batch price for an answer that came by batch)."""
         held = self._holds.pop(request.key(), 0.0)
         self.reserved_usd -= held
-        price = self.prices.get((request.provider, request.model))
+        price = self._price(request, completion is not None and completion.batch)
         cost = price.cost(completion.usage) if completion is not None and price is not None else 0.0
         self.spent_usd += cost
         if self.ledger is not None:

@@ -73,6 +73,7 @@ def item_result(
         latency_s=sum(latencies) if latencies and error is None else None,
         cached=all(a.cached for a in answered),
         output=output if output is not None else completions[-1].text if completions else "",
+        batch=any(c.batch for c in completions),
         error=error,
         failure=failure,
         judge_cost_usd=judge_cost_usd,
@@ -167,8 +168,8 @@ class ItemGrader:
             failure = failure or f"max_tokens_per_case: {usage.total_tokens} tokens > limit {limit}"
         if path is not None and path.failure is not None:
             passed, failure = False, failure or path.failure
-        cost = self._cost(case, model, usage)
-        if path is not None:  # each step priced (a tiered price is per call)
+        cost = self._cost(case, model, completion)
+        if path is not None:  # each step priced (a tiered price is per call), at the standard rate
             costs = [model.cost_of(Usage.from_dict(step.usage or {})) for step in path.steps]
             cost = None if None in costs else sum(c for c in costs if c is not None)
         return item_result(
@@ -196,7 +197,8 @@ class ItemGrader:
         failure: str | None,
     ) -> ItemResult:
         """What the Python test ``test`` using the ``model`` fixture contributes to the gate."""
-        costs = [model.cost_of(a.completion.usage) for a in answered if a.completion]
+        completions = [a.completion for a in answered if a.completion]
+        costs = [model.cost_of(c.usage, c.batch) for c in completions]
         return item_result(
             case,
             model.name,
@@ -227,7 +229,7 @@ class ItemGrader:
                 judge_cost = None
         return tuple(grades), judge_cost
 
-    def _cost(self, case: Case, model: ModelSpec, usage: Usage) -> float | None:
+    def _cost(self, case: Case, model: ModelSpec, completion: Completion) -> float | None:
         recorded = case.baseline
         if (
             model is self.settings.baseline
@@ -235,4 +237,4 @@ class ItemGrader:
             and recorded.cost_usd is not None
         ):
             return recorded.cost_usd
-        return model.cost_of(usage)
+        return model.cost_of(completion.usage, completion.batch)

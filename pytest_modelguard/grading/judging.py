@@ -73,7 +73,7 @@ def judge(
         grade = grader.grade_with(answer, [r.text for r in replies], judge_model=_identity(spec))
     except JudgeParseError as exc:
         raise JudgeFailed(str(exc)) from None
-    costs = [spec.cost_of(r.usage) for r in replies]
+    costs = [spec.cost_of(r.usage, r.batch) for r in replies]
     return Judged(grade, None if None in costs else sum(c for c in costs if c is not None))
 
 

@@ -218,6 +218,7 @@ class Completion:
     model: str = ""
     finish_reason: str | None = None
     tool_calls: tuple[Mapping[str, Any], ...] = ()
+    batch: bool = False  # answered through the provider's batch API (billed at its price)
 
     def __post_init__(self) -> None:
         """Every string made storable as UTF-8 (a lone surrogate becomes U+FFFD)."""
@@ -250,6 +251,8 @@ class Completion:
         }
         if self.tool_calls:  # absent for text answers: older entries read back unchanged
             data["tool_calls"] = [dict(call) for call in self.tool_calls]
+        if self.batch:  # absent for ordinary answers, like tool_calls
+            data["batch"] = True
         return data
 
     @classmethod
@@ -276,6 +279,7 @@ class Completion:
             model=str(data.get("model") or ""),
             finish_reason=None if finish is None else str(finish),
             tool_calls=tool_calls_from(data.get("tool_calls")),
+            batch=data.get("batch") is True,
         )
 
 

@@ -35,6 +35,7 @@ class ItemResult:
     unit: str = ""  # the prompt answered (suite.prompt_key); "" for results of older reports
     tool_calls: tuple[Mapping[str, Any], ...] = ()  # the answer's tool calls {id, name, arguments}
     human_label: float | None = None  # a person's score of this exact answer (labels file)
+    batch: bool = False  # answered through a provider's batch API (priced at its batch rate)
     steps: int | None = None  # an agent case's model calls; None for one-call cases
     trajectory: tuple[Mapping[str, Any], ...] = ()  # an agent case's steps (Step.to_dict)
     tool_errors: int = 0  # tool calls answered ``error: ...`` (raised, timed out, unknown)
@@ -83,6 +84,7 @@ class ItemResult:
             "human_label": self.human_label,
             "output": self.output,
             "tool_calls": [dict(call) for call in self.tool_calls],
+            "batch": self.batch,
             **self._agent_dict(),
         }
 
@@ -122,6 +124,7 @@ class ItemResult:
             unit=str(data.get("unit") or ""),
             tool_calls=tuple(data.get("tool_calls") or ()),
             human_label=data.get("human_label"),
+            batch=data.get("batch") is True,
             steps=data.get("steps"),
             trajectory=tuple(data.get("trajectory") or ()),
             tool_errors=int(data.get("tool_errors") or 0),

@@ -26,7 +26,7 @@ from .markdown import ICONS, answer_text, methods_text, p_text
 
 Doc = Mapping[str, Any]
 CASE_FIELDS = ("suite", "id", "model", "tags", "repeat", "score", "passed", "error", "failure",
-               "output")  # fmt: skip
+               "output", "batch")  # fmt: skip
 GRADE_FIELDS = ("name", "score", "passed", "reason")
 
 
@@ -95,7 +95,7 @@ def _model_row(name: str, m: Mapping[str, Any]) -> list[str]:
         p_text(delta),
         _num(m.get("pass_rate"), "{:.0%}"),
         escape(money(m.get("cost_per_case_usd"))),
-        escape(money(m.get("cost_usd"))),
+        escape(money(m.get("cost_usd"))) + _by_batch(m),
         latency,
     ]
     verdict = f"{ICONS.get(m['verdict'], '')} {escape(m['verdict'])}"
@@ -105,6 +105,12 @@ def _model_row(name: str, m: Mapping[str, Any]) -> list[str]:
         _td(verdict, cls),
         _td(reasons),
     ]
+
+
+def _by_batch(m: Mapping[str, Any]) -> str:
+    """How many of a model's answers came by provider batches (priced at the batch rate)."""
+    count = m.get("batch_answers")
+    return f"<br><small>{count} by batch</small>" if isinstance(count, int) and count else ""
 
 
 def _tags_table(doc: Doc) -> str:

@@ -56,7 +56,8 @@ SCRIPT = """
     if (!c) { td.appendChild(el("span", "no baseline answer", "muted")); return td; }
     td.appendChild(el("pre", c.error !== null ? "error: " + c.error : c.output));
     var why = c.failure ? " " + DASH + " " + c.failure : "";
-    td.appendChild(el("div", "score " + fmt(c.score) + why, "muted"));
+    var how = c.batch ? " (by batch)" : "";
+    td.appendChild(el("div", "score " + fmt(c.score) + why + how, "muted"));
     var ul = el("ul", null, "grades");
     c.grades.forEach(function (g) {
       var line = g.name + " " + fmt(g.score) + (g.reason ? ": " + g.reason : "");

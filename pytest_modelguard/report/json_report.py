@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -26,6 +27,7 @@ def build_json(
     ``partial``: why the run left cases or checks out (no drift reference then).
     """
     specs = {m.name: m for m in settings.models}
+    by_batch = Counter(r.model for r in results if r.batch)
     reliability = pass_k_by_model(results)  # pass^k, pass@k: only where cases repeat
     return {
         "version": VERSION,
@@ -43,6 +45,7 @@ def build_json(
             name: {
                 **_model(summary, specs.get(name)),
                 "pass_k": k.to_dict() if (k := reliability.get(name)) else None,
+                "batch_answers": by_batch[name],
             }
             for name, summary in report.models.items()
         },

@@ -132,6 +132,7 @@ _RULES: dict[str, tuple[str, Any]] = {
     "human_label": _FRACTION_OR_NULL,
     "passed": _FLAG,
     "cached": _FLAG,
+    "batch": _FLAG,
     "cost_usd": _USD,
     "judge_cost_usd": _USD,
     "latency_s": ("a number of seconds", lambda v: v is None or _number(v, 0, MAX_SECONDS)),
