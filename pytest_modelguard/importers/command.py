@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..core.errors import ExportError, FileRefused, SuiteError
-from .findings import Findings
+from .findings import Findings, NothingImported
 
 SUITE_KINDS = ("promptfoo", "dataset")
 KINDS = ("traces", *SUITE_KINDS)
@@ -45,6 +45,8 @@ def choose(argv: Sequence[str]) -> tuple[str, list[str]]:
 
 
 def _fail(exc: Exception) -> int:
+    if isinstance(exc, NothingImported):
+        _summary(exc.findings)
     print(f"modelguard: {exc}", file=sys.stderr)
     return 4
 

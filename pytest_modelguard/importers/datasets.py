@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import SuiteError
-from .findings import Findings
+from .findings import Findings, NothingImported
 from .nunjucks import text_of
 from .promptfoo_providers import judge_model
 from .sources import Files
@@ -35,6 +35,11 @@ MAX_CASES = 100_000
 ROLES = {"system": "system", "user": "user", "assistant": "assistant", "human": "user",
          "ai": "assistant", "developer": "system"}  # fmt: skip
 _ID = re.compile(r"[^\w.-]+")
+_KEY = re.compile(r"[A-Za-z_][\w-]*")
+_PER_KEY = (
+    "EqualsExpected on an object: one json_field per key (the answer must be JSON; "
+    "each key scores on its own, where Pydantic Evals needs all)"
+)
 _SIMILARITY = {"similarity": {"against": "expected"}}
 
 
@@ -81,7 +86,7 @@ def import_dataset(path: Path, form: str | None, name: str | None) -> Dataset:
     cases = list(reader(path, files, form, findings))
     shown = files.shown(path)
     if not cases:
-        raise SuiteError(f"{shown}: no case could be imported (see what was not mapped)")
+        raise NothingImported(f"{shown}: no case could be imported (see above)", findings)
     suite_name = name or _ID.sub("-", path.name.split(".")[0]).strip("-") or "dataset"
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     header = f"# Imported by `modelguard import dataset` from {shown} ({form}) on {when}.\n"
@@ -186,12 +191,25 @@ def _arg(args: Any, key: str) -> Any:
     return args.get(key) if isinstance(args, Mapping) else args
 
 
+def _paths(expected: Mapping[str, Any]) -> bool:
+    """An object whose keys can each be a json_field path."""
+    return bool(expected) and all(isinstance(k, str) and _KEY.fullmatch(k) for k in expected)
+
+
+def _graders(name: str, args: Any, expected: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """An evaluator → our graders (EqualsExpected on an object: one json_field per key)."""
+    if name == "EqualsExpected" and isinstance(expected, Mapping) and _paths(expected):
+        return [{"json_field": {"path": key}} for key in expected], None
+    grader, why = _grader(name, args, expected)
+    return ([grader] if grader is not None else []), why
+
+
 def _grader(name: str, args: Any, expected: Any) -> tuple[dict[str, Any] | None, str | None]:
     """An evaluator → (our grader, None), (None, why not), or (None, None) to drop it."""
     if name == "EqualsExpected":
         if expected is None:
             return None, None  # Pydantic Evals skips it without an expected output
-        if isinstance(expected, Mapping | list):
+        if isinstance(expected, list) or (isinstance(expected, Mapping) and not _paths(expected)):
             return None, "EqualsExpected on a structured expected_output"
         return {"equals": {}}, None
     if name == "Equals":
@@ -243,10 +261,12 @@ def _pydantic(path: Path, files: Files, form: str, findings: Findings) -> Iterat
         graders = []
         for spec in [*shared, *(case.get("evaluators") or [])]:
             name, args = _evaluator(spec)
-            grader, why = _grader(name, args, expected)
-            if grader is not None:
+            mapped, why = _graders(name, args, expected)
+            if mapped:
                 findings.map(name)
-                graders.append(grader)
+                graders.extend(mapped)
+                if len(mapped) > 1:
+                    findings.note(where, _PER_KEY)
             elif why:
                 findings.miss(where, why)
             else:

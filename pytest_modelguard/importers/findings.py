@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..core.errors import SuiteError
+
 SHOWN_REASONS = 20
 
 
@@ -57,3 +59,11 @@ class Findings:
             lines = lines[:SHOWN_REASONS]
             lines.append(f"  {title} {sum(n for _, n in rest)} more, for {len(rest)} other reasons")
         return lines
+
+
+class NothingImported(SuiteError):
+    """No case could be imported; carries what was found, for the summary."""
+
+    def __init__(self, message: str, findings: Findings) -> None:
+        super().__init__(message)
+        self.findings = findings

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import SuiteError
-from .findings import Findings
+from .findings import Findings, NothingImported
 from .promptfoo_cases import CaseMaker, document, usable
 from .promptfoo_prompts import PromptReader
 from .promptfoo_providers import Providers, judge_model, read_providers, snippet
@@ -66,6 +66,8 @@ def import_config(path: Path, name: str | None = None) -> Imported:
     tests = TestReader(files, shown, findings).read(data.get("tests"), default)
     mapping = CaseMaker(_schemas(files), providers, findings)
     cases = mapping.cases(tests, prompts)
+    if not cases:
+        raise NothingImported(f"{shown}: no test could be imported (see above)", findings)
     suite_name = name or _name(path, data)
     text = document(shown, suite_name, data, cases, providers, len(prompts), len(tests))
     return Imported(
