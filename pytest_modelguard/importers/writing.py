@@ -41,7 +41,7 @@ def _represent_dict(dumper: yaml.SafeDumper, data: dict[Any, Any]) -> yaml.Node:
 
 
 _Dumper.add_representer(str, _represent_str)
-_Dumper.add_representer(list, _represent_list)
+_Dumper.add_multi_representer(list, _represent_list)
 _Dumper.add_multi_representer(dict, _represent_dict)
 
 
