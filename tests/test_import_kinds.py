@@ -20,10 +20,18 @@ from pytest_modelguard.importers.command import choose
         (["log.jsonl", "--db", "t.db"], "traces", ["log.jsonl", "--db", "t.db"]),
         (["traces", "log.jsonl", "--db", "t.db"], "traces", ["log.jsonl", "--db", "t.db"]),
         (["promptfoo", "promptfooconfig.yaml"], "promptfoo", ["promptfooconfig.yaml"]),
-        (["dataset", "d.jsonl", "--format", "langsmith"], "dataset", ["d.jsonl", "--format", "langsmith"]),
+        (
+            ["dataset", "d.jsonl", "--format", "langsmith"],
+            "dataset",
+            ["d.jsonl", "--format", "langsmith"],
+        ),
         # a file literally named like a suite kind, in today's form (it has --db): traces
         (["promptfoo", "--db", "t.db"], "traces", ["promptfoo", "--db", "t.db"]),
-        (["dataset", "other.jsonl", "--db=t.db"], "traces", ["dataset", "other.jsonl", "--db=t.db"]),
+        (
+            ["dataset", "other.jsonl", "--db=t.db"],
+            "traces",
+            ["dataset", "other.jsonl", "--db=t.db"],
+        ),
         (["./promptfoo", "--db", "t.db"], "traces", ["./promptfoo", "--db", "t.db"]),
     ],
 )

@@ -75,7 +75,9 @@ def test_done_when_two_prompts_ten_csv_tests_collect_as_20_cases_per_model(
     out = capsys.readouterr().out
     suite = pytester.path / "pf.modelguard.yaml"
     assert f"wrote 20 cases (2 prompts x {len(ROWS)} tests) to {suite}" in out
-    mapped = ", ".join(f"{k} {n}" for k, n in sorted(_asserts().items(), key=lambda i: (-i[1], i[0])))
+    mapped = ", ".join(
+        f"{k} {n}" for k, n in sorted(_asserts().items(), key=lambda i: (-i[1], i[0]))
+    )
     assert f"mapped: {mapped}" in out
     assert "sk-planted" not in out + (pytester.path / "pf.pyproject-snippet.toml").read_text()
     assert "apiKey) is not copied: set it in the environment variable OPENAI_API_KEY" in out
@@ -226,7 +228,8 @@ def load_suite_text(where: Path, text: str) -> list:  # type: ignore[type-arg]
             8,
             [
                 "mapped: icontains 2, equals 1, is-json 1, llm-rubric 1",
-                "not mapped 1: javascript (no equivalent grader) (first at promptfooconfig.yaml:32)",
+                "not mapped 1: javascript (no equivalent grader) "
+                "(first at promptfooconfig.yaml:32)",
                 "not mapped 1: python (no equivalent grader) (first at promptfooconfig.yaml:34)",
                 "not mapped 1: similar (no equivalent grader) (first at promptfooconfig.yaml:38)",
                 "left out 1: a test where none of its asserts maps "
@@ -399,7 +402,12 @@ tests:
     cases = load_suite_text(tmp_path, done.suite)
     assert [c.messages[-1]["content"] for c in cases] == ["Plain one", "Plain four"]
     found = done.findings
-    assert found.unmapped["prompt template: Nunjucks tag {% for %} (loops, conditionals, set, include)"] == 1
+    assert (
+        found.unmapped[
+            "prompt template: Nunjucks tag {% for %} (loops, conditionals, set, include)"
+        ]
+        == 1
+    )
     assert found.first["prompt function in a .py file"] == "promptfooconfig.yaml:4"
     assert found.left_out["a test with options.transform"] == 1
     assert found.first["a test with options.transform"] == "promptfooconfig.yaml:8"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..core.errors import ExportError, FileRefused, SuiteError
+from ..core.safety import printable, valid_text
 from .findings import Findings, NothingImported
 
 SUITE_KINDS = ("promptfoo", "dataset")
@@ -47,7 +48,7 @@ def choose(argv: Sequence[str]) -> tuple[str, list[str]]:
 def _fail(exc: Exception) -> int:
     if isinstance(exc, NothingImported):
         _summary(exc.findings)
-    print(f"modelguard: {exc}", file=sys.stderr)
+    print(f"modelguard: {printable(str(exc))}", file=sys.stderr)
     return 4
 
 
@@ -105,7 +106,7 @@ _COMMANDS = {"traces": _traces_parser, "promptfoo": _promptfoo_parser, "dataset"
 
 def _summary(findings: Findings) -> None:
     for line in findings.lines():
-        print(line)
+        print(printable(line))
 
 
 def cmd_promptfoo(args: argparse.Namespace) -> int:
@@ -123,7 +124,7 @@ def cmd_promptfoo(args: argparse.Namespace) -> int:
     print(f"wrote {done.cases} cases ({done.prompts} prompts x {done.tests} tests) to {suite}")
     _summary(done.findings)
     print(f"[tool.modelguard] snippet for pyproject.toml, also in {toml}:\n")
-    print(done.snippet, end="")
+    print(valid_text(done.snippet), end="")
     return 0
 
 

@@ -63,7 +63,9 @@ def import_config(path: Path, name: str | None = None) -> Imported:
     options = default.get("options") if isinstance(default, Mapping) else None
     if isinstance(options, Mapping) and options.get("provider") is not None:
         providers.judge = judge_model(options["provider"])
-    tests = TestReader(files, shown, findings).read(data.get("tests"), default)
+    tests = TestReader(files, shown, findings).read(
+        data.get("tests"), default, line_of(data, "tests", f"{shown}:1")
+    )
     mapping = CaseMaker(_schemas(files), providers, findings)
     cases = mapping.cases(tests, prompts)
     if not cases:

@@ -132,13 +132,14 @@ class TestReader:
         self.config = config  # the config file as shown
         self.findings = findings
 
-    def read(self, node: Any, default: Any) -> list[Test]:
+    def read(self, node: Any, default: Any, where: str) -> list[Test]:
+        """The tests of ``node`` (the config's ``tests``, written at ``where``)."""
         base = self._default(default)
         tests = []
-        for where, raw in self._raw_tests(node, line_of(node, None, f"{self.config}:1")):
-            tests.extend(self._expanded(where, raw, base))
+        for at, raw in self._raw_tests(node, line_of(node, None, where)):
+            tests.extend(self._expanded(at, raw, base))
             if len(tests) > MAX_TESTS:
-                raise SuiteError(f"{where}: more than {MAX_TESTS:,} tests; import a part")
+                raise SuiteError(f"{at}: more than {MAX_TESTS:,} tests; import a part")
         return tests
 
     def _default(self, node: Any) -> dict[str, Any]:
