@@ -413,3 +413,37 @@ tests:
     assert found.first["a test with options.transform"] == "promptfooconfig.yaml:8"
     assert found.left_out["a test where no assert"] == 1
     assert found.unmapped["test threshold (a case has no pass mark of its own)"] == 1
+
+
+def test_a_tests_grading_provider_becomes_its_judge(tmp_path: Path) -> None:
+    (tmp_path / "promptfooconfig.yaml").write_text(
+        """\
+prompts: ['{{q}}']
+defaultTest: {options: {provider: openai:gpt-4.1}}
+tests:
+  - vars: {q: a}
+    assert: [{type: llm-rubric, value: ok}]
+  - vars: {q: b}
+    options: {provider: {id: anthropic:messages:claude-sonnet-4-5}}
+    assert: [{type: llm-rubric, value: ok}]
+  - vars: {q: c}
+    options: {provider: ollama:llama3}
+    assert: [{type: llm-rubric, value: ok}]
+"""
+    )
+    done = import_config(tmp_path / "promptfooconfig.yaml")
+    judges = [c.graders[0].options.get("model") for c in load_suite_text(tmp_path, done.suite)]
+    assert judges == [None, "anthropic:claude-sonnet-4-5", None]
+    assert 'judge = "openai:gpt-4.1"' in done.snippet
+    assert done.findings.first["options.provider we cannot call"] == "promptfooconfig.yaml:9"
+
+
+def test_contains_json_on_a_hostile_output_is_bounded() -> None:
+    from pytest_modelguard.grading.builtin_json import MAX_JSON_STARTS, find_object
+
+    with pytest.raises(ValueError, match="no JSON object"):
+        find_object("{" * 200_000)
+    late = "{x " * MAX_JSON_STARTS + '{"a": 1}'
+    with pytest.raises(ValueError):  # only the first MAX_JSON_STARTS starts are tried
+        find_object(late)
+    assert find_object("{x " * 3 + '{"a": 1}') == {"a": 1}

@@ -51,10 +51,25 @@ class CaseMaker:
         self.judged = False  # some llm_judge was written
         self.budgets: dict[str, list[float]] = {}
 
+    def _judge(self, test: Test) -> Callable[[Any], str | None]:
+        """An llm-rubric's judge: its own provider, else the test's grading provider when it
+        differs from the suite's judge (``options.provider``)."""
+        fallback = test.options.get("provider")
+
+        def judge(provider: Any) -> str | None:
+            if provider is None and fallback is not None:
+                model = judge_model(fallback)
+                if model is None:
+                    self.findings.miss(test.where, "options.provider we cannot call")
+                return None if model == self.providers.judge else model
+            return judge_model(provider)
+
+        return judge
+
     def graders(self, test: Test) -> list[dict[str, Any]]:
         out = []
         for where, assertion in test.asserts:
-            mapped = map_assert(assertion, test.vars, self.schema_of(where), judge_model)
+            mapped = map_assert(assertion, test.vars, self.schema_of(where), self._judge(test))
             kind = str(assertion.get("type"))
             grader = mapped.grader
             if grader is not None and "tool_call" in grader:

@@ -26,7 +26,8 @@ from .sources import FILE_PREFIX, Files, line_of
 MAX_TESTS = 100_000
 """More tests (after list-valued vars expand) is a usage error: a suite that size is a mistake."""
 TEST_KEYS = frozenset(("description", "vars", "assert", "options", "threshold", "metadata"))
-OPTION_KEYS = frozenset(("prefix", "suffix"))
+OPTION_KEYS = frozenset(("prefix", "suffix", "provider"))
+"""Test options that map: the prompt's prefix and suffix, the grading provider (the judge)."""
 _ASSERT_STRING = re.compile(r"^(not-)?([a-z][a-z0-9:-]*?)(?:\((\d+(?:\.\d+)?)\))?(?::([\s\S]*))?$")
 _LIST_TYPES = ("contains-all", "contains-any", "icontains-all", "icontains-any")
 _THRESHOLD_TYPES = ("cost", "latency", "levenshtein", "similar", "starts-with", "rouge-n")
