@@ -179,6 +179,8 @@ def snippet(found: Providers) -> str:
     if names:
         lines.append(f"baseline = {_toml_value(names[0])}")
         lines.append(f"models = {_toml_value(names[1:])}")
+        if len(names) == 1:
+            lines[-1] += "  # add the candidates to compare with the baseline"
     if found.judge:
         lines.append(f"judge = {_toml_value(found.judge)}")
     for name, body in found.providers.items():
