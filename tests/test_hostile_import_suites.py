@@ -225,3 +225,32 @@ providers:
     assert 'api_key_env = "MY_ANTHROPIC_KEY"' in written
     assert "set it in the environment variable OPENAI_API_KEY" in printed
     assert "not mapped 1: provider config key headers" in printed
+
+
+def test_inline_schemas_that_are_bombs_or_broken_are_listed_not_loaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    tests = [
+        {"vars": {"q": "a"}, "assert": [{"type": "is-json", "value": bomb}]},
+        {"vars": {"q": "b"}, "assert": [{"type": "is-json", "value": "{type: 5}"}]},
+        {"vars": {"q": "c"}, "assert": [{"type": "is-json", "value": "{$ref: 'http://x.test/s'}"}]},
+        {"vars": {"q": "d"}, "assert": [{"type": "is-json", "value": "{type: object}"}]},
+    ]
+    _make(tmp_path, {"promptfooconfig.yaml": "prompts: ['{{q}}']\ntests: file://t.jsonl\n",
+                     "t.jsonl": "".join(json.dumps(t) + "\n" for t in tests)})  # fmt: skip
+    out = tmp_path / "out"
+    assert (
+        main(["import", "promptfoo", str(tmp_path / "promptfooconfig.yaml"), "-o", str(out)]) == 0
+    )
+    printed = capsys.readouterr().out
+    assert (
+        "not mapped 1: is-json with a schema that is not an object (first at t.jsonl:1)" in printed
+    )
+    assert "is-json with a schema we cannot check" in printed and "(first at t.jsonl:2)" in printed
+    assert "(first at t.jsonl:3)" in printed
+    (case,) = load_suite(out / f"{tmp_path.name}.modelguard.yaml").cases
+    assert case.graders[0].options == {"schema": {"type": "object"}, "strict": True}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import SuiteError
+from ..suite.yaml_loader import load_text
 from .findings import Findings, NothingImported
 from .promptfoo_cases import CaseMaker, document, usable
 from .promptfoo_prompts import PromptReader
@@ -89,11 +90,9 @@ def _schemas(files: Files) -> Callable[[str], Callable[[str], Any]]:
     def at(where: str) -> Callable[[str], Any]:
         def read(value: str) -> Any:
             if not value.startswith("file://"):
-                import yaml
-
                 try:
-                    return yaml.safe_load(value)
-                except yaml.YAMLError:
+                    return load_text(value, "schema", yaml12=True)
+                except SuiteError:  # listed as a schema we cannot read
                     return None
             return files.structured(files.refer(value, where)[0], where)
 

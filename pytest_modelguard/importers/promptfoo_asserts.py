@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
+from ..suite.json_schema import schema_problem
 from .nunjucks import Unsupported, render, text_of
 
 COMMON_KEYS = frozenset(("type", "value", "weight", "metric", "threshold"))
@@ -125,6 +126,9 @@ def _json(kind: str, value: Any, inverse: bool, schema_of: SchemaReader) -> Mapp
         schema = schema_of(value)
     if not isinstance(schema, Mapping | bool):
         return Mapped(unmapped="is-json with a schema that is not an object")
+    problem = schema_problem(schema)
+    if problem:
+        return Mapped(unmapped=f"is-json with a schema we cannot check ({problem[:80]})")
     return Mapped(grader={"json_schema": {"schema": schema, "strict": True}})
 
 

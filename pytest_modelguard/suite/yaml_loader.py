@@ -179,6 +179,11 @@ def read_yaml(path: Path, shown: str, what: str = "suite", *, yaml12: bool = Fal
             f"{shown}:{line}: cannot read {what}: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
             "save the file as UTF-8"
         ) from None
+    return load_text(text, shown, yaml12=yaml12)
+
+
+def load_text(text: str, shown: str, *, yaml12: bool = False) -> Any:
+    """YAML text (read from ``shown``) loaded as ``read_yaml`` loads a file's."""
     try:
         _check_structure(text)
         return yaml.load(text, Loader=_CoreLoader if yaml12 else _Loader)  # SafeLoader subclasses
