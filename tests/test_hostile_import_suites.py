@@ -254,3 +254,14 @@ def test_inline_schemas_that_are_bombs_or_broken_are_listed_not_loaded(
     assert "(first at t.jsonl:3)" in printed
     (case,) = load_suite(out / f"{tmp_path.name}.modelguard.yaml").cases
     assert case.graders[0].options == {"schema": {"type": "object"}, "strict": True}
+
+
+@pytest.mark.parametrize("kind", ["promptfoo", "dataset"])
+def test_a_missing_or_special_source_is_named_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    assert main(["import", kind, str(tmp_path / "nope.yaml"), "-o", str(tmp_path)]) == 4
+    assert capsys.readouterr().err == "modelguard: nope.yaml: no such file\n"
+    (tmp_path / "dir.yaml").mkdir()
+    assert main(["import", kind, str(tmp_path / "dir.yaml"), "-o", str(tmp_path)]) == 4
+    assert "dir.yaml is not a regular file (a directory)" in capsys.readouterr().err

@@ -447,3 +447,49 @@ def test_contains_json_on_a_hostile_output_is_bounded() -> None:
     with pytest.raises(ValueError):  # only the first MAX_JSON_STARTS starts are tried
         find_object(late)
     assert find_object("{x " * 3 + '{"a": 1}') == {"a": 1}
+
+
+def test_csv_special_columns_as_promptfoo_reads_them(tmp_path: Path) -> None:
+    with (tmp_path / "t.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([
+            ["q", "__expected1", "__expected2", "__description", "__prefix", "__metric",
+             "__config:__expected2:threshold", "_expected"],
+            ["x", "similar(0.9):hello", "llm-rubric:polite", "greets", "Please: ", "tone",
+             "0.6", "v"],
+        ])  # fmt: skip
+    (tmp_path / "promptfooconfig.yaml").write_text(
+        "prompts:\n  - {raw: 'Say {{q}}', label: short}\n  - {id: file://p.txt, label: long}\n"
+        "tests: file://t.csv\n"
+    )
+    (tmp_path / "p.txt").write_text("Kindly say {{q}}")
+    done = import_config(tmp_path / "promptfooconfig.yaml")
+    cases = load_suite_text(tmp_path, done.suite)
+    assert [c.messages[-1]["content"] for c in cases] == ["Please: Say x", "Please: Kindly say x"]
+    assert [c.id for c in cases] == ["t1-p1", "t1-p2"]
+    judge = cases[0].graders[0]
+    assert (judge.threshold, judge.dimension, judge.options["scale"]) == (0.6, "tone", 10)
+    assert done.findings.unmapped["similar (no equivalent grader)"] == 1
+    # a single underscore is a var, as in promptfoo (which only warns)
+    assert "_expected" not in "".join(done.findings.unmapped)
+
+
+def test_a_tests_prompts_filter_picks_prompts_by_label(tmp_path: Path) -> None:
+    (tmp_path / "promptfooconfig.yaml").write_text(
+        """\
+prompts:
+  - {id: 'A {{q}}', label: a}
+  - {id: 'B {{q}}', label: b}
+tests:
+  - vars: {q: one}
+    prompts: [b]
+    assert: [{type: contains, value: o}]
+  - vars: {q: two}
+    assert: [{type: contains, value: t}]
+"""
+    )
+    cases = load_suite_text(tmp_path, import_config(tmp_path / "promptfooconfig.yaml").suite)
+    assert [(c.id, c.messages[-1]["content"]) for c in cases] == [
+        ("t1-p2", "B one"),
+        ("t2-p1", "A two"),
+        ("t2-p2", "B two"),
+    ]

@@ -73,14 +73,15 @@ class Files:
     def raw(self, path: Path, where: str) -> str:
         """A UTF-8 text file (a BOM dropped), or a SuiteError naming ``where`` and the file."""
         shown = self.shown(path)
+        at = "" if where == shown else f"{where}: "  # the file itself, or a file it names
         try:
             data = read_regular_file(path, MAX_FILE_BYTES)
         except FileNotFoundError:
-            raise SuiteError(f"{where}: {shown}: no such file") from None
+            raise SuiteError(f"{at}{shown}: no such file") from None
         except FileRefused as exc:
-            raise SuiteError(f"{where}: {shown} {exc}") from None
+            raise SuiteError(f"{at}{shown} {exc}") from None
         except OSError as exc:
-            raise SuiteError(f"{where}: {shown}: cannot read: {exc.strerror or exc}") from None
+            raise SuiteError(f"{at}{shown}: cannot read: {exc.strerror or exc}") from None
         try:
             return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
         except UnicodeDecodeError as exc:
