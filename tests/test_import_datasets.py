@@ -103,3 +103,21 @@ def test_a_wrong_format_is_a_usage_error_not_a_crash(
     captured = capsys.readouterr()
     assert "left out 3: inputs that is no text, object or list of messages" in captured.out
     assert "no case could be imported" in captured.err
+
+
+def test_a_pydantic_evals_json_dataset_is_sniffed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    source = tmp_path / "src" / "golden.json"
+    source.parent.mkdir()
+    source.write_text(json.dumps({
+        "$schema": "golden_schema.json",
+        "cases": [{"name": "q1", "inputs": "2+2?", "expected_output": 4,
+                   "evaluators": ["EqualsExpected", {"Equals": {"value": "4"}}]}],
+    }))  # fmt: skip
+    assert main(["import", "dataset", str(source), "-o", str(tmp_path)]) == 0
+    assert "wrote 1 cases from a pydantic-evals dataset" in capsys.readouterr().out
+    (case,) = load_suite(tmp_path / "golden.modelguard.yaml").cases
+    assert case.expected == 4 and _score(case, "4") == [1.0, 1.0]

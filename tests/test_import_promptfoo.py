@@ -493,3 +493,23 @@ tests:
         ("t2-p1", "A two"),
         ("t2-p2", "B two"),
     ]
+
+
+def test_default_test_from_a_file_and_prompts_as_a_mapping(tmp_path: Path) -> None:
+    (tmp_path / "default.yaml").write_text(
+        "vars: {tone: dry, facts: file://facts.yaml}\n"
+        "assert: [{type: not-contains, value: Sorry}]\n"
+    )
+    (tmp_path / "facts.yaml").write_text("city: Oslo\nsize: 2\n")
+    (tmp_path / "p.txt").write_text("In a {{tone}} tone, {{q}} ({{facts.city}}, {{facts}})")
+    (tmp_path / "promptfooconfig.yaml").write_text(
+        "prompts: {'file://p.txt': main}\ndefaultTest: file://default.yaml\n"
+        "tests: [{vars: {q: go}, assert: [{type: contains, value: go}]}]\n"
+    )
+    done = import_config(tmp_path / "promptfooconfig.yaml")
+    (case,) = load_suite_text(tmp_path, done.suite)
+    assert case.messages[-1]["content"] == 'In a dry tone, go (Oslo, {"city":"Oslo","size":2})'
+    assert [g.options for g in case.graders] == [
+        {"none": ["Sorry"], "case_sensitive": True},
+        {"any": ["go"], "case_sensitive": True},
+    ]
