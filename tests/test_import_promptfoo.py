@@ -513,3 +513,41 @@ def test_default_test_from_a_file_and_prompts_as_a_mapping(tmp_path: Path) -> No
         {"none": ["Sorry"], "case_sensitive": True},
         {"any": ["go"], "case_sensitive": True},
     ]
+
+
+@pytest.mark.parametrize(
+    ("template", "values", "rendered", "missing"),
+    [
+        ("{{a}}-{{ a }}-{{\ta\n}}", {"a": 1.0}, "1-1-1", set()),
+        ("{{ o.k }} {{ l[1] }} {{ b }}", {"o": {"k": "v"}, "l": [0, True], "b": False},
+         "v true false", set()),
+        ("{# note #}[{{ gone }}][{{ o.none }}]", {"o": {}}, "[][]", {"gone", "o.none"}),
+        ("{{ o }}", {"o": {"x": [1, "é"]}}, '{"x":[1,"é"]}', set()),
+    ],
+)  # fmt: skip
+def test_nunjucks_subset_renders_as_nunjucks(
+    template: str, values: dict[str, object], rendered: str, missing: set[str]
+) -> None:
+    from pytest_modelguard.importers.nunjucks import render
+
+    seen: set[str] = set()
+    assert render(template, values, seen) == rendered
+    assert seen == missing
+
+
+@pytest.mark.parametrize(
+    ("template", "what"),
+    [
+        ("{{ a | upper }}", "a filter in {{ a | upper }}"),
+        ("{{ a + 1 }}", "an expression in {{ a + 1 }}"),
+        ("{{- a }}", "an expression in {{ - a }}"),
+        ("{% if a %}x{% endif %}", "Nunjucks tag {% if %}"),
+        ("{{ f() }}", "an expression in {{ f() }}"),
+    ],
+)
+def test_nunjucks_beyond_the_subset_is_refused(template: str, what: str) -> None:
+    from pytest_modelguard.importers.nunjucks import Unsupported, check
+
+    with pytest.raises(Unsupported) as info:
+        check(template)
+    assert what in str(info.value)

@@ -6,6 +6,9 @@ trace import takes) is today's form, ``modelguard import FILE... --db DB``, wher
 argument is a trace file. Any other first argument is a trace file. So a file literally
 named ``promptfoo`` is imported as traces with ``--db``, and as the kind without it;
 ``./promptfoo`` is always a file.
+
+A new kind (``inspect``): its name in ``KINDS`` (and in ``SUITE_KINDS`` when it takes no
+``--db``), its parser and command in ``_COMMANDS``, its usage line in ``USAGE``.
 """
 
 from __future__ import annotations

@@ -25,13 +25,10 @@ class Unsupported(ValueError):
     """A template this renderer cannot render faithfully; the message says what."""
 
 
-def variables(template: str) -> set[str]:
-    """The top-level variable names a template reads (Unsupported for what it cannot render)."""
-    names = set()
+def check(template: str) -> None:
+    """Unsupported when the template holds anything this renderer cannot render faithfully."""
     for found in _TAG.finditer(template):
-        names.add(_path(found)[0])  # a comment yields '' (ignored below)
-    names.discard("")
-    return names
+        _path(found)
 
 
 def _path(found: re.Match[str]) -> list[str]:

@@ -35,10 +35,6 @@ class Mapped:
     notes: tuple[str, ...] = field(default=())
 
 
-def _escaped(text: str) -> str:
-    return re.escape(text)
-
-
 def _terms(value: Any) -> list[str] | None:
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",")]
@@ -79,9 +75,9 @@ def _regex(kind: str, value: Any, inverse: bool) -> Mapped:
     if text is None:
         return Mapped(unmapped=f"{kind} without a text value")
     if kind == "equals":
-        options: dict[str, Any] = {"pattern": _escaped(text), "match": "full"}
+        options: dict[str, Any] = {"pattern": re.escape(text), "match": "full"}
     elif kind == "starts-with":
-        options = {"pattern": "^" + _escaped(text)}
+        options = {"pattern": "^" + re.escape(text)}
     else:
         options = {"pattern": text}
         if not _re2_compiles(text):

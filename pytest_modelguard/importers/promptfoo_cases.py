@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core.errors import SuiteError
 from .findings import Findings
-from .nunjucks import Unsupported, render, variables
+from .nunjucks import Unsupported, check, render
 from .promptfoo_asserts import SchemaReader, map_assert
 from .promptfoo_prompts import Prompt
 from .promptfoo_providers import Providers, judge_model, tools_problem
@@ -33,7 +33,7 @@ def usable(prompts: list[Prompt], findings: Findings) -> list[Prompt]:
         templates = [prompt.text] if prompt.text is not None else [c for _, c in prompt.messages]
         try:
             for template in templates:
-                variables(template)
+                check(template)
         except Unsupported as exc:
             findings.miss(prompt.where, f"prompt template: {exc}")
             continue
