@@ -9,13 +9,12 @@ counted the same way. Local ``$ref`` (``#/...``) are resolved; any other is refu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import SuiteError
-from ..suite.yaml_loader import load_text
 from .findings import Findings, NothingImported
 from .promptfoo_cases import CaseMaker, document, usable
 from .promptfoo_prompts import PromptReader
@@ -67,7 +66,7 @@ def import_config(path: Path, name: str | None = None) -> Imported:
     tests = TestReader(files, shown, findings).read(
         data.get("tests"), default, line_of(data, "tests", f"{shown}:1")
     )
-    mapping = CaseMaker(_schemas(files), providers, findings)
+    mapping = CaseMaker(files.schema_reader, providers, findings)
     cases = mapping.cases(tests, prompts)
     if not cases:
         raise NothingImported(f"{shown}: no test could be imported (see above)", findings)
@@ -82,23 +81,6 @@ def import_config(path: Path, name: str | None = None) -> Imported:
         tests=len(tests),
         findings=findings,
     )
-
-
-def _schemas(files: Files) -> Callable[[str], Callable[[str], Any]]:
-    """Reads an is-json schema: inline YAML/JSON text, or a ``file://`` beside the config."""
-
-    def at(where: str) -> Callable[[str], Any]:
-        def read(value: str) -> Any:
-            if not value.startswith("file://"):
-                try:
-                    return load_text(value, "schema", yaml12=True)
-                except SuiteError:  # listed as a schema we cannot read
-                    return None
-            return files.structured(files.refer(value, where)[0], where)
-
-        return read
-
-    return at
 
 
 def _name(path: Path, data: Mapping[str, Any]) -> str:

@@ -14,14 +14,14 @@ from __future__ import annotations
 import csv
 import glob
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..capture.import_input import Malformed, load_json
 from ..core.errors import FileRefused, SuiteError
 from ..core.safety import MAX_FILE_BYTES, read_regular_file
-from ..suite.yaml_loader import LineDict, read_yaml
+from ..suite.yaml_loader import LineDict, load_text, read_yaml
 
 FILE_PREFIX = "file://"
 MAX_GLOB_FILES = 1000
@@ -133,6 +133,20 @@ class Files:
                 start = reader.line_num + 1
         except csv.Error as exc:
             raise SuiteError(f"{shown}:{reader.line_num}: invalid CSV: {exc}") from None
+
+    def schema_reader(self, where: str) -> Callable[[str], Any]:
+        """Reads the JSON Schema an assert at ``where`` names: inline YAML/JSON text (None when
+        it is not YAML), or a ``file://`` beside the config."""
+
+        def read(value: str) -> Any:
+            if value.startswith(FILE_PREFIX):
+                return self.structured(self.refer(value, where)[0], where)
+            try:
+                return load_text(value, "schema", yaml12=True)
+            except SuiteError:
+                return None
+
+        return read
 
     def structured(self, path: Path, where: str) -> Any:
         """A YAML or JSON file by its suffix (JSON is YAML, so anything else reads as YAML)."""
