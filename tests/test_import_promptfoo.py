@@ -551,3 +551,16 @@ def test_nunjucks_beyond_the_subset_is_refused(template: str, what: str) -> None
     with pytest.raises(Unsupported) as info:
         check(template)
     assert what in str(info.value)
+
+
+def test_a_test_naming_no_imported_prompt_is_left_out_and_listed(tmp_path: Path) -> None:
+    (tmp_path / "promptfooconfig.yaml").write_text(
+        "prompts: [{id: 'A {{q}}', label: a}, {id: '{{ q | upper }}', label: b}]\n"
+        "tests:\n"
+        "  - {vars: {q: x}, prompts: [b], assert: [{type: contains, value: x}]}\n"
+        "  - {vars: {q: y}, assert: [{type: contains, value: y}]}\n"
+    )
+    done = import_config(tmp_path / "promptfooconfig.yaml")
+    assert [c.id for c in load_suite_text(tmp_path, done.suite)] == ["t2"]  # one usable prompt
+    reason = "a test where its prompts: names no prompt label we import"
+    assert done.findings.first[reason] == "promptfooconfig.yaml:3"

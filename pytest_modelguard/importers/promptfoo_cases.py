@@ -97,15 +97,16 @@ class CaseMaker:
             blocking = [key for key in test.unmapped if key in BLOCKING]
             for key in test.unmapped:
                 self.findings.miss(test.where, key)
-            graders = self.graders(test)
-            if blocking:
+            if blocking:  # its asserts are not mapped either: they see a changed output
                 self.findings.leave_out(test.where, f"a test with {blocking[0]}")
                 continue
-            if not graders:
-                why = "no assert" if not test.asserts else "none of its asserts maps"
+            graders = self.graders(test)
+            chosen = [p for p in prompts if not test.prompts or p.label in test.prompts]
+            why = "no assert" if not test.asserts else "none of its asserts maps"
+            if not graders or not chosen:
+                why = why if not graders else "its prompts: names no prompt label we import"
                 self.findings.leave_out(test.where, f"a test where {why}")
                 continue
-            chosen = [p for p in prompts if not test.prompts or p.label in test.prompts]
             for index, prompt in enumerate(prompts, start=1):
                 if prompt not in chosen:
                     continue
