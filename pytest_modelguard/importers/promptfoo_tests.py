@@ -205,7 +205,8 @@ class TestReader:
             test.unmapped.append(f"test key {key}")
         for key in sorted(set(default) - TEST_KEYS):
             test.unmapped.append(f"defaultTest key {key}")
-        test.prompts = tuple(str(p) for p in raw.get("prompts") or ())
+        chosen = raw.get("prompts") or ()
+        test.prompts = (chosen,) if isinstance(chosen, str) else tuple(str(p) for p in chosen)
         test.asserts = self._asserts(default, base.get("where", where)) + self._asserts(raw, where)
         options = {**_mapping(default.get("options")), **_mapping(raw.get("options"))}
         for key in sorted(set(options) - OPTION_KEYS):
