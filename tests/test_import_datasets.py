@@ -89,7 +89,9 @@ def test_langfuse_items(
 ) -> None:
     status, _, suite = _import(tmp_path, "langfuse_items.jsonl", *form)
     assert status == 0
-    assert "wrote 3 cases from a langfuse dataset" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "wrote 3 cases from a langfuse dataset" in out
+    assert "left out 1: an archived item (first at langfuse_items.jsonl:4)" in out
     cases = load_suite(suite).cases
     assert [c.expected for c in cases] == ["bonjour", "merci", "chat"]
     assert cases[1].messages[-1]["content"] == "Translate to French: thank you"
@@ -102,6 +104,7 @@ def test_a_wrong_format_is_a_usage_error_not_a_crash(
     assert status == 4
     captured = capsys.readouterr()
     assert "left out 3: inputs that is no text, object or list of messages" in captured.out
+    assert "left out 1: an archived item" in captured.out
     assert "no case could be imported" in captured.err
 
 

@@ -497,10 +497,10 @@ tests:
 
 def test_default_test_from_a_file_and_prompts_as_a_mapping(tmp_path: Path) -> None:
     (tmp_path / "default.yaml").write_text(
-        "vars: {tone: dry, facts: file://facts.yaml}\n"
-        "assert: [{type: not-contains, value: Sorry}]\n"
+        "vars: file://default_vars.yaml\nassert: [{type: not-contains, value: Sorry}]\n"
     )
     (tmp_path / "facts.yaml").write_text("city: Oslo\nsize: 2\n")
+    (tmp_path / "default_vars.yaml").write_text("tone: dry\nfacts: file://facts.yaml\n")
     (tmp_path / "p.txt").write_text("In a {{tone}} tone, {{q}} ({{facts.city}}, {{facts}})")
     (tmp_path / "promptfooconfig.yaml").write_text(
         "prompts: {'file://p.txt': main}\ndefaultTest: file://default.yaml\n"

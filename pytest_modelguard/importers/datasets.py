@@ -162,6 +162,9 @@ def _records(path: Path, files: Files, form: str, findings: Findings) -> Iterato
         if not isinstance(record, Mapping):
             findings.leave_out(where, "not a JSON object")
             continue
+        if record.get("status") == "ARCHIVED":  # Langfuse leaves archived items out of runs
+            findings.leave_out(where, "an archived item")
+            continue
         prompt = _prompt(record.get(keys[0]), where, findings)
         if prompt is None:
             findings.leave_out(where, f"{keys[0]} that is no text, object or list of messages")

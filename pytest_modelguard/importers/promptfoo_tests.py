@@ -214,7 +214,8 @@ class TestReader:
         test.options = {k: v for k, v in options.items() if k in OPTION_KEYS}
         if raw.get("threshold") is not None or default.get("threshold") is not None:
             test.unmapped.append("test threshold (a case has no pass mark of its own)")
-        values = {**_mapping(default.get("vars")), **self._vars(raw.get("vars"), where)}
+        defaults = self._vars(default.get("vars"), base.get("where", where))
+        values = {**defaults, **self._vars(raw.get("vars"), where)}
         values = {k: self._var(k, v, where, test) for k, v in values.items()}
         combos = _combinations(values)
         if len(combos) > MAX_TESTS:
