@@ -18,25 +18,29 @@ from ..suite import load_suite
 SUFFIX = ".modelguard.yaml"
 
 
-class _Dumper(yaml.SafeDumper):
+def _dumper_base() -> type[yaml.SafeDumper]:
+    return getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter: 5x faster
+
+
+class _Dumper(_dumper_base()):  # type: ignore[misc]
     """Literal blocks for multi-line text, flow style for short scalar lists, no aliases."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
 
-def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+def _represent_str(dumper: yaml.representer.SafeRepresenter, text: str) -> yaml.Node:
     style = "|" if "\n" in text and text == text.strip(" ") and "\r" not in text else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
 
-def _represent_list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
+def _represent_list(dumper: yaml.representer.SafeRepresenter, items: list[Any]) -> yaml.Node:
     short = sum(len(str(i)) for i in items) < 60
     flow = short and all(isinstance(i, str | int | float) and "\n" not in str(i) for i in items)
     return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
 
 
-def _represent_dict(dumper: yaml.SafeDumper, data: dict[Any, Any]) -> yaml.Node:
+def _represent_dict(dumper: yaml.representer.SafeRepresenter, data: dict[Any, Any]) -> yaml.Node:
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items())
 
 
