@@ -265,3 +265,14 @@ def test_a_missing_or_special_source_is_named_once(
     (tmp_path / "dir.yaml").mkdir()
     assert main(["import", kind, str(tmp_path / "dir.yaml"), "-o", str(tmp_path)]) == 4
     assert "dir.yaml is not a regular file (a directory)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", ".hidden", "x:y"])
+def test_a_suite_name_cannot_be_a_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    config = _make(tmp_path / "c", {"promptfooconfig.yaml": "prompts: ['{{q}}']\n" + OK_TEST})
+    out = tmp_path / "out"
+    assert main(["import", "promptfoo", str(config), "-o", str(out), "--suite", name]) == 4
+    assert "(no path)" in capsys.readouterr().err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["c"]

@@ -57,6 +57,8 @@ def dump(data: Mapping[str, Any]) -> str:
 
 def targets(out_dir: Path, name: str, extras: Sequence[str], force: bool) -> list[Path]:
     """``DIR/NAME.modelguard.yaml`` and its companions; ExportError if any exists (no --force)."""
+    if not name or any(c in name for c in "/\\:[]\n") or name.startswith("."):
+        raise ExportError(f"suite name {name!r}: use letters, digits, '-' and '_' (no path)")
     paths = [out_dir / f"{name}{SUFFIX}", *(out_dir / f"{name}{extra}" for extra in extras)]
     for path in paths:
         problem = output_problem(path)
