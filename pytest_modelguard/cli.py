@@ -58,6 +58,40 @@ def cmd_cache_check(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_cache_merge(args: argparse.Namespace) -> int:
+    """Union the recorded answers of several caches into one (e.g. of CI shards)."""
+    from .core.errors import CacheError
+    from .engine.cache_merge import merge_caches
+
+    into: Path = args.into
+    for source in args.sources:
+        if not source.is_dir():
+            raise ConfigError(f"{source}: no such cache directory")
+        if source.resolve() == into.resolve():
+            raise ConfigError(f"{source}: is --into itself; name the caches to merge into it")
+    if into.exists() and not into.is_dir():
+        raise ConfigError(f"--into {into}: a file, not a cache directory")
+    try:
+        merged = merge_caches(args.sources, into)
+    except CacheError as exc:
+        print(f"modelguard: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # every entry written is whole: a rerun adds the rest
+        print(f"modelguard: interrupted; merge again to add the rest to {into}", file=sys.stderr)
+        return 130
+    for line in merged.corrupt:
+        print(f"corrupt: {line}", file=sys.stderr)
+    for line in merged.conflicts:
+        print(f"conflict: {line}", file=sys.stderr)
+    print(
+        f"merged {len(args.sources)} caches into {into}: {merged.read} entries read, "
+        f"{merged.added} added, {merged.shared} already there with the same answer, "
+        f"{len(merged.conflicts)} conflicts (the entry already in {into} kept), "
+        f"{len(merged.corrupt)} corrupt"
+    )
+    return 0 if merged.ok else 1
+
+
 def _fail(exc: Exception) -> int:
     print(f"modelguard: {exc}", file=sys.stderr)
     return 4
@@ -298,10 +332,85 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--pyproject", type=Path, default=Path("pyproject.toml"))
     check.add_argument("--cache-dir", type=Path, default=None)
     check.set_defaults(run=cmd_cache_check)
+    cache = sub.add_parser("cache", help="manage recorded answers (merge the caches of shards)")
+    cache_sub = cache.add_subparsers(dest="cache_command", required=True)
+    merge = cache_sub.add_parser(
+        "merge", help="union caches into one, each entry checked against its key"
+    )
+    merge.add_argument("sources", nargs="+", type=Path, metavar="DIR", help="caches to merge")
+    merge.add_argument(
+        "--into", type=Path, required=True, metavar="DIR", help="the cache to merge into"
+    )
+    merge.set_defaults(run=cmd_cache_merge)
     _add_capture_commands(sub)
     _add_import_command(sub)
     _add_label_commands(sub)
+    _add_compare_command(sub)
     return parser
+
+
+def _fraction_arg(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not low <= value < high:
+            raise argparse.ArgumentTypeError(
+                f"must be a number in [{low:g}, {high:g}), got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def _add_compare_command(sub: Any) -> None:
+    command = sub.add_parser(
+        "compare",
+        help="a paired verdict on two result files (our JSON, Inspect logs, promptfoo, CSV)",
+        description="Pair two result files by case id and judge the candidate against the "
+        "base with the gate's own compare(): the verdict, the interval, p, n and the cases "
+        "behind the delta. Exit 1 when the gate fails.",
+    )
+    command.add_argument("base", type=Path, help="the base's results")
+    command.add_argument("candidate", type=Path, help="the candidate's results")
+    command.add_argument("--gate", choices=("regression", "non-inferiority"), default="regression")
+    command.add_argument("--margin", type=_fraction_arg(0.0, 1.0), default=0.0)
+    command.add_argument("--confidence", type=_fraction_arg(0.5, 1.0), default=0.95)
+    command.add_argument("--method", choices=("auto", "score", "t", "bca"), default="auto")
+    command.add_argument("--seed", type=int, default=0, help="the bootstrap's seed (bca)")
+    command.add_argument("--base-model", metavar="NAME", help="the model to read from BASE")
+    command.add_argument("--candidate-model", metavar="NAME", help="the model from CANDIDATE")
+    command.add_argument("--scorer", metavar="NAME", help="the scorer (metric) to read from both")
+    command.add_argument("--base-scorer", metavar="NAME", help="the scorer to read from BASE")
+    command.add_argument("--candidate-scorer", metavar="NAME", help="the scorer from CANDIDATE")
+    command.add_argument("--show", type=_count_arg, default=10, help="cases shown (10)")
+    command.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
+    command.add_argument("--markdown", type=Path, metavar="PATH", help="write it as Markdown")
+    command.set_defaults(run=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Judge two result files as the gate would judge a run."""
+    from .scorefiles.command import Choice, CompareRun, Rule, run_compare
+
+    named_both = bool(args.base_scorer and args.candidate_scorer)
+    rule = Rule(args.gate, args.margin, args.confidence, args.seed, args.method)
+    return run_compare(
+        CompareRun(
+            base=args.base,
+            candidate=args.candidate,
+            rule=rule,
+            base_choice=Choice("base", args.base_model, args.base_scorer or args.scorer),
+            candidate_choice=Choice(
+                "candidate", args.candidate_model, args.candidate_scorer or args.scorer
+            ),
+            allow_mismatch=named_both,
+            show=args.show,
+            json_path=args.json,
+            markdown_path=args.markdown,
+        )
+    )
 
 
 def _add_import_command(sub: Any) -> None:
