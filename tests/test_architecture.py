@@ -17,9 +17,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pytest_modelguard"
 MAX_INTERNAL = 8
 ALLOWED: dict[str, tuple[int, str]] = {
     "pytest_modelguard.cli": (
-        11,
-        "the console script dispatches to every subcommand (cache, export, stats, replay, "
-        "import, label); all but three imports are function-level, loaded by their subcommand",
+        12,
+        "the console script dispatches to every subcommand (cache, cache merge, export, stats, "
+        "replay, import, label, compare); all but three imports are function-level, loaded by "
+        "their subcommand",
     ),
     "pytest_modelguard.verdict.gate": (
         10,
