@@ -33,6 +33,8 @@ from pytest_modelguard.importers.command import choose
             ["dataset", "other.jsonl", "--db=t.db"],
         ),
         (["./promptfoo", "--db", "t.db"], "traces", ["./promptfoo", "--db", "t.db"]),
+        (["inspect", "a.eval", "b.json"], "inspect", ["a.eval", "b.json"]),
+        (["inspect", "--db", "t.db"], "traces", ["inspect", "--db", "t.db"]),
     ],
 )
 def test_the_rule_that_picks_the_kind(argv: list[str], kind: str, rest: list[str]) -> None:
@@ -77,7 +79,27 @@ def test_a_file_named_promptfoo_is_imported_as_traces_with_db(
 def test_import_help_names_every_kind(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import", "--help"]) == 0
     out = capsys.readouterr().out
-    for usage in ("import promptfoo CONFIG", "import dataset FILE", "import [traces] FILE..."):
+    for usage in (
+        "import promptfoo CONFIG",
+        "import dataset FILE",
+        "import inspect LOG...",
+        "import [traces] FILE...",
+    ):
         assert usage in out
     assert main(["import"]) == 2  # nothing to import: a usage error, with the same help
     assert "import promptfoo CONFIG" in capsys.readouterr().out
+
+
+def test_inspect_logs_import_through_the_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_modelguard.suite import load_suite
+
+    log = Path(__file__).parent / "fixtures" / "inspect" / "base.json"
+    assert main(["import", "inspect", str(log), "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    suite = load_suite(tmp_path / "base.modelguard.yaml")
+    assert f"wrote {len(suite.cases)} cases from 1 Inspect log(s)" in out
+    assert all(case.baseline is not None for case in suite.cases)
+    assert main(["import", "inspect", str(log), "-o", str(tmp_path)]) == 4  # no --force
+    assert "--force" in capsys.readouterr().err

@@ -7,7 +7,7 @@ argument is a trace file. Any other first argument is a trace file. So a file li
 named ``promptfoo`` is imported as traces with ``--db``, and as the kind without it;
 ``./promptfoo`` is always a file.
 
-A new kind (``inspect``): its name in ``KINDS`` (and in ``SUITE_KINDS`` when it takes no
+A new kind: its name in ``KINDS`` (and in ``SUITE_KINDS`` when it takes no
 ``--db``), its parser and command in ``_COMMANDS``, its usage line in ``USAGE``.
 """
 
@@ -22,18 +22,20 @@ from ..core.errors import ExportError, FileRefused, SuiteError
 from ..core.safety import printable, valid_text
 from .findings import Findings, NothingImported
 
-SUITE_KINDS = ("promptfoo", "dataset")
+SUITE_KINDS = ("promptfoo", "dataset", "inspect")
 KINDS = ("traces", *SUITE_KINDS)
 DATASET_FORMATS = ("pydantic-evals", "langsmith", "langfuse")
 USAGE = """\
 usage: modelguard import promptfoo CONFIG [-o DIR] [--suite NAME] [--force]
        modelguard import dataset FILE [-o DIR] [--format {formats}] [--suite NAME] [--force]
+       modelguard import inspect LOG... [-o DIR] [--suite NAME] [--force]
        modelguard import [traces] FILE... --db DB [--tag TAG]
 
-Bring a suite from another tool (promptfoo config; Pydantic Evals, LangSmith or Langfuse
-dataset) or traffic into a traces database (OpenAI-format JSONL pairs, Batch API files,
-OTLP JSON GenAI spans). A first argument that names a kind is the kind, unless --db is given
-with a suite kind: then every argument is a trace file (write ./promptfoo for a file so named).
+Bring a suite from another tool (a promptfoo config; a Pydantic Evals, LangSmith or
+Langfuse dataset; Inspect AI logs, their answers as the baseline) or traffic into a traces
+database (OpenAI-format JSONL pairs, Batch API files, OTLP JSON GenAI spans). A first
+argument that names a kind is the kind, unless --db is given with a suite kind: then every
+argument is a trace file (write ./promptfoo for a file so named).
 """
 
 
@@ -79,7 +81,8 @@ def _traces_parser() -> tuple[argparse.ArgumentParser, Callable[[argparse.Namesp
 
 def _suite_parser(kind: str, what: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"modelguard import {kind}", description=what)
-    parser.add_argument("source", type=Path, metavar="CONFIG" if kind == "promptfoo" else "FILE")
+    metavar = {"promptfoo": "CONFIG", "inspect": "LOG"}.get(kind, "FILE")
+    parser.add_argument("source", type=Path, metavar=metavar)
     parser.add_argument(
         "-o", "--output", type=Path, default=Path("."), metavar="DIR",
         help="where to write NAME.modelguard.yaml (default: the current directory)",
@@ -104,7 +107,20 @@ def _dataset_parser() -> tuple[argparse.ArgumentParser, Callable[[argparse.Names
     return parser, cmd_dataset
 
 
-_COMMANDS = {"traces": _traces_parser, "promptfoo": _promptfoo_parser, "dataset": _dataset_parser}
+def _inspect_parser() -> tuple[argparse.ArgumentParser, Callable[[argparse.Namespace], int]]:
+    parser = _suite_parser(
+        "inspect", "Inspect AI logs' samples as a suite whose baseline is the logged answer"
+    )
+    parser.add_argument("more", nargs="*", type=Path, metavar="LOG", help="more logs")
+    return parser, cmd_inspect
+
+
+_COMMANDS = {
+    "traces": _traces_parser,
+    "promptfoo": _promptfoo_parser,
+    "dataset": _dataset_parser,
+    "inspect": _inspect_parser,
+}
 
 
 def _summary(findings: Findings) -> None:
@@ -144,6 +160,27 @@ def cmd_dataset(args: argparse.Namespace) -> int:
         return _fail(exc)
     print(f"wrote {done.cases} cases from a {done.format} dataset to {suite}")
     _summary(done.findings)
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Import Inspect logs as a suite (``scorefiles.inspect_suite``), its summary as ours."""
+    from ..core.errors import ScoreFileError
+    from ..scorefiles.inspect_suite import import_inspect
+    from .writing import targets
+
+    logs = [args.source, *args.more]
+    try:
+        (suite,) = targets(args.output, args.suite or logs[0].name.split(".")[0], [], args.force)
+        done = import_inspect(logs, suite, name=args.suite, overwrite=args.force)
+    except (ScoreFileError, ExportError, SuiteError) as exc:
+        return _fail(exc)
+    print(f"wrote {done.cases} cases from {len(logs)} Inspect log(s) to {suite}")
+    findings = Findings(mapped=dict(done.graded_by), left_out=dict(done.left_out))
+    findings.first.update(done.first)
+    _summary(findings)
+    for scorer, count in done.unmapped_scorers.most_common():
+        print(f"  not mapped {count}: scorer {scorer} (graded by similarity to the logged answer)")
     return 0
 
 
