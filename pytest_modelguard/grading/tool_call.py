@@ -67,9 +67,23 @@ def _reference(opts: Options, against: str | None, answer: Answer) -> tuple[str,
     raise opts.missing_reference(answer, fix)
 
 
+def _valid_calls(opts: Options, answer: Answer) -> tuple[float, str]:
+    """`against: tools`: at least one call, each naming an offered tool with valid arguments."""
+    actual = list(answer.tool_calls)
+    if not actual:
+        return 0.0, f"answered with text, no tool call: {cut(repr(answer.output), 60)}"
+    invalid = _schema_failures(opts, actual, answer.tools)
+    if invalid:
+        return 0.0, "; ".join(invalid.values())
+    return 1.0, f"{len(actual)} valid call(s): {shown(actual)}"
+
+
 def build_tool_call(opts: Options) -> Built:
-    """Tool calls match by name and (exact | subset | ignore) arguments, in order or not."""
-    against = opts.choice("against", ("expected", "baseline"), None)
+    """Tool calls match by name and (exact | subset | ignore) arguments, in order or not;
+    `against: tools` only checks them against the offered tools' schemas."""
+    against = opts.choice("against", ("expected", "baseline", "tools"), None)
+    if against == "tools":
+        return Built(lambda answer: _valid_calls(opts, answer))
     arguments = opts.choice("arguments", ("exact", "subset", "ignore"), "exact")
     ordered = opts.flag("ordered", True)
     schema = opts.flag("schema", False)
