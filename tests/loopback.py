@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal
 
+from loopback_media import Media, media_of
+
 Wire = Literal["openai", "anthropic"]
 FaultKind = Literal["status", "hang", "reset", "malformed"]
 
@@ -46,6 +48,7 @@ class Call:
     stream: bool = False
     received_at: float = 0.0  # time.monotonic() when the request arrived
     path: str = ""  # the route called (/v1/chat/completions, /v1/messages, /v1/responses)
+    media: tuple[Media, ...] = ()  # images, audio and documents sent (loopback_media.py)
 
     @property
     def tool_names(self) -> list[str]:
@@ -189,6 +192,7 @@ def _parse_call(wire: Wire, body: dict[str, Any], headers: dict[str, str], path:
         bool(body.get("stream")),
         time.monotonic(),
         path,
+        media_of(body),
     )
 
 
@@ -209,7 +213,7 @@ def _parse_responses(body: dict[str, Any], headers: dict[str, str], path: str) -
     stream = bool(body.get("stream"))
     return Call(
         "openai", str(body.get("model", "")), tuple(messages), params, headers, stream,
-        time.monotonic(), path,
+        time.monotonic(), path, media_of(body),
     )  # fmt: skip
 
 

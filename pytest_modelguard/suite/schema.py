@@ -17,6 +17,7 @@ from ..core.formatting import did_you_mean
 from ..records.calls import Message, params_problem, prompt_key, tool_calls_from
 from ..records.grades import RESERVED_KEYS as GRADER_RESERVED
 from ..records.grades import GraderSpec
+from .media import PartProblem, content_parts
 from .tools import combined_problem, history_problem, message_problem, request_problem
 from .yaml_loader import LineDict, read_yaml
 
@@ -253,7 +254,7 @@ def _case(
     return Case(
         suite=suite,
         id=case_id,
-        messages=_messages(where, node, defaults),
+        messages=_messages(where, node, defaults, base_dir),
         params=_params(where, node, defaults),
         expected=node.get("expected"),
         tags=tuple(dict.fromkeys(suite_tags + _tags(where, node, "tags"))),
@@ -286,18 +287,21 @@ def _labels(where: _Where, node: Mapping[str, Any]) -> dict[str, float]:
 
 
 def _messages(
-    where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any]
+    where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any], base_dir: str
 ) -> tuple[Message, ...]:
     has_prompt, has_messages = "prompt" in node, "messages" in node
     if has_prompt == has_messages:
         raise where.fail(node, None, "a case needs exactly one of 'prompt' or 'messages'")
     if has_prompt:
         prompt = node["prompt"]
-        if not isinstance(prompt, str):
-            raise where.fail(node, "prompt", f"must be a string, got {_type_name(prompt)}")
-        messages: list[Message] = [{"role": "user", "content": prompt}]
+        if not isinstance(prompt, str | list):
+            raise where.fail(
+                node, "prompt", f"must be a string or a list of parts, got {_type_name(prompt)}"
+            )
+        content = _content(where, node, "prompt", "user", base_dir)
+        messages: list[Message] = [{"role": "user", "content": content}]
     else:
-        messages = _message_list(where, node)
+        messages = _message_list(where, node, base_dir)
     system = node.get("system", defaults.get("system"))
     if system is not None and not isinstance(system, str):
         raise where.fail(node if "system" in node else defaults, "system", "must be a string")
@@ -306,7 +310,20 @@ def _messages(
     return tuple(messages)
 
 
-def _message_list(where: _Where, node: Mapping[str, Any]) -> list[Message]:
+def _content(where: _Where, owner: Any, key: str, role: str, base_dir: str) -> Any:
+    """``owner[key]`` as a message's content: a list of parts read and checked by
+    ``media.content_parts``; anything else as written."""
+    raw = owner.get(key)
+    if not isinstance(raw, list):
+        return raw
+    try:
+        return content_parts(raw, role, base_dir, where.root)
+    except PartProblem as exc:
+        node = exc.node if isinstance(exc.node, LineDict) else owner
+        raise where.fail(node, exc.key if node is exc.node else key, exc.problem) from None
+
+
+def _message_list(where: _Where, node: Mapping[str, Any], base_dir: str) -> list[Message]:
     raw = node["messages"]
     if not isinstance(raw, list) or not raw:
         raise where.fail(node, "messages", "must be a non-empty list of {role, content}")
@@ -326,7 +343,8 @@ def _message_list(where: _Where, node: Mapping[str, Any]) -> list[Message]:
         problem = message_problem(item)
         if problem:
             raise where.fail(item, problem[0], problem[1])
-        messages.append(dict(item))
+        content = _content(where, item, "content", str(item["role"]), base_dir)
+        messages.append({**item, "content": content} if "content" in item else dict(item))
     unpaired = history_problem(messages)
     if unpaired:
         index, key, text = unpaired
