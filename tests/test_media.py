@@ -279,3 +279,28 @@ models = ["anthropic:claude-haiku-4-5"]
     ])  # fmt: skip
     assert "Traceback" not in result.stdout.str()
     assert os.path.exists(pytester.path / "call.wav")
+
+
+@pytest.mark.parametrize("options", [{"rubric": "Is the total right?"}, {"pairwise": True}])
+def test_a_judge_sees_the_images_labelled_and_with_include_inputs_the_images_too(
+    options: dict[str, Any],
+) -> None:
+    from pytest_modelguard.grading import build_grader
+    from pytest_modelguard.records.grades import Answer, GraderSpec
+
+    image = byte_part("image", png(6, 4), "image/png", name="receipt.png", path="receipt.png")
+    question = ({"role": "user", "content": [{"type": "text", "text": "Total?"}, image]},)
+    answer = Answer("12.50", baseline_output="12.00", case_id="r1")
+    label = f"[image receipt.png 6×4 {image['sha256'][:4]}…]"
+    for include in (False, True):
+        judge = build_grader(GraderSpec("llm_judge", {**options, "include_inputs": include}))
+        calls = judge.calls(answer, question)  # type: ignore[attr-defined]
+        for call in calls:
+            content = call.messages[1]["content"]
+            if not include:
+                assert isinstance(content, str) and label in content
+                continue
+            text, sent = content
+            assert label in text["text"] and sent == image
+            request = Request("openai", "judge", call.messages)
+            assert image["data"] not in json.dumps(request.canonical())

@@ -29,7 +29,9 @@ def server() -> Iterator[LoopbackServer]:
         yield srv
 
 
-def make_project(pytester: pytest.Pytester, server: LoopbackServer, kind: str) -> None:
+def make_project(
+    pytester: pytest.Pytester, server: LoopbackServer, kind: str, count: int = 3
+) -> None:
     url = server.anthropic_base_url if kind == "anthropic" else server.openai_base_url
     pytester.makefile(".toml", pyproject=f"""
 [tool.modelguard]
@@ -41,12 +43,12 @@ base_url = "{url}"
 api_key_env = "SIM_KEY"
 """)  # fmt: skip
     (pytester.path / "img").mkdir()
-    for n in range(3):
+    for n in range(count):
         (pytester.path / "img" / f"r{n}.png").write_bytes(png(8 + n, 6, seed=n))
     cases = [
         {"id": f"r{n}", "prompt": [{"type": "text", "text": f"total of receipt {n}?"},
                                    {"type": "image", "path": f"img/r{n}.png"}]}
-        for n in range(3)
+        for n in range(count)
     ]  # fmt: skip
     suite = {"defaults": {"graders": [{"contains": {"any": ["12.50"]}}]}, "cases": cases}
     pytester.makefile(".modelguard.yaml", receipts=json.dumps(suite, indent=1))
@@ -122,3 +124,37 @@ def test_the_cache_stores_the_digest_never_the_bytes(
     assert not any(encoded[:40] in text for text in texts)
     stored = [json.loads(text)["request"]["messages"][0]["content"][1] for text in texts]
     assert {"type": "image", "media_type": "image/png", "sha256": digest} in stored
+
+
+def test_reports_show_the_images_by_label_digest_path_and_thumbnail(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def worse(call: Call) -> Reply:  # the candidate misreads every receipt but the first
+        wrong = call.model == "cand-1" and not call.prompt.endswith(" 0?")
+        return Reply("total 0.00" if wrong else "total 12.50")
+
+    monkeypatch.setenv("SIM_KEY", "sk-sim-media-test")
+    with LoopbackServer(worse) as server:
+        make_project(pytester, server, "openai", count=8)
+        result = pytester.runpytest(
+            "--modelguard-record=once", "-p", "no:cacheprovider",
+            "--modelguard-json=r.json", "--modelguard-html=r.html",
+        )  # fmt: skip
+    image = (pytester.path / "img" / "r1.png").read_bytes()
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(image).hexdigest()
+    result.stdout.fnmatch_lines([
+        "*r1  1.00 → 0.00*", f"      inputs:    [image r1.png 9×6 {digest[:4]}…]",
+    ])  # fmt: skip
+    doc = json.loads((pytester.path / "r.json").read_text())
+    case = next(c for c in doc["cases"] if c["id"] == "r1" and c["model"] == "sim:cand-1")
+    (shown,) = case["inputs"]
+    assert (shown["sha256"], shown["path"], shown["name"]) == (digest, "img/r1.png", "r1.png")
+    assert (shown["width"], shown["height"], shown["bytes"]) == (9, 6, len(image))
+    assert "thumbnail" not in shown and "data" not in shown  # the bytes: once, by digest
+    url = "data:image/png;base64," + base64.b64encode(image).decode()
+    assert doc["thumbnails"][digest] == url
+    html = (pytester.path / "r.html").read_text()
+    assert html.count(url) == 1

@@ -78,6 +78,7 @@ def item_result(
         unit=case.unit if case else "",
         tool_calls=completions[-1].tool_calls if completions else (),
         human_label=human_label,
+        inputs=case.inputs if case else (),
     )
 
 

@@ -15,6 +15,8 @@ import struct
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from ..core.safety import printable
+
 MEDIA_KINDS = ("image", "audio", "file")
 PART_KINDS = ("text", *MEDIA_KINDS)
 MAX_MEDIA_BYTES = 20 * 2**20
@@ -165,7 +167,24 @@ def part_label(part: Mapping[str, Any]) -> str:
         words.append(_size(part["bytes"]))
     if isinstance(part.get("sha256"), str):
         words.append(part["sha256"][:4] + "…")
-    return "[" + " ".join(words) + "]"
+    return printable("[" + " ".join(words) + "]")
+
+
+THUMBNAIL_BYTES = 48 * 1024
+"""An image up to this size is shown in the HTML report as itself (a data URL); larger
+ones by their label (no image library here to shrink them)."""
+_SUMMARY = ("type", "name", "path", "url", "media_type", "sha256", "bytes", "width", "height")
+
+
+def part_summary(part: Mapping[str, Any]) -> dict[str, Any]:
+    """What reports show of a part: where it came from, its digest and size, never its bytes;
+    a small image's data URL as ``thumbnail``."""
+    summary = {key: part[key] for key in _SUMMARY if key in part}
+    summary["label"] = part_label(part)
+    small = isinstance(part.get("bytes"), int) and part["bytes"] <= THUMBNAIL_BYTES
+    if part.get("type") == "image" and small and isinstance(part.get("data"), str):
+        summary["thumbnail"] = data_url(part)
+    return summary
 
 
 def _size(count: int) -> str:

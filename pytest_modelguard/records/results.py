@@ -35,6 +35,7 @@ class ItemResult:
     unit: str = ""  # the prompt answered (suite.prompt_key); "" for results of older reports
     tool_calls: tuple[Mapping[str, Any], ...] = ()  # the answer's tool calls {id, name, arguments}
     human_label: float | None = None  # a person's score of this exact answer (labels file)
+    inputs: tuple[Mapping[str, Any], ...] = ()  # the case's images, audio, files (part_summary)
 
     @property
     def pair_key(self) -> str:
@@ -79,6 +80,7 @@ class ItemResult:
             "human_label": self.human_label,
             "output": self.output,
             "tool_calls": [dict(call) for call in self.tool_calls],
+            **({"inputs": [dict(part) for part in self.inputs]} if self.inputs else {}),
         }
 
     @classmethod
@@ -106,4 +108,5 @@ class ItemResult:
             unit=str(data.get("unit") or ""),
             tool_calls=tuple(data.get("tool_calls") or ()),
             human_label=data.get("human_label"),
+            inputs=tuple(data.get("inputs") or ()),
         )

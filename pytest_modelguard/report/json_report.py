@@ -11,7 +11,7 @@ from ..records.results import ItemResult
 from ..verdict import dimensions
 from ..verdict.gate import GateReport, ModelSummary, TagSummary
 from ..verdict.run_schema import VERSION
-from .shown import shown_case
+from .shown import shown_case, thumbnails
 
 
 def build_json(
@@ -25,6 +25,8 @@ def build_json(
     ``partial``: why the run left cases or checks out (no drift reference then).
     """
     specs = {m.name: m for m in settings.models}
+    cases = [shown_case(r.to_dict()) for r in results]  # huge texts capped
+    shown = thumbnails(cases)  # images the HTML report shows, by digest
     return {
         "version": VERSION,
         "baseline": settings.baseline.name if settings.baseline else None,
@@ -48,7 +50,8 @@ def build_json(
         "judges": report.judges.to_dict() if report.judges is not None else None,
         "gate_on": settings.gate_on,
         "judge_min_agreement": settings.judge_min_agreement,
-        "cases": [shown_case(r.to_dict()) for r in results],  # huge texts capped
+        **({"thumbnails": shown} if shown else {}),
+        "cases": cases,
     }
 
 

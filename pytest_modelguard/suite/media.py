@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ from ..records.parts import (
     MEDIA_TYPES,
     PART_KINDS,
     byte_part,
+    media_parts,
+    part_summary,
     sniff,
 )
 
@@ -40,6 +42,11 @@ _NAMES = {
     "image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WebP",
     "audio/wav": "WAV", "audio/mpeg": "MP3", "application/pdf": "PDF",
 }  # fmt: skip
+
+
+def inputs_of(messages: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
+    """What reports show of the messages' images, audio and files (``part_summary``)."""
+    return tuple(part_summary(part) for part in media_parts(messages))
 
 
 class PartProblem(Exception):

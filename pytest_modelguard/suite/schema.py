@@ -17,7 +17,7 @@ from ..core.formatting import did_you_mean
 from ..records.calls import Message, params_problem, prompt_key, tool_calls_from
 from ..records.grades import RESERVED_KEYS as GRADER_RESERVED
 from ..records.grades import GraderSpec
-from .media import PartProblem, content_parts
+from .media import PartProblem, content_parts, inputs_of
 from .tools import combined_problem, history_problem, message_problem, request_problem
 from .yaml_loader import LineDict, read_yaml
 
@@ -67,9 +67,13 @@ class Case:
     answer_labels: Mapping[tuple[str, str], float] = field(default_factory=dict)
     """From the labels file beside the suite: (model, answer_sha) → a person's score."""
     unit: str = field(default="", init=False, repr=False, compare=False)
+    inputs: tuple[Mapping[str, Any], ...] = field(
+        default=(), init=False, repr=False, compare=False
+    )  # what reports show of its images, audio and files (``parts.part_summary``)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "unit", prompt_key(self.messages, self.params))
+        object.__setattr__(self, "inputs", inputs_of(self.messages))
 
     def __repr__(self) -> str:  # short: pytest shows it beside every failing test
         return f"<case {self.id} of {self.path or self.suite}:{self.line}>"
