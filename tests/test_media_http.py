@@ -158,3 +158,23 @@ def test_reports_show_the_images_by_label_digest_path_and_thumbnail(
     assert doc["thumbnails"][digest] == url
     html = (pytester.path / "r.html").read_text()
     assert html.count(url) == 1
+
+
+def test_the_vision_example_replays_offline(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """examples/vision (answers recorded from the loopback simulator) runs from its cache."""
+    import shutil
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    example = Path(__file__).parents[1] / "examples" / "vision"
+    shutil.copytree(example, pytester.path, dirs_exist_ok=True)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    result.stdout.fnmatch_lines(["*18/18 answers (18 cached, 0 new, 0 failed)*"])
+    image = (example / "receipts" / "r1.png").read_bytes()
+    import base64
+
+    stored = "".join(p.read_text() for p in (example / ".modelguard").rglob("*.json"))
+    assert base64.b64encode(image).decode()[:24] not in stored
