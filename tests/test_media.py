@@ -119,7 +119,7 @@ def b64(data: bytes) -> str:
         ({**IMG, "path": "img"}, {"img/x.png": TINY}, "not a regular file (a directory)"),
         ({**IMG, "path": "x.png"}, {"x.png": b"hello"}, "not a type modelguard knows"),
         ({**IMG, "path": "x.jpg"}, {"x.jpg": TINY}, "is a PNG by its content, but its name says"),
-        ({**IMG, "path": "x.pdf"}, {"x.pdf": PDF}, "is a PDF by its name, not a image"),
+        ({**IMG, "path": "x.pdf"}, {"x.pdf": PDF}, "is a PDF by its name, not an image"),
         ({"type": "audio", "path": "x.png"}, {"x.png": TINY}, "use type: image"),
         ({"type": "file", "path": "c.pdf", "media_type": "image/png"}, {}, "is not a file type"),
         ({**IMG, "data": "!!notbase64!!", "media_type": "image/png"}, {}, "is not valid base64"),
@@ -127,8 +127,8 @@ def b64(data: bytes) -> str:
         ({**IMG, "data": b64(PDF), "media_type": "image/png"}, {}, "is a PDF by its content"),
         ({**IMG, "path": "x.png", "url": "https://e.com/x"}, {}, "exactly one of path, url or"),
         ({"type": "video", "path": "x.mp4"}, {}, "unknown part type 'video'"),
-        ({**IMG, "file": "x.png"}, {}, "unknown key in a image part"),
-        ({**IMG, "path": "x.png", "media_type": "image/tiff"}, {}, "'image/tiff' is not a image"),
+        ({**IMG, "file": "x.png"}, {}, "unknown key in an image part"),
+        ({**IMG, "path": "x.png", "media_type": "image/tiff"}, {}, "'image/tiff' is not an image"),
         ({"type": "text", "text": "bad \ud800 half"}, {}, "invalid Unicode character escape"),
         ({**IMG, "url": "http://e.com/x.png"}, {}, "scheme 'http'"),
         ({**IMG, "url": "file:///etc/passwd"}, {}, "scheme 'file'"),
@@ -169,7 +169,7 @@ def test_a_symlink_leading_outside_the_project_is_refused(tmp_path: Path) -> Non
 def test_media_go_only_in_user_messages(tmp_path: Path) -> None:
     part = {"type": "image", "path": "x.png"}
     message = refused(tmp_path, part, role="system", files={"x.png": png(2, 2)})
-    assert "a image part goes in a user message, not 'system'" in message
+    assert "an image part goes in a user message, not 'system'" in message
 
 
 def test_a_prompt_may_be_a_list_of_parts_and_urls_are_kept(tmp_path: Path) -> None:

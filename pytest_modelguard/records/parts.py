@@ -90,6 +90,11 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def a_kind(kind: str) -> str:
+    """``an image``, ``an audio``, ``a file``: a kind of part in a sentence."""
+    return ("an " if kind[:1] in ("a", "e", "i", "o", "u") else "a ") + kind
+
+
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -24,6 +24,7 @@ from ..records.parts import (
     MEDIA_KINDS,
     MEDIA_TYPES,
     PART_KINDS,
+    a_kind,
     byte_part,
     media_parts,
     part_summary,
@@ -86,7 +87,7 @@ def _part(item: Any, role: str, base_dir: str, root: str) -> dict[str, Any]:
         raise PartProblem(
             item,
             str(unknown[0]),
-            f"unknown key in a {kind} part (it takes {', '.join(_KEYS[kind][1:])})"
+            f"unknown key in {a_kind(kind)} part (it takes {', '.join(_KEYS[kind][1:])})"
             + did_you_mean(str(unknown[0]), _KEYS[kind]),
         )
     if kind == "text":
@@ -95,11 +96,11 @@ def _part(item: Any, role: str, base_dir: str, root: str) -> dict[str, Any]:
             raise PartProblem(item, "text", "a text part needs text (a string)")
         return {"type": "text", "text": text}
     if role != "user":
-        raise PartProblem(item, "type", f"a {kind} part goes in a user message, not {role!r}")
+        raise PartProblem(item, "type", f"{a_kind(kind)} part goes in a user message, not {role!r}")
     sources = [k for k in _SOURCES if k in item]
     if len(sources) != 1:
         given = " and ".join(sources) or "none"
-        raise PartProblem(item, None, f"a {kind} part needs exactly one of {_sources(kind)} "
+        raise PartProblem(item, None, f"{a_kind(kind)} part needs exactly one of {_sources(kind)} "
                           f"(given: {given})")  # fmt: skip
     declared = _declared(item, kind)
     if "url" in item:
@@ -125,7 +126,7 @@ def _declared(item: Mapping[str, Any], kind: str) -> str | None:
         raise PartProblem(
             item,
             "media_type",
-            f"{declared!r:.40} is not a {kind} type modelguard sends: use one of "
+            f"{declared!r:.40} is not {a_kind(kind)} type modelguard sends: use one of "
             f"{', '.join(allowed)}" + did_you_mean(str(declared), allowed),
         )
     return str(declared)
@@ -202,7 +203,7 @@ def _file_part(
     by_name = EXTENSIONS.get(path.suffix.lower())
     if by_name is not None and by_name not in MEDIA_TYPES[kind]:
         raise PartProblem(item, "path", f"{written!r} is a {_NAMES[by_name]} by its name, not "
-                          f"a {kind}: use type: {_kind_of(by_name)}")  # fmt: skip
+                          f"{a_kind(kind)}: use type: {_kind_of(by_name)}")  # fmt: skip
     said = "media_type says" if declared else "its name says"
     return _checked(item, "path", kind, data, declared or by_name, written, said)
 
@@ -228,7 +229,7 @@ def _checked(
         raise PartProblem(
             item,
             key,
-            f"{written or 'the data'} is {what} by its content, not a {kind} "
+            f"{written or 'the data'} is {what} by its content, not {a_kind(kind)} "
             f"({', '.join(_NAMES[t] for t in allowed)})",
         )
     if expected is not None and expected != found:
