@@ -304,3 +304,16 @@ def test_a_judge_sees_the_images_labelled_and_with_include_inputs_the_images_too
             assert label in text["text"] and sent == image
             request = Request("openai", "judge", call.messages)
             assert image["data"] not in json.dumps(request.canonical())
+
+
+def test_the_spend_estimate_counts_an_image_by_its_size_not_its_base64() -> None:
+    from pytest_modelguard.engine.spend import estimated_input_tokens
+
+    text = {"role": "user", "content": [{"type": "text", "text": "Total?"}]}
+    plain = estimated_input_tokens(Request("openai", "m", (text,)))
+    big = {**byte_part("image", png(640, 480), "image/png"), "data": "A" * 4_000_000}
+    with_image = {"role": "user", "content": [{"type": "text", "text": "Total?"}, big]}
+    assert estimated_input_tokens(Request("openai", "m", (with_image,))) == plain + 410
+    unknown = {k: v for k, v in big.items() if k not in ("width", "height")}
+    message = {"role": "user", "content": [{"type": "text", "text": "Total?"}, unknown]}
+    assert estimated_input_tokens(Request("openai", "m", (message,))) == plain + 2_500

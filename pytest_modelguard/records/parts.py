@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import math
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -173,6 +174,23 @@ def part_label(part: Mapping[str, Any]) -> str:
     if isinstance(part.get("sha256"), str):
         words.append(part["sha256"][:4] + "…")
     return printable("[" + " ".join(words) + "]")
+
+
+IMAGE_TOKENS = (85, 2_500)
+"""An image's prompt tokens lie about here (OpenAI's tiles and patches, Anthropic's
+width × height / 750); an image of unknown size is counted at the top."""
+
+
+def estimated_tokens(part: Mapping[str, Any]) -> int:
+    """A generous guess at the prompt tokens one media part costs (for the spend cap)."""
+    if part.get("type") == "image":
+        width, height = part.get("width"), part.get("height")
+        if isinstance(width, int) and isinstance(height, int):
+            return min(max(math.ceil(width * height / 750), IMAGE_TOKENS[0]), IMAGE_TOKENS[1])
+        return IMAGE_TOKENS[1]
+    size = part.get("bytes")
+    per = 1_000 if part.get("type") == "audio" else 100  # ~10 tokens a second; PDF pages
+    return math.ceil(size / per) if isinstance(size, int) else IMAGE_TOKENS[1]
 
 
 THUMBNAIL_BYTES = 48 * 1024
