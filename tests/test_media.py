@@ -317,3 +317,11 @@ def test_the_spend_estimate_counts_an_image_by_its_size_not_its_base64() -> None
     unknown = {k: v for k, v in big.items() if k not in ("width", "height")}
     message = {"role": "user", "content": [{"type": "text", "text": "Total?"}, unknown]}
     assert estimated_input_tokens(Request("openai", "m", (message,))) == plain + 2_500
+
+
+def test_the_label_sheet_shows_an_image_by_its_label_not_its_bytes(tmp_path: Path) -> None:
+    from pytest_modelguard.report.labelling import _prompts
+
+    path = project(tmp_path, {"type": "image", "path": "r.png"}, files={"r.png": png(5, 3)})
+    ((_, shown),) = _prompts({"s": path}, tmp_path).items()
+    assert shown.startswith("read this\n[image r.png 5×3 ") and shown.endswith("…]\n")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ..core.errors import GraderConfigError, JudgeParseError
 from ..records.grades import Answer, Grade, JudgeRecord
-from ..records.parts import is_media, part_label
+from ..records.parts import is_media, shown_text
 from ._options import Built, Kind, Options, cut
 
 if TYPE_CHECKING:
@@ -109,20 +109,6 @@ RUBRIC_REFERENCE = (
 RUBRIC_TASK = "Score the response against the rubric. End with one final line: SCORE: <1-{scale}>."
 
 
-def _text(content: Any) -> str:
-    """A message's content as text: a list of parts joins their text, an image or other
-    media part shown by its label (``[image receipt.png 640×480 3f2a…]``)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            f"\n{part_label(p)}\n" if is_media(p) else str(p.get("text", ""))
-            for p in content
-            if isinstance(p, Mapping)
-        )
-    return "" if content is None else str(content)
-
-
 def _images(question: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The image parts of the case's messages, in order."""
     return [
@@ -135,7 +121,7 @@ def _images(question: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def _transcript(question: Sequence[Mapping[str, Any]]) -> str:
-    turns = [f"[{m.get('role', 'user')}]\n{_text(m.get('content'))}" for m in question]
+    turns = [f"[{m.get('role', 'user')}]\n{shown_text(m.get('content'))}" for m in question]
     return "\n\n".join(turns) or "(no conversation given)"
 
 

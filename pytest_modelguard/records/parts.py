@@ -235,6 +235,17 @@ def canonical_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, 
     return [canonical_message(m) for m in messages]
 
 
+def shown_text(content: Any) -> str:
+    """A message's content for people and judges: text, each media part by its label."""
+    if isinstance(content, list):
+        return "".join(
+            f"\n{part_label(p)}\n" if is_media(p) else str(p.get("text", ""))
+            for p in content
+            if isinstance(p, Mapping)
+        )
+    return "" if content is None else str(content)
+
+
 def text_of(content: Any) -> str:
     """The text of a message's content: a string, or its text parts joined."""
     if isinstance(content, list):
