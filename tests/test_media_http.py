@@ -178,3 +178,29 @@ def test_the_vision_example_replays_offline(
 
     stored = "".join(p.read_text() for p in (example / ".modelguard").rglob("*.json"))
     assert base64.b64encode(image).decode()[:24] not in stored
+
+
+@pytest.mark.parametrize("include", [True, False])
+def test_a_judge_with_include_inputs_receives_the_cases_images(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, include: bool
+) -> None:
+    def respond(call: Call) -> Reply:
+        return Reply("Reads it right.\nSCORE: 5" if call.model == "judge-1" else "total 12.50")
+
+    monkeypatch.setenv("SIM_KEY", "sk-sim-media-test")
+    with LoopbackServer(respond) as server:
+        make_project(pytester, server, "anthropic", count=2)
+        suite = pytester.path / "receipts.modelguard.yaml"
+        judge = {"llm_judge": {"rubric": "Is the total the one on the receipt?",
+                               "model": "sim:judge-1", "include_inputs": include}}  # fmt: skip
+        document = json.loads(suite.read_text())
+        document["defaults"]["graders"] = [judge]
+        suite.write_text(json.dumps(document))
+        assert run(pytester).ret == pytest.ExitCode.OK
+    judged = [call for call in server.calls if call.model == "judge-1"]
+    assert len(judged) == 2  # one per case: both models gave the same answer
+    for call in judged:
+        n = int(call.messages[-1]["content"].split("receipt ")[1][0])
+        image = (pytester.path / "img" / f"r{n}.png").read_bytes()
+        assert [m.data for m in call.media] == ([image] if include else [])
+        assert f"[image r{n}.png {8 + n}×6 " in call.messages[-1]["content"]
