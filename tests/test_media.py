@@ -325,3 +325,16 @@ def test_the_label_sheet_shows_an_image_by_its_label_not_its_bytes(tmp_path: Pat
     path = project(tmp_path, {"type": "image", "path": "r.png"}, files={"r.png": png(5, 3)})
     ((_, shown),) = _prompts({"s": path}, tmp_path).items()
     assert shown.startswith("read this\n[image r.png 5×3 ") and shown.endswith("…]\n")
+
+
+def test_a_stored_report_whose_inputs_are_not_parts_is_refused(tmp_path: Path) -> None:
+    from pytest_modelguard.core.errors import HistoryError
+    from pytest_modelguard.verdict.run_schema import VERSION, read_report
+
+    case = {"suite": "s", "id": "c1", "model": "m", "inputs": "receipt.png"}
+    (tmp_path / "r.json").write_text(json.dumps({"version": VERSION, "cases": [case]}))
+    with pytest.raises(HistoryError, match=r"cases\[0\].*inputs.*a list of parts"):
+        read_report(tmp_path / "r.json")
+    case["inputs"] = [{"type": "image", "sha256": "ab", "label": "[image r.png]"}]
+    (tmp_path / "r.json").write_text(json.dumps({"version": VERSION, "cases": [case]}))
+    assert read_report(tmp_path / "r.json")["cases"][0]["inputs"] == case["inputs"]
