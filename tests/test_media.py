@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -338,3 +339,49 @@ def test_a_stored_report_whose_inputs_are_not_parts_is_refused(tmp_path: Path) -
     case["inputs"] = [{"type": "image", "sha256": "ab", "label": "[image r.png]"}]
     (tmp_path / "r.json").write_text(json.dumps({"version": VERSION, "cases": [case]}))
     assert read_report(tmp_path / "r.json")["cases"][0]["inputs"] == case["inputs"]
+
+
+def test_the_html_report_shows_small_images_as_thumbnails_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """In headless Chromium: the case's image as an <img> of its data URL; an image over
+    the thumbnail size, or a doc whose thumbnail is not an image data URL, by its label."""
+    import shutil
+    import subprocess
+
+    from pytest_modelguard.config import ModelSpec, ProviderSpec, Settings
+    from pytest_modelguard.records.results import ItemResult
+    from pytest_modelguard.report.html import render_html
+    from pytest_modelguard.report.json_report import build_json
+    from pytest_modelguard.suite.media import inputs_of
+    from pytest_modelguard.verdict.gate import GateConfig, evaluate
+
+    chromium = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
+    if chromium is None:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    small = byte_part("image", png(4, 3), "image/png", name="small.png")
+    large = byte_part("image", png(200, 200), "image/png", name="large.png")
+    hostile = byte_part("image", png(5, 5, seed=9), "image/png", name="hostile.png")
+    assert large["bytes"] > 48 * 1024  # a gradient PNG this size does not compress much
+    content = [{"type": "text", "text": "which?"}, small, large, hostile]
+    inputs = inputs_of([{"role": "user", "content": content}])
+    results = [ItemResult("s", "c1", model, score=1.0, passed=True, inputs=inputs)
+               for model in ("base", "cand")]  # fmt: skip
+    spec = ProviderSpec("openai", "openai")
+    settings = Settings(baseline=ModelSpec("base", spec, "base"),
+                        candidates=(ModelSpec("cand", spec, "cand"),), resamples=100)  # fmt: skip
+    report = evaluate(results, GateConfig(baseline="base", candidates=("cand",), resamples=100))
+    doc = json.loads(json.dumps(build_json(report, results, settings)))
+    assert set(doc["thumbnails"]) == {small["sha256"], hostile["sha256"]}
+    doc["thumbnails"][hostile["sha256"]] = "javascript:alert(1)//data:image/png;base64,"
+    page = tmp_path / "r.html"
+    page.write_text(render_html(doc), encoding="utf-8")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom"]  # fmt: skip
+    dom = subprocess.run([chromium, *flags, page.as_uri()], capture_output=True, text=True,
+                         timeout=180, check=True).stdout  # fmt: skip
+    images = re.findall(r'<img class="thumb" src="([^"]*)"', dom)
+    assert images == ["data:image/png;base64," + small["data"]]
+    assert f"[image large.png 200×200 {large['sha256'][:4]}…]" in dom
+    assert f"[image hostile.png 5×5 {hostile['sha256'][:4]}…]" in dom
+    assert "javascript:" not in dom.replace(doc["thumbnails"][hostile["sha256"]], "")
