@@ -21,10 +21,11 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "tests"), str(HERE)]
+sys.path[:0] = [str(HERE.parent), str(HERE)]
 
-from loopback import Call, LoopbackServer, Reply  # noqa: E402
 from simulator import canonical_model, respond  # noqa: E402
+
+from tests.loopback import Call, LoopbackServer, Reply  # noqa: E402
 
 MODELS = "openai:gpt-4.1-mini,haiku,openai:gpt-4.1-nano"
 TYPICAL_LATENCY_S = {

@@ -86,6 +86,6 @@ def test_the_langchain_extra_is_installed_by_the_main_run_only() -> None:
     assert PROJECT["optional-dependencies"]["langchain"] == ["langchain-openai>=1.6"]
     run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     edge = (ROOT / ".ci" / "edge").read_text(encoding="utf-8")
-    assert 'pip install --quiet -e ".[dev,langchain]"' in run
-    assert 'python -c "import langchain_openai"' in run
+    assert 'pip install --quiet -e ".[dev,langchain,otel]"' in run
+    assert 'python -c "import langchain_openai, opentelemetry.sdk, opentelemetry.proto"' in run
     assert '-e ".[dev]"' in edge and "langchain" not in edge
