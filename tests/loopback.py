@@ -32,8 +32,10 @@ from typing import Any, Literal
 
 try:  # run as a script, or imported with tests/ on the path
     import loopback_cloud
+    from loopback_media import Media, media_of
 except ModuleNotFoundError:  # imported as tests.loopback (examples/)
     from tests import loopback_cloud
+    from tests.loopback_media import Media, media_of
 
 Wire = Literal["openai", "anthropic"]
 FaultKind = Literal["status", "hang", "reset", "malformed"]
@@ -52,6 +54,7 @@ class Call:
     received_at: float = 0.0  # time.monotonic() when the request arrived
     path: str = ""  # the route called (/v1/chat/completions, /v1/messages, /v1/responses)
     body: dict[str, Any] = field(default_factory=dict, compare=False)  # the raw request body
+    media: tuple[Media, ...] = ()  # images, audio and documents sent (loopback_media.py)
 
     @property
     def tool_names(self) -> list[str]:
@@ -195,6 +198,7 @@ def _parse_call(wire: Wire, body: dict[str, Any], headers: dict[str, str], path:
         bool(body.get("stream")),
         time.monotonic(),
         path,
+        media_of(body),
     )
 
 
@@ -215,7 +219,7 @@ def _parse_responses(body: dict[str, Any], headers: dict[str, str], path: str) -
     stream = bool(body.get("stream"))
     return Call(
         "openai", str(body.get("model", "")), tuple(messages), params, headers, stream,
-        time.monotonic(), path,
+        time.monotonic(), path, media_of(body),
     )  # fmt: skip
 
 

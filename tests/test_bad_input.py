@@ -100,7 +100,11 @@ SUITE_ERRORS = [
         GRADED + "cases:\n  - just a prompt\n",
         ":4: case #1 must be a mapping, got str*",
     ),
-    Bad("prompt-is-a-number", _case("prompt: 42"), ":5: prompt: must be a string, got int*"),
+    Bad(
+        "prompt-is-a-number",
+        _case("prompt: 42"),
+        ":5: prompt: must be a string or a list of parts, got int*",
+    ),
     Bad(
         "unknown-case-key",
         _case("promt: hi"),
@@ -349,7 +353,7 @@ CONFIG_ERRORS = [
     ),
     Config(
         "bad-provider-kind",
-        pyproject=PYPROJECT + '[tool.modelguard.providers.p]\nkind = "vertex"\n',
+        pyproject=PYPROJECT + '[tool.modelguard.providers.p]\nkind = "watsonx"\n',
         expect=(
             "*pyproject.toml:5: *providers.p.kind: must be one of openai, openai-responses, anth*",
         ),

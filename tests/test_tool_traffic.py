@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -137,20 +138,27 @@ def test_anthropic_tool_use_exports_in_the_openai_form() -> None:
 
 
 def test_what_cannot_be_exported_is_counted_per_reason(tmp_path: Path) -> None:
+    from loopback_media import png
+
     from pytest_modelguard.capture.store import Pending, Trace
 
     store = open_store(tmp_path / "t.db")
-    image = [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}]
-    for content in ("hello", image, image):
+    image = "data:image/png;base64," + base64.b64encode(png(2, 2)).decode()
+    parts = [[{"type": "image_url", "image_url": {"url": url}}] for url in (image, image[:-3])]
+    audio = [{"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}]
+    for content in ("hello", *parts, audio, [{"type": "video_url", "video_url": "x"}]):
         message = {"role": "user", "content": content}
         store.submit(Pending(Trace("openai", "m", (message,), output="hi", started_at=1.0)))
     store.submit(Pending(Trace("openai", "m", ({"role": "wizard", "content": "x"},), output="a")))
     assert store.flush(10)
     done = export_suite(tmp_path / "t.db", tmp_path / "o.modelguard.yaml", ExportOptions())
-    assert done.cases == 1
+    assert done.cases == 2  # the text and the image (written next to the suite)
     assert dict(done.reasons) == {
-        "non-text content (images, audio or files)": 2, "message role 'wizard'": 1
-    }  # fmt: skip
+        "image not kept at capture (not valid base64)": 1,
+        "audio not kept at capture (not an audio type modelguard knows)": 1,
+        "non-text content (images, audio or files)": 1,
+        "message role 'wizard'": 1,
+    }
 
 
 def test_a_version_one_database_is_read_and_upgraded(tmp_path: Path) -> None:

@@ -19,15 +19,8 @@ from typing import Any
 from ..core.errors import ExportError
 from ..core.safety import output_problem
 from ..records.calls import params_problem
-from ..suite import (
-    REQUEST_KEYS,
-    ROLES,
-    dump_yaml,
-    indent,
-    message_problem,
-    request_problem,
-    write_suite,
-)
+from ..suite import REQUEST_KEYS, dump_yaml, indent, request_problem, write_suite
+from .export_media import missing_bytes, suite_message, write_parts
 from .export_tools import graders_for, openai_form
 from .read import TraceDb, TraceFilter
 from .store import Trace
@@ -35,7 +28,6 @@ from .store import Trace
 STRATA = ("tag", "model")
 SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
 _HEAD_COLUMNS = ("id", "started_at", "provider", "model", "request_key", "tags", "error")
-_MESSAGE_KEYS = frozenset(("role", "content", "name", "tool_calls", "tool_call_id"))
 _PRIVATE_PARAMS = frozenset(("user", "metadata", "store", "safety_identifier", "prompt_cache_key"))
 """Per-user or per-account fields: not part of the task, never sent to candidates."""
 _USAGE_EXTRAS = ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens")
@@ -92,6 +84,7 @@ def export_suite(
             f"{len(heads) - len(answered)} of them failed); nothing written"
         )
     cases = _with_ids(chosen)
+    write_parts(cases, Path(db_path), out)  # before the suite: its loader reads them
     write_suite(out, _document(Path(db_path), out, cases, len(heads), options))
     return ExportResult(
         path=out,
@@ -185,7 +178,8 @@ def _cases(db: TraceDb, heads: Sequence[Head]) -> Iterator[tuple[Head, dict[str,
         chunk = heads[start : start + _FETCH]
         traces = db.traces([h["id"] for h in chunk])
         for head in chunk:
-            yield head, case_of(traces[head["id"]])
+            case = case_of(traces[head["id"]])
+            yield head, (missing_bytes(case, db.path) or case) if isinstance(case, dict) else case
 
 
 def case_of(trace: Trace) -> dict[str, Any] | str:
@@ -198,7 +192,7 @@ def case_of(trace: Trace) -> dict[str, Any] | str:
     if trace.output is None:
         return "no answer"
     messages, params = openai_form(trace)
-    kept = [_message(m) for m in messages]
+    kept = [suite_message(m) for m in messages]
     problem = next((m for m in kept if isinstance(m, str)), None)
     if problem is not None:
         return problem
@@ -235,31 +229,8 @@ def _param_problem(key: str, value: Any) -> str | None:
 def _is_prompt(chat: list[dict[str, Any]]) -> bool:
     """One plain user message: written as ``prompt:``."""
     only = chat[0]
-    plain = only.keys() == {"role", "content"} and isinstance(only["content"], str)
+    plain = only.keys() == {"role", "content"} and isinstance(only["content"], str | list)
     return len(chat) == 1 and plain and only["role"] == "user"
-
-
-def _message(message: Any) -> dict[str, Any] | str:
-    """A message as a suite writes it, or why a suite cannot hold it."""
-    if not isinstance(message, Mapping):
-        return "a message that is not an object"
-    message = {k: v for k, v in message.items() if k in _MESSAGE_KEYS or v not in (None, [], {})}
-    extra = set(message) - _MESSAGE_KEYS
-    if extra:
-        return f"message field {sorted(extra)[0]!r}"
-    if message.get("role") not in ROLES:
-        return f"message role {str(message.get('role'))[:20]!r}"
-    content = message.get("content")
-    if isinstance(content, list) and all(_is_text_part(p) for p in content):
-        content = "".join(p["text"] for p in content)
-    if not isinstance(content, str) and not (content is None and message.get("tool_calls")):
-        return "non-text content (images, audio or files)"
-    problem = message_problem({**message, "content": content})
-    return f"a malformed {problem[0]}" if problem else {**message, "content": content}
-
-
-def _is_text_part(part: Any) -> bool:
-    return isinstance(part, Mapping) and part.get("type") == "text" and "text" in part
 
 
 def baseline_of(trace: Trace) -> dict[str, Any]:

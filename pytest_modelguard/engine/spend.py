@@ -17,6 +17,7 @@ except ImportError:  # pragma: no cover - Windows
 
 from ..core.formatting import money
 from ..records.calls import Completion, Request
+from ..records.parts import estimated_tokens, is_media, media_parts
 from ..records.pricing import Price
 
 DEFAULT_MAX_OUTPUT_TOKENS = 1024
@@ -24,9 +25,18 @@ CHARS_PER_TOKEN = 4
 
 
 def estimated_input_tokens(request: Request) -> int:
-    """A rough prompt size: characters / 4, plus a little framing per message."""
-    chars = sum(len(str(m.get("content", ""))) for m in request.messages)
-    return math.ceil(chars / CHARS_PER_TOKEN) + 4 * len(request.messages)
+    """A rough prompt size: characters / 4, plus a little framing per message; images,
+    audio and files by their size (``parts.estimated_tokens``), never by their base64."""
+    chars = sum(len(_text(m.get("content", ""))) for m in request.messages)
+    media = sum(estimated_tokens(part) for part in media_parts(request.messages))
+    return math.ceil(chars / CHARS_PER_TOKEN) + 4 * len(request.messages) + media
+
+
+def _text(content: Any) -> str:
+    """The content as the estimate counts it, media parts left out."""
+    if isinstance(content, list):
+        return str([p for p in content if not is_media(p)])
+    return str(content)
 
 
 def worst_case_cost(request: Request, price: Price) -> float:

@@ -84,6 +84,7 @@ def item_result(
         trajectory=() if path is None else path.to_dicts(),
         tool_errors=0 if path is None else path.tool_errors,
         unmatched_tool_calls=0 if path is None else path.unmatched_tool_calls,
+        inputs=case.inputs if case else (),
     )
 
 

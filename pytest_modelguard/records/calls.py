@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..core.errors import ModelguardError
 from ..core.safety import REDACTED, map_strings, valid_text
+from .parts import canonical_messages, text_of
 from .trajectory import Trajectory
 
 Message = Mapping[str, Any]
@@ -65,7 +66,7 @@ def prompt_key(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     Python test over a suite's case, several graders) share it, so they are one case.
     """
     text = json.dumps(
-        {"messages": [dict(m) for m in messages], "params": dict(params)},
+        {"messages": canonical_messages(messages), "params": dict(params)},
         sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
     )  # fmt: skip
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -152,7 +153,7 @@ class Request:
         return {
             "provider": self.provider,
             "model": self.model,
-            "messages": [dict(m) for m in self.messages],
+            "messages": canonical_messages(self.messages),
             "params": dict(sorted(self.params.items())),
             "repeat": self.repeat,
         }
@@ -170,7 +171,7 @@ class Request:
     def system(self) -> str | None:
         """The text of the leading system message, if any."""
         if self.messages and self.messages[0].get("role") == "system":
-            return str(self.messages[0].get("content", ""))
+            return text_of(self.messages[0].get("content", ""))
         return None
 
     @property

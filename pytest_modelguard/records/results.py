@@ -40,6 +40,7 @@ class ItemResult:
     trajectory: tuple[Mapping[str, Any], ...] = ()  # an agent case's steps (Step.to_dict)
     tool_errors: int = 0  # tool calls answered ``error: ...`` (raised, timed out, unknown)
     unmatched_tool_calls: int = 0  # calls the recorded trajectory had no result for
+    inputs: tuple[Mapping[str, Any], ...] = ()  # the case's images, audio, files (part_summary)
 
     @property
     def pair_key(self) -> str:
@@ -85,6 +86,7 @@ class ItemResult:
             "output": self.output,
             "tool_calls": [dict(call) for call in self.tool_calls],
             "batch": self.batch,
+            **({"inputs": [dict(part) for part in self.inputs]} if self.inputs else {}),
             **self._agent_dict(),
         }
 
@@ -129,4 +131,5 @@ class ItemResult:
             trajectory=tuple(data.get("trajectory") or ()),
             tool_errors=int(data.get("tool_errors") or 0),
             unmatched_tool_calls=int(data.get("unmatched_tool_calls") or 0),
+            inputs=tuple(data.get("inputs") or ()),
         )

@@ -26,7 +26,7 @@ from .markdown import ICONS, answer_text, methods_text, p_text
 
 Doc = Mapping[str, Any]
 CASE_FIELDS = ("suite", "id", "model", "tags", "repeat", "score", "passed", "error", "failure",
-               "output", "batch")  # fmt: skip
+               "output", "batch", "inputs")  # fmt: skip
 GRADE_FIELDS = ("name", "score", "passed", "reason")
 
 
@@ -214,6 +214,7 @@ def _case_data(doc: Doc) -> dict[str, Any]:
         "baseline": doc.get("baseline"),
         "models": list(doc["models"]),
         "suites": sorted({c["suite"] for c in doc["cases"]}),
+        "thumbnails": doc.get("thumbnails") or {},
         "cases": cases,
     }
 

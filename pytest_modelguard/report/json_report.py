@@ -13,7 +13,7 @@ from ..verdict import dimensions
 from ..verdict.gate import GateReport, ModelSummary, TagSummary
 from ..verdict.reliability import pass_k_by_model
 from ..verdict.run_schema import VERSION
-from .shown import shown_case
+from .shown import shown_case, thumbnails
 
 
 def build_json(
@@ -29,6 +29,8 @@ def build_json(
     specs = {m.name: m for m in settings.models}
     by_batch = Counter(r.model for r in results if r.batch)
     reliability = pass_k_by_model(results)  # pass^k, pass@k: only where cases repeat
+    cases = [shown_case(r.to_dict()) for r in results]  # huge texts capped
+    shown = thumbnails(cases)  # images the HTML report shows, by digest
     return {
         "version": VERSION,
         "baseline": settings.baseline.name if settings.baseline else None,
@@ -57,7 +59,8 @@ def build_json(
         "judges": report.judges.to_dict() if report.judges is not None else None,
         "gate_on": settings.gate_on,
         "judge_min_agreement": settings.judge_min_agreement,
-        "cases": [shown_case(r.to_dict()) for r in results],  # huge texts capped
+        **({"thumbnails": shown} if shown else {}),
+        "cases": cases,
     }
 
 

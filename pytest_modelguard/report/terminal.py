@@ -174,6 +174,9 @@ def worst_case_lines(
         lines.append(
             f"    {case_id}  {b.score:.2f} → {r.score:.2f}" + (f"  ({failed})" if failed else "")
         )
+        if r.inputs:  # what the case showed the models: [image receipt.png 640×480 3f2a…]
+            labels = " ".join(str(p.get("label")) for p in r.inputs)
+            lines.append(f"      inputs:    {labels}")
         lines.append(f"      baseline:  {_shown(b)}")
         lines.append(f"      candidate: {_abridge(r.error) if r.error else _shown(r)}")
     return lines

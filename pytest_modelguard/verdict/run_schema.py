@@ -144,6 +144,8 @@ _RULES: dict[str, tuple[str, Any]] = {
     "grades": ("a list of grades", lambda v: isinstance(v, list)),
     "tool_calls": ("a list of tool calls", lambda v: v is None or (
         isinstance(v, list) and all(isinstance(c, dict) for c in v))),
+    "inputs": ("a list of parts", lambda v: v is None or (
+        isinstance(v, list) and all(isinstance(p, dict) for p in v))),
     "input_tokens": _COUNT,
     "output_tokens": _COUNT,
     "cached_input_tokens": _COUNT,
