@@ -90,7 +90,7 @@ def step_of(
         answered=answered or "",
         answered_ids=answered_ids,
     )
-    last = _last_tool_step(messages)
+    last = last_tool_step(messages)
     if last is None:
         return step
     calls, problem = _tool_step(messages[last], messages[last + 1 :])
@@ -116,7 +116,7 @@ def _role(message: Any) -> Any:
     return message.get("role") if isinstance(message, Mapping) else None
 
 
-def _last_tool_step(messages: Sequence[Any]) -> int | None:
+def last_tool_step(messages: Sequence[Any]) -> int | None:
     """The index of the assistant message with tool calls that only tool results follow."""
     index = len(messages) - 1
     while index >= 0 and _role(messages[index]) == "tool":

@@ -1,8 +1,10 @@
 """Captured calls → a ``*.modelguard.yaml`` suite whose cases carry the production answers.
 
-Sampling is seeded and stratified (by tag set or model): each stratum gets its
-share of ``--sample`` and its own seeded permutation, so adding calls of one tag
-never changes the cases drawn for another.
+The calls of one agent conversation (each one's messages the previous call's, its tool
+calls and their results) become one agent case (``conversations.py``, ``export_agent.py``);
+every other call is a case of its own. Sampling is seeded and stratified (by tag set or
+model) over those cases: each stratum gets its share of ``--sample`` and its own seeded
+permutation, so adding calls of one tag never changes the cases drawn for another.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from ..core.errors import ExportError, SuiteError
 from ..core.safety import output_problem
 from ..records.calls import params_problem
 from ..suite import REQUEST_KEYS, ROLES, load_suite
-from ..suite.tools import message_problem, request_problem
+from ..suite.tools import history_problem, message_problem, request_problem
+from .conversations import PRIVATE_PARAMS, Grouping, group, step_of
+from .export_agent import agent_case
 from .export_tools import graders_for, openai_form
 from .read import TraceDb, TraceFilter
 from .store import Trace
@@ -31,12 +35,12 @@ STRATA = ("tag", "model")
 SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
 _HEAD_COLUMNS = ("id", "started_at", "provider", "model", "request_key", "tags", "error")
 _MESSAGE_KEYS = frozenset(("role", "content", "name", "tool_calls", "tool_call_id"))
-_PRIVATE_PARAMS = frozenset(("user", "metadata", "store", "safety_identifier", "prompt_cache_key"))
-"""Per-user or per-account fields: not part of the task, never sent to candidates."""
+_PRIVATE_PARAMS = PRIVATE_PARAMS  # per-user or per-account fields: never sent to candidates
 _USAGE_EXTRAS = ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens")
 _FETCH = 200
 Head = dict[str, Any]
-"""A call's metadata row (the _HEAD_COLUMNS): enough to filter, dedupe and stratify."""
+"""A case's metadata: its call's row (the _HEAD_COLUMNS), enough to filter, dedupe and
+stratify, and ``calls``, the ids of its calls (an agent case's, first to last)."""
 Chosen = tuple[Head, dict[str, Any]]
 _GRADERS_NOTE = """\
 # Edit the graders: similarity to the production answer (token F1, passing at 0.8) is
@@ -69,6 +73,11 @@ class ExportResult:
     duplicates: int
     unsupported: int
     reasons: Mapping[str, int] = field(default_factory=dict)  # why drawn calls were left out
+    agent_cases: int = 0  # cases that are a whole conversation
+    forks: int = 0  # calls continued two ways (one agent case per branch)
+    ungrouped: Mapping[str, int] = field(default_factory=dict)
+    """Calls of conversations that could not be one agent case, per reason (each exported
+    as a case of its own)."""
 
 
 def export_suite(
@@ -79,7 +88,9 @@ def export_suite(
     with TraceDb(db_path) as db:
         heads = list(db.scan(_HEAD_COLUMNS, options.where))
         answered = [h for h in heads if h["error"] is None]
-        kept = _dedupe(answered) if options.dedupe else answered
+        grouping = _grouping(db, answered)
+        units = _units(answered, grouping)
+        kept = _dedupe(units) if options.dedupe else units
         chosen, reasons = _choose(db, kept, options)
     if not chosen:
         raise ExportError(
@@ -93,10 +104,40 @@ def export_suite(
         cases=len(cases),
         calls=len(heads),
         errors=len(heads) - len(answered),
-        duplicates=len(answered) - len(kept),
+        duplicates=len(units) - len(kept),
         unsupported=sum(reasons.values()),
         reasons=reasons,
+        agent_cases=sum(1 for c in cases if "agent" in c),
+        forks=grouping.forks,
+        ungrouped=grouping.reasons,
     )
+
+
+def _grouping(db: TraceDb, heads: list[Head]) -> Grouping:
+    """The answered calls' conversations (their traces read in chunks, only hashes kept)."""
+    steps = []
+    for start in range(0, len(heads), _FETCH):
+        chunk = heads[start : start + _FETCH]
+        traces = db.traces([h["id"] for h in chunk])
+        for head in chunk:
+            trace = traces[head["id"]]
+            messages, params = openai_form(trace)
+            where = (trace.provider, trace.model)
+            steps.append(
+                step_of(head["id"], trace.started_at, where, messages, params, trace.tool_calls)
+            )
+    return group(steps)
+
+
+def _units(heads: list[Head], grouping: Grouping) -> list[Head]:
+    """One head per case: a single call's, or a conversation's last call's (its request
+    covers the whole conversation) timed at its first call."""
+    by_id = {h["id"]: h for h in heads}
+    units = [{**by_id[i], "calls": (i,)} for i in grouping.singles]
+    for ids in grouping.conversations:
+        start = by_id[ids[0]]["started_at"]
+        units.append({**by_id[ids[-1]], "started_at": start, "calls": ids})
+    return sorted(units, key=lambda h: (h["started_at"], h["id"]))
 
 
 def _check_output(out: Path, overwrite: bool) -> None:
@@ -178,9 +219,13 @@ def _cases(db: TraceDb, heads: Sequence[Head]) -> Iterator[tuple[Head, dict[str,
     """Each head with its case (or why the suite format cannot express it), fetched lazily."""
     for start in range(0, len(heads), _FETCH):
         chunk = heads[start : start + _FETCH]
-        traces = db.traces([h["id"] for h in chunk])
+        traces = db.traces([i for h in chunk for i in h["calls"]])
         for head in chunk:
-            yield head, case_of(traces[head["id"]])
+            calls = [traces[i] for i in head["calls"]]
+            case = case_of(calls[0])
+            if len(calls) > 1 and isinstance(case, dict):
+                case = agent_case(case, calls, baseline_of)
+            yield head, case
 
 
 def case_of(trace: Trace) -> dict[str, Any] | str:
@@ -198,6 +243,8 @@ def case_of(trace: Trace) -> dict[str, Any] | str:
     if problem is not None:
         return problem
     chat = [m for m in kept if isinstance(m, dict)]
+    if history_problem(chat):
+        return "tool results that do not answer their tool calls"
     case: dict[str, Any] = {"tags": list(trace.tags)} if trace.tags else {}
     if chat and chat[0]["role"] == "system" and isinstance(chat[0]["content"], str):
         case["system"] = chat.pop(0)["content"]

@@ -1,0 +1,203 @@
+"""Export of captured agent conversations: one agent case per conversation, in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pytest_modelguard.capture import Trace, TraceStore
+from pytest_modelguard.capture import conversations as conv
+from pytest_modelguard.capture.export import ExportOptions, export_suite
+from pytest_modelguard.capture.store import Pending
+from pytest_modelguard.cli import main
+from pytest_modelguard.records.calls import Usage
+from pytest_modelguard.suite import load_suite
+
+SYSTEM = {"role": "system", "content": "You handle orders."}
+TOOLS = {
+    "tools": [
+        {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+        for name in ("lookup_order", "refund")
+    ],
+    "temperature": 0,
+}
+TOKEN = "Bearer abcdef0123456789abcdef"
+
+
+def tool_call(name: str, args: dict[str, Any], ident: str) -> dict[str, Any]:
+    return {"id": ident, "name": name, "arguments": args}
+
+
+def assistant(*calls: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": c["id"], "type": "function",
+             "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])}}
+            for c in calls
+        ],
+    }  # fmt: skip
+
+
+def answer(messages: list[Any], at: float, text: str = "", calls: tuple[Any, ...] = ()) -> Trace:
+    return Trace(
+        "openai", "gpt-4.1-mini", tuple(messages), TOOLS, output=text,
+        usage=Usage(input_tokens=10 * len(messages), output_tokens=5), latency_s=0.5,
+        started_at=at, tool_calls=calls, tags=("orders",),
+    )  # fmt: skip
+
+
+def conversation(prompt: str, at: float, ids: tuple[str, str, str] = ("a", "b", "c")) -> list[Trace]:
+    """lookup_order and refund in parallel, then a second lookup, then the answer."""
+    user = [SYSTEM, {"role": "user", "content": prompt}]
+    first = (tool_call("lookup_order", {"order_id": 42}, ids[0]),
+             tool_call("refund", {"order_id": 42, "note": "x"}, ids[1]))  # fmt: skip
+    second = (tool_call("lookup_order", {"order_id": 42}, ids[2]),)
+    two = [*user, assistant(*first),
+           {"role": "tool", "tool_call_id": ids[1], "content": f"refunded; {TOKEN}"},
+           {"role": "tool", "tool_call_id": ids[0], "content": '{"status": "shipped",'
+            ' "api_key": "sk-tool-result-secret-99"}'}]  # fmt: skip
+    three = [*two, assistant(*second),
+             {"role": "tool", "tool_call_id": ids[2], "content": '{"status": "refunded"}'}]
+    return [
+        answer(user, at, calls=first),
+        answer(two, at + 1, calls=second),
+        answer(three, at + 2, text="Refunded order 42."),
+    ]
+
+
+def write(path: Path, traces: list[Trace]) -> Path:
+    store = TraceStore(path)
+    for item in traces:
+        store.submit(Pending(item))
+    store.close()
+    assert store.written == len(traces)
+    return path
+
+
+def exported(tmp_path: Path, traces: list[Trace], **options: Any) -> tuple[Any, dict[str, Any]]:
+    out = tmp_path / "prod.modelguard.yaml"
+    result = export_suite(write(tmp_path / "t.db", traces), out, ExportOptions(**options))
+    load_suite(out)
+    return result, yaml.safe_load(out.read_text(encoding="utf-8"))
+
+
+def plain(prompt: str, at: float) -> Trace:
+    return answer([{"role": "user", "content": prompt}], at, text=f"echo {prompt}")
+
+
+def test_a_conversation_is_one_agent_case_with_its_recorded_tool_results(tmp_path: Path) -> None:
+    one, two = conversation("refund 42", 10.0), conversation("refund 7", 11.5, ("d", "e", "f"))
+    interleaved = [one[0], two[0], plain("hello", 12.0), one[1], two[1], one[2], two[2]]
+    result, suite = exported(tmp_path, interleaved)
+    assert (result.cases, result.agent_cases, result.calls) == (3, 2, 7)
+    assert dict(result.ungrouped) == {} and result.forks == 0
+    case = suite["cases"][0]
+    assert case["prompt"] == "refund 42" and case["system"] == SYSTEM["content"]
+    assert case["agent"] == {"max_steps": 8, "tool_results": "recorded"}
+    assert [(s["name"], s["arguments"]) for s in case["expected"]["trajectory"]] == [
+        ("lookup_order", {"order_id": 42}),
+        ("refund", {"order_id": 42, "note": "x"}),
+        ("lookup_order", {"order_id": 42}),
+    ]
+    results = [s["result"] for s in case["expected"]["trajectory"]]
+    assert results[2] == '{"status": "refunded"}'
+    baseline = case["baseline"]
+    assert baseline["output"] == "Refunded order 42."
+    assert [len(s.get("tool_calls", [])) for s in baseline["steps"]] == [2, 1, 0]
+    assert baseline["steps"][0]["tool_calls"][1] == {
+        "id": "b", "name": "refund", "arguments": {"order_id": 42, "note": "x"}
+    }  # fmt: skip
+    tokens = [t.usage.input_tokens for t in one if t.usage is not None]
+    assert [s["input_tokens"] for s in baseline["steps"]] == tokens
+    assert baseline["input_tokens"] == sum(tokens)
+    assert baseline["latency_s"] == 1.5
+    assert case["graders"][0] == {"trajectory": {"mode": "strict"}}
+    assert suite["cases"][2]["prompt"] == "hello" and "agent" not in suite["cases"][2]
+
+
+def test_secrets_in_tool_results_never_reach_the_file(tmp_path: Path) -> None:
+    exported(tmp_path, conversation("refund 42", 10.0))
+    text = (tmp_path / "prod.modelguard.yaml").read_text(encoding="utf-8")
+    assert "sk-tool-result-secret-99" not in text
+    assert "abcdef0123456789abcdef" not in text
+    assert text.count("[redacted]") == 2
+
+
+def test_a_fork_gives_one_agent_case_per_branch(tmp_path: Path) -> None:
+    first, second, _ = conversation("refund 42", 10.0)
+    messages = [*second.messages[:-1], {"role": "tool", "tool_call_id": "a", "content": "lost"}]
+    other = answer(messages, 11.5, text="Order 42 is lost.")
+    done = answer(list(second.messages), 11.0, text="Refunded.")
+    result, suite = exported(tmp_path, [first, done, other])
+    assert (result.cases, result.agent_cases, result.forks) == (2, 2, 1)
+    assert [c["baseline"]["output"] for c in suite["cases"]] == ["Refunded.", "Order 42 is lost."]
+
+
+def test_what_cannot_be_grouped_is_counted_and_exported_call_by_call(tmp_path: Path) -> None:
+    first, second, third = conversation("refund 42", 10.0)
+    wrong = [*second.messages[:-1], {"role": "tool", "tool_call_id": "zz", "content": "?"}]
+    broken = Trace(**{**_fields(second), "messages": tuple(wrong)})
+    result, suite = exported(tmp_path, [first, broken])
+    assert (result.cases, result.agent_cases) == (1, 0)
+    assert dict(result.ungrouped) == {conv.MISMATCHED: 1}
+    assert dict(result.reasons) == {"tool results that do not answer their tool calls": 1}
+    cut, _ = exported(tmp_path / "cut", [first, second])
+    assert dict(cut.ungrouped) == {conv.UNFINISHED: 2} and cut.cases == 2
+
+
+def _fields(trace: Trace) -> dict[str, Any]:
+    return {name: getattr(trace, name) for name in Trace.__dataclass_fields__}
+
+
+def test_dedupe_and_sampling_count_conversations_as_cases(tmp_path: Path) -> None:
+    twice = [*conversation("refund 42", 10.0), *conversation("refund 42", 20.0)]
+    result, suite = exported(tmp_path, [*twice, plain("hi", 30.0)], dedupe=True)
+    assert (result.cases, result.agent_cases, result.duplicates) == (2, 1, 1)
+    sampled, suite = exported(tmp_path / "s", twice, sample=1, seed=3)
+    assert (sampled.cases, sampled.agent_cases) == (1, 1)
+    assert len(suite["cases"][0]["expected"]["trajectory"]) == 3
+
+
+def test_anthropic_tool_use_conversations_are_grouped_in_the_openai_form(tmp_path: Path) -> None:
+    user = {"role": "user", "content": "refund 42"}
+    use = {"type": "tool_use", "id": "toolu_1", "name": "lookup_order", "input": {"order_id": 42}}
+    result_block = {"type": "tool_result", "tool_use_id": "toolu_1",
+                    "content": [{"type": "text", "text": "shipped"}]}  # fmt: skip
+    params = {"max_tokens": 100, "tools": [{"name": "lookup_order", "input_schema": {}}]}
+    call = tool_call("lookup_order", {"order_id": 42}, "toolu_1")
+    traces = [
+        Trace("anthropic", "claude-sonnet-4", (user,), params, output="", tool_calls=(call,),
+              started_at=1.0),
+        Trace("anthropic", "claude-sonnet-4",
+              (user, {"role": "assistant", "content": [use]},
+               {"role": "user", "content": [result_block]}),
+              params, output="Shipped.", started_at=2.0),
+    ]  # fmt: skip
+    result, suite = exported(tmp_path, traces)
+    assert (result.cases, result.agent_cases) == (1, 1)
+    case = suite["cases"][0]
+    assert case["expected"]["trajectory"] == [
+        {"name": "lookup_order", "arguments": {"order_id": 42}, "result": "shipped"}
+    ]
+    assert suite["defaults"]["params"]["tools"][0]["function"]["name"] == "lookup_order"
+
+
+def test_the_summary_says_how_many_cases_are_conversations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second, _ = conversation("refund 7", 40.0, ("d", "e", "f"))
+    db = write(tmp_path / "t.db", [*conversation("refund 42", 10.0), first, second])
+    out = tmp_path / "o.modelguard.yaml"
+    assert main(["export", str(db), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("wrote 3 cases (1 of them agent conversations) to ")
+    assert printed[1] == (
+        "not grouped into agent cases (exported one call per case): 2 a conversation that ends "
+        "in tool calls (its next step was not captured)"
+    )
