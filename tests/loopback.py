@@ -26,7 +26,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import Any, Literal
 
@@ -46,6 +46,7 @@ class Call:
     stream: bool = False
     received_at: float = 0.0  # time.monotonic() when the request arrived
     path: str = ""  # the route called (/v1/chat/completions, /v1/messages, /v1/responses)
+    body: dict[str, Any] = field(default_factory=dict, compare=False)  # the raw request body
 
     @property
     def tool_names(self) -> list[str]:
@@ -617,7 +618,8 @@ class Loopback:
             writer.write(_response(404, json.dumps(error).encode()))
             return True
         try:
-            call = _parse_call(wire, json.loads(body or b"{}"), headers, path)
+            raw = json.loads(body or b"{}")
+            call = replace(_parse_call(wire, raw, headers, path), body=raw)
         except (ValueError, AttributeError) as exc:
             writer.write(_response(400, json.dumps(_error_body(wire, 400, str(exc))).encode()))
             return True

@@ -74,7 +74,8 @@ def import_counts() -> dict[str, int]:
 
 def test_the_counter_reads_every_kind_of_import() -> None:
     session = internal_imports(PACKAGE / "plugin" / "session.py")
-    assert "pytest_modelguard.engine.answers" in session  # from ..engine.answers import Answers
+    # a function-level import: from ..engine.agent_answers import AgentAnswers
+    assert "pytest_modelguard.engine.agent_answers" in session
     assert "pytest_modelguard.verdict.gate" in session  # under TYPE_CHECKING
     plugin = internal_imports(PACKAGE / "plugin" / "__init__.py")
     assert "pytest_modelguard.plugin.options" in plugin  # from . import options

@@ -45,7 +45,11 @@ __all__ = [
     "score_answer",
 ]
 
-_PLUGGED = {"llm_judge": "pytest_modelguard.grading.llm_judge"}
+_PLUGGED = {
+    "llm_judge": "pytest_modelguard.grading.llm_judge",
+    "trajectory": "pytest_modelguard.grading.trajectory",
+    "steps": "pytest_modelguard.grading.steps",
+}
 """Graders in their own module (imported on first use), which defines ``KIND: Kind``."""
 
 

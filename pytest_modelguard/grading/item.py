@@ -53,6 +53,7 @@ def item_result(
     A failed repeat (``error``) counts no usage; its output is the answer, if any.
     """
     completions = [a.completion for a in answered if a.completion is not None]
+    path = next((a.trajectory for a in answered if a.trajectory is not None), None)
     usages = [] if error is not None else [c.usage for c in completions]
     latencies = [c.latency_s for c in completions if c.latency_s is not None]
     return ItemResult(
@@ -78,6 +79,10 @@ def item_result(
         unit=case.unit if case else "",
         tool_calls=completions[-1].tool_calls if completions else (),
         human_label=human_label,
+        steps=None if path is None else len(path.steps),
+        trajectory=() if path is None else path.to_dicts(),
+        tool_errors=0 if path is None else path.tool_errors,
+        unmatched_tool_calls=0 if path is None else path.unmatched_tool_calls,
     )
 
 
@@ -147,7 +152,8 @@ class ItemGrader:
                 error=answer.error or "no answer",
                 output="",
             )
-        graded = graded_answer(completion, case, baseline_output)
+        path = answer.trajectory
+        graded = graded_answer(completion, case, baseline_output, path)
         try:
             grades, judge_cost = self._grades(case, graders, graded)
             score, passed = score_answer(grades)
@@ -159,6 +165,12 @@ class ItemGrader:
         if limit is not None and usage.total_tokens > limit:
             passed = False
             failure = failure or f"max_tokens_per_case: {usage.total_tokens} tokens > limit {limit}"
+        if path is not None and path.failure is not None:
+            passed, failure = False, failure or path.failure
+        cost = self._cost(case, model, usage)
+        if path is not None:  # each step priced (a tiered price is per call)
+            costs = [model.cost_of(Usage.from_dict(step.usage or {})) for step in path.steps]
+            cost = None if None in costs else sum(c for c in costs if c is not None)
         return item_result(
             case,
             model.name,
@@ -167,7 +179,7 @@ class ItemGrader:
             grades=grades,
             score=score,
             passed=passed,
-            cost_usd=self._cost(case, model, usage),
+            cost_usd=cost,
             failure=failure,
             judge_cost_usd=judge_cost,
             human_label=case.human_label(model.name, completion.text),

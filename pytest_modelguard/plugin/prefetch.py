@@ -51,6 +51,13 @@ def prefetch(session: pytest.Session) -> bool | None:
             items = sequential.run(items, mg, progress)
             requests = requests_of(items)
         mg.answers.prefetch(requests, progress)
+        agents = [(i.case, i.model) for i in items if isinstance(i, CaseItem) and i.case.agent]
+        agents += [
+            (i.case, i.companion)
+            for i in items
+            if isinstance(i, CaseItem) and i.case.agent and i.companion is not None
+        ]
+        mg.answers.walk(agents, progress)  # agent cases: every loop's later steps, together
         judge_calls = []
         for item in items:
             if isinstance(item, CaseItem):

@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..core.errors import ModelguardError
 from ..core.safety import REDACTED, map_strings, valid_text
+from .trajectory import Trajectory
 
 Message = Mapping[str, Any]
 
@@ -333,8 +334,13 @@ class Warmable(Protocol):
 
 @dataclass(slots=True)
 class Answered:
-    """A completion and whether it came from the cache (or the suite's recorded baseline)."""
+    """A completion and whether it came from the cache (or the suite's recorded baseline).
+
+    An agent case's answer is its last step's, with the usage and latency of every step
+    summed, and ``trajectory`` the steps themselves.
+    """
 
     completion: Completion | None
     cached: bool
     error: str | None = None
+    trajectory: Trajectory | None = None

@@ -17,16 +17,17 @@ from ..core.formatting import did_you_mean
 from ..records.calls import Message, params_problem, prompt_key, tool_calls_from
 from ..records.grades import RESERVED_KEYS as GRADER_RESERVED
 from ..records.grades import GraderSpec
+from .agent import AgentSpec, Invalid, ToolImpl, agent_spec, expand_tools, recorded_trajectory
 from .tools import combined_problem, history_problem, message_problem, request_problem
 from .yaml_loader import LineDict, read_yaml
 
-SUITE_KEYS = ("suite", "description", "tags", "defaults", "cases")
+SUITE_KEYS = ("suite", "description", "tags", "defaults", "cases", "tools_from")
 REQUEST_KEYS = ("tools", "tool_choice", "parallel_tool_calls", "response_format")
 """Keys a case or defaults may write beside params; they are sent (and cached) as params."""
-DEFAULT_KEYS = ("system", "params", "repeat", "graders", "tags", *REQUEST_KEYS)
+DEFAULT_KEYS = ("system", "params", "repeat", "graders", "tags", "agent", *REQUEST_KEYS)
 CASE_KEYS = (
     "id", "description", "prompt", "messages", "system", "params", "expected", "tags",
-    "baseline", "graders", "repeat", "labels", *REQUEST_KEYS,
+    "baseline", "graders", "repeat", "labels", "agent", *REQUEST_KEYS,
 )  # fmt: skip
 BASELINE_KEYS = (
     "output", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
@@ -65,6 +66,7 @@ class Case:
     labels: Mapping[str, float] = field(default_factory=dict)  # `labels: {MODEL: score}`
     answer_labels: Mapping[tuple[str, str], float] = field(default_factory=dict)
     """From the labels file beside the suite: (model, answer_sha) → a person's score."""
+    agent: AgentSpec | None = None  # an agent case: a loop of model calls and tool runs
     unit: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -149,6 +151,7 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
         )
     base_dir = str(path.parent)
     default_graders = _graders(where, defaults, base_dir)
+    tools = _Tools(where, data, defaults)
     cases = []
     seen: dict[str, int] = {}
     item_lines = getattr(cases_node, "item_lines", [])
@@ -157,7 +160,9 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
             line = item_lines[index] if index < len(item_lines) else 0
             problem = f"case #{index + 1} must be a mapping, got {_type_name(node)}"
             raise SuiteError(f"{shown}:{line}: {problem}")
+        impls = tools.expand(node)
         case = _case(where, node, index, name, defaults, suite_tags, default_graders, base_dir)
+        case = tools.agent_case(node, case, impls)
         if case.id in seen:
             raise where.fail(
                 node, "id", f"duplicate case id {case.id!r} (first at line {seen[case.id]})"
@@ -166,6 +171,74 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
         cases.append(case)
     labelled, notes = _with_labels(path, shown, name, cases)
     return Suite(name=name, path=shown, cases=labelled, notes=notes)
+
+
+class _Tools:
+    """A suite's Python tools (``tools_from``, ``impl``) and its cases' ``agent:`` blocks."""
+
+    def __init__(self, where: _Where, data: Mapping[str, Any], defaults: Mapping[str, Any]):
+        self.where = where
+        self.module: dict[str, ToolImpl] = {}
+        if "tools_from" in data:
+            from .agent import import_module, module_tools
+
+            try:
+                self.module = module_tools(import_module(data["tools_from"]))
+            except ValueError as exc:
+                raise where.fail(data, "tools_from", str(exc)) from None
+        self.defaults = defaults
+        self.default_agent = where.mapping(defaults, "agent")
+        self.default_impls = self._expanded(defaults)
+
+    def _expanded(self, owner: Mapping[str, Any]) -> dict[str, ToolImpl]:
+        try:
+            return expand_tools(owner.get("tools"), self.module)
+        except Invalid as exc:
+            raise self.where.fail(exc.node, exc.key, exc.problem) from None
+
+    def expand(self, node: Any) -> dict[str, ToolImpl]:
+        """The case's tools' implementations (its tools rewritten to what is sent); an agent
+        case that offers no tools gets ``tools_from``'s functions."""
+        if not isinstance(node, dict):
+            return {}
+        agent = "agent" in node or bool(self.default_agent)
+        if agent and self.module and "tools" not in node and "tools" not in self.defaults:
+            from .agent import tool_entry
+
+            try:
+                node["tools"] = [tool_entry(n, t.function) for n, t in self.module.items()]
+            except ValueError as exc:
+                raise self.where.fail(node, None, f"tools_from: {exc}") from None
+            return dict(self.module)
+        if "tools" in node:
+            return self._expanded(node)
+        return dict(self.default_impls)
+
+    def agent_case(self, node: Mapping[str, Any], case: Case, impls: dict[str, ToolImpl]) -> Case:
+        """``case`` with its ``agent:`` spec (defaults' keys, then the case's), if it has one."""
+        own = self.where.mapping(node, "agent")
+        if "agent" not in node and not self.default_agent:
+            return case
+        try:
+            recorded = recorded_trajectory(case.expected)
+            spec = agent_spec({**self.default_agent, **own}, impls, recorded)
+        except Invalid as exc:
+            at = exc.node
+            if isinstance(at, dict) and not isinstance(at, LineDict):  # the joined block
+                at = (
+                    own
+                    if exc.key in own or exc.key not in self.default_agent
+                    else self.default_agent
+                )
+            raise self.where.fail(at, exc.key, exc.problem) from None
+        if not case.params.get("tools"):
+            raise self.where.fail(
+                node, "agent", "an agent case needs tools: offer some (tools: [...]) or "
+                "name their module with tools_from at the suite's top"
+            )  # fmt: skip
+        from dataclasses import replace
+
+        return replace(case, agent=spec)
 
 
 def _with_labels(
