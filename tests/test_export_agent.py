@@ -52,7 +52,7 @@ def answer(messages: list[Any], at: float, text: str = "", calls: tuple[Any, ...
     )  # fmt: skip
 
 
-def conversation(prompt: str, at: float, ids: tuple[str, str, str] = ("a", "b", "c")) -> list[Trace]:
+def conversation(prompt: str, at: float, ids: tuple[str, ...] = ("a", "b", "c")) -> list[Trace]:
     """lookup_order and refund in parallel, then a second lookup, then the answer."""
     user = [SYSTEM, {"role": "user", "content": prompt}]
     first = (tool_call("lookup_order", {"order_id": 42}, ids[0]),
@@ -62,8 +62,11 @@ def conversation(prompt: str, at: float, ids: tuple[str, str, str] = ("a", "b", 
            {"role": "tool", "tool_call_id": ids[1], "content": f"refunded; {TOKEN}"},
            {"role": "tool", "tool_call_id": ids[0], "content": '{"status": "shipped",'
             ' "api_key": "sk-tool-result-secret-99"}'}]  # fmt: skip
-    three = [*two, assistant(*second),
-             {"role": "tool", "tool_call_id": ids[2], "content": '{"status": "refunded"}'}]
+    three = [
+        *two,
+        assistant(*second),
+        {"role": "tool", "tool_call_id": ids[2], "content": '{"status": "refunded"}'},
+    ]
     return [
         answer(user, at, calls=first),
         answer(two, at + 1, calls=second),
@@ -140,10 +143,10 @@ def test_a_fork_gives_one_agent_case_per_branch(tmp_path: Path) -> None:
 
 
 def test_what_cannot_be_grouped_is_counted_and_exported_call_by_call(tmp_path: Path) -> None:
-    first, second, third = conversation("refund 42", 10.0)
+    first, second, _ = conversation("refund 42", 10.0)
     wrong = [*second.messages[:-1], {"role": "tool", "tool_call_id": "zz", "content": "?"}]
     broken = Trace(**{**_fields(second), "messages": tuple(wrong)})
-    result, suite = exported(tmp_path, [first, broken])
+    result, _ = exported(tmp_path, [first, broken])
     assert (result.cases, result.agent_cases) == (1, 0)
     assert dict(result.ungrouped) == {conv.MISMATCHED: 1}
     assert dict(result.reasons) == {"tool results that do not answer their tool calls": 1}
@@ -201,3 +204,71 @@ def test_the_summary_says_how_many_cases_are_conversations(
         "not grouped into agent cases (exported one call per case): 2 a conversation that ends "
         "in tool calls (its next step was not captured)"
     )
+
+
+AGENT_SUITE = """
+cases:
+  - id: c1
+    prompt: refund 42
+    tools: [{type: function, function: {name: lookup_order, parameters: {type: object}}}]
+    agent: {tool_results: recorded}
+    expected: {trajectory: [{name: lookup_order, arguments: {order_id: 42}, result: shipped}]}
+    graders: [{trajectory: {mode: strict}}]
+    baseline:
+      output: Shipped.
+      steps: %s
+"""
+
+
+@pytest.mark.parametrize(
+    ("steps", "problem"),
+    [
+        ("[]", ":11: steps: must be a list of recorded answers"),
+        ("{output: x}", ":11: steps: must be a list of recorded answers"),
+        ("[{input_tokens: 3}]", ":11: output: a recorded baseline needs 'output'"),
+        ("[{output: x, steps: [{output: y}]}]", ":11: steps: unknown key in a baseline step"),
+        ("[{output: x, latency_s: -1}]", ":11: latency_s: must be a non-negative number"),
+    ],
+)
+def test_bad_baseline_steps_name_file_line_and_key(
+    tmp_path: Path, steps: str, problem: str
+) -> None:
+    from pytest_modelguard.core.errors import SuiteError
+
+    path = tmp_path / "a.modelguard.yaml"
+    path.write_text(AGENT_SUITE % steps, encoding="utf-8")
+    with pytest.raises(SuiteError) as caught:
+        load_suite(path)
+    assert problem in str(caught.value)
+
+
+def test_a_baseline_with_too_few_steps_says_which_step_was_missing(tmp_path: Path) -> None:
+    from pytest_modelguard.config import ModelSpec, ProviderSpec
+    from pytest_modelguard.engine.agent import AgentRun
+    from pytest_modelguard.engine.agent_answers import replay_steps
+    from pytest_modelguard.engine.agent_tools import ToolBox
+    from pytest_modelguard.engine.answers import model_request
+
+    path = tmp_path / "a.modelguard.yaml"
+    one = "[{output: '', tool_calls: [{name: lookup_order, arguments: {order_id: 42}}]}]"
+    path.write_text(AGENT_SUITE % one, encoding="utf-8")
+    (case,) = load_suite(path).cases
+    assert case.agent is not None and case.baseline is not None
+    spec = ModelSpec("openai:gpt-4.1-mini", ProviderSpec("openai", "openai"), "gpt-4.1-mini")
+    run = AgentRun(
+        case.messages, lambda m: model_request(spec, m, case.params), ToolBox(case.agent), 8
+    )
+    answered = replay_steps(run, case.baseline.steps, len(case.messages))
+    assert answered.error == "step 2: the recorded baseline has no answer for it (1 recorded)"
+    assert answered.trajectory is not None
+    assert answered.trajectory.steps[0].tool_calls[0].result == "shipped"
+
+
+def test_a_redacted_tool_result_is_served_as_written() -> None:
+    """The loop scrubs each tool result it serves: a value the export redacted stays
+    ``[redacted]`` (it was ``[redacted]]``), so what the candidate sees is the file's text."""
+    from pytest_modelguard.core.safety import scrub_auth_fields
+
+    text = '{"name": "Ann", "api_key": "[redacted]"}'
+    assert scrub_auth_fields(text) == text
+    assert scrub_auth_fields('"api_key": "sk-123456789"') == '"api_key": "[redacted]"'

@@ -12,12 +12,12 @@ its recorded result.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..core.safety import map_strings
 from ..records.calls import tool_arguments
-from .conversations import last_tool_step, result_text
+from .conversations import Grouping, group, last_tool_step, result_text, step_of
 from .export_tools import openai_form
 from .import_checks import Secrets
 from .store import Trace
@@ -29,6 +29,16 @@ _SUMMED = (
 )  # fmt: skip
 GRADERS = [{"trajectory": {"mode": "strict"}}, {"similarity": {"against": "baseline"}}]
 """What an agent case is graded by at first: the production path, then the final answer."""
+
+
+def conversations_of(calls: Iterable[tuple[int, Trace]]) -> Grouping:
+    """The conversations among answered calls (``(row id, trace)``; only hashes are kept)."""
+    steps = []
+    for ident, trace in calls:
+        messages, params = openai_form(trace)
+        head = (trace.provider, trace.model)
+        steps.append(step_of(ident, trace.started_at, head, messages, params, trace.tool_calls))
+    return group(steps)
 
 
 def agent_case(

@@ -68,7 +68,7 @@ def url_secrets(url: str | None) -> tuple[str, ...]:
 
 _AUTH_FIELD = re.compile(
     r"""((?:authorization|x-api-key|api[_-]?key)["']?\s*[:=]\s*["']?(?:bearer\s+|basic\s+)?)"""
-    r"""[^\s"',;&}\]]+""",
+    r"""(?!\[redacted\])[^\s"',;&}\]]+""",  # a value redacted already is left as it is
     re.IGNORECASE,
 )
 
