@@ -1,5 +1,6 @@
 """The OpenAI Agents SDK over a captured client, against the loopback server: an agent run
-(parallel tool calls, then another, then the answer) is recorded call by call, exported as
+(parallel tool calls, then another, then the answer; Chat Completions or Responses, run or
+streamed) is recorded call by call, exported as
 ONE agent case with the tools' recorded results, and replayed with the baseline answered
 from the suite (no call) and only the candidate asked.
 
@@ -9,6 +10,7 @@ by the main CI run only (.ci/run); the edges skip this file and say why.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,7 +54,7 @@ def server() -> Iterator[LoopbackServer]:
         yield srv
 
 
-def run_agent(server: LoopbackServer, db: Path, api: str) -> Any:
+def run_agent(server: LoopbackServer, db: Path, api: str, streamed: bool = False) -> Any:
     """One production run of the order agent through a captured AsyncOpenAI client."""
     store = open_store(db)
     client = capture(
@@ -65,8 +67,15 @@ def run_agent(server: LoopbackServer, db: Path, api: str) -> Any:
         tools=[agents.function_tool(f) for f in FUNCTIONS],
         model=kind(model=PRODUCTION, openai_client=client),
     )
-    result = agents.Runner.run_sync(agent, PROMPT)
+    result = asyncio.run(_streamed(agent)) if streamed else agents.Runner.run_sync(agent, PROMPT)
     assert store.flush(10)
+    return result
+
+
+async def _streamed(agent: Any) -> Any:
+    result = agents.Runner.run_streamed(agent, PROMPT)
+    async for _ in result.stream_events():
+        pass
     return result
 
 
@@ -76,11 +85,12 @@ def export(tmp_path: Path, db: Path) -> tuple[Any, dict[str, Any]]:
     return done, yaml.safe_load(out.read_text(encoding="utf-8"))
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["run", "streamed"])
 @pytest.mark.parametrize("api", ["chat", "responses"])
 def test_an_agents_sdk_run_exports_as_one_agent_case(
-    server: LoopbackServer, tmp_path: Path, api: str
+    server: LoopbackServer, tmp_path: Path, api: str, streamed: bool
 ) -> None:
-    result = run_agent(server, tmp_path / "traces.db", api)
+    result = run_agent(server, tmp_path / "traces.db", api, streamed)
     assert result.final_output == ANSWER
     done, suite = export(tmp_path, tmp_path / "traces.db")
     assert (done.calls, done.cases, done.agent_cases, dict(done.ungrouped)) == (3, 1, 1, {})
