@@ -122,6 +122,8 @@ def test_a_conversation_is_one_agent_case_with_its_recorded_tool_results(tmp_pat
     assert baseline["latency_s"] == 1.5
     assert case["graders"][0] == {"trajectory": {"mode": "strict"}}
     assert suite["cases"][2]["prompt"] == "hello" and "agent" not in suite["cases"][2]
+    header = (tmp_path / "prod.modelguard.yaml").read_text(encoding="utf-8").splitlines()[3]
+    assert header.startswith("# 2 cases are agent conversations: ")
 
 
 def test_secrets_in_tool_results_never_reach_the_file(tmp_path: Path) -> None:

@@ -250,6 +250,12 @@ def _document(
         f"# {len(cases)} cases from {how}{calls} matching calls. Each `baseline` is the\n"
         "# answer production gave, with its usage, cost and latency.\n"
     )
+    agents = sum(1 for c in cases if "agent" in c)
+    if agents:
+        header += (
+            f"# {agents} cases are agent conversations: the baseline's steps are replayed with no\n"
+            "# call, and every model's tool calls get production's results (expected.trajectory).\n"
+        )
     head = _dump({"suite": name, "description": f"Production calls captured in {db.name}"})
     graders = _dump({"graders": defaults.pop("graders")})
     settings = _dump(defaults) if defaults else ""
