@@ -274,3 +274,39 @@ def test_a_redacted_tool_result_is_served_as_written() -> None:
     text = '{"name": "Ann", "api_key": "[redacted]"}'
     assert scrub_auth_fields(text) == text
     assert scrub_auth_fields('"api_key": "sk-123456789"') == '"api_key": "[redacted]"'
+
+
+def nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def test_arguments_nested_past_the_suite_loader_are_left_out_not_fatal(tmp_path: Path) -> None:
+    """Before, one deep tool call made the whole export fail ("does not load")."""
+    deep = tool_call("lookup_order", nested(120), "d1")
+    user = [{"role": "user", "content": "deep"}]
+    traces = [
+        answer(user, 1.0, calls=(deep,)),
+        answer([*user, assistant(deep), {"role": "tool", "tool_call_id": "d1", "content": "x"}],
+               2.0, text="done"),
+        answer([{"role": "user", "content": "single"}], 3.0, calls=(deep,)),
+        plain("fine", 4.0),
+    ]  # fmt: skip
+    result, suite = exported(tmp_path, traces)
+    assert result.cases == 1 and suite["cases"][0]["prompt"] == "fine"
+    assert dict(result.reasons) == {"values nested too deep for a suite": 2}
+
+
+def test_an_answer_too_deep_to_compare_never_ends_a_conversation() -> None:
+    """Its tool calls cannot be signed: it is not mistaken for a text answer."""
+    user = [{"role": "user", "content": "x"}]
+    one = tool_call("lookup_order", {}, "c1")
+    root = conv.step_of(1, 1.0, ("openai", "m"), user, {}, [one])
+    history = [*user, assistant(one), {"role": "tool", "tool_call_id": "c1", "content": "ok"}]
+    deep = tool_call("lookup_order", nested(5000), "c2")
+    last = conv.step_of(2, 2.0, ("openai", "m"), history, {}, [deep])
+    found = conv.group([root, last])
+    assert found.conversations == ()
+    assert found.reasons == {conv.UNFINISHED: 2}

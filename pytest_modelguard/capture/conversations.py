@@ -20,6 +20,9 @@ from typing import Any
 
 from ..records.calls import tool_arguments
 
+_UNSIGNED = "?"
+"""An answer whose tool calls cannot be compared (arguments that are not a JSON object, or
+nested past comparing): it continues nothing and ends no conversation."""
 MAX_STEPS = 64
 """Longer chains are listed, not exported: an agent case of more model calls is unreadable."""
 _SCAN = 64
@@ -87,7 +90,7 @@ def step_of(
         started_at,
         _hash([*head, list(messages)]),
         _hash(kept),
-        answered=answered or "",
+        answered=_UNSIGNED if answered is None else answered,
         answered_ids=answered_ids,
     )
     last = last_tool_step(messages)
@@ -173,7 +176,10 @@ def _signature(calls: Sequence[tuple[Any, Any, Any]]) -> tuple[str | None, tuple
         if not isinstance(parsed, dict):
             return None, ()
         shown.append([str(name), parsed])
-    text = json.dumps(shown, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text = json.dumps(shown, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except RecursionError:  # nested past what can be compared: not linked
+        return None, ()
     return (text if calls else ""), tuple(str(c[0] or "") for c in calls)
 
 

@@ -26,7 +26,7 @@ from ..core.safety import output_problem
 from ..suite import load_suite
 from .conversations import Grouping
 from .export_agent import agent_case, conversations_of
-from .export_case import baseline_of, case_of
+from .export_case import baseline_of, case_of, too_deep
 from .read import TraceDb, TraceFilter
 from .store import Trace
 
@@ -213,7 +213,7 @@ def _cases(db: TraceDb, heads: Sequence[Head]) -> Iterator[tuple[Head, dict[str,
             case = case_of(calls[0])
             if len(calls) > 1 and isinstance(case, dict):
                 case = agent_case(case, calls, baseline_of)
-            yield head, case
+            yield head, case if isinstance(case, str) else too_deep(case) or case
 
 
 def _with_ids(chosen: list[Chosen]) -> list[dict[str, Any]]:

@@ -10,12 +10,16 @@ from typing import Any
 from ..records.calls import params_problem
 from ..suite import REQUEST_KEYS, ROLES
 from ..suite.tools import history_problem, message_problem, request_problem
+from ..suite.yaml_loader import MAX_DEPTH
 from .conversations import PRIVATE_PARAMS
 from .export_tools import graders_for, openai_form
 from .store import Trace
 
 _MESSAGE_KEYS = frozenset(("role", "content", "name", "tool_calls", "tool_call_id"))
 _USAGE_EXTRAS = ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens")
+_CASE_DEPTH = MAX_DEPTH - 10
+"""A case nesting deeper is left out: the file adds levels above it (the suite loader
+refuses YAML nested deeper than ``MAX_DEPTH``)."""
 
 
 def case_of(trace: Trace) -> dict[str, Any] | str:
@@ -112,3 +116,15 @@ def baseline_of(trace: Trace) -> dict[str, Any]:
             {"name": c["name"], "arguments": c["arguments"]} for c in trace.tool_calls
         ]
     return baseline
+
+
+def too_deep(case: Mapping[str, Any]) -> str | None:
+    """Why a case cannot be written: values nested past what the suite loader reads."""
+    deepest, stack = 0, [(case, 1)]
+    while stack:  # without recursion: tool arguments may nest hundreds deep
+        item, depth = stack.pop()
+        if isinstance(item, Mapping | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, Mapping) else item
+            stack += [(child, depth + 1) for child in children]
+    return "values nested too deep for a suite" if deepest > _CASE_DEPTH else None
