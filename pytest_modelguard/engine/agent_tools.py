@@ -18,8 +18,8 @@ from typing import Any
 
 from ..core.formatting import capped
 from ..core.safety import (
+    MAX_MESSAGE,
     MIN_SECRET_LEN,
-    describe,
     scrub_auth_fields,
     scrub_secrets,
     url_secrets,
@@ -71,6 +71,8 @@ class ToolBox:
     def _recorded(self, ident: str, name: str, arguments: Any) -> ToolRun:
         wanted = canonical(arguments)
         for index, entry in enumerate(self.unused):
+            if "result" not in entry:  # it only serves the graders
+                continue
             if entry["name"] == name and canonical(entry.get("arguments", {})) == wanted:
                 del self.unused[index]
                 result = entry.get("result")
@@ -104,7 +106,7 @@ def call_tool(impl: ToolImpl, arguments: Mapping[str, Any]) -> tuple[bool, Any]:
                 result = asyncio.run(_awaited(result))
             outcome.append((True, result))
         except (Exception, SystemExit) as exc:
-            outcome.append((False, describe(exc)))
+            outcome.append((False, tool_error(exc)))
 
     worker = threading.Thread(target=run, name=f"modelguard-tool-{impl.name}", daemon=True)
     worker.start()
@@ -112,6 +114,21 @@ def call_tool(impl: ToolImpl, arguments: Mapping[str, Any]) -> tuple[bool, Any]:
     if not outcome:
         return False, f"{impl.name} did not return within timeout_s = {impl.timeout_s:g} s"
     return outcome[0]
+
+
+def tool_error(exc: BaseException) -> str:
+    """What the model is told of a tool's exception: its type and message, never where it
+    was raised (a path differs between machines, and the next request would too); a
+    pydantic argument error as each field's problem."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        with contextlib.suppress(Exception):
+            found = [f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in errors()]
+            return "invalid arguments: " + "; ".join(found)
+    message = " ".join(str(exc).split())
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + "…"
+    return type(exc).__name__ + (f": {message}" if message else "")
 
 
 async def _awaited(result: Any) -> Any:

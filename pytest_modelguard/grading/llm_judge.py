@@ -24,13 +24,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ..core.errors import GraderConfigError, JudgeParseError
+from ..core.formatting import steps_shown
 from ..records.grades import Answer, Grade, JudgeRecord
 from ._options import Built, Kind, Options, cut
 
 if TYPE_CHECKING:
     from . import BoundGrader
 
-KEYS = ("rubric", "pairwise", "model", "scale", "params", "judge_repeats")
+KEYS = ("rubric", "pairwise", "model", "scale", "params", "judge_repeats", "on")
 DEFAULT_PARAMS: Mapping[str, Any] = {"temperature": 0}
 DEFAULT_SCALE = 5
 MAX_SCALE = 10
@@ -238,6 +239,7 @@ class JudgeGrader:
     dimension: str | None = None
     source: str = "<suite>"
     repeats: int = 1  # `judge_repeats`: the judge asked this many times per answer
+    on: str = "answer"  # `on: trajectory`: the judge reads an agent's steps, not only its answer
 
     @property
     def pairwise(self) -> bool:
@@ -253,6 +255,8 @@ class JudgeGrader:
     def calls(self, answer: Answer, question: Sequence[Mapping[str, Any]]) -> list[JudgeCall]:
         """What the judge must answer for this answer to the case's messages ``question``:
         every order, ``repeats`` times (repeat r's calls differ in ``repeat`` only)."""
+        if self.on == "trajectory" and answer.trajectory is not None:  # every step, shown
+            answer = replace(answer, output=steps_shown(answer.trajectory, answer.output))
         transcript = _transcript(question)
         if not self.pairwise:
             once = [self._rubric_call(answer, transcript)]
@@ -420,7 +424,11 @@ def build_llm_judge(opts: Options) -> Built:
             'needs `rubric: "..."` (score the answer) or `pairwise: true` (compare it with '
             "the baseline answer)"
         )
+    on = opts.choice("on", ("answer", "trajectory"), "answer")
+    if on == "trajectory" and pairwise:
+        raise opts.error("on: trajectory takes a rubric (the judge scores the agent's steps)")
     judge = JudgeGrader(
+        on=on,
         rubric=rubric,
         model=opts.text("model"),
         scale=_scale(opts, pairwise),

@@ -56,9 +56,9 @@ def build_trajectory(opts: Options) -> Built:
         steps = answer.trajectory
         actual = calls_of(steps) if steps is not None else list(answer.tool_calls)
         ok = agrees(mode, expected, actual, matches)
-        verdict = "matches" if ok else "does not match"
-        reason = f"{mode}: {shown(actual)} {verdict} expected {shown(expected)}"
-        return (1.0 if ok else 0.0), reason
+        if ok:
+            return 1.0, f"{mode}: {shown(actual)}, as expected"
+        return 0.0, f"{mode}: got {shown(actual)}; expected {shown(expected)}"
 
     return Built(check)
 

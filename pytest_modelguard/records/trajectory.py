@@ -64,6 +64,11 @@ class Trajectory:
     """The final answer (a ``Completion``: the last step's text, every step's usage summed)."""
 
     @property
+    def text(self) -> str:
+        """The final answer's text ("" when the run failed)."""
+        return str(getattr(self.completion, "text", ""))
+
+    @property
     def calls(self) -> tuple[ToolRun, ...]:
         """Every tool call, step by step, in the order the model made them."""
         return tuple(call for step in self.steps for call in step.tool_calls)

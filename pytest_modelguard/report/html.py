@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from ..core.formatting import money, percent
+from ..core.formatting import money, percent, steps_shown
 from .html_assets import CSS, SCRIPT
 from .html_chart import render_chart
 from .markdown import ICONS, answer_text, methods_text, p_text
@@ -198,7 +198,7 @@ def _browser(doc: Doc) -> str:
 def _case_data(doc: Doc) -> dict[str, Any]:
     """What the case browser needs of the report: the cases, trimmed to what it shows."""
     cases = [
-        {**{k: c.get(k) for k in CASE_FIELDS}, "output": answer_text(c),
+        {**{k: c.get(k) for k in CASE_FIELDS}, "output": _answer(c),
          "grades": [{k: g.get(k) for k in GRADE_FIELDS} for g in c.get("grades", ())]}
         for c in doc["cases"]
     ]  # fmt: skip
@@ -208,6 +208,14 @@ def _case_data(doc: Doc) -> dict[str, Any]:
         "suites": sorted({c["suite"] for c in doc["cases"]}),
         "cases": cases,
     }
+
+
+def _answer(case: Mapping[str, Any]) -> str:
+    """A case's answer; an agent case's as its steps, each tool call and its result."""
+    steps = case.get("trajectory")
+    if case.get("steps") is None or not isinstance(steps, list):
+        return answer_text(case)
+    return steps_shown(steps, str(case.get("output") or ""))
 
 
 def _embedded_json(data: object) -> str:

@@ -74,6 +74,7 @@ def _model(summary: ModelSummary, spec: Any) -> dict[str, Any]:
         "cached_input_tokens": summary.cached_input_tokens,
         "reasoning_tokens": summary.reasoning_tokens,
         "token_outliers": [asdict(o) for o in summary.token_outliers],
+        **_agent(summary),
         "repeat_agreement": summary.repeat_agreement,
         "latency_p50_s": summary.latency_p50_s,
         "latency_p95_s": summary.latency_p95_s,
@@ -84,6 +85,16 @@ def _model(summary: ModelSummary, spec: Any) -> dict[str, Any]:
         "reasons": list(summary.reasons),
         **(summary.sequential or {}),  # --modelguard-sequential: asked, settled, saved
         **_judge_only(summary),
+    }
+
+
+def _agent(summary: ModelSummary) -> dict[str, Any]:
+    """Agent cases' steps per answer and step spirals (absent when no case is an agent)."""
+    if summary.steps_per_case is None:
+        return {}
+    return {
+        "steps_per_case": summary.steps_per_case,
+        "step_outliers": [asdict(o) for o in summary.step_outliers],
     }
 
 

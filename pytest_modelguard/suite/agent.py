@@ -13,7 +13,7 @@ import importlib
 import inspect
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,6 +159,24 @@ def _untitled(schema: Any) -> Any:
     if isinstance(schema, list):
         return [_untitled(v) for v in schema]
     return schema
+
+
+def python_agent(
+    functions: Sequence[Callable[..., Any]], max_steps: int
+) -> tuple[AgentSpec, list[dict[str, Any]]]:
+    """A Python test's agent: each function a tool (schema from its signature), run as is."""
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps must be a whole number >= 1, got {max_steps!r}")
+    impls: dict[str, ToolImpl] = {}
+    entries = []
+    for function in functions:
+        name = getattr(function, "__name__", None)
+        if not callable(function) or not isinstance(name, str):
+            raise ValueError(f"tools must be functions, got {function!r}")
+        entries.append(tool_entry(name, function))
+        reference = f"{getattr(function, '__module__', '?')}:{name}"
+        impls[name] = ToolImpl(name, reference, function)
+    return AgentSpec(max_steps, "python", impls), entries
 
 
 def expand_tools(tools: Any, module: Mapping[str, ToolImpl]) -> dict[str, ToolImpl]:

@@ -225,14 +225,11 @@ class _Tools:
             recorded = recorded_trajectory(case.expected)
             spec = agent_spec({**self.default_agent, **own}, impls, recorded)
         except Invalid as exc:
-            at = exc.node
-            if isinstance(at, dict) and not isinstance(at, LineDict):  # the joined block
-                at = (
-                    own
-                    if exc.key in own or exc.key not in self.default_agent
-                    else self.default_agent
-                )
-            raise self.where.fail(at, exc.key, exc.problem) from None
+            at, key = exc.node, exc.key
+            if isinstance(at, dict) and not isinstance(at, LineDict):  # the joined agent block
+                own_key = key in own or key not in self.default_agent
+                at, key = (own if own_key else self.default_agent), f"agent.{key}"
+            raise self.where.fail(at, key, exc.problem) from None
         if not case.params.get("tools"):
             raise self.where.fail(
                 node, "agent", "an agent case needs tools: offer some (tools: [...]) or "
