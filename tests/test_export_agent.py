@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_modelguard.capture import Trace, TraceStore
+from pytest_modelguard.capture import Trace, TraceStore, export
 from pytest_modelguard.capture import conversations as conv
 from pytest_modelguard.capture.export import ExportOptions, export_suite
 from pytest_modelguard.capture.store import Pending
@@ -310,3 +310,51 @@ def test_an_answer_too_deep_to_compare_never_ends_a_conversation() -> None:
     found = conv.group([root, last])
     assert found.conversations == ()
     assert found.reasons == {conv.UNFINISHED: 2}
+
+
+def test_grouping_reads_only_the_calls_that_use_tools(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sampled export of a large database still reads only the calls it samples, plus
+    the calls that answered with tool calls or send a tool result (found by SQL)."""
+    from pytest_modelguard.capture.read import TraceDb
+
+    traces = [*conversation("refund 42", 10.0), *(plain(f"p{i}", 20.0 + i) for i in range(400))]
+    anthropic = Trace("anthropic", "claude", ({"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "t", "content": "x"}]},), output="ok",
+        started_at=900.0)  # fmt: skip
+    db = write(tmp_path / "t.db", [*traces, anthropic])
+    with TraceDb(db) as reader:
+        assert reader.tool_use() == {1, 2, 3, 404}
+    read: list[int] = []
+    original = TraceDb.traces
+
+    def counted(self: TraceDb, ids: Any) -> Any:
+        read.extend(ids)
+        return original(self, ids)
+
+    monkeypatch.setattr(TraceDb, "traces", counted)
+    out = tmp_path / "s.modelguard.yaml"
+    done = export_suite(db, out, ExportOptions(sample=5, seed=1))
+    assert done.cases == 5
+    assert len(set(read)) <= 4 + export._FETCH + 3  # the tool calls, then one chunk of cases
+
+
+def test_a_database_older_than_tool_calls_exports(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE traces (id INTEGER PRIMARY KEY, started_at REAL NOT NULL, provider TEXT "
+            "NOT NULL, host TEXT NOT NULL, model TEXT NOT NULL, response_model TEXT NOT NULL, "
+            "request_key TEXT NOT NULL, messages TEXT NOT NULL, params TEXT NOT NULL, output TEXT, "
+            "finish_reason TEXT, input_tokens INTEGER, output_tokens INTEGER, cached_input_tokens "
+            "INTEGER, cache_write_tokens INTEGER, reasoning_tokens INTEGER, cost_usd REAL, "
+            "latency_s REAL NOT NULL, stream INTEGER NOT NULL, tags TEXT NOT NULL, error TEXT);"
+            "INSERT INTO traces VALUES (1, 1.0, 'openai', '', 'm', 'm', 'k', "
+            "'[{\"role\": \"user\", \"content\": \"hi\"}]', '{}', 'hello', 'stop', 1, 1, 0, 0, 0, "
+            "NULL, 0.1, 0, '[]', NULL); PRAGMA user_version=1;"
+        )
+    done = export_suite(path, tmp_path / "o.modelguard.yaml", ExportOptions())
+    assert (done.cases, done.agent_cases) == (1, 0)

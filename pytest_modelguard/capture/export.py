@@ -84,7 +84,8 @@ def export_suite(
     with TraceDb(db_path) as db:
         heads = list(db.scan(_HEAD_COLUMNS, options.where))
         answered = [h for h in heads if h["error"] is None]
-        grouping = conversations_of(_traces(db, answered))
+        tooled = db.tool_use(options.where)  # the others take part in no conversation
+        grouping = conversations_of(_traces(db, [h for h in answered if h["id"] in tooled]))
         units = _units(answered, grouping)
         kept = _dedupe(units) if options.dedupe else units
         chosen, reasons = _choose(db, kept, options)
@@ -121,7 +122,8 @@ def _units(heads: list[Head], grouping: Grouping) -> list[Head]:
     """One head per case: a single call's, or a conversation's last call's (its request
     covers the whole conversation) timed at its first call."""
     by_id = {h["id"]: h for h in heads}
-    units = [{**by_id[i], "calls": (i,)} for i in grouping.singles]
+    grouped = {i for ids in grouping.conversations for i in ids}
+    units = [{**h, "calls": (h["id"],)} for h in heads if h["id"] not in grouped]
     for ids in grouping.conversations:
         start = by_id[ids[0]]["started_at"]
         units.append({**by_id[ids[-1]], "started_at": start, "calls": ids})
