@@ -93,16 +93,15 @@ def step_of(
         answered=_UNSIGNED if answered is None else answered,
         answered_ids=answered_ids,
     )
-    last = last_tool_step(messages)
-    if last is None:
+    found = tool_step(messages)
+    if found is None:
         return step
-    calls, problem = _tool_step(messages[last], messages[last + 1 :])
-    if problem is not None:
-        return _with(step, problem=problem)
-    asked, asked_ids = _signature(calls)
+    if isinstance(found, str):
+        return _with(step, problem=found)
+    asked, asked_ids = _signature([(i, name, args) for i, name, args, _ in found])
     if asked is None:
         return _with(step, problem=NOT_JSON)
-    prefix = _hash([*head, list(messages[:last])])
+    prefix = _hash([*head, list(messages[: last_tool_step(messages)])])
     return _with(step, prefix=prefix, asked=asked, asked_ids=asked_ids)
 
 
@@ -129,30 +128,41 @@ def last_tool_step(messages: Sequence[Any]) -> int | None:
     return index if messages[index].get("tool_calls") else None
 
 
-def _tool_step(
-    assistant: Mapping[str, Any], results: Sequence[Any]
-) -> tuple[list[tuple[Any, Any, Any]], str | None]:
-    """The assistant message's calls as (id, name, arguments), or why the step is unusable."""
-    raw = assistant.get("tool_calls")
+ToolStep = list[tuple[str, str, Any, str]]
+"""A step's tool calls in call order: (id, name, arguments, the result's text)."""
+
+
+def tool_step(messages: Sequence[Any]) -> ToolStep | str | None:
+    """The tool calls ``messages`` end with, each with its result; why they cannot be a
+    step of a conversation; None when the messages do not end with tool calls."""
+    last = last_tool_step(messages)
+    if last is None:
+        return None
+    results = messages[last + 1 :]
     if not results:
-        return [], NO_RESULTS
+        return NO_RESULTS
+    raw = messages[last].get("tool_calls")
     calls = []
     for call in raw if isinstance(raw, list) else []:
         function = call.get("function") if isinstance(call, Mapping) else None
         if not isinstance(function, Mapping):
-            return [], MISMATCHED
+            return MISMATCHED
         calls.append((call.get("id"), function.get("name"), function.get("arguments")))
     ids = [c[0] for c in calls]
-    answered = [m.get("tool_call_id") for m in results]
     if (
         not calls
         or not all(isinstance(i, str) and i for i in ids)
-        or sorted(ids) != sorted(answered)
+        or sorted(ids) != sorted(m.get("tool_call_id") for m in results)
     ):
-        return [], MISMATCHED
-    if not all(result_text(m.get("content")) is not None for m in results):
-        return [], NOT_TEXT
-    return calls, None
+        return MISMATCHED
+    texts = {m["tool_call_id"]: result_text(m.get("content")) for m in results}
+    shown = {i: text for i, text in texts.items() if text is not None}
+    if len(shown) < len(texts):
+        return NOT_TEXT
+    found = [(str(i), str(name), tool_arguments(args), shown[i]) for i, name, args in calls]
+    if not all(isinstance(args, dict) for _, _, args, _ in found):
+        return NOT_JSON
+    return found
 
 
 def result_text(content: Any) -> str | None:

@@ -16,8 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..core.safety import map_strings
-from ..records.calls import tool_arguments
-from .conversations import Grouping, group, last_tool_step, result_text, step_of
+from .conversations import NO_RESULTS, Grouping, group, result_text, step_of, tool_step
 from .export_tools import openai_form
 from .import_checks import Secrets
 from .store import Trace
@@ -50,12 +49,12 @@ def agent_case(
     scrub = _scrubber(traces)
     trajectory: list[dict[str, Any]] = []
     for trace in traces[1:]:
-        steps = _tool_step(trace)
-        if steps is None:
-            return "a conversation step the grouping did not check"  # never: grouped ones are
+        found = tool_step(openai_form(trace)[0])
+        if not isinstance(found, list):  # traces that grouping did not put together
+            return found or NO_RESULTS
         trajectory += [
             {"name": name, "arguments": map_strings(arguments, scrub), "result": scrub(result)}
-            for name, arguments, result in steps
+            for _, name, arguments, result in found
         ]
     case = {k: v for k, v in first.items() if k not in ("baseline", "graders")}
     case["agent"] = {
@@ -66,23 +65,6 @@ def agent_case(
     case["baseline"] = _baseline([baseline(t) for t in traces], traces, scrub)
     case["graders"] = [dict(g) for g in GRADERS]
     return case
-
-
-def _tool_step(trace: Trace) -> list[tuple[str, Any, str]] | None:
-    """The (name, arguments, result) of the tool calls ``trace``'s messages end with."""
-    messages, _ = openai_form(trace)
-    last = last_tool_step(messages)
-    if last is None:
-        return None
-    results = {m.get("tool_call_id"): m.get("content") for m in messages[last + 1 :]}
-    found = []
-    for call in messages[last].get("tool_calls") or []:
-        function = call["function"]
-        result = result_text(results.get(call.get("id")))
-        if result is None:
-            return None
-        found.append((str(function.get("name")), tool_arguments(function.get("arguments")), result))
-    return found
 
 
 def _scrubber(traces: Sequence[Trace]) -> Any:
