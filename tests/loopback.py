@@ -30,6 +30,11 @@ from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import Any, Literal
 
+try:  # run as a script, or imported with tests/ on the path
+    import loopback_cloud
+except ModuleNotFoundError:  # imported as tests.loopback (examples/)
+    from tests import loopback_cloud
+
 Wire = Literal["openai", "anthropic"]
 FaultKind = Literal["status", "hang", "reset", "malformed"]
 
@@ -553,6 +558,8 @@ def _route(target: str) -> str:
     ``base_url`` carries (``/v1/?key=v`` + ``chat/completions``); such a target is served
     as the route it ends with, as a lenient gateway would."""
     path, _, query = target.partition("?")
+    if loopback_cloud.is_cloud(path):
+        return target
     if path in _ROUTES or not query:
         return path
     return next((route for tail, route in _TAILS.items() if query.endswith(tail)), path)
@@ -613,6 +620,12 @@ class Loopback:
         """Answer one request; False when the connection must be dropped."""
         method, path, headers, body = request
         wire = _ROUTES.get(path)
+        cloud = None if wire else loopback_cloud.route(method, path, headers, body)
+        if cloud is not None and cloud.reply is not None:  # refused, or a token issued
+            writer.write(_response(cloud.reply[0], json.dumps(cloud.reply[1]).encode()))
+            return True
+        if cloud is not None:
+            wire, body = cloud.wire, json.dumps(cloud.body).encode()
         if method != "POST" or wire is None:
             error = _error_body("openai", 404, f"no route for {method} {path}")
             writer.write(_response(404, json.dumps(error).encode()))

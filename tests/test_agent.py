@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from loopback import Call, LoopbackServer, Reply
-from loopback_agent import calling, results, scripted
+from loopback_agent import calling, results, scripted, turns
 
 TOOLS_MODULE = """\
 import json, os
@@ -121,7 +121,10 @@ def test_done_when_baseline_path_scores_1_candidate_0_regression_replays_offline
         log = project(pytester, url, kind)
         monkeypatch.setenv("SHOP_LOG", str(log))
         result = pytester.runpytest(
-            "--modelguard-record=once", "--modelguard-json=r.json", "--modelguard-html=r.html"
+            "--modelguard-record=once",
+            "--modelguard-json=r.json",
+            "--modelguard-html=r.html",
+            "--modelguard-markdown=r.md",
         )
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
     result.stdout.fnmatch_lines([
@@ -141,6 +144,8 @@ def test_done_when_baseline_path_scores_1_candidate_0_regression_replays_offline
     )
     calls = len(server.calls)
     assert calls == 4 * len(ORDERS)  # the baseline's 3 steps, the candidate's 1
+    rounds = [turns(call) for call in server.calls]
+    assert rounds == sorted(rounds)  # every loop's step k asked before any step k + 1
     report = _report(pytester)
     assert report["models"]["sim:cand-1"]["verdict"] == "regression"
     first = _paths(report)
@@ -152,6 +157,8 @@ def test_done_when_baseline_path_scores_1_candidate_0_regression_replays_offline
         ("refund", {"order_id": 42, "amount": 42.5}),
     ]
     assert json.loads(made[0]["result"])["status"] == "shipped"
+    markdown = (pytester.path / "r.md").read_text()  # the regressed cases show the path
+    assert '→ lookup_order({"order_id": 41}) ⇒' in markdown
     page = (pytester.path / "r.html").read_text()  # the case view, step by step
     assert 'step 2: → refund({\\"amount\\": 42.5, \\"order_id\\": 41})' in page
     # the provider is down: the replay asks nobody
@@ -217,8 +224,20 @@ def test_the_order_agent_example_replays_offline_and_the_lookup_skipper_regresse
     shutil.copytree(EXAMPLE, pytester.path, dirs_exist_ok=True)
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9")  # nothing listens: no call
     monkeypatch.syspath_prepend(str(pytester.path))
-    result = pytester.runpytest("--models", "openai:gpt-4.1-mini,openai:gpt-4.1-nano")
+    result = pytester.runpytest(
+        "--models", "openai:gpt-4.1-mini,openai:gpt-4.1-nano", "--modelguard-json=r.json"
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = _report(pytester)
+    case = next(
+        c for c in report["cases"] if c["id"] == "refund-1001" and c["model"] == "openai:gpt-4.1"
+    )
+    usages = [step["usage"] for step in case["trajectory"]]
+    assert case["steps"] == len(usages) == 3
+    assert case["input_tokens"] == sum(u["input_tokens"] for u in usages)
+    per_step = sum(u["input_tokens"] * 2.0 + u["output_tokens"] * 8.0 for u in usages) / 1e6
+    assert case["cost_usd"] == pytest.approx(per_step)  # each step priced (gpt-4.1: $2/$8)
+    assert report["models"]["openai:gpt-4.1-nano"]["steps_per_case"] == 2.0
     result.stdout.fnmatch_lines([
         "modelguard: 60/60 answers (60 cached, 0 new, 0 failed)*",
         "openai:gpt-4.1-nano * regression",

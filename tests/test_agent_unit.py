@@ -153,6 +153,20 @@ def test_bad_agent_suites_name_file_line_and_key(
     assert "Traceback" not in str(caught.value)
 
 
+def test_a_function_pydantic_cannot_describe_fails_collection_at_tools_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "odd_tools_mod.py").write_text(
+        "class Opaque:\n    pass\n\n\ndef use(thing: Opaque) -> str:\n    return ''\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = (
+        "tools_from: odd_tools_mod\ncases:\n  - {id: c, prompt: hi, graders: [equals], agent: {}}\n"
+    )
+    with pytest.raises(SuiteError, match=r"^a.modelguard.yaml:1: tools_from: use: no JSON Schema"):
+        load(tmp_path, text)
+
+
 # ------------------------------------------------------------------ the loop (no HTTP)
 
 
@@ -240,7 +254,7 @@ def raises(x: int) -> str:
 def hangs() -> str:
     import time
 
-    time.sleep(30)
+    time.sleep(2)  # past timeout_s, and over before the test run ends
     return "late"
 
 
@@ -388,3 +402,43 @@ def test_tool_output_never_carries_the_runs_keys_or_base_url_tokens(
     spec = AgentSpec(8, "python", {"echo_env": impl(echo_env)})
     result = ToolBox(spec, secrets).run({"id": "a", "name": "echo_env", "arguments": {}}).result
     assert "sk-" not in result and "tok-in" not in result, result
+
+
+def test_a_run_taking_far_more_steps_than_the_median_is_a_step_spiral() -> None:
+    from pytest_modelguard.records.results import ItemResult
+    from pytest_modelguard.verdict.gate import _step_outliers
+
+    runs = [ItemResult("s", f"c{i}", "m", steps=2, score=1.0) for i in range(9)]
+    runs.append(ItemResult("s", "spiral", "m", steps=8, score=1.0))
+    runs.append(ItemResult("s", "one-call", "m", score=1.0))  # not an agent case
+    (outlier,) = _step_outliers(runs)
+    assert (outlier.case_id, outlier.steps, outlier.times_median) == ("spiral", 8, 4.0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("steps", "three"), ("steps", -1), ("tool_errors", 1.5), ("trajectory", [1])],
+)
+def test_a_stored_report_with_a_bad_agent_field_names_the_case_and_field(
+    tmp_path: Path, field: str, value: Any
+) -> None:
+    from pytest_modelguard.core.errors import HistoryError
+    from pytest_modelguard.verdict.history import load_run
+
+    case = {"suite": "s", "id": "c", "model": "m", field: value}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"version": 1, "cases": [case]}), encoding="utf-8")
+    with pytest.raises(HistoryError, match=rf"cases\[0\]: {field} "):
+        load_run(path)
+
+
+def test_reports_cap_a_huge_step_text_and_result_like_answers() -> None:
+    from pytest_modelguard.core.formatting import SHOWN_CHARS
+    from pytest_modelguard.report.shown import shown_case
+
+    huge = "y" * (SHOWN_CHARS * 3)
+    call = {"id": "a", "name": "t", "arguments": {}, "result": huge}
+    case = {"output": "", "trajectory": [{"text": huge, "tool_calls": [call]}]}
+    (step,) = shown_case(case)["trajectory"]
+    assert len(step["text"]) <= SHOWN_CHARS and len(step["tool_calls"][0]["result"]) <= SHOWN_CHARS
+    assert step["tool_calls"][0]["name"] == "t"

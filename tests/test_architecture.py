@@ -16,11 +16,6 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_modelguard"
 MAX_INTERNAL = 8
 ALLOWED: dict[str, tuple[int, str]] = {
-    "pytest_modelguard.cli": (
-        11,
-        "the console script dispatches to every subcommand (cache, export, stats, replay, "
-        "import, label); all but three imports are function-level, loaded by their subcommand",
-    ),
     "pytest_modelguard.verdict.gate": (
         10,
         "the gate's rule reads every verdict part (compare, pairing, stats, drift) and the "

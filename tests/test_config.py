@@ -112,7 +112,7 @@ def test_unknown_price_is_none() -> None:
             "aliases.f.modle: unknown key (did you mean 'model'?)",
         ),
         (
-            {"providers": {"p": {"kind": "vertex"}}},
+            {"providers": {"p": {"kind": "watsonx"}}},
             "providers.p.kind: must be one of openai, openai-responses, anthropic",
         ),
     ],

@@ -216,8 +216,8 @@ def test_make_provider_kinds_and_key_envs() -> None:
     assert isinstance(custom, OpenAIProvider) and custom.api_key_env == "MY_KEY"
     assert custom.timeout_s == 3 and custom.base_url == "http://127.0.0.1:1/v1"
     assert isinstance(make_provider("python", "python", None, None), PythonProvider)
-    with pytest.raises(ValueError, match="unknown provider kind 'gemini'"):
-        make_provider("gemini", "g", None, None)
+    with pytest.raises(ValueError, match="unknown provider kind 'watsonx'"):
+        make_provider("watsonx", "w", None, None)
 
 
 # --- python provider: the functions below are the "models" ---

@@ -88,6 +88,7 @@ def test_the_langchain_and_agents_extras_are_installed_by_the_main_run_only() ->
     assert PROJECT["optional-dependencies"]["agents"] == ["openai-agents>=0.24"]
     run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     edge = (ROOT / ".ci" / "edge").read_text(encoding="utf-8")
-    assert 'pip install --quiet -e ".[dev,langchain,agents]"' in run
-    assert 'python -c "import langchain_openai, agents"' in run
+    assert 'pip install --quiet -e ".[dev,langchain,otel,agents]"' in run
+    imports = "import langchain_openai, opentelemetry.sdk, opentelemetry.proto, agents"
+    assert f'python -c "{imports}"' in run
     assert '-e ".[dev]"' in edge and "langchain" not in edge and "agents" not in edge

@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..core.errors import ExportError, SuiteError
+from ..core.errors import ExportError
 from ..core.safety import output_problem
-from ..suite import load_suite
+from ..suite import dump_yaml, indent, write_suite
 from .conversations import Grouping
 from .export_agent import agent_case, conversations_of
 from .export_case import baseline_of, case_of, too_deep
@@ -95,7 +93,7 @@ def export_suite(
             f"{len(heads) - len(answered)} of them failed); nothing written"
         )
     cases = _with_ids(chosen)
-    _write(out, _document(Path(db_path), out, cases, len(heads), options))
+    write_suite(out, _document(Path(db_path), out, cases, len(heads), options))
     return ExportResult(
         path=out,
         cases=len(cases),
@@ -258,54 +256,8 @@ def _document(
             f"# {agents} cases are agent conversations: the baseline's steps are replayed with no\n"
             "# call, and every model's tool calls get production's results (expected.trajectory).\n"
         )
-    head = _dump({"suite": name, "description": f"Production calls captured in {db.name}"})
-    graders = _dump({"graders": defaults.pop("graders")})
-    settings = _dump(defaults) if defaults else ""
-    body = "defaults:\n" + _indent(settings) + _indent(_GRADERS_NOTE + graders)
-    return header + head + body + _dump({"cases": cases})
-
-
-def _indent(text: str) -> str:
-    return "".join(f"  {line}" if line.strip() else line for line in text.splitlines(keepends=True))
-
-
-class _Dumper(yaml.SafeDumper):
-    """Literal blocks for multi-line text, flow style for short scalar lists, no aliases."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
-    style = "|" if "\n" in text else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
-
-
-def _represent_list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
-    short = sum(len(str(i)) for i in items) < 60
-    flow = short and all(isinstance(i, str | int | float) and "\n" not in str(i) for i in items)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
-
-
-_Dumper.add_representer(str, _represent_str)
-_Dumper.add_representer(list, _represent_list)
-
-
-def _dump(data: Mapping[str, Any]) -> str:
-    return yaml.dump(dict(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-
-
-def _write(out: Path, text: str) -> None:
-    """Write atomically after checking that the suite loader accepts the text."""
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        load_suite(tmp)
-        os.replace(tmp, out)
-    except SuiteError as exc:  # a bug here, never the user's input
-        raise ExportError(f"{out}: the exported suite does not load: {exc}") from None
-    except OSError as exc:
-        raise ExportError(f"{out}: cannot write: {exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    head = dump_yaml({"suite": name, "description": f"Production calls captured in {db.name}"})
+    graders = dump_yaml({"graders": defaults.pop("graders")})
+    settings = dump_yaml(defaults) if defaults else ""
+    body = "defaults:\n" + indent(settings) + indent(_GRADERS_NOTE + graders)
+    return header + head + body + dump_yaml({"cases": cases})

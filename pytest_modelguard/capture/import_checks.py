@@ -29,7 +29,8 @@ _MIN_SECRET = 8
 _FIELDS = frozenset((
     "api_key", "apikey", "x_api_key", "x_goog_api_key", "api_token", "authorization",
     "proxy_authorization", "access_token", "auth_token", "bearer_token", "refresh_token",
-    "client_secret", "secret_key", "password",
+    "client_secret", "secret_key", "password", "aws_secret_access_key", "aws_session_token",
+    "x_amz_security_token",
 ))  # fmt: skip
 _TRANSPORT = frozenset(("headers", "extra_headers", "extra_query", "extra_body", "timeout"))
 """Request fields an SDK sends as transport, not as the call: never kept as params."""
@@ -38,7 +39,8 @@ _BEARER = re.compile(r"(?i)\b(bearer\s+)((?=\S*\d)[\w.~+/=-]{8,}|[\w.~+/=-]{16,}
 _KEYED = re.compile(  # every text it matches holds "key", "token", "secret" or "authorization"
     r"""(?ix)
     ((?:x-)?(?:api[_-]?key|api[_-]?token|access[_-]?token|auth[_-]?token|client[_-]?secret
-         |authorization)
+         |authorization|aws[_-]secret[_-]access[_-]key|aws[_-]session[_-]token
+         |amz[_-]security[_-]token)
        ["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token)\s+)?)
     ([^\s"'&,;}]{8,})
     """

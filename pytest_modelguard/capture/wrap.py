@@ -78,7 +78,8 @@ def _kind_of(client: Any) -> tuple[str, bool]:
 
 def _secrets_of(client: Any) -> tuple[str, ...]:
     """The client's credentials, scrubbed from anything stored should they ever appear."""
-    values = (getattr(client, "api_key", None), getattr(client, "auth_token", None))
+    names = ("api_key", "auth_token", "aws_secret_key", "aws_session_token", "access_token")
+    values = tuple(getattr(client, name, None) for name in names)  # Bedrock's, Vertex's too
     return tuple(v for v in values if isinstance(v, str) and len(v) >= _MIN_SECRET_LEN)
 
 

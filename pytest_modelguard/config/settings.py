@@ -15,6 +15,7 @@ from ..core.formatting import did_you_mean
 from ..core.vocabulary import GATES, INTERVALS, Gate, Interval, RecordMode
 from ..records.calls import params_problem
 from ..records.pricing import Price, cost_usd, table_price
+from .provider_kinds import KIND_KEYS, KIND_PRICES, kind_key_problem, value_problem
 from .toml_lines import key_line
 
 if TYPE_CHECKING:
@@ -25,8 +26,20 @@ BUILTIN_PROVIDERS = {
     "openai-responses": "openai-responses",
     "anthropic": "anthropic",
     "python": "python",
+    "azure-openai": "azure-openai",
+    "bedrock": "bedrock",
+    "vertex": "vertex",
+    "gemini": "gemini",
 }
-SDK_KINDS = ("openai", "openai-responses", "anthropic")
+SDK_KINDS = (
+    "openai",
+    "openai-responses",
+    "anthropic",
+    "azure-openai",
+    "bedrock",
+    "vertex",
+    "gemini",
+)
 BUDGET_KEYS = (
     "max_cost_per_case_usd",
     "max_cost_usd",
@@ -42,7 +55,12 @@ TOP_KEYS = (
 )  # fmt: skip
 DRIFT_MODES = ("fixed-n", "accumulate")
 GATE_ON = ("judge", "human")
-PROVIDER_KEYS = ("kind", "base_url", "api_key_env")
+PROVIDER_KEYS = (
+    "kind",
+    "base_url",
+    "api_key_env",
+    *(k for keys in KIND_KEYS.values() for k in keys),
+)
 ALIAS_KEYS = ("model", "params", "price", "budgets")
 MAX_SEED = 2**32 - 1
 """The bootstrap's generator takes seeds from 0 to this."""
@@ -50,6 +68,8 @@ DEFAULT_KEY_ENV = {
     "openai": "OPENAI_API_KEY",
     "openai-responses": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",
+    "azure-openai": "AZURE_OPENAI_API_KEY",
+    "gemini": "GEMINI_API_KEY",
 }
 PRICE_PROVIDER = {"openai-responses": "openai"}
 """Built-in providers priced under another name in genai-prices' table."""
@@ -60,9 +80,10 @@ class ProviderSpec:
     """A provider: built in, or an OpenAI-compatible endpoint declared in config."""
 
     name: str
-    kind: str  # openai | openai-responses | anthropic | python
+    kind: str  # openai | openai-responses | anthropic | python | azure-openai | bedrock | ...
     base_url: str | None = None
     api_key_env: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)  # the kind's own keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,13 +301,31 @@ def _providers(source: str, table: Mapping[str, Any]) -> dict[str, ProviderSpec]
         kind = reader.get("kind", str, "openai")
         if kind not in SDK_KINDS:
             reader.fail("kind", f"must be one of {', '.join(SDK_KINDS)}, got {kind!r}")
+        options = _kind_options(reader, kind)
         providers[name] = ProviderSpec(
             name=name,
             kind=kind,
             base_url=reader.get("base_url", str),
-            api_key_env=reader.get("api_key_env", str, DEFAULT_KEY_ENV[kind]),
+            api_key_env=reader.get("api_key_env", str, DEFAULT_KEY_ENV.get(kind)),
+            options=options,
         )
     return providers
+
+
+def _kind_options(reader: _Reader, kind: str) -> dict[str, str]:
+    """The keys of ``kind`` (``azure_endpoint``, ``aws_region``...) set on this provider."""
+    options: dict[str, str] = {}
+    for key in reader.table:
+        problem = kind_key_problem(kind, key)
+        if problem:
+            reader.fail(key, problem)
+        if key in KIND_KEYS.get(kind, ()):
+            value = reader.get(key, str)
+            problem = value_problem(key, value)
+            if problem:
+                reader.fail(key, problem)
+            options[key] = value
+    return options
 
 
 class ModelResolver:
@@ -314,7 +353,9 @@ class ModelResolver:
                 f"{self.source}: unknown provider {provider_name!r} in model {name!r}{hint}; "
                 "declare it under [tool.modelguard.providers]"
             )
-        price_id = PRICE_PROVIDER.get(provider.name, provider.name)
+        price_id = KIND_PRICES.get(provider.kind) or PRICE_PROVIDER.get(
+            provider.name, provider.name
+        )
         price = table_price(price_id, model) if provider.kind != "python" else None
         return ModelSpec(
             name=name, provider=provider, model=model, price=price, budgets=self.budgets

@@ -20,7 +20,8 @@ and how to fix it, so the plugin prints it without a traceback. The built-in bas
     ├── CorruptEntryError      a cache file that is not a valid entry (ValueError)
     ├── HistoryError           a stored run cannot be found or read (ValueError)
     ├── TraceDbError           a traces database cannot be read
-    └── ExportError            an export cannot be written
+    ├── ExportError            an export cannot be written
+    └── ScoreFileError         a result file ``modelguard compare`` reads is wrong (ValueError)
 
 ``ModelguardWarning`` is what a run must tell that is not an item's result.
 """
@@ -95,3 +96,7 @@ class TraceDbError(ModelguardError):
 
 class ExportError(ModelguardError):
     """An export that cannot be written; the message says why and what to do."""
+
+
+class ScoreFileError(ModelguardError, ValueError):
+    """A result file given to ``modelguard compare`` cannot be read as per-case scores."""

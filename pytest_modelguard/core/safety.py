@@ -67,16 +67,23 @@ def url_secrets(url: str | None) -> tuple[str, ...]:
 
 
 _AUTH_FIELD = re.compile(
-    r"""((?:authorization|x-api-key|api[_-]?key)["']?\s*[:=]\s*["']?(?:bearer\s+|basic\s+)?)"""
+    r"""((?:authorization|x-api-key|api[_-]?key|aws_secret_access_key|aws_session_token"""
+    r"""|x-amz-security-token)["']?\s*[:=]\s*["']?(?:bearer\s+|basic\s+)?)"""
     r"""(?!\[redacted\])[^\s"',;&}\]]+""",  # a value redacted already is left as it is
     re.IGNORECASE,
 )
+_CLOUD_CREDENTIAL = re.compile(
+    r"\b(?:(?:AKIA|ASIA)[A-Z0-9]{16}|AIza[\w-]{35})\b|\bya29\.[\w.-]{16,}"
+)
+"""An AWS access key id, a Google API key (Gemini's), a Google OAuth access token."""
 
 
 def scrub_auth_fields(text: str) -> str:
-    """``text`` with the values of ``Authorization``, ``x-api-key`` and ``api_key`` fields
-    (as an error body or a header dump writes them) replaced by ``[redacted]``."""
-    return _AUTH_FIELD.sub(lambda m: m.group(1) + REDACTED, text)
+    """``text`` with the values of ``Authorization``, ``x-api-key``, ``api_key`` and AWS
+    secret fields (as an error body or a header dump writes them), and AWS key ids, Google
+    API keys and OAuth tokens wherever they appear, replaced by ``[redacted]``."""
+    text = _AUTH_FIELD.sub(lambda m: m.group(1) + REDACTED, text)
+    return _CLOUD_CREDENTIAL.sub(REDACTED, text)
 
 
 def scrub_url(url: str) -> str:

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from ..config import ModelSpec
-from ..records.calls import Answered, Message, Request
+from ..records.calls import Answered, Completion, Message, Request
 from ..suite import Case, RecordedAnswer
 from ..suite.agent import AgentSpec
 from .agent import AgentRun, run_now, run_together
@@ -121,7 +121,7 @@ class AgentAnswers(Answers):
         for where, run in runs.items():
             self.trajectories[where] = run.answered()
 
-    def _find_baseline_output(self, case: Case) -> Any:
+    def _find_baseline_output(self, case: Case) -> Completion | None:
         """An agent case's baseline output is its trajectory's final answer."""
         baseline = self.settings.baseline
         if case.agent is None or baseline is None or case.baseline is not None:

@@ -274,6 +274,7 @@ class Answers:
                 specs[name].base_url,
                 specs[name].api_key_env,
                 timeout_s=timeout_s,
+                options=specs[name].options,
             )
             for name in names
         }

@@ -128,6 +128,11 @@ def _safe(part: str) -> str:
     return _UNSAFE.sub("_", part).strip("._") or "_"
 
 
+def entry_path(root: Path, provider: str, model: str, key: str) -> Path:
+    """Where the entry of a request to ``provider``/``model`` with ``key`` lives under root."""
+    return Path(root, "answers", _safe(provider), _safe(model), key[:2], f"{key}.json")
+
+
 class Cache:
     """Recorded answers under ``root``."""
 

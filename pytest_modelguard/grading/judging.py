@@ -47,7 +47,7 @@ def judge_requests(
     requests = []
     for call in grader.calls(answer, question):
         params = {**judge.params, **call.params}
-        if judge.provider.kind == "openai":
+        if judge.provider.kind in ("openai", "azure-openai"):  # Chat Completions' seed
             params["seed"] = params.get("seed", 0) + call.repeat
         requests.append(
             Request(judge.provider.name, judge.model, call.messages, params, repeat=call.repeat)

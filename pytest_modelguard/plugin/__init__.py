@@ -17,7 +17,7 @@ from . import configure, finishing, options, prefetch, results, summary
 from .items import CaseItem, SuiteFile, is_suite_path, pair_with_baseline
 from .keys import SESSION, session_of
 
-pytest_plugins = ["pytest_modelguard.plugin.fixtures"]
+pytest_plugins = ["pytest_modelguard.plugin.fixtures", "pytest_modelguard.plugin.shard"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -242,7 +242,7 @@ def _check_request(case: Case, model: ModelSpec) -> None:
             f"{where}: case {case.id!r}: {wrong[0]}: {wrong[1]} (with the params of "
             f"{model.name} in [tool.modelguard] aliases.{model.name}.params)"
         )
-    if model.provider.kind != "anthropic":
+    if model.provider.kind not in ("anthropic", "bedrock", "vertex"):  # Anthropic's Messages
         return
     from ..engine.providers.tools import anthropic_output_format  # the SDK layer: when used
 

@@ -20,7 +20,11 @@ if TYPE_CHECKING:  # loaded when a run writes reports or resumes: a plain run do
     from ..report.outputs import Outputs
     from .session import ModelguardSession
 
-REPORT_OPTIONS = ("modelguard_json", "modelguard_markdown", "modelguard_html", "modelguard_routes")
+REPORT_OPTIONS = (
+    "modelguard_json", "modelguard_markdown", "modelguard_html", "modelguard_routes",
+    "modelguard_otel",
+)  # fmt: skip
+OTEL_SDK = "sdk"  # --modelguard-otel sdk: events through the configured logger provider
 
 
 def _seed(value: str) -> int:
@@ -88,6 +92,12 @@ def add(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write the routing table (per tag, the cheapest model non-inferior to the "
         "baseline) as YAML to PATH",
+    )
+    group.addoption(
+        "--modelguard-otel",
+        metavar="PATH|sdk",
+        help="write one OpenTelemetry gen_ai.evaluation.result event per grade as OTLP/JSON "
+        "to PATH, or emit them through the configured OpenTelemetry logger provider (sdk)",
     )
     group.addoption(
         "--modelguard-save",
@@ -169,6 +179,7 @@ def outputs(config: pytest.Config, complete: bool, mg: ModelguardSession) -> Out
 
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     save = config.getoption("modelguard_save") and complete  # half a run is no reference
+    otel = config.getoption("modelguard_otel")
     return Outputs(
         json=path("modelguard_json"),
         markdown=path("modelguard_markdown"),
@@ -176,6 +187,8 @@ def outputs(config: pytest.Config, complete: bool, mg: ModelguardSession) -> Out
         routes=path("modelguard_routes"),
         step_summary=Path(summary) if summary else None,
         runs=mg.settings.cache_dir if save else None,
+        otel=Path(otel) if otel and otel != OTEL_SDK else None,
+        otel_sdk=otel == OTEL_SDK,
     )
 
 
@@ -216,6 +229,8 @@ def overrides(config: pytest.Config) -> Overrides:
 def check_outputs(config: pytest.Config) -> None:
     """Every report path can be written: found now, not after the run has paid for answers."""
     named = {f"--{o.replace('_', '-')}": config.getoption(o) for o in REPORT_OPTIONS}
+    if named["--modelguard-otel"] == OTEL_SDK:
+        named["--modelguard-otel"] = None  # no file: the logger provider
     named["$GITHUB_STEP_SUMMARY"] = os.environ.get("GITHUB_STEP_SUMMARY")
     for option, value in named.items():
         problem = output_problem(Path(value)) if value else None

@@ -46,6 +46,7 @@ class ModelguardSession:
     suite_cases: dict[tuple[str, str], str] = field(default_factory=dict)  # → the file
     sequential: dict[str, SequentialOutcome] | None = None  # --modelguard-sequential's outcome
     resume: dict[str, Any] | None = None  # --modelguard-continue: the saved sequences
+    shard: str | None = None  # --modelguard-shard I/N: "I/N"; the run gates nothing
 
     @cached_property
     def answers(self) -> AgentAnswers:
@@ -88,7 +89,7 @@ class ModelguardSession:
             self.settings,
             outputs,
             subset=self.deselected > 0,
-            not_gated=not_gated or self._lf_subset(),
+            not_gated=self._shard_note(not_gated) or not_gated or self._lf_subset(),
             compare=self.compare,
             sequential=self.sequential,
             partial=self.partial(),
@@ -103,6 +104,8 @@ class ModelguardSession:
 
     def partial(self) -> str | None:
         """Why this run left cases or checks out (it is then no drift reference)."""
+        if self.shard is not None:
+            return f"shard {self.shard} of the cases"
         if self.lf:
             return "--lf reran only the last failures"
         if self.sequential is not None:
@@ -110,6 +113,16 @@ class ModelguardSession:
         if self.deselected or self.deselected_tests:
             return "selection left cases or Python tests out"
         return None
+
+    def _shard_note(self, stopped: str | None) -> str | None:
+        """A shard's reason not to gate (and why it stopped early, if it did)."""
+        if self.shard is None:
+            return None
+        note = (
+            f"shard {self.shard}: no verdict (a shard gates nothing: merge the shards' caches "
+            "with `modelguard cache merge` and gate the whole suite offline)"
+        )
+        return f"{note}; {stopped}" if stopped else note
 
     def _lf_subset(self) -> str | None:
         if not self.lf:

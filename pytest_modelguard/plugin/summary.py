@@ -44,7 +44,7 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
     terminalreporter.section("modelguard")
     width = max(WIDTH, getattr(getattr(terminalreporter, "_tw", None), "fullwidth", WIDTH) - 1)
     if verbosity < 0:
-        for line in verdict_lines(report):
+        for line in verdict_lines(report) + _reliability(mg, list(report.models)):
             terminalreporter.write_line(line)
     else:
         terminalreporter.write_line(title)
@@ -58,7 +58,7 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
                 green=verdict == "pass",
                 bold=model is None,
             )
-        reasons = reason_lines(report, width)
+        reasons = reason_lines(report, width) + _reliability(mg, list(report.models))
         if reasons:
             terminalreporter.write_line("")
         for line in reasons:
@@ -99,6 +99,15 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
     terminalreporter.write_line(
         verdict_line(report), red=report.failed, green=not report.failed, bold=True
     )
+
+
+def _reliability(mg: ModelguardSession, models: list[str]) -> list[str]:
+    """pass^k and pass@k per model, when some case ran more than once (#27)."""
+    from ..verdict.reliability import DEFINITION, describe, pass_k_by_model
+
+    found = pass_k_by_model(mg.results)
+    lines = [f"{name}: {describe(found[name].to_dict())}" for name in models if name in found]
+    return [*lines, f"  ({DEFINITION})"] if lines else []
 
 
 def _judges(terminalreporter: Any, report: Any) -> None:

@@ -84,7 +84,10 @@ OWN_PARAMS = {
     "stream": "modelguard reads whole answers (a streamed one would be paid and lost)",
 }
 """Params each call sets itself: one written in a suite or an alias would break every call."""
-_CREDENTIAL_FIELDS = frozenset(("authorization", "proxy_authorization", "api_key", "x_api_key"))
+_CREDENTIAL_FIELDS = frozenset((
+    "authorization", "proxy_authorization", "api_key", "x_api_key", "x_goog_api_key",
+    "azure_ad_token", "aws_secret_access_key", "aws_session_token", "x_amz_security_token",
+))  # fmt: skip
 _CREDENTIAL = (
     "a credential here would be stored with every request (cache, reports); "
     "give the provider's api_key_env instead"

@@ -47,6 +47,7 @@ def render_html(doc: Doc) -> str:
         "<h2>Per tag</h2>",
         _tags_table(doc),
         *_dimensions_section(doc),
+        *_reliability_section(doc),
         *_judges_section(doc),
         *_drift_section(doc),
         "<h2>Cases</h2>",
@@ -256,6 +257,18 @@ def _dimensions_section(doc: Doc) -> list[str]:
     cells = [[_td(escape(c), "num" if i >= 2 else "") for i, c in enumerate(row)] for row in rows]
     note = [f"<p class='muted'>{escape(note_of(doc))}.</p>"] if has_deltas(doc) else []
     return ["<h2>Per dimension</h2>", _table(DIMENSION_HEAD, cells), *note]
+
+
+def _reliability_section(doc: Doc) -> list[str]:
+    """pass^k and pass@k per model, when some case ran more than once (#27)."""
+    from ..verdict.reliability import DEFINITION, describe
+
+    rows = [(name, m["pass_k"]) for name, m in doc["models"].items() if m.get("pass_k")]
+    if not rows:
+        return []
+    items = "".join(f"<li><code>{escape(n)}</code>: {escape(describe(k))}</li>" for n, k in rows)
+    head = "<h2>Reliability over repeated runs</h2>"
+    return [head, f"<p class='muted'>{escape(DEFINITION)}.</p>", f"<ul>{items}</ul>"]
 
 
 def _judges_section(doc: Doc) -> list[str]:

@@ -10,6 +10,7 @@ from ..config import Settings
 from ..records.results import ItemResult
 from ..verdict import dimensions
 from ..verdict.gate import GateReport, ModelSummary, TagSummary
+from ..verdict.reliability import pass_k_by_model
 from ..verdict.run_schema import VERSION
 from .shown import shown_case
 
@@ -25,6 +26,7 @@ def build_json(
     ``partial``: why the run left cases or checks out (no drift reference then).
     """
     specs = {m.name: m for m in settings.models}
+    reliability = pass_k_by_model(results)  # pass^k, pass@k: only where cases repeat
     return {
         "version": VERSION,
         "baseline": settings.baseline.name if settings.baseline else None,
@@ -38,7 +40,11 @@ def build_json(
         "partial": partial,
         "notes": list(report.notes),
         "models": {
-            name: _model(summary, specs.get(name)) for name, summary in report.models.items()
+            name: {
+                **_model(summary, specs.get(name)),
+                "pass_k": k.to_dict() if (k := reliability.get(name)) else None,
+            }
+            for name, summary in report.models.items()
         },
         "tags": {
             tag: {name: _tag(summary) for name, summary in row.items()}

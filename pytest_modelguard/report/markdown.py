@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..core.formatting import answer_shown, money, p_value, percent, plural
+from ..core.formatting import answer_shown, money, p_value, path_shown, percent, plural
 from ..core.safety import printable
 from ..core.vocabulary import FAILING, Verdict
 
@@ -41,7 +41,8 @@ Doc = Mapping[str, Any]
 
 def render_markdown(doc: Doc) -> str:
     """The whole Markdown report of a JSON report document."""
-    parts = [_headline(doc), _table(doc), *_reasons(doc), _dimensions(doc), _judges(doc)]
+    parts = [_headline(doc), _table(doc), *_reasons(doc), _dimensions(doc), _reliability(doc)]
+    parts += [_judges(doc)]
     parts += [_drift(doc), _footer(doc)]
     parts += [_regressed(doc, name) for name in _failing_candidates(doc)]
     return "\n\n".join(p for p in parts if p) + "\n"
@@ -174,7 +175,10 @@ def _failing_candidates(doc: Doc) -> list[str]:
 
 
 def answer_text(case: Mapping[str, Any]) -> str:
-    """A case's answer as shown: its text, then each tool call as ``→ name({arguments})``."""
+    """A case's answer as shown: its text, then each tool call as ``→ name({arguments})``;
+    an agent case's as its path, each call ``⇒`` its result."""
+    if case.get("steps") is not None and isinstance(case.get("trajectory"), list):
+        return path_shown(case["trajectory"], str(case.get("output") or ""))
     return answer_shown(str(case.get("output") or ""), case.get("tool_calls") or ())
 
 
@@ -308,6 +312,17 @@ def _dimensions(doc: Doc) -> str:
     if has_deltas(doc):
         lines += ["", f"<sub>{_text(note_of(doc))}</sub>"]
     return "\n".join(lines)
+
+
+def _reliability(doc: Doc) -> str:
+    """pass^k and pass@k per model, when some case ran more than once (#27)."""
+    from ..verdict.reliability import DEFINITION, describe
+
+    rows = [(name, m["pass_k"]) for name, m in doc["models"].items() if m.get("pass_k")]
+    if not rows:
+        return ""
+    lines = [f"**Reliability over repeated runs** ({DEFINITION})", ""]
+    return "\n".join(lines + [f"- {_code(name)}: {describe(k)}" for name, k in rows])
 
 
 def _judges(doc: Doc) -> str:

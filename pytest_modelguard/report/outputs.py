@@ -7,11 +7,14 @@ the path and the reason, and the other reports are still written.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..core.jsonfile import write_json
 
 
@@ -25,11 +28,13 @@ class Outputs:
     routes: Path | None = None
     step_summary: Path | None = None  # $GITHUB_STEP_SUMMARY: the Markdown is appended
     runs: Path | None = None  # --modelguard-save: the cache_dir whose runs/ keeps the JSON
+    otel: Path | None = None  # --modelguard-otel PATH: evaluation events as OTLP/JSON
+    otel_sdk: bool = False  # --modelguard-otel sdk: through the configured logger provider
 
     @property
     def any(self) -> bool:
         paths = (self.json, self.markdown, self.html, self.routes, self.step_summary, self.runs)
-        return any(paths)
+        return any(paths) or self.otel is not None or self.otel_sdk
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,7 @@ def write_outputs(doc: dict[str, Any], outputs: Outputs) -> Written:
     from ..verdict.routing import render_routes_yaml
     from .html import render_html
     from .markdown import render_markdown
+    from .otel import otlp_json
 
     jobs: list[tuple[str, Path | None, Callable[[Path], None]]] = [
         ("--modelguard-json report", outputs.json, lambda p: _write_json(p, doc)),
@@ -60,6 +66,8 @@ def write_outputs(doc: dict[str, Any], outputs: Outputs) -> Written:
         ("--modelguard-routes file", outputs.routes, lambda p: _write(p, render_routes_yaml(doc))),
         ("$GITHUB_STEP_SUMMARY", outputs.step_summary,
          lambda p: _append(p, render_markdown(doc) + "\n")),
+        ("--modelguard-otel events", outputs.otel,
+         lambda p: _write(p, json.dumps(otlp_json(doc, time.time_ns(), __version__)) + "\n")),
     ]  # fmt: skip
     written: list[Path] = []
     problems: list[str] = []
@@ -72,7 +80,24 @@ def write_outputs(doc: dict[str, Any], outputs: Outputs) -> Written:
             problems.append(unwritten(what, path, exc))
         else:
             written.append(path)
+    if outputs.otel_sdk:
+        problems += _emit_events(doc)
     return Written(tuple(written), tuple(problems))
+
+
+def _emit_events(doc: dict[str, Any]) -> list[str]:
+    """The evaluation events through the user's OpenTelemetry logger provider; a problem
+    when the API is missing or too old (the verdict stands either way)."""
+    from .otel import emit
+
+    try:
+        emit(doc, time.time_ns(), __version__)
+    except (ImportError, TypeError, AttributeError):
+        return [
+            "--modelguard-otel sdk: no events emitted: it needs opentelemetry-api 1.35 or "
+            "later and a logger provider the run configures (the verdict stands)"
+        ]
+    return []
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:

@@ -32,7 +32,19 @@ def shown_case(case: Mapping[str, Any]) -> dict[str, Any]:
         for g in case.get("grades") or ()
     ]
     shown["tool_calls"] = [_call(c) for c in case.get("tool_calls") or ()]
+    if isinstance(case.get("trajectory"), list):  # an agent case: each step's text and calls
+        shown["trajectory"] = [_step(s) for s in case["trajectory"] if isinstance(s, Mapping)]
     return shown
+
+
+def _step(step: Mapping[str, Any]) -> dict[str, Any]:
+    """An agent step with its text, tool calls and their results capped like answers."""
+    calls = [
+        {**_call(c), "result": capped(str(c.get("result", "")))}
+        for c in step.get("tool_calls") or ()
+        if isinstance(c, Mapping)
+    ]
+    return {**step, "text": capped(str(step.get("text") or "")), "tool_calls": calls}
 
 
 def _call(call: Mapping[str, Any]) -> dict[str, Any]:

@@ -179,7 +179,7 @@ class _Tools:
     """A suite's Python tools (``tools_from``, ``impl``) and its cases' ``agent:`` blocks."""
 
     def __init__(self, where: _Where, data: Mapping[str, Any], defaults: Mapping[str, Any]):
-        self.where = where
+        self.where, self.data = where, data
         self.module: dict[str, ToolImpl] = {}
         if "tools_from" in data:
             from .agent import import_module, module_tools
@@ -191,6 +191,7 @@ class _Tools:
         self.defaults = defaults
         self.default_agent = where.mapping(defaults, "agent")
         self.default_impls = self._expanded(defaults)
+        self.entries: list[dict[str, Any]] | None = None  # tools_from's tools, made once
 
     def _expanded(self, owner: Mapping[str, Any]) -> dict[str, ToolImpl]:
         try:
@@ -207,10 +208,12 @@ class _Tools:
         if agent and self.module and "tools" not in node and "tools" not in self.defaults:
             from .agent import tool_entry
 
-            try:
-                node["tools"] = [tool_entry(n, t.function) for n, t in self.module.items()]
-            except ValueError as exc:
-                raise self.where.fail(node, None, f"tools_from: {exc}") from None
+            if self.entries is None:
+                try:
+                    self.entries = [tool_entry(n, t.function) for n, t in self.module.items()]
+                except ValueError as exc:
+                    raise self.where.fail(self.data, "tools_from", str(exc)) from None
+            node["tools"] = list(self.entries)
             return dict(self.module)
         if "tools" in node:
             return self._expanded(node)

@@ -10,14 +10,14 @@ Every refusal is a ``HistoryError`` naming the file and the field (``cases[3].sc
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import FileRefused, HistoryError
-from ..core.safety import read_regular_file, valid_text
+from ..core.jsondoc import DocumentError, parse_document
+from ..core.safety import read_regular_file
 
 VERSION = 1
 """The JSON report's format; a report of another version is refused, not guessed at."""
@@ -74,27 +74,14 @@ def read_report(path: Path) -> dict[str, Any]:
 
 def _parse(path: Path, text: str) -> Any:
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HistoryError(f"{path}:{exc.lineno}: {_NOT_A_REPORT} ({exc.msg})") from None
-    except RecursionError:
-        raise HistoryError(f"{path}: {_NOT_A_REPORT} (nested deeper than {MAX_DEPTH})") from None
-    except ValueError as exc:  # an integer of more than 4,300 digits
+        return parse_document(text, max_depth=MAX_DEPTH)
+    except DocumentError as exc:
+        line, _, why = str(exc).partition(": not JSON ")
+        if why:  # a syntax error: the line goes after the file's name
+            raise HistoryError(
+                f"{path}:{line.removeprefix('line ')}: {_NOT_A_REPORT} {why}"
+            ) from None
         raise HistoryError(f"{path}: {_NOT_A_REPORT} ({exc})") from None
-    return _valid(path, doc, 0)
-
-
-def _valid(path: Path, value: Any, depth: int) -> Any:
-    """``value`` with every string valid Unicode; HistoryError when nested too deep."""
-    if depth > MAX_DEPTH:
-        raise HistoryError(f"{path}: {_NOT_A_REPORT} (nested deeper than {MAX_DEPTH} levels)")
-    if isinstance(value, str):
-        return valid_text(value)
-    if isinstance(value, list):
-        return [_valid(path, v, depth + 1) for v in value]
-    if isinstance(value, dict):
-        return {valid_text(k): _valid(path, v, depth + 1) for k, v in value.items()}
-    return value
 
 
 def _shown(value: Any) -> str:
@@ -160,6 +147,12 @@ _RULES: dict[str, tuple[str, Any]] = {
     "output_tokens": _COUNT,
     "cached_input_tokens": _COUNT,
     "reasoning_tokens": _COUNT,
+    "steps": ("a whole number of steps or null", lambda v: v is None or _number(
+        v, 0, MAX_COUNT, whole=True)),
+    "tool_errors": _COUNT,
+    "unmatched_tool_calls": _COUNT,
+    "trajectory": ("a list of steps", lambda v: isinstance(v, list) and all(
+        isinstance(s, dict) for s in v)),
 }  # fmt: skip
 _GRADE_RULES: dict[str, tuple[str, Any]] = {
     "name": _NAME,

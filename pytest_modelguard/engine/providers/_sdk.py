@@ -110,21 +110,22 @@ def _seconds_until(http_date: str) -> float | None:
 
 
 _STATUS_HINTS = {
-    401: "check the API key in {env}",
-    403: "check that the key in {env} may use this model",
+    401: "check {credentials}",
+    403: "check that {credentials} may use this model",
     404: "check the model name and the provider's base_url",
     429: "rate limited; lower [tool.modelguard] concurrency if this persists",
 }
 
 
 def status_error(
-    label: str, status: int, message: str, headers: Mapping[str, str] | None, key_env: str
+    label: str, status: int, message: str, headers: Mapping[str, str] | None, credentials: str
 ) -> ProviderError:
-    """A ProviderError for an HTTP error status, with the next step in its message."""
+    """A ProviderError for an HTTP error status, with the next step in its message
+    (``credentials`` says what authenticated: "the API key in OPENAI_API_KEY")."""
     hint = _STATUS_HINTS.get(status, "")
     text = f"{label}: HTTP {status}: {message}"
     if hint:
-        text += f" ({hint.format(env=key_env)})"
+        text += f" ({hint.format(credentials=credentials)})"
     return ProviderError(
         text,
         transient=is_transient_status(status),
@@ -165,6 +166,15 @@ class SdkProvider(Generic[ClientT]):
         self._client: ClientT | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    @property
+    def credentials(self) -> str:
+        """What authenticates the calls, as a 401's hint names it."""
+        return f"the API key in {self.api_key_env}"
+
+    def _build(self) -> ClientT:
+        """A new client, with the key read now (a missing key: a permanent ProviderError)."""
+        return self._new_client(read_api_key(self.api_key_env, self.name))
+
     def _new_client(self, api_key: str) -> ClientT:
         raise NotImplementedError
 
@@ -192,12 +202,12 @@ class SdkProvider(Generic[ClientT]):
         """One call, timed; SDK failures become ProviderError (the runner retries)."""
         client = self.client()
         label = f"{self.name}:{request.model}"
-        secrets = self.secrets(client)
         start = time.monotonic()
         try:
             outcome = await self._create(client, request, label)
         except Exception as exc:  # a bug, bad params: the message may quote the URL
             outcome = ProviderError(f"{label}: {type(exc).__name__}: {exc}", transient=False)
+        secrets = self.secrets(client)  # after the call: a token fetched for it included
         if isinstance(outcome, ProviderError):
             # raised outside the SDK's except block: no SDK object is chained
             raise without_secrets(outcome, secrets)
@@ -218,7 +228,7 @@ class SdkProvider(Generic[ClientT]):
         """The SDK client for the running loop (a new loop gets a new client)."""
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
-            self._client = self._new_client(read_api_key(self.api_key_env, self.name))
+            self._client = self._build()
             self._loop = loop
         return self._client
 

@@ -46,7 +46,7 @@ class AnthropicProvider(SdkProvider["AsyncAnthropic"]):
             return await create(**message_kwargs(create, request))
         except anthropic.APIStatusError as exc:
             return status_error(
-                label, exc.status_code, exc.message, exc.response.headers, self.api_key_env
+                label, exc.status_code, exc.message, exc.response.headers, self.credentials
             )
         except anthropic.APITimeoutError:
             return ProviderError(f"{label}: timed out after {self.timeout_s:g}s", transient=True)

@@ -35,7 +35,7 @@ class OpenAIProvider(SdkProvider["AsyncOpenAI"]):
             return await self._call(client, request)
         except openai.APIStatusError as exc:
             return status_error(
-                label, exc.status_code, exc.message, exc.response.headers, self.api_key_env
+                label, exc.status_code, exc.message, exc.response.headers, self.credentials
             )
         except openai.APITimeoutError:
             return ProviderError(f"{label}: timed out after {self.timeout_s:g}s", transient=True)
