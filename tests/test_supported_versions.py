@@ -80,12 +80,15 @@ def test_an_edge_without_its_python_is_skipped_and_says_so(tmp_path: Path) -> No
     assert not (ROOT / ".venv-ci-missing").exists()
 
 
-def test_the_langchain_extra_is_installed_by_the_main_run_only() -> None:
-    """langchain-openai needs a newer openai than the oldest edge pins: the main run installs
-    it and checks its import (so tests/test_langchain.py runs there), the edges do not."""
+def test_the_langchain_and_agents_extras_are_installed_by_the_main_run_only() -> None:
+    """langchain-openai and openai-agents need a newer openai than the oldest edge pins: the
+    main run installs them and checks their imports (so tests/test_langchain.py and
+    tests/test_agents_sdk.py run there), the edges do not."""
     assert PROJECT["optional-dependencies"]["langchain"] == ["langchain-openai>=1.6"]
+    assert PROJECT["optional-dependencies"]["agents"] == ["openai-agents>=0.24"]
     run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     edge = (ROOT / ".ci" / "edge").read_text(encoding="utf-8")
-    assert 'pip install --quiet -e ".[dev,langchain,otel]"' in run
-    assert 'python -c "import langchain_openai, opentelemetry.sdk, opentelemetry.proto"' in run
-    assert '-e ".[dev]"' in edge and "langchain" not in edge
+    assert 'pip install --quiet -e ".[dev,langchain,otel,agents]"' in run
+    imports = "import langchain_openai, opentelemetry.sdk, opentelemetry.proto, agents"
+    assert f'python -c "{imports}"' in run
+    assert '-e ".[dev]"' in edge and "langchain" not in edge and "agents" not in edge

@@ -76,13 +76,16 @@ def test_tool_traffic_exports_every_case_and_replays_at_score_one(
     record_traffic(server, tmp_path / "traces.db")
     out = tmp_path / "agent.modelguard.yaml"
     result = export_suite(tmp_path / "traces.db", out, ExportOptions())
-    assert (result.calls, result.cases, result.unsupported) == (36, 36, 0)
+    assert (result.calls, result.cases, result.unsupported, result.agent_cases) == (36, 30, 0, 6)
     suite = yaml.safe_load(out.read_text())
     tool_cases = [c for c in suite["cases"] if c["baseline"].get("tool_calls")]
-    assert len(tool_cases) == 30
+    assert len(tool_cases) == 24
     assert all(c["graders"] == [{"tool_call": {"against": "baseline"}}] for c in tool_cases)
-    multi = [c for c in suite["cases"] if "messages" in c]
-    assert len(multi) == 6 and multi[0]["messages"][2]["role"] == "tool"
+    agents = [c for c in suite["cases"] if "agent" in c]  # the tool's result, then the answer
+    assert [c["expected"]["trajectory"] for c in agents] == [
+        [{"name": "get_weather", "arguments": {"city": city}, "result": f"sunny in {city}"}]
+        for city in CITIES[:6]
+    ]
     assert suite["cases"][0]["params"]["tools"][0]["function"]["name"] == "get_weather"
     assert "sk-prod-key-123" not in out.read_text()
     (tmp_path / "pyproject.toml").write_text(f"""
@@ -98,7 +101,7 @@ api_key_env = "SIM_KEY"
     assert done.returncode == 0, done.stdout + done.stderr
     assert "score 1.000 vs production 1.000" in done.stdout
     assert "verdict: pass" in done.stdout
-    assert "on 36 replayed calls" in done.stdout
+    assert "on 30 replayed calls" in done.stdout
     worse = replay(tmp_path, "sim:wrong-1", env)
     assert worse.returncode == 1 and "verdict: regression" in worse.stdout
 

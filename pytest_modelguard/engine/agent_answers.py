@@ -16,12 +16,12 @@ from functools import cached_property
 from typing import Any
 
 from ..config import ModelSpec
-from ..records.calls import Answered, Completion, Message
-from ..suite import Case
+from ..records.calls import Answered, Completion, Message, Request
+from ..suite import Case, RecordedAnswer
 from ..suite.agent import AgentSpec
 from .agent import AgentRun, run_now, run_together
 from .agent_tools import ToolBox, provider_secrets
-from .answers import Answers, model_request
+from .answers import Answers, model_request, recorded_answer
 from .runner import Progress
 
 Where = tuple[str, str, str, str, int]
@@ -42,6 +42,9 @@ class AgentAnswers(Answers):
 
     def for_case(self, case: Case, model: ModelSpec, keys: Sequence[str] = ()) -> list[Answered]:
         """Each repeat's answer; an agent case's is its trajectory's (walked, or run now)."""
+        replayed = case.agent is not None and case.baseline is not None and case.baseline.steps
+        if replayed and self.recorded(case, model, case.messages) is not None:
+            return [self._replayed(case, model)]
         if case.agent is None or self.recorded(case, model, case.messages) is not None:
             return super().for_case(case, model, keys)
         found = []
@@ -54,6 +57,16 @@ class AgentAnswers(Answers):
                 )
             found.append(answered)
         return found
+
+    def _replayed(self, case: Case, model: ModelSpec) -> Answered:
+        """The recorded baseline's trajectory: its steps fed to the loop, no call."""
+        assert case.baseline is not None
+        where = (case.path, case.suite, case.id, model.name, 0)
+        if where not in self.trajectories:
+            run = self._run(case, model, 0)
+            steps = case.baseline.steps
+            self.trajectories[where] = replay_steps(run, steps, len(case.messages))
+        return self.trajectories[where]
 
     def _asked(self, case: Case, model: ModelSpec) -> int:
         return len(self.requests_for(case, model))
@@ -115,3 +128,19 @@ class AgentAnswers(Answers):
             return super()._find_baseline_output(case)
         answered = self.for_case(case, baseline)
         return answered[0].completion if answered else None
+
+
+def replay_steps(run: AgentRun, steps: Sequence[RecordedAnswer], start: int) -> Answered:
+    """``run`` fed the answers production gave (a recorded agent baseline, ``baseline.steps``):
+    the k-th model call gets the k-th recorded answer, k counted from the assistant turns
+    after the case's first ``start`` messages; its tools' results come from the case's
+    recorded trajectory, so the whole trajectory is graded with no call."""
+
+    def answer(request: Request) -> Answered:
+        done = sum(1 for m in request.messages[start:] if m.get("role") == "assistant")
+        if done >= len(steps):
+            problem = f"the recorded baseline has no answer for it ({len(steps)} recorded)"
+            return Answered(None, True, error=problem)
+        return recorded_answer(steps[done])
+
+    return run_now(run, answer)

@@ -31,7 +31,7 @@ CASE_KEYS = (
 )  # fmt: skip
 BASELINE_KEYS = (
     "output", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
-    "reasoning_tokens", "cost_usd", "latency_s", "model", "tool_calls",
+    "reasoning_tokens", "cost_usd", "latency_s", "model", "tool_calls", "steps",
 )  # fmt: skip
 MESSAGE_KEYS = frozenset(("role", "content", "name", "tool_calls", "tool_call_id"))
 ROLES = ("system", "user", "assistant", "developer", "tool")
@@ -46,6 +46,8 @@ class RecordedAnswer:
     cost_usd: float | None = None
     latency_s: float | None = None
     tool_calls: tuple[Mapping[str, Any], ...] = ()
+    steps: tuple[RecordedAnswer, ...] = ()
+    """An agent case's: each model call's answer in order, replayed by its loop with no call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,6 +450,20 @@ def _recorded(where: Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
         return RecordedAnswer(output=raw)
     raw = where.mapping(node, "baseline")
     where.check_keys(raw, BASELINE_KEYS, "baseline")
+    answer = _recorded_answer(where, raw)
+    steps = raw.get("steps")
+    if steps is None:
+        return answer
+    if not isinstance(steps, list) or not steps:
+        raise where.fail(raw, "steps", "must be a list of recorded answers (an agent's steps)")
+    for step in steps:
+        where.check_keys(step, BASELINE_KEYS[:-1], "a baseline step")
+    from dataclasses import replace
+
+    return replace(answer, steps=tuple(_recorded_answer(where, step) for step in steps))
+
+
+def _recorded_answer(where: Where, raw: Mapping[str, Any]) -> RecordedAnswer:
     if not isinstance(raw.get("output"), str):
         raise where.fail(raw, "output", "a recorded baseline needs 'output' (the answer text)")
     usage: dict[str, int] = {}
@@ -470,7 +486,9 @@ def _recorded(where: Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
         calls = tool_calls_from(raw.get("tool_calls"))
     except ValueError as exc:
         raise where.fail(raw, "tool_calls", str(exc)) from None
-    return RecordedAnswer(output=raw["output"], usage=usage, tool_calls=calls, **numbers)
+    return RecordedAnswer(
+        raw["output"], usage, numbers["cost_usd"], numbers["latency_s"], tool_calls=calls
+    )
 
 
 def _graders(where: Where, node: Mapping[str, Any], base_dir: str) -> tuple[GraderSpec, ...]:
