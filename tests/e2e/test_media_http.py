@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from loopback import Call, LoopbackServer, Reply
 from loopback_media import png
+from paths import ROOT
 
 BLOCKS = {"openai": "image_url", "openai-responses": "input_image", "anthropic": "image"}
 
@@ -168,7 +169,7 @@ def test_the_vision_example_replays_offline(
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    example = Path(__file__).parents[1] / "examples" / "vision"
+    example = ROOT / "examples" / "vision"
     shutil.copytree(example, pytester.path, dirs_exist_ok=True)
     result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()

@@ -91,7 +91,7 @@ def fate(plan: FaultPlan, model: str, prompt: str) -> tuple[int, bool, list[str]
         if fault is None:
             return n + 1, True, met
         met.append(f"{fault.kind}{fault.status or ''}")
-        if fault.kind == "malformed":  # permanent by design (tests/test_providers.py)
+        if fault.kind == "malformed":  # permanent by design (tests/e2e/test_providers.py)
             return n + 1, False, met
     return MAX_ATTEMPTS, False, met
 

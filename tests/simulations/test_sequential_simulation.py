@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from paths import ROOT
 
 NOMINAL, TOLERANCE = 0.025, 0.01
 
 
 def load_bench() -> ModuleType:
-    path = Path(__file__).parent.parent / "benchmarks" / "bench_sequential.py"
+    path = ROOT / "benchmarks" / "bench_sequential.py"
     spec = importlib.util.spec_from_file_location("bench_sequential", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -6,6 +6,7 @@ import csv
 import tomllib
 from pathlib import Path
 
+import paths
 import pytest
 
 from pytest_modelguard.cli import main
@@ -15,7 +16,7 @@ from pytest_modelguard.importers.promptfoo import import_config
 from pytest_modelguard.records.grades import Answer
 from pytest_modelguard.suite import load_suite
 
-FIXTURES = Path(__file__).parent / "fixtures" / "promptfoo"
+FIXTURES = paths.FIXTURES / "promptfoo"
 
 ROWS = [  # (question, __expected1, __expected2): ten tests, the five assert kinds
     ("Capital of France?", "Paris", "llm-rubric:Names {{question}}'s answer, nothing else"),

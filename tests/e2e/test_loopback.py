@@ -9,7 +9,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -18,6 +17,7 @@ import pytest
 from anthropic.types import Message
 from loopback import Call, Fault, LoopbackServer, Reply, fail_first, fail_rate
 from openai.types.chat import ChatCompletion
+from paths import TESTS
 
 KEY = "sk-loopback-test-key"
 
@@ -300,7 +300,7 @@ def test_sixty_four_concurrent_keep_alive_connections(srv: LoopbackServer) -> No
 
 
 def test_runs_as_a_separate_process() -> None:
-    script = Path(__file__).with_name("loopback.py")
+    script = TESTS / "loopback.py"
     proc = subprocess.Popen(
         [sys.executable, str(script), "--port", "0", "--latency", "0.01"],
         stdout=subprocess.PIPE,

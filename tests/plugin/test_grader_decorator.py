@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import math
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
+from paths import ROOT
 
 from pytest_modelguard.grading import Answer, Grade, explain, grader, recording
 from pytest_modelguard.records.calls import Completion
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @grader

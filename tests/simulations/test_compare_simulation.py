@@ -12,17 +12,17 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from paths import ROOT
 
 REPS = 4000
 NOMINAL, TOLERANCE, COVERAGE = 0.025, 0.01, 0.94
 
 
 def load_bench() -> ModuleType:
-    path = Path(__file__).parent.parent / "benchmarks" / "bench_verdicts.py"
+    path = ROOT / "benchmarks" / "bench_verdicts.py"
     spec = importlib.util.spec_from_file_location("bench_verdicts", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

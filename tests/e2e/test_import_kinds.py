@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from loopback import Reply
+from paths import FIXTURES
 from test_import import pair
 
 from pytest_modelguard.capture.read import TraceDb
@@ -95,7 +96,7 @@ def test_inspect_logs_import_through_the_kind(
 ) -> None:
     from pytest_modelguard.suite import load_suite
 
-    log = Path(__file__).parent / "fixtures" / "inspect" / "base.json"
+    log = FIXTURES / "inspect" / "base.json"
     assert main(["import", "inspect", str(log), "-o", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     suite = load_suite(tmp_path / "base.modelguard.yaml")

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
+from paths import ROOT
 
-WORKFLOW = Path(__file__).parents[1] / "examples" / "github-workflow.yml"
+WORKFLOW = ROOT / "examples" / "github-workflow.yml"
 
 ANSWERS = """
 def echo(request):

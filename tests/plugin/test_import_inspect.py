@@ -8,6 +8,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import paths
 import pytest
 import yaml
 
@@ -15,7 +16,7 @@ from pytest_modelguard.core.errors import ScoreFileError
 from pytest_modelguard.scorefiles.inspect_suite import import_inspect
 from pytest_modelguard.suite import load_suite
 
-FIXTURES = Path(__file__).parent / "fixtures" / "inspect"
+FIXTURES = paths.FIXTURES / "inspect"
 
 ANSWERS = """
 from pathlib import Path

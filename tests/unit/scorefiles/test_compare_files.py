@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import paths
 import pytest
 
 from pytest_modelguard.cli import main
@@ -24,7 +25,7 @@ from pytest_modelguard.inference.compare import compare
 from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.scorefiles import inspect_log
 
-FIXTURES = Path(__file__).parent / "fixtures" / "inspect"
+FIXTURES = paths.FIXTURES / "inspect"
 LETTER = {"C": 1.0, "P": 0.5, "I": 0.0, "N": 0.0}
 HAS_ZSTD = importlib.util.find_spec("zipfile_zstd") is not None
 
@@ -244,7 +245,7 @@ def test_a_real_promptfoo_export_pairs_one_prompt_across_its_providers(tmp_path:
     """promptfoo numbers each prompt × provider (promptIdx 0 for gpt-5, 1 for gpt-5-mini):
     the rows of one prompt and test still pair (by promptId); failureReason 1 (an assertion
     failed) keeps its score."""
-    export = Path(__file__).parent / "fixtures" / "promptfoo_results" / "sample-export.json"
+    export = paths.FIXTURES / "promptfoo_results" / "sample-export.json"
     rows = json.loads(export.read_text())["results"]["results"]
     score = {(r["provider"]["id"], r["testIdx"]): r["score"] for r in rows}
     status, doc, text, _ = run_cli(

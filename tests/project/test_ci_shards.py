@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
+from paths import ROOT
 
-WORKFLOW = Path(__file__).parents[1] / "examples" / "github-shards.yml"
+WORKFLOW = ROOT / "examples" / "github-shards.yml"
 
 ANSWERS = """
 def echo(request):

@@ -12,8 +12,9 @@ import ast
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 
-PACKAGE = Path(__file__).resolve().parent.parent / "pytest_modelguard"
+PACKAGE = ROOT / "pytest_modelguard"
 MAX_INTERNAL = 8
 ALLOWED: dict[str, tuple[int, str]] = {
     "pytest_modelguard.verdict.gate": (

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from loopback import Call, LoopbackServer, Reply
 from loopback_agent import calling, results, scripted, turns
+from paths import ROOT
 
 TOOLS_MODULE = """\
 import json, os
@@ -215,7 +216,7 @@ def test_run_agent_in_a_python_test_is_cached_and_replays_offline(
     assert log.read_text().count("refund 42 42.5") == 2
 
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "agent"
+EXAMPLE = ROOT / "examples" / "agent"
 
 
 def test_the_order_agent_example_replays_offline_and_the_lookup_skipper_regresses(

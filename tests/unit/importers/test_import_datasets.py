@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import paths
 import pytest
 
 from pytest_modelguard.cli import main
@@ -11,7 +12,7 @@ from pytest_modelguard.grading import build_grader
 from pytest_modelguard.records.grades import Answer
 from pytest_modelguard.suite import load_suite
 
-FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
+FIXTURES = paths.FIXTURES / "datasets"
 
 
 def _import(tmp_path: Path, name: str, *extra: str) -> tuple[int, str, Path]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.version import Version
+from paths import ROOT
 
-ROOT = Path(__file__).parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 # Linters and stubs: the test suite does not run them, the edges do not pin them.
 UNPINNED_DEV_TOOLS = {"ruff", "mypy", "types-pyyaml", "import-linter"}
@@ -82,8 +82,8 @@ def test_an_edge_without_its_python_is_skipped_and_says_so(tmp_path: Path) -> No
 
 def test_the_langchain_and_agents_extras_are_installed_by_the_main_run_only() -> None:
     """langchain-openai and openai-agents need a newer openai than the oldest edge pins: the
-    main run installs them and checks their imports (so tests/test_langchain.py and
-    tests/test_agents_sdk.py run there), the edges do not."""
+    main run installs them and checks their imports (so tests/e2e/test_langchain.py and
+    tests/e2e/test_agents_sdk.py run there), the edges do not."""
     assert PROJECT["optional-dependencies"]["langchain"] == ["langchain-openai>=1.6"]
     assert PROJECT["optional-dependencies"]["agents"] == ["openai-agents>=0.24"]
     run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
