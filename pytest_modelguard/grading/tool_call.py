@@ -12,7 +12,7 @@ from typing import Any
 
 from ..records.grades import Answer
 from ..suite.json_schema import offline_validator, schema_problem
-from ._options import Built, Kind, Options, cut
+from ._options import AGAINST, Built, Kind, Options, cut
 
 Call = Mapping[str, Any]
 
@@ -69,8 +69,8 @@ def _reference(opts: Options, against: str | None, answer: Answer) -> tuple[str,
 
 def build_tool_call(opts: Options) -> Built:
     """Tool calls match by name and (exact | subset | ignore) arguments, in order or not."""
-    against = opts.choice("against", ("expected", "baseline"), None)
-    arguments = opts.choice("arguments", ("exact", "subset", "ignore"), "exact")
+    against = opts.choice("against", AGAINST, None)
+    arguments = opts.choice("arguments", ARGUMENTS, "exact")
     ordered = opts.flag("ordered", True)
     schema = opts.flag("schema", False)
 
@@ -153,4 +153,9 @@ def _schema_failures(
     return failures
 
 
-KIND = Kind(build_tool_call, ("against", "arguments", "ordered", "schema"), scalar="against")
+ARGUMENTS = ("exact", "subset", "ignore")
+KIND = Kind(
+    build_tool_call,
+    {"against": AGAINST, "arguments": ARGUMENTS, "ordered": "flag", "schema": "flag"},
+    scalar="against",
+)
