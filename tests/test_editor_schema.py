@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from test_bad_input import PURE_SUITES, SUITE_ERRORS
+from test_bad_input import PURE_CONFIGS, PURE_SUITES, SUITE_ERRORS
 
 from pytest_modelguard.cli import main
 from pytest_modelguard.cli.schema_command import schema_text
+from pytest_modelguard.config import Overrides, load_settings, read_pyproject
 from pytest_modelguard.config import config_schema as config_module
-from pytest_modelguard.core.errors import GraderConfigError, SuiteError
+from pytest_modelguard.core.errors import ConfigError, GraderConfigError, SuiteError
 from pytest_modelguard.grading import build_grader, grader_kinds, suite_schema
 from pytest_modelguard.suite import load_suite
 from pytest_modelguard.suite.yaml_loader import read_yaml
@@ -181,3 +182,51 @@ def test_schema_and_loader_agree_on_the_bad_input_corpus(tmp_path: Path) -> None
     assert disagree == []
     assert used == set(LOADER_ONLY), "a loader-only entry no corpus suite needs any more"
     assert len(CORPUS) > 150
+
+
+def test_tool_choice_with_a_function_that_is_not_a_mapping_is_a_suite_error(tmp_path: Path) -> None:
+    """Found by the corpus: ``tool_choice: {function: x}`` raised AttributeError."""
+    path = tmp_path / "x.modelguard.yaml"
+    text = "defaults:\n  graders: [equals]\ncases:\n  - id: a\n    prompt: hi\n"
+    path.write_text(text + "    tools: [{type: function, function: {name: f}}]\n"
+                    "    tool_choice: {function: x}\n", encoding="utf-8")  # fmt: skip
+    refused = _loader_accepts(path)
+    assert refused is not None and refused.startswith(
+        "x.modelguard.yaml:7: tool_choice: must be auto"
+    )
+    assert not SUITE.is_valid(read_yaml(path, "x"))
+
+
+CONFIG_LOADER_ONLY = {
+    r"unknown (model|provider)": "models and aliases resolve",
+    r"is a file, not a directory": "cache_dir is not a file",
+    r"got nan\b": "numbers are not NaN",
+    r"price\.\w+ must be": "an alias's price fields",
+}
+
+
+def test_config_schema_and_loader_agree_on_the_bad_config_corpus(tmp_path: Path) -> None:
+    config = Draft202012Validator(config_module.config_schema())
+    used: set[str] = set()
+    disagree = []
+    path = tmp_path / "pyproject.toml"
+    good = '[tool.modelguard]\nbaseline = "python:answers:good"\n'
+    path.write_text(good, encoding="utf-8")
+    assert config.is_valid(read_pyproject(path))
+    for name, key, value in PURE_CONFIGS:
+        head = good.replace("baseline = ", "#") if key == "baseline" else good
+        path.write_text(f"{head}{key} = {value}\n", encoding="utf-8")
+        table = read_pyproject(path)
+        with pytest.raises(ConfigError) as refused:
+            load_settings(str(path), table, Overrides(), tmp_path)
+        if config.is_valid(table):
+            why = [
+                pattern for pattern in CONFIG_LOADER_ONLY if re.search(pattern, str(refused.value))
+            ]
+            used.update(why)
+            if not why:
+                disagree.append(
+                    f"{name}: the schema accepts what the loader refuses: {refused.value}"
+                )
+    assert disagree == []
+    assert used == set(CONFIG_LOADER_ONLY)

@@ -18,12 +18,15 @@ LOADER_ONLY = (
     "naming no other alias)",
     "a provider's keys belong to its kind and have its shapes (an AWS region, an https URL)",
     "a dollar budget needs a priced model; non-inferiority needs margin > 0",
-    "cache_dir is not a file; params carry no credential and no NaN",
+    "an alias's price has the fields of genai-prices' prices, each a non-negative number",
+    "cache_dir is not a file; numbers are not NaN; params carry no credential",
 )
+_FINITE = 1.7976931348623157e308  # the largest float: inf is above it
 _NAME = {"type": "string", "pattern": r"\S"}
+_NON_NEGATIVE = {"type": "number", "minimum": 0, "maximum": _FINITE}
 _BUDGETS = {
     "type": "object",
-    "properties": {key: {"type": "number", "minimum": 0} for key in cfg.BUDGET_KEYS},
+    "properties": {key: _NON_NEGATIVE for key in cfg.BUDGET_KEYS},
     "additionalProperties": False,
 }
 _SHAPES: dict[str, dict[str, Any]] = {
