@@ -86,20 +86,17 @@ def _bare_builds(name: str) -> bool:
 
 
 def _options_schema(name: str, kind: Kind) -> dict[str, Any]:
-    keys = dict.fromkeys(kind.keys)
-    forms: list[dict[str, Any]] = [
-        {
-            "type": "object",
-            "properties": {key: option_schema(kind.option_type(key)) for key in keys},
-            "additionalProperties": False,
-        }
-    ]
-    if _bare_builds(name):
-        forms.append({"type": "null"})
+    """A mapping of typed options; else null (when the grader needs none) or the bare value
+    its ``scalar`` option stands for (``- regex: 'a+'``)."""
+    mapping = {
+        "type": "object",
+        "properties": {key: option_schema(kind.option_type(key)) for key in kind.keys},
+        "additionalProperties": False,
+    }
+    other: list[Any] = [{"type": "null"}] if _bare_builds(name) else []
     if kind.scalar is not None:
-        scalar = {"not": {"type": ["object", "null"]}}
-        forms.append({"allOf": [scalar, option_schema(kind.option_type(kind.scalar))]})
-    return {"anyOf": forms}
+        other.append({"not": {"type": "null"}, **option_schema(kind.option_type(kind.scalar))})
+    return {"if": {"type": "object"}, "then": mapping, "else": {"anyOf": other or [False]}}
 
 
 _ENTRY_KEYS: dict[str, dict[str, Any]] = {
@@ -112,21 +109,20 @@ _ENTRY_KEYS: dict[str, dict[str, Any]] = {
 
 def _grader_schema() -> dict[str, Any]:
     kinds = grader_kinds()
-    reserved = {key: _ENTRY_KEYS.get(key, {}) for key in RESERVED_KEYS}
-    entries = [
-        {
-            "type": "object",
-            "required": [name],
-            "properties": {name: _options_schema(name, kind), **reserved},
-            "additionalProperties": False,
-        }
-        for name, kind in sorted(kinds.items())
-    ]
-    bare = sorted(name for name in kinds if _bare_builds(name))
     return {
         "description": "A grader: its name, or {NAME: options} with weight, threshold, "
         "required, dimension beside it",
-        "anyOf": [{"enum": bare}, *entries],
+        "if": {"type": "string"},
+        "then": {"enum": sorted(name for name in kinds if _bare_builds(name))},
+        "else": {
+            "type": "object",
+            "properties": {
+                **{name: _options_schema(name, kind) for name, kind in sorted(kinds.items())},
+                **{key: _ENTRY_KEYS.get(key, {}) for key in RESERVED_KEYS},
+            },
+            "additionalProperties": False,
+            "oneOf": [{"required": [name]} for name in sorted(kinds)],
+        },
     }
 
 
@@ -337,7 +333,10 @@ def suite_schema() -> dict[str, Any]:
             suite.CASE_KEYS, {"graders": {"type": "array", "minItems": 1, "items": grader}}
         ),
         "additionalProperties": False,
-        "oneOf": [{"required": ["prompt"]}, {"required": ["messages"]}],
+        "description": "a case needs exactly one of prompt or messages",
+        "if": {"required": ["prompt"]},
+        "then": {"not": {"required": ["messages"]}},
+        "else": {"required": ["messages"]},
     }
     with_graders = {"required": ["graders"], "properties": {"graders": {"minItems": 1}}}
     return {
