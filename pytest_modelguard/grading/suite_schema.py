@@ -30,7 +30,8 @@ LOADER_ONLY = (
     "each JSON Schema a suite writes (tool parameters, response_format, json_schema's "
     "schema) is valid against its metaschema, with `$ref` only inside it",
     "regex patterns compile (RE2) and flags are i, m or s",
-    "json_field's path parses; numeric's expected is a number",
+    "json_field's path parses; equals' and numeric's expected option is text or a number; "
+    "a python: grader's function imports",
     "which options a grader needs together (contains: one of any, all, none; length: min or "
     "max, min <= max; json_schema: $ref or schema; llm_judge: rubric or pairwise, and scale "
     "only with a rubric)",
