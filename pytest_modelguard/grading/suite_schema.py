@@ -294,9 +294,34 @@ _KEYS: dict[str, dict[str, Any]] = {
 }
 
 
+_ABOUT = {
+    "tags": "tags (select cases with pytest -m); the suite's and defaults' join each case's",
+    "defaults": "what every case gets unless it writes its own",
+    "cases": "the prompts, each with what a good answer looks like",
+    "id": "the case's id, unique in the suite",
+    "prompt": "one user message (or write messages:)",
+    "messages": "the conversation sent: {role, content}, tool calls and results",
+    "system": "a system message put first",
+    "params": "sent to every model with the request (temperature, max_tokens...)",
+    "expected": "what a good answer holds; graders compare with it",
+    "baseline": "production's answer: the baseline model is then not called",
+    "graders": "how an answer is scored; a case's list replaces the defaults'",
+    "repeat": "answers asked per (case, model), 1 to 1000",
+    "labels": "a person's score of each model's answer: {MODEL: 0..1}",
+    "tools": "tools offered: {type: function, function: {name, description, parameters}}",
+    "tool_choice": "auto, required, none or {type: function, function: {name}}",
+    "parallel_tool_calls": "whether the model may call several tools at once",
+    "response_format": "structured output: {type: json_schema, json_schema: {name, schema}}",
+}
+
+
 def _described(keys: tuple[str, ...], extra: Mapping[str, Any]) -> dict[str, Any]:
     """Properties for ``keys``: their shapes, anything for a key this module does not know."""
-    return {key: dict(extra.get(key) or _KEYS.get(key) or {}) for key in keys}
+    shapes = {key: dict(extra.get(key) or _KEYS.get(key) or {}) for key in keys}
+    for key, shape in shapes.items():
+        if key in _ABOUT:
+            shape.setdefault("description", _ABOUT[key])
+    return shapes
 
 
 def undescribed() -> list[str]:
