@@ -45,6 +45,12 @@ def test_every_loader_key_is_described() -> None:
     assert config_module.undescribed() == []
 
 
+def test_an_option_type_the_schema_does_not_know_is_an_error() -> None:
+    assert suite_schema.option_schema(("a", "b")) == {"enum": ["a", "b"]}
+    with pytest.raises(KeyError):
+        suite_schema.option_schema("txt")
+
+
 def test_loader_only_checks_are_in_the_description() -> None:
     description = suite_schema.suite_schema()["description"]
     assert all(item in description for item in suite_schema.LOADER_ONLY)

@@ -149,6 +149,8 @@ class Options:
             getattr(self, kind)(key)
         elif kind == "flag":
             self.flag(key, False)
+        elif kind != "any":
+            raise ValueError(f"option {key!r} of {self.grader}: unknown option type {kind!r}")
 
     def _as_mapping(self, options: Any, kind: Kind) -> dict[str, Any]:
         if options is None:

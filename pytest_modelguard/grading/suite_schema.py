@@ -73,8 +73,9 @@ def option_schema(kind: Opt) -> dict[str, Any]:
         "count": {"type": "integer", "minimum": 0},
         "normalizers": _one_or_list({"enum": list(NORMALIZERS)}),
         "mapping": _STRING_KEYS,
+        "any": {},
     }
-    return dict(shapes.get(kind, {}))
+    return dict(shapes[kind])  # KeyError: a kind declares a type _options.Opt does not know
 
 
 def _bare_builds(name: str) -> bool:
@@ -333,6 +334,7 @@ def undescribed() -> list[str]:
         "case": (suite.CASE_KEYS, {*_KEYS, "graders"}),
         "message": (tuple(suite.MESSAGE_KEYS), set(_MESSAGE_KEYS)),
         "baseline": (suite.BASELINE_KEYS, set(_BASELINE_KEYS)),
+        "grader": (RESERVED_KEYS, set(_ENTRY_KEYS)),
     }
     return sorted(
         f"{where}.{key}"
