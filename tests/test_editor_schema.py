@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator
 from test_bad_input import PURE_CONFIGS, PURE_SUITES, SUITE_ERRORS
 
 from pytest_modelguard.cli import main
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "pytest_modelguard" / "schemas"
 EXAMPLES = sorted((ROOT / "examples").glob("*.modelguard.yaml"))
 HEADER = re.compile(r"# yaml-language-server: \$schema=(\S+)\n")
-SUITE = Draft202012Validator(suite_schema.suite_schema())
+SUITE = Draft7Validator(suite_schema.suite_schema())
 
 
 @pytest.mark.parametrize("what", ["suite", "config"])
@@ -36,8 +36,8 @@ def test_shipped_schema_is_current(what: str, capsys: pytest.CaptureFixture[str]
     assert shipped.read_text(encoding="utf-8") == schema_text(what), fix
     assert main(["schema", what]) == 0
     printed = json.loads(capsys.readouterr().out)
-    Draft202012Validator.check_schema(printed)
-    assert printed["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft7Validator.check_schema(printed)
+    assert printed["$schema"] == "http://json-schema.org/draft-07/schema#"
 
 
 def test_every_loader_key_is_described() -> None:
@@ -212,7 +212,7 @@ CONFIG_LOADER_ONLY = {
 
 
 def test_config_schema_and_loader_agree_on_the_bad_config_corpus(tmp_path: Path) -> None:
-    config = Draft202012Validator(config_module.config_schema())
+    config = Draft7Validator(config_module.config_schema())
     used: set[str] = set()
     disagree = []
     path = tmp_path / "pyproject.toml"

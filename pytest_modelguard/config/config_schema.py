@@ -13,6 +13,8 @@ from ..core.vocabulary import GATES, INTERVALS, RecordMode
 from . import settings as cfg
 from .provider_kinds import KIND_KEYS
 
+DRAFT = "http://json-schema.org/draft-07/schema#"
+
 LOADER_ONLY = (
     "models, aliases and providers resolve (PROVIDER:MODEL, a declared provider, an alias "
     "naming no other alias)",
@@ -88,9 +90,9 @@ def undescribed() -> list[str]:
 
 
 def config_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of the ``[tool.modelguard]`` table."""
+    """The JSON Schema (draft 7) of the ``[tool.modelguard]`` table."""
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$schema": DRAFT,
         "title": "pytest-modelguard settings ([tool.modelguard] in pyproject.toml)",
         "description": "Checked by the loader beyond this schema: " + "; ".join(LOADER_ONLY) + ".",
         "type": "object",

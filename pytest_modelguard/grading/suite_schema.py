@@ -20,7 +20,8 @@ from ..suite.yaml_loader import MAX_DEPTH
 from . import build_grader, grader_kinds
 from ._options import NORMALIZERS, Kind, Opt
 
-DRAFT = "https://json-schema.org/draft/2020-12/schema"
+DRAFT = "http://json-schema.org/draft-07/schema#"
+"""Draft 7: the draft every editor's YAML and JSON support reads in full."""
 END = r"(?![\s\S])"
 """The end of the text in both Python's and ECMAScript's regexes (``$`` differs)."""
 NAME = r"^[A-Za-z0-9_-]{1,64}" + END
@@ -345,8 +346,8 @@ def undescribed() -> list[str]:
 
 
 def suite_schema() -> dict[str, Any]:
-    """The suites' JSON Schema (draft 2020-12)."""
-    grader = {"$ref": "#/$defs/grader"}
+    """The suites' JSON Schema (draft 7)."""
+    grader = {"$ref": "#/definitions/grader"}
     defaults = {
         "type": "object",
         "properties": _described(
@@ -379,11 +380,11 @@ def suite_schema() -> dict[str, Any]:
             suite.SUITE_KEYS,
             {
                 "defaults": defaults,
-                "cases": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/case"}},
+                "cases": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/case"}},
             },
         ),
         "additionalProperties": False,
         "if": {"required": ["defaults"], "properties": {"defaults": with_graders}},
         "else": {"properties": {"cases": {"items": {"required": ["graders"]}}}},
-        "$defs": {"case": case, "grader": _grader_schema()},
+        "definitions": {"case": case, "grader": _grader_schema()},
     }
