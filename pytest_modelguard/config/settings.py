@@ -69,6 +69,16 @@ PROVIDER_KEYS = (
 ALIAS_KEYS = ("model", "params", "price", "budgets", "batch")
 MAX_SEED = 2**32 - 1
 """The bootstrap's generator takes seeds from 0 to this."""
+WHOLE_RANGES = {
+    "concurrency": (1, 4096), "resamples": (100, 10_000_000), "seed": (0, MAX_SEED),
+    "max_attempts": (1, 1000), "sequential_batch": (1, 1_000_000),
+}  # fmt: skip
+"""Top keys that are whole numbers, with their bounds (also the settings' JSON Schema's)."""
+NUMBER_RANGES = {
+    "confidence": (0.5, 0.9999), "margin": (0, 1), "timeout_s": (0.001, 86_400),
+    "retry_delay_s": (0, 600), "retry_deadline_s": (0, 86_400), "judge_min_agreement": (-1, 1),
+}  # fmt: skip
+"""Top keys that are finite numbers, with their bounds."""
 DEFAULT_KEY_ENV = {
     "openai": "OPENAI_API_KEY",
     "openai-responses": "OPENAI_API_KEY",
@@ -283,6 +293,12 @@ class _Reader:
             listed = described or " or ".join(filter(None, (", ".join(choices[:-1]), choices[-1])))
             self.fail(key, f"must be {listed}, got {value!r}{did_you_mean(str(value), choices)}")
         return str(value)
+
+    def bounded(self, key: str, default: Any) -> Any:
+        """``key``'s number within its bounds of ``WHOLE_RANGES`` or ``NUMBER_RANGES``."""
+        if key in WHOLE_RANGES:
+            return self.whole(key, default, *WHOLE_RANGES[key])
+        return self.number(key, default, *NUMBER_RANGES[key])
 
     def whole(self, key: str, default: int, low: int, high: int) -> int:
         """A whole number from ``low`` to ``high``."""
@@ -500,7 +516,7 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         "record", flags.record or reader.get("record", str, "none"), record_modes
     )
     gate = reader.choice("gate", flags.gate or reader.get("gate", str, "regression"), GATES)
-    margin = flags.margin if flags.margin is not None else float(reader.number("margin", 0.0, 0, 1))
+    margin = flags.margin if flags.margin is not None else float(reader.bounded("margin", 0.0))
     if gate == "non-inferiority" and not margin > 0:
         where = "--modelguard-margin" if flags.margin is not None else "margin"
         reader.fail(
@@ -524,7 +540,7 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         GATE_ON,
         "judge (the judge's scores) or human (the judge corrected by the human labels, PPI)",
     )
-    min_agreement = reader.number("judge_min_agreement", None, -1, 1)
+    min_agreement = reader.bounded("judge_min_agreement", None)
     return Settings(
         judge=_resolve(resolver, reader, "judge", judge_name, from_flag=False),
         judge_min_agreement=None if min_agreement is None else float(min_agreement),
@@ -535,20 +551,20 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         candidates=candidates,
         record=RecordMode(record),
         cache_dir=cache_dir,
-        concurrency=reader.whole("concurrency", 16, 1, 4096),
-        confidence=float(reader.number("confidence", 0.95, 0.5, 0.9999)),
+        concurrency=reader.bounded("concurrency", 16),
+        confidence=float(reader.bounded("confidence", 0.95)),
         interval=_interval(reader),
-        resamples=reader.whole("resamples", 10_000, 100, 10_000_000),
-        seed=flags.seed if flags.seed is not None else reader.whole("seed", 0, 0, MAX_SEED),
+        resamples=reader.bounded("resamples", 10_000),
+        seed=flags.seed if flags.seed is not None else reader.bounded("seed", 0),
         gate=cast(Gate, gate),
         margin=margin,
-        timeout_s=float(reader.number("timeout_s", 60.0, 0.001, 86_400)),
-        max_attempts=reader.whole("max_attempts", 5, 1, 1000) if "max_attempts" in table else None,
-        retry_delay_s=float(reader.number("retry_delay_s", 0.5, 0, 600)),
-        retry_deadline_s=float(reader.number("retry_deadline_s", 120.0, 0, 86400)),
+        timeout_s=float(reader.bounded("timeout_s", 60.0)),
+        max_attempts=reader.bounded("max_attempts", 5) if "max_attempts" in table else None,
+        retry_delay_s=float(reader.bounded("retry_delay_s", 0.5)),
+        retry_deadline_s=float(reader.bounded("retry_deadline_s", 120.0)),
         budgets=budgets,
         sequential=flags.sequential or bool(reader.get("sequential", bool, False)),
-        sequential_batch=reader.whole("sequential_batch", 50, 1, 1_000_000),
+        sequential_batch=reader.bounded("sequential_batch", 50),
         adaptive_repeats=bool(reader.get("adaptive_repeats", bool, True)),
         drift=flags.drift or _drift(reader),
         pair_deselected=bool(reader.get("pair_deselected", bool, True)),

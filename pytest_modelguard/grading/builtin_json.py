@@ -17,7 +17,7 @@ from ..core.errors import FileRefused
 from ..core.safety import MAX_FILE_BYTES, read_regular_file
 from ..records.grades import Answer
 from ..suite.json_schema import offline_validator, schema_problem
-from ._options import Built, Kind, Options, cut, show
+from ._options import Built, Kind, Opt, Options, cut, show
 
 _FENCE = re.compile(r"\A\s*```[ \t]*(?:json)?[ \t]*\r?\n(.*?)\r?\n[ \t]*```\s*\Z", re.S | re.I)
 
@@ -243,10 +243,18 @@ def build_json_field(opts: Options) -> Built:
     return Built(check)
 
 
+_FIELD_OPTIONS: Mapping[str, Opt] = {
+    "path": "text", "expected": "any", "tolerance": "number",
+    "normalize": "normalizers", "strict": "flag",
+}  # fmt: skip
 JSON_GRADERS: Mapping[str, Kind] = {
-    "json_valid": Kind(build_json_valid, ("strict", "anywhere")),
-    "json_schema": Kind(build_json_schema, ("$ref", "schema", "strict"), scalar="$ref"),
+    "json_valid": Kind(build_json_valid, {"strict": "flag", "anywhere": "flag"}),
+    "json_schema": Kind(
+        build_json_schema, {"$ref": "text", "schema": "any", "strict": "flag"}, scalar="$ref"
+    ),
     "json_field": Kind(
-        build_json_field, ("path", "expected", "tolerance", "normalize", "strict"), scalar="path"
+        build_json_field,
+        _FIELD_OPTIONS,
+        scalar="path",
     ),
 }

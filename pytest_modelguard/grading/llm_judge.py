@@ -27,16 +27,21 @@ from ..core.errors import GraderConfigError, JudgeParseError
 from ..core.formatting import steps_shown
 from ..records.grades import Answer, Grade, JudgeRecord
 from ..records.parts import is_media, shown_text
-from ._options import Built, Kind, Options, cut
+from ._options import Built, Kind, Opt, Options, cut
 
 if TYPE_CHECKING:
     from . import BoundGrader
 
-KEYS = ("rubric", "pairwise", "model", "scale", "params", "judge_repeats", "on", "include_inputs")
 DEFAULT_PARAMS: Mapping[str, Any] = {"temperature": 0}
 DEFAULT_SCALE = 5
 MAX_SCALE = 10
-MAX_REPEATS = 20
+SCALES = range(2, MAX_SCALE + 1)
+REPEATS = range(1, 21)
+KEYS: Mapping[str, Opt] = {
+    "rubric": "text", "pairwise": "flag", "model": "text", "scale": SCALES,
+    "params": "mapping", "judge_repeats": REPEATS, "on": ("answer", "trajectory"),
+    "include_inputs": "flag",
+}  # fmt: skip
 TEMPLATE_VERSION = "mg-judge-2"
 """The prompt templates' version: in every judge prompt, so a changed template (or rubric,
 or scale, which are in the prompt too) never reuses a cached verdict."""
@@ -405,31 +410,14 @@ class _Unbound:
 
 
 def _scale(opts: Options, pairwise: bool) -> int:
-    if not opts.has("scale"):
-        return DEFAULT_SCALE
-    if pairwise:
+    if pairwise and opts.has("scale"):
         raise opts.error("scale: only a rubric takes a scale; pairwise gives win/tie/loss")
-    value = opts.get("scale")
-    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= MAX_SCALE:
-        raise opts.error(f"scale: expected a whole number from 2 to {MAX_SCALE}, got {value!r}")
-    return value
-
-
-def _repeats(opts: Options) -> int:
-    value = opts.get("judge_repeats", 1)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REPEATS:
-        raise opts.error(
-            f"judge_repeats: expected a whole number from 1 to {MAX_REPEATS}, got {value!r}"
-        )
-    return value
+    return opts.whole("scale", SCALES, DEFAULT_SCALE)
 
 
 def _params(opts: Options) -> dict[str, Any]:
     """The judge's params: ``params`` over ``{temperature: 0}``; a null value drops a key."""
-    value = opts.get("params", {})
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        raise opts.error(f"params: expected a mapping like {{temperature: 0}}, got {value!r}")
-    merged = {**DEFAULT_PARAMS, **value}
+    merged = {**DEFAULT_PARAMS, **opts.mapping("params")}
     return {key: item for key, item in merged.items() if item is not None}
 
 
@@ -454,7 +442,7 @@ def build_llm_judge(opts: Options) -> Built:
         scale=_scale(opts, pairwise),
         params=_params(opts),
         source=opts.source,
-        repeats=_repeats(opts),
+        repeats=opts.whole("judge_repeats", REPEATS, 1),
         include_inputs=opts.flag("include_inputs", False),
     )
     return Built(_Unbound(judge), threshold=DEFAULT_THRESHOLD)

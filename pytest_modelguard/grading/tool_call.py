@@ -12,7 +12,7 @@ from typing import Any
 
 from ..records.grades import Answer
 from ..suite.json_schema import offline_validator, schema_problem
-from ._options import Built, Kind, Options, cut
+from ._options import AGAINST, Built, Kind, Options, cut
 
 Call = Mapping[str, Any]
 
@@ -81,10 +81,10 @@ def _valid_calls(opts: Options, answer: Answer) -> tuple[float, str]:
 def build_tool_call(opts: Options) -> Built:
     """Tool calls match by name and (exact | subset | ignore) arguments, in order or not;
     `against: tools` only checks them against the offered tools' schemas."""
-    against = opts.choice("against", ("expected", "baseline", "tools"), None)
+    against = opts.choice("against", (*AGAINST, "tools"), None)
     if against == "tools":
         return Built(lambda answer: _valid_calls(opts, answer))
-    arguments = opts.choice("arguments", ("exact", "subset", "ignore"), "exact")
+    arguments = opts.choice("arguments", ARGUMENTS, "exact")
     ordered = opts.flag("ordered", True)
     schema = opts.flag("schema", False)
 
@@ -167,4 +167,9 @@ def _schema_failures(
     return failures
 
 
-KIND = Kind(build_tool_call, ("against", "arguments", "ordered", "schema"), scalar="against")
+ARGUMENTS = ("exact", "subset", "ignore")
+KIND = Kind(
+    build_tool_call,
+    {"against": (*AGAINST, "tools"), "arguments": ARGUMENTS, "ordered": "flag", "schema": "flag"},
+    scalar="against",
+)
