@@ -71,10 +71,15 @@ from pytest_modelguard.plugin.keys import SESSION
 
 CONFIG = []
 SEEN = []
+SCORED = []  # reports carrying -v's score string (none without -v)
 
 
 def pytest_configure(config):
     CONFIG.append(config)
+
+
+def pytest_runtest_logreport(report):
+    SCORED.extend([report.nodeid] if hasattr(report, "modelguard_score") else [])
 
 
 def pytest_runtest_logfinish(nodeid, location):
@@ -90,6 +95,8 @@ def pytest_sessionfinish(session):
         "uses": len(answers.uses),
         "case_uses": len(answers.case_uses),
         "baseline_outputs": len(answers.baseline_outputs),
+        "item_keys": sum(len(getattr(item, "keys", ())) for item in session.items),
+        "scored_reports": len(SCORED),
     }
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # an xdist worker's: probe-gw0.json
     probe = {"seen": SEEN, "final": final}
