@@ -11,13 +11,15 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from statistics import NormalDist
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeAlias
 
 import numpy as np
-import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 Method = Literal["bca", "percentile"]
-FloatArray = npt.NDArray[np.float64]
+FloatArray: TypeAlias = "npt.NDArray[np.float64]"  # numpy.typing: for the type checker only
 
 MAX_DISTINCT = 256  # fast path: at most this many distinct per-case deltas ...
 _FAST_PATH_RATIO = 8  # ... and at least 8 cases per distinct value (else gathering is cheaper)

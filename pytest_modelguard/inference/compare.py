@@ -24,10 +24,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import numpy as np
-import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 from ..core.vocabulary import Evidence, Gate, GateRule, Verdict
 from . import stats
@@ -53,7 +55,7 @@ __all__ = [
 ]
 
 Method = Literal["auto", "score", "t", "bca"]
-Scores: TypeAlias = Sequence[float | Sequence[float]] | npt.NDArray[np.float64]
+Scores: TypeAlias = "Sequence[float | Sequence[float]] | npt.NDArray[np.float64]"
 # "binary": 0/1, one repeat a case; "zero-one": 0/1, some case repeated; else "scores"
 ScoreKind: TypeAlias = Literal["binary", "zero-one", "scores"]
 SCORE_KINDS: tuple[ScoreKind, ...] = ("binary", "zero-one", "scores")  # each also admits the former
