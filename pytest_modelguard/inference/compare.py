@@ -39,6 +39,7 @@ from ._compare_cluster import ClusterScoreTest
 from ._compare_score import ScoreTest
 from ._compare_t import NORMAL, FlooredT, variance_floor
 from .bootstrap import FloatArray, t_quantile
+from .quantiles import beta_quantile, chi2_upper_quantile
 
 __all__ = [
     "Comparison",
@@ -487,14 +488,10 @@ def cases_needed(
 
 def _variance_bound(n: int, n_differ: int, std: float, confidence: float) -> float:
     """Upper confidence bound of the per-case delta variance (see `cases_needed`)."""
-    from scipy import special  # about 0.5 s to import: only when planning
-
-    share = (
-        1.0 if n_differ == n else float(special.betaincinv(n_differ + 1, n - n_differ, confidence))
-    )
+    share = 1.0 if n_differ == n else beta_quantile(n_differ + 1, n - n_differ, confidence)
     if n_differ < _FEW_DIFFER or n < 2:
         return share
-    chi_square = std * std * (n - 1) / float(special.chdtri(n - 1, confidence))
+    chi_square = std * std * (n - 1) / chi2_upper_quantile(n - 1, confidence)
     return min(share, chi_square)
 
 
