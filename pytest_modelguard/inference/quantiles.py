@@ -3,8 +3,8 @@
 
 ``beta_quantile`` is ``scipy.special.betaincinv``, ``chi2_upper_quantile`` is
 ``scipy.special.chdtri`` and ``t_cdf`` is ``scipy.special.stdtr``, to about 1e-10 relative
-(``tests/unit/inference/test_quantiles.py`` holds them to scipy): regularized incomplete beta and gamma
-functions by their continued fractions and series, inverted by bisection.
+(``tests/unit/inference/test_quantiles.py`` holds them to scipy): regularized incomplete
+beta and gamma functions by their continued fractions and series, inverted by bisection.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scipy import special
 
-from pytest_modelguard.verdict.quantiles import beta_quantile, chi2_upper_quantile, t_cdf
+from pytest_modelguard.inference.quantiles import beta_quantile, chi2_upper_quantile, t_cdf
 
 SIZES = [2, 3, 5, 10, 31, 100, 1000, 30000]
 LEVELS = [0.5, 0.8, 0.95, 0.99, 0.999]
