@@ -64,7 +64,6 @@ def test_answers_reach_python_tests(model, case):
 
 PROBE = """
 import json
-import os
 from pathlib import Path
 
 from pytest_modelguard.plugin.keys import SESSION
@@ -98,7 +97,9 @@ def pytest_sessionfinish(session):
         "item_keys": sum(len(getattr(item, "keys", ())) for item in session.items),
         "scored_reports": len(SCORED),
     }
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # an xdist worker's: probe-gw0.json
+    # an xdist worker of this run writes probe-gw0.json (not the environment's worker id:
+    # this run may itself be inside an xdist worker of the outer test run)
+    worker = getattr(session.config, "workerinput", {}).get("workerid", "")
     probe = {"seen": SEEN, "final": final}
     Path(f"probe{'-' if worker else ''}{worker}.json").write_text(json.dumps(probe))
 """
