@@ -82,10 +82,12 @@ def test_an_edge_without_its_python_is_skipped_and_says_so(tmp_path: Path) -> No
 
 def test_the_langchain_extra_is_installed_by_the_main_run_only() -> None:
     """langchain-openai needs a newer openai than the oldest edge pins: the main run installs
-    it and checks its import (so tests/test_langchain.py runs there), the edges do not."""
+    it and checks its import (so tests/test_langchain.py runs there), the edges do not; the
+    docs extra too, for the site the main run builds."""
     assert PROJECT["optional-dependencies"]["langchain"] == ["langchain-openai>=1.6"]
     run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     edge = (ROOT / ".ci" / "edge").read_text(encoding="utf-8")
-    assert 'pip install --quiet -e ".[dev,langchain,otel]"' in run
+    assert 'pip install --quiet -e ".[dev,langchain,otel,docs]"' in run
+    assert "mkdocs build --strict" in run
     assert 'python -c "import langchain_openai, opentelemetry.sdk, opentelemetry.proto"' in run
-    assert '-e ".[dev]"' in edge and "langchain" not in edge
+    assert '-e ".[dev]"' in edge and "langchain" not in edge and "docs" not in edge
