@@ -13,6 +13,7 @@ after changing what a run prints, and commit the pages it rewrote.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -28,8 +29,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def pages() -> list[Path]:
-    """README.md and every hand-written page (the generated reference has no runs)."""
-    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    """The READMEs and every hand-written page (the generated reference has no runs)."""
+    docs = sorted((ROOT / "docs").glob("*.md"))
+    return [ROOT / "README.md", ROOT / "examples" / "README.md", *docs]
 
 
 def parse(mark: str) -> tuple[str, str, str | None]:
@@ -52,6 +54,12 @@ def run(command: str, cwd: Path) -> str:
         argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *argv[1:]]
     done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     return ANSI.sub("", done.stdout)
+
+
+@functools.cache
+def run_at_root(command: str) -> str:
+    """A repository command's output, run once for every page that shows it."""
+    return run(command, ROOT)
 
 
 def shown(output: str, start: str) -> str:
@@ -77,7 +85,7 @@ def regenerate(page: Path, project: Path) -> bool:
                 (project / path).parent.mkdir(parents=True, exist_ok=True)
                 (project / path).write_text(body, encoding="utf-8")
             made = True
-        output = shown(run(command, project if where else ROOT), start)
+        output = shown(run(command, project) if where else run_at_root(command), start)
         fence = lines[i + 1]
         end = next(j for j in range(i + 2, len(lines)) if lines[j].rstrip() == "```")
         lines[i + 1 : end + 1] = [fence, output + "\n", "```\n"]
