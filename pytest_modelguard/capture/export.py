@@ -16,13 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..core.errors import ExportError, SuiteError
+from ..core.errors import ExportError
 from ..core.safety import output_problem
 from ..records.calls import params_problem
-from ..suite import REQUEST_KEYS, ROLES, load_suite
-from ..suite.tools import message_problem, request_problem
+from ..suite import (
+    REQUEST_KEYS,
+    ROLES,
+    dump_yaml,
+    indent,
+    message_problem,
+    request_problem,
+    write_suite,
+)
 from .export_tools import graders_for, openai_form
 from .read import TraceDb, TraceFilter
 from .store import Trace
@@ -87,7 +92,7 @@ def export_suite(
             f"{len(heads) - len(answered)} of them failed); nothing written"
         )
     cases = _with_ids(chosen)
-    _write(out, _document(Path(db_path), out, cases, len(heads), options))
+    write_suite(out, _document(Path(db_path), out, cases, len(heads), options))
     return ExportResult(
         path=out,
         cases=len(cases),
@@ -311,54 +316,8 @@ def _document(
         f"# {len(cases)} cases from {how}{calls} matching calls. Each `baseline` is the\n"
         "# answer production gave, with its usage, cost and latency.\n"
     )
-    head = _dump({"suite": name, "description": f"Production calls captured in {db.name}"})
-    graders = _dump({"graders": defaults.pop("graders")})
-    settings = _dump(defaults) if defaults else ""
-    body = "defaults:\n" + _indent(settings) + _indent(_GRADERS_NOTE + graders)
-    return header + head + body + _dump({"cases": cases})
-
-
-def _indent(text: str) -> str:
-    return "".join(f"  {line}" if line.strip() else line for line in text.splitlines(keepends=True))
-
-
-class _Dumper(yaml.SafeDumper):
-    """Literal blocks for multi-line text, flow style for short scalar lists, no aliases."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
-    style = "|" if "\n" in text else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
-
-
-def _represent_list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
-    short = sum(len(str(i)) for i in items) < 60
-    flow = short and all(isinstance(i, str | int | float) and "\n" not in str(i) for i in items)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
-
-
-_Dumper.add_representer(str, _represent_str)
-_Dumper.add_representer(list, _represent_list)
-
-
-def _dump(data: Mapping[str, Any]) -> str:
-    return yaml.dump(dict(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-
-
-def _write(out: Path, text: str) -> None:
-    """Write atomically after checking that the suite loader accepts the text."""
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        load_suite(tmp)
-        os.replace(tmp, out)
-    except SuiteError as exc:  # a bug here, never the user's input
-        raise ExportError(f"{out}: the exported suite does not load: {exc}") from None
-    except OSError as exc:
-        raise ExportError(f"{out}: cannot write: {exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    head = dump_yaml({"suite": name, "description": f"Production calls captured in {db.name}"})
+    graders = dump_yaml({"graders": defaults.pop("graders")})
+    settings = dump_yaml(defaults) if defaults else ""
+    body = "defaults:\n" + indent(settings) + indent(_GRADERS_NOTE + graders)
+    return header + head + body + dump_yaml({"cases": cases})

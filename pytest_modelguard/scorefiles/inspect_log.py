@@ -15,6 +15,7 @@ import importlib
 import io
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,21 +28,47 @@ MAX_MEMBERS = 1_000_000
 MAX_MEMBER_BYTES = 256 * 2**20
 
 
+@dataclass(frozen=True)
+class InspectLog:
+    """An eval log's header (``eval``, ``status``) and its sample records, each with
+    where it was read (``samples[3]`` or the archive member's name)."""
+
+    path: Path
+    header: dict[str, Any]
+    samples: list[tuple[str, dict[str, Any]]]
+
+    @property
+    def model(self) -> str:
+        return str(self.evaluation.get("model") or "unknown model")
+
+    @property
+    def task(self) -> str:
+        return str(self.evaluation.get("task") or "")
+
+    @property
+    def evaluation(self) -> dict[str, Any]:
+        found = self.header.get("eval")
+        return found if isinstance(found, dict) else {}
+
+
 def is_inspect_log(doc: Any) -> bool:
     return isinstance(doc, dict) and isinstance(doc.get("eval"), dict) and "samples" in doc
 
 
-def read_inspect_json(path: Path, doc: dict[str, Any], scorer: str | None) -> ScoreTable:
+def log_from_json(path: Path, doc: dict[str, Any]) -> InspectLog:
+    """The log of a ``.json`` file already parsed."""
     samples = doc.get("samples")
     if not isinstance(samples, list) or not samples:
         raise ScoreFileError(
             f"{path}: samples: the log has no samples (was it written with --no-log-samples?)"
         )
-    return _table(path, doc, [(f"samples[{i}]", s) for i, s in enumerate(samples)], scorer)
+    return InspectLog(
+        path, doc, list(_each(path, [(f"samples[{i}]", s) for i, s in enumerate(samples)]))
+    )
 
 
-def read_inspect_zip(path: Path, data: bytes, scorer: str | None) -> ScoreTable:
-    """The scores of an ``.eval`` archive whose bytes are ``data``."""
+def log_from_zip(path: Path, data: bytes) -> InspectLog:
+    """The log of an ``.eval`` archive whose bytes are ``data``."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = _checked_members(path, archive)
@@ -57,7 +84,7 @@ def read_inspect_zip(path: Path, data: bytes, scorer: str | None) -> ScoreTable:
         raise ScoreFileError(f"{path}: header.json: not an Inspect log header")
     if not samples:
         raise ScoreFileError(f"{path}: the log has no samples")
-    return _table(path, header, samples, scorer)
+    return InspectLog(path, header, list(_each(path, samples)))
 
 
 def _checked_members(path: Path, archive: zipfile.ZipFile) -> list[str]:
@@ -106,20 +133,17 @@ def _member(path: Path, archive: zipfile.ZipFile, name: str) -> Any:
         raise ScoreFileError(f"{path}: {name}: {exc}") from None
 
 
-def _table(
-    path: Path, header: dict[str, Any], samples: list[tuple[str, Any]], scorer: str | None
-) -> ScoreTable:
-    found = header.get("eval")
-    evaluation: dict[str, Any] = found if isinstance(found, dict) else {}
-    model = str(evaluation.get("model") or "unknown model")
-    task = str(evaluation.get("task") or "")
-    names = sorted({n for _, s in samples for n in _scores(s)})
+def inspect_scores(log: InspectLog, scorer: str | None) -> ScoreTable:
+    """Per sample id, its epochs' scores from ``scorer`` (the only one when not named)."""
+    path = log.path
+    names = sorted({n for _, s in log.samples for n in _scores(s)})
     chosen = pick(names, scorer, "scorer", str(path), "--scorer")
-    table = ScoreTable(path, KIND, model, chosen, context=f"task {task}" if task else "")
-    status = header.get("status")
+    context = f"task {log.task}" if log.task else ""
+    table = ScoreTable(path, KIND, log.model, chosen, context=context)
+    status = log.header.get("status")
     if status not in (None, "success"):
         table.leave_out(f"log status {status!r}: samples that did not finish")
-    for where, sample in _each(samples):
+    for where, sample in log.samples:
         if sample.get("error"):
             table.leave_out("errored sample (no score)")
             continue
@@ -133,16 +157,15 @@ def _table(
                 f"{path}: {where}.scores.{chosen}.value: a scorer of several values; "
                 "compare reads one score per sample"
             )
-        table.add(
-            _sample_id(path, where, sample), as_score(value, f"{path}: {where}.scores.{chosen}")
-        )
+        score = as_score(value, f"{path}: {where}.scores.{chosen}")
+        table.add(sample_id(path, where, sample), score)
     return table
 
 
-def _each(samples: list[tuple[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+def _each(path: Path, samples: list[tuple[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
     for where, sample in samples:
         if not isinstance(sample, dict):
-            raise ScoreFileError(f"{where}: not a sample record")
+            raise ScoreFileError(f"{path}: {where}: not a sample record")
         yield where, sample
 
 
@@ -151,7 +174,7 @@ def _scores(sample: Any) -> dict[str, Any]:
     return scores if isinstance(scores, dict) else {}
 
 
-def _sample_id(path: Path, where: str, sample: dict[str, Any]) -> str:
+def sample_id(path: Path, where: str, sample: dict[str, Any]) -> str:
     ident = sample.get("id")
     if isinstance(ident, bool) or not isinstance(ident, str | int) or ident == "":
         raise ScoreFileError(f"{path}: {where}.id: {ident!r} is not a sample id")

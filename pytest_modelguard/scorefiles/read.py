@@ -9,7 +9,7 @@ from ..core.errors import FileRefused, ScoreFileError
 from ..core.jsondoc import DocumentError, parse_document
 from ..core.safety import read_regular_file
 from .csv_scores import read_csv_scores
-from .inspect_log import is_inspect_log, read_inspect_json, read_inspect_zip
+from .inspect_log import InspectLog, inspect_scores, is_inspect_log, log_from_json, log_from_zip
 from .ours import read_report_scores
 from .promptfoo import is_promptfoo_results, read_promptfoo
 from .table import MAX_FILE_BYTES, ScoreTable
@@ -33,7 +33,7 @@ class Choice:
 def read_scores(path: Path, choice: Choice) -> ScoreTable:
     """The per-case scores in ``path``; ScoreFileError naming the file (and line or field)."""
     if path.suffix.lower() == ".eval":
-        return read_inspect_zip(path, _bytes(path), choice.scorer)
+        return inspect_scores(log_from_zip(path, _bytes(path)), choice.scorer)
     text = _text(path)
     if path.suffix.lower() in (".csv", ".tsv") or _looks_like_csv(text):
         return read_csv_scores(path, text, choice.model, choice.role)
@@ -44,10 +44,23 @@ def read_scores(path: Path, choice: Choice) -> ScoreTable:
     if isinstance(doc, dict) and isinstance(doc.get("cases"), list) and "version" in doc:
         return read_report_scores(path, choice.model, choice.role)
     if is_inspect_log(doc):
-        return read_inspect_json(path, doc, choice.scorer)
+        return inspect_scores(log_from_json(path, doc), choice.scorer)
     if is_promptfoo_results(doc):
         return read_promptfoo(path, doc, choice.model, choice.scorer, choice.role)
     raise ScoreFileError(f"{path}: not a result file modelguard compare reads: {KINDS}")
+
+
+def load_inspect_log(path: Path) -> InspectLog:
+    """An Inspect log, ``.eval`` or ``.json``; ScoreFileError when it is not one."""
+    if path.suffix.lower() == ".eval":
+        return log_from_zip(path, _bytes(path))
+    try:
+        doc = parse_document(_text(path))
+    except DocumentError as exc:
+        raise ScoreFileError(f"{path}: {exc}") from None
+    if not is_inspect_log(doc):
+        raise ScoreFileError(f"{path}: not an Inspect AI log (no 'eval' and 'samples')")
+    return log_from_json(path, doc)
 
 
 def _bytes(path: Path) -> bytes:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..core.errors import SuiteError
 from .schema import REQUEST_KEYS, ROLES, Case, RecordedAnswer, Suite, claim_cases, load_suite
-from .tools import combined_problem, request_problem
+from .tools import combined_problem, message_problem, request_problem
+from .writing import dump_yaml, indent, write_suite
 
 __all__ = [
     "REQUEST_KEYS",
@@ -15,6 +16,10 @@ __all__ = [
     "SuiteError",
     "claim_cases",
     "combined_problem",
+    "dump_yaml",
+    "indent",
     "load_suite",
+    "message_problem",
     "request_problem",
+    "write_suite",
 ]
