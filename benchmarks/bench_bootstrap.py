@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats as sps
 
-from pytest_modelguard.verdict.stats import Scores, paired_delta
+from pytest_modelguard.inference.stats import Scores, paired_delta
 
 RESAMPLES = 10_000
 SCIPY_REDUCED = 200

@@ -39,14 +39,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from pytest_modelguard.engine.sequential import SequentialPlan
-from pytest_modelguard.verdict.compare import compare, compare_family
-from pytest_modelguard.verdict.drift_state import accumulate_night
-from pytest_modelguard.verdict.sequential import (
+from pytest_modelguard.inference.compare import compare, compare_family
+from pytest_modelguard.inference.sequential import (
     ConfidenceSequence,
     Look,
     Population,
     SequentialTest,
 )
+from pytest_modelguard.verdict.drift_state import accumulate_night
 
 FloatArray = np.ndarray
 KINDS = {"binary-0.9": ("binary", 0.9), "binary-0.98": ("binary", 0.98)}

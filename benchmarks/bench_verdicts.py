@@ -43,9 +43,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pytest_modelguard.verdict import stats
-from pytest_modelguard.verdict._compare_score import NORMAL, ScoreTest
-from pytest_modelguard.verdict.compare import compare, compare_family
+from pytest_modelguard.inference import stats
+from pytest_modelguard.inference._compare_score import NORMAL, ScoreTest
+from pytest_modelguard.inference.compare import compare, compare_family
 
 FloatArray = np.ndarray
 SETTINGS = ((0.5, 0.05), (0.9, 0.05), (0.98, 0.02))  # (accuracy, margin)

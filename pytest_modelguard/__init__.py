@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .grading.decorator import grader
+    from .inference.compare import Comparison, cases_needed, compare, compare_family
     from .records.calls import Completion
     from .records.grades import Grade
     from .suite import Case
-    from .verdict.compare import Comparison, cases_needed, compare, compare_family
 
 __all__ = [
     "Case",
@@ -28,10 +28,10 @@ _EXPORTS = {
     "Case": ".suite",
     "Completion": ".records.calls",
     "Grade": ".records.grades",
-    "Comparison": ".verdict.compare",
-    "cases_needed": ".verdict.compare",
-    "compare": ".verdict.compare",
-    "compare_family": ".verdict.compare",
+    "Comparison": ".inference.compare",
+    "cases_needed": ".inference.compare",
+    "compare": ".inference.compare",
+    "compare_family": ".inference.compare",
     "grader": ".grading.decorator",
 }
 """Each name's module, imported on first use: every pytest run with the plugin installed

@@ -10,9 +10,9 @@ import sys
 import types
 from typing import Any
 
-from .verdict.compare import *  # noqa: F403
-from .verdict.compare import __all__ as __all__
-from .verdict.compare import compare as _compare
+from .inference.compare import *  # noqa: F403
+from .inference.compare import __all__ as __all__
+from .inference.compare import compare as _compare
 
 
 class _CallableModule(types.ModuleType):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from pytest_modelguard.verdict.calibration import (
+from pytest_modelguard.inference.calibration import (
     agreement,
     agreement_failure,
     cohen_kappa,

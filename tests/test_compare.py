@@ -1,4 +1,4 @@
-"""Unit tests of verdict.compare: the audit's cases, references, duality, planning."""
+"""Unit tests of inference.compare: the audit's cases, references, duality, planning."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from scipy import special
 from scipy import stats as sps
 
-from pytest_modelguard.verdict import _compare_cluster, _compare_score, _compare_t, stats
-from pytest_modelguard.verdict.compare import (
+from pytest_modelguard.inference import _compare_cluster, _compare_score, _compare_t, stats
+from pytest_modelguard.inference.compare import (
     Comparison,
     cases_needed,
     compare,

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from pytest_modelguard.cli import main
+from pytest_modelguard.inference.compare import compare
 from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.scorefiles import inspect_log
-from pytest_modelguard.verdict.compare import compare
 
 FIXTURES = Path(__file__).parent / "fixtures" / "inspect"
 LETTER = {"C": 1.0, "P": 0.5, "I": 0.0, "N": 0.0}

@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from pytest_modelguard.verdict import _compare_t
-from pytest_modelguard.verdict.compare import Comparison, compare, compare_family
+from pytest_modelguard.inference import _compare_t
+from pytest_modelguard.inference.compare import Comparison, compare, compare_family
 
 Suite = tuple[list[object], list[object]]
 

@@ -97,7 +97,7 @@ def test_tango_exactly_at_a_sample_of_sizes(
 def test_the_vectorised_tango_is_score_test() -> None:
     import numpy as np
 
-    from pytest_modelguard.verdict._compare_score import ScoreTest
+    from pytest_modelguard.inference._compare_score import ScoreTest
 
     rng = np.random.default_rng(4)
     for _ in range(300):
@@ -132,7 +132,7 @@ def test_holms_first_step_at_the_margin_with_repeats() -> None:
     picks passes at most 0.6% of suites (5 x 0.6% = 3% family-wise, under 2.5% + 1 point).
     The Student t on the same deltas passed 0.75% (MC sd 0.08%): its tail is too light
     for such skewed deltas, and this fails it (benchmarks/bench_verdicts.py has the family)."""
-    from pytest_modelguard.verdict._compare_cluster import ClusterScoreTest
+    from pytest_modelguard.inference._compare_cluster import ClusterScoreTest
 
     setting = bench.Setting("repeats", True, 0.98, 0.02, 400)
     step, suites, passed = 0.005, 12_000, 0

@@ -7,9 +7,9 @@ import json
 import pytest
 from test_plugin import ANSWERS, PYPROJECT
 
+from pytest_modelguard.inference.compare import compare
 from pytest_modelguard.records.grades import Grade
 from pytest_modelguard.records.results import ItemResult
-from pytest_modelguard.verdict.compare import compare
 from pytest_modelguard.verdict.dimensions import dimension_case_scores
 from pytest_modelguard.verdict.gate import GateConfig, evaluate
 

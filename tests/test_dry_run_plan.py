@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from loopback import LoopbackServer, Reply
 
-from pytest_modelguard.verdict.compare import cases_needed, planning_deltas
+from pytest_modelguard.inference.compare import cases_needed, planning_deltas
 
 CASES = 40
 WRONG = {0, 10, 20, 30}  # the baseline misses these cases: accuracy 0.9

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from pytest_modelguard.config import Overrides, load_settings
+from pytest_modelguard.inference.compare import compare
 from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.report.json_report import build_json
 from pytest_modelguard.report.markdown import render_markdown
 from pytest_modelguard.report.terminal import reason_lines, summary_rows
-from pytest_modelguard.verdict.compare import compare
 from pytest_modelguard.verdict.gate import GateConfig, evaluate
 
 N, JUDGE_WINS, HUMAN_LOSSES = 100, 10, 30

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from pytest_modelguard.core.errors import HistoryError
+from pytest_modelguard.inference import stats
+from pytest_modelguard.inference.compare import compare
 from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.report.markdown import render_markdown
 from pytest_modelguard.report.terminal import drift_lines, verdict_line
-from pytest_modelguard.verdict import stats
-from pytest_modelguard.verdict.compare import compare
 from pytest_modelguard.verdict.drift import compare_runs
 from pytest_modelguard.verdict.gate import GateConfig, evaluate, with_drift
 from pytest_modelguard.verdict.history import find_run, load_run, runs_dir, save_run

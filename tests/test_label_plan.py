@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from pytest_modelguard.inference.ppi import PPIResult, labels_needed, ppi_delta
 from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.verdict.gate import GateConfig, evaluate
 from pytest_modelguard.verdict.judges import label_plan
 from pytest_modelguard.verdict.planning import label_plans
-from pytest_modelguard.verdict.ppi import PPIResult, labels_needed, ppi_delta
 
 N, MARGIN, AGREE = 400, 0.1, 0.9  # cases; NI margin; how often the judge matches a person
 FIRST = 30  # labelled cases so far

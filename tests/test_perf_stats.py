@@ -12,8 +12,8 @@ import scipy
 from scipy import special
 from scipy import stats as sps
 
-from pytest_modelguard.verdict import bootstrap as stats_bootstrap
-from pytest_modelguard.verdict import stats
+from pytest_modelguard.inference import bootstrap as stats_bootstrap
+from pytest_modelguard.inference import stats
 
 DFS = [*range(1, 40), 99, 100, 250, 499, 500, 501, 999, 2000, 10**4, 10**6]
 CONFIDENCES = [0.5, 0.8, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999]
@@ -86,7 +86,7 @@ def test_binomial_half_cdf_agrees_with_scipy(n: int) -> None:
 def test_judging_binary_scores_does_not_import_scipy() -> None:
     code = (
         "import sys\n"
-        "from pytest_modelguard.verdict import stats\n"
+        "from pytest_modelguard.inference import stats\n"
         "cand = [[1.0]] * 30 + [[0.0]] * 20\n"
         "base = [[1.0]] * 25 + [[0.0]] * 25\n"
         "estimate = stats.paired_delta(cand, base)\n"

@@ -9,8 +9,8 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from pytest_modelguard.verdict._compare_t import FlooredT
-from pytest_modelguard.verdict.ppi import judge_noise_share, judged_delta, ppi_delta
+from pytest_modelguard.inference._compare_t import FlooredT
+from pytest_modelguard.inference.ppi import judge_noise_share, judged_delta, ppi_delta
 
 Z95 = NormalDist().inv_cdf(0.975)
 

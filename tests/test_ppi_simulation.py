@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from pytest_modelguard.verdict.ppi import judged_delta, ppi_delta
+from pytest_modelguard.inference.ppi import judged_delta, ppi_delta
 
 N, N_LABELLED = 200, 40
 THETA = 0.38 - 0.40  # E[q_c] - E[q_b] for the uniforms below: the true human-scale delta

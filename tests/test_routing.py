@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from pytest_modelguard.config import Budgets, ModelSpec, ProviderSpec, Settings
+from pytest_modelguard.inference.compare import compare
 from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.report.json_report import build_json
-from pytest_modelguard.verdict.compare import compare
 from pytest_modelguard.verdict.gate import GateConfig, evaluate
 from pytest_modelguard.verdict.router import Router
 from pytest_modelguard.verdict.routing import build_routes, render_routes_yaml

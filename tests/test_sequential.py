@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from pytest_modelguard.verdict.compare import compare
-from pytest_modelguard.verdict.sequential import (
+from pytest_modelguard.inference.compare import compare
+from pytest_modelguard.inference.sequential import (
     ConfidenceSequence,
     SequentialTest,
     ask_order,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pytest_modelguard.config import Budgets
 from pytest_modelguard.engine.sequential import SequentialPlan, saved_usd
+from pytest_modelguard.inference.sequential import ask_order
 from pytest_modelguard.records.calls import Request
 from pytest_modelguard.records.pricing import Price
 from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.verdict.gate import GateConfig, evaluate
-from pytest_modelguard.verdict.sequential import ask_order
 from pytest_modelguard.verdict.sequential_gate import apply_sequential
 
 UNITS = [f"u{i:03d}" for i in range(300)]

@@ -1,4 +1,4 @@
-"""Unit tests of verdict.stats: agreement with scipy, both samplers, edge cases."""
+"""Unit tests of inference.stats: agreement with scipy, both samplers, edge cases."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import scipy
 from scipy import special
 from scipy import stats as sps
 
-from pytest_modelguard.verdict import bootstrap as stats_bootstrap
-from pytest_modelguard.verdict import stats
-from pytest_modelguard.verdict.stats import DeltaEstimate, paired_delta
+from pytest_modelguard.inference import bootstrap as stats_bootstrap
+from pytest_modelguard.inference import stats
+from pytest_modelguard.inference.stats import DeltaEstimate, paired_delta
 
 REQUIRED_KEYS = {"mean", "ci_low", "ci_high", "p_value", "n_pairs", "confidence"}
 # scipy.stats.bootstrap's seed argument: `rng` from scipy 1.15, `random_state` before

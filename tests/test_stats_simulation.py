@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from pytest_modelguard.verdict import stats
+from pytest_modelguard.inference import stats
 
 REPS = 2000
 RESAMPLES = 1000

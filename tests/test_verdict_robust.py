@@ -24,10 +24,11 @@ import pytest
 
 from pytest_modelguard.config import ModelSpec, ProviderSpec, Settings
 from pytest_modelguard.engine.sequential import SequentialPlan
+from pytest_modelguard.inference.compare import Comparison
+from pytest_modelguard.inference.sequential import Look, SequentialTest
 from pytest_modelguard.records.grades import Grade, JudgeRecord
 from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.report.json_report import build_json
-from pytest_modelguard.verdict.compare import Comparison
 from pytest_modelguard.verdict.drift import compare_runs
 from pytest_modelguard.verdict.drift_detect import DriftDetector, DriftLook
 from pytest_modelguard.verdict.drift_state import drift_report
@@ -36,7 +37,6 @@ from pytest_modelguard.verdict.history import StoredRun
 from pytest_modelguard.verdict.pairing import case_scores
 from pytest_modelguard.verdict.router import Router
 from pytest_modelguard.verdict.routing import build_routes
-from pytest_modelguard.verdict.sequential import Look, SequentialTest
 from pytest_modelguard.verdict.sequential_gate import SequentialOutcome, apply_sequential
 
 BASE = "base"

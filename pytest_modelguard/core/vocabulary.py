@@ -35,6 +35,9 @@ FAILING: frozenset[Verdict] = frozenset(
 )
 """Verdicts that fail a run under any gate."""
 
+PASSING: frozenset[Verdict] = frozenset({Verdict.PASS, Verdict.BASELINE})
+"""Verdicts a report shows as fine: the baseline, and a candidate that passed."""
+
 
 class Evidence(StrEnum):
     """What a paired delta's interval shows, whatever the gate."""

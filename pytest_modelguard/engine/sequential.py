@@ -16,10 +16,10 @@ from dataclasses import replace
 from typing import Any
 
 from ..core.vocabulary import Gate
+from ..inference.sequential import Look, SequentialTest, ask_order, end_verdict
 from ..records.calls import Request
 from ..records.pricing import Price
 from ..verdict.pairing import CaseScores
-from ..verdict.sequential import Look, SequentialTest, ask_order, end_verdict
 from ..verdict.sequential_gate import SequentialOutcome
 from .sequential_repeats import RepeatRule
 from .spend import worst_case_cost

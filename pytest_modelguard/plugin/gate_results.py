@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..core.vocabulary import Verdict
+
 if TYPE_CHECKING:
     from ..verdict.gate import GateReport
 
@@ -63,7 +65,7 @@ def outcomes(report: GateReport, gate: str, details: dict[str, list[str]]) -> li
 
     found: list[GateOutcome] = []
     for name, summary in report.models.items():
-        if summary.verdict == "baseline":
+        if summary.verdict == Verdict.BASELINE:
             continue  # the baseline gets a result only when its verdict fails the run
         failing = fails(summary.verdict, gate)
         reason = summary.reasons[0] if summary.reasons else ""

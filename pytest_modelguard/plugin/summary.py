@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.formatting import plural
+from ..core.vocabulary import Verdict
 
 if TYPE_CHECKING:
     from .session import ModelguardSession
@@ -54,8 +55,8 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
             terminalreporter.write_line(
                 line,
                 red=verdict is not None and fails(verdict, settings.gate),
-                yellow=verdict == "inconclusive" and not fails(verdict, settings.gate),
-                green=verdict == "pass",
+                yellow=verdict == Verdict.INCONCLUSIVE and not fails(verdict, settings.gate),
+                green=verdict == Verdict.PASS,
                 bold=model is None,
             )
         reasons = reason_lines(report, width) + _reliability(mg, list(report.models))

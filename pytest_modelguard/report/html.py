@@ -19,6 +19,7 @@ from html import escape
 from typing import Any
 
 from ..core.formatting import money, percent
+from ..core.vocabulary import PASSING
 from .html_assets import CSS, SCRIPT
 from .html_chart import render_chart
 from .markdown import ICONS, answer_text, methods_text, p_text
@@ -79,7 +80,7 @@ def _models_table(doc: Doc) -> str:
 
 def _model_row(name: str, m: Mapping[str, Any]) -> list[str]:
     delta = m.get("delta")
-    cls = "fail" if m["verdict"] not in ("pass", "baseline") else "ok"
+    cls = "fail" if m["verdict"] not in PASSING else "ok"
     latency = (
         f"{m['latency_p50_s']:.2f}/{m['latency_p95_s']:.2f}"
         if m.get("latency_p50_s") is not None and m.get("latency_p95_s") is not None

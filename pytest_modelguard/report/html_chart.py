@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from ..core.formatting import money
+from ..core.vocabulary import Verdict
 
 Doc = Mapping[str, Any]
 
@@ -193,7 +194,13 @@ def _clear(box: Box, taken: Sequence[Box]) -> bool:
 
 def _mark(p: _Point, on_front: bool, x: _Axis, y: _Axis, label_at: Spot) -> str:
     """One model: its CI bar, its point (with a tooltip) and its label."""
-    kind = "baseline" if p.verdict == "baseline" else "pass" if p.verdict == "pass" else "failing"
+    kind = (
+        "baseline"
+        if p.verdict == Verdict.BASELINE
+        else "pass"
+        if p.verdict == Verdict.PASS
+        else "failing"
+    )
     px, py = x.at(p.cost), y.at(p.score)
     parts = [f"<g class='model {kind}' data-model='{escape(p.name)}'>"]
     if p.ci is not None:

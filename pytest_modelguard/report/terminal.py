@@ -49,7 +49,7 @@ GAP = "  "
 def failing_first(report: GateReport) -> list[ModelSummary]:
     """Failing models first (in the report's order), then the baseline and the passes."""
     models = list(report.models.values())
-    return sorted(models, key=lambda s: s.verdict in ("pass", "baseline"))
+    return sorted(models, key=lambda s: s.fine)
 
 
 def summary_rows(report: GateReport, width: int = WIDTH) -> list[tuple[ModelSummary | None, str]]:
@@ -124,12 +124,12 @@ def verdict_lines(report: GateReport) -> list[str]:
     failing model's line keeps its delta, CI and first reason."""
     models = failing_first(report)
     width = max(len(s.verdict) for s in models)
-    failing = [s for s in models if s.verdict not in ("pass", "baseline")]
+    failing = [s for s in models if not s.fine]
     name_width = max((len(s.name) for s in failing), default=0)
     lines = []
     for s in models:
         line = f"{s.verdict.ljust(width)}  {s.name.ljust(name_width)}"
-        if s.verdict not in ("pass", "baseline"):
+        if not s.fine:
             reason = s.reasons[0] if s.reasons else ""
             if s.delta is not None and "delta" not in reason:
                 line += f"  delta {_delta(s)}  p {_p(s)}"
@@ -194,11 +194,7 @@ def _abridge(text: str, width: int = ANSWER_CHARS * 2) -> str:
 
 def verdict_line(report: GateReport) -> str:
     """The run's verdict; when it passes, the cheapest candidate that passed."""
-    failing = [
-        f"{s.name} ({s.verdict})"
-        for s in report.models.values()
-        if s.verdict not in ("pass", "baseline")
-    ]
+    failing = [f"{s.name} ({s.verdict})" for s in report.models.values() if not s.fine]
     if report.drift is not None:
         failing += [f"{name} (drift: degraded)" for name in report.drift.degraded]
     if report.judges is not None:
@@ -214,7 +210,7 @@ def verdict_line(report: GateReport) -> str:
         return f"modelguard gate not evaluated: {report.not_gated}"
     passing = [
         s for s in report.models.values()
-        if s.verdict == "pass" and s.cost_vs_baseline is not None and s.cost_vs_baseline < 1
+        if s.fine and s.cost_vs_baseline is not None and s.cost_vs_baseline < 1
     ]  # fmt: skip
     if not passing:
         return "modelguard gate passed"

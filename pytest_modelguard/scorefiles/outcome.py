@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..core.errors import ScoreFileError
 from ..core.vocabulary import FAILING, Gate, GateRule, Verdict
-from ..verdict.compare import Comparison, Method, compare
+from ..inference.compare import Comparison, Method, compare
 from .pairing import Pairing, mismatches, pair_tables
 from .table import ScoreTable
 

@@ -18,9 +18,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ..core.vocabulary import Interval
+from ..inference.compare import Comparison, compare
 from ..records.grades import dimension_scores
 from ..records.results import ItemResult
-from .compare import Comparison, compare
 from .pairing import CaseScores, answered, common_checks, paired
 
 DimensionScores = dict[str, CaseScores]  # per dimension, per case, the score of each answer

@@ -16,8 +16,8 @@ from typing import Any
 
 from ..core.formatting import capped
 from ..core.vocabulary import Interval
+from ..inference.compare import Comparison, compare_family
 from ..records.results import ItemResult
-from .compare import Comparison, compare_family
 from .pairing import CaseScores, answered, answers, case_scores, paired
 
 DEGRADED, IMPROVED, STEADY = "degraded", "improved", "steady"

@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from .bootstrap import FloatArray
-from .compare import Scores, paired_deltas
+from ..inference.bootstrap import FloatArray
+from ..inference.compare import Scores, paired_deltas
+from ..inference.sequential import ConfidenceSequence
 from .drift_detect_state import checked_state
-from .sequential import ConfidenceSequence
 
 DEGRADED, IMPROVED, STEADY = "degraded", "improved", "steady"
 STAKES = np.array([1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4])  # shares of the largest safe stake

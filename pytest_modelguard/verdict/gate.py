@@ -11,10 +11,10 @@ import numpy as np
 
 from ..config import Budgets
 from ..core.formatting import p_value, percent, plural
-from ..core.vocabulary import FAILING, Gate, GateRule, Interval, Verdict
+from ..core.vocabulary import FAILING, PASSING, Gate, GateRule, Interval, Verdict
+from ..inference import stats
+from ..inference.compare import Comparison, cases_needed, compare, compare_family
 from ..records.results import ItemResult
-from . import stats
-from .compare import Comparison, cases_needed, compare, compare_family
 from .dimensions import dimension_deltas, dimension_means
 from .pairing import CaseScoreLists, answers, case_scores, paired_results
 
@@ -104,6 +104,11 @@ class ModelSummary:
     sequential: Mapping[str, Any] | None = None  # a sequential run's figures (sequential_gate)
     # gate_on = "human": `delta` is the label-corrected one that decided; this the judge's
     judge_delta: Comparison | None = None
+
+    @property
+    def fine(self) -> bool:
+        """The baseline, or a candidate that passed: nothing for a reader to look at."""
+        return self.verdict in PASSING
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..core.formatting import percent
-from ..records.grades import Grade
-from ..records.results import ItemResult
-from . import stats
-from .calibration import (
+from ..inference import stats
+from ..inference.calibration import (
     Agreement,
     Consistency,
     PositionBias,
@@ -40,8 +38,10 @@ from .calibration import (
     position_bias,
     self_consistency,
 )
+from ..inference.ppi import PPIResult, judge_noise_share, labels_needed, ppi_delta
+from ..records.grades import Grade
+from ..records.results import ItemResult
 from .pairing import answered, answers, case_scores, paired
-from .ppi import PPIResult, judge_noise_share, labels_needed, ppi_delta
 
 __all__ = [
     "NOISY_SHARE",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import HistoryError
-from .compare import cases_needed, planning_deltas
+from ..inference.compare import cases_needed, planning_deltas
 from .gate import DEFAULT_POWER_MARGIN
 
 

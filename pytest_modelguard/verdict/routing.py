@@ -34,10 +34,10 @@ from typing import Any
 
 import yaml
 
+from ..inference.compare import compare
+from ..inference.stats import holm
 from ..records.results import ItemResult
-from .compare import compare
 from .pairing import paired_results
-from .stats import holm
 
 VERSION = 3
 CORRECTION = "holm"

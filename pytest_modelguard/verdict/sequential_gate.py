@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..core.formatting import percent
+from ..core.vocabulary import Verdict
+from ..inference.compare import Comparison
+from ..inference.sequential import Look, end_verdict
 from ..records.results import ItemResult
-from .compare import Comparison
 from .gate import ERROR_RATE_LIMIT, GateConfig, GateReport, ModelSummary, _budget_reasons, fails
-from .sequential import Look, end_verdict
 
 QUALITY_FAILS = ("regression", "not-non-inferior")
 
@@ -140,7 +141,7 @@ def _summary(
     quality = look.verdict or end_verdict(look.gate)  # open: nothing more will be asked
     if quality in QUALITY_FAILS:
         verdicts.append(quality)
-        what = "quality dropped" if quality == "regression" else "not shown non-inferior"
+        what = "quality dropped" if quality == Verdict.REGRESSION else "not shown non-inferior"
         reasons.append(f"{what}: {look.reason}")
     else:
         reasons.append(look.reason)
