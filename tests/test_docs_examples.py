@@ -199,3 +199,34 @@ def test_the_shown_output_starts_at_its_pattern() -> None:
     assert regen.shown("a\n== modelguard ==\nb  \n", "=+ modelguard") == "== modelguard ==\nb"
     with pytest.raises(SystemExit, match="no line"):
         regen.shown("a\nb\n", "^baseline")
+
+
+def test_the_gitlab_job_runs_as_written(tmp_path: Path) -> None:
+    """docs/ci.md's .gitlab-ci.yml: its pytest command gates and writes the JUnit it reports
+    (in one process: ``-n auto`` is pytest-xdist's, tested by tests/test_ci_recipe.py)."""
+    (block,) = [b for b in YAML if b.page.name == "ci.md" and "gitlab" in b.text]
+    job = yaml.safe_load(block.text)["modelguard"]
+    (command,) = [line for line in job["script"] if line.startswith("pytest ")]
+    assert job["artifacts"]["reports"]["junit"] in command
+    (tmp_path / "answers.py").write_text(
+        "def echo(request):\n    return request.messages[-1]['content'].split()[-1]\n\n\n"
+        "echo2 = echo\n"
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\npythonpath = ["."]\n[tool.modelguard]\n'
+        'baseline = "python:answers:echo"\nmodels = ["python:answers:echo2"]\n'
+    )
+    cases = "".join(f"  - {{id: c{i}, prompt: say w{i}, expected: w{i}}}\n" for i in range(8))
+    (tmp_path / "evals").mkdir()
+    (tmp_path / "evals" / "echo.modelguard.yaml").write_text(
+        f"defaults:\n  graders: [equals]\ncases:\n{cases}"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env["PYTHONPATH"] = str(ROOT)
+    args = command.replace("-n auto", "-n 0").split()[1:]
+    argv = [sys.executable, "-m", "pytest", *args]
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    junit = (tmp_path / job["artifacts"]["reports"]["junit"]).read_text(encoding="utf-8")
+    assert 'name="gate[python:answers:echo2]"' in junit
+    assert (tmp_path / "modelguard-report" / "summary.md").is_file()
