@@ -16,7 +16,7 @@ subprocesses (same interpreter, same environment, same installed plugins), alter
 minimums and CPU times (user + sys of pytest and its workers, ``RUSAGE_CHILDREN``). Every
 replay run writes ``--modelguard-json``; after each round the figures of the ``-n 2``
 report (verdicts, deltas, CIs, per-tag figures, every case's score; timings and cache hits
-left out, as ``tests/test_xdist.py`` compares them) must equal the ``-n 0`` report's::
+left out, as ``tests/plugin/test_xdist.py`` compares them) must equal the ``-n 0`` report's::
 
     python benchmarks/bench_xdist.py                   # N = 4000 items, 3 rounds
     python benchmarks/bench_xdist.py --items 10000

@@ -68,15 +68,21 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def _annotated_keys() -> dict[str, str]:
-    """``key → comment`` from the annotated examples in docs/configuration.md."""
+def _annotated_keys() -> dict[tuple[str, str], str]:
+    """``(table, key) → comment`` from the annotated examples in docs/configuration.md; the
+    table is ``""`` (``[tool.modelguard]``), ``budgets``, ``providers`` or ``aliases``."""
     text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    found: dict[str, str] = {}
+    found: dict[tuple[str, str], str] = {}
     for block in re.findall(r"```toml\n(.*?)```", text, re.S):
+        table = ""
         for line in block.splitlines():
+            header = re.match(r"\[tool\.modelguard\.?([a-z]*)", line)
+            if header:
+                table = header.group(1)
+                continue
             match = re.match(r"#?\s*([a-z_0-9]+)\s*=.*?#\s*(.+)$", line)
-            if match and match.group(1) not in found:
-                found[match.group(1)] = match.group(2).strip()
+            if match:
+                found.setdefault((table, match.group(1)), match.group(2).strip())
     return found
 
 
@@ -96,9 +102,10 @@ def config_page() -> str:
     values = {f.name: getattr(defaults, f.name) for f in fields(defaults)}
     budgets = {f.name: getattr(defaults.budgets, f.name) for f in fields(defaults.budgets)}
     said = _annotated_keys() | {
-        "providers": "one table per provider NAME (below); models are then `NAME:MODEL`",
-        "aliases": "one table per alias NAME (below): a short name for a model and its settings",
-        "budgets": "the run's budgets (below)",
+        ("", "providers"): "one table per provider NAME (below); models are then `NAME:MODEL`",
+        ("", "aliases"): "one table per alias NAME (below): a short name for a model and more",
+        ("", "budgets"): "the run's budgets (below)",
+        ("aliases", "budgets"): "this model's own budgets (keys as in `budgets`), over the run's",
     }
 
     def default(key: str, table: dict[str, Any]) -> str:
@@ -114,10 +121,10 @@ def config_page() -> str:
         value = getattr(value, "value", value)
         return f"`{str(value).lower() if isinstance(value, bool) else value}`"
 
-    def rows(keys: tuple[str, ...], table: dict[str, Any]) -> list[str]:
+    def rows(keys: tuple[str, ...], table: dict[str, Any], name: str) -> list[str]:
         out = ["| key | default | what it sets |", "|---|---|---|"]
         for key in keys:
-            what = said.get(key, "").replace("|", "\\|")
+            what = said.get((name, key), "").replace("|", "\\|")
             out.append(f"| `{key}` | {default(key, table)} | {what} |")
         return out
 
@@ -136,23 +143,23 @@ def config_page() -> str:
         "",
         "## `[tool.modelguard]`",
         "",
-        *rows(TOP_KEYS, values),
+        *rows(TOP_KEYS, values, ""),
         "",
         "## `[tool.modelguard.budgets]`",
         "",
         "Also accepted in an alias's `budgets` table (they then apply to that model).",
         "",
-        *rows(BUDGET_KEYS, budgets),
+        *rows(BUDGET_KEYS, budgets, "budgets"),
         "",
         "## `[tool.modelguard.providers.NAME]`",
         "",
         f"Keys of one kind only: {kinds}.",
         "",
-        *rows(PROVIDER_KEYS, {}),
+        *rows(PROVIDER_KEYS, {}, "providers"),
         "",
         "## `[tool.modelguard.aliases.NAME]`",
         "",
-        *rows(ALIAS_KEYS, {}),
+        *rows(ALIAS_KEYS, {}, "aliases"),
         "",
     ]
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Shared test setup.
 
-The statistical simulations (``tests/*_simulation.py``, marked ``simulation``) are long: a
+The statistical simulations (``tests/simulations/``, marked ``simulation``) are long: a
 plain ``pytest tests`` leaves them out and says so; ``--simulations`` runs them too (CI does).
 
 pytester's in-process runs forget modules first imported inside them; numpy's C core
@@ -47,7 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         SIMULATIONS,
         action="store_true",
-        help="also run the statistical simulations (tests/*_simulation.py); CI runs them",
+        help="also run the statistical simulations (tests/simulations/); CI runs them",
     )
 
 
@@ -72,4 +72,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_report_header(config: pytest.Config) -> str | None:
     if config.getoption(SIMULATIONS):
         return None
-    return f"statistical simulations left out (tests/*_simulation.py): add {SIMULATIONS}"
+    return f"statistical simulations left out (tests/simulations/): add {SIMULATIONS}"

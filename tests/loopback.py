@@ -26,14 +26,16 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import Any, Literal
 
 try:  # run as a script, or imported with tests/ on the path
     import loopback_cloud
+    from loopback_media import Media, media_of
 except ModuleNotFoundError:  # imported as tests.loopback (examples/)
     from tests import loopback_cloud
+    from tests.loopback_media import Media, media_of
 
 Wire = Literal["openai", "anthropic"]
 FaultKind = Literal["status", "hang", "reset", "malformed"]
@@ -51,6 +53,8 @@ class Call:
     stream: bool = False
     received_at: float = 0.0  # time.monotonic() when the request arrived
     path: str = ""  # the route called (/v1/chat/completions, /v1/messages, /v1/responses)
+    body: dict[str, Any] = field(default_factory=dict, compare=False)  # the raw request body
+    media: tuple[Media, ...] = ()  # images, audio and documents sent (loopback_media.py)
 
     @property
     def tool_names(self) -> list[str]:
@@ -194,6 +198,7 @@ def _parse_call(wire: Wire, body: dict[str, Any], headers: dict[str, str], path:
         bool(body.get("stream")),
         time.monotonic(),
         path,
+        media_of(body),
     )
 
 
@@ -214,7 +219,7 @@ def _parse_responses(body: dict[str, Any], headers: dict[str, str], path: str) -
     stream = bool(body.get("stream"))
     return Call(
         "openai", str(body.get("model", "")), tuple(messages), params, headers, stream,
-        time.monotonic(), path,
+        time.monotonic(), path, media_of(body),
     )  # fmt: skip
 
 
@@ -579,6 +584,7 @@ class Loopback:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    batch: Any = None  # the batch APIs' state (tests/loopback_batch.py), made on first use
 
     def count(self, *, model: str | None = None, prompt: str | None = None) -> int:
         """How many calls arrived, optionally only those for ``model`` and/or ``prompt``."""
@@ -618,6 +624,13 @@ class Loopback:
     async def _serve(self, request: _Request, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection must be dropped."""
         method, path, headers, body = request
+        if path.startswith(("/v1/files", "/v1/batches", "/v1/messages/batches")):
+            import loopback_batch  # the files and batches endpoints of both SDKs
+
+            response = await loopback_batch.serve(self, request)
+            if response is not None:  # None: the connection is dropped (an answer lost)
+                writer.write(response)
+            return response is not None
         wire = _ROUTES.get(path)
         cloud = None if wire else loopback_cloud.route(method, path, headers, body)
         if cloud is not None and cloud.reply is not None:  # refused, or a token issued
@@ -630,7 +643,8 @@ class Loopback:
             writer.write(_response(404, json.dumps(error).encode()))
             return True
         try:
-            call = _parse_call(wire, json.loads(body or b"{}"), headers, path)
+            raw = json.loads(body or b"{}")
+            call = replace(_parse_call(wire, raw, headers, path), body=raw)
         except (ValueError, AttributeError) as exc:
             writer.write(_response(400, json.dumps(_error_body(wire, 400, str(exc))).encode()))
             return True

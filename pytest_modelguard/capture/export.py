@@ -1,8 +1,11 @@
 """Captured calls → a ``*.modelguard.yaml`` suite whose cases carry the production answers.
 
-Sampling is seeded and stratified (by tag set or model): each stratum gets its
-share of ``--sample`` and its own seeded permutation, so adding calls of one tag
-never changes the cases drawn for another.
+The calls of one agent conversation (each one's messages the previous call's, its tool
+calls and their results) become one agent case (``conversations.py``, ``export_agent.py``);
+every other call is a case of its own (``export_case.py``). Sampling is seeded and
+stratified (by tag set or model) over those cases: each stratum gets its share of
+``--sample`` and its own seeded permutation, so adding calls of one tag never changes the
+cases drawn for another.
 """
 
 from __future__ import annotations
@@ -18,30 +21,20 @@ from typing import Any
 
 from ..core.errors import ExportError
 from ..core.safety import output_problem
-from ..records.calls import params_problem
-from ..suite import (
-    REQUEST_KEYS,
-    ROLES,
-    dump_yaml,
-    indent,
-    message_problem,
-    request_problem,
-    write_suite,
-)
-from .export_tools import graders_for, openai_form
+from ..suite import dump_yaml, indent, write_suite
+from .export_agent import Grouping, agent_case, conversations_of
+from .export_case import baseline_of, case_of, finished
+from .export_media import write_parts
 from .read import TraceDb, TraceFilter
 from .store import Trace
 
 STRATA = ("tag", "model")
 SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
 _HEAD_COLUMNS = ("id", "started_at", "provider", "model", "request_key", "tags", "error")
-_MESSAGE_KEYS = frozenset(("role", "content", "name", "tool_calls", "tool_call_id"))
-_PRIVATE_PARAMS = frozenset(("user", "metadata", "store", "safety_identifier", "prompt_cache_key"))
-"""Per-user or per-account fields: not part of the task, never sent to candidates."""
-_USAGE_EXTRAS = ("cached_input_tokens", "cache_write_tokens", "reasoning_tokens")
 _FETCH = 200
 Head = dict[str, Any]
-"""A call's metadata row (the _HEAD_COLUMNS): enough to filter, dedupe and stratify."""
+"""A case's metadata: its call's row (the _HEAD_COLUMNS), enough to filter, dedupe and
+stratify, and ``calls``, the ids of its calls (an agent case's, first to last)."""
 Chosen = tuple[Head, dict[str, Any]]
 _GRADERS_NOTE = """\
 # Edit the graders: similarity to the production answer (token F1, passing at 0.8) is
@@ -74,6 +67,11 @@ class ExportResult:
     duplicates: int
     unsupported: int
     reasons: Mapping[str, int] = field(default_factory=dict)  # why drawn calls were left out
+    agent_cases: int = 0  # cases that are a whole conversation
+    forks: int = 0  # calls continued two ways (one agent case per branch)
+    ungrouped: Mapping[str, int] = field(default_factory=dict)
+    """Calls of conversations that could not be one agent case, per reason (each exported
+    as a case of its own)."""
 
 
 def export_suite(
@@ -84,7 +82,10 @@ def export_suite(
     with TraceDb(db_path) as db:
         heads = list(db.scan(_HEAD_COLUMNS, options.where))
         answered = [h for h in heads if h["error"] is None]
-        kept = _dedupe(answered) if options.dedupe else answered
+        tooled = db.tool_use(options.where)  # the others take part in no conversation
+        grouping = conversations_of(_traces(db, [h for h in answered if h["id"] in tooled]))
+        units = _units(answered, grouping)
+        kept = _dedupe(units) if options.dedupe else units
         chosen, reasons = _choose(db, kept, options)
     if not chosen:
         raise ExportError(
@@ -92,16 +93,40 @@ def export_suite(
             f"{len(heads) - len(answered)} of them failed); nothing written"
         )
     cases = _with_ids(chosen)
+    write_parts(cases, Path(db_path), out)  # before the suite: its loader reads them
     write_suite(out, _document(Path(db_path), out, cases, len(heads), options))
     return ExportResult(
         path=out,
         cases=len(cases),
         calls=len(heads),
         errors=len(heads) - len(answered),
-        duplicates=len(answered) - len(kept),
+        duplicates=len(units) - len(kept),
         unsupported=sum(reasons.values()),
         reasons=reasons,
+        agent_cases=sum(1 for c in cases if "agent" in c),
+        forks=grouping.forks,
+        ungrouped=grouping.reasons,
     )
+
+
+def _traces(db: TraceDb, heads: list[Head]) -> Iterator[tuple[int, Trace]]:
+    """The calls' traces, read in chunks (grouping keeps only hashes of them)."""
+    for start in range(0, len(heads), _FETCH):
+        chunk = [h["id"] for h in heads[start : start + _FETCH]]
+        traces = db.traces(chunk)
+        yield from ((i, traces[i]) for i in chunk)
+
+
+def _units(heads: list[Head], grouping: Grouping) -> list[Head]:
+    """One head per case: a single call's, or a conversation's last call's (its request
+    covers the whole conversation) timed at its first call."""
+    by_id = {h["id"]: h for h in heads}
+    grouped = {i for ids in grouping.conversations for i in ids}
+    units = [{**h, "calls": (h["id"],)} for h in heads if h["id"] not in grouped]
+    for ids in grouping.conversations:
+        start = by_id[ids[0]]["started_at"]
+        units.append({**by_id[ids[-1]], "started_at": start, "calls": ids})
+    return sorted(units, key=lambda h: (h["started_at"], h["id"]))
 
 
 def _check_output(out: Path, overwrite: bool) -> None:
@@ -183,103 +208,13 @@ def _cases(db: TraceDb, heads: Sequence[Head]) -> Iterator[tuple[Head, dict[str,
     """Each head with its case (or why the suite format cannot express it), fetched lazily."""
     for start in range(0, len(heads), _FETCH):
         chunk = heads[start : start + _FETCH]
-        traces = db.traces([h["id"] for h in chunk])
+        traces = db.traces([i for h in chunk for i in h["calls"]])
         for head in chunk:
-            yield head, case_of(traces[head["id"]])
-
-
-def case_of(trace: Trace) -> dict[str, Any] | str:
-    """A suite case (without id) for a captured call, or why the suite cannot express it.
-
-    Tool use and history are kept (Anthropic's written in the OpenAI form suites use); a
-    tool-call answer is graded ``tool_call: {against: baseline}``, a structured one by its
-    schema.
-    """
-    if trace.output is None:
-        return "no answer"
-    messages, params = openai_form(trace)
-    kept = [_message(m) for m in messages]
-    problem = next((m for m in kept if isinstance(m, str)), None)
-    if problem is not None:
-        return problem
-    chat = [m for m in kept if isinstance(m, dict)]
-    case: dict[str, Any] = {"tags": list(trace.tags)} if trace.tags else {}
-    if chat and chat[0]["role"] == "system" and isinstance(chat[0]["content"], str):
-        case["system"] = chat.pop(0)["content"]
-    if not chat:
-        return "no user message"
-    if _is_prompt(chat):
-        case["prompt"] = chat[0]["content"]
-    else:
-        case["messages"] = chat
-    case["params"] = {k: v for k, v in params.items() if k not in _PRIVATE_PARAMS}
-    problem = next((p for k, v in case["params"].items() if (p := _param_problem(k, v))), None)
-    if problem is not None:
-        return problem
-    case["baseline"] = baseline_of(trace)
-    graders = graders_for(trace, case["params"])
-    if graders:
-        case["graders"] = graders
-    return case
-
-
-def _param_problem(key: str, value: Any) -> str | None:
-    """Why a captured request param cannot go into a suite as written (tools and the like)."""
-    if key in REQUEST_KEYS and request_problem(key, value):
-        return f"unsupported {key}"
-    if params_problem({key: value}):  # NaN, a param each call sets, a credential
-        return f"unsupported {key}"
-    return None
-
-
-def _is_prompt(chat: list[dict[str, Any]]) -> bool:
-    """One plain user message: written as ``prompt:``."""
-    only = chat[0]
-    plain = only.keys() == {"role", "content"} and isinstance(only["content"], str)
-    return len(chat) == 1 and plain and only["role"] == "user"
-
-
-def _message(message: Any) -> dict[str, Any] | str:
-    """A message as a suite writes it, or why a suite cannot hold it."""
-    if not isinstance(message, Mapping):
-        return "a message that is not an object"
-    message = {k: v for k, v in message.items() if k in _MESSAGE_KEYS or v not in (None, [], {})}
-    extra = set(message) - _MESSAGE_KEYS
-    if extra:
-        return f"message field {sorted(extra)[0]!r}"
-    if message.get("role") not in ROLES:
-        return f"message role {str(message.get('role'))[:20]!r}"
-    content = message.get("content")
-    if isinstance(content, list) and all(_is_text_part(p) for p in content):
-        content = "".join(p["text"] for p in content)
-    if not isinstance(content, str) and not (content is None and message.get("tool_calls")):
-        return "non-text content (images, audio or files)"
-    problem = message_problem({**message, "content": content})
-    return f"a malformed {problem[0]}" if problem else {**message, "content": content}
-
-
-def _is_text_part(part: Any) -> bool:
-    return isinstance(part, Mapping) and part.get("type") == "text" and "text" in part
-
-
-def baseline_of(trace: Trace) -> dict[str, Any]:
-    """The production answer with its usage, cost and latency (unknown fields left out)."""
-    baseline: dict[str, Any] = {"output": trace.output}
-    if trace.usage is not None:
-        baseline["input_tokens"] = trace.usage.input_tokens
-        baseline["output_tokens"] = trace.usage.output_tokens
-        extras = {k: getattr(trace.usage, k) for k in _USAGE_EXTRAS}
-        baseline.update({k: v for k, v in extras.items() if v})
-    if trace.cost_usd is not None:
-        baseline["cost_usd"] = float(f"{trace.cost_usd:.6g}")
-    if trace.latency_s is not None:
-        baseline["latency_s"] = round(trace.latency_s, 4)
-    baseline["model"] = f"{trace.provider}:{trace.response_model or trace.model}"
-    if trace.tool_calls:
-        baseline["tool_calls"] = [
-            {"name": c["name"], "arguments": c["arguments"]} for c in trace.tool_calls
-        ]
-    return baseline
+            calls = [traces[i] for i in head["calls"]]
+            case = case_of(calls[0])
+            if len(calls) > 1 and isinstance(case, dict):
+                case = agent_case(case, calls, baseline_of)
+            yield head, case if isinstance(case, str) else finished(case, db.path)
 
 
 def _with_ids(chosen: list[Chosen]) -> list[dict[str, Any]]:
@@ -316,6 +251,12 @@ def _document(
         f"# {len(cases)} cases from {how}{calls} matching calls. Each `baseline` is the\n"
         "# answer production gave, with its usage, cost and latency.\n"
     )
+    agents = sum(1 for c in cases if "agent" in c)
+    if agents:
+        header += (
+            f"# {agents} cases are agent conversations: the baseline's steps are replayed with no\n"
+            "# call, and every model's tool calls get production's results (expected.trajectory).\n"
+        )
     head = dump_yaml({"suite": name, "description": f"Production calls captured in {db.name}"})
     graders = dump_yaml({"graders": defaults.pop("graders")})
     settings = dump_yaml(defaults) if defaults else ""

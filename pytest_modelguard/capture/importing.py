@@ -20,6 +20,7 @@ from typing import Any
 from ..core.errors import FileRefused
 from .import_checks import MAX_TOKENS, Secrets, checked, seconds, token_count
 from .import_input import ImportResult, Malformed, Record, records, shown
+from .media import media_dir
 from .otel import Note, spans_of, trace_of_span
 from .store import INSERT, Pending, Trace, connect, to_row
 
@@ -256,7 +257,8 @@ def _first_error(exc: Any) -> str:
 def _write(db: str | os.PathLike[str], traces: list[Trace]) -> None:
     conn = connect(Path(db), 5.0)
     try:
-        rows = [row for t in traces if (row := to_row(Pending(t))) is not None]
+        media = media_dir(Path(db))
+        rows = [row for t in traces if (row := to_row(Pending(t), media)) is not None]
         with conn:
             conn.executemany(INSERT, rows)
     finally:

@@ -374,7 +374,10 @@ def _from_parts(message: Mapping[str, Any]) -> dict[str, Any]:
         first = results[0]
         return {"role": "tool", "tool_call_id": str(first.get("id") or ""),
                 "content": _text(first.get("response"))}  # fmt: skip
-    out: dict[str, Any] = {"role": role, "content": text or None}
+    images = [_image(p) for p in parts if p.get("type") in ("blob", "uri")
+              and p.get("modality") == "image"]  # fmt: skip
+    content = [{"type": "text", "text": text}] if text else []
+    out: dict[str, Any] = {"role": role, "content": content + images if images else text or None}
     if calls:
         for call in calls:
             if not isinstance(call.get("name"), str):
@@ -387,6 +390,20 @@ def _from_parts(message: Mapping[str, Any]) -> dict[str, Any]:
     elif out["content"] is None:
         out["content"] = ""
     return out
+
+
+def _image(part: Mapping[str, Any]) -> dict[str, Any]:
+    """A semconv image part (``blob``: base64 ``content`` with its ``mime_type``; ``uri``) as
+    Chat Completions' ``image_url`` (its bytes are checked and kept when the call is stored)."""
+    if part.get("type") == "uri":
+        url = part.get("uri")
+        if not isinstance(url, str):
+            raise Malformed("an image uri part without a uri string")
+        return {"type": "image_url", "image_url": {"url": url}}
+    data, mime = part.get("content"), part.get("mime_type") or "application/octet-stream"
+    if not isinstance(data, str) or not isinstance(mime, str):
+        raise Malformed("an image blob part without base64 content")
+    return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}"}}
 
 
 def _indexed(attrs: Attributes) -> Conversation:

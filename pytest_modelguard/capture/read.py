@@ -90,6 +90,20 @@ class TraceDb:
         except sqlite3.Error as exc:
             raise TraceDbError(f"{self.path}: cannot read traces: {exc}") from None
 
+    def tool_use(self, where: TraceFilter | None = None) -> set[int]:
+        """Ids of the calls that answered with tool calls or send a tool result: the only
+        calls an agent conversation is made of, found without reading them (a result names
+        its call: ``"tool_call_id"``, Anthropic's blocks are ``"tool_result"``)."""
+        clauses, args = _where(where or EVERYTHING)
+        joined = " AND " if clauses else " WHERE "
+        sent = """messages LIKE '%"tool_call_id"%' OR messages LIKE '%"tool_result"%'"""
+        answered = "" if "tool_calls" in self._missing else "tool_calls IS NOT NULL OR "
+        query = f"SELECT id FROM traces{clauses}{joined}({answered}{sent})"
+        try:
+            return {row[0] for row in self._conn.execute(query, args)}
+        except sqlite3.Error as exc:
+            raise TraceDbError(f"{self.path}: cannot read traces: {exc}") from None
+
     def _checked(self, row: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
         """The row's ``columns`` when each holds what it must; TraceDbError naming it otherwise."""
         for column in columns:

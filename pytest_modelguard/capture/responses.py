@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-_RESPONSES_ONLY = frozenset(("input", "instructions", "text_format"))
+_RESPONSES_ONLY = frozenset(("input", "instructions", "text_format", "include"))
+"""Responses-only fields (``include`` asks for extra output items, which chat has not)."""
 
 
 def structured(kwargs: Mapping[str, Any]) -> dict[str, Any]:

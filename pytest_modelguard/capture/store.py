@@ -25,6 +25,7 @@ from typing import Any
 from ..core.safety import scrub_secrets
 from ..records.calls import Message, Usage
 from ..records.pricing import table_price
+from .media import keep_parts, media_dir
 
 log = logging.getLogger("pytest_modelguard.capture")
 
@@ -164,8 +165,10 @@ class Pending:
     secrets: tuple[str, ...] = ()
 
 
-def to_row(pending: Pending) -> tuple[Any, ...] | None:
-    """The database row of a pending trace, redacted and scrubbed; None if redaction drops it."""
+def to_row(pending: Pending, media: Path) -> tuple[Any, ...] | None:
+    """The database row of a pending trace, redacted and scrubbed; None if redaction drops it.
+
+    Its images, audio and files are written to ``media`` and kept in the row by digest."""
     trace = pending.trace
     messages, params = plain(list(trace.messages)), plain(trace.params)
     if pending.redact is not None:
@@ -175,6 +178,7 @@ def to_row(pending: Pending) -> tuple[Any, ...] | None:
         trace = redacted
         messages, params = plain(list(trace.messages)), plain(trace.params)
     secrets = pending.secrets
+    messages = keep_parts(messages, media, secrets)
     messages_json, params_json, tags_json = (
         scrub_secrets(_dumps(value), secrets) for value in (messages, params, list(trace.tags))
     )
@@ -384,7 +388,7 @@ class TraceStore:
         rows = []
         for pending in batch:
             try:
-                row = to_row(pending)
+                row = to_row(pending, media_dir(self.path))
             except Exception as exc:  # a user's redact hook or an odd SDK object
                 self._count(dropped=1)
                 self.warn_once("row", f"a call was not recorded: {type(exc).__name__}: {exc}")

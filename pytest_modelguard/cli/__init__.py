@@ -9,7 +9,14 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..core.errors import ConfigError
-from . import cache_commands, compare_command, import_commands, label_commands, traffic_commands
+from . import (
+    cache_commands,
+    compare_command,
+    import_commands,
+    label_commands,
+    schema_command,
+    traffic_commands,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     import_commands.add_commands(sub)
     label_commands.add_commands(sub)
     compare_command.add_commands(sub)
+    schema_command.add_commands(sub)
     return parser
 
 

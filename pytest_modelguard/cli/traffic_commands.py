@@ -25,10 +25,16 @@ def cmd_export(args: argparse.Namespace) -> int:
         return fail(exc)
     left = {"failed": done.errors, "duplicates": done.duplicates, **done.reasons}
     skipped = ", ".join(f"{n} {why}" for why, n in left.items() if n)
+    agents = f" ({done.agent_cases} of them agent conversations)" if done.agent_cases else ""
     print(
-        f"wrote {done.cases} cases to {done.path} from {done.calls} matching calls"
+        f"wrote {done.cases} cases{agents} to {done.path} from {done.calls} matching calls"
         + (f" (left out: {skipped})" if skipped else "")
     )
+    alone = ", ".join(f"{n} {why}" for why, n in done.ungrouped.items())
+    if alone:
+        print(f"not grouped into agent cases (exported one call per case): {alone}")
+    if done.forks:
+        print(f"{done.forks} conversations forked: one agent case per branch")
     return 0
 
 

@@ -14,7 +14,7 @@ from ..core.errors import ConfigError
 from ..core.formatting import did_you_mean
 from ..core.vocabulary import GATES, INTERVALS, Gate, Interval, RecordMode
 from ..records.calls import params_problem
-from ..records.pricing import Price, cost_usd, table_price
+from ..records.pricing import Price, batch_price, cost_usd, table_price
 from .provider_kinds import KIND_KEYS, KIND_PRICES, kind_key_problem, value_problem
 from .toml_lines import key_line
 
@@ -52,18 +52,33 @@ TOP_KEYS = (
     "resamples", "seed", "gate", "margin", "timeout_s", "max_attempts", "retry_delay_s",
     "retry_deadline_s", "providers", "aliases", "budgets", "judge", "judge_min_agreement",
     "gate_on", "sequential", "sequential_batch", "adaptive_repeats", "drift", "pair_deselected",
+    "batch", "batch_wait_s", "batch_poll_s", "batch_fallback",
 )  # fmt: skip
+BATCH_FALLBACKS = ("batch", "live")
+BATCH_KINDS = ("openai", "openai-responses", "anthropic")
+"""Provider kinds whose batch API a run uses (the cloud kinds' batch jobs are not)."""
 DRIFT_MODES = ("fixed-n", "accumulate")
 GATE_ON = ("judge", "human")
 PROVIDER_KEYS = (
     "kind",
     "base_url",
     "api_key_env",
+    "batch",
     *(k for keys in KIND_KEYS.values() for k in keys),
 )
-ALIAS_KEYS = ("model", "params", "price", "budgets")
+ALIAS_KEYS = ("model", "params", "price", "budgets", "batch")
 MAX_SEED = 2**32 - 1
 """The bootstrap's generator takes seeds from 0 to this."""
+WHOLE_RANGES = {
+    "concurrency": (1, 4096), "resamples": (100, 10_000_000), "seed": (0, MAX_SEED),
+    "max_attempts": (1, 1000), "sequential_batch": (1, 1_000_000),
+}  # fmt: skip
+"""Top keys that are whole numbers, with their bounds (also the settings' JSON Schema's)."""
+NUMBER_RANGES = {
+    "confidence": (0.5, 0.9999), "margin": (0, 1), "timeout_s": (0.001, 86_400),
+    "retry_delay_s": (0, 600), "retry_deadline_s": (0, 86_400), "judge_min_agreement": (-1, 1),
+}  # fmt: skip
+"""Top keys that are finite numbers, with their bounds."""
 DEFAULT_KEY_ENV = {
     "openai": "OPENAI_API_KEY",
     "openai-responses": "OPENAI_API_KEY",
@@ -84,6 +99,7 @@ class ProviderSpec:
     base_url: str | None = None
     api_key_env: str | None = None
     options: Mapping[str, str] = field(default_factory=dict)  # the kind's own keys
+    batch: bool | None = None  # None: as [tool.modelguard] batch says
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +123,13 @@ class ModelSpec:
     params: Mapping[str, Any] = field(default_factory=dict)
     price: Price | None = None
     budgets: Budgets = field(default_factory=Budgets)
+    batch: bool | None = None  # None: as its provider (then [tool.modelguard] batch) says
+    batch_price: Price | None = None  # what an answer by the provider's batch API costs
 
-    def cost_of(self, usage: Usage) -> float | None:
-        """What ``usage`` costs at this model's price; None when the price is unknown."""
-        return cost_usd(usage, self.price)
+    def cost_of(self, usage: Usage, batch: bool = False) -> float | None:
+        """What ``usage`` costs at this model's price (its batch price for an answer that
+        came ``batch``); None when the price is unknown."""
+        return cost_usd(usage, self.batch_price if batch else self.price)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +162,10 @@ class Settings:
     adaptive_repeats: bool = True  # a sequential run asks fewer repeats where they agreed
     drift: str = "fixed-n"  # "accumulate": --modelguard-compare adds nights against a reference
     pair_deselected: bool = True  # -k/-m leaving out the baseline's Python tests puts them back
+    batch: bool = False  # uncached requests go to the providers' batch APIs
+    batch_wait_s: float = 86_400.0  # how long one run waits for its batches
+    batch_poll_s: float = 30.0  # how often a run asks how its batches are doing
+    batch_fallback: str = "batch"  # items a batch failed or let expire: next batch, or "live"
 
     def resolve(self, name: str) -> ModelSpec:
         """Any model string or alias, as configured (ConfigError when unknown)."""
@@ -155,6 +178,16 @@ class Settings:
         """Baseline first, then candidates."""
         head = (self.baseline,) if self.baseline is not None else ()
         return head + self.candidates
+
+    def batched(self, model: ModelSpec) -> bool:
+        """Whether ``model``'s uncached requests go to its provider's batch API: the alias's
+        ``batch``, else its provider's, else the run's (only for ``BATCH_KINDS``)."""
+        if model.provider.kind not in BATCH_KINDS:
+            return False
+        for choice in (model.batch, model.provider.batch):
+            if choice is not None:
+                return choice
+        return self.batch
 
     def model_named(self, name: str) -> ModelSpec:
         """The configured model called ``name`` (KeyError when there is none)."""
@@ -176,6 +209,7 @@ class Overrides:
     margin: float | None = None
     sequential: bool | None = None
     drift: str | None = None
+    batch: bool | None = None
 
 
 def read_pyproject(path: Path) -> dict[str, Any]:
@@ -260,6 +294,12 @@ class _Reader:
             self.fail(key, f"must be {listed}, got {value!r}{did_you_mean(str(value), choices)}")
         return str(value)
 
+    def bounded(self, key: str, default: Any) -> Any:
+        """``key``'s number within its bounds of ``WHOLE_RANGES`` or ``NUMBER_RANGES``."""
+        if key in WHOLE_RANGES:
+            return self.whole(key, default, *WHOLE_RANGES[key])
+        return self.number(key, default, *NUMBER_RANGES[key])
+
     def whole(self, key: str, default: int, low: int, high: int) -> int:
         """A whole number from ``low`` to ``high``."""
         value = self.number(key, default, low, high)
@@ -298,7 +338,7 @@ def _providers(source: str, table: Mapping[str, Any]) -> dict[str, ProviderSpec]
     }
     for name, body in table.items():
         reader = _Reader(source, body, ("providers", name), PROVIDER_KEYS)
-        kind = reader.get("kind", str, "openai")
+        kind = reader.get("kind", str, BUILTIN_PROVIDERS.get(name, "openai"))
         if kind not in SDK_KINDS:
             reader.fail("kind", f"must be one of {', '.join(SDK_KINDS)}, got {kind!r}")
         options = _kind_options(reader, kind)
@@ -308,6 +348,7 @@ def _providers(source: str, table: Mapping[str, Any]) -> dict[str, ProviderSpec]
             base_url=reader.get("base_url", str),
             api_key_env=reader.get("api_key_env", str, DEFAULT_KEY_ENV.get(kind)),
             options=options,
+            batch=reader.get("batch", bool),
         )
     return providers
 
@@ -356,10 +397,14 @@ class ModelResolver:
         price_id = KIND_PRICES.get(provider.kind) or PRICE_PROVIDER.get(
             provider.name, provider.name
         )
-        price = table_price(price_id, model) if provider.kind != "python" else None
+        if provider.kind == "python":
+            return ModelSpec(name=name, provider=provider, model=model, budgets=self.budgets)
+        price = table_price(price_id, model)
+        batch = batch_price(price, table_price(price_id, model, "batch"), provider.kind)
         return ModelSpec(
-            name=name, provider=provider, model=model, price=price, budgets=self.budgets
-        )
+            name=name, provider=provider, model=model, price=price, budgets=self.budgets,
+            batch_price=batch,
+        )  # fmt: skip
 
     def _alias(self, alias: str) -> ModelSpec:
         reader = _Reader(self.source, self.aliases[alias], ("aliases", alias), ALIAS_KEYS)
@@ -372,12 +417,13 @@ class ModelResolver:
             base = self.resolve(target)
         except ConfigError as exc:
             raise reader.located("model", exc) from None
-        price = base.price
+        price, batch = base.price, base.batch_price
         if "price" in reader.table:
             try:
                 price = Price.from_mapping(reader.get("price", dict))
             except ValueError as exc:
                 reader.fail("price", str(exc))
+            batch = batch_price(price, None, base.provider.kind)
         budgets_table = reader.get("budgets", dict, {})
         budgets = _budgets(
             _Reader(self.source, budgets_table, ("aliases", alias, "budgets"), BUDGET_KEYS),
@@ -387,7 +433,10 @@ class ModelResolver:
         wrong = params_problem(params)
         if wrong:
             reader.fail("params", f"{wrong[0]}: {wrong[1]}")
-        return replace(base, name=alias, params=params, price=price, budgets=budgets)
+        return replace(
+            base, name=alias, params=params, price=price, budgets=budgets, batch_price=batch,
+            batch=reader.get("batch", bool),
+        )  # fmt: skip
 
 
 def _table(source: str, table: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -467,7 +516,7 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         "record", flags.record or reader.get("record", str, "none"), record_modes
     )
     gate = reader.choice("gate", flags.gate or reader.get("gate", str, "regression"), GATES)
-    margin = flags.margin if flags.margin is not None else float(reader.number("margin", 0.0, 0, 1))
+    margin = flags.margin if flags.margin is not None else float(reader.bounded("margin", 0.0))
     if gate == "non-inferiority" and not margin > 0:
         where = "--modelguard-margin" if flags.margin is not None else "margin"
         reader.fail(
@@ -491,7 +540,7 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         GATE_ON,
         "judge (the judge's scores) or human (the judge corrected by the human labels, PPI)",
     )
-    min_agreement = reader.number("judge_min_agreement", None, -1, 1)
+    min_agreement = reader.bounded("judge_min_agreement", None)
     return Settings(
         judge=_resolve(resolver, reader, "judge", judge_name, from_flag=False),
         judge_min_agreement=None if min_agreement is None else float(min_agreement),
@@ -502,21 +551,31 @@ def load_settings(source: str, table: Mapping[str, Any], flags: Overrides, root:
         candidates=candidates,
         record=RecordMode(record),
         cache_dir=cache_dir,
-        concurrency=reader.whole("concurrency", 16, 1, 4096),
-        confidence=float(reader.number("confidence", 0.95, 0.5, 0.9999)),
+        concurrency=reader.bounded("concurrency", 16),
+        confidence=float(reader.bounded("confidence", 0.95)),
         interval=_interval(reader),
-        resamples=reader.whole("resamples", 10_000, 100, 10_000_000),
-        seed=flags.seed if flags.seed is not None else reader.whole("seed", 0, 0, MAX_SEED),
+        resamples=reader.bounded("resamples", 10_000),
+        seed=flags.seed if flags.seed is not None else reader.bounded("seed", 0),
         gate=cast(Gate, gate),
         margin=margin,
-        timeout_s=float(reader.number("timeout_s", 60.0, 0.001, 86_400)),
-        max_attempts=reader.whole("max_attempts", 5, 1, 1000) if "max_attempts" in table else None,
-        retry_delay_s=float(reader.number("retry_delay_s", 0.5, 0, 600)),
-        retry_deadline_s=float(reader.number("retry_deadline_s", 120.0, 0, 86400)),
+        timeout_s=float(reader.bounded("timeout_s", 60.0)),
+        max_attempts=reader.bounded("max_attempts", 5) if "max_attempts" in table else None,
+        retry_delay_s=float(reader.bounded("retry_delay_s", 0.5)),
+        retry_deadline_s=float(reader.bounded("retry_deadline_s", 120.0)),
         budgets=budgets,
         sequential=flags.sequential or bool(reader.get("sequential", bool, False)),
-        sequential_batch=reader.whole("sequential_batch", 50, 1, 1_000_000),
+        sequential_batch=reader.bounded("sequential_batch", 50),
         adaptive_repeats=bool(reader.get("adaptive_repeats", bool, True)),
         drift=flags.drift or _drift(reader),
         pair_deselected=bool(reader.get("pair_deselected", bool, True)),
+        batch=flags.batch or bool(reader.get("batch", bool, False)),
+        batch_wait_s=float(reader.number("batch_wait_s", 86_400.0, 0, 30 * 86_400)),
+        batch_poll_s=float(reader.number("batch_poll_s", 30.0, 0.001, 86_400)),
+        batch_fallback=reader.choice(
+            "batch_fallback",
+            reader.get("batch_fallback", str, "batch"),
+            BATCH_FALLBACKS,
+            "batch (items a batch failed or let expire go in the next batch) or live "
+            "(they are called as ordinary requests)",
+        ),
     )

@@ -78,6 +78,10 @@ class ModelCallFailed(ModelguardError):
     """``model.complete`` could not get an answer (after retries, or none recorded)."""
 
 
+class BatchesPending(ModelguardError):
+    """The run's provider batches were not done within ``batch_wait_s``: no verdict yet."""
+
+
 class CacheError(ModelguardError, OSError):
     """The cache (or its lock directory) cannot be used; the message says which and why."""
 

@@ -52,6 +52,38 @@ def answer_shown(text: str | None, tool_calls: Iterable[Mapping[str, Any]] = ())
     return " ".join([text or "", *shown]).strip()
 
 
+def path_shown(steps: Iterable[Mapping[str, Any]], text: str, result_chars: int = 40) -> str:
+    """An agent's path: ``→ name({arguments}) ⇒ result`` per tool call (each result cut to
+    ``result_chars``), then ``→ "final answer"``."""
+    parts = []
+    for step in steps:
+        for call in step.get("tool_calls") or ():
+            arguments = json.dumps(call.get("arguments"), sort_keys=True, ensure_ascii=False)
+            result = " ".join(str(call.get("result", "")).split())
+            if len(result) > result_chars:
+                result = result[: result_chars - 1] + "…"
+            parts.append(f"→ {call.get('name')}({arguments}) ⇒ {result}")
+    parts.append(f"→ {json.dumps(text, ensure_ascii=False)}")
+    return " ".join(parts)
+
+
+def steps_shown(steps: Iterable[Mapping[str, Any]], text: str) -> str:
+    """An agent's path step by step, one line per tool call and one per result, then the
+    final answer: the HTML case view's text."""
+    lines = []
+    for number, step in enumerate(steps, start=1):
+        calls = step.get("tool_calls") or ()
+        if step.get("text") and calls:
+            lines.append(f"step {number}: {step['text']}")
+        for call in calls:
+            arguments = json.dumps(call.get("arguments"), sort_keys=True, ensure_ascii=False)
+            lines.append(f"step {number}: → {call.get('name')}({arguments})")
+            lines.append(f"        ⇒ {call.get('result', '')}")
+        if not calls:
+            lines.append(f"step {number}: {json.dumps(text, ensure_ascii=False)}")
+    return "\n".join(lines)
+
+
 SHOWN_CHARS = 64_000
 """Characters of one answer, tool-call argument or reason a report shows (the cache keeps all)."""
 

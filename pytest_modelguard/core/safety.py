@@ -69,7 +69,7 @@ def url_secrets(url: str | None) -> tuple[str, ...]:
 _AUTH_FIELD = re.compile(
     r"""((?:authorization|x-api-key|api[_-]?key|aws_secret_access_key|aws_session_token"""
     r"""|x-amz-security-token)["']?\s*[:=]\s*["']?(?:bearer\s+|basic\s+)?)"""
-    r"""[^\s"',;&}\]]+""",
+    r"""(?!\[redacted\])[^\s"',;&}\]]+""",  # a value redacted already is left as it is
     re.IGNORECASE,
 )
 _CLOUD_CREDENTIAL = re.compile(

@@ -7,13 +7,14 @@ already answered.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
 from ..config import ModelSpec, Settings
-from ..core.errors import CacheError, ModelguardWarning
+from ..core.errors import BatchesPending, CacheError, ModelguardWarning
 from ..records.calls import (
     Answered,
     Completion,
@@ -26,7 +27,7 @@ from ..records.calls import (
 from ..suite import Case, RecordedAnswer
 from .cache import Cache
 from .providers import make_provider
-from .runner import Progress, RetryPolicy, answer_all_sync
+from .runner import Batcher, Progress, RetryPolicy, answer_all_sync
 from .spend import DryRunLine, Ledger, SpendCap, dry_run
 
 
@@ -74,6 +75,29 @@ class Answers:
         self.case_uses: dict[tuple[str, str, str], int] = {}  # case → items grading it
         # a sequential run's adaptive repeats: (case, model) → how many repeats are asked
         self.repeat_caps: dict[tuple[str, str, str, str], int] = {}
+        self.say: Callable[[str], None] = _to_stderr  # the batches' progress lines
+        self.batches_submitted = 0  # provider batches this run created
+
+    @cached_property
+    def batcher(self) -> Batcher | None:
+        """The run's provider batches, when a model it calls goes by batch (``batch``)."""
+        settings = self.settings
+        if not settings.record.calls_misses:
+            return None
+        judge = (settings.judge,) if settings.judge is not None else ()
+        pairs = {(m.provider.name, m.model) for m in settings.models + judge if settings.batched(m)}
+        if not pairs:
+            return None
+        batcher = Batcher(
+            settings.cache_dir,
+            lambda r: (r.provider, r.model) in pairs,
+            poll_s=settings.batch_poll_s,
+            wait_s=settings.batch_wait_s,
+            live_fallback=settings.batch_fallback == "live",
+            say=lambda line: self.say(line),
+        )
+        batcher.load()  # a saved list that cannot be trusted stops the run before any call
+        return batcher
 
     @cached_property
     def cache(self) -> Cache:
@@ -161,7 +185,17 @@ class Answers:
             run_started=self.started,
             notes=self.notes,
             on_disk=on_disk,
+            batcher=self.batcher,
         )
+        batcher = self.batcher
+        if batcher is not None:
+            self.batches_submitted = batcher.submitted
+            if batcher.pending:
+                raise BatchesPending(
+                    f"provider batches not done within "
+                    f"batch_wait_s = {settings.batch_wait_s:g}s: no verdict yet. "
+                    f"{batcher.resume_hint()}"
+                )
         for key, outcome in answers.items():
             if isinstance(outcome, ProviderError):
                 known[key] = Answered(None, False, error=str(outcome))
@@ -261,7 +295,10 @@ class Answers:
         )
         models = self.settings.models
         names = {(m.provider.name, m.model): m.name for m in models}
-        prices = {(m.provider.name, m.model): m.price for m in models}
+        batched = self.settings.batched
+        prices = {
+            (m.provider.name, m.model): m.batch_price if batched(m) else m.price for m in models
+        }
         return dry_run(unique, cached, names, prices)
 
     def _providers(self, names: set[str]) -> dict[str, Provider]:
@@ -285,18 +322,24 @@ class Answers:
         limit = self.settings.budgets.max_spend_usd
         if limit is None:
             return None
-        prices = {(m.provider.name, m.model): m.price for m in self.settings.models}
+        models = self.settings.models
+        prices = {(m.provider.name, m.model): m.price for m in models}
+        batch_prices = {(m.provider.name, m.model): m.batch_price for m in models}
         ledger = (
             Ledger(self.cache.ledger_path(), self.run_id)
             if self.settings.record.calls_misses
             else None
         )
-        return SpendCap(limit_usd=limit, prices=prices, ledger=ledger)
+        return SpendCap(limit_usd=limit, prices=prices, ledger=ledger, batch_prices=batch_prices)
 
     def close(self) -> None:
         """The run is over in this process: its reservations are released."""
         if "spend_cap" in self.__dict__ and self.spend_cap is not None:
             self.spend_cap.close()
+
+
+def _to_stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
 
 
 def _where(case: Case) -> tuple[str, str, str]:

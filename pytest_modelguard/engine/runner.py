@@ -8,6 +8,7 @@ what it bought. Errors are returned as data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -23,12 +24,14 @@ from typing import Any, Protocol, TypeVar
 from ..core.formatting import plural
 from ..core.vocabulary import RecordMode
 from ..records.calls import Completion, Provider, ProviderError, Request, Warmable
+from .batching import Batcher
 from .cache import Cache, private_dir
 from .calling import AdaptiveLimit, Outcome, RetryPolicy, Stop, call
 from .spend import SpendCap
 
 __all__ = [
     "AdaptiveLimit",
+    "Batcher",
     "Keeper",
     "Outcome",
     "Progress",
@@ -171,6 +174,7 @@ async def answer_all(
     stop: Stop | None = None,
     notes: list[str] | None = None,
     on_disk: dict[str, str] | None = None,
+    batcher: Batcher | None = None,
 ) -> dict[str, Outcome]:
     """Answer every request, keyed by ``request.key()``: a Completion or the final ProviderError.
 
@@ -185,6 +189,8 @@ async def answer_all(
     written raises CacheError before anything is called. Given ``on_disk``, a recorded
     answer is not read: its key and file go there, to be read when it is needed
     (``Cache.read``), so a replay holds only the answers of the items about to run.
+    Given a ``batcher``, the uncached requests it ``wants`` go by the providers' batch APIs
+    (``batching.py``); those it hands back are called as ordinary requests.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -208,9 +214,13 @@ async def answer_all(
             tally.add(found, cached=True)
             if cached_keys is not None and isinstance(found, Completion):
                 cached_keys.add(key)
-    if to_call:
+    batched: list[tuple[str, Request]] = []
+    if batcher is not None:
+        batched = [(key, r) for key, r in to_call if batcher.wants(r)]
+        to_call = [(key, r) for key, r in to_call if not batcher.wants(r)]
+    if to_call or batched:
         cache.check_writable()
-        _warm(providers, [request for _, request in to_call])
+        _warm(providers, [request for _, request in to_call + batched])
     stop = stop or Stop()
     keeper = Keeper(cache, stop)
     # Writes run in threads, off the loop (a put is 0.3 ms, several under a busy disk, nearly
@@ -256,19 +266,36 @@ async def answer_all(
 
     tasks = [asyncio.ensure_future(answer(key, request)) for key, request in to_call]
 
+    def settled(key: str, outcome: Outcome) -> None:
+        results[key] = outcome
+        tally.add(outcome, cached=False)
+
+    async def by_batch(run: Batcher) -> None:
+        live = await run.run(batched, providers, spend, stop, keep, settled)
+        more = [asyncio.ensure_future(answer(key, request)) for key, request in live]
+        tasks.extend(more)
+        await asyncio.gather(*more)
+
+    # not cancelled with the calls: it stops on its own once the run is stopping, and a batch
+    # being submitted is saved before it returns (cancelled, its id would be lost: paid twice)
+    batching = asyncio.ensure_future(by_batch(batcher)) if batcher and batched else None
+
     def cancel_all() -> None:
         for task in tasks:
             task.cancel()
 
     stop.cancel = cancel_all
     try:
-        await asyncio.gather(*tasks)
+        await asyncio.gather(*tasks, *([batching] if batching else []))
     except asyncio.CancelledError:
         if not stop.interrupts:
             raise
     finally:
         for task in tasks:  # after an interrupt: stop spending
             task.cancel()
+        if batching is not None and not batching.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await batching
         writer.shutdown(wait=True)  # every answer handed to a writer is on disk
         if progress is not None:
             progress.finish(tally.event())
@@ -379,6 +406,7 @@ def answer_all_sync(
     run_started: float | None = None,
     notes: list[str] | None = None,
     on_disk: dict[str, str] | None = None,
+    batcher: Batcher | None = None,
 ) -> dict[str, Outcome]:
     """``answer_all`` in one ``asyncio.run``; the providers' connections are closed at its end.
 
@@ -392,7 +420,7 @@ def answer_all_sync(
         try:
             return await answer_all(
                 requests, providers, cache, record, concurrency, retry, progress, spend,
-                cached_keys, run_started, stop, notes, on_disk,
+                cached_keys, run_started, stop, notes, on_disk, batcher,
             )  # fmt: skip
         finally:
             await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)

@@ -17,6 +17,7 @@ except ImportError:  # pragma: no cover - Windows
 
 from ..core.formatting import money
 from ..records.calls import Completion, Request
+from ..records.parts import estimated_tokens, is_media, media_parts
 from ..records.pricing import Price
 
 DEFAULT_MAX_OUTPUT_TOKENS = 1024
@@ -24,9 +25,18 @@ CHARS_PER_TOKEN = 4
 
 
 def estimated_input_tokens(request: Request) -> int:
-    """A rough prompt size: characters / 4, plus a little framing per message."""
-    chars = sum(len(str(m.get("content", ""))) for m in request.messages)
-    return math.ceil(chars / CHARS_PER_TOKEN) + 4 * len(request.messages)
+    """A rough prompt size: characters / 4, plus a little framing per message; images,
+    audio and files by their size (``parts.estimated_tokens``), never by their base64."""
+    chars = sum(len(_text(m.get("content", ""))) for m in request.messages)
+    media = sum(estimated_tokens(part) for part in media_parts(request.messages))
+    return math.ceil(chars / CHARS_PER_TOKEN) + 4 * len(request.messages) + media
+
+
+def _text(content: Any) -> str:
+    """The content as the estimate counts it, media parts left out."""
+    if isinstance(content, list):
+        return str([p for p in content if not is_media(p)])
+    return str(content)
 
 
 def worst_case_cost(request: Request, price: Price) -> float:
@@ -140,14 +150,19 @@ class SpendCap:
     limit_usd: float
     prices: Mapping[tuple[str, str], Price | None]  # (provider, model) → price
     ledger: Ledger | None = None
+    batch_prices: Mapping[tuple[str, str], Price | None] = field(default_factory=dict)
     spent_usd: float = 0.0
     reserved_usd: float = 0.0
     refused: int = 0
     _holds: dict[str, float] = field(default_factory=dict)
 
-    def try_reserve(self, request: Request) -> str | None:
-        """Reserve the call's worst case; None when allowed, else why it is refused."""
-        price = self.prices.get((request.provider, request.model))
+    def _price(self, request: Request, batch: bool) -> Price | None:
+        return (self.batch_prices if batch else self.prices).get((request.provider, request.model))
+
+    def try_reserve(self, request: Request, batch: bool = False) -> str | None:
+        """Reserve the call's worst case (at the batch price for a ``batch`` request); None
+        when allowed, else why it is refused."""
+        price = self._price(request, batch)
         if price is None:
             self.refused += 1
             return (
@@ -182,10 +197,11 @@ class SpendCap:
             return self.spent_usd, self.reserved_usd
 
     def settle(self, request: Request, completion: Completion | None) -> None:
-        """Replace the reservation with what the call cost (nothing when it failed)."""
+        """Replace the reservation with what the call cost (nothing when it failed; at the
+        batch price for an answer that came by batch)."""
         held = self._holds.pop(request.key(), 0.0)
         self.reserved_usd -= held
-        price = self.prices.get((request.provider, request.model))
+        price = self._price(request, completion is not None and completion.batch)
         cost = price.cost(completion.usage) if completion is not None and price is not None else 0.0
         self.spent_usd += cost
         if self.ledger is not None:

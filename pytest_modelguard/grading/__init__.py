@@ -40,12 +40,17 @@ __all__ = [
     "dimension_scores",
     "explain",
     "grader",
+    "grader_kinds",
     "grader_names",
     "recording",
     "score_answer",
 ]
 
-_PLUGGED = {"llm_judge": "pytest_modelguard.grading.llm_judge"}
+_PLUGGED = {
+    "llm_judge": "pytest_modelguard.grading.llm_judge",
+    "trajectory": "pytest_modelguard.grading.trajectory",
+    "steps": "pytest_modelguard.grading.steps",
+}
 """Graders in their own module (imported on first use), which defines ``KIND: Kind``."""
 
 
@@ -77,6 +82,12 @@ class BoundGrader:
 def grader_names() -> list[str]:
     """Every grader kind a suite may name, sorted."""
     return sorted([*BUILTINS, *_PLUGGED])
+
+
+def grader_kinds() -> dict[str, Kind]:
+    """Every grader kind a suite may name, by name, the plugged ones imported."""
+    plugged = {name: importlib.import_module(module).KIND for name, module in _PLUGGED.items()}
+    return {**BUILTINS, **plugged}
 
 
 def _kind(spec: GraderSpec) -> Kind:

@@ -21,6 +21,8 @@ Check = Callable[[Answer], tuple[float, str]]
 """What a builder makes: an answer's score in [0, 1] and a short reason."""
 
 SHOW_LIMIT = 80
+AGAINST = ("expected", "baseline")
+"""What a grader comparing with a reference may compare with (``against:``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +35,29 @@ class Built:
     dimension: str | None = None
 
 
+Opt = str | tuple[str, ...] | range
+"""An option's type, checked when the grader is built and written into the suites' JSON
+Schema (``grading/suite_schema.py``): ``"text"`` a non-empty string, ``"strings"`` a string
+or a non-empty list of them, ``"flag"`` true or false, ``"number"`` a finite number >= 0,
+``"count"`` a whole number >= 0, ``"normalizers"`` a list of ``NORMALIZERS``' names,
+``"mapping"`` a mapping with string keys, ``"any"`` checked by the builder alone; a tuple:
+one of its words; a range: a whole number in it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Kind:
-    """A registry entry: how to build a grader and which option keys it takes."""
+    """A registry entry: how to build a grader and which option keys it takes.
+
+    ``keys`` maps each option to its type (``Opt``); a bare tuple of names leaves every
+    option's type to the builder (``"any"``)."""
 
     build: Callable[[Options], Built]
-    keys: tuple[str, ...] = ()
+    keys: Mapping[str, Opt] | tuple[str, ...] = ()
     scalar: str | None = None  # the key a bare scalar option stands for
+
+    def option_type(self, key: str) -> Opt:
+        """The declared type of option ``key`` (``"any"`` when none is declared)."""
+        return self.keys[key] if isinstance(self.keys, Mapping) else "any"
 
 
 def cut(text: str, limit: int = SHOW_LIMIT) -> str:
@@ -115,6 +133,24 @@ class Options:
                 allowed = ", ".join(kind.keys) or "none"
                 hint = did_you_mean(key, kind.keys)
                 raise self.error(f"unknown option {key!r}{hint}; options: {allowed}")
+            self._check(key, kind.option_type(key))
+
+    def _check(self, key: str, kind: Opt) -> None:
+        """The value of option ``key`` against its declared type, by the accessor of that type."""
+        if isinstance(kind, tuple):
+            self.choice(key, kind, None)
+        elif isinstance(kind, range):
+            self.whole(key, kind)
+        elif kind == "normalizers":
+            self.normalizer(key)
+        elif kind == "mapping":
+            self.mapping(key)
+        elif kind in ("text", "strings", "number", "count"):
+            getattr(self, kind)(key)
+        elif kind == "flag":
+            self.flag(key, False)
+        elif kind != "any":
+            raise ValueError(f"option {key!r} of {self.grader}: unknown option type {kind!r}")
 
     def _as_mapping(self, options: Any, kind: Kind) -> dict[str, Any]:
         if options is None:
@@ -195,6 +231,28 @@ class Options:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise self.error(f"{key}: expected a whole number >= 0, got {value!r}")
         return value
+
+    @overload
+    def whole(self, key: str, span: range, default: int) -> int: ...
+    @overload
+    def whole(self, key: str, span: range, default: None = None) -> int | None: ...
+    def whole(self, key: str, span: range, default: int | None = None) -> int | None:
+        """A whole number in ``span``, or ``default`` when absent."""
+        if key not in self._values:
+            return default
+        value = self._values[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value not in span:
+            raise self.error(
+                f"{key}: expected a whole number from {span.start} to {span[-1]}, got {value!r}"
+            )
+        return value
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        """A mapping with string keys (empty when absent)."""
+        value = self._values.get(key, {})
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            raise self.error(f"{key}: expected a mapping like {{temperature: 0}}, got {value!r}")
+        return dict(value)
 
     @overload
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str: ...

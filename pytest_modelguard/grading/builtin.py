@@ -55,7 +55,7 @@ BUILTINS: Mapping[str, Kind] = MappingProxyType(
     {
         **TEXT_GRADERS,
         **JSON_GRADERS,
-        "python": Kind(build_python, ("function",), scalar="function"),
+        "python": Kind(build_python, {"function": "text"}, scalar="function"),
         "tool_call": TOOL_CALL,
     }
 )

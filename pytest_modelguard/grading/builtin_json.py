@@ -17,7 +17,7 @@ from ..core.errors import FileRefused
 from ..core.safety import MAX_FILE_BYTES, read_regular_file
 from ..records.grades import Answer
 from ..suite.json_schema import offline_validator, schema_problem
-from ._options import Built, Kind, Options, cut, show
+from ._options import Built, Kind, Opt, Options, cut, show
 
 _FENCE = re.compile(r"\A\s*```[ \t]*(?:json)?[ \t]*\r?\n(.*?)\r?\n[ \t]*```\s*\Z", re.S | re.I)
 
@@ -45,11 +45,36 @@ def _dump(value: Any) -> str:
     return cut(json.dumps(value, ensure_ascii=False, default=str), 60)
 
 
+MAX_JSON_STARTS = 1000
+"""`anywhere`: the first this many `{` of an output are tried as the start of an object."""
+
+
+def find_object(output: str) -> Any:
+    """The first JSON object written anywhere in ``output``; ValueError when there is none."""
+    decoder = json.JSONDecoder(parse_constant=_reject_constant)
+    start = output.find("{")
+    for _ in range(MAX_JSON_STARTS):
+        if start < 0:
+            break
+        try:
+            return decoder.raw_decode(output, start)[0]
+        except (ValueError, RecursionError):
+            start = output.find("{", start + 1)
+    raise ValueError(f"no JSON object in {show(output, 40)}")
+
+
 def build_json_valid(opts: Options) -> Built:
-    """The output parses as JSON."""
+    """The output parses as JSON (`anywhere`: holds a JSON object somewhere)."""
     strict = opts.flag("strict", False)
+    anywhere = opts.flag("anywhere", False)
 
     def check(answer: Answer) -> tuple[float, str]:
+        if anywhere:
+            try:
+                find_object(answer.output)
+            except ValueError as exc:
+                return 0.0, str(exc)
+            return 1.0, "holds a JSON object"
         try:
             load_output(answer.output, strict=strict)
         except ValueError as exc:
@@ -218,10 +243,18 @@ def build_json_field(opts: Options) -> Built:
     return Built(check)
 
 
+_FIELD_OPTIONS: Mapping[str, Opt] = {
+    "path": "text", "expected": "any", "tolerance": "number",
+    "normalize": "normalizers", "strict": "flag",
+}  # fmt: skip
 JSON_GRADERS: Mapping[str, Kind] = {
-    "json_valid": Kind(build_json_valid, ("strict",)),
-    "json_schema": Kind(build_json_schema, ("$ref", "schema", "strict"), scalar="$ref"),
+    "json_valid": Kind(build_json_valid, {"strict": "flag", "anywhere": "flag"}),
+    "json_schema": Kind(
+        build_json_schema, {"$ref": "text", "schema": "any", "strict": "flag"}, scalar="$ref"
+    ),
     "json_field": Kind(
-        build_json_field, ("path", "expected", "tolerance", "normalize", "strict"), scalar="path"
+        build_json_field,
+        _FIELD_OPTIONS,
+        scalar="path",
     ),
 }

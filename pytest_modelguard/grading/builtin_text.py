@@ -16,8 +16,10 @@ from typing import Any
 import re2  # type: ignore[import-untyped,unused-ignore]  # typed in some releases
 
 from ..records.grades import Answer
-from ._options import Built, Kind, Options, cut, show
+from ._options import AGAINST, Built, Kind, Options, cut, show
 
+MATCHES = ("search", "full")
+UNITS = ("chars", "words", "tokens")
 _FIX_EXPECTED = "give the case an `expected:` or the grader an `expected:` option"
 
 
@@ -140,7 +142,7 @@ def build_regex(opts: Options) -> Built:
     RE2 runs in time linear in the output's length: no pattern can hang a run.
     """
     pattern = opts.required_text("pattern")
-    full = opts.choice("match", ("search", "full"), "search") == "full"
+    full = opts.choice("match", MATCHES, "search") == "full"
     negate = opts.flag("negate", False)
     try:
         compiled = re2.compile(_regex_flags(opts) + pattern, _re2_options())
@@ -235,7 +237,7 @@ def _measure(unit: str, text: str) -> int:
 def build_length(opts: Options) -> Built:
     """Output length within `min`..`max` chars (code points), words, or tokens (≈ chars / 4)."""
     low, high = opts.count("min"), opts.count("max")
-    unit = opts.choice("unit", ("chars", "words", "tokens"), "chars")
+    unit = opts.choice("unit", UNITS, "chars")
     if low is None and high is None:
         raise opts.error("give min, max or both, e.g. {max: 200, unit: words}")
     if low is not None and high is not None and low > high:
@@ -288,7 +290,7 @@ def _references(opts: Options, against: str | None, answer: Answer) -> tuple[str
 
 def build_similarity(opts: Options) -> Built:
     """Token-F1 similarity to `expected` (best of a list) or the baseline answer; threshold 0.8."""
-    against = opts.choice("against", ("expected", "baseline"), None)
+    against = opts.choice("against", AGAINST, None)
 
     def check(answer: Answer) -> tuple[float, str]:
         label, references = _references(opts, against, answer)
@@ -299,12 +301,22 @@ def build_similarity(opts: Options) -> Built:
 
 
 TEXT_GRADERS: Mapping[str, Kind] = {
-    "equals": Kind(build_equals, ("expected", "normalize"), scalar="expected"),
-    "contains": Kind(build_contains, ("any", "all", "none", "case_sensitive"), scalar="any"),
-    "regex": Kind(build_regex, ("pattern", "flags", "match", "negate"), scalar="pattern"),
-    "numeric": Kind(
-        build_numeric, ("expected", "tolerance", "rel_tolerance", "last"), scalar="expected"
+    "equals": Kind(build_equals, {"expected": "any", "normalize": "normalizers"}, "expected"),
+    "contains": Kind(
+        build_contains,
+        {"any": "strings", "all": "strings", "none": "strings", "case_sensitive": "flag"},
+        scalar="any",
     ),
-    "length": Kind(build_length, ("min", "max", "unit")),
-    "similarity": Kind(build_similarity, ("against",), scalar="against"),
+    "regex": Kind(
+        build_regex,
+        {"pattern": "text", "flags": "strings", "match": MATCHES, "negate": "flag"},
+        scalar="pattern",
+    ),
+    "numeric": Kind(
+        build_numeric,
+        {"expected": "any", "tolerance": "number", "rel_tolerance": "number", "last": "flag"},
+        scalar="expected",
+    ),
+    "length": Kind(build_length, {"min": "count", "max": "count", "unit": UNITS}),
+    "similarity": Kind(build_similarity, {"against": AGAINST}, scalar="against"),
 }

@@ -21,6 +21,7 @@ from typing import Any, overload
 
 from ..core.errors import BadGrade
 from ..records.grades import Answer, Grade
+from ..records.trajectory import Trajectory
 from ._options import cut, show
 
 DEFAULT_THRESHOLD = 0.5
@@ -93,9 +94,12 @@ def _check_settings(threshold: float, weight: float) -> None:
 
 
 def _as_answer(value: Any, expected: Any) -> Answer:
-    """A str, a Completion (anything with a ``.text`` str) or an Answer, as an Answer."""
+    """A str, a Completion (anything with a ``.text`` str), a ``Trajectory`` (its steps
+    too) or an Answer, as an Answer."""
     if isinstance(value, Answer):
         return value if expected is None else dataclasses.replace(value, expected=expected)
+    if isinstance(value, Trajectory):
+        return Answer(output=value.text, expected=expected, trajectory=value.to_dicts())
     text = value if isinstance(value, str) else getattr(value, "text", None)
     if not isinstance(text, str):
         raise TypeError(f"grade a str, a Completion or an Answer, not {type(value).__name__}")

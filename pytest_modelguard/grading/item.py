@@ -53,6 +53,7 @@ def item_result(
     A failed repeat (``error``) counts no usage; its output is the answer, if any.
     """
     completions = [a.completion for a in answered if a.completion is not None]
+    path = next((a.trajectory for a in answered if a.trajectory is not None), None)
     usages = [] if error is not None else [c.usage for c in completions]
     latencies = [c.latency_s for c in completions if c.latency_s is not None]
     return ItemResult(
@@ -72,12 +73,18 @@ def item_result(
         latency_s=sum(latencies) if latencies and error is None else None,
         cached=all(a.cached for a in answered),
         output=output if output is not None else completions[-1].text if completions else "",
+        batch=any(c.batch for c in completions),
         error=error,
         failure=failure,
         judge_cost_usd=judge_cost_usd,
         unit=case.unit if case else "",
         tool_calls=completions[-1].tool_calls if completions else (),
         human_label=human_label,
+        steps=None if path is None else len(path.steps),
+        trajectory=() if path is None else path.to_dicts(),
+        tool_errors=0 if path is None else path.tool_errors,
+        unmatched_tool_calls=0 if path is None else path.unmatched_tool_calls,
+        inputs=case.inputs if case else (),
     )
 
 
@@ -147,7 +154,8 @@ class ItemGrader:
                 error=answer.error or "no answer",
                 output="",
             )
-        graded = graded_answer(completion, case, baseline_output)
+        path = answer.trajectory
+        graded = graded_answer(completion, case, baseline_output, path)
         try:
             grades, judge_cost = self._grades(case, graders, graded)
             score, passed = score_answer(grades)
@@ -159,6 +167,12 @@ class ItemGrader:
         if limit is not None and usage.total_tokens > limit:
             passed = False
             failure = failure or f"max_tokens_per_case: {usage.total_tokens} tokens > limit {limit}"
+        if path is not None and path.failure is not None:
+            passed, failure = False, failure or path.failure
+        cost = self._cost(case, model, completion)
+        if path is not None:  # each step priced (a tiered price is per call), at the standard rate
+            costs = [model.cost_of(Usage.from_dict(step.usage or {})) for step in path.steps]
+            cost = None if None in costs else sum(c for c in costs if c is not None)
         return item_result(
             case,
             model.name,
@@ -167,7 +181,7 @@ class ItemGrader:
             grades=grades,
             score=score,
             passed=passed,
-            cost_usd=self._cost(case, model, usage),
+            cost_usd=cost,
             failure=failure,
             judge_cost_usd=judge_cost,
             human_label=case.human_label(model.name, completion.text),
@@ -184,7 +198,8 @@ class ItemGrader:
         failure: str | None,
     ) -> ItemResult:
         """What the Python test ``test`` using the ``model`` fixture contributes to the gate."""
-        costs = [model.cost_of(a.completion.usage) for a in answered if a.completion]
+        completions = [a.completion for a in answered if a.completion]
+        costs = [model.cost_of(c.usage, c.batch) for c in completions]
         return item_result(
             case,
             model.name,
@@ -215,7 +230,7 @@ class ItemGrader:
                 judge_cost = None
         return tuple(grades), judge_cost
 
-    def _cost(self, case: Case, model: ModelSpec, usage: Usage) -> float | None:
+    def _cost(self, case: Case, model: ModelSpec, completion: Completion) -> float | None:
         recorded = case.baseline
         if (
             model is self.settings.baseline
@@ -223,4 +238,4 @@ class ItemGrader:
             and recorded.cost_usd is not None
         ):
             return recorded.cost_usd
-        return model.cost_of(usage)
+        return model.cost_of(completion.usage, completion.batch)

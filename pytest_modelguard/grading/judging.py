@@ -16,6 +16,7 @@ from ..core.errors import ConfigError, GraderConfigError, GraderFailed, JudgeFai
 from ..core.safety import valid_text
 from ..records.calls import Answered, Completion, Message, Request
 from ..records.grades import Answer, Grade, GradeFn
+from ..records.trajectory import Trajectory
 from ..suite import Case
 from .llm_judge import JudgeGrader
 
@@ -72,7 +73,7 @@ def judge(
         grade = grader.grade_with(answer, [r.text for r in replies], judge_model=_identity(spec))
     except JudgeParseError as exc:
         raise JudgeFailed(str(exc)) from None
-    costs = [spec.cost_of(r.usage) for r in replies]
+    costs = [spec.cost_of(r.usage, r.batch) for r in replies]
     return Judged(grade, None if None in costs else sum(c for c in costs if c is not None))
 
 
@@ -81,8 +82,14 @@ def _identity(spec: ModelSpec) -> str:
     return f"{spec.provider.name}:{spec.model}"
 
 
-def graded_answer(completion: Completion, case: Case, baseline: Completion | None) -> Answer:
-    """What the graders see of one answer to ``case``, beside the baseline's answer."""
+def graded_answer(
+    completion: Completion,
+    case: Case,
+    baseline: Completion | None,
+    trajectory: Trajectory | None = None,
+) -> Answer:
+    """What the graders see of one answer to ``case``, beside the baseline's answer (and,
+    for an agent case, the steps that led to it)."""
     tools = case.params.get("tools")
     return Answer(
         completion.text,
@@ -93,6 +100,7 @@ def graded_answer(completion: Completion, case: Case, baseline: Completion | Non
         tool_calls=completion.tool_calls,
         baseline_tool_calls=None if baseline is None else baseline.tool_calls,
         tools=tuple(tools) if isinstance(tools, list) else (),
+        trajectory=None if trajectory is None else trajectory.to_dicts(),
     )
 
 

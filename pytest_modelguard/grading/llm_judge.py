@@ -24,17 +24,24 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ..core.errors import GraderConfigError, JudgeParseError
+from ..core.formatting import steps_shown
 from ..records.grades import Answer, Grade, JudgeRecord
-from ._options import Built, Kind, Options, cut
+from ..records.parts import is_media, shown_text
+from ._options import Built, Kind, Opt, Options, cut
 
 if TYPE_CHECKING:
     from . import BoundGrader
 
-KEYS = ("rubric", "pairwise", "model", "scale", "params", "judge_repeats")
 DEFAULT_PARAMS: Mapping[str, Any] = {"temperature": 0}
 DEFAULT_SCALE = 5
 MAX_SCALE = 10
-MAX_REPEATS = 20
+SCALES = range(2, MAX_SCALE + 1)
+REPEATS = range(1, 21)
+KEYS: Mapping[str, Opt] = {
+    "rubric": "text", "pairwise": "flag", "model": "text", "scale": SCALES,
+    "params": "mapping", "judge_repeats": REPEATS, "on": ("answer", "trajectory"),
+    "include_inputs": "flag",
+}  # fmt: skip
 TEMPLATE_VERSION = "mg-judge-2"
 """The prompt templates' version: in every judge prompt, so a changed template (or rubric,
 or scale, which are in the prompt too) never reuses a cached verdict."""
@@ -50,7 +57,7 @@ T = TypeVar("T")
 class JudgeCall:
     """One call the judge must answer: system + user messages, fully rendered."""
 
-    messages: tuple[dict[str, str], ...]
+    messages: tuple[dict[str, Any], ...]
     params: Mapping[str, Any]
     order: str  # "rubric" | "ab" (candidate is A) | "ba" (baseline is A)
     repeat: int = 0  # which of the judge's `judge_repeats` draws: in the cache key
@@ -108,17 +115,19 @@ RUBRIC_REFERENCE = (
 RUBRIC_TASK = "Score the response against the rubric. End with one final line: SCORE: <1-{scale}>."
 
 
-def _text(content: Any) -> str:
-    """A message's content as text (a list of parts joins their text)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
-    return "" if content is None else str(content)
+def _images(question: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The image parts of the case's messages, in order."""
+    return [
+        part
+        for message in question
+        if isinstance(message.get("content"), list)
+        for part in message["content"]
+        if is_media(part) and part.get("type") == "image"
+    ]
 
 
 def _transcript(question: Sequence[Mapping[str, Any]]) -> str:
-    turns = [f"[{m.get('role', 'user')}]\n{_text(m.get('content'))}" for m in question]
+    turns = [f"[{m.get('role', 'user')}]\n{shown_text(m.get('content'))}" for m in question]
     return "\n\n".join(turns) or "(no conversation given)"
 
 
@@ -138,9 +147,13 @@ def _block(label: str, text: str, nonce: str) -> str:
     return f"<<<{label} {nonce}>>>\n{text}\n<<<END {label} {nonce}>>>"
 
 
-def _messages(system: str, user: str) -> tuple[dict[str, str], ...]:
+def _messages(
+    system: str, user: str, images: Sequence[Mapping[str, Any]] = ()
+) -> tuple[dict[str, Any], ...]:
+    """The judge's system and user messages; ``images`` (``include_inputs``) follow the text."""
     system = f"{system}\n\n(judge template {TEMPLATE_VERSION})"
-    return ({"role": "system", "content": system}, {"role": "user", "content": user})
+    content: Any = [{"type": "text", "text": user}, *images] if images else user
+    return ({"role": "system", "content": system}, {"role": "user", "content": content})
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -238,6 +251,8 @@ class JudgeGrader:
     dimension: str | None = None
     source: str = "<suite>"
     repeats: int = 1  # `judge_repeats`: the judge asked this many times per answer
+    on: str = "answer"  # `on: trajectory`: the judge reads an agent's steps, not only its answer
+    include_inputs: bool = False  # the case's images sent to the judge with the transcript
 
     @property
     def pairwise(self) -> bool:
@@ -253,14 +268,17 @@ class JudgeGrader:
     def calls(self, answer: Answer, question: Sequence[Mapping[str, Any]]) -> list[JudgeCall]:
         """What the judge must answer for this answer to the case's messages ``question``:
         every order, ``repeats`` times (repeat r's calls differ in ``repeat`` only)."""
+        if self.on == "trajectory" and answer.trajectory is not None:  # every step, shown
+            answer = replace(answer, output=steps_shown(answer.trajectory, answer.output))
         transcript = _transcript(question)
+        images = _images(question) if self.include_inputs else []
         if not self.pairwise:
-            once = [self._rubric_call(answer, transcript)]
+            once = [self._rubric_call(answer, transcript, images)]
         else:
             baseline = self._baseline(answer)
             nonce = _nonce(transcript, answer.output, baseline)
             pairs = {"ab": (answer.output, baseline), "ba": (baseline, answer.output)}
-            once = [self._pairwise_call(order, *pairs[order], transcript, nonce)
+            once = [self._pairwise_call(order, *pairs[order], transcript, nonce, images)
                     for order in self.orders(answer)]  # fmt: skip
         return [replace(call, repeat=r) for r in range(self.repeats) for call in once]
 
@@ -319,7 +337,9 @@ class JudgeGrader:
             )
         return answer.baseline_output
 
-    def _rubric_call(self, answer: Answer, transcript: str) -> JudgeCall:
+    def _rubric_call(
+        self, answer: Answer, transcript: str, images: Sequence[Mapping[str, Any]]
+    ) -> JudgeCall:
         reference = None if answer.expected is None else _as_reference(answer.expected)
         nonce = _nonce(transcript, answer.output, reference or "")
         system = RUBRIC_SYSTEM.format(
@@ -332,16 +352,25 @@ class JudgeGrader:
         if reference is not None:
             blocks.append(_block("REFERENCE ANSWER", reference, nonce))
         blocks += [_block("RESPONSE", answer.output, nonce), RUBRIC_TASK.format(scale=self.scale)]
-        return JudgeCall(_messages(system, "\n\n".join(blocks)), dict(self.params), "rubric")
+        messages = _messages(system, "\n\n".join(blocks), images)
+        return JudgeCall(messages, dict(self.params), "rubric")
 
-    def _pairwise_call(self, order: str, a: str, b: str, transcript: str, nonce: str) -> JudgeCall:
+    def _pairwise_call(
+        self,
+        order: str,
+        a: str,
+        b: str,
+        transcript: str,
+        nonce: str,
+        images: Sequence[Mapping[str, Any]],
+    ) -> JudgeCall:
         user = "\n\n".join([
             _block("CONVERSATION", transcript, nonce),
             _block("RESPONSE A", a, nonce),
             _block("RESPONSE B", b, nonce),
             PAIRWISE_TASK,
         ])  # fmt: skip
-        return JudgeCall(_messages(PAIRWISE_SYSTEM, user), dict(self.params), order)
+        return JudgeCall(_messages(PAIRWISE_SYSTEM, user, images), dict(self.params), order)
 
     def _read(self, answer: Answer, order: str, reply: str, parse: Callable[[str], T]) -> T:
         """``parse(reply)``, its ValueError raised as a JudgeParseError quoting the reply."""
@@ -381,31 +410,14 @@ class _Unbound:
 
 
 def _scale(opts: Options, pairwise: bool) -> int:
-    if not opts.has("scale"):
-        return DEFAULT_SCALE
-    if pairwise:
+    if pairwise and opts.has("scale"):
         raise opts.error("scale: only a rubric takes a scale; pairwise gives win/tie/loss")
-    value = opts.get("scale")
-    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= MAX_SCALE:
-        raise opts.error(f"scale: expected a whole number from 2 to {MAX_SCALE}, got {value!r}")
-    return value
-
-
-def _repeats(opts: Options) -> int:
-    value = opts.get("judge_repeats", 1)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REPEATS:
-        raise opts.error(
-            f"judge_repeats: expected a whole number from 1 to {MAX_REPEATS}, got {value!r}"
-        )
-    return value
+    return opts.whole("scale", SCALES, DEFAULT_SCALE)
 
 
 def _params(opts: Options) -> dict[str, Any]:
     """The judge's params: ``params`` over ``{temperature: 0}``; a null value drops a key."""
-    value = opts.get("params", {})
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        raise opts.error(f"params: expected a mapping like {{temperature: 0}}, got {value!r}")
-    merged = {**DEFAULT_PARAMS, **value}
+    merged = {**DEFAULT_PARAMS, **opts.mapping("params")}
     return {key: item for key, item in merged.items() if item is not None}
 
 
@@ -420,13 +432,18 @@ def build_llm_judge(opts: Options) -> Built:
             'needs `rubric: "..."` (score the answer) or `pairwise: true` (compare it with '
             "the baseline answer)"
         )
+    on = opts.choice("on", ("answer", "trajectory"), "answer")
+    if on == "trajectory" and pairwise:
+        raise opts.error("on: trajectory takes a rubric (the judge scores the agent's steps)")
     judge = JudgeGrader(
+        on=on,
         rubric=rubric,
         model=opts.text("model"),
         scale=_scale(opts, pairwise),
         params=_params(opts),
         source=opts.source,
-        repeats=_repeats(opts),
+        repeats=opts.whole("judge_repeats", REPEATS, 1),
+        include_inputs=opts.flag("include_inputs", False),
     )
     return Built(_Unbound(judge), threshold=DEFAULT_THRESHOLD)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..records.grades import Answer
 from ..suite.json_schema import offline_validator, schema_problem
-from ._options import Built, Kind, Options, cut
+from ._options import AGAINST, Built, Kind, Options, cut
 
 Call = Mapping[str, Any]
 
@@ -67,10 +67,24 @@ def _reference(opts: Options, against: str | None, answer: Answer) -> tuple[str,
     raise opts.missing_reference(answer, fix)
 
 
+def _valid_calls(opts: Options, answer: Answer) -> tuple[float, str]:
+    """`against: tools`: at least one call, each naming an offered tool with valid arguments."""
+    actual = list(answer.tool_calls)
+    if not actual:
+        return 0.0, f"answered with text, no tool call: {cut(repr(answer.output), 60)}"
+    invalid = _schema_failures(opts, actual, answer.tools)
+    if invalid:
+        return 0.0, "; ".join(invalid.values())
+    return 1.0, f"{len(actual)} valid call(s): {shown(actual)}"
+
+
 def build_tool_call(opts: Options) -> Built:
-    """Tool calls match by name and (exact | subset | ignore) arguments, in order or not."""
-    against = opts.choice("against", ("expected", "baseline"), None)
-    arguments = opts.choice("arguments", ("exact", "subset", "ignore"), "exact")
+    """Tool calls match by name and (exact | subset | ignore) arguments, in order or not;
+    `against: tools` only checks them against the offered tools' schemas."""
+    against = opts.choice("against", (*AGAINST, "tools"), None)
+    if against == "tools":
+        return Built(lambda answer: _valid_calls(opts, answer))
+    arguments = opts.choice("arguments", ARGUMENTS, "exact")
     ordered = opts.flag("ordered", True)
     schema = opts.flag("schema", False)
 
@@ -153,4 +167,9 @@ def _schema_failures(
     return failures
 
 
-KIND = Kind(build_tool_call, ("against", "arguments", "ordered", "schema"), scalar="against")
+ARGUMENTS = ("exact", "subset", "ignore")
+KIND = Kind(
+    build_tool_call,
+    {"against": (*AGAINST, "tools"), "arguments": ARGUMENTS, "ordered": "flag", "schema": "flag"},
+    scalar="against",
+)

@@ -270,7 +270,7 @@ class JudgeNoise:
     (or, with one draw of 0/1 scores, Tango's) on per-case mean deltas. A case's mean
     delta already varies by the judge's noise / k, so the per-case spread carries it
     and no second stage of resampling is needed (a two-stage bootstrap counts it twice:
-    tests/test_ppi.py shows it over-covers). `judge_noise_share` is the share of the
+    tests/unit/inference/test_ppi.py shows it over-covers). `judge_noise_share` is the share of the
     per-case delta variance due to the judge's draws (None without repeats):
     the interval is 1 / sqrt(1 - share) times as wide as an infinitely repeated judge's.
     """

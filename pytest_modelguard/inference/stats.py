@@ -107,7 +107,7 @@ def paired_delta(
     1 - confidence at which the interval excludes 0.
 
     The interval is the bootstrap `method` interval at `bootstrap_level(confidence, n)`.
-    Simulated A/A suites at n = 50 (tests/test_stats_simulation.py) showed the
+    Simulated A/A suites at n = 50 (tests/simulations/test_stats_simulation.py) showed the
     textbook level under-covering, BCa and percentile alike (93.4-94.3% for
     continuous scores or repeats; gate false alarms up to 3.1% for 2.5% nominal);
     the widened level brings both to 94.6-95.3% (96.4% for 0/1 scores, one repeat).

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..config import ModelSpec
 from ..core.errors import ModelCallFailed
-from ..engine.answers import Answers, model_request
+from ..engine.agent_answers import AgentAnswers
+from ..engine.answers import model_request
 from ..records.calls import Answered, Completion, Message, Request
+from ..records.trajectory import Trajectory
 from ..suite import Case
+from ..suite.agent import python_agent
 
 
 class ModelClient:
@@ -19,7 +23,7 @@ class ModelClient:
     so it asks exactly what the prefetch already answered.
     """
 
-    def __init__(self, answers: Answers, spec: ModelSpec, case: Case | None = None) -> None:
+    def __init__(self, answers: AgentAnswers, spec: ModelSpec, case: Case | None = None) -> None:
         self.answers, self.spec, self.case = answers, spec, case
         self.completions: list[Completion] = []
         self.answered: list[Answered] = []
@@ -50,6 +54,41 @@ class ModelClient:
         self.answered.append(answered)
         self.completions.append(answered.completion)
         return answered.completion.text
+
+    def run_agent(
+        self,
+        messages: Sequence[Message] | str,
+        tools: Sequence[Callable[..., Any]] | None = None,
+        max_steps: int | None = None,
+        **params: Any,
+    ) -> Trajectory:
+        """Run an agent loop: ask, run the tool calls with ``tools`` (Python functions,
+        their schemas from their signatures), ask again, until an answer without tool
+        calls or ``max_steps`` (default 8). Every step goes through the cache.
+
+        Given the case's own messages and no ``tools``, an agent case runs as the suite
+        item does (its tools, its ``agent:`` settings).
+        """
+        if isinstance(messages, str):
+            messages = [{"role": "user", "content": messages}]
+        case = self.case
+        same = case is not None and tuple(dict(m) for m in messages) == case.messages
+        base = {**(case.params if case is not None and same else {}), **params}
+        if tools is not None:
+            spec, entries = python_agent(tools, max_steps or 8)
+            base["tools"] = entries
+        elif case is not None and same and case.agent is not None:
+            spec = case.agent if max_steps is None else replace(case.agent, max_steps=max_steps)
+        else:
+            raise ValueError("run_agent needs tools=[functions] (or an agent case's messages)")
+        model = self.spec
+        run = self.answers.loop(model, messages, base, spec)
+        answered = self.answers.run_agent(run)
+        self.answered.append(answered)
+        if answered.completion is None or answered.trajectory is None:
+            raise ModelCallFailed(f"{self.name}: {answered.error}")
+        self.completions.append(answered.completion)
+        return answered.trajectory
 
     def answer_for(
         self, messages: Sequence[Message], params: Mapping[str, Any] | None = None

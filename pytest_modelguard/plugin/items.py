@@ -242,14 +242,11 @@ def _check_request(case: Case, model: ModelSpec) -> None:
             f"{where}: case {case.id!r}: {wrong[0]}: {wrong[1]} (with the params of "
             f"{model.name} in [tool.modelguard] aliases.{model.name}.params)"
         )
-    if model.provider.kind not in ("anthropic", "bedrock", "vertex"):  # Anthropic's Messages
-        return
-    from ..engine.providers.tools import anthropic_output_format  # the SDK layer: when used
+    from ..engine.providers.tools import kind_problem  # the SDK layer: when used
 
-    try:
-        anthropic_output_format(case.params.get("response_format"))
-    except ValueError as exc:
-        where = f"{case.path}:{case.line}" if case.path else case.suite
-        raise SuiteError(
-            f"{where}: case {case.id!r}: response_format: {exc} ({model.name})"
-        ) from None
+    found = kind_problem(model.provider.kind, case.messages, case.params)
+    if found:
+        part, problem = found
+        line = (part or {}).get("line") or case.line
+        where = f"{case.path}:{line}" if case.path else case.suite
+        raise SuiteError(f"{where}: case {case.id!r}: {problem} ({model.name})")

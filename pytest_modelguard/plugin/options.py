@@ -154,6 +154,13 @@ def add(parser: pytest.Parser) -> None:
         "re-gated as one sequence)",
     )
     group.addoption(
+        "--modelguard-batch",
+        action="store_true",
+        help="send every request the cache lacks to the providers' batch APIs (about half "
+        "the price, answers within hours); a run that ends first is resumed by the next "
+        "with this flag, never resubmitted; not with -n",
+    )
+    group.addoption(
         "--modelguard-drift",
         choices=("fixed-n", "accumulate"),
         help="with --modelguard-compare: fixed-n judges this run against the stored one "
@@ -223,6 +230,7 @@ def overrides(config: pytest.Config) -> Overrides:
         margin=opt("modelguard_margin"),
         sequential=opt("modelguard_sequential") or None,
         drift=opt("modelguard_drift"),
+        batch=opt("modelguard_batch") or None,
     )
 
 
@@ -270,6 +278,12 @@ def check_sequential(config: pytest.Config, settings: Settings) -> dict[str, Any
     Returns the saved state ``--modelguard-continue`` resumes (None without the flag).
     """
     sequential = settings.sequential
+    batched = settings.batch or any(m.batch or m.provider.batch for m in settings.models)
+    if batched and settings.record.calls_misses and config.getoption("numprocesses", None):
+        raise pytest.UsageError(
+            "--modelguard-batch (batch = true) cannot run with -n (pytest-xdist): one process "
+            "submits the run's batches and waits for them; drop -n"
+        )
     if config.getoption("modelguard_continue") and not sequential:
         raise pytest.UsageError(
             "--modelguard-continue resumes a sequential run: add --modelguard-sequential "

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ..core.errors import CacheError
+from ..core.errors import BatchesPending, CacheError
 from . import xdist
 from .items import READS, CaseItem
 from .keys import session_of
@@ -40,6 +40,7 @@ def prefetch(session: pytest.Session) -> bool | None:
 
     progress = None
     if reporter is not None:
+        mg.answers.say = reporter.write_line
         progress = TerminalProgress(
             write=reporter.write, is_tty=bool(getattr(reporter, "isatty", False))
         )
@@ -51,6 +52,13 @@ def prefetch(session: pytest.Session) -> bool | None:
             items = sequential.run(items, mg, progress)
             requests = requests_of(items)
         mg.answers.prefetch(requests, progress)
+        agents = [(i.case, i.model) for i in items if isinstance(i, CaseItem) and i.case.agent]
+        agents += [
+            (i.case, i.companion)
+            for i in items
+            if isinstance(i, CaseItem) and i.case.agent and i.companion is not None
+        ]
+        mg.answers.walk(agents, progress)  # agent cases: every loop's later steps, together
         judge_calls = []
         for item in items:
             if isinstance(item, CaseItem):
@@ -61,6 +69,8 @@ def prefetch(session: pytest.Session) -> bool | None:
         mg.answers.prefetch(judge_calls, progress)
     except CacheError as exc:
         raise pytest.UsageError(str(exc)) from None
+    except BatchesPending as exc:  # no verdict from half the answers: the next run collects
+        pytest.exit(f"modelguard: {exc}", returncode=pytest.ExitCode.INTERRUPTED)
     if mg.settings.sequential:
         return None  # the batches' answers are kept: items they graded read them again
     for item in items:  # each answer is kept until the last item reading it is done

@@ -138,7 +138,7 @@ def run(
             if unit not in plan.seen:  # what stopping saved, not what an earlier run paid
                 unasked[model] += mg.answers.requests_for(item.case, item.model)
             item.add_marker(pytest.mark.skip(reason=reason))
-    prices = {m.name: m.price for m in settings.models}
+    prices = {m.name: m.batch_price if settings.batched(m) else m.price for m in settings.models}
     outcomes = plan.outcomes(unasked, prices, repeats_saved)
     mg.sequential = sequential_state.restate(outcomes, mg.resume)
     sequential_state.save(settings, plan.state(), counted, mg.sequential)

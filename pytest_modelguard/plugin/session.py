@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # loaded when a run uses it: a plain pytest run never does
     from pathlib import Path
 
     from ..config import Settings
-    from ..engine.answers import Answers
+    from ..engine.agent_answers import AgentAnswers
     from ..grading.item import ItemGrader
     from ..records.results import ItemResult
     from ..report.finish import SequentialOutcome
@@ -49,11 +49,12 @@ class ModelguardSession:
     shard: str | None = None  # --modelguard-shard I/N: "I/N"; the run gates nothing
 
     @cached_property
-    def answers(self) -> Answers:
-        """The run's answers (made on first use: a worker learns ``started`` and ``run_id``)."""
-        from ..engine.answers import Answers
+    def answers(self) -> AgentAnswers:
+        """The run's answers, agent cases' trajectories included (made on first use: a
+        worker learns ``started`` and ``run_id``)."""
+        from ..engine.agent_answers import AgentAnswers
 
-        return Answers(self.settings, run_id=self.run_id, started=self.started)
+        return AgentAnswers(self.settings, run_id=self.run_id, started=self.started)
 
     @cached_property
     def grader(self) -> ItemGrader:

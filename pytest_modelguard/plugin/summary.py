@@ -82,6 +82,13 @@ def write(terminalreporter: Any, mg: ModelguardSession, verbosity: int) -> None:
         for line in drift_lines(report.drift):
             terminalreporter.write_line(line, red=" degraded " in f"{line} ")
         terminalreporter.write_line("")
+    batched = sum(r.batch for r in mg.results)
+    if batched:
+        submitted = mg.answers.batches_submitted
+        terminalreporter.write_line(
+            f"modelguard: {batched} of {len(mg.results)} results answered through provider "
+            f"batches, priced at the batch rate ({submitted} batches submitted by this run)"
+        )
     if mg.saved is not None:
         terminalreporter.write_line("")
         terminalreporter.write_line(

@@ -11,6 +11,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..core.errors import ModelguardError
 from ..core.safety import REDACTED, map_strings, valid_text
+from .parts import canonical_messages, text_of
+from .trajectory import Trajectory
 
 Message = Mapping[str, Any]
 
@@ -64,7 +66,7 @@ def prompt_key(messages: Sequence[Message], params: Mapping[str, Any]) -> str:
     Python test over a suite's case, several graders) share it, so they are one case.
     """
     text = json.dumps(
-        {"messages": [dict(m) for m in messages], "params": dict(params)},
+        {"messages": canonical_messages(messages), "params": dict(params)},
         sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
     )  # fmt: skip
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -151,7 +153,7 @@ class Request:
         return {
             "provider": self.provider,
             "model": self.model,
-            "messages": [dict(m) for m in self.messages],
+            "messages": canonical_messages(self.messages),
             "params": dict(sorted(self.params.items())),
             "repeat": self.repeat,
         }
@@ -169,7 +171,7 @@ class Request:
     def system(self) -> str | None:
         """The text of the leading system message, if any."""
         if self.messages and self.messages[0].get("role") == "system":
-            return str(self.messages[0].get("content", ""))
+            return text_of(self.messages[0].get("content", ""))
         return None
 
     @property
@@ -217,6 +219,7 @@ class Completion:
     model: str = ""
     finish_reason: str | None = None
     tool_calls: tuple[Mapping[str, Any], ...] = ()
+    batch: bool = False  # answered through the provider's batch API (billed at its price)
 
     def __post_init__(self) -> None:
         """Every string made storable as UTF-8 (a lone surrogate becomes U+FFFD)."""
@@ -249,6 +252,8 @@ class Completion:
         }
         if self.tool_calls:  # absent for text answers: older entries read back unchanged
             data["tool_calls"] = [dict(call) for call in self.tool_calls]
+        if self.batch:  # absent for ordinary answers, like tool_calls
+            data["batch"] = True
         return data
 
     @classmethod
@@ -275,6 +280,7 @@ class Completion:
             model=str(data.get("model") or ""),
             finish_reason=None if finish is None else str(finish),
             tool_calls=tool_calls_from(data.get("tool_calls")),
+            batch=data.get("batch") is True,
         )
 
 
@@ -336,8 +342,13 @@ class Warmable(Protocol):
 
 @dataclass(slots=True)
 class Answered:
-    """A completion and whether it came from the cache (or the suite's recorded baseline)."""
+    """A completion and whether it came from the cache (or the suite's recorded baseline).
+
+    An agent case's answer is its last step's, with the usage and latency of every step
+    summed, and ``trajectory`` the steps themselves.
+    """
 
     completion: Completion | None
     cached: bool
     error: str | None = None
+    trajectory: Trajectory | None = None

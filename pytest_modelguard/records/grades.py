@@ -20,6 +20,7 @@ class Answer:
     tool_calls: tuple[Mapping[str, Any], ...] = ()  # {id, name, arguments}
     baseline_tool_calls: tuple[Mapping[str, Any], ...] | None = None
     tools: tuple[Mapping[str, Any], ...] = ()  # the tools the request offered (OpenAI form)
+    trajectory: tuple[Mapping[str, Any], ...] | None = None  # an agent case's steps (JSON form)
 
 
 @dataclass(frozen=True, slots=True)

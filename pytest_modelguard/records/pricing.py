@@ -14,6 +14,9 @@ from typing import Any
 from .calls import Usage
 
 PER_MILLION = 1_000_000
+BATCH_DISCOUNT = {"openai": 0.5, "openai-responses": 0.5, "anthropic": 0.5}
+"""Provider kind → the share of the standard price a batch answer costs, where genai-prices
+has no batch tier for the model: OpenAI Batch and Anthropic Message Batches bill 50%."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,12 @@ class Price:
             values[key] = float(value)
         return cls(**values)
 
+    def scaled(self, factor: float) -> Price:
+        """Every rate times ``factor`` (a batch discount)."""
+        cached = None if self.cached_input is None else self.cached_input * factor
+        write = None if self.cache_write is None else self.cache_write * factor
+        return Price(self.input * factor, self.output * factor, cached, write)
+
     def cost(self, usage: Usage) -> float:
         """The USD cost of one call with this usage."""
         cached = usage.cached_input_tokens
@@ -65,8 +74,9 @@ def cost_usd(usage: Usage, price: Price | None) -> float | None:
 
 
 @lru_cache(maxsize=256)
-def table_price(provider_id: str, model: str) -> Price | None:
-    """The price of ``model`` at ``provider_id`` from genai-prices' bundled snapshot, if listed."""
+def table_price(provider_id: str, model: str, processing: str | None = None) -> Price | None:
+    """The price of ``model`` at ``provider_id`` from genai-prices' bundled snapshot, if listed;
+    ``processing="batch"``: its batch tier (the standard price where it lists none)."""
     try:
         from genai_prices import Usage as GenaiUsage
         from genai_prices import calc_price
@@ -79,9 +89,21 @@ def table_price(provider_id: str, model: str) -> Price | None:
         "cache_write": GenaiUsage(input_tokens=PER_MILLION, cache_write_tokens=PER_MILLION),
     }
     prices: dict[str, float] = {}
+    context = {"processing": processing} if processing else None
     try:
         for name, usage in probe.items():
-            prices[name] = float(calc_price(usage, model, provider_id=provider_id).total_price)
-    except (LookupError, ValueError):
+            found = calc_price(usage, model, provider_id=provider_id, price_context=context)
+            prices[name] = float(found.total_price)
+    except (LookupError, ValueError, TypeError):  # TypeError: a genai-prices without contexts
         return None
     return Price(**prices)
+
+
+def batch_price(standard: Price | None, table: Price | None, kind: str) -> Price | None:
+    """What a batch answer costs: genai-prices' batch tier ``table`` when it is below the
+    ``standard`` price, else the standard price at the kind's ``BATCH_DISCOUNT``."""
+    if standard is None:
+        return None
+    if table is not None and table.input < standard.input:
+        return table
+    return standard.scaled(BATCH_DISCOUNT.get(kind, 1.0))

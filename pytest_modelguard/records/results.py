@@ -35,6 +35,12 @@ class ItemResult:
     unit: str = ""  # the prompt answered (suite.prompt_key); "" for results of older reports
     tool_calls: tuple[Mapping[str, Any], ...] = ()  # the answer's tool calls {id, name, arguments}
     human_label: float | None = None  # a person's score of this exact answer (labels file)
+    batch: bool = False  # answered through a provider's batch API (priced at its batch rate)
+    steps: int | None = None  # an agent case's model calls; None for one-call cases
+    trajectory: tuple[Mapping[str, Any], ...] = ()  # an agent case's steps (Step.to_dict)
+    tool_errors: int = 0  # tool calls answered ``error: ...`` (raised, timed out, unknown)
+    unmatched_tool_calls: int = 0  # calls the recorded trajectory had no result for
+    inputs: tuple[Mapping[str, Any], ...] = ()  # the case's images, audio, files (part_summary)
 
     @property
     def pair_key(self) -> str:
@@ -79,6 +85,20 @@ class ItemResult:
             "human_label": self.human_label,
             "output": self.output,
             "tool_calls": [dict(call) for call in self.tool_calls],
+            "batch": self.batch,
+            **({"inputs": [dict(part) for part in self.inputs]} if self.inputs else {}),
+            **self._agent_dict(),
+        }
+
+    def _agent_dict(self) -> dict[str, Any]:
+        """An agent case's fields (absent for one-call cases: their records are unchanged)."""
+        if self.steps is None:
+            return {}
+        return {
+            "steps": self.steps,
+            "tool_errors": self.tool_errors,
+            "unmatched_tool_calls": self.unmatched_tool_calls,
+            "trajectory": [dict(step) for step in self.trajectory],
         }
 
     @classmethod
@@ -106,4 +126,10 @@ class ItemResult:
             unit=str(data.get("unit") or ""),
             tool_calls=tuple(data.get("tool_calls") or ()),
             human_label=data.get("human_label"),
+            batch=data.get("batch") is True,
+            steps=data.get("steps"),
+            trajectory=tuple(data.get("trajectory") or ()),
+            tool_errors=int(data.get("tool_errors") or 0),
+            unmatched_tool_calls=int(data.get("unmatched_tool_calls") or 0),
+            inputs=tuple(data.get("inputs") or ()),
         )

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from ..core.formatting import money, percent
+from ..core.formatting import money, percent, steps_shown
 from ..core.vocabulary import PASSING
 from .html_assets import CSS, SCRIPT
 from .html_chart import render_chart
@@ -26,7 +26,7 @@ from .markdown import ICONS, answer_text, methods_text, p_text
 
 Doc = Mapping[str, Any]
 CASE_FIELDS = ("suite", "id", "model", "tags", "repeat", "score", "passed", "error", "failure",
-               "output")  # fmt: skip
+               "output", "batch", "inputs")  # fmt: skip
 GRADE_FIELDS = ("name", "score", "passed", "reason")
 
 
@@ -95,7 +95,7 @@ def _model_row(name: str, m: Mapping[str, Any]) -> list[str]:
         p_text(delta),
         _num(m.get("pass_rate"), "{:.0%}"),
         escape(money(m.get("cost_per_case_usd"))),
-        escape(money(m.get("cost_usd"))),
+        escape(money(m.get("cost_usd"))) + _by_batch(m),
         latency,
     ]
     verdict = f"{ICONS.get(m['verdict'], '')} {escape(m['verdict'])}"
@@ -105,6 +105,12 @@ def _model_row(name: str, m: Mapping[str, Any]) -> list[str]:
         _td(verdict, cls),
         _td(reasons),
     ]
+
+
+def _by_batch(m: Mapping[str, Any]) -> str:
+    """How many of a model's answers came by provider batches (priced at the batch rate)."""
+    count = m.get("batch_answers")
+    return f"<br><small>{count} by batch</small>" if isinstance(count, int) and count else ""
 
 
 def _tags_table(doc: Doc) -> str:
@@ -200,7 +206,7 @@ def _browser(doc: Doc) -> str:
 def _case_data(doc: Doc) -> dict[str, Any]:
     """What the case browser needs of the report: the cases, trimmed to what it shows."""
     cases = [
-        {**{k: c.get(k) for k in CASE_FIELDS}, "output": answer_text(c),
+        {**{k: c.get(k) for k in CASE_FIELDS}, "output": _answer(c),
          "grades": [{k: g.get(k) for k in GRADE_FIELDS} for g in c.get("grades", ())]}
         for c in doc["cases"]
     ]  # fmt: skip
@@ -208,8 +214,17 @@ def _case_data(doc: Doc) -> dict[str, Any]:
         "baseline": doc.get("baseline"),
         "models": list(doc["models"]),
         "suites": sorted({c["suite"] for c in doc["cases"]}),
+        "thumbnails": doc.get("thumbnails") or {},
         "cases": cases,
     }
+
+
+def _answer(case: Mapping[str, Any]) -> str:
+    """A case's answer; an agent case's as its steps, each tool call and its result."""
+    steps = case.get("trajectory")
+    if case.get("steps") is None or not isinstance(steps, list):
+        return answer_text(case)
+    return steps_shown(steps, str(case.get("output") or ""))
 
 
 def _embedded_json(data: object) -> str:

@@ -17,6 +17,7 @@ svg .bar{stroke:#57606a;stroke-width:1.5}svg .front{fill:none;stroke:#8250df;str
 svg .point{stroke-width:2;fill:#fff}svg .point.pareto{fill:currentColor}
 svg .baseline{color:#0969da;stroke:#0969da}svg .pass{color:#1a7f37;stroke:#1a7f37}
 svg .failing{color:#cf222e;stroke:#cf222e}
+img.thumb{display:block;max-width:96px;max-height:96px;margin-top:4px;border:1px solid #d0d7de}
 """
 
 SCRIPT = """
@@ -56,7 +57,8 @@ SCRIPT = """
     if (!c) { td.appendChild(el("span", "no baseline answer", "muted")); return td; }
     td.appendChild(el("pre", c.error !== null ? "error: " + c.error : c.output));
     var why = c.failure ? " " + DASH + " " + c.failure : "";
-    td.appendChild(el("div", "score " + fmt(c.score) + why, "muted"));
+    var how = c.batch ? " (by batch)" : "";
+    td.appendChild(el("div", "score " + fmt(c.score) + why + how, "muted"));
     var ul = el("ul", null, "grades");
     c.grades.forEach(function (g) {
       var line = g.name + " " + fmt(g.score) + (g.reason ? ": " + g.reason : "");
@@ -70,6 +72,17 @@ SCRIPT = """
     head.appendChild(el("div", c.id + (c.repeat ? " #" + c.repeat : "")));
     var tags = c.tags.length ? " \\u00b7 " + c.tags.join(", ") : "";
     head.appendChild(el("small", c.suite + tags));
+    (c.inputs || []).forEach(function (part) {
+      var url = data.thumbnails[part.sha256];
+      if (typeof url === "string" && /^data:image[/](png|jpeg|gif|webp);base64,/.test(url)) {
+        var img = el("img", null, "thumb");
+        img.src = url;
+        img.alt = img.title = part.label;
+        head.appendChild(img);
+      } else {
+        head.appendChild(el("div", part.label, "muted"));
+      }
+    });
     tr.appendChild(head);
     if (!alone) tr.appendChild(answerCell(b));
     tr.appendChild(answerCell(c));

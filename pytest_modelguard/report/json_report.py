@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -12,7 +13,7 @@ from ..verdict import dimensions
 from ..verdict.gate import GateReport, ModelSummary, TagSummary
 from ..verdict.reliability import pass_k_by_model
 from ..verdict.run_schema import VERSION
-from .shown import shown_case
+from .shown import shown_case, thumbnails
 
 
 def build_json(
@@ -26,7 +27,10 @@ def build_json(
     ``partial``: why the run left cases or checks out (no drift reference then).
     """
     specs = {m.name: m for m in settings.models}
+    by_batch = Counter(r.model for r in results if r.batch)
     reliability = pass_k_by_model(results)  # pass^k, pass@k: only where cases repeat
+    cases = [shown_case(r.to_dict()) for r in results]  # huge texts capped
+    shown = thumbnails(cases)  # images the HTML report shows, by digest
     return {
         "version": VERSION,
         "baseline": settings.baseline.name if settings.baseline else None,
@@ -43,6 +47,7 @@ def build_json(
             name: {
                 **_model(summary, specs.get(name)),
                 "pass_k": k.to_dict() if (k := reliability.get(name)) else None,
+                "batch_answers": by_batch[name],
             }
             for name, summary in report.models.items()
         },
@@ -54,7 +59,8 @@ def build_json(
         "judges": report.judges.to_dict() if report.judges is not None else None,
         "gate_on": settings.gate_on,
         "judge_min_agreement": settings.judge_min_agreement,
-        "cases": [shown_case(r.to_dict()) for r in results],  # huge texts capped
+        **({"thumbnails": shown} if shown else {}),
+        "cases": cases,
     }
 
 
@@ -80,6 +86,7 @@ def _model(summary: ModelSummary, spec: Any) -> dict[str, Any]:
         "cached_input_tokens": summary.cached_input_tokens,
         "reasoning_tokens": summary.reasoning_tokens,
         "token_outliers": [asdict(o) for o in summary.token_outliers],
+        **_agent(summary),
         "repeat_agreement": summary.repeat_agreement,
         "latency_p50_s": summary.latency_p50_s,
         "latency_p95_s": summary.latency_p95_s,
@@ -90,6 +97,16 @@ def _model(summary: ModelSummary, spec: Any) -> dict[str, Any]:
         "reasons": list(summary.reasons),
         **(summary.sequential or {}),  # --modelguard-sequential: asked, settled, saved
         **_judge_only(summary),
+    }
+
+
+def _agent(summary: ModelSummary) -> dict[str, Any]:
+    """Agent cases' steps per answer and step spirals (absent when no case is an agent)."""
+    if summary.steps_per_case is None:
+        return {}
+    return {
+        "steps_per_case": summary.steps_per_case,
+        "step_outliers": [asdict(o) for o in summary.step_outliers],
     }
 
 

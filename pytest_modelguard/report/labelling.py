@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import ConfigError, SuiteError
+from ..records.parts import shown_text
 from ..suite import load_suite
 from ..suite.labels import (
     Answered,
@@ -60,7 +61,7 @@ def _prompts(suites: Mapping[str, Path], root: Path) -> dict[tuple[str, str], st
         for case in suite.cases:
             users = [m for m in case.messages if m.get("role") == "user"] or list(case.messages)
             content = users[-1].get("content", "") if users else ""
-            prompts[(suite.name, case.id)] = content if isinstance(content, str) else str(content)
+            prompts[(suite.name, case.id)] = shown_text(content)  # an image by its label
     return prompts
 
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..core.formatting import answer_shown, money, p_value, percent, plural
+from ..core.formatting import answer_shown, money, p_value, path_shown, percent, plural
 from ..core.safety import printable
 from ..core.vocabulary import FAILING, Verdict
 
@@ -175,7 +175,10 @@ def _failing_candidates(doc: Doc) -> list[str]:
 
 
 def answer_text(case: Mapping[str, Any]) -> str:
-    """A case's answer as shown: its text, then each tool call as ``→ name({arguments})``."""
+    """A case's answer as shown: its text, then each tool call as ``→ name({arguments})``;
+    an agent case's as its path, each call ``⇒`` its result."""
+    if case.get("steps") is not None and isinstance(case.get("trajectory"), list):
+        return path_shown(case["trajectory"], str(case.get("output") or ""))
     return answer_shown(str(case.get("output") or ""), case.get("tool_calls") or ())
 
 

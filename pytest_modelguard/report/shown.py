@@ -16,6 +16,9 @@ from ..core.formatting import SHOWN_CHARS, capped
 from ..suite.labels import answer_sha
 
 NAME_CHARS = 1_000  # a tool call's id or name
+THUMBNAILS_CHARS = 2 * 2**20
+"""The report's thumbnails together (data URLs) stop at this size; later images show by label."""
+_IMAGE_URL = ("data:image/png;", "data:image/jpeg;", "data:image/gif;", "data:image/webp;")
 
 
 def shown_case(case: Mapping[str, Any]) -> dict[str, Any]:
@@ -32,7 +35,19 @@ def shown_case(case: Mapping[str, Any]) -> dict[str, Any]:
         for g in case.get("grades") or ()
     ]
     shown["tool_calls"] = [_call(c) for c in case.get("tool_calls") or ()]
+    if isinstance(case.get("trajectory"), list):  # an agent case: each step's text and calls
+        shown["trajectory"] = [_step(s) for s in case["trajectory"] if isinstance(s, Mapping)]
     return shown
+
+
+def _step(step: Mapping[str, Any]) -> dict[str, Any]:
+    """An agent step with its text, tool calls and their results capped like answers."""
+    calls = [
+        {**_call(c), "result": capped(str(c.get("result", "")))}
+        for c in step.get("tool_calls") or ()
+        if isinstance(c, Mapping)
+    ]
+    return {**step, "text": capped(str(step.get("text") or "")), "tool_calls": calls}
 
 
 def _call(call: Mapping[str, Any]) -> dict[str, Any]:
@@ -46,3 +61,22 @@ def _call(call: Mapping[str, Any]) -> dict[str, Any]:
     if len(text) > SHOWN_CHARS:
         shown["arguments"] = capped(text)
     return shown
+
+
+def thumbnails(cases: list[dict[str, Any]]) -> dict[str, str]:
+    """The small images of the cases' inputs, once each by digest (``thumbnail`` taken out
+    of every case record), up to ``THUMBNAILS_CHARS`` in all."""
+    found: dict[str, str] = {}
+    size = 0
+    for case in cases:
+        inputs = case.get("inputs")
+        if not isinstance(inputs, list):
+            continue
+        case["inputs"] = [dict(part) for part in inputs if isinstance(part, Mapping)]
+        for part in case["inputs"]:
+            url, digest = part.pop("thumbnail", None), part.get("sha256")
+            fits = isinstance(url, str) and size + len(url) <= THUMBNAILS_CHARS
+            if fits and isinstance(digest, str) and url.startswith(_IMAGE_URL):
+                size += 0 if digest in found else len(url)
+                found.setdefault(digest, url)
+    return found

@@ -7,7 +7,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..core.formatting import answer_shown, money, p_value, percent, plural
+from ..core.formatting import answer_shown, money, p_value, path_shown, percent, plural
 from ..engine.spend import DryRunLine
 from ..records.results import ItemResult
 from ..verdict.drift import DriftReport, ModelDrift
@@ -35,6 +35,7 @@ COLUMNS = (
     Column("delta [CI]", lambda s: _delta(s), 1, right=False),
     Column("p", lambda s: _p(s), 8),
     Column("pass", lambda s: _num(s.pass_rate, "{:.0%}"), 6),
+    Column("steps", lambda s: _num(s.steps_per_case, "{:.1f}"), 6),  # agent cases only
     Column("$/answer", lambda s: _money(s.cost_per_case_usd), 2),
     Column("vs base", lambda s: _ratio(s.cost_vs_baseline), 5),
     Column("total $", lambda s: _money(s.cost_usd), 10),
@@ -55,11 +56,13 @@ def failing_first(report: GateReport) -> list[ModelSummary]:
 def summary_rows(report: GateReport, width: int = WIDTH) -> list[tuple[ModelSummary | None, str]]:
     """The table's lines, each with the model it shows (None for the header), fitting ``width``."""
     models = failing_first(report)
-    cells = {c.header: [c.header] + [c.cell(s) for s in models] for c in COLUMNS}
-    widths = {c.header: max(map(len, cells[c.header])) for c in COLUMNS}
+    agents = any(s.steps_per_case is not None for s in models)
+    present = [c for c in COLUMNS if agents or c.header != "steps"]
+    cells = {c.header: [c.header] + [c.cell(s) for s in models] for c in present}
+    widths = {c.header: max(map(len, cells[c.header])) for c in present}
 
     columns: list[Column] = []
-    for column in sorted(COLUMNS, key=lambda c: c.rank):  # most important first, while it fits
+    for column in sorted(present, key=lambda c: c.rank):  # most important first, while it fits
         used = sum(widths[c.header] + len(GAP) for c in columns)
         if used + widths[column.header] <= width or not columns:
             columns.append(column)
@@ -81,6 +84,7 @@ def reason_lines(report: GateReport, width: int = WIDTH) -> list[str]:
     models = failing_first(report)
     reasons = [(s.name, r) for s in models for r in s.reasons]
     reasons += [(s.name, _outliers(s)) for s in models if s.token_outliers]
+    reasons += [(s.name, _step_spirals(s)) for s in models if s.step_outliers]
     reasons += [(s.name, line) for s in models for line in _dimensions(s)]
     reasons += [
         (s.name, f"llm_judge cost {money(s.judge_cost_usd)} (not in the model's cost)")
@@ -141,6 +145,7 @@ def verdict_lines(report: GateReport) -> list[str]:
 
 WORST_CASES = 3
 ANSWER_CHARS = 40
+PATH_CHARS = 240
 
 
 def worst_case_lines(
@@ -169,10 +174,11 @@ def worst_case_lines(
         lines.append(
             f"    {case_id}  {b.score:.2f} → {r.score:.2f}" + (f"  ({failed})" if failed else "")
         )
-        lines.append(f"      baseline:  {_abridge(answer_shown(b.output, b.tool_calls))}")
-        lines.append(
-            f"      candidate: {_abridge(r.error or answer_shown(r.output, r.tool_calls))}"
-        )
+        if r.inputs:  # what the case showed the models: [image receipt.png 640×480 3f2a…]
+            labels = " ".join(str(p.get("label")) for p in r.inputs)
+            lines.append(f"      inputs:    {labels}")
+        lines.append(f"      baseline:  {_shown(b)}")
+        lines.append(f"      candidate: {_abridge(r.error) if r.error else _shown(r)}")
     return lines
 
 
@@ -185,6 +191,14 @@ def _failed_checks(result: ItemResult, width: int = ANSWER_CHARS * 2) -> str:
     reason = " ".join(first.reason.split())
     reason = reason if len(reason) <= width else reason[: width - 1] + "…"
     return f"{', '.join(names)}: {reason}"
+
+
+def _shown(result: ItemResult) -> str:
+    """An answer abridged; an agent's as its path (longer: the steps are the point)."""
+    if result.steps is None:
+        return _abridge(answer_shown(result.output, result.tool_calls))
+    path = path_shown(result.trajectory, result.output)
+    return path if len(path) <= PATH_CHARS else path[: PATH_CHARS - 1] + "…"
 
 
 def _abridge(text: str, width: int = ANSWER_CHARS * 2) -> str:
@@ -307,6 +321,14 @@ def _outliers(s: ModelSummary) -> str:
     )
     more = f" and {len(s.token_outliers) - 3} more" if len(s.token_outliers) > 3 else ""
     return f"token outliers: {shown}{more}"
+
+
+def _step_spirals(s: ModelSummary) -> str:
+    shown = ", ".join(
+        f"{o.case_id} ({o.steps} steps, {o.times_median:.0f}× median)" for o in s.step_outliers[:3]
+    )
+    more = f" and {len(s.step_outliers) - 3} more" if len(s.step_outliers) > 3 else ""
+    return f"step outliers: {shown}{more}"
 
 
 def _ratio(value: float | None) -> str:

@@ -12,25 +12,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import SuiteError
-from ..core.formatting import did_you_mean
 from ..records.calls import Message, params_problem, prompt_key, tool_calls_from
 from ..records.grades import RESERVED_KEYS as GRADER_RESERVED
 from ..records.grades import GraderSpec
+from .agent import AgentSpec, Invalid, ToolImpl, agent_spec, expand_tools, recorded_trajectory
+from .media import PartProblem, content_parts, inputs_of
 from .tools import combined_problem, history_problem, message_problem, request_problem
+from .where import Where, type_name
 from .yaml_loader import LineDict, read_yaml
 
-SUITE_KEYS = ("suite", "description", "tags", "defaults", "cases")
+SUITE_KEYS = ("suite", "description", "tags", "defaults", "cases", "tools_from")
 REQUEST_KEYS = ("tools", "tool_choice", "parallel_tool_calls", "response_format")
 """Keys a case or defaults may write beside params; they are sent (and cached) as params."""
-DEFAULT_KEYS = ("system", "params", "repeat", "graders", "tags", *REQUEST_KEYS)
+DEFAULT_KEYS = ("system", "params", "repeat", "graders", "tags", "agent", *REQUEST_KEYS)
 CASE_KEYS = (
     "id", "description", "prompt", "messages", "system", "params", "expected", "tags",
-    "baseline", "graders", "repeat", "labels", *REQUEST_KEYS,
+    "baseline", "graders", "repeat", "labels", "agent", *REQUEST_KEYS,
 )  # fmt: skip
 BASELINE_KEYS = (
     "output", "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
-    "reasoning_tokens", "cost_usd", "latency_s", "model", "tool_calls",
+    "reasoning_tokens", "cost_usd", "latency_s", "model", "tool_calls", "steps",
 )  # fmt: skip
 MESSAGE_KEYS = frozenset(("role", "content", "name", "tool_calls", "tool_call_id"))
 ROLES = ("system", "user", "assistant", "developer", "tool")
@@ -45,6 +46,8 @@ class RecordedAnswer:
     cost_usd: float | None = None
     latency_s: float | None = None
     tool_calls: tuple[Mapping[str, Any], ...] = ()
+    steps: tuple[RecordedAnswer, ...] = ()
+    """An agent case's: each model call's answer in order, replayed by its loop with no call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +68,15 @@ class Case:
     labels: Mapping[str, float] = field(default_factory=dict)  # `labels: {MODEL: score}`
     answer_labels: Mapping[tuple[str, str], float] = field(default_factory=dict)
     """From the labels file beside the suite: (model, answer_sha) → a person's score."""
+    agent: AgentSpec | None = None  # an agent case: a loop of model calls and tool runs
     unit: str = field(default="", init=False, repr=False, compare=False)
+    inputs: tuple[Mapping[str, Any], ...] = field(
+        default=(), init=False, repr=False, compare=False
+    )  # what reports show of its images, audio and files (``parts.part_summary``)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "unit", prompt_key(self.messages, self.params))
+        object.__setattr__(self, "inputs", inputs_of(self.messages))
 
     def __repr__(self) -> str:  # short: pytest shows it beside every failing test
         return f"<case {self.id} of {self.path or self.suite}:{self.line}>"
@@ -90,50 +98,17 @@ class Suite:
     notes: tuple[str, ...] = ()  # what loading it must tell (labels that apply to nothing)
 
 
-class _Where:
-    """Formats ``path:line: key: problem`` messages."""
-
-    def __init__(self, path: str, root: str) -> None:
-        self.path = path
-        self.root = root  # the project: files a suite refers to must lie inside it
-
-    def fail(self, node: Any, key: str | None, problem: str, at: Any = None) -> SuiteError:
-        """The error at ``node``'s ``key`` (or at the line of ``at``, a node inside it)."""
-        line = getattr(node, "line", 0)
-        if key is not None and isinstance(node, LineDict):
-            line = node.key_lines.get(key, line)
-        line = getattr(at, "line", 0) or line
-        where = f"{self.path}:{line}" if line else self.path
-        return SuiteError(f"{where}: {key + ': ' if key else ''}{problem}")
-
-    def mapping(self, parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-        """``parent[key]`` (empty when absent); an error at its key unless it is a mapping."""
-        value = parent.get(key, LineDict())
-        if not isinstance(value, Mapping):
-            raise self.fail(parent, key, f"must be a mapping, got {_type_name(value)}")
-        return value
-
-    def check_keys(self, node: Any, allowed: tuple[str, ...], what: str) -> None:
-        if not isinstance(node, Mapping):
-            raise self.fail(node, None, f"{what} must be a mapping, got {_type_name(node)}")
-        for key in node:
-            if key not in allowed:
-                raise self.fail(
-                    node, str(key), f"unknown key in {what}" + did_you_mean(key, allowed)
-                )
-
-
 def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
     """Parse and validate one ``*.modelguard.yaml`` file."""
     shown = _display_path(path, rootdir)
-    where = _Where(shown, str(rootdir if rootdir is not None else path.parent))
+    where = Where(shown, str(rootdir if rootdir is not None else path.parent))
     data = read_yaml(path, shown)
     if data is None:
-        raise SuiteError(f"{shown}: empty suite (add 'cases:')")
+        raise where.error("empty suite (add 'cases:')")
     if not isinstance(data, Mapping):
-        raise SuiteError(
-            f"{shown}:{getattr(data, 'line', 1)}: suite must be a mapping "
-            f"(suite:, defaults:, cases:), got {_type_name(data)}"
+        raise where.error(
+            f"suite must be a mapping (suite:, defaults:, cases:), got {type_name(data)}",
+            getattr(data, "line", 1),
         )
     where.check_keys(data, SUITE_KEYS, "suite")
     name = data.get("suite", path.name.split(".modelguard.")[0])
@@ -149,15 +124,18 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
         )
     base_dir = str(path.parent)
     default_graders = _graders(where, defaults, base_dir)
+    tools = _Tools(where, data, defaults)
     cases = []
     seen: dict[str, int] = {}
     item_lines = getattr(cases_node, "item_lines", [])
     for index, node in enumerate(cases_node):
         if not isinstance(node, Mapping):
             line = item_lines[index] if index < len(item_lines) else 0
-            problem = f"case #{index + 1} must be a mapping, got {_type_name(node)}"
-            raise SuiteError(f"{shown}:{line}: {problem}")
+            problem = f"case #{index + 1} must be a mapping, got {type_name(node)}"
+            raise where.error(problem, line)
+        impls = tools.expand(node)
         case = _case(where, node, index, name, defaults, suite_tags, default_graders, base_dir)
+        case = tools.agent_case(node, case, impls)
         if case.id in seen:
             raise where.fail(
                 node, "id", f"duplicate case id {case.id!r} (first at line {seen[case.id]})"
@@ -166,6 +144,74 @@ def load_suite(path: Path, rootdir: Path | None = None) -> Suite:
         cases.append(case)
     labelled, notes = _with_labels(path, shown, name, cases)
     return Suite(name=name, path=shown, cases=labelled, notes=notes)
+
+
+class _Tools:
+    """A suite's Python tools (``tools_from``, ``impl``) and its cases' ``agent:`` blocks."""
+
+    def __init__(self, where: Where, data: Mapping[str, Any], defaults: Mapping[str, Any]):
+        self.where, self.data = where, data
+        self.module: dict[str, ToolImpl] = {}
+        if "tools_from" in data:
+            from .agent import import_module, module_tools
+
+            try:
+                self.module = module_tools(import_module(data["tools_from"]))
+            except ValueError as exc:
+                raise where.fail(data, "tools_from", str(exc)) from None
+        self.defaults = defaults
+        self.default_agent = where.mapping(defaults, "agent")
+        self.default_impls = self._expanded(defaults)
+        self.entries: list[dict[str, Any]] | None = None  # tools_from's tools, made once
+
+    def _expanded(self, owner: Mapping[str, Any]) -> dict[str, ToolImpl]:
+        try:
+            return expand_tools(owner.get("tools"), self.module)
+        except Invalid as exc:
+            raise self.where.fail(exc.node, exc.key, exc.problem) from None
+
+    def expand(self, node: Any) -> dict[str, ToolImpl]:
+        """The case's tools' implementations (its tools rewritten to what is sent); an agent
+        case that offers no tools gets ``tools_from``'s functions."""
+        if not isinstance(node, dict):
+            return {}
+        agent = "agent" in node or bool(self.default_agent)
+        if agent and self.module and "tools" not in node and "tools" not in self.defaults:
+            from .agent import tool_entry
+
+            if self.entries is None:
+                try:
+                    self.entries = [tool_entry(n, t.function) for n, t in self.module.items()]
+                except ValueError as exc:
+                    raise self.where.fail(self.data, "tools_from", str(exc)) from None
+            node["tools"] = list(self.entries)
+            return dict(self.module)
+        if "tools" in node:
+            return self._expanded(node)
+        return dict(self.default_impls)
+
+    def agent_case(self, node: Mapping[str, Any], case: Case, impls: dict[str, ToolImpl]) -> Case:
+        """``case`` with its ``agent:`` spec (defaults' keys, then the case's), if it has one."""
+        own = self.where.mapping(node, "agent")
+        if "agent" not in node and not self.default_agent:
+            return case
+        try:
+            recorded = recorded_trajectory(case.expected)
+            spec = agent_spec({**self.default_agent, **own}, impls, recorded)
+        except Invalid as exc:
+            at, key = exc.node, exc.key
+            if isinstance(at, dict) and not isinstance(at, LineDict):  # the joined agent block
+                own_key = key in own or key not in self.default_agent
+                at, key = (own if own_key else self.default_agent), f"agent.{key}"
+            raise self.where.fail(at, key, exc.problem) from None
+        if not case.params.get("tools"):
+            raise self.where.fail(
+                node, "agent", "an agent case needs tools: offer some (tools: [...]) or "
+                "name their module with tools_from at the suite's top"
+            )  # fmt: skip
+        from dataclasses import replace
+
+        return replace(case, agent=spec)
 
 
 def _with_labels(
@@ -183,7 +229,7 @@ def _with_labels(
     try:
         labels = load_labels(file)
     except LabelsError as exc:
-        raise SuiteError(str(exc)) from None
+        raise Where.as_error(str(exc)) from None
     ids = {case.id for case in cases}
     by_case: dict[str, dict[tuple[str, str], float]] = {}
     unused = []
@@ -207,13 +253,6 @@ def _with_labels(
     return labelled, (note,)
 
 
-def _type_name(value: Any) -> str:
-    """``list`` for a YAML sequence, ``dict`` for a mapping, else the Python type's name."""
-    if isinstance(value, list):
-        return "list"
-    return "dict" if isinstance(value, dict) else type(value).__name__
-
-
 def _display_path(path: Path, rootdir: Path | None) -> str:
     if rootdir is not None:
         try:
@@ -224,7 +263,7 @@ def _display_path(path: Path, rootdir: Path | None) -> str:
 
 
 def _case(
-    where: _Where,
+    where: Where,
     node: Any,
     index: int,
     suite: str,
@@ -253,7 +292,7 @@ def _case(
     return Case(
         suite=suite,
         id=case_id,
-        messages=_messages(where, node, defaults),
+        messages=_messages(where, node, defaults, base_dir),
         params=_params(where, node, defaults),
         expected=node.get("expected"),
         tags=tuple(dict.fromkeys(suite_tags + _tags(where, node, "tags"))),
@@ -266,7 +305,7 @@ def _case(
     )
 
 
-def _labels(where: _Where, node: Mapping[str, Any]) -> dict[str, float]:
+def _labels(where: Where, node: Mapping[str, Any]) -> dict[str, float]:
     """A case's ``labels: {MODEL: score}``: a person's score in [0, 1] of each model's answer."""
     value = where.mapping(node, "labels")
     out = {}
@@ -286,18 +325,21 @@ def _labels(where: _Where, node: Mapping[str, Any]) -> dict[str, float]:
 
 
 def _messages(
-    where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any]
+    where: Where, node: Mapping[str, Any], defaults: Mapping[str, Any], base_dir: str
 ) -> tuple[Message, ...]:
     has_prompt, has_messages = "prompt" in node, "messages" in node
     if has_prompt == has_messages:
         raise where.fail(node, None, "a case needs exactly one of 'prompt' or 'messages'")
     if has_prompt:
         prompt = node["prompt"]
-        if not isinstance(prompt, str):
-            raise where.fail(node, "prompt", f"must be a string, got {_type_name(prompt)}")
-        messages: list[Message] = [{"role": "user", "content": prompt}]
+        if not isinstance(prompt, str | list):
+            raise where.fail(
+                node, "prompt", f"must be a string or a list of parts, got {type_name(prompt)}"
+            )
+        content = _content(where, node, "prompt", "user", base_dir)
+        messages: list[Message] = [{"role": "user", "content": content}]
     else:
-        messages = _message_list(where, node)
+        messages = _message_list(where, node, base_dir)
     system = node.get("system", defaults.get("system"))
     if system is not None and not isinstance(system, str):
         raise where.fail(node if "system" in node else defaults, "system", "must be a string")
@@ -306,7 +348,20 @@ def _messages(
     return tuple(messages)
 
 
-def _message_list(where: _Where, node: Mapping[str, Any]) -> list[Message]:
+def _content(where: Where, owner: Any, key: str, role: str, base_dir: str) -> Any:
+    """``owner[key]`` as a message's content: a list of parts read and checked by
+    ``media.content_parts``; anything else as written."""
+    raw = owner.get(key)
+    if not isinstance(raw, list):
+        return raw
+    try:
+        return content_parts(raw, role, base_dir, where.root)
+    except PartProblem as exc:
+        node = exc.node if isinstance(exc.node, LineDict) else owner
+        raise where.fail(node, exc.key if node is exc.node else key, exc.problem) from None
+
+
+def _message_list(where: Where, node: Mapping[str, Any], base_dir: str) -> list[Message]:
     raw = node["messages"]
     if not isinstance(raw, list) or not raw:
         raise where.fail(node, "messages", "must be a non-empty list of {role, content}")
@@ -321,12 +376,13 @@ def _message_list(where: _Where, node: Mapping[str, Any]) -> list[Message]:
             )
         if item["role"] not in ROLES:
             raise where.fail(
-                item, "role", f"unknown role {item['role']!r}" + did_you_mean(item["role"], ROLES)
+                item, "role", f"unknown role {item['role']!r}" + Where.hint(item["role"], ROLES)
             )
         problem = message_problem(item)
         if problem:
             raise where.fail(item, problem[0], problem[1])
-        messages.append(dict(item))
+        content = _content(where, item, "content", str(item["role"]), base_dir)
+        messages.append({**item, "content": content} if "content" in item else dict(item))
     unpaired = history_problem(messages)
     if unpaired:
         index, key, text = unpaired
@@ -334,7 +390,7 @@ def _message_list(where: _Where, node: Mapping[str, Any]) -> list[Message]:
     return messages
 
 
-def _params(where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+def _params(where: Where, node: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
     """Defaults' params, then the case's; ``tools`` and the like written beside them join them.
 
     Tool settings are checked wherever they are written, beside ``params`` or inside it.
@@ -362,14 +418,14 @@ def _params(where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any])
     return params
 
 
-def _mapping(where: _Where, node: Mapping[str, Any], key: str) -> dict[str, Any]:
+def _mapping(where: Where, node: Mapping[str, Any], key: str) -> dict[str, Any]:
     value = node.get(key, {})
     if not isinstance(value, Mapping):
-        raise where.fail(node, key, f"must be a mapping, got {_type_name(value)}")
+        raise where.fail(node, key, f"must be a mapping, got {type_name(value)}")
     return dict(value)
 
 
-def _tags(where: _Where, node: Mapping[str, Any], key: str) -> tuple[str, ...]:
+def _tags(where: Where, node: Mapping[str, Any], key: str) -> tuple[str, ...]:
     value = node.get(key, [])
     if isinstance(value, str):
         value = [value]
@@ -378,7 +434,7 @@ def _tags(where: _Where, node: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _repeat(where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any]) -> int:
+def _repeat(where: Where, node: Mapping[str, Any], defaults: Mapping[str, Any]) -> int:
     owner = node if "repeat" in node else defaults
     value = owner.get("repeat", 1)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
@@ -386,7 +442,7 @@ def _repeat(where: _Where, node: Mapping[str, Any], defaults: Mapping[str, Any])
     return value
 
 
-def _recorded(where: _Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
+def _recorded(where: Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
     raw = node.get("baseline")
     if raw is None:
         return None
@@ -394,6 +450,20 @@ def _recorded(where: _Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
         return RecordedAnswer(output=raw)
     raw = where.mapping(node, "baseline")
     where.check_keys(raw, BASELINE_KEYS, "baseline")
+    answer = _recorded_answer(where, raw)
+    steps = raw.get("steps")
+    if steps is None:
+        return answer
+    if not isinstance(steps, list) or not steps:
+        raise where.fail(raw, "steps", "must be a list of recorded answers (an agent's steps)")
+    for step in steps:
+        where.check_keys(step, BASELINE_KEYS[:-1], "a baseline step")
+    from dataclasses import replace
+
+    return replace(answer, steps=tuple(_recorded_answer(where, step) for step in steps))
+
+
+def _recorded_answer(where: Where, raw: Mapping[str, Any]) -> RecordedAnswer:
     if not isinstance(raw.get("output"), str):
         raise where.fail(raw, "output", "a recorded baseline needs 'output' (the answer text)")
     usage: dict[str, int] = {}
@@ -416,17 +486,19 @@ def _recorded(where: _Where, node: Mapping[str, Any]) -> RecordedAnswer | None:
         calls = tool_calls_from(raw.get("tool_calls"))
     except ValueError as exc:
         raise where.fail(raw, "tool_calls", str(exc)) from None
-    return RecordedAnswer(output=raw["output"], usage=usage, tool_calls=calls, **numbers)
+    return RecordedAnswer(
+        raw["output"], usage, numbers["cost_usd"], numbers["latency_s"], tool_calls=calls
+    )
 
 
-def _graders(where: _Where, node: Mapping[str, Any], base_dir: str) -> tuple[GraderSpec, ...]:
+def _graders(where: Where, node: Mapping[str, Any], base_dir: str) -> tuple[GraderSpec, ...]:
     raw = node.get("graders", [])
     if not isinstance(raw, list):
         raise where.fail(node, "graders", "must be a list of graders")
     return tuple(_grader(where, item, node, base_dir) for item in raw)
 
 
-def _grader(where: _Where, item: Any, parent: Mapping[str, Any], base_dir: str) -> GraderSpec:
+def _grader(where: Where, item: Any, parent: Mapping[str, Any], base_dir: str) -> GraderSpec:
     line = getattr(item, "line", 0) or getattr(parent, "key_lines", {}).get("graders", 0)
     source = f"{where.path}:{line}" if line else where.path
     if isinstance(item, str):
@@ -475,7 +547,8 @@ def claim_cases(claimed: dict[tuple[str, str], str], suite: Suite) -> None:
     for case in suite.cases:
         first = claimed.setdefault((suite.name, case.id), suite.path)
         if first != suite.path:
-            raise SuiteError(
-                f"{suite.path}:{case.line}: suite {suite.name!r} case {case.id!r} is also in "
-                f"{first}: give one of the files another `suite:` name or other case ids"
+            raise Where(suite.path, "").error(
+                f"suite {suite.name!r} case {case.id!r} is also in {first}: give one of the "
+                "files another `suite:` name or other case ids",
+                case.line,
             )

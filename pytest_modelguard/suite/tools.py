@@ -31,9 +31,8 @@ def request_problem(key: str, value: Any) -> Problem | None:
     if key == "tools":
         return _tools_problem(value)
     if key == "tool_choice":
-        named = isinstance(value, Mapping) and isinstance(
-            (value.get("function") or {}).get("name"), str
-        )
+        function = value.get("function") if isinstance(value, Mapping) else None
+        named = isinstance(function, Mapping) and isinstance(function.get("name"), str)
         if value in ("auto", "required", "none") or named:
             return None
         return value, "must be auto, required, none or {type: function, function: {name: ...}}"

@@ -9,6 +9,7 @@ data, no duplicate keys, nesting at most ``MAX_DEPTH`` deep, aliases adding at m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,20 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor(None, _refuse_tag)
 
 
+class _CoreLoader(_Loader):
+    """YAML 1.2's booleans (js-yaml's, promptfoo's): ``yes``, ``no``, ``on``, ``off`` stay text."""
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_CoreLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+_CoreLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def _check_structure(text: str) -> None:
     """Refuse too-deep nesting, recursive aliases and alias bombs, from libyaml's event stream.
 
@@ -144,10 +159,11 @@ def _at(event: Any, problem: str) -> SuiteError:
     return SuiteError(f"line {event.start_mark.line + 1}: {problem}")
 
 
-def read_yaml(path: Path, shown: str, what: str = "suite") -> Any:
+def read_yaml(path: Path, shown: str, what: str = "suite", *, yaml12: bool = False) -> Any:
     """The file's YAML document, read safely; SuiteError naming ``path:line`` otherwise.
 
-    ``what`` the file is, in messages: a suite, a labels file."""
+    ``what`` the file is, in messages: a suite, a labels file. ``yaml12``: booleans as
+    YAML 1.2 reads them (another tool's file, written for js-yaml)."""
     try:
         raw = read_regular_file(path, MAX_FILE_BYTES)
     except FileRefused as exc:
@@ -163,9 +179,14 @@ def read_yaml(path: Path, shown: str, what: str = "suite") -> Any:
             f"{shown}:{line}: cannot read {what}: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
             "save the file as UTF-8"
         ) from None
+    return load_text(text, shown, yaml12=yaml12)
+
+
+def load_text(text: str, shown: str, *, yaml12: bool = False) -> Any:
+    """YAML text (read from ``shown``) loaded as ``read_yaml`` loads a file's."""
     try:
         _check_structure(text)
-        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+        return yaml.load(text, Loader=_CoreLoader if yaml12 else _Loader)  # SafeLoader subclasses
     except SuiteError as exc:
         raise SuiteError(f"{shown}:{str(exc).removeprefix('line ')}") from None
     except yaml.YAMLError as exc:

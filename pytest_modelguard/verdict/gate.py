@@ -70,6 +70,20 @@ class TokenOutlier:
     times_median: float
 
 
+STEP_FACTOR = 3
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutlier:
+    """An agent run that took far more steps than the model's median: the step spiral."""
+
+    suite: str
+    case_id: str
+    repeat: int
+    steps: int
+    times_median: float
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSummary:
     """One row of the summary table."""
@@ -104,6 +118,8 @@ class ModelSummary:
     sequential: Mapping[str, Any] | None = None  # a sequential run's figures (sequential_gate)
     # gate_on = "human": `delta` is the label-corrected one that decided; this the judge's
     judge_delta: Comparison | None = None
+    steps_per_case: float | None = None  # agent cases: the mean model calls per answer
+    step_outliers: tuple[StepOutlier, ...] = ()
 
     @property
     def fine(self) -> bool:
@@ -313,6 +329,11 @@ def _total(costs: Sequence[float | None]) -> float | None:
     return None if None in costs else float(sum(c for c in costs if c is not None))
 
 
+def _mean_steps(answered: Sequence[ItemResult]) -> float | None:
+    steps = [r.steps for r in answered if r.steps is not None]
+    return sum(steps) / len(steps) if steps else None
+
+
 def _token_outliers(answered: Sequence[ItemResult]) -> tuple[TokenOutlier, ...]:
     """Answers above OUTLIER_FACTOR × the model's median total tokens, largest first."""
     if not answered:
@@ -326,6 +347,20 @@ def _token_outliers(answered: Sequence[ItemResult]) -> tuple[TokenOutlier, ...]:
         if r.total_tokens > OUTLIER_FACTOR * median
     ]
     return tuple(sorted(outliers, key=lambda o: -o.tokens))
+
+
+def _step_outliers(answered: Sequence[ItemResult]) -> tuple[StepOutlier, ...]:
+    """Agent runs above STEP_FACTOR × the model's median steps, longest first."""
+    runs = [r for r in answered if r.steps is not None]
+    if not runs:
+        return ()
+    median = float(np.median([r.steps for r in runs]))
+    outliers = [
+        StepOutlier(r.suite, r.case_id, r.repeat, r.steps, r.steps / median)
+        for r in runs
+        if r.steps is not None and r.steps > STEP_FACTOR * median
+    ]
+    return tuple(sorted(outliers, key=lambda o: -o.steps))
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:
@@ -354,6 +389,8 @@ def _summarise(
         cached_input_tokens=sum(r.cached_input_tokens for r in given),
         reasoning_tokens=sum(r.reasoning_tokens for r in given),
         token_outliers=_token_outliers(given),
+        step_outliers=_step_outliers(given),
+        steps_per_case=_mean_steps(given),
         judge_cost_usd=_total([r.judge_cost_usd for r in results]),
         dimensions=dimension_means(results),
         repeat_agreement=stats.repeat_agreement(list(by_case.values())),

@@ -132,6 +132,7 @@ _RULES: dict[str, tuple[str, Any]] = {
     "human_label": _FRACTION_OR_NULL,
     "passed": _FLAG,
     "cached": _FLAG,
+    "batch": _FLAG,
     "cost_usd": _USD,
     "judge_cost_usd": _USD,
     "latency_s": ("a number of seconds", lambda v: v is None or _number(v, 0, MAX_SECONDS)),
@@ -143,10 +144,18 @@ _RULES: dict[str, tuple[str, Any]] = {
     "grades": ("a list of grades", lambda v: isinstance(v, list)),
     "tool_calls": ("a list of tool calls", lambda v: v is None or (
         isinstance(v, list) and all(isinstance(c, dict) for c in v))),
+    "inputs": ("a list of parts", lambda v: v is None or (
+        isinstance(v, list) and all(isinstance(p, dict) for p in v))),
     "input_tokens": _COUNT,
     "output_tokens": _COUNT,
     "cached_input_tokens": _COUNT,
     "reasoning_tokens": _COUNT,
+    "steps": ("a whole number of steps or null", lambda v: v is None or _number(
+        v, 0, MAX_COUNT, whole=True)),
+    "tool_errors": _COUNT,
+    "unmatched_tool_calls": _COUNT,
+    "trajectory": ("a list of steps", lambda v: isinstance(v, list) and all(
+        isinstance(s, dict) for s in v)),
 }  # fmt: skip
 _GRADE_RULES: dict[str, tuple[str, Any]] = {
     "name": _NAME,

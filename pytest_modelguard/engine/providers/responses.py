@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...records.calls import Completion, Message, Request, Usage, tool_call
 from ._sdk import sdk_kwargs
+from .media import responses_content
 from .openai import OpenAIProvider
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def responses_input(messages: Sequence[Message]) -> list[dict[str, Any]]:
             items.append({"type": "function_call_output", "call_id": call_id, "output": output})
             continue
         if content:
-            items.append({"role": role, "content": content})
+            items.append({"role": role, "content": responses_content(content, role)})
         for call in message.get("tool_calls") or ():
             function = call["function"]
             arguments = function.get("arguments", "{}")

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...records.calls import Message, tool_call
+from .media import ANTHROPIC_FORM, anthropic_content, openai_content, parts_problem
 
 TOOL_PARAMS = ("tools", "tool_choice", "parallel_tool_calls", "response_format")
 
@@ -25,6 +26,22 @@ def anthropic_output_format(response_format: Any) -> dict[str, Any] | None:
             "equivalent: write {type: json_schema, json_schema: {name, schema}}"
         )
     return {"type": "json_schema", "schema": (response_format.get("json_schema") or {})["schema"]}
+
+
+def kind_problem(
+    kind: str, messages: Sequence[Message], params: Mapping[str, Any]
+) -> tuple[Mapping[str, Any] | None, str] | None:
+    """(the part at fault or None, why) for a request a provider of ``kind`` cannot be
+    sent: a part it takes no form of (audio to Anthropic), a ``response_format`` it has no
+    equivalent of; None when it can be sent."""
+    found = parts_problem(kind, messages)
+    if found is not None or kind not in ANTHROPIC_FORM:
+        return found
+    try:
+        anthropic_output_format(params.get("response_format"))
+    except ValueError as exc:
+        return None, f"response_format: {exc}"
+    return None
 
 
 def anthropic_tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -90,7 +107,7 @@ def anthropic_messages(chat: Sequence[Message]) -> list[dict[str, Any]]:
                 })  # fmt: skip
             out.append({"role": "assistant", "content": blocks})
         else:
-            out.append({"role": role, "content": content})
+            out.append({"role": role, "content": anthropic_content(content)})
     return out
 
 
@@ -111,6 +128,8 @@ def openai_arguments(messages: Sequence[Message]) -> list[dict[str, Any]]:
                 for c in calls
             ]
             message = {**message, "tool_calls": calls}
+        if isinstance(message.get("content"), list):
+            message = {**message, "content": openai_content(message["content"])}
         out.append(dict(message))
     return out
 
