@@ -198,7 +198,7 @@ def _parse_call(wire: Wire, body: dict[str, Any], headers: dict[str, str], path:
         bool(body.get("stream")),
         time.monotonic(),
         path,
-        media_of(body),
+        media=media_of(body),
     )
 
 
@@ -219,7 +219,7 @@ def _parse_responses(body: dict[str, Any], headers: dict[str, str], path: str) -
     stream = bool(body.get("stream"))
     return Call(
         "openai", str(body.get("model", "")), tuple(messages), params, headers, stream,
-        time.monotonic(), path, media_of(body),
+        time.monotonic(), path, media=media_of(body),
     )  # fmt: skip
 
 

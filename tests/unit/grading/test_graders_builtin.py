@@ -55,7 +55,8 @@ def config_error(name: str, options: Any = None, **settings: Any) -> str:
 def test_grader_names_lists_every_builtin() -> None:
     assert grader_names() == [
         "contains", "equals", "json_field", "json_schema", "json_valid", "length",
-        "llm_judge", "numeric", "python", "regex", "similarity", "tool_call",
+        "llm_judge", "numeric", "python", "regex", "similarity", "steps", "tool_call",
+        "trajectory",
     ]  # fmt: skip
 
 
