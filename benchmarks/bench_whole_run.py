@@ -231,12 +231,28 @@ def replay(args: argparse.Namespace, base: Path, envs: dict[str, dict[str, str]]
         table(rows, "bare pytest", f"replay N = {items}, load now {load()}")
 
 
+QUICK = """examples:
+  a quick look (200 live cases, 400 replay items, one run each):
+    python benchmarks/bench_whole_run.py --cases 200 --runs 1 --items 400
+  the #26 goals, before and after, three runs in a row (a quiet machine):
+    python benchmarks/bench_whole_run.py --runs 3 --no-replay --package OLD --package .
+    python benchmarks/bench_whole_run.py --no-live --items 4000 --replay-runs 3 \\
+        --package OLD --package .
+    python benchmarks/bench_whole_run.py --no-live --items 50000 --replay-runs 1 \\
+        --no-warmup --package OLD --package .
+on a loaded machine read the user CPU and RSS columns, not the walls."""
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=QUICK,
+    )
     parser.add_argument("--cases", type=int, default=1000, help="live cases (x 2 models)")
     parser.add_argument("--latency", type=float, default=0.2, help="scripted latency, s")
     parser.add_argument("--concurrency", type=int, default=64)

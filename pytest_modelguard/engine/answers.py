@@ -73,6 +73,9 @@ class Answers:
         # reads still to come, counted at the prefetch (``expect``): at 0 an answer is dropped
         self.uses: dict[str, int] = {}  # request key → items that will read its answer
         self.case_uses: dict[tuple[str, str, str], int] = {}  # case → items grading it
+        # an xdist worker: an item handed later may read a dropped answer again, so only
+        # answers read from the cache are dropped (reading one twice costs nothing)
+        self.drop_only_recorded = False
         # a sequential run's adaptive repeats: (case, model) → how many repeats are asked
         self.repeat_caps: dict[tuple[str, str, str, str], int] = {}
         self.say: Callable[[str], None] = _to_stderr  # the batches' progress lines
@@ -243,19 +246,22 @@ class Answers:
     def release(self, keys: Iterable[str], case: Case | None = None) -> None:
         """The item that ``expect``-ed these is done: drop the answers no other item needs.
 
-        Answers nobody announced (fetched on a miss, an xdist worker's) are kept.
+        Answers nobody announced (fetched on a miss) are kept, and so are an xdist
+        worker's paid or failed answers (``drop_only_recorded``).
         """
-        uses = self.uses
+        uses, known = self.uses, self.known
         for key in keys:
             left = uses.get(key)
             if left is None:
                 continue
             if left > 1:
                 uses[key] = left - 1
-            else:
-                del uses[key]
-                self.known.pop(key, None)
-                self.on_disk.pop(key, None)
+                continue
+            del uses[key]
+            self.on_disk.pop(key, None)
+            found = known.get(key)
+            if found is not None and (found.cached or not self.drop_only_recorded):
+                del known[key]
         if case is not None:
             where = _where(case)
             left = self.case_uses.get(where)

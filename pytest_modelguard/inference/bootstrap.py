@@ -2,7 +2,7 @@
 
 Works on per-case deltas (a 1-D float array); `stats` turns scores into deltas.
 Normal quantiles come from the standard library and Student t ones from a finite
-sum, so judging a run does not import scipy (only a non-binary p-value does).
+sum, and a bootstrap p-value's t tail from `quantiles`: no verdict here imports scipy.
 """
 
 from __future__ import annotations
@@ -11,13 +11,17 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from statistics import NormalDist
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeAlias
 
 import numpy as np
-import numpy.typing as npt
+
+from .quantiles import t_cdf
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 Method = Literal["bca", "percentile"]
-FloatArray = npt.NDArray[np.float64]
+FloatArray: TypeAlias = "npt.NDArray[np.float64]"  # numpy.typing: for the type checker only
 
 MAX_DISTINCT = 256  # fast path: at most this many distinct per-case deltas ...
 _FAST_PATH_RATIO = 8  # ... and at least 8 cases per distinct value (else gathering is cheaper)
@@ -237,7 +241,5 @@ def bootstrap_p(means: FloatArray, n: int, bca: Bca | None) -> float:
         if 1 + bca.accel * shifted <= 0:
             return 1 / means.size  # 0 lies beyond every BCa interval's reach
         z = shifted / (1 + bca.accel * shifted) - bca.z0
-    from scipy import special  # about 0.3 s to import: only for this tail probability
-
-    p = 2 * float(special.stdtr(n - 1, -abs(z) * math.sqrt((n - 1) / n)))
+    p = 2 * t_cdf(n - 1, -abs(z) * math.sqrt((n - 1) / n))
     return min(1.0, max(p, 1 / means.size))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 Kind = Literal["binary", "scale"]
-Numbers = Sequence[float] | FloatArray
+Numbers: TypeAlias = "Sequence[float] | FloatArray"
 
 
 def kind_of(scale: int | None) -> Kind:

@@ -24,10 +24,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import numpy as np
-import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 from ..core.vocabulary import Evidence, Gate, GateRule, Verdict
 from . import stats
@@ -37,6 +39,7 @@ from ._compare_cluster import ClusterScoreTest
 from ._compare_score import ScoreTest
 from ._compare_t import NORMAL, FlooredT, variance_floor
 from .bootstrap import FloatArray, t_quantile
+from .quantiles import beta_quantile, chi2_upper_quantile
 
 __all__ = [
     "Comparison",
@@ -53,7 +56,7 @@ __all__ = [
 ]
 
 Method = Literal["auto", "score", "t", "bca"]
-Scores: TypeAlias = Sequence[float | Sequence[float]] | npt.NDArray[np.float64]
+Scores: TypeAlias = "Sequence[float | Sequence[float]] | npt.NDArray[np.float64]"
 # "binary": 0/1, one repeat a case; "zero-one": 0/1, some case repeated; else "scores"
 ScoreKind: TypeAlias = Literal["binary", "zero-one", "scores"]
 SCORE_KINDS: tuple[ScoreKind, ...] = ("binary", "zero-one", "scores")  # each also admits the former
@@ -485,14 +488,10 @@ def cases_needed(
 
 def _variance_bound(n: int, n_differ: int, std: float, confidence: float) -> float:
     """Upper confidence bound of the per-case delta variance (see `cases_needed`)."""
-    from scipy import special  # about 0.5 s to import: only when planning
-
-    share = (
-        1.0 if n_differ == n else float(special.betaincinv(n_differ + 1, n - n_differ, confidence))
-    )
+    share = 1.0 if n_differ == n else beta_quantile(n_differ + 1, n - n_differ, confidence)
     if n_differ < _FEW_DIFFER or n < 2:
         return share
-    chi_square = std * std * (n - 1) / float(special.chdtri(n - 1, confidence))
+    chi_square = std * std * (n - 1) / chi2_upper_quantile(n - 1, confidence)
     return min(share, chi_square)
 
 

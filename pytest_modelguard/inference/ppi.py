@@ -38,6 +38,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from statistics import NormalDist
+from typing import TypeAlias
 
 import numpy as np
 
@@ -48,7 +49,7 @@ from .compare import Comparison, Scores, compare
 
 __all__ = ["JudgeNoise", "PPIResult", "judge_noise_share", "judged_delta", "ppi_delta"]
 
-HumanScores = Sequence[float | None] | FloatArray
+HumanScores: TypeAlias = "Sequence[float | None] | FloatArray"
 """Human scores in [0, 1] per case, None (or NaN) where the answer is not labelled."""
 
 _SHOWN = 5  # cases named in an error message

@@ -10,10 +10,12 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
-import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 from .bootstrap import (
     NORMAL,
@@ -44,7 +46,7 @@ __all__ = [
 MIN_RESAMPLES = 100  # below this a 95% CI's endpoints rest on a handful of extreme resamples
 _SCORE_ATOL = 1e-9  # scores may overshoot [0, 1] by rounding, not more
 
-Scores: TypeAlias = Sequence[Sequence[float]] | npt.NDArray[np.float64]  # per case, its repeats
+Scores: TypeAlias = "Sequence[Sequence[float]] | npt.NDArray[np.float64]"  # per case, its repeats
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,14 +16,18 @@ def prefetch(session: pytest.Session) -> bool | None:
     """Answer every selected request concurrently, before the first item runs.
 
     An xdist worker does not know its items in advance: it prefetches, at each miss,
-    the items it has been handed so far (see ``xdist.worker_pending``). True (the loop
-    is done, no item runs) for a dry run.
+    the items it has been handed so far (see ``xdist.worker_pending``), and counts their
+    reads as they are handed (``xdist.WorkerReads``). True (the loop is done, no item
+    runs) for a dry run.
     """
     from .fixtures import requests_of  # a plugin (pytest_plugins): imported by pytest
 
     mg = session_of(session.config)
     if xdist.is_worker(session.config):
         mg.answers.pending = lambda: requests_of(xdist.worker_pending(session))
+        if not mg.settings.sequential:  # a sequential run keeps its batches' answers
+            mg.answers.drop_only_recorded = True
+            session.config.pluginmanager.register(xdist.WorkerReads(session), "modelguard-reads")
         return None
     requests = requests_of(session.items)
     if not requests:

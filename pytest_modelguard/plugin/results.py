@@ -36,7 +36,8 @@ def on_report(
     if item.stash.get(COUNTERPART, False) and _is_final(report):
         setattr(report, COUNTERPART_ATTR, True)
     results = item.stash.get(RESULTS, None)
-    if results and report.when == "call" and isinstance(item, CaseItem):
+    verbose = item.config.get_verbosity() >= 1  # only -v shows it: not kept per report else
+    if results and verbose and report.when == "call" and isinstance(item, CaseItem):
         scored = _scored([r for r in results if r.model == item.model.name])
         unasked = item.stash.get(UNASKED, None)
         setattr(report, SCORE_ATTR, scored if unasked is None else f"{scored}; {unasked}")
@@ -52,12 +53,16 @@ def on_report(
 
 
 def _release(item: pytest.Item) -> None:
-    """The item is done: the answers it read go, unless another item will read them."""
+    """The item is done: the answers it read go, unless another item will read them,
+    and so do its request keys (an item run again rebuilds them)."""
     reads = item.stash.get(READS, None)
     if reads is None:
         return
     del item.stash[READS]
-    case = item.case if isinstance(item, CaseItem) else None
+    case = None
+    if isinstance(item, CaseItem):
+        case = item.case
+        item.keys = item.companion_keys = ()
     session_of(item.config).answers.release(reads, case)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -364,7 +365,16 @@ def _step_outliers(answered: Sequence[ItemResult]) -> tuple[StepOutlier, ...]:
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if values else None
+    """``numpy.percentile``'s linear method, to the bit, without its cost: numpy's sorts
+    through ``numpy.unique``, whose first use imports ``numpy.ma`` (tens of ms a run)."""
+    if not values:
+        return None
+    ordered = sorted(map(float, values))
+    index = q / 100 * (len(ordered) - 1)
+    below = math.floor(index)
+    a, b = ordered[below], ordered[min(below + 1, len(ordered) - 1)]
+    t = index - below
+    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
 
 
 def _summarise(

@@ -64,16 +64,22 @@ def test_answers_reach_python_tests(model, case):
 
 PROBE = """
 import json
+import os
 from pathlib import Path
 
 from pytest_modelguard.plugin.keys import SESSION
 
 CONFIG = []
 SEEN = []
+SCORED = []  # reports carrying -v's score string (none without -v)
 
 
 def pytest_configure(config):
     CONFIG.append(config)
+
+
+def pytest_runtest_logreport(report):
+    SCORED.extend([report.nodeid] if hasattr(report, "modelguard_score") else [])
 
 
 def pytest_runtest_logfinish(nodeid, location):
@@ -85,11 +91,16 @@ def pytest_sessionfinish(session):
     answers = session.config.stash[SESSION].answers
     final = {
         "known": len(answers.known),
+        "on_disk": len(answers.on_disk),
         "uses": len(answers.uses),
         "case_uses": len(answers.case_uses),
         "baseline_outputs": len(answers.baseline_outputs),
+        "item_keys": sum(len(getattr(item, "keys", ())) for item in session.items),
+        "scored_reports": len(SCORED),
     }
-    Path("probe.json").write_text(json.dumps({"seen": SEEN, "final": final}))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # an xdist worker's: probe-gw0.json
+    probe = {"seen": SEEN, "final": final}
+    Path(f"probe{'-' if worker else ''}{worker}.json").write_text(json.dumps(probe))
 """
 
 
@@ -128,7 +139,7 @@ def test_every_reader_gets_its_answer_and_the_store_ends_empty(
     # both orders per case; the 2 repeats' identical judge calls are one answer, read twice
     assert server.count(model="judge-1") == 2 * len({c["id"] for c in candidate})
     probe = json.loads((project.path / "probe.json").read_text())
-    assert probe["final"] == {"known": 0, "uses": 0, "case_uses": 0, "baseline_outputs": 0}
+    assert set(probe["final"].values()) == {0}
     assert all(not unneeded for _, unneeded in probe["seen"])  # only what is still to be read
     sizes = [size for size, _ in probe["seen"]]
     assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 0  # shrinks as items finish
@@ -140,6 +151,20 @@ def test_replayed_run_releases_too(project: pytest.Pytester) -> None:
     again.assert_outcomes(passed=48, failed=1)  # + the candidate's gate result
     probe = json.loads((project.path / "probe.json").read_text())
     assert probe["final"]["known"] == 0 and probe["seen"][0][0] > 0
+
+
+def test_an_xdist_worker_releases_too(project: pytest.Pytester) -> None:
+    """Each worker counts the reads of the items it is handed: its store ends empty (#26)."""
+    pytest.importorskip("xdist")
+    project.runpytest("--modelguard-record", "once").assert_outcomes(passed=48, failed=1)
+    unused = ("-p", "no:hypothesispytest", "-p", "no:benchmark", "-p", "no:anyio")
+    again = project.runpytest_subprocess(*unused, "-n", "2", "-p", "no:randomly")
+    again.assert_outcomes(passed=48, failed=1)
+    probes = [json.loads(p.read_text()) for p in project.path.glob("probe-gw*.json")]
+    assert len(probes) == 2
+    for probe in probes:
+        assert probe["seen"]  # it ran items
+        assert probe["final"] == dict.fromkeys(probe["final"], 0)
 
 
 def _answered(text: str) -> Answered:

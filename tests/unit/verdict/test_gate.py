@@ -9,7 +9,7 @@ import pytest
 
 from pytest_modelguard.config import Budgets
 from pytest_modelguard.records.results import ItemResult
-from pytest_modelguard.verdict.gate import GateConfig, evaluate
+from pytest_modelguard.verdict.gate import GateConfig, _percentile, evaluate
 from pytest_modelguard.verdict.pairing import common_checks, paired_results
 
 BASE = "base"
@@ -277,3 +277,14 @@ def test_only_the_checks_both_sides_graded_pair() -> None:
     assert paired_results(suite_base, suite_cand + extra) == ([[1.0]] * 3, [[0.0]] * 3)
     both = checks(BASE, [1.0] * 3, "s::test_x")
     assert paired_results(suite_base + both, suite_cand + extra) == ([[1.0]] * 3, [[0.5]] * 3)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_latency_percentiles_are_numpy_s_to_the_bit(seed: int) -> None:
+    """The p50/p95 the gate reports are numpy's linear percentiles (computed without numpy)."""
+    rng = np.random.default_rng(seed)
+    for size in (1, 2, 3, 10, 101, 1000):
+        values = [*rng.exponential(2.0, size)]
+        values[::3] = [float(v) for v in rng.integers(0, 5, len(values[::3]))]  # ties
+        for q in (0, 33.3, 50, 95, 99.9, 100):
+            assert _percentile(values, q) == float(np.percentile(values, q))
