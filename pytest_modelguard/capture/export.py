@@ -39,7 +39,7 @@ Chosen = tuple[Head, dict[str, Any]]
 _GRADERS_NOTE = """\
 # Edit the graders: similarity to the production answer (token F1, passing at 0.8) is
 # only a starting point. Add `expected:` to cases, or graders such as equals, contains,
-# json_schema or llm_judge (see the README).
+# json_schema or llm_judge (see docs/capture.md).
 """
 
 

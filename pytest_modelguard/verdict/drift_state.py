@@ -7,7 +7,7 @@ tonight to a `DriftDetector` per model (change detection, `drift_detect.py`), ke
 ``<cache_dir>/runs/drift-state.json`` (written atomically, checked field by field on
 read) and keyed by the reference run (its file name and save time).
 
-The rules, kept here and in the README:
+The rules, kept here and in docs/drift.md:
 
 - the reference is the last *accepted* run: ``--modelguard-compare last`` resolves to
   the state's reference while its file is in ``runs/``, else to the newest *complete*

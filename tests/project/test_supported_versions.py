@@ -83,12 +83,16 @@ def test_an_edge_without_its_python_is_skipped_and_says_so(tmp_path: Path) -> No
 def test_the_langchain_and_agents_extras_are_installed_by_the_main_run_only() -> None:
     """langchain-openai and openai-agents need a newer openai than the oldest edge pins: the
     main run installs them and checks their imports (so tests/e2e/test_langchain.py and
-    tests/e2e/test_agents_sdk.py run there), the edges do not."""
+    tests/e2e/test_agents_sdk.py run there), the edges do not; the docs extra too, for the
+    site the main run builds."""
     assert PROJECT["optional-dependencies"]["langchain"] == ["langchain-openai>=1.6"]
     assert PROJECT["optional-dependencies"]["agents"] == ["openai-agents>=0.24"]
     run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     edge = (ROOT / ".ci" / "edge").read_text(encoding="utf-8")
-    assert 'pip install --quiet -e ".[dev,langchain,otel,agents]"' in run
+    assert 'pip install --quiet -e ".[dev,langchain,otel,agents,docs]"' in run
     imports = "import langchain_openai, opentelemetry.sdk, opentelemetry.proto, agents"
     assert f'python -c "{imports}"' in run
+    (build,) = [line for line in run.splitlines() if "mkdocs build" in line]
+    assert "--strict" in build and "--quiet" not in build  # --quiet hides what strict counts
     assert '-e ".[dev]"' in edge and "langchain" not in edge and "agents" not in edge
+    assert "docs" not in edge

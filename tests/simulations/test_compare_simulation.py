@@ -76,7 +76,7 @@ def test_tango_exactly(shared: bool, accuracy: float, margin: float, n: int) -> 
 
 # sizes where Tango's exact rates are worst on the every-n grid (bench_verdicts.py --exact)
 SAMPLE_SIZES = (10, 17, 26, 38, 47, 78, 95, 110, 154, 204, 238, 620, 930)
-EVERY_N_COVERAGE = 0.925  # the README's floor: the worst cell measured is 92.85%
+EVERY_N_COVERAGE = 0.925  # docs/statistics.md's floor: the worst cell measured is 92.85%
 
 
 @pytest.mark.parametrize(("accuracy", "margins"), bench.EXACT)
@@ -86,7 +86,7 @@ def test_tango_exactly_at_a_sample_of_sizes(
 ) -> None:
     """Exact enumeration at sizes between the benchmarked ones: the gate's errors (A/A:
     CI below 0; exactly m worse: CI above -m) within 2.5% + 1 point, coverage within the
-    floor the README states."""
+    floor docs/statistics.md states."""
     for drop in (0.0, *margins):
         below, above = bench.tango_rates_every_n(accuracy, drop, shared, SAMPLE_SIZES)
         gate_error = below if drop == 0 else above
