@@ -55,9 +55,7 @@ def options_page() -> str:
         default = attrs.get("default")
         if choices:
             lines += ["", "Choices: " + ", ".join(f"`{c}`" for c in choices) + "."]
-        if attrs.get("action") == "append":
-            lines += ["", "May be given more than once."]
-        elif default not in (None, False, []):
+        if default not in (None, False, []):  # a repeatable option's help says "repeatable"
             lines += ["", f"Default: `{default}`."]
         lines.append("")
     return "\n".join(lines)
