@@ -53,7 +53,7 @@ def main() -> int:
             OPENAI_BASE_URL=server.openai_base_url,
             ANTHROPIC_BASE_URL=server.anthropic_base_url,
             OPENAI_API_KEY="sk-loopback-not-a-key",
-            ANTHROPIC_API_KEY="sk-ant-loopback-not-a-key",
+            ANTHROPIC_API_KEY="loopback-not-a-key",
         )
         status = pytest.main(
             [str(HERE), "-q", "--modelguard-record", "all", "--models", MODELS, *sys.argv[1:]]

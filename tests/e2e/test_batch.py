@@ -37,7 +37,7 @@ def respond(call: Call) -> Reply:
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
-    monkeypatch.setenv("SIM_KEY", "sk-sim-batch-0123456789")
+    monkeypatch.setenv("SIM_KEY", "sim-batch-test-key")
     with LoopbackServer(respond) as srv:
         yield srv
 

@@ -26,7 +26,7 @@ def respond(call: Call) -> Reply:
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
-    monkeypatch.setenv("SIM_KEY", "sk-sim-batch-plugin-0123")
+    monkeypatch.setenv("SIM_KEY", "sim-batch-plugin-key")
     with LoopbackServer(respond) as srv:
         yield srv
 
