@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import SuiteError
+from ..suite import dump_yaml as dump
 from .findings import Findings, NothingImported
 from .nunjucks import text_of
 from .promptfoo_providers import judge_model
 from .sources import Files
-from .writing import dump
 
 MAX_CASES = 100_000
 ROLES = {"system": "system", "user": "user", "assistant": "assistant", "human": "user",

@@ -8,13 +8,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..core.errors import SuiteError
+from ..suite import dump_yaml as dump
 from .findings import Findings
 from .nunjucks import Unsupported, check, render
 from .promptfoo_asserts import SchemaReader, map_assert
 from .promptfoo_prompts import Prompt
 from .promptfoo_providers import Providers, judge_model, tools_problem
 from .promptfoo_tests import Test
-from .writing import dump
 
 MAX_CASES = 100_000
 BLOCKING = ("options.transform", "options.postprocess", "options.transformVars",

@@ -3,56 +3,16 @@ existing file unless ``--force``, every string valid Unicode."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from ..core.errors import ExportError, GraderConfigError, SuiteError
-from ..core.safety import map_strings, output_problem, valid_text
+from ..core.errors import ExportError
+from ..core.safety import output_problem, valid_text
 from ..grading import build_grader
-from ..suite import load_suite
+from ..suite import Suite
+from ..suite import write_suite as write_suite_checked
 
 SUFFIX = ".modelguard.yaml"
-
-
-def _dumper_base() -> type[yaml.SafeDumper]:
-    return getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter: 5x faster
-
-
-class _Dumper(_dumper_base()):  # type: ignore[misc]
-    """Literal blocks for multi-line text, flow style for short scalar lists, no aliases."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _represent_str(dumper: yaml.representer.SafeRepresenter, text: str) -> yaml.Node:
-    style = "|" if "\n" in text and text == text.strip(" ") and "\r" not in text else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
-
-
-def _represent_list(dumper: yaml.representer.SafeRepresenter, items: list[Any]) -> yaml.Node:
-    short = sum(len(str(i)) for i in items) < 60
-    flow = short and all(isinstance(i, str | int | float) and "\n" not in str(i) for i in items)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
-
-
-def _represent_dict(dumper: yaml.representer.SafeRepresenter, data: dict[Any, Any]) -> yaml.Node:
-    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items())
-
-
-_Dumper.add_representer(str, _represent_str)
-_Dumper.add_multi_representer(list, _represent_list)
-_Dumper.add_multi_representer(dict, _represent_dict)
-
-
-def dump(data: Mapping[str, Any]) -> str:
-    """YAML text of plain data, in key order, every string valid Unicode."""
-    clean = map_strings(dict(data), valid_text)
-    return yaml.dump(clean, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def targets(out_dir: Path, name: str, extras: Sequence[str], force: bool) -> list[Path]:
@@ -74,21 +34,14 @@ def targets(out_dir: Path, name: str, extras: Sequence[str], force: bool) -> lis
 
 
 def write_suite(path: Path, text: str) -> None:
-    """Write atomically once the suite loader accepts the text."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        for case in load_suite(tmp).cases:
-            for spec in case.graders:
-                build_grader(spec)
-        os.replace(tmp, path)
-    except (SuiteError, GraderConfigError) as exc:  # a bug here, never the user's input
-        raise ExportError(f"{path}: the imported suite does not load: {exc}") from None
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write atomically once the suite loader accepts the text and every grader builds."""
+    write_suite_checked(path, text, _build_graders, what="imported")
+
+
+def _build_graders(suite: Suite) -> None:
+    for case in suite.cases:
+        for spec in case.graders:
+            build_grader(spec)
 
 
 def write_text(path: Path, text: str) -> None:
