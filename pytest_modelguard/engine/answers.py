@@ -271,13 +271,17 @@ class Answers:
                 del self.case_uses[where]
                 self.baseline_outputs.pop(where, None)
 
-    def baseline_output(self, case: Case) -> Completion | None:
-        """The baseline's answer to ``case``, looked up once per case."""
+    def baseline_output(
+        self, case: Case, own: Sequence[Answered] | None = None
+    ) -> Completion | None:
+        """The baseline's answer to ``case``, looked up once per case; ``own``: the
+        baseline's answers to it when the caller has them (the baseline's own item)."""
         where = _where(case)
         try:
             return self.baseline_outputs[where]
         except KeyError:
-            output = self.baseline_outputs[where] = self._find_baseline_output(case)
+            output = own[0].completion if own else self._find_baseline_output(case)
+            self.baseline_outputs[where] = output
             return output
 
     def _find_baseline_output(self, case: Case) -> Completion | None:

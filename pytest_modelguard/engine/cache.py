@@ -100,25 +100,29 @@ def _mtime(handle: IO[str]) -> float:
     return os.fstat(handle.fileno()).st_mtime
 
 
-def parse_entry(text: str, path: str, key: str) -> Completion:
+def parse_entry(text: str, path: str, key: str, *, audit: bool = True) -> Completion:
     """The completion of the entry ``text`` read from ``path``, checked against ``key``.
 
-    An entry whose stored request does not hash to ``key`` (a file copied over another
-    request's) raises CorruptEntryError, like an unreadable one: it is never served.
+    An entry that names another key (a file copied over another request's) raises
+    CorruptEntryError, like an unreadable one: it is never served. ``audit`` (``cache
+    check``, ``cache merge``) also hashes the stored request, which catches a request edited
+    in place; a replay hashes it only for an entry that names no key.
     """
     try:
         data = json.loads(text)
-        stored = canonical_key(data["request"])
+        named = data.get("key", None)
+        request = data["request"]
+        stored = canonical_key(request) if audit or named is None else named
         completion = Completion.from_dict(data["completion"])
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise CorruptEntryError(
             f"{path}: not a valid modelguard cache entry ({exc}); "
             "delete it and re-record with --modelguard-record once"
         ) from exc
-    if stored != key or data.get("key", key) != key:
+    if stored != key or (named is not None and named != key):
         raise CorruptEntryError(
             f"{path}: holds the answer to another request (its request hashes to "
-            f"{stored[:12]}, the file is for {key[:12]}); delete it and re-record with "
+            f"{str(stored)[:12]}, the file is for {key[:12]}); delete it and re-record with "
             "--modelguard-record once"
         )
     return completion
@@ -203,7 +207,7 @@ class Cache:
             return None
         except IsADirectoryError as exc:
             raise CorruptEntryError(f"{path}: a directory, not a cache entry; delete it") from exc
-        return parse_entry(text, path, key)
+        return parse_entry(text, path, key, audit=False)
 
     def get(self, request: Request, recorded_after: float | None = None) -> Completion | None:
         """The recorded answer, or None when absent or (given ``recorded_after``, a Unix time)
@@ -218,7 +222,7 @@ class Cache:
             return None
         except IsADirectoryError as exc:
             raise CorruptEntryError(f"{path}: a directory, not a cache entry; delete it") from exc
-        return parse_entry(text, path, request.key())
+        return parse_entry(text, path, request.key(), audit=False)
 
     def put(self, request: Request, completion: Completion) -> Path:
         """Write the entry atomically (temp file, then ``os.replace``); returns its path."""

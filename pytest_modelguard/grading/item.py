@@ -28,7 +28,9 @@ class AnswerSource(Protocol):
         self, case: Case, model: ModelSpec, keys: Sequence[str] = ()
     ) -> list[Answered]: ...
 
-    def baseline_output(self, case: Case) -> Completion | None: ...
+    def baseline_output(
+        self, case: Case, own: Sequence[Answered] | None = None
+    ) -> Completion | None: ...
 
 
 def item_result(
@@ -117,7 +119,8 @@ class ItemGrader:
         """
         answers = self.answers
         answered = answers.for_case(case, model, keys)
-        baseline_output = answers.baseline_output(case)
+        own = answered if model is self.settings.baseline else None
+        baseline_output = answers.baseline_output(case, own)
         return [
             self.grade(case, model, graders, repeat, answer, baseline_output)
             for repeat, answer in enumerate(answered)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ..core.errors import HistoryError
+from ..core.gc_pause import cyclic_gc_paused
 from . import gate_results, options, xdist
 from .keys import session_of
 from .session import ModelguardSession
@@ -22,9 +23,10 @@ def finish(session: pytest.Session, exitstatus: int) -> None:
     if session.config.getoption("modelguard_save") and stopped:
         mg.unsaved = "the run stopped early, and half a run is no reference"
     try:
-        report = mg.finish(
-            not_gated=stopped, outputs=options.outputs(session.config, stopped is None, mg)
-        )
+        with cyclic_gc_paused():  # the gate's and the reports' bulk work
+            report = mg.finish(
+                not_gated=stopped, outputs=options.outputs(session.config, stopped is None, mg)
+            )
     except HistoryError as exc:  # e.g. drift-state.json broken while the run was asked
         writer = session.config.get_terminal_writer()
         writer.line()

@@ -15,8 +15,8 @@ import pytest
 
 from ..core.errors import GraderConfigError, SuiteError
 from . import counterparts
-from .items import READS, RESULTS, CaseItem
-from .keys import MARKER, session_of
+from .items import CaseItem
+from .keys import MARKER, READS, RESULTS, session_of
 
 if TYPE_CHECKING:  # loaded when a test over models runs: a plain pytest run never does
     from ..suite import Case, Suite

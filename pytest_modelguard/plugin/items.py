@@ -15,6 +15,7 @@ from ..core.errors import (
     ModelguardWarning,
     SuiteError,
 )
+from .keys import GRADED, RESULTS
 
 if TYPE_CHECKING:  # the suite reader and the rest load when a suite is collected
     from pathlib import Path
@@ -22,19 +23,10 @@ if TYPE_CHECKING:  # the suite reader and the rest load when a suite is collecte
     from ..config import ModelSpec
     from ..records.calls import Request
     from ..records.grades import GradeFn
-    from ..records.results import ItemResult
     from ..suite import Case
     from .session import ModelguardSession
 
 SUITE_SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
-RESULTS: pytest.StashKey[list[ItemResult]] = (
-    pytest.StashKey()
-)  # an item's results, carried to its report
-READS = pytest.StashKey[tuple[str, ...]]()  # the answers (request keys) an item will read
-GRADED: pytest.StashKey[list[ItemResult]] = (
-    pytest.StashKey()
-)  # results graded before setup (a sequential batch)
-UNASKED = pytest.StashKey[str]()  # why some of the item's repeats were not asked (adaptive)
 
 
 def is_suite_path(name: str) -> bool:

@@ -8,8 +8,8 @@ import pytest
 
 from ..core.errors import BatchesPending, CacheError
 from . import xdist
-from .items import READS, CaseItem
-from .keys import session_of
+from .items import CaseItem
+from .keys import READS, session_of
 
 
 def prefetch(session: pytest.Session) -> bool | None:

@@ -9,8 +9,8 @@ import pytest
 
 from . import xdist
 from .counterparts import COUNTERPART
-from .items import CLEAN_ERRORS, READS, RESULTS, UNASKED, CaseItem
-from .keys import session_of
+from .items import CLEAN_ERRORS, CaseItem
+from .keys import READS, RESULTS, UNASKED, session_of
 
 if TYPE_CHECKING:
     from ..records.results import ItemResult

@@ -27,7 +27,8 @@ from ..engine.runner import Progress
 from ..engine.sequential import SequentialPlan
 from ..records.calls import Request
 from ..verdict.pairing import case_scores
-from .items import GRADED, UNASKED, CaseItem
+from .items import CaseItem
+from .keys import GRADED, UNASKED
 from .session import ModelguardSession
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from .items import READS, CaseItem
-from .keys import session_of
+from .items import CaseItem
+from .keys import READS, session_of
 
 STARTED = "modelguard_started"
 RUN_ID = "modelguard_run_id"

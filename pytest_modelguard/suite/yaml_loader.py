@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from ..core.errors import FileRefused, SuiteError
+from ..core.gc_pause import cyclic_gc_paused
 from ..core.safety import MAX_FILE_BYTES, read_regular_file
 
 MAX_DEPTH = 100
@@ -186,7 +187,8 @@ def load_text(text: str, shown: str, *, yaml12: bool = False) -> Any:
     """YAML text (read from ``shown``) loaded as ``read_yaml`` loads a file's."""
     try:
         _check_structure(text)
-        return yaml.load(text, Loader=_CoreLoader if yaml12 else _Loader)  # SafeLoader subclasses
+        with cyclic_gc_paused():  # a large suite: hundreds of thousands of nodes, no cycles
+            return yaml.load(text, Loader=_CoreLoader if yaml12 else _Loader)  # SafeLoaders
     except SuiteError as exc:
         raise SuiteError(f"{shown}:{str(exc).removeprefix('line ')}") from None
     except yaml.YAMLError as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_modelguard.core.errors import CorruptEntryError
-from pytest_modelguard.engine.cache import Cache
+from pytest_modelguard.engine.cache import Cache, parse_entry
 from pytest_modelguard.records.calls import Completion, Request, Usage
 
 REQUEST = Request(
@@ -62,6 +62,28 @@ def test_corrupt_entry_names_the_file(tmp_path: Path) -> None:
     path = cache.put(REQUEST, Completion("x"))
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(CorruptEntryError, match=str(path.name)):
+        cache.get(REQUEST)
+
+
+def test_a_replay_trusts_the_named_key_and_an_audit_hashes_the_request(tmp_path: Path) -> None:
+    """A replay reads an entry by its key field (no hash per read); ``cache check`` and
+    ``cache merge`` (audit) also catch a request edited in place; a copy is caught by both."""
+    cache = Cache(tmp_path)
+    path = cache.put(REQUEST, Completion("x"))
+    entry = json.loads(path.read_text(encoding="utf-8"))
+    entry["request"]["messages"][0]["content"] = "edited in place"
+    edited = json.dumps(entry)
+    path.write_text(edited, encoding="utf-8")
+    assert cache.get(REQUEST) == Completion("x")  # recorded for this key: served
+    with pytest.raises(CorruptEntryError, match="another request"):
+        parse_entry(edited, str(path), REQUEST.key())
+    del entry["key"]  # an entry that names no key is hashed on every read
+    path.write_text(json.dumps(entry), encoding="utf-8")
+    with pytest.raises(CorruptEntryError, match="another request"):
+        cache.get(REQUEST)
+    entry["key"] = "0" * 64  # copied from another request's file
+    path.write_text(json.dumps(entry), encoding="utf-8")
+    with pytest.raises(CorruptEntryError, match=f"{path.name}.*another request"):
         cache.get(REQUEST)
 
 
