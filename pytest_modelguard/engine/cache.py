@@ -28,7 +28,6 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 from pathlib import Path
-from typing import IO
 
 from ..records.calls import Completion, Request, canonical_key
 
@@ -37,6 +36,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 _BYTE_LOCKS = hasattr(fcntl, "F_OFD_SETLK")  # Linux: one lock file per cache, not per request
 _BYTE_LOCK = struct.Struct("hhqqi")  # struct flock: type, whence, start, len, pid
+_READ_CHUNK = 1 << 16
 
 
 class Claim:
@@ -96,12 +96,29 @@ def _open_lock_file(path: str) -> int:
         return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
 
 
-def _mtime(handle: IO[str]) -> float:
-    return os.fstat(handle.fileno()).st_mtime
+def _entry_bytes(path: str, recorded_after: float | None = None) -> bytes | None:
+    """The file's bytes (a replay reads thousands: plain system calls, no file object);
+    None when absent or, given ``recorded_after`` (a Unix time), written before then."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError):  # absent, or no such directory
+        return None
+    try:
+        if recorded_after is not None and os.fstat(fd).st_mtime < recorded_after:
+            return None
+        chunks = []
+        while chunk := os.read(fd, _READ_CHUNK):
+            chunks.append(chunk)
+    except IsADirectoryError as exc:
+        raise CorruptEntryError(f"{path}: a directory, not a cache entry; delete it") from exc
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
-def parse_entry(text: str, path: str, key: str, *, audit: bool = True) -> Completion:
-    """The completion of the entry ``text`` read from ``path``, checked against ``key``.
+def parse_entry(text: str | bytes, path: str, key: str, *, audit: bool = True) -> Completion:
+    """The completion of the entry ``text`` (or its UTF-8 bytes) read from ``path``, checked
+    against ``key``.
 
     An entry that names another key (a file copied over another request's) raises
     CorruptEntryError, like an unreadable one: it is never served. ``audit`` (``cache
@@ -200,29 +217,15 @@ class Cache:
 
     def read(self, path: str, key: str) -> Completion | None:
         """The entry at ``path`` (from ``file_of``), or None when it is gone since."""
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except IsADirectoryError as exc:
-            raise CorruptEntryError(f"{path}: a directory, not a cache entry; delete it") from exc
-        return parse_entry(text, path, key, audit=False)
+        data = _entry_bytes(path)
+        return None if data is None else parse_entry(data, path, key, audit=False)
 
     def get(self, request: Request, recorded_after: float | None = None) -> Completion | None:
         """The recorded answer, or None when absent or (given ``recorded_after``, a Unix time)
         written before then. A corrupt file raises CorruptEntryError."""
         path = self._file(request, request.key())
-        try:
-            with open(path, encoding="utf-8") as handle:
-                if recorded_after is not None and _mtime(handle) < recorded_after:
-                    return None
-                text = handle.read()
-        except (FileNotFoundError, NotADirectoryError):  # absent, or no such directory
-            return None
-        except IsADirectoryError as exc:
-            raise CorruptEntryError(f"{path}: a directory, not a cache entry; delete it") from exc
-        return parse_entry(text, path, request.key(), audit=False)
+        data = _entry_bytes(path, recorded_after)
+        return None if data is None else parse_entry(data, path, request.key(), audit=False)
 
     def put(self, request: Request, completion: Completion) -> Path:
         """Write the entry atomically (temp file, then ``os.replace``); returns its path."""

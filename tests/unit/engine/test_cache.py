@@ -87,6 +87,23 @@ def test_a_replay_trusts_the_named_key_and_an_audit_hashes_the_request(tmp_path:
         cache.get(REQUEST)
 
 
+def test_reads_whole_entries_and_names_what_is_wrong(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    long = Completion("x" * 200_000)  # several read chunks
+    path = cache.put(REQUEST, long)
+    assert cache.get(REQUEST) == long
+    assert cache.read(str(path), REQUEST.key()) == long
+    path.write_bytes(path.read_bytes().replace(b'"x', b'"\xff', 1))  # not UTF-8
+    with pytest.raises(CorruptEntryError, match=f"{path.name}.*not a valid"):
+        cache.get(REQUEST)
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(CorruptEntryError, match="a directory"):
+        cache.read(str(path), REQUEST.key())
+    path.rmdir()
+    assert cache.get(REQUEST) is None and cache.read(str(path), REQUEST.key()) is None
+
+
 def test_model_names_are_made_path_safe(tmp_path: Path) -> None:
     odd = Request("python", "../../etc:passwd", REQUEST.messages)
     path = Cache(tmp_path).put(odd, Completion("x"))
