@@ -536,12 +536,13 @@ def _tag_summaries(
     the routing table corrects those across tags and candidates (routing.py).
     """
     tags: dict[str, dict[str, TagSummary]] = {}
-    all_tags = sorted({t for results in by_model.values() for r in results for t in r.tags})
-    for tag in all_tags:
-        base_tagged = [r for r in baseline if tag in r.tags]
+    grouped = {name: _by_tag(results) for name, results in by_model.items()}
+    base_grouped = _by_tag(baseline)
+    for tag in sorted({t for groups in grouped.values() for t in groups}):
+        base_tagged = base_grouped.get(tag, [])
         row = {}
-        for name, results in by_model.items():
-            tagged = [r for r in results if tag in r.tags]
+        for name in by_model:
+            tagged = grouped[name].get(tag, [])
             given = answers(tagged)
             is_baseline = name == config.baseline
             pairs = None if is_baseline else paired_results(base_tagged, tagged)
@@ -559,6 +560,15 @@ def _tag_summaries(
             )
         tags[tag] = row
     return tags
+
+
+def _by_tag(results: Sequence[ItemResult]) -> dict[str, list[ItemResult]]:
+    """Each tag's results, in order: one pass over the run, not one per tag."""
+    grouped: dict[str, list[ItemResult]] = {}
+    for result in results:
+        for tag in dict.fromkeys(result.tags):
+            grouped.setdefault(tag, []).append(result)
+    return grouped
 
 
 def _tag_delta(pairs: tuple[CaseScoreLists, CaseScoreLists], config: GateConfig) -> Comparison:

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_modelguard.config import Budgets
 from pytest_modelguard.records.results import ItemResult
-from pytest_modelguard.verdict.gate import GateConfig, _percentile, evaluate
+from pytest_modelguard.verdict.gate import GateConfig, _by_tag, _percentile, evaluate
 from pytest_modelguard.verdict.pairing import common_checks, paired_results
 
 BASE = "base"
@@ -288,3 +288,15 @@ def test_latency_percentiles_are_numpy_s_to_the_bit(seed: int) -> None:
         values[::3] = [float(v) for v in rng.integers(0, 5, len(values[::3]))]  # ties
         for q in (0, 33.3, 50, 95, 99.9, 100):
             assert _percentile(values, q) == float(np.percentile(values, q))
+
+
+def test_each_tag_gets_its_results_once_and_in_order() -> None:
+    """The tag summaries group the run in one pass: as filtering it once per tag would."""
+    run = [
+        ItemResult(suite="s", case_id=f"c{i}", model="m", tags=tags, score=1.0)
+        for i, tags in enumerate([("a",), ("b", "a"), (), ("a", "a"), ("c",), ("b",)])
+    ]
+    grouped = _by_tag(run)
+    for tag in ("a", "b", "c"):
+        assert grouped[tag] == [r for r in run if tag in r.tags]
+    assert set(grouped) == {"a", "b", "c"}
