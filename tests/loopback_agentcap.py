@@ -15,7 +15,7 @@ from typing import Any
 
 from loopback import Call, Reply
 
-CUSTOMER_KEY = "sk-live-customer-1234567890abcdef"
+CUSTOMER_KEY = "customer-secret-1234567890abcdef"
 """A credential a tool result carries (an API echoing a record): never exported."""
 
 

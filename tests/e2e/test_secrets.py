@@ -18,10 +18,10 @@ from loopback import Call, LoopbackServer
 from sdkwarm import warm_sdks
 
 KEYS = {
-    "SIM_API_KEY": "sk-sim-7Qz3xK9pLmW2vR8tYb4N",
-    "SIMANT_API_KEY": "sk-ant-J5hD1fG6sA0qE7wU3iOc",
-    "OPENAI_API_KEY": "sk-openai-Xv8Bn2Mk4Lq6Zr1Tp9Ws",
-    "ANTHROPIC_API_KEY": "sk-anthropic-Hc3Yd7Fg5Jk1Ls9Qa2",
+    "SIM_API_KEY": "test-sim-7Qz3xK9pLmW2vR8tYb4N",
+    "SIMANT_API_KEY": "test-ant-J5hD1fG6sA0qE7wU3iOc",
+    "OPENAI_API_KEY": "test-openai-Xv8Bn2Mk4Lq6Zr1Tp9Ws",
+    "ANTHROPIC_API_KEY": "test-anthropic-Hc3Yd7Fg5Jk1Ls9Qa2",
 }
 HEADER = re.compile(rb"(authorization|x-api-key)[\"']?\s*[:=]\s*[\"']?\S", re.IGNORECASE)
 

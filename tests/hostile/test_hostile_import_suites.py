@@ -211,11 +211,11 @@ prompts: ['{{q}}']
 providers:
   - id: openai:gpt-4.1-mini
     config:
-      apiKey: sk-proj-planted0123456789abcdef
+      apiKey: planted-openai-key-0123456789abcdef
       headers: {Authorization: Bearer planted-bearer-0123456789}
       organization: org-planted
   - id: anthropic:messages:claude-haiku-4-5
-    config: {api_key: sk-ant-planted0123456789, apiKeyEnvar: MY_ANTHROPIC_KEY}
+    config: {api_key: planted-anthropic-key-0123456789, apiKeyEnvar: MY_ANTHROPIC_KEY}
 """ + OK_TEST})  # fmt: skip
     out = tmp_path / "out"
     assert main(["import", "promptfoo", str(config), "-o", str(out)]) == 0
