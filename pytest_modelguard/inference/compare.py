@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias, cast
 
 import numpy as np
 
@@ -281,8 +281,13 @@ def _as_cases(scores: Scores, who: str) -> stats.Scores:
         raise ValueError(
             f"{who} scores must be a sequence of per-case scores, got {type(scores).__name__}"
         )
-    if set(map(type, scores)) <= _NUMBER_TYPES:  # the common case, fast: plain numbers
+    kinds = set(map(type, scores))
+    if kinds <= _NUMBER_TYPES:  # the common case, fast: plain numbers
         return np.asarray(scores, dtype=float).reshape(-1, 1)
+    if kinds == {list}:  # the gate's: each case's repeats
+        per_case = cast(list[list[float]], scores)
+        if {type(r) for case in per_case for r in case} <= _NUMBER_TYPES:
+            return [list(case) for case in per_case]
     cases: list[Sequence[float]] = []
     for case, x in enumerate(scores):
         if _is_number(x):

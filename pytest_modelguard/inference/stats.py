@@ -299,12 +299,17 @@ def repeat_agreement(scores_per_case: Sequence[Sequence[float]]) -> float | None
     """
     agreements = []
     for case, scores in enumerate(scores_per_case):
+        if len(scores) < 2:  # nothing to agree with: only checked (fast, in Python)
+            if not all(-_SCORE_ATOL <= float(x) <= 1 + _SCORE_ATOL for x in scores):
+                raise ValueError(
+                    f"case {case}: scores must be numbers in [0, 1], got {list(scores)}"
+                )
+            continue
         values = np.sort(np.asarray(scores, dtype=float))
         if not np.all((values >= -_SCORE_ATOL) & (values <= 1 + _SCORE_ATOL)):
             raise ValueError(f"case {case}: scores must be numbers in [0, 1], got {list(scores)}")
         r = values.size
-        if r >= 2:
-            # sum over pairs i < j of x_(j) - x_(i), from the order statistics
-            spread = float(np.dot(values, 2 * np.arange(r) - r + 1))
-            agreements.append(1 - spread / (r * (r - 1) / 2))
+        # sum over pairs i < j of x_(j) - x_(i), from the order statistics
+        spread = float(np.dot(values, 2 * np.arange(r) - r + 1))
+        agreements.append(1 - spread / (r * (r - 1) / 2))
     return float(np.mean(agreements)) if agreements else None

@@ -17,7 +17,7 @@ from ..inference import stats
 from ..inference.compare import Comparison, cases_needed, compare, compare_family
 from ..records.results import ItemResult
 from .dimensions import dimension_deltas, dimension_means
-from .pairing import CaseScoreLists, answers, case_scores, paired_results
+from .pairing import CaseScoreLists, Scored, paired_scored
 
 if TYPE_CHECKING:
     from .drift import DriftReport
@@ -179,12 +179,14 @@ def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
     names += sorted(set(by_model) - set(names))
     baseline = by_model.get(config.baseline or "", [])
     compared = [m for m in config.candidates if m in by_model and baseline]
-    pairs = {m: p for m in compared if (p := paired_results(baseline, by_model[m])) is not None}
+    scored = {name: Scored(results) for name, results in by_model.items()}
+    base_scored = scored.get(config.baseline or "", Scored(()))
+    pairs = {m: p for m in compared if (p := paired_scored(base_scored, scored[m])) is not None}
     deltas = compare_family(
         pairs, gate=config.gate, margin=config.margin, confidence=config.confidence,
         seed=config.seed, method=config.interval, resamples=config.resamples,
     )  # fmt: skip
-    models = {name: _summarise(name, by_model[name], deltas.get(name), config) for name in names}
+    models = {name: _summarise(name, scored[name], deltas.get(name), config) for name in names}
     models = _with_dimension_deltas(models, by_model, baseline, config)
     models = _with_cost_ratios(models, config.baseline)
     judging = _judging(results, config)
@@ -196,7 +198,7 @@ def evaluate(results: Sequence[ItemResult], config: GateConfig) -> GateReport:
     )
     return GateReport(
         models=models,
-        tags=_tag_summaries(by_model, baseline, config),
+        tags=_tag_summaries(scored, config),
         verdict="not-gated" if not config.gating else "fail" if failing else "pass",
         notes=tuple(_notes(config, deltas)),
         judges=judging,
@@ -378,10 +380,11 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
 
 
 def _summarise(
-    name: str, results: Sequence[ItemResult], delta: Comparison | None, config: GateConfig
+    name: str, scored: Scored, delta: Comparison | None, config: GateConfig
 ) -> ModelSummary:
-    given = answers(results)
-    by_case = case_scores(results)
+    results = scored.results
+    given = scored.answers
+    by_case = scored.cases
     scores = [score for case in by_case.values() for score in case]
     errors = sum(1 for r in results if r.error is not None)
     cost = _total([r.cost_usd for r in given])
@@ -526,9 +529,7 @@ def _budget_reasons(
 
 
 def _tag_summaries(
-    by_model: Mapping[str, Sequence[ItemResult]],
-    baseline: Sequence[ItemResult],
-    config: GateConfig,
+    scored: Mapping[str, Scored], config: GateConfig
 ) -> dict[str, dict[str, TagSummary]]:
     """Per tag and model: figures over the tagged given, and the delta at the run's level.
 
@@ -536,17 +537,22 @@ def _tag_summaries(
     the routing table corrects those across tags and candidates (routing.py).
     """
     tags: dict[str, dict[str, TagSummary]] = {}
-    grouped = {name: _by_tag(results) for name, results in by_model.items()}
-    base_grouped = _by_tag(baseline)
+    grouped = {name: _by_tag(side.results) for name, side in scored.items()}
+
+    def tagged_side(name: str, tag: str) -> Scored:
+        tagged, whole = grouped[name].get(tag, []), scored[name]
+        return whole if len(tagged) == len(whole.results) else Scored(tagged)  # a suite's tag
+
+    baseline = config.baseline if config.baseline in scored else None
     for tag in sorted({t for groups in grouped.values() for t in groups}):
-        base_tagged = base_grouped.get(tag, [])
+        base_tagged = tagged_side(baseline, tag) if baseline is not None else Scored([])
         row = {}
-        for name in by_model:
-            tagged = grouped[name].get(tag, [])
-            given = answers(tagged)
+        for name in scored:
             is_baseline = name == config.baseline
-            pairs = None if is_baseline else paired_results(base_tagged, tagged)
-            scores = [s for case in case_scores(tagged).values() for s in case]
+            tagged = base_tagged if is_baseline else tagged_side(name, tag)
+            given = tagged.answers
+            pairs = None if is_baseline else paired_scored(base_tagged, tagged)
+            scores = [s for case in tagged.cases.values() for s in case]
             latencies = [r.latency_s for r in given if r.latency_s is not None]
             row[name] = TagSummary(
                 n=len(given),

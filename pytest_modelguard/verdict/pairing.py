@@ -8,8 +8,8 @@ and a case's repeats stay together as one cluster.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import cached_property
 
 from ..records.results import ItemResult
 
@@ -32,13 +32,16 @@ def answers(results: Iterable[ItemResult]) -> list[ItemResult]:
 
 def case_scores(results: Iterable[ItemResult]) -> CaseScores:
     """Per case, the score of each of its answers: the mean of that answer's checks."""
-    checks: dict[tuple[str, int], list[float]] = defaultdict(list)
-    for result in answered(results):
-        checks[result.answer_key].append(float(result.score))  # type: ignore[arg-type]
-    scores: CaseScores = defaultdict(list)
-    for (case, _repeat), values in sorted(checks.items()):
-        scores[case].append(sum(values) / len(values))
-    return dict(scores)
+    checks: dict[tuple[str, int], list[float]] = {}
+    for result in results:
+        if result.error is None and result.score is not None:
+            values = checks.setdefault(result.answer_key, [])
+            values.append(float(result.score))
+    scores: CaseScores = {}
+    for case, repeat in sorted(checks):
+        values = checks[(case, repeat)]
+        scores.setdefault(case, []).append(sum(values) / len(values))
+    return scores
 
 
 def common_checks(
@@ -50,11 +53,11 @@ def common_checks(
     side only (a Python test over the case, run for the candidate alone), comparing the
     means would compare different checks: only the checks both graded are paired.
     """
-    both = {(r.pair_key, r.suite) for r in answered(baseline)}
-    both &= {(r.pair_key, r.suite) for r in answered(candidate)}
+    base, cand = answered(baseline), answered(candidate)
+    both = {(r.pair_key, r.suite) for r in base} & {(r.pair_key, r.suite) for r in cand}
     return (
-        [r for r in answered(baseline) if (r.pair_key, r.suite) in both],
-        [r for r in answered(candidate) if (r.pair_key, r.suite) in both],
+        [r for r in base if (r.pair_key, r.suite) in both],
+        [r for r in cand if (r.pair_key, r.suite) in both],
     )
 
 
@@ -64,6 +67,43 @@ def paired_results(
     """``paired`` case scores over the checks both sides graded; None: no case in common."""
     base, cand = common_checks(baseline, candidate)
     return paired(case_scores(base), case_scores(cand))
+
+
+class Scored:
+    """One model's results (of the run, or of one tag) and what the gate reads of them,
+    each worked out once however many comparisons and summaries read it."""
+
+    def __init__(self, results: Sequence[ItemResult]) -> None:
+        self.results = results
+
+    @cached_property
+    def answered(self) -> list[ItemResult]:
+        return answered(self.results)
+
+    @cached_property
+    def answers(self) -> list[ItemResult]:
+        """One result per answer (see ``answers``)."""
+        return answers(self.answered)
+
+    @cached_property
+    def cases(self) -> CaseScores:
+        """``case_scores`` of the results."""
+        return case_scores(self.answered)
+
+    @cached_property
+    def checks(self) -> frozenset[tuple[str, str]]:
+        """The checks graded: (case, suite)."""
+        return frozenset((r.pair_key, r.suite) for r in self.answered)
+
+
+def paired_scored(
+    baseline: Scored, candidate: Scored
+) -> tuple[CaseScoreLists, CaseScoreLists] | None:
+    """``paired_results`` of two sides; when both graded the same checks (the usual run),
+    from the case scores each side already has."""
+    if baseline.checks == candidate.checks:
+        return paired(baseline.cases, candidate.cases)
+    return paired_results(baseline.answered, candidate.answered)
 
 
 def paired(

@@ -510,3 +510,6 @@ def test_repeat_agreement_without_repeats_or_with_bad_scores() -> None:
     assert stats.repeat_agreement([[1.0], [0.0], []]) is None
     with pytest.raises(ValueError, match="case 1"):
         stats.repeat_agreement([[1.0, 1.0], [0.5, math.nan]])
+    for lone in (1.5, -0.5, math.nan):  # a case without repeats is checked too
+        with pytest.raises(ValueError, match="case 1"):
+            stats.repeat_agreement([[1.0, 1.0], [lone]])

@@ -10,7 +10,7 @@ import pytest
 from pytest_modelguard.config import Budgets
 from pytest_modelguard.records.results import ItemResult
 from pytest_modelguard.verdict.gate import GateConfig, _by_tag, _percentile, evaluate
-from pytest_modelguard.verdict.pairing import common_checks, paired_results
+from pytest_modelguard.verdict.pairing import Scored, common_checks, paired_results, paired_scored
 
 BASE = "base"
 
@@ -277,6 +277,26 @@ def test_only_the_checks_both_sides_graded_pair() -> None:
     assert paired_results(suite_base, suite_cand + extra) == ([[1.0]] * 3, [[0.0]] * 3)
     both = checks(BASE, [1.0] * 3, "s::test_x")
     assert paired_results(suite_base + both, suite_cand + extra) == ([[1.0]] * 3, [[0.5]] * 3)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_scored_sides_pair_as_their_results_do(seed: int) -> None:
+    """The gate pairs each side's case scores, worked out once (``Scored``): the same pairs
+    as from the results, whether both sides graded the same checks or not."""
+    rng = np.random.default_rng(seed)
+
+    def side(model: str, suites: list[str]) -> list[ItemResult]:
+        rows = [
+            replace(r, suite=suite, unit=r.case_id, repeat=int(rng.integers(0, 2)))
+            for suite in suites
+            for r in results(model, list(rng.random(8).round(2)), errors=int(rng.integers(0, 3)))
+        ]
+        return [rows[i] for i in rng.permutation(len(rows))]
+
+    same = side(BASE, ["s", "t"]), side("cand", ["s", "t"])
+    other = side(BASE, ["s"]), side("cand", ["s", "t"])
+    for base, cand in (same, other):
+        assert paired_scored(Scored(base), Scored(cand)) == paired_results(base, cand)
 
 
 @pytest.mark.parametrize("seed", range(20))
