@@ -5,6 +5,9 @@ Live: ``tests/loopback.py`` in its own process (scripted latency), then, alterna
 
 * **bare SDK loop**: a fresh interpreter that imports ``openai`` and runs a
   semaphore-bounded ``asyncio.gather`` of ``2 x cases`` ``AsyncOpenAI`` calls;
+* **pytest floor**: the same loop run by pytest (``-p no:modelguard``) after collection, then
+  one trivial item per call: pytest's start-up, items and exit around the calls, what any
+  plugin that answers before its items run starts from;
 * **whole run**: ``python -m pytest --modelguard-record all`` of a project of ``cases``
   cases x 2 models (baseline and one candidate on the loopback provider), into a fresh
   cache each time: collection, prefetch, grading, the gate, the reports.
@@ -87,6 +90,43 @@ kind = "openai"
 base_url = "{url}"
 api_key_env = "{key_env}"
 """
+
+
+FLOOR_CONFTEST = """
+import sys
+
+LOOP = {loop!r}
+
+
+def pytest_collection_finish(session):
+    # the bare SDK loop, run where a plugin answering before the items would run it
+    argv = sys.argv[:]
+    sys.argv[1:] = [{url!r}, "{calls}", "{concurrency}"]
+    try:
+        exec(compile(LOOP, "bare_loop", "exec"), {{"__name__": "bare_loop"}})
+    finally:
+        sys.argv[:] = argv
+"""
+
+FLOOR_TESTS = """
+import pytest
+
+
+@pytest.mark.parametrize("i", range({calls}))
+def test_answer(i):
+    assert i >= 0
+"""
+
+
+def pytest_floor(project: Path, url: str, calls: int, concurrency: int) -> list[str]:
+    """A pytest run that makes the bare loop's calls after collection, then runs one trivial
+    item per call (no modelguard): what any plugin answering before its items starts from."""
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["."]\n')
+    conftest = FLOOR_CONFTEST.format(loop=BARE_LOOP, url=url, calls=calls, concurrency=concurrency)
+    (project / "conftest.py").write_text(conftest)
+    (project / "test_floor.py").write_text(FLOOR_TESTS.format(calls=calls))
+    return [sys.executable, *PYTEST, "-p", "no:modelguard"]
 
 
 def live_suite(cases: int) -> str:
@@ -187,6 +227,8 @@ def live(args: argparse.Namespace, base: Path, envs: dict[str, dict[str, str]]) 
         loop_env = {**first, KEY_ENV: "loopback-bench-key"}
         bare = [sys.executable, "-c", BARE_LOOP, url, str(calls), str(args.concurrency)]
         commands["bare SDK loop"] = (bare, base, loop_env, "")
+        floor = pytest_floor(base / "live-floor", url, calls, args.concurrency)
+        commands["pytest floor"] = (floor, base / "live-floor", loop_env, f"{calls} passed")
         for label, env in envs.items():
             project = base / f"live-{label}"
             project.mkdir()
