@@ -14,7 +14,8 @@ Live: ``tests/loopback.py`` in its own process (scripted latency), then, alterna
 
 Replay: the replay benchmark's project (``bench_replay.build``: N/2 cases x 2 ``python:``
 models, recorded once, untimed) replayed against a bare pytest run of N trivial items,
-alternating, at each ``--items`` N, with each process's peak RSS.
+alternating, at each ``--items`` N, with each process's peak RSS; and the **replay floor**:
+bare pytest that loads the suite's YAML and reads and parses one recorded answer per item.
 
 Every figure is one child process's (``os.wait4``): wall, user CPU, peak RSS. Each
 package given with ``--package`` (default: this working tree) is snapshotted once and
@@ -126,6 +127,35 @@ def pytest_floor(project: Path, url: str, calls: int, concurrency: int) -> list[
     conftest = FLOOR_CONFTEST.format(loop=BARE_LOOP, url=url, calls=calls, concurrency=concurrency)
     (project / "conftest.py").write_text(conftest)
     (project / "test_floor.py").write_text(FLOOR_TESTS.format(calls=calls))
+    return [sys.executable, *PYTEST, "-p", "no:modelguard"]
+
+
+REPLAY_FLOOR_TESTS = """
+import glob, json, os
+
+import pytest
+import yaml
+
+with open({suite!r}, encoding="utf-8") as handle:  # the suite, read as any YAML file
+    SUITE = yaml.load(handle, Loader=yaml.CSafeLoader)
+ANSWERS = sorted(glob.glob(os.path.join({answers!r}, "*", "*", "*", "*.json")))
+
+
+@pytest.mark.parametrize("i", range(len(ANSWERS)))
+def test_answer(i):
+    with open(ANSWERS[i], "rb") as handle:
+        assert json.loads(handle.read())["completion"]["text"]
+"""
+
+
+def replay_floor(project: Path, suite: Path, answers: Path) -> list[str]:
+    """Bare pytest that loads the suite's YAML and reads and parses one recorded answer per
+    item (no modelguard): the least any replay in pytest does, before its keys, grades and
+    gate."""
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["."]\n')
+    tests = REPLAY_FLOOR_TESTS.format(suite=str(suite), answers=str(answers))
+    (project / "test_floor.py").write_text(tests)
     return [sys.executable, *PYTEST, "-p", "no:modelguard"]
 
 
@@ -263,6 +293,9 @@ def replay(args: argparse.Namespace, base: Path, envs: dict[str, dict[str, str]]
         record = [sys.executable, *PYTEST, "--modelguard-record", "once"]
         measure(record, project, first, "passed")
         commands = {"bare pytest": ([sys.executable, *PYTEST], bare, first, f"{items} passed")}
+        suite, answers = project / "bench.modelguard.yaml", project / ".modelguard" / "answers"
+        floor = replay_floor(where / "floor", suite, answers)
+        commands["replay floor"] = (floor, where / "floor", first, f"{items} passed")
         for label, env in envs.items():
             run = [sys.executable, *PYTEST]
             commands[f"replay {label}"] = (run, project, env, "passed")
