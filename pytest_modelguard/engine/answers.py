@@ -294,8 +294,11 @@ class Answers:
         answer = self.answer(requests[0]) if requests else None  # another xdist worker's item
         return answer.completion if answer else None
 
-    def dry_run(self, requests: Sequence[Request]) -> list[DryRunLine]:
-        """What a recording run would call and spend, per model; calls and writes nothing."""
+    def dry_run(
+        self, requests: Sequence[Request], later_steps: Mapping[str, int] | None = None
+    ) -> list[DryRunLine]:
+        """What a recording run would call and spend, per model; calls and writes nothing.
+        ``later_steps``: see ``spend.dry_run``."""
         unique = {r.key(): r for r in requests}
         cache = self.cache
         cached = (
@@ -309,7 +312,7 @@ class Answers:
         prices = {
             (m.provider.name, m.model): m.batch_price if batched(m) else m.price for m in models
         }
-        return dry_run(unique, cached, names, prices)
+        return dry_run(unique, cached, names, prices, later_steps)
 
     def _providers(self, names: set[str]) -> dict[str, Provider]:
         specs = self.settings.providers

@@ -223,6 +223,7 @@ class DryRunLine:
     uncached: int
     cached: int
     max_cost_usd: float | None  # None: no known price
+    later_steps: int = 0  # the most calls the agent cases to call may add after their first
 
 
 def dry_run(
@@ -230,13 +231,22 @@ def dry_run(
     cached: set[str],
     names: Mapping[tuple[str, str], str],
     prices: Mapping[tuple[str, str], Price | None],
+    later_steps: Mapping[str, int] | None = None,
 ) -> list[DryRunLine]:
-    """Per model: requests to call and the most they can cost (prompt + max_tokens)."""
+    """Per model: requests to call and the most they can cost (prompt + max_tokens).
+
+    ``later_steps``: per first request of an agent case, the most calls its later steps can
+    add; counted for the first requests to call (their prompts are not known: not priced).
+    """
+    steps = later_steps or {}
     lines = []
     for ident, name in names.items():
         mine = {key: r for key, r in requests.items() if (r.provider, r.model) == ident}
-        todo = [r for key, r in mine.items() if key not in cached]
+        todo = {key: r for key, r in mine.items() if key not in cached}
         price = prices.get(ident)
-        cost = None if price is None else sum(worst_case_cost(r, price) for r in todo)
-        lines.append(DryRunLine(name, len(todo), len(mine) - len(todo), cost if todo else 0.0))
+        cost = None if price is None else sum(worst_case_cost(r, price) for r in todo.values())
+        later = sum(steps.get(key, 0) for key in todo)
+        lines.append(
+            DryRunLine(name, len(todo), len(mine) - len(todo), cost if todo else 0.0, later)
+        )
     return lines

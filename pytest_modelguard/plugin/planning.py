@@ -21,7 +21,8 @@ def dry_run_lines(
 ) -> list[str]:
     """The dry run's report: calls and costs per model, then each candidate's plan."""
     settings = mg.settings
-    lines = terminal.dry_run_lines(mg.answers.dry_run(requests), settings.record.value)
+    costs = mg.answers.dry_run(requests, later_agent_steps(items))
+    lines = terminal.dry_run_lines(costs, settings.record.value)
     lines += terminal.plan_lines(plans(items, mg), settings.gate, settings.confidence)
     if settings.gate_on == "human" and settings.baseline is not None:
         labels = label_plans(
@@ -35,6 +36,17 @@ def dry_run_lines(
         lines += ["modelguard label planning (gate_on = human):"] if labels else []
         lines += [f"  {line}" for line in labels]
     return lines
+
+
+def later_agent_steps(items: Sequence[pytest.Item]) -> dict[str, int]:
+    """Per first request of an agent case (each repeat's, each model's): the most calls its
+    later steps can add, ``max_steps - 1``."""
+    steps = {}
+    for item in items:
+        if isinstance(item, CaseItem) and item.case.agent is not None:
+            for key in item.keys + item.companion_keys:
+                steps[key] = item.case.agent.max_steps - 1
+    return steps
 
 
 def plans(items: Sequence[pytest.Item], mg: ModelguardSession) -> list[Plan]:

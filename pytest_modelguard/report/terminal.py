@@ -363,10 +363,18 @@ def dry_run_lines(lines: list[DryRunLine], record: str) -> list[str]:
     for line in lines:
         cost = "unknown price" if line.max_cost_usd is None else f"at most ${line.max_cost_usd:.4f}"
         counts = f"{line.uncached:>6} to call  {line.cached:>6} recorded"
-        out.append(f"  {line.model.ljust(width)}  {counts}  {cost}")
+        later = f", then up to {line.later_steps} later agent steps" if line.later_steps else ""
+        out.append(f"  {line.model.ljust(width)}  {counts}  {cost}{later}")
     total = [line.max_cost_usd for line in lines]
+    steps = sum(line.later_steps for line in lines)
     if None not in total:
-        out.append(f"  total: at most ${sum(t for t in total if t is not None):.4f}")
+        first = " for the calls above" if steps else ""
+        out.append(f"  total: at most ${sum(t for t in total if t is not None):.4f}{first}")
+    if steps:
+        out.append(
+            "  an agent case's later steps are not priced in advance: each one's prompt holds "
+            "the answers and tool results before it (max_spend_usd caps what they cost)"
+        )
     if record == "none":
         out.append("  record mode none calls nothing: add --modelguard-record once to record these")
     return out

@@ -112,6 +112,30 @@ def _paths(report: dict) -> dict:  # type: ignore[type-arg]
     }
 
 
+def test_dry_run_counts_the_steps_agent_cases_may_add(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first step of each agent case is priced; the later ones (up to max_steps - 1 each)
+    are counted and said to be unpriced; once recorded, nothing is left to call."""
+    monkeypatch.setenv("SIM_KEY", "sk-sim-agent-test")
+    with LoopbackServer(RESPOND) as server:
+        monkeypatch.setenv("SHOP_LOG", str(project(pytester, server.openai_base_url, "openai")))
+        dry = pytester.runpytest("--modelguard-record=once", "--modelguard-dry-run")
+        assert server.count() == 0
+        pytester.runpytest("--modelguard-record=once")
+        recorded = server.count()
+        again = pytester.runpytest("--modelguard-record=once", "--modelguard-dry-run")
+        assert server.count() == recorded
+    assert dry.ret == again.ret == pytest.ExitCode.OK
+    dry.stdout.fnmatch_lines([
+        "*sim:base-1*12 to call*0 recorded*unknown price, then up to 60 later agent steps",
+        "*sim:cand-1*12 to call*0 recorded*unknown price, then up to 60 later agent steps",
+        "*an agent case's later steps are not priced in advance*",
+    ])  # fmt: skip
+    again.stdout.fnmatch_lines(["*sim:base-1*0 to call*12 recorded*"])
+    assert "later agent steps" not in again.stdout.str()
+
+
 @pytest.mark.parametrize("kind", ["openai", "openai-responses", "anthropic"])
 def test_done_when_baseline_path_scores_1_candidate_0_regression_replays_offline(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, kind: str
