@@ -202,6 +202,22 @@ def test_export_refuses_bad_output_and_empty_results(db: Path, tmp_path: Path) -
     assert not (tmp_path / "y.modelguard.yaml").exists()
 
 
+@pytest.mark.parametrize("param", ["previous_response_id", "conversation"])
+def test_a_call_continuing_provider_side_state_is_left_out_with_its_reason(
+    tmp_path: Path, param: str
+) -> None:
+    """A Responses call with ``previous_response_id`` holds only its newest turn: written as a
+    case it would replay out of context (or lean on the provider's stored conversation)."""
+    turn = trace("and in euros?", params={param: "resp_0123", "temperature": 0})
+    path = write_db(tmp_path / "t.db", [trace("price of a bike"), turn])
+    result = export_suite(path, tmp_path / "s.modelguard.yaml", ExportOptions())
+    assert result.cases == 1
+    assert dict(result.reasons) == {
+        "a call that continues a conversation kept by the provider (previous_response_id)": 1
+    }
+    assert "resp_0123" not in (tmp_path / "s.modelguard.yaml").read_text()
+
+
 @pytest.mark.parametrize("content", [None, b"not sqlite" * 50, b""])
 def test_unreadable_databases_raise_a_clear_error(tmp_path: Path, content: bytes | None) -> None:
     path = tmp_path / "t.db"
