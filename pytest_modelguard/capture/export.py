@@ -24,14 +24,14 @@ from ..core.safety import output_problem
 from ..suite import dump_yaml, indent, write_suite
 from .export_agent import Grouping, agent_case, conversations_of
 from .export_case import baseline_of, case_of, finished
+from .export_chains import FETCH as _FETCH
+from .export_chains import ChainedCalls
 from .export_media import write_parts
 from .read import TraceDb, TraceFilter
-from .store import Trace
 
 STRATA = ("tag", "model")
 SUFFIXES = (".modelguard.yaml", ".modelguard.yml")
 _HEAD_COLUMNS = ("id", "started_at", "provider", "model", "request_key", "tags", "error")
-_FETCH = 200
 Head = dict[str, Any]
 """A case's metadata: its call's row (the _HEAD_COLUMNS), enough to filter, dedupe and
 stratify, and ``calls``, the ids of its calls (an agent case's, first to last)."""
@@ -82,11 +82,14 @@ def export_suite(
     with TraceDb(db_path) as db:
         heads = list(db.scan(_HEAD_COLUMNS, options.where))
         answered = [h for h in heads if h["error"] is None]
+        calls = ChainedCalls(db, options.where)  # previous_response_id chains made whole
+        for head in answered:
+            head["request_key"] = calls.keys.get(head["id"], head["request_key"])
         tooled = db.tool_use(options.where)  # the others take part in no conversation
-        grouping = conversations_of(_traces(db, [h for h in answered if h["id"] in tooled]))
+        grouping = conversations_of(calls.each([h["id"] for h in answered if h["id"] in tooled]))
         units = _units(answered, grouping)
         kept = _dedupe(units) if options.dedupe else units
-        chosen, reasons = _choose(db, kept, options)
+        chosen, reasons = _choose(calls, kept, options)
     if not chosen:
         raise ExportError(
             f"{db_path}: no exportable calls ({len(heads)} matched the filters, "
@@ -107,14 +110,6 @@ def export_suite(
         forks=grouping.forks,
         ungrouped=grouping.reasons,
     )
-
-
-def _traces(db: TraceDb, heads: list[Head]) -> Iterator[tuple[int, Trace]]:
-    """The calls' traces, read in chunks (grouping keeps only hashes of them)."""
-    for start in range(0, len(heads), _FETCH):
-        chunk = [h["id"] for h in heads[start : start + _FETCH]]
-        traces = db.traces(chunk)
-        yield from ((i, traces[i]) for i in chunk)
 
 
 def _units(heads: list[Head], grouping: Grouping) -> list[Head]:
@@ -175,7 +170,7 @@ def allocate(sizes: Mapping[str, int], total: int) -> dict[str, int]:
 
 
 def _choose(
-    db: TraceDb, heads: list[Head], options: ExportOptions
+    db: ChainedCalls, heads: list[Head], options: ExportOptions
 ) -> tuple[list[Chosen], dict[str, int]]:
     """(head, case) pairs drawn per stratum, and how many drawn calls the suite cannot express,
     per reason."""
@@ -204,14 +199,15 @@ def _choose(
     return chosen, reasons
 
 
-def _cases(db: TraceDb, heads: Sequence[Head]) -> Iterator[tuple[Head, dict[str, Any] | str]]:
+def _cases(db: ChainedCalls, heads: Sequence[Head]) -> Iterator[tuple[Head, dict[str, Any] | str]]:
     """Each head with its case (or why the suite format cannot express it), fetched lazily."""
     for start in range(0, len(heads), _FETCH):
         chunk = heads[start : start + _FETCH]
         traces = db.traces([i for h in chunk for i in h["calls"]])
         for head in chunk:
             calls = [traces[i] for i in head["calls"]]
-            case = case_of(calls[0])
+            unchained = next((db.problems[i] for i in head["calls"] if i in db.problems), None)
+            case = unchained or case_of(calls[0])
             if len(calls) > 1 and isinstance(case, dict):
                 case = agent_case(case, calls, baseline_of)
             yield head, case if isinstance(case, str) else finished(case, db.path)

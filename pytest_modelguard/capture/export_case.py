@@ -63,16 +63,14 @@ def case_of(trace: Trace) -> dict[str, Any] | str:
 
 _SERVER_STATE = frozenset(("previous_response_id", "conversation"))
 """Responses API params that continue a conversation kept by the provider: the request holds
-only the newest turn, and replaying it would lean on state another model (or account) lacks."""
-_CONTINUES_STATE = (
-    "a call that continues a conversation kept by the provider (previous_response_id)"
-)
+only the newest turn, and replaying it would lean on state another model (or account) lacks.
+A ``previous_response_id`` chain whose calls were captured is rebuilt before (``chains.py``)."""
 
 
 def _param_problem(key: str, value: Any) -> str | None:
     """Why a captured request param cannot go into a suite as written (tools and the like)."""
     if key in _SERVER_STATE and value is not None:
-        return _CONTINUES_STATE
+        return f"a call that continues a conversation kept by the provider ({key})"
     if key in REQUEST_KEYS and request_problem(key, value):
         return f"unsupported {key}"
     if params_problem({key: value}):  # NaN, a param each call sets, a credential

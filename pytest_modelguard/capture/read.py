@@ -104,6 +104,35 @@ class TraceDb:
         except sqlite3.Error as exc:
             raise TraceDbError(f"{self.path}: cannot read traces: {exc}") from None
 
+    def continuing(self, where: TraceFilter | None = None) -> set[int]:
+        """Ids of the calls that name the response they continue (``previous_response_id``):
+        found without reading them."""
+        clauses, args = _where(where or EVERYTHING)
+        joined = " AND " if clauses else " WHERE "
+        query = f"""SELECT id FROM traces{clauses}{joined}params LIKE '%"previous_response_id"%'"""
+        try:
+            return {row[0] for row in self._conn.execute(query, args)}
+        except sqlite3.Error as exc:
+            raise TraceDbError(f"{self.path}: cannot read traces: {exc}") from None
+
+    def answered_as(self, response_ids: Sequence[str]) -> dict[str, int]:
+        """The row id of the answered call with each of these response ids (the latest, if
+        several), among all the calls: a chain may start outside an export's filters."""
+        if "response_id" in self._missing:
+            return {}
+        found: dict[str, int] = {}
+        query = "SELECT response_id, id FROM traces WHERE error IS NULL AND response_id IN "
+        try:
+            for start in range(0, len(response_ids), _CHUNK):
+                chunk = list(response_ids[start : start + _CHUNK])
+                rows = self._conn.execute(
+                    query + f"({', '.join('?' * len(chunk))}) ORDER BY id", chunk
+                )
+                found.update((str(ident), int(row)) for ident, row in rows)
+        except sqlite3.Error as exc:
+            raise TraceDbError(f"{self.path}: cannot read traces: {exc}") from None
+        return found
+
     def _checked(self, row: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
         """The row's ``columns`` when each holds what it must; TraceDbError naming it otherwise."""
         for column in columns:
@@ -183,8 +212,9 @@ def _model_clause(name: str, args: list[Any]) -> str:
 
 _NUMBERS = frozenset(("id", *USAGE_FIELDS, "cost_usd", "latency_s", "started_at", "stream"))
 _NULLABLE = frozenset(
-    (*USAGE_FIELDS, "cost_usd", "latency_s", "output", "finish_reason", "error", "tool_calls")
-)
+    (*USAGE_FIELDS, "cost_usd", "latency_s", "output", "finish_reason", "error", "tool_calls",
+     "response_id")
+)  # fmt: skip
 _JSON = {"messages": list, "params": dict, "tags": list, "tool_calls": list}
 
 
@@ -224,4 +254,5 @@ def _from_row(row: dict[str, Any]) -> Trace:
         response_model=row["response_model"], finish_reason=row["finish_reason"],
         error=row["error"], host=row["host"],
         tool_calls=tool_calls_from(json.loads(row["tool_calls"] or "[]")),
+        response_id=row["response_id"] or "",
     )  # fmt: skip

@@ -29,7 +29,7 @@ from .media import keep_parts, media_dir
 
 log = logging.getLogger("pytest_modelguard.capture")
 
-SCHEMA_VERSION = 3  # 2: the tool_calls column; 3: latency_s may be NULL (unknown)
+SCHEMA_VERSION = 4  # 2: the tool_calls column; 3: latency_s may be NULL; 4: response_id
 LATEST_TIME = 4_102_444_800.0
 """2100-01-01 UTC: a call time after it (or before 1970) is refused, never stored."""
 PROVIDERS = ("openai", "anthropic")
@@ -53,14 +53,16 @@ CREATE TABLE IF NOT EXISTS traces (
     stream INTEGER NOT NULL,
     tags TEXT NOT NULL,            -- JSON list
     error TEXT,
-    tool_calls TEXT                -- JSON list of the answer's tool calls, NULL when none
+    tool_calls TEXT,               -- JSON list of the answer's tool calls, NULL when none
+    response_id TEXT               -- a Responses API answer's id, NULL when none
 );
 CREATE INDEX IF NOT EXISTS traces_started_at ON traces (started_at);
+CREATE INDEX IF NOT EXISTS traces_response_id ON traces (response_id);
 """
 COLUMNS = (
     "started_at", "provider", "host", "model", "response_model", "request_key", "messages",
     "params", "output", "finish_reason", *USAGE_FIELDS, "cost_usd", "latency_s", "stream",
-    "tags", "error", "tool_calls",
+    "tags", "error", "tool_calls", "response_id",
 )  # fmt: skip
 INSERT = f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
@@ -91,6 +93,7 @@ class Trace:
     error: str | None = None
     host: str = ""
     tool_calls: tuple[Mapping[str, Any], ...] = ()  # the answer's {id, name, arguments}
+    response_id: str = ""  # a Responses API answer's id ("" unknown): continued by later calls
 
     def map_text(self, scrub: Callable[[str], str]) -> Trace:
         """A copy with ``scrub`` applied to every message text, the answer and the error."""
@@ -194,7 +197,7 @@ def to_row(pending: Pending, media: Path) -> tuple[Any, ...] | None:
         trace.started_at, trace.provider, trace.host, trace.model, trace.response_model,
         request_key(trace.provider, trace.model, messages_json, params_json), messages_json,
         params_json, output, trace.finish_reason, *counts, cost, trace.latency_s,
-        int(trace.stream), tags_json, error, calls,
+        int(trace.stream), tags_json, error, calls, trace.response_id or None,
     )  # fmt: skip
 
 
@@ -238,7 +241,8 @@ def _upgrade(conn: sqlite3.Connection) -> None:
     """Create the schema, or bring an older one up to date, in one immediate transaction.
 
     Version 1 gains the tool_calls column; versions 1 and 2 are copied into a table whose
-    latency_s may be NULL (SQLite cannot drop a NOT NULL constraint in place).
+    latency_s may be NULL (SQLite cannot drop a NOT NULL constraint in place); version 3
+    gains the response_id column.
     """
     level = conn.isolation_level
     conn.isolation_level = None
@@ -248,6 +252,8 @@ def _upgrade(conn: sqlite3.Connection) -> None:
             version = _version(conn)  # again: another process may have upgraded meanwhile
             if version == 1:
                 conn.execute("ALTER TABLE traces ADD COLUMN tool_calls TEXT")
+            if version == 3:
+                conn.execute("ALTER TABLE traces ADD COLUMN response_id TEXT")
             if version in (1, 2):
                 conn.execute("ALTER TABLE traces RENAME TO traces_old")
                 conn.execute("DROP INDEX IF EXISTS traces_started_at")
@@ -256,7 +262,7 @@ def _upgrade(conn: sqlite3.Connection) -> None:
                     if statement.strip():
                         conn.execute(statement)
             if version in (1, 2):
-                names = ", ".join(("id", *COLUMNS))
+                names = ", ".join(("id", *(c for c in COLUMNS if c != "response_id")))
                 conn.execute(f"INSERT INTO traces ({names}) SELECT {names} FROM traces_old")
                 conn.execute("DROP TABLE traces_old")
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

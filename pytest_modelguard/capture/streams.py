@@ -46,6 +46,7 @@ class Answer:
     model: str = ""
     finish_reason: str | None = None
     tool_calls: tuple[Mapping[str, Any], ...] = ()
+    response_id: str = ""  # a Responses API answer's id: what ``previous_response_id`` names
 
 
 def answer_of(kind: str, response: Any) -> Answer:
@@ -54,6 +55,11 @@ def answer_of(kind: str, response: Any) -> Answer:
     if kind == "openai-responses":
         done = responses_completion(response, 0.0)
         usage = None if response.usage is None else done.usage
+        ident = getattr(response, "id", "")
+        return Answer(
+            done.text, usage, done.model, done.finish_reason, done.tool_calls,
+            ident if isinstance(ident, str) else "",
+        )  # fmt: skip
     elif kind == "openai":
         done = openai_completion(response, 0.0)
         usage = None if response.usage is None else done.usage

@@ -150,6 +150,7 @@ class Recorder:
             response_model="" if answer is None else answer.model,
             finish_reason=None if answer is None else answer.finish_reason,
             error=error, host=self.host, tool_calls=() if answer is None else answer.tool_calls,
+            response_id="" if answer is None else answer.response_id,
         )  # fmt: skip
         self.store.submit(Pending(trace, self.redact, self.secrets))
 

@@ -480,7 +480,7 @@ def test_database_is_wal_and_versioned(srv: LoopbackServer, store: TraceStore) -
     assert store.flush(5)
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

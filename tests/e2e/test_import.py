@@ -267,15 +267,16 @@ def test_a_database_of_schema_2_is_upgraded_with_its_rows(tmp_path: Path) -> Non
     path = tmp_path / "v2.db"
     conn = connect(path, 1.0)
     conn.close()
+    columns = [c for c in COLUMNS if c != "response_id"]  # version 4 added it
     with sqlite3.connect(path) as raw:  # rebuild it as version 2 wrote it: latency NOT NULL
         raw.execute("DROP TABLE traces")
         raw.execute(
             "CREATE TABLE traces (id INTEGER PRIMARY KEY, "
-            + ", ".join(f"{c} {'REAL NOT NULL' if c == 'latency_s' else ''}" for c in COLUMNS)
+            + ", ".join(f"{c} {'REAL NOT NULL' if c == 'latency_s' else ''}" for c in columns)
             + ")"
         )
         raw.execute(
-            f"INSERT INTO traces ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            f"INSERT INTO traces ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             [1.0, "openai", "", "m", "m", "k", "[]", "{}", "old", None, 1, 1, 0, 0, 0, None,
              0.25, 0, "[]", None, None],
         )  # fmt: skip

@@ -202,19 +202,23 @@ def test_export_refuses_bad_output_and_empty_results(db: Path, tmp_path: Path) -
     assert not (tmp_path / "y.modelguard.yaml").exists()
 
 
-@pytest.mark.parametrize("param", ["previous_response_id", "conversation"])
-def test_a_call_continuing_provider_side_state_is_left_out_with_its_reason(
-    tmp_path: Path, param: str
+@pytest.mark.parametrize(
+    ("param", "reason"),
+    [
+        ("previous_response_id", "a call continuing a response that was not captured"),
+        ("conversation", "a call that continues a conversation kept by the provider"),
+    ],
+)
+def test_a_call_continuing_state_not_captured_is_left_out_with_its_reason(
+    tmp_path: Path, param: str, reason: str
 ) -> None:
-    """A Responses call with ``previous_response_id`` holds only its newest turn: written as a
-    case it would replay out of context (or lean on the provider's stored conversation)."""
+    """A Responses call continuing what the provider keeps holds only its newest turn: unless
+    the calls it continues were captured, it would replay out of context."""
     turn = trace("and in euros?", params={param: "resp_0123", "temperature": 0})
     path = write_db(tmp_path / "t.db", [trace("price of a bike"), turn])
     result = export_suite(path, tmp_path / "s.modelguard.yaml", ExportOptions())
     assert result.cases == 1
-    assert dict(result.reasons) == {
-        "a call that continues a conversation kept by the provider (previous_response_id)": 1
-    }
+    assert dict(result.reasons) == {f"{reason} ({param})": 1}
     assert "resp_0123" not in (tmp_path / "s.modelguard.yaml").read_text()
 
 
