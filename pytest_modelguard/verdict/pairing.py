@@ -33,10 +33,8 @@ def answers(results: Iterable[ItemResult]) -> list[ItemResult]:
 def case_scores(results: Iterable[ItemResult]) -> CaseScores:
     """Per case, the score of each of its answers: the mean of that answer's checks."""
     checks: dict[tuple[str, int], list[float]] = {}
-    for result in results:
-        if result.error is None and result.score is not None:
-            values = checks.setdefault(result.answer_key, [])
-            values.append(float(result.score))
+    for result in answered(results):
+        checks.setdefault(result.answer_key, []).append(float(result.score))  # type: ignore[arg-type]
     scores: CaseScores = {}
     for case, repeat in sorted(checks):
         values = checks[(case, repeat)]
